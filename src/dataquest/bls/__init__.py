@@ -1,0 +1,1 @@
+"""Mirroring BLS time.series survey folders: listing, planning, transfer."""

@@ -1,0 +1,168 @@
+"""The ``dataquest`` command line: parse, build settings and clients, call one core function, print.
+
+Every command prints exactly one JSON document on stdout with ``--json`` (logs go to stderr), exits 0 on
+success, and on failure exits non-zero with a one-line error on stderr (and, with ``--json``, a document
+carrying an ``error`` field). Imports of the heavier modules happen inside the commands, so that
+``dataquest --help`` and the ingest path never import polars.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from dataquest import __version__, log
+from dataquest.config import Settings
+from dataquest.errors import ConfigurationError, DataQuestError
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+@dataclass
+class Outcome:
+    """What a command hands back: the JSON document, the text for a terminal, and whether it succeeded."""
+
+    document: dict[str, Any]
+    text: str = ""
+    ok: bool = True
+    error: str | None = field(default=None)
+
+
+Command = Callable[[argparse.Namespace, Settings], Outcome]
+
+
+def _cmd_sync_bls(args: argparse.Namespace, settings: Settings) -> Outcome:
+    raise NotImplementedError("sync-bls")  # filled in by the BLS sync work (issue 2)
+
+
+def _cmd_fetch_population(args: argparse.Namespace, settings: Settings) -> Outcome:
+    raise NotImplementedError("fetch-population")  # filled in by the population work (issue 3)
+
+
+def _cmd_report(args: argparse.Namespace, settings: Settings) -> Outcome:
+    raise NotImplementedError("report")  # filled in by the analysis work (issue 3)
+
+
+def _cmd_run(args: argparse.Namespace, settings: Settings) -> Outcome:
+    raise NotImplementedError("run")  # filled in by the handlers work (issue 4)
+
+
+def _cmd_promote(args: argparse.Namespace, settings: Settings) -> Outcome:
+    raise NotImplementedError("promote")  # filled in by the images work (issue 6)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print one JSON document on stdout (logs go to stderr)")
+    common.add_argument("--log-level", default=None, help="DEBUG, INFO (default), WARNING, ERROR")
+    common.add_argument("--bucket", default=None, help="the data bucket (default: $DQ_BUCKET)")
+
+    parser = argparse.ArgumentParser(
+        prog="dataquest",
+        description="Mirror BLS time.series to S3, store US population from DataUSA, report on both with polars.",
+    )
+    parser.add_argument("--version", action="version", version=f"dataquest {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("sync-bls", parents=[common], help="mirror BLS survey folders into S3 and keep them in sync")
+    p.add_argument(
+        "--survey",
+        action="append",
+        dest="surveys",
+        default=None,
+        metavar="S",
+        help="survey folder to mirror (repeatable; default: $DQ_BLS_SURVEYS or 'pr')",
+    )
+    p.add_argument("--dry-run", action="store_true", help="print the plan (upload/skip/delete and why), change nothing")
+    p.add_argument(
+        "--max-delete",
+        type=int,
+        default=None,
+        metavar="N",
+        help="delete at most N objects per survey this run (default: no cap beyond the empty-listing guard)",
+    )
+    p.add_argument("--contact", default=None, help="contact e-mail for the User-Agent (default: $DQ_CONTACT)")
+    p.add_argument("--bls-base-url", default=None, help="root of the survey folders (default: $DQ_BLS_BASE_URL)")
+    p.set_defaults(func=_cmd_sync_bls)
+
+    p = sub.add_parser("fetch-population", parents=[common], help="store the DataUSA US population JSON in S3")
+    p.add_argument("--population-url", default=None, help="the API URL (default: $DQ_POPULATION_URL)")
+    p.set_defaults(func=_cmd_fetch_population)
+
+    p = sub.add_parser("report", parents=[common], help="compute the report with polars and write it to S3")
+    p.add_argument("--periods", choices=("quarters", "all"), default="quarters", help="best-year basis")
+    p.add_argument("--data-file", default=None, metavar="F", help="read pr.data.0.Current from a local file")
+    p.add_argument("--population-file", default=None, metavar="F", help="read the population JSON from a local file")
+    p.add_argument("--series-id", default="PRS30006032", help="series for the population join")
+    p.add_argument("--period", default="Q01", help="period for the population join")
+    p.add_argument("--start-year", type=int, default=2013, help="first year of the population statistics")
+    p.add_argument("--end-year", type=int, default=2018, help="last year of the population statistics")
+    p.add_argument("--out", default=None, metavar="DIR", help="also write the report files to DIR")
+    p.add_argument("--no-upload", action="store_true", help="do not write the report to S3")
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("run", parents=[common], help="the whole pipeline on an embedded S3/SQS emulator")
+    p.add_argument("--out", default="out", metavar="DIR", help="where the report files go (default: ./out)")
+    p.add_argument("--contact", default=None, help="contact e-mail for the User-Agent (default: $DQ_CONTACT)")
+    p.add_argument("--bls-base-url", default=None, help="root of the survey folders (default: $DQ_BLS_BASE_URL)")
+    p.add_argument("--population-url", default=None, help="the API URL (default: $DQ_POPULATION_URL)")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("promote", parents=[common], help="put a release tag on an image by digest (no rebuild)")
+    p.add_argument("--repository", required=True, metavar="R", help="the ECR repository name")
+    p.add_argument("--from", dest="from_tag", required=True, metavar="TAG", help="the tag to promote")
+    p.add_argument("--to", dest="to_tag", required=True, metavar="TAG", help="the tag to put on the same digest")
+    p.set_defaults(func=_cmd_promote)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env().with_overrides(
+        bucket=getattr(args, "bucket", None),
+        contact=getattr(args, "contact", None),
+        bls_base_url=getattr(args, "bls_base_url", None),
+        surveys=getattr(args, "surveys", None),
+        population_url=getattr(args, "population_url", None),
+    )
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    log.setup(args.log_level)
+    func: Command = args.func
+    try:
+        settings = _settings(args)
+        outcome = func(args, settings)
+    except ConfigurationError as exc:
+        return _fail(args, str(exc), EXIT_USAGE, {})
+    except DataQuestError as exc:
+        return _fail(args, str(exc), EXIT_FAILED, {})
+    if not outcome.ok:
+        return _fail(args, outcome.error or "the command reported errors", EXIT_FAILED, outcome.document)
+    if args.json:
+        print(json.dumps(outcome.document, default=str))
+    elif outcome.text:
+        print(outcome.text)
+    return EXIT_OK
+
+
+def _fail(args: argparse.Namespace, message: str, code: int, document: dict[str, Any]) -> int:
+    if args.json:
+        print(json.dumps({**document, "error": _one_line(message)}, default=str))
+    print(f"dataquest {args.command}: error: {_one_line(message)}", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""Settings: built once from the environment. The only module that reads ``os.environ``."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from dataquest import __version__
+from dataquest.errors import ConfigurationError
+
+DEFAULT_BLS_BASE_URL = "https://download.bls.gov/pub/time.series/"
+DEFAULT_SURVEYS: tuple[str, ...] = ("pr",)
+DEFAULT_POPULATION_URL = (
+    "https://honolulu-api.datausa.io/tesseract/data.jsonrecords"
+    "?cube=acs_yg_total_population_1&drilldowns=Year%2CNation&locale=en&measures=Population"
+)
+POPULATION_KEY = "population/nation_population.json"
+REPORTS_PREFIX = "reports/"
+BLS_PREFIX = "bls/"
+INGEST_LOG_PREFIX = "_logs/ingest/"
+
+_SURVEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+_EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, from the environment (a CLI flag wins over its variable).
+
+    ``bucket`` and ``contact`` may be ``None`` here: the commands that need them call
+    :meth:`require_bucket` / :meth:`require_contact`, which fail naming the variable.
+    """
+
+    bucket: str | None = None
+    contact: str | None = None
+    bls_base_url: str = DEFAULT_BLS_BASE_URL
+    surveys: tuple[str, ...] = DEFAULT_SURVEYS
+    population_url: str = DEFAULT_POPULATION_URL
+    aws_endpoint_url: str | None = None
+    aws_region: str = "us-east-1"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        surveys = parse_surveys(env.get("DQ_BLS_SURVEYS", ",".join(DEFAULT_SURVEYS)), "DQ_BLS_SURVEYS")
+        base = env.get("DQ_BLS_BASE_URL") or DEFAULT_BLS_BASE_URL
+        return cls(
+            bucket=env.get("DQ_BUCKET") or None,
+            contact=env.get("DQ_CONTACT") or None,
+            bls_base_url=normalise_base_url(base, "DQ_BLS_BASE_URL"),
+            surveys=surveys,
+            population_url=env.get("DQ_POPULATION_URL") or DEFAULT_POPULATION_URL,
+            aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+            aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        )
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with the given fields replaced (``None`` values are ignored: the flag was not given)."""
+        given = {k: v for k, v in changes.items() if v is not None}
+        if "surveys" in given:
+            given["surveys"] = parse_surveys(",".join(given["surveys"]), "--survey")
+        if "bls_base_url" in given:
+            given["bls_base_url"] = normalise_base_url(given["bls_base_url"], "--bls-base-url")
+        return replace(self, **given)
+
+    def require_bucket(self) -> str:
+        if not self.bucket:
+            raise ConfigurationError("DQ_BUCKET is not set: export DQ_BUCKET=<your data bucket> (or pass --bucket)")
+        return self.bucket
+
+    def require_contact(self) -> str:
+        if not self.contact:
+            raise ConfigurationError(
+                "DQ_CONTACT is not set: BLS answers 403 to requests without a contact address in the "
+                "User-Agent; export DQ_CONTACT=you@example.org (or pass --contact)"
+            )
+        if not _EMAIL_RE.match(self.contact):
+            raise ConfigurationError(f"DQ_CONTACT={self.contact!r} is not an e-mail address: set it to one")
+        return self.contact
+
+    def user_agent(self) -> str:
+        """The User-Agent BLS asks for: the tool and a way to reach its operator."""
+        return f"dataquest/{__version__} (+{self.require_contact()})"
+
+
+def parse_surveys(raw: str, source: str) -> tuple[str, ...]:
+    surveys = tuple(s.strip().lower() for s in raw.split(",") if s.strip())
+    if not surveys:
+        raise ConfigurationError(f"{source} is empty: give at least one survey folder, e.g. 'pr'")
+    for s in surveys:
+        if not _SURVEY_RE.match(s):
+            raise ConfigurationError(
+                f"{source}: {s!r} is not a survey folder name (lowercase letters and digits, e.g. 'pr', 'ce')"
+            )
+    return tuple(dict.fromkeys(surveys))
+
+
+def normalise_base_url(url: str, source: str) -> str:
+    if not url.startswith(("http://", "https://")):
+        raise ConfigurationError(f"{source}={url!r} is not an http(s) URL")
+    return url if url.endswith("/") else url + "/"

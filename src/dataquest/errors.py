@@ -1,0 +1,57 @@
+"""The exceptions dataquest raises.
+
+Every error the package raises on purpose is a ``DataQuestError``; third-party exceptions are translated at
+the boundary with ``raise ... from exc`` so that callers (the CLI, the handlers) need catch only this tree::
+
+    DataQuestError
+    ├── ConfigurationError      a setting is missing or invalid (names the variable or flag)
+    ├── SourceError             an HTTP source failed (names the URL and what to do)
+    │   ├── ForbiddenError      403: BLS wants a contact address in the User-Agent
+    │   └── ListingError        a directory listing is empty, unparseable or not a BLS listing
+    ├── StorageError            S3 or SQS failed (names the bucket/key)
+    │   └── LeaseHeldError      another sync holds the lease on this survey
+    └── ValidationError         data that does not have the expected shape (names what was expected and seen)
+"""
+
+from __future__ import annotations
+
+
+class DataQuestError(Exception):
+    """Base of every error dataquest raises on purpose."""
+
+
+class ConfigurationError(DataQuestError):
+    """A required setting is missing or a setting has an invalid value."""
+
+
+class SourceError(DataQuestError):
+    """An HTTP source (BLS, DataUSA) answered with an error or could not be reached."""
+
+    def __init__(self, message: str, *, url: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status = status
+
+
+class ForbiddenError(SourceError):
+    """The source answered 403 (BLS does this to requests without a contact in the User-Agent)."""
+
+
+class ListingError(SourceError):
+    """A directory listing is empty, unparseable, or not a BLS listing: nothing is deleted on its account."""
+
+
+class StorageError(DataQuestError):
+    """An S3 or SQS call failed."""
+
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class LeaseHeldError(StorageError):
+    """Another sync of the same survey is running (its lease object exists and has not expired)."""
+
+
+class ValidationError(DataQuestError):
+    """Input data does not have the expected shape; the stored copy is left as it was."""

@@ -1,0 +1,1 @@
+"""Lambda entry points: thin edges over the core functions."""

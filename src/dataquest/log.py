@@ -1,0 +1,114 @@
+"""Logging: JSON lines in Lambda (and whenever stderr is not a terminal), readable lines on a terminal.
+
+Messages are constant; variables go in ``extra={"fields": {...}}`` (or :func:`event`), so that a log query
+can filter on them. :func:`emit_metrics` prints CloudWatch Embedded Metric Format lines.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+LOGGER_NAME = "dataquest"
+METRICS_NAMESPACE = "DataQuest"
+
+request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id and the record's fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        rid = request_id.get()
+        if rid:
+            doc["request_id"] = rid
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, Mapping):
+            doc.update(fields)
+        if record.exc_info:
+            doc["exception"] = self.formatException(record.exc_info)
+        return json.dumps(doc, default=str)
+
+
+JsonFormatter.converter = time.gmtime
+
+
+class TextFormatter(logging.Formatter):
+    """``HH:MM:SS level message key=value ...`` for people at a terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = f"{time.strftime('%H:%M:%S', time.localtime(record.created))} {record.levelname.lower():7} "
+        line += record.getMessage()
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, Mapping) and fields:
+            line += "  " + " ".join(f"{k}={v}" for k, v in fields.items())
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def in_lambda() -> bool:
+    return "AWS_LAMBDA_FUNCTION_NAME" in os.environ or "AWS_LAMBDA_RUNTIME_API" in os.environ
+
+
+def setup(level: str | int | None = None, stream: TextIO | None = None, *, json_lines: bool | None = None) -> None:
+    """Configure the ``dataquest`` logger once (idempotent): JSON unless stderr is a terminal."""
+    out = stream or sys.stderr
+    logger = logging.getLogger(LOGGER_NAME)
+    if json_lines is None:
+        json_lines = in_lambda() or not out.isatty()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(level or os.environ.get("DQ_LOG_LEVEL", "INFO").upper())
+
+
+def get(name: str) -> logging.Logger:
+    """The logger for a module: ``get(__name__)``."""
+    return logging.getLogger(name if name.startswith(LOGGER_NAME) else f"{LOGGER_NAME}.{name}")
+
+
+def event(logger: logging.Logger, message: str, level: int = logging.INFO, **fields: Any) -> None:
+    """Log a constant ``message`` with ``fields`` as structured data."""
+    logger.log(level, message, extra={"fields": fields})
+
+
+def emit_metrics(
+    metrics: Mapping[str, float | int],
+    *,
+    units: Mapping[str, str] | None = None,
+    dimensions: Mapping[str, str] | None = None,
+    stream: TextIO | None = None,
+) -> dict[str, Any]:
+    """Print one CloudWatch Embedded Metric Format line to stdout (Lambda ships it to CloudWatch Metrics)."""
+    units = units or {}
+    dims = dict(dimensions or {})
+    doc: dict[str, Any] = {
+        "_aws": {
+            "Timestamp": int(time.time() * 1000),
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": METRICS_NAMESPACE,
+                    "Dimensions": [sorted(dims)] if dims else [[]],
+                    "Metrics": [{"Name": k, "Unit": units.get(k, "Count")} for k in metrics],
+                }
+            ],
+        },
+        **dims,
+        **metrics,
+    }
+    print(json.dumps(doc), file=stream or sys.stdout, flush=True)
+    return doc

@@ -1,0 +1,131 @@
+"""S3 access shared by the sync, the population fetch and the report.
+
+Functions take an S3 client built by the caller (a handler or the CLI, through :func:`s3_client`).
+botocore errors are translated into :class:`~dataquest.errors.StorageError` naming the bucket and key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from dataquest.errors import StorageError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
+
+    from dataquest.config import Settings
+
+NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+_BOTO_CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=32)
+
+
+def s3_client(settings: Settings) -> S3Client:
+    """The S3 client for ``settings`` (``AWS_ENDPOINT_URL`` is honoured by boto3 itself)."""
+    return boto3.client(
+        "s3", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url, config=_BOTO_CONFIG
+    )
+
+
+def sqs_client(settings: Settings) -> SQSClient:
+    return boto3.client(
+        "sqs", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url, config=_BOTO_CONFIG
+    )
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What a HEAD of an object tells: size, ETag, version and user metadata."""
+
+    key: str
+    size: int
+    etag: str
+    version_id: str | None
+    metadata: dict[str, str]
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def describe(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        return f"{err.get('Code', 'Error')}: {err.get('Message', '')}".rstrip(": ")
+    return f"{type(exc).__name__}: {exc}"
+
+
+def head(s3: S3Client, bucket: str, key: str) -> ObjectInfo | None:
+    """The object's info, or ``None`` when there is no such object."""
+    try:
+        resp = s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if error_code(exc) in NOT_FOUND_CODES:
+            return None
+        raise StorageError(f"HEAD s3://{bucket}/{key} failed: {describe(exc)}", key=key) from exc
+    except BotoCoreError as exc:
+        raise StorageError(f"HEAD s3://{bucket}/{key} failed: {describe(exc)}", key=key) from exc
+    return ObjectInfo(
+        key=key,
+        size=int(resp.get("ContentLength", 0)),
+        etag=str(resp.get("ETag", "")).strip('"'),
+        version_id=_version(resp.get("VersionId")),
+        metadata=dict(resp.get("Metadata", {})),
+    )
+
+
+def get_bytes(s3: S3Client, bucket: str, key: str) -> tuple[bytes, ObjectInfo] | None:
+    """The object's bytes and info, or ``None`` when there is no such object."""
+    try:
+        resp = s3.get_object(Bucket=bucket, Key=key)
+        body = resp["Body"].read()
+    except ClientError as exc:
+        if error_code(exc) in NOT_FOUND_CODES:
+            return None
+        raise StorageError(f"GET s3://{bucket}/{key} failed: {describe(exc)}", key=key) from exc
+    except BotoCoreError as exc:
+        raise StorageError(f"GET s3://{bucket}/{key} failed: {describe(exc)}", key=key) from exc
+    info = ObjectInfo(
+        key=key,
+        size=len(body),
+        etag=str(resp.get("ETag", "")).strip('"'),
+        version_id=_version(resp.get("VersionId")),
+        metadata=dict(resp.get("Metadata", {})),
+    )
+    return body, info
+
+
+def put_bytes(
+    s3: S3Client,
+    bucket: str,
+    key: str,
+    body: bytes,
+    *,
+    content_type: str = "application/octet-stream",
+    metadata: dict[str, str] | None = None,
+    **extra: Any,
+) -> ObjectInfo:
+    """PUT ``body`` (one request: the object is replaced whole or not at all) with its SHA-256 in metadata."""
+    meta = {"sha256": hashlib.sha256(body).hexdigest(), **(metadata or {})}
+    try:
+        resp = s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, Metadata=meta, **extra)
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageError(f"PUT s3://{bucket}/{key} failed: {describe(exc)}", key=key) from exc
+    return ObjectInfo(
+        key=key,
+        size=len(body),
+        etag=str(resp.get("ETag", "")).strip('"'),
+        version_id=_version(resp.get("VersionId")),
+        metadata=meta,
+    )
+
+
+def _version(value: object) -> str | None:
+    # S3 answers "null" for objects written before versioning was enabled.
+    return str(value) if value and value != "null" else None

@@ -1,0 +1,57 @@
+"""Fixtures shared by every test, and the rule that CI fails on a skip it did not allow."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+EVENTS = Path(__file__).resolve().parent / "events"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` (real BLS and DataUSA files), or a skip saying it is absent."""
+    if not (SHARED_DATA / "bls-pr-2025-09" / "pr.data.0.Current").is_file():
+        pytest.skip(f"real data not found at {SHARED_DATA} (it lives beside the project in ../shared/data)")
+    return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _aws_test_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fake credentials so that no test can reach a real AWS account."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    yield
+
+
+# --- CI: a skipped test fails the run unless its reason is one .ci/run allowed -------------------------------
+_skipped: list[tuple[str, str]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        _skipped.append((report.nodeid, reason))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if os.environ.get("DQ_STRICT_SKIPS") != "1":
+        return
+    allowed = [p for p in os.environ.get("DQ_ALLOWED_SKIPS", "").split("|") if p]
+    bad = [(node, why) for node, why in _skipped if not any(p in why for p in allowed)]
+    if bad:
+        tr = session.config.pluginmanager.get_plugin("terminalreporter")
+        lines = [f"DQ_STRICT_SKIPS: {len(bad)} test(s) skipped that CI can run:"]
+        lines += [f"  {node}: {why}" for node, why in bad]
+        if tr is not None:
+            tr.write_line("\n".join(lines), red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import pytest
+
+from dataquest.config import DEFAULT_BLS_BASE_URL, Settings
+from dataquest.errors import ConfigurationError
+
+
+def test_defaults_from_an_empty_environment() -> None:
+    s = Settings.from_env({})
+    assert s.bls_base_url == DEFAULT_BLS_BASE_URL
+    assert s.surveys == ("pr",)
+    assert s.bucket is None
+
+
+def test_surveys_are_parsed_deduplicated_and_validated() -> None:
+    assert Settings.from_env({"DQ_BLS_SURVEYS": "pr, ce,pr"}).surveys == ("pr", "ce")
+    with pytest.raises(ConfigurationError, match="DQ_BLS_SURVEYS"):
+        Settings.from_env({"DQ_BLS_SURVEYS": "../etc"})
+
+
+def test_flag_overrides_win_and_none_is_ignored() -> None:
+    s = Settings.from_env({"DQ_BUCKET": "env-bucket"}).with_overrides(bucket=None, surveys=["CE"])
+    assert s.bucket == "env-bucket"
+    assert s.surveys == ("ce",)
+
+
+def test_missing_contact_names_the_variable() -> None:
+    with pytest.raises(ConfigurationError, match="DQ_CONTACT is not set"):
+        Settings.from_env({}).user_agent()
+    with pytest.raises(ConfigurationError, match="not an e-mail"):
+        Settings.from_env({"DQ_CONTACT": "nobody"}).user_agent()
+    assert "ops@example.org" in Settings.from_env({"DQ_CONTACT": "ops@example.org"}).user_agent()
+
+
+def test_missing_bucket_names_the_variable() -> None:
+    with pytest.raises(ConfigurationError, match="DQ_BUCKET"):
+        Settings.from_env({}).require_bucket()
+
+
+def test_base_url_gets_a_trailing_slash_and_must_be_http() -> None:
+    assert Settings.from_env({"DQ_BLS_BASE_URL": "http://x/pub"}).bls_base_url == "http://x/pub/"
+    with pytest.raises(ConfigurationError):
+        Settings.from_env({"DQ_BLS_BASE_URL": "ftp://x/"})
