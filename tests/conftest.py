@@ -55,3 +55,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if tr is not None:
             tr.write_line("\n".join(lines), red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """One moto server for the session; tests isolate themselves by using fresh bucket/queue names."""
+    from tests.support.aws import moto_server
+
+    with moto_server() as endpoint:
+        yield endpoint
