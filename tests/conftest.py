@@ -22,7 +22,7 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _aws_test_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _aws_test_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake credentials so that no test can reach a real AWS account."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -30,7 +30,6 @@ def _aws_test_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    yield
 
 
 # --- CI: a skipped test fails the run unless its reason is one .ci/run allowed -------------------------------
