@@ -21,6 +21,10 @@ POPULATION_KEY = "population/nation_population.json"
 REPORTS_PREFIX = "reports/"
 BLS_PREFIX = "bls/"
 INGEST_LOG_PREFIX = "_logs/ingest/"
+# Seconds between two requests to a source (BLS asks not to be hit several times a second).
+DEFAULT_REQUEST_INTERVAL = 0.5
+# Seconds a sync's lease on a survey lasts unless renewed (a killed run blocks the next one at most this long).
+DEFAULT_LEASE_TTL = 900.0
 
 _SURVEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
@@ -41,6 +45,8 @@ class Settings:
     population_url: str = DEFAULT_POPULATION_URL
     aws_endpoint_url: str | None = None
     aws_region: str = "us-east-1"
+    request_interval: float = DEFAULT_REQUEST_INTERVAL
+    lease_ttl: float = DEFAULT_LEASE_TTL
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -56,6 +62,10 @@ class Settings:
             population_url=env.get("DQ_POPULATION_URL") or DEFAULT_POPULATION_URL,
             aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            request_interval=parse_seconds(
+                env.get("DQ_REQUEST_INTERVAL"), DEFAULT_REQUEST_INTERVAL, "DQ_REQUEST_INTERVAL"
+            ),
+            lease_ttl=parse_seconds(env.get("DQ_LEASE_TTL"), DEFAULT_LEASE_TTL, "DQ_LEASE_TTL"),
         )
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -97,6 +107,18 @@ def parse_surveys(raw: str, source: str) -> tuple[str, ...]:
                 f"{source}: {s!r} is not a survey folder name (lowercase letters and digits, e.g. 'pr', 'ce')"
             )
     return tuple(dict.fromkeys(surveys))
+
+
+def parse_seconds(raw: str | None, default: float, source: str) -> float:
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{source}={raw!r} is not a number of seconds") from None
+    if not value >= 0:
+        raise ConfigurationError(f"{source}={raw!r} must be zero or more seconds")
+    return value
 
 
 def normalise_base_url(url: str, source: str) -> str:
