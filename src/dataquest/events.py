@@ -1,0 +1,157 @@
+"""Typed views of the events the Lambda functions receive: schedules, and S3 notifications inside SQS.
+
+The raw event is ``Any`` only here, at the boundary; everything past these functions is typed. A record that
+does not have the documented shape raises :class:`~dataquest.errors.ValidationError` naming what was expected
+and what was seen, so that the report handler can fail that record alone.
+
+References: the S3 notification structure
+(https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html), the SQS event
+(https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html) and the scheduled events of EventBridge rules and
+EventBridge Scheduler.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote_plus
+
+from dataquest.config import BLS_PREFIX, POPULATION_KEY
+from dataquest.errors import ValidationError
+
+BLS_DATA_KEY = f"{BLS_PREFIX}pr/pr.data.0.Current"
+#: The objects whose creation makes a new report (the notification filters of every environment).
+REPORT_INPUT_KEYS: tuple[str, ...] = (POPULATION_KEY, BLS_DATA_KEY)
+TEST_EVENT = "s3:TestEvent"
+
+
+@dataclass(frozen=True)
+class ScheduleEvent:
+    """What started an ingest run: the scheduler that sent it, and when it was due."""
+
+    source: str
+    time: str | None = None
+    id: str | None = None
+
+
+def parse_schedule_event(raw: Any) -> ScheduleEvent:
+    """A scheduled-rule event (``source: aws.events``), an EventBridge Scheduler payload, or ``{}`` (manual).
+
+    EventBridge Scheduler sends whatever input its target was given; an object is accepted whatever its keys.
+    """
+    if raw is None:
+        return ScheduleEvent(source="manual")
+    if not isinstance(raw, dict):
+        raise ValidationError(f"ingest event: expected a JSON object (a scheduled event), saw {type(raw).__name__}")
+    source = raw.get("source")
+    time = raw.get("time")
+    ident = raw.get("id")
+    return ScheduleEvent(
+        source=source if isinstance(source, str) and source else "manual",
+        time=time if isinstance(time, str) else None,
+        id=ident if isinstance(ident, str) else None,
+    )
+
+
+@dataclass(frozen=True)
+class SqsMessage:
+    """One record of an SQS batch: its id (what ``batchItemFailures`` names), body and delivery count."""
+
+    message_id: str
+    body: str
+    receive_count: int = 1
+
+
+@dataclass(frozen=True)
+class S3Change:
+    """One S3 event record: the bucket, the decoded key, what happened, and the version it made."""
+
+    bucket: str
+    key: str
+    event_name: str
+    version_id: str | None = None
+    etag: str | None = None
+    sequencer: str | None = None
+
+    @property
+    def created(self) -> bool:
+        return self.event_name.startswith("ObjectCreated")
+
+    @property
+    def is_report_input(self) -> bool:
+        return self.created and self.key in REPORT_INPUT_KEYS
+
+
+@dataclass(frozen=True)
+class Notification:
+    """The body of one SQS message sent by S3: an ``s3:TestEvent``, or event records."""
+
+    changes: tuple[S3Change, ...]
+    test_event: bool = False
+
+
+def parse_sqs_event(raw: Any) -> tuple[SqsMessage, ...]:
+    """The records of an SQS event; an event that is not an SQS batch at all is a :class:`ValidationError`."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("Records"), list):
+        raise ValidationError("report event: expected an SQS event (an object with a 'Records' list)")
+    messages: list[SqsMessage] = []
+    for i, record in enumerate(raw["Records"]):
+        if not isinstance(record, dict) or not isinstance(record.get("messageId"), str):
+            raise ValidationError(f"report event: record {i} has no 'messageId': not an SQS record")
+        body = record.get("body")
+        attributes = record.get("attributes")
+        count = attributes.get("ApproximateReceiveCount", "1") if isinstance(attributes, dict) else "1"
+        messages.append(
+            SqsMessage(
+                message_id=record["messageId"],
+                body=body if isinstance(body, str) else "",
+                receive_count=int(count) if str(count).isdigit() else 1,
+            )
+        )
+    return tuple(messages)
+
+
+def parse_notification(body: str) -> Notification:
+    """Parse the body S3 put on the queue. Keys arrive URL-encoded (``+`` for spaces): they are decoded here."""
+    try:
+        doc = json.loads(body)
+    except ValueError as exc:
+        raise ValidationError(f"S3 notification: the message body is not JSON ({exc}): {body[:80]!r}") from exc
+    if not isinstance(doc, dict):
+        raise ValidationError(f"S3 notification: expected a JSON object, saw {type(doc).__name__}")
+    if doc.get("Event") == TEST_EVENT:
+        return Notification(changes=(), test_event=True)
+    records = doc.get("Records")
+    if not isinstance(records, list):
+        raise ValidationError(
+            f"S3 notification: expected 'Records' (a list) or an s3:TestEvent, saw keys {sorted(doc)[:8]}"
+        )
+    return Notification(changes=tuple(_s3_change(r, i) for i, r in enumerate(records)))
+
+
+def _s3_change(record: Any, index: int) -> S3Change:
+    try:
+        s3 = record["s3"]
+        bucket = s3["bucket"]["name"]
+        obj = s3["object"]
+        key = obj["key"]
+        event_name = record["eventName"]
+    except (KeyError, TypeError) as exc:
+        raise ValidationError(
+            f"S3 notification: record {index} lacks {exc}: expected eventName, s3.bucket.name, s3.object.key"
+        ) from exc
+    if not all(isinstance(v, str) for v in (bucket, key, event_name)):
+        raise ValidationError(f"S3 notification: record {index}: eventName, bucket and key must be strings")
+    return S3Change(
+        bucket=bucket,
+        key=unquote_plus(key),
+        event_name=event_name,
+        version_id=_opt_str(obj.get("versionId")),
+        etag=_opt_str(obj.get("eTag")),
+        sequencer=_opt_str(obj.get("sequencer")),
+    )
+
+
+def _opt_str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

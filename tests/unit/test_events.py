@@ -1,0 +1,120 @@
+"""Typed parsing of schedule events and of S3 notifications inside SQS."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dataquest.errors import ValidationError
+from dataquest.events import (
+    BLS_DATA_KEY,
+    REPORT_INPUT_KEYS,
+    S3Change,
+    SqsMessage,
+    parse_notification,
+    parse_schedule_event,
+    parse_sqs_event,
+)
+from tests.conftest import EVENTS
+
+
+def load(name: str) -> object:
+    return json.loads((EVENTS / name).read_text())
+
+
+def s3_body(key: str, *, event: str = "ObjectCreated:Put", bucket: str = "b") -> str:
+    record = {"eventName": event, "s3": {"bucket": {"name": bucket}, "object": {"key": key, "eTag": "e"}}}
+    return json.dumps({"Records": [record]})
+
+
+def test_scheduled_rule_event() -> None:
+    got = parse_schedule_event(load("schedule-rule.json"))
+    assert got.source == "aws.events"
+    assert got.time == "2025-09-05T06:00:00Z"
+    assert got.id == "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa"
+
+
+def test_scheduler_payload_and_manual_invocations() -> None:
+    assert parse_schedule_event(load("schedule-scheduler.json")).source == "dataquest.schedule"
+    assert parse_schedule_event({}).source == "manual"
+    assert parse_schedule_event(None).source == "manual"
+
+
+def test_schedule_event_that_is_not_an_object() -> None:
+    with pytest.raises(ValidationError, match="expected a JSON object"):
+        parse_schedule_event(["not", "an", "event"])
+
+
+def test_sqs_event_records() -> None:
+    got = parse_sqs_event(load("sqs-s3-inputs.json"))
+    assert [m.message_id for m in got] == [
+        "9f3c1a52-0d3e-4b7e-9a43-2b9d0f6f1a01",
+        "9f3c1a52-0d3e-4b7e-9a43-2b9d0f6f1a02",
+    ]
+    assert got[0].receive_count == 1
+
+
+def test_sqs_event_receive_count_and_missing_body() -> None:
+    got = parse_sqs_event({"Records": [{"messageId": "m", "attributes": {"ApproximateReceiveCount": "3"}}]})
+    assert got == (SqsMessage(message_id="m", body="", receive_count=3),)
+
+
+@pytest.mark.parametrize("raw", [None, [], {}, {"Records": "x"}, {"Records": [{"body": "{}"}]}])
+def test_not_an_sqs_event(raw: object) -> None:
+    with pytest.raises(ValidationError):
+        parse_sqs_event(raw)
+
+
+def test_notification_with_versions() -> None:
+    bodies = [m.body for m in parse_sqs_event(load("sqs-s3-inputs.json"))]
+    first = parse_notification(bodies[0]).changes[0]
+    assert first == S3Change(
+        bucket="dataquest-test",
+        key="population/nation_population.json",
+        event_name="ObjectCreated:Put",
+        version_id="096fKKXTRTtl3on89fVO.nfljtsv6qko",
+        etag="d41d8cd98f00b204e9800998ecf8427e",
+        sequencer="0055AED6DCD90281E5",
+    )
+    second = parse_notification(bodies[1]).changes[0]
+    assert second.key == BLS_DATA_KEY
+    assert second.is_report_input
+
+
+def test_keys_are_url_decoded() -> None:
+    # moto encodes "/" too (quote_plus); S3 encodes spaces as "+" and other characters as %XX.
+    change = parse_notification(s3_body("population%2Fnation_population.json")).changes[0]
+    assert change.key == "population/nation_population.json"
+    assert change.is_report_input
+    assert parse_notification(s3_body("bls/pr/a+b%2Bc.txt")).changes[0].key == "bls/pr/a b+c.txt"
+
+
+def test_only_created_input_objects_are_report_inputs() -> None:
+    assert set(REPORT_INPUT_KEYS) == {"population/nation_population.json", "bls/pr/pr.data.0.Current"}
+    removed = parse_notification(s3_body(BLS_DATA_KEY, event="ObjectRemoved:Delete")).changes[0]
+    assert not removed.is_report_input
+    other = parse_notification(s3_body("bls/pr/pr.series")).changes[0]
+    assert not other.is_report_input
+
+
+def test_test_event() -> None:
+    body = parse_sqs_event(load("sqs-s3-test-event.json"))[0].body
+    got = parse_notification(body)
+    assert got.test_event
+    assert got.changes == ()
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ("this is not JSON", "not JSON"),
+        ('["a"]', "expected a JSON object"),
+        ('{"hello": "world"}', "expected 'Records'"),
+        ('{"Records": [{"eventName": "ObjectCreated:Put"}]}', "record 0 lacks"),
+        ('{"Records": [{"eventName": 1, "s3": {"bucket": {"name": "b"}, "object": {"key": "k"}}}]}', "strings"),
+    ],
+)
+def test_malformed_notifications(body: str, why: str) -> None:
+    with pytest.raises(ValidationError, match=why):
+        parse_notification(body)
