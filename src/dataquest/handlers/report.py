@@ -1,0 +1,96 @@
+"""The report Lambda: an SQS batch of S3 notifications in, ``{"batchItemFailures": [...]}`` out.
+
+A report is a function of the current versions of its two inputs (``run_report`` HEADs both and writes under
+``reports/<versions>/``), so every distinct change in a batch is covered by one run on the current versions,
+and a duplicate or out-of-order notification finds that folder's ``report.json`` already there and is skipped
+cheaply. Records that are not about an input (other keys, other buckets, ``s3:TestEvent``) are acknowledged;
+a malformed record fails alone; if the report run fails, exactly the records that asked for it fail, and SQS
+delivers them again (then to the dead-letter queue).
+
+polars is imported only when a report is computed, not at cold start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from dataquest import log
+from dataquest.config import Settings
+from dataquest.errors import DataQuestError
+from dataquest.events import parse_notification, parse_sqs_event
+from dataquest.storage import s3_client
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+logger = log.get(__name__)
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What one container builds once: settings and the S3 client."""
+
+    settings: Settings
+    s3: S3Client
+
+
+_resources: Resources | None = None
+
+
+def configure(resources: Resources | None = None) -> Resources:
+    """Use ``resources`` (``dataquest run``), or build them from the environment once (Lambda)."""
+    global _resources  # noqa: PLW0603 - one set of clients per container, by design
+    if resources is not None:
+        _resources = resources
+    elif _resources is None:
+        log.setup()
+        settings = Settings.from_env()
+        settings.require_bucket()
+        _resources = Resources(settings, s3_client(settings))
+    return _resources
+
+
+def handler(event: Any, context: Any) -> dict[str, list[dict[str, str]]]:
+    res = configure()
+    bucket = res.settings.require_bucket()
+    token = log.request_id.set(getattr(context, "aws_request_id", None))
+    try:
+        failed: list[str] = []
+        wanting: list[str] = []  # ids of the records that announce a change of an input
+        for message in parse_sqs_event(event):
+            try:
+                note = parse_notification(message.body)
+            except DataQuestError as exc:
+                log.event(logger, "malformed record", level=40, message_id=message.message_id, error=str(exc))
+                failed.append(message.message_id)
+                continue
+            changes = [c for c in note.changes if c.is_report_input and c.bucket == bucket]
+            if changes:
+                wanting.append(message.message_id)
+            log.event(
+                logger,
+                "record",
+                message_id=message.message_id,
+                test_event=note.test_event,
+                keys=[c.key for c in note.changes],
+                inputs_changed=len(changes),
+            )
+        if wanting and not _report(res, bucket):
+            failed.extend(wanting)
+        return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
+    finally:
+        log.request_id.reset(token)
+
+
+def _report(res: Resources, bucket: str) -> bool:
+    from dataquest.report import run_report  # noqa: PLC0415 - polars only when there is a report to compute
+
+    try:
+        result = run_report(res.s3, bucket)
+    except Exception as exc:  # per-record isolation, as Powertools' BatchProcessor does; logged with its trace
+        fields = {"bucket": bucket, "error": f"{type(exc).__name__}: {exc}"}
+        logger.error("report failed", exc_info=True, extra={"fields": fields})
+        return False
+    log.event(logger, "report done", prefix=result.prefix, skipped=result.skipped, keys=list(result.keys))
+    return True

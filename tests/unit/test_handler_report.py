@@ -1,0 +1,173 @@
+"""The report handler over a fake ``run_report``: which records fail, when the report runs, what it logs."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from dataquest import log
+from dataquest.config import Settings
+from dataquest.errors import StorageError, ValidationError
+from dataquest.handlers import report
+from tests.conftest import EVENTS
+
+BUCKET = "dataquest-test"
+
+
+@dataclass
+class Context:
+    aws_request_id: str = "req-report-1"
+
+
+@dataclass(frozen=True)
+class FakeResult:
+    prefix: str = "reports/v1_v2/"
+    keys: tuple[str, ...] = ("reports/v1_v2/report.json",)
+    skipped: bool = False
+
+
+class FakeRunReport:
+    def __init__(self, error: Exception | None = None) -> None:
+        self.calls: list[str] = []
+        self.error = error
+
+    def __call__(self, s3: object, bucket: str, *args: object, **kwargs: object) -> FakeResult:
+        self.calls.append(bucket)
+        if self.error is not None:
+            raise self.error
+        return FakeResult(skipped=len(self.calls) > 1)
+
+
+@pytest.fixture
+def logs(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
+    monkeypatch.setattr(report, "_resources", None)
+    report.configure(report.Resources(Settings(bucket=BUCKET), s3=object()))  # type: ignore[arg-type]
+    stream = io.StringIO()
+    log.setup("INFO", stream=stream, json_lines=True)
+    return stream
+
+
+def fake(monkeypatch: pytest.MonkeyPatch, error: Exception | None = None) -> FakeRunReport:
+    run = FakeRunReport(error)
+    monkeypatch.setattr("dataquest.report.run_report", run)
+    return run
+
+
+def load(name: str) -> dict[str, Any]:
+    return dict(json.loads((EVENTS / name).read_text()))
+
+
+def record(message_id: str, body: str) -> dict[str, Any]:
+    return {"messageId": message_id, "receiptHandle": f"rh-{message_id}", "body": body, "eventSource": "aws:sqs"}
+
+
+def s3_body(key: str, *, bucket: str = BUCKET, event: str = "ObjectCreated:Put") -> str:
+    rec = {"eventName": event, "s3": {"bucket": {"name": bucket}, "object": {"key": key}}}
+    return json.dumps({"Records": [rec]})
+
+
+def test_both_inputs_in_one_batch_make_one_report(monkeypatch: pytest.MonkeyPatch, logs: io.StringIO) -> None:
+    run = fake(monkeypatch)
+    assert report.handler(load("sqs-s3-inputs.json"), Context()) == {"batchItemFailures": []}
+    assert run.calls == [BUCKET]
+    lines = [json.loads(line) for line in logs.getvalue().splitlines()]
+    done = [line for line in lines if line["message"] == "report done"]
+    assert done == [
+        {
+            **done[0],
+            "prefix": "reports/v1_v2/",
+            "skipped": False,
+            "keys": ["reports/v1_v2/report.json"],
+            "request_id": "req-report-1",
+        }
+    ]
+
+
+def test_test_event_is_acknowledged_without_a_report(monkeypatch: pytest.MonkeyPatch, logs: io.StringIO) -> None:
+    run = fake(monkeypatch)
+    assert report.handler(load("sqs-s3-test-event.json"), Context()) == {"batchItemFailures": []}
+    assert run.calls == []
+
+
+def test_malformed_records_fail_alone(monkeypatch: pytest.MonkeyPatch, logs: io.StringIO) -> None:
+    run = fake(monkeypatch)
+    event = load("sqs-malformed.json")
+    event["Records"] += load("sqs-s3-inputs.json")["Records"] + load("sqs-s3-test-event.json")["Records"]
+    got = report.handler(event, Context())
+    assert got == {"batchItemFailures": [{"itemIdentifier": "bad-not-json"}, {"itemIdentifier": "bad-no-records"}]}
+    assert run.calls == [BUCKET]
+    assert "malformed record" in logs.getvalue()
+
+
+def test_other_keys_buckets_and_deletions_are_acknowledged(monkeypatch: pytest.MonkeyPatch, logs: io.StringIO) -> None:
+    run = fake(monkeypatch)
+    event = {
+        "Records": [
+            record("other-key", s3_body("bls/pr/pr.series")),
+            record("other-bucket", s3_body("bls/pr/pr.data.0.Current", bucket="someone-else")),
+            record("deleted", s3_body("population/nation_population.json", event="ObjectRemoved:Delete")),
+        ]
+    }
+    assert report.handler(event, Context()) == {"batchItemFailures": []}
+    assert run.calls == []
+
+
+def test_url_encoded_keys_are_recognised(monkeypatch: pytest.MonkeyPatch, logs: io.StringIO) -> None:
+    run = fake(monkeypatch)
+    event = {"Records": [record("m1", s3_body("population%2Fnation_population.json"))]}
+    assert report.handler(event, Context()) == {"batchItemFailures": []}
+    assert run.calls == [BUCKET]
+
+
+def test_duplicates_across_invocations_are_harmless(monkeypatch: pytest.MonkeyPatch, logs: io.StringIO) -> None:
+    run = fake(monkeypatch)
+    event = load("sqs-s3-inputs.json")
+    assert report.handler(event, Context()) == {"batchItemFailures": []}
+    assert report.handler(event, Context()) == {"batchItemFailures": []}
+    assert run.calls == [BUCKET, BUCKET]  # the second run is run_report's cheap skip
+    skipped = [json.loads(line)["skipped"] for line in logs.getvalue().splitlines() if "report done" in line]
+    assert skipped == [False, True]
+
+
+def test_a_failed_report_fails_exactly_the_records_that_asked_for_it(
+    monkeypatch: pytest.MonkeyPatch, logs: io.StringIO
+) -> None:
+    fake(monkeypatch, StorageError("GET s3://dataquest-test/bls/pr/pr.data.0.Current failed: SlowDown"))
+    event = {
+        "Records": [
+            record("test", json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent"})),
+            record("population", s3_body("population/nation_population.json")),
+            record("unrelated", s3_body("bls/pr/pr.class")),
+            record("bls", s3_body("bls/pr/pr.data.0.Current")),
+        ]
+    }
+    got = report.handler(event, Context())
+    assert got == {"batchItemFailures": [{"itemIdentifier": "population"}, {"itemIdentifier": "bls"}]}
+    failed = [json.loads(line) for line in logs.getvalue().splitlines() if "report failed" in line]
+    assert failed[0]["error"].startswith("StorageError: GET s3://dataquest-test/bls/pr/pr.data.0.Current")
+    assert "Traceback" in failed[0]["exception"]
+
+
+def test_an_unexpected_error_in_the_report_is_a_record_failure_too(
+    monkeypatch: pytest.MonkeyPatch, logs: io.StringIO
+) -> None:
+    fake(monkeypatch, KeyError("Population"))
+    got = report.handler({"Records": [record("m", s3_body("bls/pr/pr.data.0.Current"))]}, Context())
+    assert got == {"batchItemFailures": [{"itemIdentifier": "m"}]}
+
+
+def test_an_event_that_is_not_an_sqs_batch_fails_the_invocation(logs: io.StringIO) -> None:
+    with pytest.raises(ValidationError, match="expected an SQS event"):
+        report.handler({"detail-type": "Scheduled Event"}, Context())
+
+
+def test_importing_the_report_handler_does_not_import_polars() -> None:
+    code = "import sys, dataquest.handlers.report; print('polars' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
