@@ -50,7 +50,14 @@ def _cmd_report(args: argparse.Namespace, settings: Settings) -> Outcome:
 
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> Outcome:
-    raise NotImplementedError("run")  # filled in by the handlers work (issue 4)
+    from pathlib import Path
+
+    from dataquest import embedded
+
+    result = embedded.run(settings, Path(args.out))
+    first = result.errors[0] if result.errors else {}
+    error = f"{len(result.errors)} error(s); first: {first.get('key') or first.get('path')}: {first.get('error')}"
+    return Outcome(document=result.to_document(), text=result.describe(), ok=result.ok, error=error)
 
 
 def _cmd_promote(args: argparse.Namespace, settings: Settings) -> Outcome:

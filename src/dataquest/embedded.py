@@ -1,0 +1,412 @@
+"""The embedded default behind ``dataquest run``: the whole pipeline in one process, with nothing but the package.
+
+1. an S3/SQS emulator: moto's ``ThreadedMotoServer`` on a free 127.0.0.1 port (started only once the settings
+   are known good: a missing ``DQ_CONTACT`` fails before);
+2. the topology Terraform creates (:func:`create_topology`): a versioned bucket, the report queue with a
+   dead-letter queue (redrive ``maxReceiveCount``), and the bucket notification, ObjectCreated on
+   ``population/nation_population.json`` and ``bls/pr/pr.data.0.Current`` to the queue;
+3. the ingest handler, invoked with a scheduled-rule event;
+4. :func:`relay`: the queued messages delivered to the report handler in batches of up to 10, as the SQS event
+   source mapping does with ``ReportBatchItemFailures``: only the records that succeeded are deleted; the
+   failed ones become visible again (at once here, after the visibility timeout in AWS) and are redelivered
+   until the redrive policy moves them to the dead-letter queue, where they are reported;
+5. the report files of ``reports/latest/`` copied to ``--out``.
+
+The handlers are the Lambda ones, unchanged: they get their clients through ``configure`` instead of the
+environment, since this process talks to its own emulator.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+
+from dataquest import log, storage
+from dataquest.config import REPORTS_PREFIX, Settings
+from dataquest.errors import ConfigurationError, StorageError
+from dataquest.events import REPORT_INPUT_KEYS
+from dataquest.handlers import ingest, report
+from dataquest.httpclient import Fetcher, build_client
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
+
+logger = log.get(__name__)
+
+DEFAULT_BUCKET = "dataquest-embedded"
+QUEUE_NAME = "dataquest-report"
+DLQ_NAME = "dataquest-report-dlq"
+REGION = "us-east-1"
+REPORT_FILES = ("report.json", "best_years.csv", "series_population.csv", "report.md")
+MAX_BATCH = 10
+
+SqsHandler = Callable[[dict[str, Any], Any], Any]
+
+
+@dataclass(frozen=True)
+class Topology:
+    """The resources the notification chain is made of."""
+
+    bucket: str
+    queue_url: str
+    queue_arn: str
+    dlq_url: str
+    dlq_arn: str
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    """The part of Lambda's context object the handlers read."""
+
+    function_name: str
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    memory_limit_in_mb: int = 1024
+    timeout_ms: int = 900_000
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:123456789012:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.timeout_ms
+
+
+@dataclass
+class RelayResult:
+    """What the relay delivered: batches, records, deletions, and the messages that ended in the DLQ."""
+
+    batches: int = 0
+    deliveries: int = 0
+    succeeded: int = 0
+    failed_deliveries: int = 0
+    dead_letters: list[dict[str, Any]] = field(default_factory=list)
+    left_on_queue: int = 0
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "batches": self.batches,
+            "deliveries": self.deliveries,
+            "succeeded": self.succeeded,
+            "failed_deliveries": self.failed_deliveries,
+            "dead_letters": self.dead_letters,
+            "left_on_queue": self.left_on_queue,
+        }
+
+
+@dataclass
+class RunResult:
+    """The summary ``dataquest run`` prints."""
+
+    ingest: dict[str, Any]
+    relay: RelayResult
+    reports: list[str]
+    out: Path
+    files: list[str]
+    errors: list[dict[str, str]]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "ingest": self.ingest,
+            "reports_produced": len(self.reports),
+            "reports": self.reports,
+            "out": str(self.out),
+            "files": self.files,
+            "relay": self.relay.to_document(),
+            "errors": self.errors,
+        }
+
+    def describe(self) -> str:
+        ing = self.ingest
+        pop = ing.get("population", {})
+        lines = [
+            f"ingest: {ing.get('files_seen', 0)} files seen, {ing.get('uploaded', 0)} uploaded, "
+            f"{ing.get('deleted', 0)} deleted, {ing.get('bytes_downloaded', 0)} bytes downloaded; "
+            f"population {'written' if pop.get('written') else 'unchanged'} ({pop.get('rows', '?')} rows)",
+            f"notifications: {self.relay.deliveries} delivered in {self.relay.batches} batches, "
+            f"{len(self.relay.dead_letters)} dead-lettered",
+            f"reports produced: {len(self.reports)}" + (f" ({', '.join(self.reports)})" if self.reports else ""),
+        ]
+        report = self.out / "report.json"
+        if report.is_file():
+            doc = json.loads(report.read_text())
+            stats = doc.get("population_stats", {})
+            lines.append(
+                f"population {stats.get('start_year')}..{stats.get('end_year')}: mean {stats.get('mean')}, "
+                f"std {stats.get('std')}; best years: {len(doc.get('best_years', []))} series; "
+                f"{doc.get('series_population', [{}])[0].get('series_id', '?')} rows: "
+                f"{len(doc.get('series_population', []))}"
+            )
+        lines.append(f"files: {', '.join(str(self.out / f) for f in self.files) or 'none'}")
+        lines += [f"error: {e.get('key') or e.get('path')}: {e.get('error')}" for e in self.errors]
+        return "\n".join(lines)
+
+
+def emulator_clients(endpoint: str) -> tuple[S3Client, SQSClient]:
+    """S3 and SQS clients for the emulator, with its fixed test credentials: whatever the user's AWS setup,
+    nothing this run does leaves the process."""
+    session = boto3.session.Session(
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - the emulator's, not a secret
+        region_name=REGION,
+    )
+    return session.client("s3", endpoint_url=endpoint), session.client("sqs", endpoint_url=endpoint)
+
+
+def create_topology(
+    s3: S3Client,
+    sqs: SQSClient,
+    bucket: str,
+    *,
+    queue: str = QUEUE_NAME,
+    dlq: str = DLQ_NAME,
+    max_receive_count: int = 5,
+    visibility_timeout: int = 60,
+) -> Topology:
+    """Create the bucket (versioned), the queue and its DLQ, and the notification, as Terraform does."""
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    dlq_url = sqs.create_queue(QueueName=dlq, Attributes={"MessageRetentionPeriod": "1209600"})["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count})
+    queue_url = sqs.create_queue(
+        QueueName=queue, Attributes={"VisibilityTimeout": str(visibility_timeout), "RedrivePolicy": redrive}
+    )["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "Id": f"report-input-{i}",
+                    "QueueArn": queue_arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    # An exact key, as the Terraform queue module writes it: the key as prefix, its name as suffix.
+                    "Filter": {
+                        "Key": {
+                            "FilterRules": [
+                                {"Name": "prefix", "Value": key},
+                                {"Name": "suffix", "Value": key.rsplit("/", 1)[-1]},
+                            ]
+                        }
+                    },
+                }
+                for i, key in enumerate(REPORT_INPUT_KEYS)
+            ]
+        },
+    )
+    return Topology(bucket, queue_url, queue_arn, dlq_url, dlq_arn)
+
+
+def sqs_event(messages: list[MessageTypeDef], queue_arn: str) -> dict[str, Any]:
+    """The event the SQS event source mapping gives Lambda for ``messages`` (as received with all attributes)."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": dict(m.get("Attributes", {})),
+                "messageAttributes": {},
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": queue_arn.split(":")[3],
+            }
+            for m in messages
+        ]
+    }
+
+
+def relay(
+    sqs: SQSClient,
+    topology: Topology,
+    handler: SqsHandler,
+    *,
+    batch_size: int = MAX_BATCH,
+    max_batches: int = 1000,
+) -> RelayResult:
+    """Deliver the queue to ``handler`` as the event source mapping does, until the queue is empty.
+
+    Succeeded records are deleted; failed ones (named in ``batchItemFailures``, or the whole batch when the
+    handler raises or answers something else) are made visible again and redelivered, until the redrive policy
+    moves them to the dead-letter queue. ``max_batches`` bounds the loop should a queue have no redrive policy.
+    """
+    result = RelayResult()
+    while result.batches < max_batches:
+        messages = sqs.receive_message(
+            QueueUrl=topology.queue_url,
+            MaxNumberOfMessages=min(batch_size, MAX_BATCH),
+            AttributeNames=["All"],
+            WaitTimeSeconds=0,
+        ).get("Messages", [])
+        if not messages:
+            break
+        result.batches += 1
+        result.deliveries += len(messages)
+        failed = _deliver(handler, sqs_event(messages, topology.queue_arn))
+        done = [m for m in messages if m["MessageId"] not in failed]
+        retry = [m for m in messages if m["MessageId"] in failed]
+        if done:
+            sqs.delete_message_batch(
+                QueueUrl=topology.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+            )
+        if retry:
+            sqs.change_message_visibility_batch(
+                QueueUrl=topology.queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                    for i, m in enumerate(retry)
+                ],
+            )
+        result.succeeded += len(done)
+        result.failed_deliveries += len(retry)
+    result.dead_letters = _drain(sqs, topology.dlq_url)
+    attrs = sqs.get_queue_attributes(
+        QueueUrl=topology.queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    result.left_on_queue = sum(int(v) for v in attrs.values())
+    return result
+
+
+def _deliver(handler: SqsHandler, event: dict[str, Any]) -> set[str]:
+    """The ids of the records that failed (all of them when the handler raised or answered nonsense)."""
+    ids = {r["messageId"] for r in event["Records"]}
+    try:
+        answer = handler(event, LambdaContext("dataquest-report"))
+    except Exception as exc:  # noqa: BLE001 - as Lambda does: a raising handler fails the whole batch
+        log.event(logger, "report handler raised", level=40, error=f"{type(exc).__name__}: {exc}")
+        return ids
+    items = answer.get("batchItemFailures") if isinstance(answer, dict) else None
+    if not isinstance(items, list):
+        return ids
+    named = {i.get("itemIdentifier") for i in items if isinstance(i, dict)}
+    # An identifier that is not in the batch makes the event source mapping fail the whole batch.
+    return ids if not named <= ids else {str(i) for i in named}
+
+
+def _drain(sqs: SQSClient, dlq_url: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=dlq_url, MaxNumberOfMessages=MAX_BATCH, AttributeNames=["All"], VisibilityTimeout=300
+        ).get("Messages", [])
+        if not messages:
+            return out
+        out += [
+            {
+                "message_id": m["MessageId"],
+                "receive_count": int(m.get("Attributes", {}).get("ApproximateReceiveCount", "0")),
+                "body": m["Body"][:200],
+            }
+            for m in messages
+        ]
+
+
+def run(settings: Settings, out: Path, *, max_receive_count: int = 5) -> RunResult:
+    """The main job on the embedded emulator; the report files end in ``out``."""
+    settings.require_contact()  # before anything starts: BLS answers 403 without it
+    try:
+        from moto.server import ThreadedMotoServer  # noqa: PLC0415 - an optional extra: only `run` needs it
+    except ImportError as exc:
+        raise ConfigurationError(
+            "dataquest run needs moto's server (the 'embedded' extra): pip install 'dataquest[embedded]'"
+        ) from exc
+
+    bucket = settings.bucket or DEFAULT_BUCKET
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    access_log = logging.getLogger("werkzeug")  # the emulator's per-request lines are noise here
+    access_level = access_log.level
+    access_log.setLevel(logging.WARNING)
+    server.start()
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        s3, sqs = emulator_clients(endpoint)
+        local = settings.with_overrides(bucket=bucket, aws_endpoint_url=endpoint, aws_region=REGION)
+        topology = create_topology(s3, sqs, bucket, max_receive_count=max_receive_count)
+        fetcher = Fetcher(build_client(local.user_agent()), min_interval=local.request_interval)
+        ingest.configure(ingest.Resources(local, s3, fetcher, metrics_stream=sys.stderr))
+        report.configure(report.Resources(local, s3))
+        errors: list[dict[str, str]] = []
+        started = time.monotonic()
+        try:
+            summary = ingest.handler(_scheduled_event(), LambdaContext("dataquest-ingest"))
+        except ingest.IngestFailedError as exc:
+            summary = exc.summary
+            errors += summary.get("errors", [])
+        log.event(logger, "ingest done", seconds=round(time.monotonic() - started, 3))
+        relayed = relay(sqs, topology, report.handler)
+        errors += [
+            {"key": f"sqs:{DLQ_NAME}/{d['message_id']}", "error": "notification dead-lettered: the report failed"}
+            for d in relayed.dead_letters
+        ]
+        reports = _report_folders(s3, bucket)
+        files = _download_latest(s3, bucket, out)
+        if not files and not errors:
+            errors.append({"key": f"{REPORTS_PREFIX}latest/", "error": "no report was produced"})
+        return RunResult(summary, relayed, reports, out, files, errors)
+    finally:
+        server.stop()
+        access_log.setLevel(access_level)
+
+
+def _scheduled_event() -> dict[str, Any]:
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": now,
+        "region": REGION,
+        "resources": [f"arn:aws:events:{REGION}:123456789012:rule/dataquest-ingest-daily"],
+        "detail": {},
+    }
+
+
+def _report_folders(s3: S3Client, bucket: str) -> list[str]:
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=REPORTS_PREFIX, Delimiter="/")
+    found = [p["Prefix"] for page in pages for p in page.get("CommonPrefixes", [])]
+    return [p for p in found if p != f"{REPORTS_PREFIX}latest/"]
+
+
+def _download_latest(s3: S3Client, bucket: str, out: Path) -> list[str]:
+    got: list[tuple[str, bytes]] = []
+    for name in REPORT_FILES:
+        found = storage.get_bytes(s3, bucket, f"{REPORTS_PREFIX}latest/{name}")
+        if found is not None:
+            got.append((name, found[0]))
+    if not got:
+        return []
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, body in got:
+            (out / name).write_bytes(body)
+    except OSError as exc:
+        raise StorageError(f"cannot write the report files to {out}: {exc}; choose another --out") from exc
+    return [name for name, _ in got]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
