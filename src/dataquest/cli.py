@@ -38,7 +38,36 @@ Command = Callable[[argparse.Namespace, Settings], Outcome]
 
 
 def _cmd_sync_bls(args: argparse.Namespace, settings: Settings) -> Outcome:
-    raise NotImplementedError("sync-bls")  # filled in by the BLS sync work (issue 2)
+    from dataquest import httpclient, storage
+    from dataquest.bls.sync import sync_surveys
+
+    settings.require_bucket()
+    user_agent = settings.user_agent()  # no contact: a clear error before any request
+    with httpclient.build_client(user_agent) as client:
+        fetcher = httpclient.Fetcher(client, min_interval=settings.request_interval)
+        summary = sync_surveys(
+            settings,
+            fetcher,
+            storage.s3_client(settings),
+            dry_run=args.dry_run,
+            max_delete=args.max_delete,
+            progress=sys.stderr.isatty(),
+        )
+    doc = summary.to_document()
+    verb = "would upload" if summary.dry_run else "uploaded"
+    lines = [
+        f"{','.join(summary.surveys)}: {summary.files_seen} files seen, {verb} {summary.uploaded}, "
+        f"skipped {summary.skipped}, {'would delete' if summary.dry_run else 'deleted'} {summary.deleted}, "
+        f"{summary.bytes_downloaded} bytes downloaded in {summary.duration_ms} ms"
+    ]
+    if summary.dry_run:
+        lines[:0] = [f"{a['action']:6} {a['key']}  ({a['reason']})" for a in summary.plan]
+    error = None
+    if summary.errors:
+        first = summary.errors[0]
+        where = first.get("key") or first.get("path") or "?"
+        error = f"{len(summary.errors)} error(s); first: {where}: {first['error']}"
+    return Outcome(document=doc, text="\n".join(lines), ok=summary.ok, error=error)
 
 
 def _cmd_fetch_population(args: argparse.Namespace, settings: Settings) -> Outcome:

@@ -143,6 +143,10 @@ class Fetcher:
                 request=response.request,
             )
 
+    def get_text(self, url: str, *, max_bytes: int | None = None) -> str:
+        """GET ``url`` and decode its body as text (a directory listing, a JSON document)."""
+        return self.get(url, max_bytes=max_bytes).text
+
 
 def raise_for_status(response: httpx.Response, url: str) -> None:
     status = response.status_code

@@ -1,0 +1,217 @@
+"""Discovery: parse BLS directory listings (IIS format) and walk a survey folder's tree.
+
+BLS serves ``/pub/time.series/<survey>/`` as an IIS directory listing: one ``<pre>`` block, a
+``[To Parent Directory]`` link, then one entry per file or folder::
+
+      9/4/2025  7:30 AM      1564284 <A HREF="/pub/time.series/pr/pr.data.0.Current">pr.data.0.Current</A><br>
+      9/4/2025  7:30 AM        &lt;dir&gt; <A HREF="/pub/time.series/pr/sub/">sub</A><br>
+
+:func:`parse_listing` turns one page into :class:`Entry` values and refuses a page that is not such a listing
+(no ``<pre>`` block, cut before ``</pre>``, an anchor it cannot read): a page it refuses never causes a delete.
+:func:`walk` lists a survey folder and its sub-folders iteratively and keeps only the links that stay inside
+the survey folder on the same host: the parent link, other hosts, ``..``, query strings and names that would
+make odd S3 keys are ignored (and logged), never followed.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+from urllib.parse import quote, unquote, urljoin, urlsplit
+
+from dataquest import log
+from dataquest.errors import ListingError
+
+logger = log.get(__name__)
+
+MAX_LISTING_BYTES = 8 * 1024 * 1024
+MAX_FOLDERS = 1000
+MAX_KEY_BYTES = 900  # S3 allows 1024 bytes; leave room for the "bls/<survey>/" prefix
+
+_PRE_RE = re.compile(r"<pre>(.*?)(</pre>|$)", re.IGNORECASE | re.DOTALL)
+_ANCHOR_RE = re.compile(r"<a\s", re.IGNORECASE)
+_ENTRY_RE = re.compile(
+    r"(?P<date>\d{1,2}/\d{1,2}/\d{4})\s+(?P<time>\d{1,2}:\d{2}\s*[AP]M)\s+"
+    r"(?P<size>\d+|&lt;dir&gt;)\s+"
+    r"<a\s+href=\"(?P<href>[^\"]*)\"\s*>(?P<text>.*?)</a>",
+    re.IGNORECASE | re.DOTALL,
+)
+_PARENT_RE = re.compile(r"<a\s+href=\"[^\"]*\"\s*>\s*\[To Parent Directory\]\s*</a>", re.IGNORECASE)
+_BAD_NAME_RE = re.compile(r"[\x00-\x1f\x7f\\]")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of a listing: a file (with its size) or a folder (``size`` is ``None``)."""
+
+    href: str
+    name: str
+    kind: Literal["file", "dir"]
+    size: int | None
+    modified: datetime
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file found under a survey folder: its path below the folder, URL, size and listing timestamp."""
+
+    path: str
+    url: str
+    size: int
+    modified: datetime
+
+    @property
+    def timestamp(self) -> str:
+        """The listing timestamp as recorded in S3 metadata (BLS lists minutes, local time, no zone)."""
+        return self.modified.strftime("%Y-%m-%dT%H:%M")
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A link the walk did not follow, and why."""
+
+    href: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Tree:
+    """What :func:`walk` found: files sorted by path, the folders listed and the links it ignored."""
+
+    files: tuple[SourceFile, ...]
+    folders: tuple[str, ...]
+    ignored: tuple[Ignored, ...]
+    listing_bytes: int
+
+
+class ListingSource(Protocol):
+    """What :func:`walk` needs from the HTTP side (``dataquest.httpclient.Fetcher`` is one)."""
+
+    def get_text(self, url: str, *, max_bytes: int) -> str: ...
+
+
+def parse_listing(page: str, url: str) -> list[Entry]:
+    """The entries of one IIS listing page; :class:`ListingError` when the page is not one."""
+    match = _PRE_RE.search(page)
+    if match is None:
+        raise ListingError(
+            f"GET {url}: the page is not a BLS directory listing (no <pre> block); nothing is deleted on its account",
+            url=url,
+        )
+    body, closing = match.group(1), match.group(2)
+    if not closing:
+        raise ListingError(
+            f"GET {url}: the listing is cut before </pre> (truncated response); nothing is deleted on its "
+            "account; run again",
+            url=url,
+        )
+    body_wo_parent = _PARENT_RE.sub("", body)
+    has_parent = len(body_wo_parent) != len(body)
+    entries: list[Entry] = []
+    for m in _ENTRY_RE.finditer(body_wo_parent):
+        try:
+            modified = datetime.strptime(f"{m['date']} {m['time'].replace(' ', '')}", "%m/%d/%Y %I:%M%p")
+        except ValueError as exc:
+            raise ListingError(
+                f"GET {url}: unreadable timestamp {m['date']} {m['time']!r} in the listing", url=url
+            ) from exc
+        raw_size = m["size"]
+        is_dir = raw_size.lower() == "&lt;dir&gt;"
+        entries.append(
+            Entry(
+                href=html.unescape(m["href"]),
+                name=html.unescape(m["text"]).strip(),
+                kind="dir" if is_dir else "file",
+                size=None if is_dir else int(raw_size),
+                modified=modified,
+            )
+        )
+    anchors = len(_ANCHOR_RE.findall(body_wo_parent))
+    if anchors != len(entries):
+        raise ListingError(
+            f"GET {url}: {anchors - len(entries)} of {anchors} links in the listing are not in the IIS format "
+            "(date, time, size or <dir>, link); refusing to act on a listing read in part",
+            url=url,
+        )
+    if not entries and not has_parent:
+        raise ListingError(
+            f"GET {url}: the listing has neither entries nor a parent link: not a BLS directory listing", url=url
+        )
+    return entries
+
+
+def _relative(href: str, folder_url: str, survey_url: str) -> tuple[str | None, str]:
+    """``href`` resolved against ``folder_url`` as a path under ``survey_url``, or ``None`` and why not."""
+    if "?" in href or "#" in href:
+        return None, "has a query string or fragment"
+    absolute = urljoin(folder_url, href)
+    target, survey = urlsplit(absolute), urlsplit(survey_url)
+    if (target.scheme, target.netloc) != (survey.scheme, survey.netloc):
+        return None, "points to another host"
+    raw_path = target.path
+    if not raw_path.startswith(survey.path):
+        return None, "leaves the survey folder"
+    rel = unquote(raw_path[len(survey.path) :])
+    parts = rel.rstrip("/").split("/")
+    if not rel or any(p in ("", ".", "..") for p in parts):
+        return None, "leaves the survey folder or has an empty, '.' or '..' segment"
+    if _BAD_NAME_RE.search(rel):
+        return None, "has control characters or a backslash in its name"
+    if len(rel.encode()) > MAX_KEY_BYTES:
+        return None, f"its name is longer than {MAX_KEY_BYTES} bytes"
+    return rel, ""
+
+
+def walk(source: ListingSource, survey_url: str) -> Tree:
+    """List ``survey_url`` and every sub-folder under it (breadth first, no recursion)."""
+    if not survey_url.endswith("/"):
+        survey_url += "/"
+    files: dict[str, SourceFile] = {}
+    folders: list[str] = []
+    ignored: list[Ignored] = []
+    seen: set[str] = {survey_url}
+    queue: deque[str] = deque([survey_url])
+    total = 0
+    while queue:
+        folder_url = queue.popleft()
+        folders.append(folder_url)
+        if len(folders) > MAX_FOLDERS:
+            raise ListingError(
+                f"{survey_url}: more than {MAX_FOLDERS} folders; refusing to walk further (a loop in the listings?)",
+                url=survey_url,
+            )
+        page = source.get_text(folder_url, max_bytes=MAX_LISTING_BYTES)
+        total += len(page.encode())
+        entries = parse_listing(page, folder_url)
+        if folder_url == survey_url and not entries:
+            raise ListingError(
+                f"GET {survey_url}: the survey's listing is empty; nothing is deleted on its account "
+                "(check the survey name and the base URL, then run again)",
+                url=survey_url,
+            )
+        for entry in entries:
+            rel, why = _relative(entry.href, folder_url, survey_url)
+            if rel is None:
+                ignored.append(Ignored(entry.href, why))
+                log.event(logger, "listing link ignored", url=folder_url, href=entry.href, reason=why)
+                continue
+            url = urljoin(survey_url, quote(rel, safe="/"))
+            if entry.kind == "dir":
+                sub = url if url.endswith("/") else url + "/"
+                if sub not in seen:
+                    seen.add(sub)
+                    queue.append(sub)
+            elif rel.endswith("/"):
+                ignored.append(Ignored(entry.href, "a file entry whose link ends with '/'"))
+            elif entry.size is not None:
+                files[rel] = SourceFile(path=rel, url=url, size=entry.size, modified=entry.modified)
+    return Tree(
+        files=tuple(files[p] for p in sorted(files)),
+        folders=tuple(folders),
+        ignored=tuple(ignored),
+        listing_bytes=total,
+    )

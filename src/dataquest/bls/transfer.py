@@ -1,0 +1,270 @@
+"""Streaming transfer: from the HTTP response straight into S3, never half-written.
+
+A file smaller than ``multipart_threshold`` is read into memory and written with one ``PutObject`` (its SHA-256
+in metadata and in S3's ``ChecksumSHA256``, which S3 verifies). A larger one is streamed as a multipart upload:
+parts of ``part_size`` bytes, at most ``concurrency`` of them in flight, so memory stays near
+``(concurrency + 1) * part_size`` whatever the file's size, and no temporary file is written. Its SHA-256 is
+computed on the way and put in the object's ``sha256`` tag once the upload is complete (metadata is fixed before
+the bytes are seen; the object is never copied a second time).
+
+The byte count is checked against the listing's size and the response's ``Content-Length``. Any failure (a cut
+body, a size that does not match, an S3 error, an interrupt) aborts the multipart upload, so S3 keeps the
+previous object untouched and no parts are left behind; the error is raised for the run to report.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import httpx
+from botocore.exceptions import BotoCoreError, ClientError
+
+from dataquest import log
+from dataquest.bls.listing import SourceFile
+from dataquest.bls.plan import META_SHA256, TAG_SHA256
+from dataquest.errors import SourceError, StorageError
+from dataquest.storage import describe
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+    from dataquest.httpclient import Fetcher
+
+logger = log.get(__name__)
+
+MiB = 1024 * 1024
+MIN_PART_SIZE = 5 * MiB  # S3's floor for every part but the last
+
+
+@dataclass(frozen=True)
+class TransferConfig:
+    """How files are streamed into S3. Tests use small values so that multipart paths run on small files."""
+
+    part_size: int = 8 * MiB
+    multipart_threshold: int = 8 * MiB
+    concurrency: int = 4
+    read_chunk: int = 256 * 1024
+
+    def __post_init__(self) -> None:
+        if self.part_size <= 0 or self.multipart_threshold < 0 or self.concurrency < 1 or self.read_chunk <= 0:
+            raise ValueError(f"invalid transfer configuration: {self}")
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    key: str
+    size: int
+    sha256: str
+    multipart: bool
+    parts: int
+
+
+def transfer(
+    fetcher: Fetcher,
+    s3: S3Client,
+    *,
+    bucket: str,
+    key: str,
+    source: SourceFile,
+    metadata: dict[str, str],
+    config: TransferConfig | None = None,
+    on_bytes: Callable[[int], None] | None = None,
+) -> TransferResult:
+    """Copy ``source`` to ``s3://bucket/key``; the object is replaced whole or not at all."""
+    cfg = config or TransferConfig()
+    with fetcher.stream(source.url) as response:
+        length = response.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) != source.size:
+            raise SourceError(
+                f"GET {source.url}: Content-Length is {length} but the listing says {source.size} bytes "
+                "(the file changed since it was listed?); nothing written; run again",
+                url=source.url,
+            )
+        content_type = response.headers.get("content-type", "application/octet-stream")
+        blocks = _blocks(response, source, cfg, on_bytes)
+        if source.size < cfg.multipart_threshold:
+            target = _Target(s3, bucket, key, content_type, metadata)
+            return _put_single(target, blocks)
+        return _put_multipart(_Target(s3, bucket, key, content_type, metadata), blocks, cfg)
+
+
+def _blocks(
+    response: httpx.Response,
+    source: SourceFile,
+    cfg: TransferConfig,
+    on_bytes: Callable[[int], None] | None,
+) -> Iterator[bytes]:
+    """The body as blocks of ``part_size`` bytes (the last one shorter), checked against the listed size."""
+    chunks: list[bytes] = []
+    filled = 0
+    total = 0
+    try:
+        for chunk in response.iter_bytes(cfg.read_chunk):
+            total += len(chunk)
+            if total > source.size:
+                raise SourceError(
+                    f"GET {source.url}: the body is longer than the listed {source.size} bytes "
+                    "(the file changed since it was listed?); nothing written; run again",
+                    url=source.url,
+                )
+            if on_bytes is not None:
+                on_bytes(len(chunk))
+            chunks.append(chunk)
+            filled += len(chunk)
+            while filled >= cfg.part_size:
+                joined = b"".join(chunks)
+                yield joined[: cfg.part_size]
+                rest = joined[cfg.part_size :]
+                chunks, filled = ([rest] if rest else []), len(rest)
+                del joined
+    except httpx.HTTPError as exc:
+        raise SourceError(
+            f"GET {source.url}: the body was cut after {total} of {source.size} bytes "
+            f"({type(exc).__name__}: {exc}); nothing written; the next run repairs it",
+            url=source.url,
+        ) from exc
+    if total != source.size:
+        raise SourceError(
+            f"GET {source.url}: the body ended after {total} of the listed {source.size} bytes; nothing written; "
+            "the next run repairs it",
+            url=source.url,
+        )
+    if chunks:
+        yield b"".join(chunks)
+
+
+@dataclass(frozen=True)
+class _Target:
+    s3: S3Client
+    bucket: str
+    key: str
+    content_type: str
+    metadata: dict[str, str]
+
+
+def _put_single(target: _Target, blocks: Iterator[bytes]) -> TransferResult:
+    s3, bucket, key, metadata, content_type = target.s3, target.bucket, target.key, target.metadata, target.content_type
+    body = b"".join(blocks)
+    digest = hashlib.sha256(body)
+    meta = {**metadata, META_SHA256: digest.hexdigest()}
+    try:
+        s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=body,
+            ContentType=content_type,
+            Metadata=meta,
+            ChecksumAlgorithm="SHA256",
+            ChecksumSHA256=base64.b64encode(digest.digest()).decode(),
+        )
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageError(f"PUT s3://{bucket}/{key} failed: {describe(exc)}; the next run retries", key=key) from exc
+    return TransferResult(key=key, size=len(body), sha256=digest.hexdigest(), multipart=False, parts=1)
+
+
+def _put_multipart(target: _Target, blocks: Iterator[bytes], cfg: TransferConfig) -> TransferResult:
+    s3, bucket, key, metadata, content_type = target.s3, target.bucket, target.key, target.metadata, target.content_type
+    where = f"s3://{bucket}/{key}"
+    try:
+        upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType=content_type, Metadata=metadata)[
+            "UploadId"
+        ]
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageError(f"starting a multipart upload to {where} failed: {describe(exc)}", key=key) from exc
+
+    digest = hashlib.sha256()
+    size = 0
+    slots = threading.BoundedSemaphore(cfg.concurrency)
+    pending: set[Future[dict[str, object]]] = set()
+    done_parts: list[dict[str, object]] = []
+
+    def upload(number: int, body: bytes) -> dict[str, object]:
+        try:
+            resp = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body)
+            return {"PartNumber": number, "ETag": resp["ETag"]}
+        finally:
+            slots.release()
+
+    def collect(futures: set[Future[dict[str, object]]]) -> None:
+        for fut in futures:
+            pending.discard(fut)
+            done_parts.append(fut.result())  # raises the part's error, which aborts the upload
+
+    pool = ThreadPoolExecutor(max_workers=cfg.concurrency, thread_name_prefix="dq-part")
+    try:
+        for number, block in enumerate(blocks, start=1):
+            digest.update(block)
+            size += len(block)
+            collect({f for f in pending if f.done()})
+            slots.acquire()
+            pending.add(pool.submit(upload, number, block))
+            del block
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            collect(finished)
+        done_parts.sort(key=lambda p: int(str(p["PartNumber"])))
+        s3.complete_multipart_upload(
+            Bucket=bucket,
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={"Parts": done_parts},  # type: ignore[typeddict-item]
+        )
+    except BaseException as exc:
+        for fut in pending:
+            fut.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+        _abort(s3, bucket, key, upload_id)
+        if isinstance(exc, ClientError | BotoCoreError):
+            raise StorageError(
+                f"multipart upload to {where} failed: {describe(exc)}; aborted, the previous object is untouched; "
+                "the next run retries",
+                key=key,
+            ) from exc
+        raise
+    finally:
+        pool.shutdown(wait=True)
+
+    sha = digest.hexdigest()
+    try:
+        s3.put_object_tagging(Bucket=bucket, Key=key, Tagging={"TagSet": [{"Key": TAG_SHA256, "Value": sha}]})
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageError(
+            f"tagging {where} with its SHA-256 failed: {describe(exc)}; the bytes are complete and the next run "
+            "uploads the file again to record it",
+            key=key,
+        ) from exc
+    return TransferResult(key=key, size=size, sha256=sha, multipart=True, parts=len(done_parts))
+
+
+def _abort(s3: S3Client, bucket: str, key: str, upload_id: str) -> None:
+    try:
+        s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+    except (ClientError, BotoCoreError) as exc:
+        log.event(
+            logger,
+            "multipart abort failed",
+            level=40,
+            key=key,
+            upload_id=upload_id,
+            error=describe(exc),
+        )
+
+
+def abort_stale_uploads(s3: S3Client, bucket: str, prefix: str) -> list[str]:
+    """Abort every multipart upload under ``prefix`` (call while holding the survey's lease: they are stale)."""
+    aborted: list[str] = []
+    try:
+        paginator = s3.get_paginator("list_multipart_uploads")
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+            for upload in page.get("Uploads", []):
+                _abort(s3, bucket, upload["Key"], upload["UploadId"])
+                aborted.append(upload["Key"])
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageError(f"listing multipart uploads under s3://{bucket}/{prefix} failed: {describe(exc)}") from exc
+    return aborted

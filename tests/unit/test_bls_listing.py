@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from dataquest.bls.listing import parse_listing, walk
+from dataquest.errors import ListingError
+from dataquest.httpclient import Fetcher
+from tests.support.bls_site import BlsSite, iis_entry
+
+BASE = "https://download.bls.gov/pub/time.series/"
+
+
+def fetcher_for(site: BlsSite, seen: list[str] | None = None) -> Fetcher:
+    """A Fetcher whose transport answers from ``site``'s tree without a server (listing pages and files)."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if seen is not None:
+            seen.append(path)
+        if path.endswith("/"):
+            return httpx.Response(200, content=site.listing(path), headers={"Content-Type": "text/html"})
+        if path in site.files:
+            return httpx.Response(200, content=site.data_of(path))
+        return httpx.Response(404)
+
+    client = httpx.Client(transport=httpx.MockTransport(handler), headers={"User-Agent": "t (+a@b.org)"})
+    return Fetcher(client, min_interval=0, sleep=lambda s: None)
+
+
+def test_the_real_pr_listing_parses_to_its_12_files(shared_data: Path) -> None:
+    page = (shared_data / "bls-pr-2025-09.listing.html").read_text()
+    entries = parse_listing(page, BASE + "pr/")
+    assert len(entries) == 12
+    by_name = {e.name: e for e in entries}
+    assert by_name["pr.data.0.Current"].size == 1564284
+    assert by_name["pr.data.0.Current"].modified == datetime(2025, 9, 4, 7, 30)
+    assert by_name["pr.period"].modified == datetime(1994, 1, 7, 14, 53)
+    assert by_name["pr.txt"].href == "/pub/time.series/pr/pr.txt"
+    assert all(e.kind == "file" for e in entries)
+    for e in entries:
+        assert e.size == (shared_data / "bls-pr-2025-09" / e.name).stat().st_size
+
+
+def test_iis_entries_parse_folders_and_12_hour_clock() -> None:
+    rows = [
+        iis_entry(datetime(2024, 12, 31, 0, 5), None, "/pub/time.series/pr/sub/", "sub"),
+        iis_entry(datetime(2024, 1, 2, 12, 30), 0, "/pub/time.series/pr/empty.txt", "empty.txt"),
+        iis_entry(datetime(2024, 1, 2, 23, 59), 123456789012, "/pub/time.series/pr/huge", "huge"),
+    ]
+    page = f'<html><body><pre><A HREF="/pub/time.series/">[To Parent Directory]</A><br><br>{"".join(rows)}</pre>'
+    entries = parse_listing(page, BASE + "pr/")
+    assert [(e.name, e.kind, e.size, e.modified) for e in entries] == [
+        ("sub", "dir", None, datetime(2024, 12, 31, 0, 5)),
+        ("empty.txt", "file", 0, datetime(2024, 1, 2, 12, 30)),
+        ("huge", "file", 123456789012, datetime(2024, 1, 2, 23, 59)),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("page", "message"),
+    [
+        ("<html><body>Service Unavailable</body></html>", "not a BLS directory listing"),
+        ('<html><pre><A HREF="/pub/time.series/">[To Parent Directory]</A><br><br>  9/4/2025  7:30 AM  ', "cut"),
+        ("<html><pre></pre></html>", "neither entries nor a parent link"),
+        (
+            '<pre><A HREF="/pub/">[To Parent Directory]</A><br><br>yesterday 12 <A HREF="/pub/x">x</A><br></pre>',
+            "not in the IIS format",
+        ),
+    ],
+)
+def test_a_page_that_is_not_a_listing_is_refused(page: str, message: str) -> None:
+    with pytest.raises(ListingError, match=message):
+        parse_listing(page, BASE + "pr/")
+
+
+def test_walk_follows_sub_folders_iteratively_and_ignores_hostile_links() -> None:
+    site = BlsSite()
+    site.put("pr/pr.class", b"c")
+    site.put("pr/a/one.txt", b"11")
+    site.put("pr/a/b/two.txt", b"222", modified=datetime(2025, 1, 2, 15, 4))
+    site.mkdir("pr/empty/")
+    site.put("ce/ce.txt", b"other survey")
+    when = datetime(2025, 9, 4, 7, 30)
+    hostile = [
+        iis_entry(when, 5, "http://evil.example/pub/time.series/pr/x", "other host"),
+        iis_entry(when, 5, "/pub/time.series/pr/../ce/ce.txt", "dotdot"),
+        iis_entry(when, 5, "/pub/time.series/ce/ce.txt", "leaves the folder"),
+        iis_entry(when, None, "/pub/time.series/", "parent as a dir"),
+        iis_entry(when, 5, "/pub/time.series/pr/pr.class?C=M;O=D", "query"),
+        iis_entry(when, 5, "/pub/time.series/pr/bad%00name", "nul"),
+        iis_entry(when, 5, "/pub/time.series/pr/" + "x" * 1000, "absurdly long"),
+        iis_entry(when, 5, "/pub/time.series/pr/back%5Cslash", "backslash"),
+        iis_entry(when, None, "/pub/time.series/pr/a/", "a folder listed twice"),
+    ]
+    for row in hostile:
+        site.add_raw_entry("pr/", row)
+    seen: list[str] = []
+    tree = walk(fetcher_for(site, seen), BASE + "pr/")
+
+    assert [(f.path, f.size) for f in tree.files] == [("a/b/two.txt", 3), ("a/one.txt", 2), ("pr.class", 1)]
+    two = tree.files[0]
+    assert two.url == BASE + "pr/a/b/two.txt"
+    assert two.timestamp == "2025-01-02T15:04"
+    # one GET per folder, none outside the survey folder
+    assert sorted(seen) == sorted(
+        ["/pub/time.series/pr/", "/pub/time.series/pr/a/", "/pub/time.series/pr/a/b/", "/pub/time.series/pr/empty/"]
+    )
+    assert len(tree.ignored) == 8
+    reasons = " ".join(i.reason for i in tree.ignored)
+    assert "another host" in reasons
+    assert "query string" in reasons
+    assert "control characters" in reasons
+    assert tree.listing_bytes > 0
+
+
+def test_an_empty_survey_listing_is_an_error() -> None:
+    site = BlsSite()
+    site.mkdir("pr/")
+    with pytest.raises(ListingError, match="listing is empty"):
+        walk(fetcher_for(site), BASE + "pr/")
+
+
+def test_a_broken_sub_folder_listing_fails_the_whole_walk() -> None:
+    site = BlsSite()
+    site.put("pr/pr.class", b"c")
+    site.put("pr/sub/x.txt", b"x")
+    site.override_listing("pr/sub/", "<html>maintenance</html>")
+    with pytest.raises(ListingError, match="sub/"):
+        walk(fetcher_for(site), BASE + "pr/")

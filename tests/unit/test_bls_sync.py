@@ -1,0 +1,233 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from moto import mock_aws
+
+from dataquest.bls.lease import acquire
+from dataquest.bls.sync import SUMMARY_KEYS, sync_surveys
+from dataquest.bls.transfer import TransferConfig
+from dataquest.config import Settings
+from dataquest.errors import ConfigurationError
+from dataquest.httpclient import Fetcher
+from tests.support.bls_site import BlsSite
+
+BUCKET = "sync-bucket"
+BASE = "https://download.bls.gov/pub/time.series/"
+CFG = TransferConfig(part_size=1000, multipart_threshold=3000, read_chunk=256)
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    import moto.s3.models
+
+    monkeypatch.setattr(moto.s3.models, "S3_UPLOAD_PART_MIN_SIZE", 1)
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        yield client
+
+
+class Source:
+    """A BLS site answered through httpx.MockTransport (no server), with the requests it saw."""
+
+    def __init__(self) -> None:
+        self.site = BlsSite()
+        self.seen: list[tuple[str, str]] = []
+        self.status: dict[str, int] = {}
+
+    def fetcher(self, user_agent: str = "dataquest/test (+ops@example.org)") -> Fetcher:
+        def handler(request: httpx.Request) -> httpx.Response:
+            path = request.url.path
+            self.seen.append((path, request.headers.get("user-agent", "")))
+            if path in self.status:
+                return httpx.Response(self.status[path])
+            if path.endswith("/"):
+                return httpx.Response(200, content=self.site.listing(path))
+            if path in self.site.files:
+                return httpx.Response(200, content=self.site.data_of(path))
+            return httpx.Response(404)
+
+        client = httpx.Client(transport=httpx.MockTransport(handler), headers={"User-Agent": user_agent})
+        return Fetcher(client, min_interval=0, retries=1, sleep=lambda s: None)
+
+    def file_gets(self) -> int:
+        return sum(1 for p, _ in self.seen if not p.endswith("/"))
+
+
+def settings(**kw: Any) -> Settings:
+    return Settings(bucket=BUCKET, contact="ops@example.org", bls_base_url=BASE, request_interval=0, **kw)
+
+
+def keys(s3: Any, prefix: str = "") -> list[str]:
+    return [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])]
+
+
+def body(s3: Any, key: str) -> bytes:
+    return bytes(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+
+
+def trail(s3: Any) -> list[dict[str, Any]]:
+    last = sorted(keys(s3, "_logs/ingest/"))[-1]
+    return [json.loads(line) for line in body(s3, last).decode().splitlines()]
+
+
+@pytest.fixture
+def source() -> Source:
+    src = Source()
+    src.site.put("pr/pr.class", b"class\r\n")
+    src.site.put("pr/pr.series", b"s" * 5000)  # multipart with CFG
+    src.site.put("pr/sub/deep.txt", b"deep")
+    return src
+
+
+def test_first_sync_mirrors_every_file_and_reports_the_contract_document(s3: Any, source: Source) -> None:
+    summary = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
+    doc = summary.to_document()
+    assert tuple(doc) == SUMMARY_KEYS
+    assert summary.ok
+    assert {k: doc[k] for k in ("surveys", "files_seen", "uploaded", "skipped", "deleted")} == {
+        "surveys": ["pr"],
+        "files_seen": 3,
+        "uploaded": 3,
+        "skipped": 0,
+        "deleted": 0,
+    }
+    assert doc["bytes_downloaded"] == doc["bytes_uploaded"] == 7 + 5000 + 4
+    assert keys(s3, "bls/") == ["bls/pr/pr.class", "bls/pr/pr.series", "bls/pr/sub/deep.txt"]
+    for key in keys(s3, "bls/"):
+        assert body(s3, key) == source.site.data_of(key.replace("bls/", ""))
+    assert all(ua == "dataquest/test (+ops@example.org)" for _, ua in source.seen)
+    assert keys(s3, "_leases/") == []  # the lease was released
+
+
+def test_a_rerun_of_an_unchanged_source_downloads_nothing(s3: Any, source: Source) -> None:
+    sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
+    source.seen.clear()
+    summary = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
+    assert (summary.uploaded, summary.skipped, summary.bytes_downloaded) == (0, 3, 0)
+    assert sorted(p for p, _ in source.seen) == ["/pub/time.series/pr/", "/pub/time.series/pr/sub/"]
+
+
+def test_a_missing_contact_fails_before_any_request(s3: Any, source: Source) -> None:
+    with pytest.raises(ConfigurationError, match="DQ_CONTACT"):
+        sync_surveys(Settings(bucket=BUCKET, bls_base_url=BASE), source.fetcher(), s3)
+    assert source.seen == []
+    assert keys(s3) == []
+
+
+def test_a_failing_survey_does_not_stop_the_others(s3: Any, source: Source) -> None:
+    source.site.put("ce/ce.txt", b"ce")
+    source.status["/pub/time.series/xx/"] = 404
+    summary = sync_surveys(settings(surveys=("xx", "ce", "pr")), source.fetcher(), s3, transfer_config=CFG)
+    assert not summary.ok
+    assert summary.errors == [
+        {
+            "path": BASE + "xx/",
+            "error": f"GET {BASE}xx/ answered 404 Not Found: check the URL (survey name, base URL)",
+        }
+    ]
+    assert summary.uploaded == 4
+    assert "bls/ce/ce.txt" in keys(s3)
+
+
+def test_a_403_is_reported_with_the_fix(s3: Any, source: Source) -> None:
+    source.status["/pub/time.series/pr/"] = 403
+    summary = sync_surveys(settings(), source.fetcher(), s3)
+    assert len(summary.errors) == 1
+    assert "403 Forbidden" in summary.errors[0]["error"]
+    assert "set DQ_CONTACT" in summary.errors[0]["error"]
+
+
+def test_a_dry_run_prints_the_plan_and_changes_nothing(s3: Any, source: Source) -> None:
+    sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
+    before = {k: body(s3, k) for k in keys(s3)}
+    source.site.put("pr/pr.class", b"class v2\r\n")
+    source.site.remove("pr/sub/deep.txt")
+    source.site.put("pr/new.txt", b"new")
+    source.seen.clear()
+    summary = sync_surveys(settings(), source.fetcher(), s3, dry_run=True, transfer_config=CFG)
+    doc = summary.to_document()
+    assert doc["dry_run"] is True
+    assert {(a["action"], a["key"]) for a in doc["plan"]} == {
+        ("upload", "bls/pr/new.txt"),
+        ("upload", "bls/pr/pr.class"),
+        ("skip", "bls/pr/pr.series"),
+        ("delete", "bls/pr/sub/deep.txt"),
+    }
+    assert all(a["reason"] for a in doc["plan"])
+    assert (doc["uploaded"], doc["skipped"], doc["deleted"]) == (2, 1, 1)
+    assert {k: body(s3, k) for k in keys(s3)} == before  # no object, trail or lease written
+    assert source.file_gets() == 0
+
+
+def test_removed_files_are_deleted_and_nothing_outside_the_survey_prefix(s3: Any, source: Source) -> None:
+    source.site.put("pr/extra.txt", b"e")
+    sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
+    s3.put_object(Bucket=BUCKET, Key="bls/prx/keep", Body=b"other prefix")
+    s3.put_object(Bucket=BUCKET, Key="population/nation_population.json", Body=b"{}")
+    source.site.remove("pr/extra.txt")
+    summary = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
+    assert summary.deleted == 1
+    assert "bls/pr/extra.txt" not in keys(s3)
+    assert {"bls/prx/keep", "population/nation_population.json"} <= set(keys(s3))
+    assert len(keys(s3, "_logs/ingest/")) == 2
+
+
+def test_the_event_trail_records_start_each_action_and_the_summary(s3: Any, source: Source) -> None:
+    sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
+    source.site.put("pr/pr.class", b"changed\r\n")
+    source.site.remove("pr/sub/deep.txt")
+    source.site.put("pr/sub/other.txt", b"o")  # keeps the deletes under half of the mirror
+    summary = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
+    events = trail(s3)
+    assert events[0]["event"] == "start"
+    assert events[-1]["event"] == "summary"
+    assert events[-1]["uploaded"] == summary.uploaded == 2
+    assert events[-1]["deleted"] == 1
+    assert len({e["run_id"] for e in events}) == 1
+    by_event = {(e["event"], e.get("key")) for e in events}
+    assert ("upload", "bls/pr/pr.class") in by_event
+    assert ("skip", "bls/pr/pr.series") in by_event
+    assert ("delete", "bls/pr/sub/deep.txt") in by_event
+    upload = next(e for e in events if e["event"] == "upload" and e["key"] == "bls/pr/pr.class")
+    assert upload["reason"].startswith("size changed")
+    assert len(upload["sha256"]) == 64
+
+
+def test_a_held_lease_declines_that_survey_clearly(s3: Any, source: Source) -> None:
+    acquire(s3, BUCKET, "pr", ttl=600)
+    summary = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
+    assert not summary.ok
+    assert "another sync of survey 'pr' is running" in summary.errors[0]["error"]
+    assert keys(s3, "bls/") == []
+    assert source.seen == []
+
+
+def test_a_negative_max_delete_is_a_usage_error(s3: Any, source: Source) -> None:
+    with pytest.raises(ConfigurationError, match="--max-delete"):
+        sync_surveys(settings(), source.fetcher(), s3, max_delete=-1)
+
+
+def test_a_same_size_file_with_a_newer_timestamp_is_uploaded(s3: Any, source: Source) -> None:
+    sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
+    source.site.put("pr/pr.class", b"CLASS\r\n", modified=datetime(2025, 10, 1, 8, 0))
+    summary = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
+    assert summary.uploaded == 1
+    assert body(s3, "bls/pr/pr.class") == b"CLASS\r\n"
+    meta = s3.head_object(Bucket=BUCKET, Key="bls/pr/pr.class")["Metadata"]
+    assert meta["source-timestamp"] == "2025-10-01T08:00"
+
+
+def test_request_interval_and_lease_ttl_come_from_the_environment() -> None:
+    s = Settings.from_env({"DQ_REQUEST_INTERVAL": "0", "DQ_LEASE_TTL": "30"})
+    assert (s.request_interval, s.lease_ttl) == (0.0, 30.0)
+    assert Settings.from_env({}).request_interval == 0.5
+    with pytest.raises(ConfigurationError, match="DQ_REQUEST_INTERVAL"):
+        Settings.from_env({"DQ_REQUEST_INTERVAL": "soon"})
