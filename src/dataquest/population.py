@@ -1,0 +1,163 @@
+"""US population from the DataUSA API: fetch, validate, store the response bytes in S3 when they changed.
+
+Both documented response shapes are read:
+
+- tesseract ``jsonrecords`` (the default URL): ``data[].Year`` an integer, ``data[].Population`` a float;
+- the legacy ``datausa.io/api/data``: ``data[]."ID Year"`` an integer, ``data[].Year`` a string,
+  ``data[].Population`` an integer.
+
+A payload is stored only once it parses: UTF-8 JSON, a non-empty ``data`` list, each row with an integer
+year (no year twice) and a positive finite population. Anything else raises
+:class:`~dataquest.errors.ValidationError` and the stored object stays as it was. The payload is compared
+with the stored one by SHA-256 (kept in the object's metadata), so an unchanged day writes nothing and
+triggers no report. This module uses ``json`` only: the ingest image has no polars.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from dataquest import log, storage
+from dataquest.config import POPULATION_KEY
+from dataquest.errors import SourceError, ValidationError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+    from dataquest.httpclient import Fetcher
+
+logger = log.get(__name__)
+
+MAX_POPULATION_BYTES = 10 * 1024 * 1024
+"""A national population series is a few kB; anything past this cap is not the document we asked for."""
+
+
+@dataclass(frozen=True)
+class PopulationRow:
+    """One year of the national population."""
+
+    year: int
+    population: float
+
+
+@dataclass(frozen=True)
+class PopulationResult:
+    """What :func:`fetch_population` did: the key, whether it wrote, the payload's SHA-256 and row count."""
+
+    key: str
+    written: bool
+    sha256: str
+    rows: int
+
+    def to_document(self) -> dict[str, Any]:
+        return {"key": self.key, "written": self.written, "sha256": self.sha256, "rows": self.rows}
+
+
+def parse_population(body: bytes, *, source: str) -> list[PopulationRow]:
+    """The rows of a DataUSA response (either shape), or :class:`ValidationError` saying what is wrong.
+
+    ``source`` (a URL, an S3 key or a path) is named in every message.
+    """
+    if len(body) > MAX_POPULATION_BYTES:
+        raise ValidationError(
+            f"{source}: the population payload is {len(body)} bytes, over the {MAX_POPULATION_BYTES}-byte cap; "
+            "check that the URL is the DataUSA population API"
+        )
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationError(
+            f"{source}: the population payload is not UTF-8 (bad byte at offset {exc.start}); "
+            "check that the URL is the DataUSA population API"
+        ) from exc
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(
+            f"{source}: the population payload is not JSON ({exc.msg} at line {exc.lineno}); "
+            f"it starts with {_preview(text)}"
+        ) from exc
+    if not isinstance(doc, dict) or "data" not in doc:
+        raise ValidationError(
+            f"{source}: the population payload has no 'data' list (expected a JSON object with 'data'); "
+            f"it starts with {_preview(text)}"
+        )
+    data = doc["data"]
+    if not isinstance(data, list) or not data:
+        seen = "an empty list" if isinstance(data, list) else type(data).__name__
+        raise ValidationError(f"{source}: the population payload's 'data' is {seen}; expected a non-empty list")
+    rows: list[PopulationRow] = []
+    years: set[int] = set()
+    for index, item in enumerate(data):
+        row = _parse_row(item, index, source)
+        if row.year in years:
+            raise ValidationError(f"{source}: data[{index}]: year {row.year} appears twice; expected one row a year")
+        years.add(row.year)
+        rows.append(row)
+    return rows
+
+
+def _parse_row(item: object, index: int, source: str) -> PopulationRow:
+    where = f"{source}: data[{index}]"
+    if not isinstance(item, dict):
+        raise ValidationError(f"{where} is {type(item).__name__}; expected an object with a year and Population")
+    # The legacy shape carries the integer year in "ID Year" and a string in "Year".
+    year_field = "ID Year" if "ID Year" in item else "Year"
+    year = item.get(year_field)
+    if isinstance(year, bool) or not isinstance(year, int):
+        raise ValidationError(f"{where}: {year_field!r} is {year!r}; expected an integer year")
+    population = item.get("Population")
+    if isinstance(population, bool) or not isinstance(population, int | float):
+        raise ValidationError(f"{where}: 'Population' is {population!r}; expected a number")
+    if not math.isfinite(population) or population <= 0:
+        raise ValidationError(f"{where}: 'Population' is {population!r}; expected a positive number")
+    return PopulationRow(year=year, population=float(population))
+
+
+def _preview(text: str, limit: int = 60) -> str:
+    return repr(" ".join(text[:limit].split()))
+
+
+def fetch_population(fetcher: Fetcher, s3: S3Client, bucket: str, url: str) -> PopulationResult:
+    """GET ``url``, validate it, and store its bytes at ``population/nation_population.json`` if they changed."""
+    try:
+        response = fetcher.get(url, max_bytes=MAX_POPULATION_BYTES)
+    except SourceError as exc:
+        if exc.status is not None and 200 <= exc.status < 300:  # the fetcher's size cap
+            raise ValidationError(
+                f"GET {url}: the population payload is over the {MAX_POPULATION_BYTES}-byte cap; "
+                "check that the URL is the DataUSA population API; nothing was stored"
+            ) from exc
+        raise
+    body = response.content
+    rows = parse_population(body, source=f"GET {url}")
+    digest = hashlib.sha256(body).hexdigest()
+    key = POPULATION_KEY
+    if _stored_sha256(s3, bucket, key) == digest:
+        log.event(logger, "population unchanged", key=key, sha256=digest, rows=len(rows))
+        return PopulationResult(key=key, written=False, sha256=digest, rows=len(rows))
+    storage.put_bytes(
+        s3, bucket, key, body, content_type="application/json", metadata={"source-url": _ascii(url)[:1024]}
+    )
+    log.event(logger, "population stored", key=key, sha256=digest, rows=len(rows), bytes=len(body))
+    return PopulationResult(key=key, written=True, sha256=digest, rows=len(rows))
+
+
+def _stored_sha256(s3: S3Client, bucket: str, key: str) -> str | None:
+    """The stored payload's SHA-256: from its metadata, else (written by something else) from its bytes."""
+    info = storage.head(s3, bucket, key)
+    if info is None:
+        return None
+    if "sha256" in info.metadata:
+        return info.metadata["sha256"]
+    got = storage.get_bytes(s3, bucket, key)
+    return None if got is None else hashlib.sha256(got[0]).hexdigest()
+
+
+def _ascii(text: str) -> str:
+    # S3 user metadata travels in HTTP headers: keep it ASCII.
+    return text.encode("ascii", "backslashreplace").decode("ascii")

@@ -1,0 +1,204 @@
+"""fetch-population: both response shapes, every bad payload refused with the stored copy kept, no rewrite of
+an unchanged payload. S3 is moto's in-process mock; HTTP is httpx.MockTransport."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import boto3
+import httpx
+import pytest
+from moto import mock_aws
+
+from dataquest.config import POPULATION_KEY
+from dataquest.errors import SourceError, ValidationError
+from dataquest.httpclient import Fetcher
+from dataquest.population import MAX_POPULATION_BYTES, PopulationRow, fetch_population, parse_population
+
+URL = "https://api.example.test/tesseract/data.jsonrecords?cube=pop"
+BUCKET = "dq-population-test"
+
+TESSERACT = {
+    "columns": ["Nation ID", "Nation", "Year", "Population"],
+    "data": [
+        {"Nation ID": "01000US", "Nation": "United States", "Year": 2019, "Population": 328239523.0},
+        {"Nation ID": "01000US", "Nation": "United States", "Year": 2021, "Population": 331893745.0},
+    ],
+}
+LEGACY = {
+    "data": [
+        {"ID Nation": "01000US", "Nation": "United States", "ID Year": 2019, "Year": "2019", "Population": 328239523},
+        {"ID Nation": "01000US", "Nation": "United States", "ID Year": 2018, "Year": "2018", "Population": 327167439},
+    ],
+    "source": [{"measures": ["Population"]}],
+}
+
+
+def _body(doc: object) -> bytes:
+    return json.dumps(doc).encode()
+
+
+@pytest.fixture
+def s3() -> Iterator[object]:
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        yield client
+
+
+def _fetcher(handler: Callable[[httpx.Request], httpx.Response]) -> Fetcher:
+    return Fetcher(httpx.Client(transport=httpx.MockTransport(handler)), sleep=lambda _: None, min_interval=0)
+
+
+def _serving(body: bytes, status: int = 200, content_type: str = "application/json") -> Fetcher:
+    return _fetcher(lambda request: httpx.Response(status, content=body, headers={"Content-Type": content_type}))
+
+
+def _stored(s3: object) -> bytes:
+    return s3.get_object(Bucket=BUCKET, Key=POPULATION_KEY)["Body"].read()  # type: ignore[attr-defined]
+
+
+# --- parsing --------------------------------------------------------------------------------------------------
+def test_parses_the_tesseract_shape() -> None:
+    assert parse_population(_body(TESSERACT), source="t") == [
+        PopulationRow(2019, 328239523.0),
+        PopulationRow(2021, 331893745.0),
+    ]
+
+
+def test_parses_the_legacy_shape_by_its_integer_id_year() -> None:
+    assert parse_population(_body(LEGACY), source="t") == [
+        PopulationRow(2019, 328239523.0),
+        PopulationRow(2018, 327167439.0),
+    ]
+
+
+def test_parses_the_real_tesseract_response(shared_data: Path) -> None:
+    rows = parse_population((shared_data / "population" / "acs1-nation.tesseract.json").read_bytes(), source="t")
+    years = [r.year for r in rows]
+    assert years == [2013, 2014, 2015, 2016, 2017, 2018, 2019, 2021, 2022, 2023]
+    assert {r.year: r.population for r in rows}[2018] == 327167439.0
+
+
+BAD_PAYLOADS = {
+    "html error page": (b"<!DOCTYPE html><html><body>502 Bad Gateway</body></html>", "not JSON"),
+    "no data key": (_body({"error": "cube not found"}), "no 'data' list"),
+    "a JSON list": (_body([1, 2]), "no 'data' list"),
+    "empty data": (_body({"data": []}), "empty list"),
+    "data not a list": (_body({"data": {"Year": 2019}}), "expected a non-empty list"),
+    "row not an object": (_body({"data": [2019]}), "expected an object"),
+    "string population": (_body({"data": [{"Year": 2019, "Population": "328239523"}]}), "expected a number"),
+    "null population": (_body({"data": [{"Year": 2019, "Population": None}]}), "expected a number"),
+    "boolean population": (_body({"data": [{"Year": 2019, "Population": True}]}), "expected a number"),
+    "zero population": (_body({"data": [{"Year": 2019, "Population": 0}]}), "positive"),
+    "negative population": (_body({"data": [{"Year": 2019, "Population": -5.0}]}), "positive"),
+    "infinite population": (b'{"data": [{"Year": 2019, "Population": Infinity}]}', "positive"),
+    "missing year": (_body({"data": [{"Population": 1.0}]}), "expected an integer year"),
+    "string year (tesseract)": (_body({"data": [{"Year": "2019", "Population": 1.0}]}), "integer year"),
+    "float year": (_body({"data": [{"Year": 2019.5, "Population": 1.0}]}), "integer year"),
+    "legacy string ID Year": (_body({"data": [{"ID Year": "2019", "Population": 1}]}), "'ID Year'"),
+    "a year twice": (
+        _body({"data": [{"Year": 2019, "Population": 1.0}, {"Year": 2019, "Population": 2.0}]}),
+        "appears twice",
+    ),
+    "not UTF-8": (b'{"data": [{"Year": 2019, "Population": 1.0, "Nation": "\xff"}]}', "not UTF-8"),
+}
+
+
+@pytest.mark.parametrize(("body", "expected"), BAD_PAYLOADS.values(), ids=BAD_PAYLOADS.keys())
+def test_refuses_a_bad_payload_saying_what_is_wrong(body: bytes, expected: str) -> None:
+    with pytest.raises(ValidationError, match="the-source") as info:
+        parse_population(body, source="the-source")
+    assert expected in str(info.value)
+
+
+def test_refuses_an_oversized_payload_before_parsing() -> None:
+    with pytest.raises(ValidationError, match="cap"):
+        parse_population(b" " * (MAX_POPULATION_BYTES + 1), source="t")
+
+
+# --- fetching and storing --------------------------------------------------------------------------------------
+def test_stores_the_response_bytes_as_received_with_their_sha256(s3: object) -> None:
+    body = json.dumps(TESSERACT, indent=4).encode()
+    result = fetch_population(_serving(body), s3, BUCKET, URL)  # type: ignore[arg-type]
+    digest = hashlib.sha256(body).hexdigest()
+    assert result.to_document() == {"key": POPULATION_KEY, "written": True, "sha256": digest, "rows": 2}
+    assert _stored(s3) == body
+    head = s3.head_object(Bucket=BUCKET, Key=POPULATION_KEY)  # type: ignore[attr-defined]
+    assert head["Metadata"]["sha256"] == digest
+    assert head["ContentType"] == "application/json"
+
+
+def test_an_unchanged_payload_writes_nothing(s3: object) -> None:
+    body = _body(LEGACY)
+    first = fetch_population(_serving(body), s3, BUCKET, URL)  # type: ignore[arg-type]
+    etag = s3.head_object(Bucket=BUCKET, Key=POPULATION_KEY)["ETag"]  # type: ignore[attr-defined]
+    puts: list[str] = []
+    s3.meta.events.register("before-call.s3.PutObject", lambda **kw: puts.append("put"))  # type: ignore[attr-defined]
+    second = fetch_population(_serving(body), s3, BUCKET, URL)  # type: ignore[arg-type]
+    assert first.written is True
+    assert second.to_document() == {**first.to_document(), "written": False}
+    assert puts == []
+    assert s3.head_object(Bucket=BUCKET, Key=POPULATION_KEY)["ETag"] == etag  # type: ignore[attr-defined]
+
+
+def test_a_changed_payload_is_written_again(s3: object) -> None:
+    fetch_population(_serving(_body(LEGACY)), s3, BUCKET, URL)  # type: ignore[arg-type]
+    result = fetch_population(_serving(_body(TESSERACT)), s3, BUCKET, URL)  # type: ignore[arg-type]
+    assert result.written is True
+    assert _stored(s3) == _body(TESSERACT)
+
+
+def test_an_object_stored_without_a_sha256_is_compared_by_its_bytes(s3: object) -> None:
+    body = _body(TESSERACT)
+    s3.put_object(Bucket=BUCKET, Key=POPULATION_KEY, Body=body)  # type: ignore[attr-defined]
+    assert fetch_population(_serving(body), s3, BUCKET, URL).written is False  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("body", "expected"), BAD_PAYLOADS.values(), ids=BAD_PAYLOADS.keys())
+def test_a_bad_payload_leaves_the_stored_json_as_it_was(s3: object, body: bytes, expected: str) -> None:
+    good = _body(TESSERACT)
+    fetch_population(_serving(good), s3, BUCKET, URL)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=expected):
+        fetch_population(_serving(body), s3, BUCKET, URL)  # type: ignore[arg-type]
+    assert _stored(s3) == good
+
+
+def test_a_5xx_is_retried_then_a_source_error_and_nothing_is_stored(s3: object) -> None:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(str(request.url))
+        return httpx.Response(503, text="<html>Service Unavailable</html>")
+
+    with pytest.raises(SourceError, match="503") as info:
+        fetch_population(_fetcher(handler), s3, BUCKET, URL)  # type: ignore[arg-type]
+    assert info.value.url == URL
+    assert len(calls) == 5  # the first try and the Fetcher's 4 retries
+    assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0  # type: ignore[attr-defined]
+
+
+def test_a_5xx_then_success_stores_the_good_payload(s3: object) -> None:
+    answers = iter([httpx.Response(502), httpx.Response(200, content=_body(TESSERACT))])
+    result = fetch_population(_fetcher(lambda request: next(answers)), s3, BUCKET, URL)  # type: ignore[arg-type]
+    assert result.written is True
+    assert _stored(s3) == _body(TESSERACT)
+
+
+def test_an_oversized_response_is_refused_and_nothing_is_stored(s3: object) -> None:
+    huge = b'{"data": [' + b" " * (MAX_POPULATION_BYTES + 10) + b"]}"
+    with pytest.raises(ValidationError, match="byte cap"):
+        fetch_population(_serving(huge), s3, BUCKET, URL)  # type: ignore[arg-type]
+    assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0  # type: ignore[attr-defined]
+
+
+def test_population_module_does_not_import_polars() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, dataquest.population; print('polars' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
