@@ -1,0 +1,310 @@
+"""The local event source mapping: SQS batches posted to the report function's invoke endpoint.
+
+In AWS, an SQS event source mapping polls the report queue and invokes the report function with batches of up
+to ten records; with ``ReportBatchItemFailures`` it deletes the records that succeeded and leaves the ones named
+in ``batchItemFailures`` on the queue, to come back after the visibility timeout (and, past the redrive policy's
+``maxReceiveCount``, to go to the dead-letter queue). LocalStack's free tier and moto cannot run image functions,
+so under docker-compose this process plays that part::
+
+    python -m dataquest.relay --queue dataquest-local-report \\
+        --function-url http://report:8080/2015-03-31/functions/function/invocations
+
+It long-polls the queue (``--wait-seconds``, 20 by default), posts each batch as the SQS event Lambda would get
+to the function's Runtime Interface Emulator endpoint, and deletes exactly the records that succeeded:
+
+- an answer with a ``batchItemFailures`` list: every record not named in it;
+- a function error (``X-Amz-Function-Error``, or an ``errorType``/``errorMessage`` document), a non-200
+  answer, an unreachable endpoint, or a ``batchItemFailures`` naming a record that is not in the batch: none
+  (the whole batch is retried, as the event source mapping does);
+- any other answer (``null``, a document without ``batchItemFailures``): every record.
+
+Records left on the queue are not made visible again early: they return after the queue's visibility timeout,
+as in AWS. The AWS endpoint is boto3's own ``AWS_ENDPOINT_URL`` (LocalStack or moto).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import httpx
+from botocore.exceptions import BotoCoreError, ClientError
+
+from dataquest import log
+from dataquest.errors import StorageError
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
+
+logger = log.get(__name__)
+
+MAX_BATCH = 10
+INVOKE_PATH = "/2015-03-31/functions/function/invocations"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the function endpoint answered to one invocation."""
+
+    status: int
+    payload: Any
+    function_error: str | None = None
+
+
+Invoke = Callable[[dict[str, Any]], Answer]
+
+
+@dataclass
+class BatchResult:
+    """One received batch: how many records came, which were deleted, which stay on the queue, and why."""
+
+    received: int = 0
+    deleted: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    reason: str | None = None
+    unreachable: bool = False
+
+
+@dataclass
+class RelayStats:
+    """Totals over the batches a relay has delivered."""
+
+    batches: int = 0
+    received: int = 0
+    deleted: int = 0
+    failed: int = 0
+
+    def add(self, batch: BatchResult) -> None:
+        self.batches += 1
+        self.received += batch.received
+        self.deleted += len(batch.deleted)
+        self.failed += len(batch.failed)
+
+    def to_document(self) -> dict[str, int]:
+        return {"batches": self.batches, "received": self.received, "deleted": self.deleted, "failed": self.failed}
+
+
+def sqs_event(messages: Sequence[MessageTypeDef], queue_arn: str) -> dict[str, Any]:
+    """The event the SQS event source mapping hands Lambda for ``messages`` (received with all attributes)."""
+    region = queue_arn.split(":")[3] if queue_arn.count(":") >= 5 else "us-east-1"
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": dict(m.get("Attributes", {})),
+                "messageAttributes": {},
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+            for m in messages
+        ]
+    }
+
+
+def failed_ids(batch_ids: Sequence[str], answer: Answer) -> tuple[set[str], str | None]:
+    """The ids of the records to leave on the queue, and why (``None`` when every record succeeded)."""
+    everything = set(batch_ids)
+    if answer.status != 200:
+        return everything, f"the function endpoint answered HTTP {answer.status}"
+    payload = answer.payload
+    if answer.function_error or (isinstance(payload, dict) and "errorType" in payload and "errorMessage" in payload):
+        error_type = payload.get("errorType") if isinstance(payload, dict) else None
+        message = payload.get("errorMessage") if isinstance(payload, dict) else None
+        return everything, f"the function failed: {error_type or answer.function_error}: {message}"
+    if not isinstance(payload, dict) or "batchItemFailures" not in payload:
+        return set(), None
+    items = payload["batchItemFailures"]
+    if not isinstance(items, list):
+        return everything, "batchItemFailures is not a list: the whole batch failed"
+    named: set[str] = set()
+    for item in items:
+        ident = item.get("itemIdentifier") if isinstance(item, dict) else None
+        if not isinstance(ident, str) or ident not in everything:
+            return everything, f"batchItemFailures names {ident!r}, which is not in the batch: the whole batch failed"
+        named.add(ident)
+    return named, (f"{len(named)} record(s) named in batchItemFailures" if named else None)
+
+
+def deliver(
+    sqs: SQSClient, queue_url: str, queue_arn: str, messages: Sequence[MessageTypeDef], invoke: Invoke
+) -> BatchResult:
+    """Post one batch to the function and delete exactly the records that succeeded."""
+    ids = [m["MessageId"] for m in messages]
+    unreachable = False
+    reason: str | None
+    try:
+        answer = invoke(sqs_event(messages, queue_arn))
+    except httpx.HTTPError as exc:
+        unreachable = True
+        failed, reason = set(ids), f"the function endpoint could not be reached: {type(exc).__name__}: {exc}"
+    else:
+        failed, reason = failed_ids(ids, answer)
+    done = [m for m in messages if m["MessageId"] not in failed]
+    result = BatchResult(
+        received=len(messages), failed=[i for i in ids if i in failed], reason=reason, unreachable=unreachable
+    )
+    if done:
+        response = sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(done)],
+        )
+        not_deleted = {int(f["Id"]) for f in response.get("Failed", [])}
+        result.deleted = [m["MessageId"] for n, m in enumerate(done) if n not in not_deleted]
+        if not_deleted:
+            log.event(logger, "relay delete failed", level=30, queue_url=queue_url, count=len(not_deleted))
+    log.event(
+        logger,
+        "relay batch",
+        received=result.received,
+        deleted=len(result.deleted),
+        failed=len(result.failed),
+        reason=reason,
+    )
+    return result
+
+
+def receive(sqs: SQSClient, queue_url: str, *, wait_seconds: int, batch_size: int) -> list[MessageTypeDef]:
+    try:
+        return sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=max(1, min(batch_size, MAX_BATCH)),
+            WaitTimeSeconds=wait_seconds,
+            AttributeNames=["All"],
+        ).get("Messages", [])
+    except (BotoCoreError, ClientError) as exc:
+        raise StorageError(f"receiving from {queue_url} failed: {exc}; is the emulator up?") from exc
+
+
+def resolve_queue(sqs: SQSClient, queue: str, *, timeout: float = 0.0, poll: float = 1.0) -> tuple[str, str]:
+    """``(queue_url, queue_arn)`` for a queue name or URL, waiting up to ``timeout`` seconds for it to exist."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            url = queue if queue.startswith(("http://", "https://")) else sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        except (BotoCoreError, ClientError) as exc:
+            if time.monotonic() >= deadline:
+                raise StorageError(
+                    f"the queue {queue!r} cannot be found ({exc}): create it first (make local-up applies "
+                    "terraform/envs/local) and check AWS_ENDPOINT_URL"
+                ) from exc
+            time.sleep(poll)
+        else:
+            return url, arn
+
+
+def http_invoker(client: httpx.Client, function_url: str) -> Invoke:
+    """Invoke through a Runtime Interface Emulator (or anything speaking Lambda's Invoke API) at ``function_url``."""
+
+    def invoke(event: dict[str, Any]) -> Answer:
+        response = client.post(function_url, content=json.dumps(event), headers={"Content-Type": "application/json"})
+        try:
+            payload = response.json() if response.content else None
+        except ValueError:
+            payload = response.text
+        return Answer(response.status_code, payload, response.headers.get("X-Amz-Function-Error"))
+
+    return invoke
+
+
+def run(
+    sqs: SQSClient,
+    queue_url: str,
+    queue_arn: str,
+    invoke: Invoke,
+    *,
+    wait_seconds: int = 20,
+    batch_size: int = MAX_BATCH,
+    stop: threading.Event | None = None,
+    once: bool = False,
+    max_batches: int | None = None,
+) -> RelayStats:
+    """Relay until ``stop`` is set (or, with ``once``, until a receive comes back empty)."""
+    stats = RelayStats()
+    stop = stop or threading.Event()
+    while not stop.is_set() and (max_batches is None or stats.batches < max_batches):
+        messages = receive(sqs, queue_url, wait_seconds=wait_seconds, batch_size=batch_size)
+        if not messages:
+            if once:
+                break
+            continue
+        batch = deliver(sqs, queue_url, queue_arn, messages, invoke)
+        stats.add(batch)
+        if batch.unreachable:
+            stop.wait(min(5.0, max(1.0, wait_seconds / 4)))  # the function is down: do not spin
+    return stats
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m dataquest.relay",
+        description="Play the SQS event source mapping locally: long-poll a queue, post each batch to a "
+        "function's RIE endpoint, delete only the records that succeeded (honouring batchItemFailures).",
+    )
+    parser.add_argument("--queue", required=True, help="the queue's name or URL")
+    parser.add_argument(
+        "--function-url",
+        required=True,
+        help=f"the function's invoke endpoint, e.g. http://report:8080{INVOKE_PATH}",
+    )
+    parser.add_argument("--wait-seconds", type=int, default=20, help="SQS long-poll wait (0..20, default 20)")
+    parser.add_argument("--batch-size", type=int, default=MAX_BATCH, help="records per batch (1..10, default 10)")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for one invocation")
+    parser.add_argument("--startup-timeout", type=float, default=120.0, help="seconds to wait for the queue")
+    parser.add_argument("--once", action="store_true", help="stop when the queue is empty; print the totals")
+    parser.add_argument("--log-level", default=None, help="DEBUG, INFO (default), WARNING, ERROR")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    log.setup(args.log_level)
+    stop = threading.Event()
+
+    def _terminate(signum: int, _frame: object) -> None:
+        # PID 1 in a container ignores SIGTERM unless it handles it: stop between batches, or now when idle.
+        stop.set()
+        raise SystemExit(0)
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    sqs: SQSClient = boto3.client("sqs")
+    try:
+        queue_url, queue_arn = resolve_queue(sqs, args.queue, timeout=args.startup_timeout)
+        log.event(logger, "relay started", queue_url=queue_url, function_url=args.function_url)
+        with httpx.Client(timeout=httpx.Timeout(args.timeout, connect=5.0)) as client:
+            stats = run(
+                sqs,
+                queue_url,
+                queue_arn,
+                http_invoker(client, args.function_url),
+                wait_seconds=max(0, min(args.wait_seconds, 20)),
+                batch_size=args.batch_size,
+                stop=stop,
+                once=args.once,
+            )
+    except StorageError as exc:
+        print(f"dataquest relay: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    print(json.dumps(stats.to_document()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

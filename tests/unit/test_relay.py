@@ -1,0 +1,212 @@
+"""The local event source mapping (dataquest.relay) against moto's SQS and a fake function endpoint."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from moto import mock_aws
+
+from dataquest import relay
+from dataquest.errors import StorageError
+
+FUNCTION_URL = "http://report:8080" + relay.INVOKE_PATH
+
+
+@pytest.fixture
+def sqs() -> Iterator[Any]:
+    with mock_aws():
+        yield boto3.client("sqs", region_name="us-east-1")
+
+
+@pytest.fixture
+def queue(sqs: Any) -> tuple[str, str]:
+    # A visibility timeout long enough that a record left on the queue is not received again within a test.
+    url = sqs.create_queue(QueueName="report", Attributes={"VisibilityTimeout": "300"})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
+
+
+def _send(sqs: Any, url: str, bodies: list[str]) -> dict[str, str]:
+    """Send the bodies; map each body to its message id."""
+    return {b: sqs.send_message(QueueUrl=url, MessageBody=b)["MessageId"] for b in bodies}
+
+
+def _on_queue(sqs: Any, url: str) -> tuple[int, int]:
+    attrs = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"]), int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
+def _endpoint(answer: Callable[[dict[str, Any]], httpx.Response], seen: list[dict[str, Any]]) -> relay.Invoke:
+    """The relay's HTTP invoker over a MockTransport playing the function's RIE endpoint."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        assert request.url == FUNCTION_URL
+        event = json.loads(request.content)
+        seen.append(event)
+        return answer(event)
+
+    return relay.http_invoker(httpx.Client(transport=httpx.MockTransport(handle)), FUNCTION_URL)
+
+
+def test_partial_failures_stay_on_the_queue_and_the_rest_are_deleted(sqs: Any, queue: tuple[str, str]) -> None:
+    url, arn = queue
+    ids = _send(sqs, url, ["ok-1", "bad", "ok-2"])
+    seen: list[dict[str, Any]] = []
+
+    def answer(event: dict[str, Any]) -> httpx.Response:
+        bad = [r["messageId"] for r in event["Records"] if r["body"] == "bad"]
+        return httpx.Response(200, json={"batchItemFailures": [{"itemIdentifier": i} for i in bad]})
+
+    stats = relay.run(sqs, url, arn, _endpoint(answer, seen), wait_seconds=0, once=True)
+
+    assert stats.to_document() == {"batches": 1, "received": 3, "deleted": 2, "failed": 1}
+    records = seen[0]["Records"]
+    assert sorted(r["body"] for r in records) == ["bad", "ok-1", "ok-2"]
+    assert {r["eventSource"] for r in records} == {"aws:sqs"}
+    assert {r["eventSourceARN"] for r in records} == {arn}
+    assert all(r["receiptHandle"] and r["attributes"]["ApproximateReceiveCount"] == "1" for r in records)
+    # Only the failed record is left, in flight until its visibility timeout ends.
+    assert _on_queue(sqs, url) == (0, 1)
+    sqs.change_message_visibility(
+        QueueUrl=url,
+        ReceiptHandle=next(r["receiptHandle"] for r in records if r["body"] == "bad"),
+        VisibilityTimeout=0,
+    )
+    left = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert [(m["MessageId"], m["Body"]) for m in left] == [(ids["bad"], "bad")]
+
+
+def test_every_record_is_deleted_when_the_answer_names_no_failure(sqs: Any, queue: tuple[str, str]) -> None:
+    url, arn = queue
+    _send(sqs, url, [f"m{i}" for i in range(13)])
+    seen: list[dict[str, Any]] = []
+    stats = relay.run(
+        sqs,
+        url,
+        arn,
+        _endpoint(lambda _e: httpx.Response(200, json={"batchItemFailures": []}), seen),
+        wait_seconds=0,
+        once=True,
+    )
+    assert stats.received == 13
+    assert stats.deleted == 13
+    assert stats.failed == 0
+    assert all(len(e["Records"]) <= relay.MAX_BATCH for e in seen)
+    assert _on_queue(sqs, url) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        pytest.param(
+            httpx.Response(
+                200,
+                headers={"X-Amz-Function-Error": "Unhandled"},
+                json={"errorMessage": "boom", "errorType": "RuntimeError", "stackTrace": []},
+            ),
+            id="function-error-header",
+        ),
+        pytest.param(httpx.Response(200, json={"errorMessage": "boom", "errorType": "RuntimeError"}), id="error-doc"),
+        pytest.param(httpx.Response(502, text="bad gateway"), id="http-502"),
+        pytest.param(
+            httpx.Response(200, json={"batchItemFailures": [{"itemIdentifier": "not-in-batch"}]}), id="alien-id"
+        ),
+        pytest.param(httpx.Response(200, json={"batchItemFailures": "all"}), id="not-a-list"),
+    ],
+)
+def test_a_failed_invocation_deletes_nothing(sqs: Any, queue: tuple[str, str], response: httpx.Response) -> None:
+    url, arn = queue
+    _send(sqs, url, ["a", "b"])
+    stats = relay.run(sqs, url, arn, _endpoint(lambda _e: response, []), wait_seconds=0, once=True)
+    assert (stats.deleted, stats.failed) == (0, 2)
+    assert _on_queue(sqs, url) == (0, 2)
+
+
+def test_an_unreachable_function_deletes_nothing(sqs: Any, queue: tuple[str, str]) -> None:
+    url, arn = queue
+    _send(sqs, url, ["a"])
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    invoke = relay.http_invoker(httpx.Client(transport=httpx.MockTransport(refuse)), FUNCTION_URL)
+    batch = relay.deliver(sqs, url, arn, relay.receive(sqs, url, wait_seconds=0, batch_size=10), invoke)
+    assert batch.unreachable
+    assert batch.deleted == []
+    assert len(batch.failed) == 1
+    assert "could not be reached" in (batch.reason or "")
+    assert _on_queue(sqs, url) == (0, 1)
+
+
+@pytest.mark.parametrize("payload", [None, {"statusCode": 200}, "done"])
+def test_an_answer_without_batch_item_failures_succeeds_the_whole_batch(
+    sqs: Any, queue: tuple[str, str], payload: Any
+) -> None:
+    url, arn = queue
+    _send(sqs, url, ["a", "b"])
+    response = httpx.Response(200, content=b"" if payload is None else json.dumps(payload).encode())
+    stats = relay.run(sqs, url, arn, _endpoint(lambda _e: response, []), wait_seconds=0, once=True)
+    assert (stats.deleted, stats.failed) == (2, 0)
+    assert _on_queue(sqs, url) == (0, 0)
+
+
+def test_failed_ids_interprets_answers() -> None:
+    ids = ["m1", "m2"]
+    assert relay.failed_ids(ids, relay.Answer(200, {"batchItemFailures": []})) == (set(), None)
+    failed, reason = relay.failed_ids(ids, relay.Answer(200, {"batchItemFailures": [{"itemIdentifier": "m2"}]}))
+    assert failed == {"m2"}
+    assert reason == "1 record(s) named in batchItemFailures"
+    failed, reason = relay.failed_ids(ids, relay.Answer(200, {"batchItemFailures": [{"id": "m2"}]}))
+    assert failed == {"m1", "m2"}
+    assert "not in the batch" in (reason or "")
+
+
+def test_resolve_queue_by_name_and_url_and_a_missing_queue_is_named(sqs: Any, queue: tuple[str, str]) -> None:
+    url, arn = queue
+    assert relay.resolve_queue(sqs, "report") == (url, arn)
+    assert relay.resolve_queue(sqs, url) == (url, arn)
+    with pytest.raises(StorageError, match="'nope' cannot be found"):
+        relay.resolve_queue(sqs, "nope", timeout=0)
+
+
+def test_stop_ends_a_running_relay(sqs: Any, queue: tuple[str, str]) -> None:
+    url, arn = queue
+    stop = threading.Event()
+    seen: list[dict[str, Any]] = []
+
+    def answer(_event: dict[str, Any]) -> httpx.Response:
+        stop.set()
+        return httpx.Response(200, json={"batchItemFailures": []})
+
+    _send(sqs, url, ["a"])
+    stats = relay.run(sqs, url, arn, _endpoint(answer, seen), wait_seconds=0, stop=stop)
+    assert stats.batches == 1
+    assert stats.deleted == 1
+
+
+def test_main_relays_until_empty_and_prints_the_totals(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], sqs: Any, queue: tuple[str, str]
+) -> None:
+    url, _arn = queue
+    _send(sqs, url, ["a", "b"])
+    transport = httpx.MockTransport(lambda _r: httpx.Response(200, json={"batchItemFailures": []}))
+    real_client = httpx.Client
+    monkeypatch.setattr(relay.httpx, "Client", lambda **kw: real_client(transport=transport, **kw))
+    code = relay.main(["--queue", "report", "--function-url", FUNCTION_URL, "--wait-seconds", "0", "--once"])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out) == {"batches": 1, "received": 2, "deleted": 2, "failed": 0}
+    assert _on_queue(sqs, url) == (0, 0)
+
+
+def test_main_names_a_missing_queue(capsys: pytest.CaptureFixture[str], sqs: Any) -> None:
+    code = relay.main(["--queue", "absent", "--function-url", FUNCTION_URL, "--startup-timeout", "0", "--once"])
+    assert code == 1
+    assert "'absent' cannot be found" in capsys.readouterr().err
