@@ -71,11 +71,52 @@ def _cmd_sync_bls(args: argparse.Namespace, settings: Settings) -> Outcome:
 
 
 def _cmd_fetch_population(args: argparse.Namespace, settings: Settings) -> Outcome:
-    raise NotImplementedError("fetch-population")  # filled in by the population work (issue 3)
+    from dataquest import __version__ as version
+    from dataquest import httpclient, storage
+    from dataquest.population import fetch_population
+
+    bucket = settings.require_bucket()
+    # DataUSA does not ask for a contact; it is sent when there is one.
+    user_agent = settings.user_agent() if settings.contact else f"dataquest/{version}"
+    with httpclient.build_client(user_agent) as client:
+        fetcher = httpclient.Fetcher(client, min_interval=settings.request_interval)
+        result = fetch_population(fetcher, storage.s3_client(settings), bucket, settings.population_url)
+    state = "stored" if result.written else "unchanged, nothing written"
+    text = f"population: s3://{bucket}/{result.key} {state} ({result.rows} rows, sha256 {result.sha256})"
+    return Outcome(document=result.to_document(), text=text)
 
 
 def _cmd_report(args: argparse.Namespace, settings: Settings) -> Outcome:
-    raise NotImplementedError("report")  # filled in by the analysis work (issue 3)
+    from dataquest import report, storage
+
+    options = report.ReportOptions(
+        periods=args.periods,
+        series_id=args.series_id,
+        period=args.period,
+        start_year=args.start_year,
+        end_year=args.end_year,
+    )
+    if args.start_year > args.end_year:
+        raise ConfigurationError(f"--start-year {args.start_year} is after --end-year {args.end_year}")
+    notes: list[str] = []
+    if args.data_file or args.population_file:
+        if not (args.data_file and args.population_file):
+            raise ConfigurationError("give both --data-file and --population-file (or neither, to read from S3)")
+        document = report.report_from_files(args.data_file, args.population_file, options)
+    else:
+        bucket = settings.require_bucket()
+        result = report.run_report(
+            storage.s3_client(settings), bucket, options, force=args.force, upload=not args.no_upload
+        )
+        document = result.document
+        if result.skipped:
+            notes.append(f"report for these inputs already at s3://{bucket}/{result.prefix} (use --force to redo)")
+        elif result.keys:
+            notes.append(f"written to s3://{bucket}/{result.prefix} and s3://{bucket}/{report.LATEST_PREFIX}")
+    if args.out:
+        paths = report.write_local(document, args.out)
+        notes.append(f"written to {args.out}/: " + ", ".join(p.name for p in paths))
+    return Outcome(document=document, text="\n".join([report.render_text(document), "", *notes]).rstrip())
 
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> Outcome:
@@ -141,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--end-year", type=int, default=2018, help="last year of the population statistics")
     p.add_argument("--out", default=None, metavar="DIR", help="also write the report files to DIR")
     p.add_argument("--no-upload", action="store_true", help="do not write the report to S3")
+    p.add_argument("--force", action="store_true", help="compute even if the report for these inputs exists")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("run", parents=[common], help="the whole pipeline on an embedded S3/SQS emulator")

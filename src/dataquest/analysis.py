@@ -1,0 +1,294 @@
+"""The Part 3 analysis with polars, lazily: functions that take and return polars frames.
+
+A BLS data file (``pr.data.0.Current``) is tab-separated, every field and header padded with spaces, CRLF line
+endings, no quoting. It is read in one streaming pass (bounded memory whatever its size) that aggregates it
+per ``(series_id, year)``; the three results are then drawn from that small frame:
+
+- :func:`population_stats`: mean and sample standard deviation (ddof=1) of the population, years
+  ``start..end`` inclusive;
+- best year: per series, the year with the largest sum of values (``quarters``: Q01..Q04, or the annual Q05
+  rows for a series without quarterly rows, basis ``annual``; ``all``: every row), ties to the earliest year;
+- series population: one series and period, every year, left-joined to the population (null where missing).
+
+Values are read as ``Decimal(38, 12)``: sums are exact (no ``20.500000000000004``), and a value with a
+non-zero digit past :data:`VALUE_SCALE` decimals is refused rather than rounded.
+
+Two readers feed the same aggregation. :func:`scan_bls` lets the CSV reader type the columns (series ids
+and periods as categoricals, kept as written and trimmed after aggregation, on the few distinct values);
+it is several times faster than trimming every field as a string. It holds for the files BLS publishes
+(right-aligned values, unpadded years and periods). When a file breaks those assumptions (a padded year or
+period, a value with trailing blanks), the reader fails or the ``padded`` check sees it, and
+:func:`compute` runs :func:`scan_bls_trimmed`, which trims every field as a string, instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Literal
+
+import polars as pl
+
+from dataquest.errors import ValidationError
+from dataquest.population import PopulationRow
+
+Periods = Literal["quarters", "all"]
+BlsSource = str | Path | bytes | IO[bytes]
+
+QUARTERS: tuple[str, ...] = ("Q01", "Q02", "Q03", "Q04")
+ANNUAL = "Q05"
+VALUE_SCALE = 6
+"""Decimals summed exactly (BLS publishes at most 3)."""
+READ_DTYPE = pl.Decimal(38, 12)
+REQUIRED_COLUMNS: tuple[str, ...] = ("series_id", "year", "period", "value")
+POPULATION_SCHEMA = pl.Schema({"year": pl.Int32, "population": pl.Float64})
+
+
+@dataclass(frozen=True)
+class Results:
+    """The three results: a dict and two small, collected frames."""
+
+    population_stats: dict[str, float | int | None]
+    best_years: pl.DataFrame
+    """``series_id``, ``year``, ``value`` (Decimal), ``basis``; one row per series, sorted by series."""
+    series_population: pl.DataFrame
+    """``series_id``, ``year``, ``period``, ``value`` (Decimal), ``population`` (Float64 or null); by year."""
+
+
+class _NeedsTrimming(Exception):
+    """The typed reader's assumptions do not hold for this file: read it with trimming instead."""
+
+
+# --- readers -------------------------------------------------------------------------------------------------
+def _scan(source: BlsSource, overrides: dict[str, pl.DataType] | None) -> pl.LazyFrame:
+    lf = pl.scan_csv(
+        source,
+        separator="\t",
+        quote_char=None,
+        infer_schema=False,
+        schema_overrides=overrides,
+        with_column_names=lambda names: [n.strip() for n in names],
+    )
+    names = lf.collect_schema().names()
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing:
+        raise ValidationError(
+            f"{_name(source)}: not a BLS data file: no column(s) {missing} in the header (saw {names}); "
+            "expected tab-separated series_id, year, period, value"
+        )
+    return lf
+
+
+def scan_bls(source: BlsSource) -> pl.LazyFrame:
+    """The typed reader: ``series_id`` and ``period`` as written (Categorical), ``year``, ``value``, ``padded``.
+
+    ``padded`` flags a row whose period, or series id, starts or ends with a blank (the keys are compared
+    as written, so such a file must be read by :func:`scan_bls_trimmed`).
+    """
+    lf = _scan(
+        source,
+        {"series_id": pl.Categorical(), "year": pl.Int32(), "period": pl.Categorical(), "value": READ_DTYPE},
+    )
+    period, series = pl.col("period"), pl.col("series_id")
+    return lf.select(
+        "series_id",
+        "year",
+        "period",
+        "value",
+        (period.cat.starts_with(" ") | period.cat.ends_with(" ") | series.cat.starts_with(" ")).alias("padded"),
+    )
+
+
+def scan_bls_trimmed(source: BlsSource) -> pl.LazyFrame:
+    """The general reader: every field read as a string and trimmed, then typed."""
+    return _scan(source, None).select(
+        pl.col("series_id").str.strip_chars(),
+        pl.col("year").str.strip_chars().cast(pl.Int32),
+        pl.col("period").str.strip_chars(),
+        pl.col("value").str.strip_chars().cast(READ_DTYPE),
+        pl.lit(False).alias("padded"),
+    )
+
+
+def population_frame(rows: Iterable[PopulationRow]) -> pl.DataFrame:
+    """The population rows as a frame: ``year`` (Int32), ``population`` (Float64)."""
+    rows = list(rows)
+    return pl.DataFrame(
+        {"year": [r.year for r in rows], "population": [r.population for r in rows]}, schema=POPULATION_SCHEMA
+    )
+
+
+# --- the three results ---------------------------------------------------------------------------------------
+def population_stats(population: pl.DataFrame | pl.LazyFrame, start_year: int, end_year: int) -> pl.LazyFrame:
+    """One row: ``start_year``, ``end_year``, ``years`` (rows in range), ``mean``, ``std`` (ddof=1)."""
+    return (
+        population.lazy()
+        .filter(pl.col("year").is_between(start_year, end_year, closed="both"))
+        .select(
+            pl.lit(start_year).alias("start_year"),
+            pl.lit(end_year).alias("end_year"),
+            pl.len().cast(pl.Int64).alias("years"),
+            pl.col("population").mean().alias("mean"),
+            pl.col("population").std(ddof=1).alias("std"),
+        )
+    )
+
+
+def year_sums(data: pl.LazyFrame, *, periods: Periods, period: str) -> pl.LazyFrame:
+    """The one pass over the data: per ``(series_id, year)``, the sums and counts every result needs.
+
+    ``total``/``n`` (``all``) or ``q_sum``/``q_n`` and ``a_sum``/``a_n`` (``quarters``); ``p_sum``/``p_n`` for
+    ``period``; ``padded``, ``empty`` and ``off_scale`` (values with digits past :data:`VALUE_SCALE`): rows to refuse.
+    """
+    per, value = pl.col("period"), pl.col("value").cast(READ_DTYPE)
+    zero = pl.lit(0).cast(READ_DTYPE)
+
+    def part(cond: pl.Expr, name: str) -> list[pl.Expr]:
+        return [pl.when(cond).then(value).otherwise(zero).sum().alias(f"{name}_sum"), cond.sum().alias(f"{name}_n")]
+
+    if periods == "all":
+        sums = [value.sum().alias("total"), pl.len().alias("n")]
+    else:
+        sums = [*part(per.is_in(QUARTERS), "q"), *part(per == ANNUAL, "a")]
+    return data.group_by("series_id", "year").agg(
+        *sums,
+        *part(per == period, "p"),
+        pl.col("padded").sum(),
+        pl.col("value").is_null().sum().alias("empty"),
+        (value.cast(pl.Decimal(38, VALUE_SCALE)) != value).sum().alias("off_scale"),
+    )
+
+
+def best_years(sums: pl.DataFrame | pl.LazyFrame, periods: Periods) -> pl.LazyFrame:
+    """Per series, the year with the largest sum (ties to the earliest year), sorted by series."""
+    lf = sums.lazy()
+    if periods == "all":
+        cand = lf.select("series_id", "year", pl.col("total").alias("value"), pl.lit("all").alias("basis"))
+    else:
+        has_q = pl.col("q_n").sum().over("series_id") > 0
+        cand = (
+            lf.with_columns(has_q.alias("has_q"))
+            .filter(pl.when(pl.col("has_q")).then(pl.col("q_n") > 0).otherwise(pl.col("a_n") > 0))
+            .select(
+                "series_id",
+                "year",
+                pl.when(pl.col("has_q")).then(pl.col("q_sum")).otherwise(pl.col("a_sum")).alias("value"),
+                pl.when(pl.col("has_q")).then(pl.lit("quarters")).otherwise(pl.lit("annual")).alias("basis"),
+            )
+        )
+    return (
+        cand.sort(["series_id", "value", "year"], descending=[False, True, False])
+        .group_by("series_id", maintain_order=True)
+        .first()
+    )
+
+
+def series_population(
+    sums: pl.DataFrame | pl.LazyFrame, population: pl.DataFrame | pl.LazyFrame, series_id: str, period: str
+) -> pl.LazyFrame:
+    """Every year of ``series_id``/``period`` with ``population`` (null where the API has no such year)."""
+    return (
+        sums.lazy()
+        .filter((pl.col("series_id").cast(pl.String) == series_id) & (pl.col("p_n") > 0))
+        .select(
+            pl.lit(series_id).alias("series_id"),
+            "year",
+            pl.lit(period).alias("period"),
+            pl.col("p_sum").alias("value"),
+        )
+        .join(population.lazy().select("year", "population"), on="year", how="left")
+        .sort("year")
+    )
+
+
+# --- the whole computation -----------------------------------------------------------------------------------
+def compute(
+    data: BlsSource | pl.LazyFrame,
+    population: pl.DataFrame | pl.LazyFrame,
+    *,
+    periods: Periods = "quarters",
+    series_id: str = "PRS30006032",
+    period: str = "Q01",
+    start_year: int = 2013,
+    end_year: int = 2018,
+    source: str | None = None,
+) -> Results:
+    """The three results from a BLS data file (a path, bytes, a binary file) or a frame of its four columns.
+
+    A file is read by :func:`scan_bls`, or by :func:`scan_bls_trimmed` where the typed reader's assumptions
+    fail. A frame (``series_id``, ``year``, ``period``, ``value``, already trimmed) is aggregated as it is.
+    """
+    name = source or _name(data)
+    stats = population_stats(population, start_year, end_year).collect().row(0, named=True)
+    if isinstance(data, pl.LazyFrame):
+        frame = data if "padded" in data.collect_schema().names() else data.with_columns(pl.lit(False).alias("padded"))
+        sums = _aggregate(frame, periods, period, name)
+    else:
+        try:
+            sums = _aggregate(scan_bls(_rewind(data)), periods, period, name)
+        except _NeedsTrimming:
+            sums = _aggregate(scan_bls_trimmed(_rewind(data)), periods, period, name)
+    sums = _trim_keys(sums)
+    empty = sums.filter((pl.col("empty") > 0) | pl.col("year").is_null() | pl.col("series_id").is_null())
+    if empty.height:
+        raise ValidationError(
+            f"{name}: cannot read it as a BLS data file: a row has an empty series_id, year or value "
+            f"(first at series {empty.get_column('series_id')[0]!r}, year {empty.get_column('year')[0]})"
+        )
+    if sums.filter(pl.col("off_scale") > 0).height:
+        raise ValidationError(
+            f"{name}: a value has a non-zero digit past {VALUE_SCALE} decimals; only {VALUE_SCALE} are summed "
+            "exactly (raise dataquest.analysis.VALUE_SCALE if the data really carries that precision)"
+        )
+    joined = series_population(sums, population, series_id, period).collect()
+    repeated = sums.filter((pl.col("series_id") == series_id) & (pl.col("p_n") > 1)).height
+    if repeated:
+        raise ValidationError(f"{name}: {series_id} has more than one {period} row in a year; expected one")
+    best = best_years(sums, periods).collect()
+    return Results(population_stats=stats, best_years=best, series_population=joined)
+
+
+def _aggregate(frame: pl.LazyFrame, periods: Periods, period: str, name: str) -> pl.DataFrame:
+    typed = isinstance(frame.collect_schema().get("series_id"), pl.Categorical)
+    try:
+        sums = year_sums(frame, periods=periods, period=period).collect(engine="streaming")
+    except pl.exceptions.PolarsError as exc:
+        if typed:
+            raise _NeedsTrimming from exc
+        raise ValidationError(f"{name}: cannot read it as a BLS data file: {_first_line(exc)}") from exc
+    if typed and int(sums.get_column("padded").sum()):
+        raise _NeedsTrimming
+    return sums
+
+
+def _trim_keys(sums: pl.DataFrame) -> pl.DataFrame:
+    """Series ids as trimmed strings; rows of one series written with different padding are merged."""
+    keys = sums.select(pl.col("series_id").unique())
+    keys = keys.with_columns(pl.col("series_id").cast(pl.String).str.strip_chars().alias("trimmed"))
+    if keys.get_column("trimmed").n_unique() == keys.height:
+        if keys.get_column("trimmed").equals(keys.get_column("series_id").cast(pl.String), check_names=False):
+            return sums.with_columns(pl.col("series_id").cast(pl.String))
+        mapping = dict(zip(keys.get_column("series_id").cast(pl.String), keys.get_column("trimmed"), strict=True))
+        return sums.with_columns(pl.col("series_id").cast(pl.String).replace_strict(mapping))
+    value_columns = [c for c in sums.columns if c not in ("series_id", "year")]
+    return (
+        sums.with_columns(pl.col("series_id").cast(pl.String).str.strip_chars())
+        .group_by("series_id", "year")
+        .agg(pl.col(value_columns).sum())
+    )
+
+
+def _rewind(data: BlsSource) -> BlsSource:
+    if hasattr(data, "seek"):
+        data.seek(0)
+    return data
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _name(source: object) -> str:
+    return str(source) if isinstance(source, str | Path) else "the BLS data"
