@@ -1,0 +1,235 @@
+"""ECR promotion by digest: put a release tag on the very manifest a build tag names, without rebuilding.
+
+:func:`promote` resolves the source tag to its manifest and digest (``batch_get_image``) and puts the target tag
+on that same manifest (``put_image`` with the manifest, its media type and the digest). Nothing is pulled or
+pushed; the layers stay where they are. The answers ECR can give::
+
+    put_image succeeds                    the tag now names the digest; changed: true (in a MUTABLE repository
+                                          this moves it from the previous release, which is logged)
+    ImageAlreadyExistsException           the tag already names this digest: nothing changes; changed: false
+    ImageTagAlreadyExistsException        an IMMUTABLE repository refuses to move a tag: PromotionError saying so
+                                          and what to do (a new tag per release, or a MUTABLE repository)
+
+A missing repository or source tag is a :class:`PromotionError` naming it, raised before anything is written;
+``put_image`` is a single call, so a failed promotion moves nothing.
+
+``python -m dataquest.promote`` wraps it for ``make push`` and ``make promote``:
+
+- ``release --env ENV --from TAG [--to TAG] [--prefix dataquest] [--tfvars PATH]``: promotes ``<prefix>/ingest``
+  and ``<prefix>/report`` and writes the ``<function>_image_uri = <repository uri>@sha256:...`` values the
+  Terraform environment consumes (Terraform deploys digests, never tags);
+- ``registry`` / ``login-password``: the registry host and a ``docker login`` password, from boto3 (no AWS CLI).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from dataquest import log
+from dataquest.errors import DataQuestError
+
+if TYPE_CHECKING:
+    from mypy_boto3_ecr import ECRClient
+
+logger = log.get(__name__)
+
+FUNCTIONS = ("ingest", "report")
+# What batch_get_image may answer: the single-platform manifests Lambda accepts, and indexes (reported, see below).
+ACCEPTED_MEDIA_TYPES = [
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.index.v1+json",
+]
+
+
+class PromotionError(DataQuestError):
+    """A promotion could not be made; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """The outcome: the contract's JSON document is :meth:`to_document`."""
+
+    repository: str
+    digest: str
+    from_tag: str
+    to_tag: str
+    changed: bool
+    previous_digest: str | None = None
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "repository": self.repository,
+            "digest": self.digest,
+            "from": self.from_tag,
+            "to": self.to_tag,
+            "changed": self.changed,
+        }
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def resolve(ecr: ECRClient, repository: str, tag: str) -> tuple[str, str, str]:
+    """``(digest, manifest, media type)`` of the image ``tag`` names in ``repository``."""
+    try:
+        answer = ecr.batch_get_image(
+            repositoryName=repository, imageIds=[{"imageTag": tag}], acceptedMediaTypes=ACCEPTED_MEDIA_TYPES
+        )
+    except ClientError as exc:
+        if _code(exc) == "RepositoryNotFoundException":
+            raise PromotionError(
+                f"ECR repository {repository!r} does not exist in this account and region: check --repository "
+                "(terraform/envs/shared creates <prefix>/ingest and <prefix>/report) and AWS_REGION"
+            ) from exc
+        raise PromotionError(f"reading {repository}:{tag} from ECR failed: {exc}") from exc
+    except BotoCoreError as exc:
+        raise PromotionError(f"reading {repository}:{tag} from ECR failed: {exc}") from exc
+    images = answer.get("images", [])
+    if not images:
+        reasons = "; ".join(f"{f.get('failureCode')}: {f.get('failureReason')}" for f in answer.get("failures", []))
+        raise PromotionError(
+            f"source tag {tag!r} not found in ECR repository {repository!r} ({reasons or 'no image'}): push it "
+            f"first (make push tags images with the git commit) or check the tag"
+        )
+    image = images[0]
+    digest = image["imageId"]["imageDigest"]
+    manifest = image["imageManifest"]
+    media_type = image.get("imageManifestMediaType") or json.loads(manifest).get("mediaType") or ""
+    return digest, manifest, media_type
+
+
+def current_digest(ecr: ECRClient, repository: str, tag: str) -> str | None:
+    """The digest ``tag`` names now, or ``None`` when no image has it."""
+    try:
+        details = ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])["imageDetails"]
+    except ClientError as exc:
+        if _code(exc) == "ImageNotFoundException":
+            return None
+        raise PromotionError(f"reading {repository}:{tag} from ECR failed: {exc}") from exc
+    return details[0]["imageDigest"] if details else None
+
+
+def promote(ecr: ECRClient, repository: str, from_tag: str, to_tag: str) -> Promotion:
+    """Put ``to_tag`` on the manifest ``from_tag`` names (see the module's docstring for ECR's answers)."""
+    if not from_tag or not to_tag:
+        raise PromotionError("both --from and --to need a tag")
+    digest, manifest, media_type = resolve(ecr, repository, from_tag)
+    previous = current_digest(ecr, repository, to_tag)
+    kwargs: dict[str, Any] = {"imageManifestMediaType": media_type} if media_type else {}
+    try:
+        ecr.put_image(repositoryName=repository, imageManifest=manifest, imageTag=to_tag, imageDigest=digest, **kwargs)
+    except ClientError as exc:
+        code = _code(exc)
+        if code == "ImageAlreadyExistsException" and previous == digest:
+            log.event(logger, "promote unchanged", repository=repository, tag=to_tag, digest=digest)
+            return Promotion(repository, digest, from_tag, to_tag, changed=False, previous_digest=previous)
+        if code in ("ImageTagAlreadyExistsException", "ImageAlreadyExistsException"):
+            raise PromotionError(
+                f"ECR repository {repository!r} has immutable tags: {to_tag!r} already names {previous} and "
+                f"cannot be moved to {digest} ({code}); promote to a new tag for each release (e.g. "
+                f"--to {to_tag}-{from_tag}) or set the repository's image_tag_mutability to MUTABLE"
+            ) from exc
+        raise PromotionError(f"putting tag {to_tag!r} on {repository}@{digest} failed ({code}): {exc}") from exc
+    except BotoCoreError as exc:
+        raise PromotionError(f"putting tag {to_tag!r} on {repository}@{digest} failed: {exc}") from exc
+    if previous:
+        log.event(logger, "promote moved", repository=repository, tag=to_tag, previous=previous, digest=digest)
+    else:
+        log.event(logger, "promote tagged", repository=repository, tag=to_tag, digest=digest)
+    return Promotion(repository, digest, from_tag, to_tag, changed=True, previous_digest=previous)
+
+
+def repository_uri(ecr: ECRClient, repository: str) -> str:
+    try:
+        return ecr.describe_repositories(repositoryNames=[repository])["repositories"][0]["repositoryUri"]
+    except ClientError as exc:
+        raise PromotionError(f"ECR repository {repository!r} cannot be described: {exc}") from exc
+
+
+def release(
+    ecr: ECRClient,
+    *,
+    prefix: str,
+    from_tag: str,
+    to_tag: str,
+    tfvars: Path | None = None,
+    functions: Sequence[str] = FUNCTIONS,
+) -> dict[str, Any]:
+    """Promote every function's image and write ``<function>_image_uri`` (by digest) to ``tfvars``.
+
+    Every source tag is resolved before any tag is put, so a missing image stops the release before it starts.
+    """
+    repositories = {fn: f"{prefix}/{fn}" for fn in functions}
+    for repository in repositories.values():
+        resolve(ecr, repository, from_tag)
+    promotions = {fn: promote(ecr, repo, from_tag, to_tag) for fn, repo in repositories.items()}
+    uris = {f"{fn}_image_uri": f"{repository_uri(ecr, p.repository)}@{p.digest}" for fn, p in promotions.items()}
+    if tfvars is not None:
+        tfvars.parent.mkdir(parents=True, exist_ok=True)
+        tfvars.write_text(json.dumps(uris, indent=2, sort_keys=True) + "\n")
+    return {
+        "promotions": [p.to_document() for p in promotions.values()],
+        "image_uris": uris,
+        "tfvars": str(tfvars) if tfvars else None,
+    }
+
+
+def registry(ecr: ECRClient) -> tuple[str, str]:
+    """``(registry host, docker login password)`` from ECR's authorization token."""
+    data = ecr.get_authorization_token()["authorizationData"][0]
+    _user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
+    return data["proxyEndpoint"].removeprefix("https://").removeprefix("http://"), password
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m dataquest.promote", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="action", required=True)
+    p = sub.add_parser("release", help="promote every function's image and write the Terraform image URIs")
+    p.add_argument("--env", required=True, help="the Terraform environment (dev, prod)")
+    p.add_argument("--from", dest="from_tag", required=True, help="the tag make push gave (the git commit)")
+    p.add_argument("--to", dest="to_tag", default=None, help="the release tag (default: <env>-<from>)")
+    p.add_argument("--prefix", default="dataquest", help="repositories are <prefix>/<function>")
+    p.add_argument(
+        "--tfvars",
+        default=None,
+        help="where to write the image URIs (default terraform/envs/<env>/images.auto.tfvars.json)",
+    )
+    sub.add_parser("registry", help="print the ECR registry host (for docker tag/push)")
+    sub.add_parser("login-password", help="print a docker login password (docker login -u AWS --password-stdin)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    log.setup(None)
+    ecr: ECRClient = boto3.client("ecr")
+    try:
+        if args.action == "registry":
+            print(registry(ecr)[0])
+        elif args.action == "login-password":
+            print(registry(ecr)[1])
+        else:
+            tfvars = Path(args.tfvars or f"terraform/envs/{args.env}/images.auto.tfvars.json")
+            to_tag = args.to_tag or f"{args.env}-{args.from_tag}"
+            print(json.dumps(release(ecr, prefix=args.prefix, from_tag=args.from_tag, to_tag=to_tag, tfvars=tfvars)))
+    except (DataQuestError, BotoCoreError, ClientError) as exc:
+        print(f"dataquest promote: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,225 @@
+"""ECR promotion by digest (dataquest.promote and `dataquest promote`) against moto's ECR."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from dataquest import cli, promote
+
+MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
+# The variable validation of terraform/envs/<env>/variables.tf: an image by digest, never by tag.
+TF_IMAGE_URI = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
+
+
+def manifest(seed: str) -> str:
+    """A single-platform image manifest; ``seed`` makes its config digest (and so its own digest) unique."""
+    layer = hashlib.sha256(f"layer-{seed}".encode()).hexdigest()
+    config = hashlib.sha256(f"config-{seed}".encode()).hexdigest()
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": MEDIA_TYPE,
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": 1234,
+                "digest": f"sha256:{config}",
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    "size": 5678,
+                    "digest": f"sha256:{layer}",
+                }
+            ],
+        }
+    )
+
+
+@pytest.fixture
+def ecr() -> Iterator[Any]:
+    with mock_aws():
+        yield boto3.client("ecr", region_name="us-east-1")
+
+
+def push(ecr: Any, repository: str, tag: str, seed: str) -> str:
+    """What `docker push` leaves: a manifest under a tag. Returns its digest."""
+    body = manifest(seed)
+    answer = ecr.put_image(
+        repositoryName=repository, imageManifest=body, imageManifestMediaType=MEDIA_TYPE, imageTag=tag
+    )
+    return str(answer["image"]["imageId"]["imageDigest"])
+
+
+def tags(ecr: Any, repository: str) -> dict[str, list[str]]:
+    """digest -> sorted tags, for every image in the repository."""
+    details = ecr.describe_images(repositoryName=repository)["imageDetails"]
+    return {d["imageDigest"]: sorted(d.get("imageTags", [])) for d in details}
+
+
+@pytest.fixture
+def mutable(ecr: Any) -> str:
+    ecr.create_repository(repositoryName="dataquest/ingest", imageTagMutability="MUTABLE")
+    return "dataquest/ingest"
+
+
+@pytest.fixture
+def immutable(ecr: Any) -> str:
+    ecr.create_repository(repositoryName="dataquest/report", imageTagMutability="IMMUTABLE")
+    return "dataquest/report"
+
+
+def test_promote_puts_the_tag_on_the_same_digest(ecr: Any, mutable: str) -> None:
+    digest = push(ecr, mutable, "abc1234", "one")
+    result = promote.promote(ecr, mutable, "abc1234", "dev")
+    assert result.to_document() == {
+        "repository": mutable,
+        "digest": digest,
+        "from": "abc1234",
+        "to": "dev",
+        "changed": True,
+    }
+    assert tags(ecr, mutable) == {digest: ["abc1234", "dev"]}
+    # The manifest under the new tag is byte-identical: no rebuild, no new image.
+    got = ecr.batch_get_image(repositoryName=mutable, imageIds=[{"imageTag": "dev"}])["images"][0]
+    assert got["imageManifest"] == manifest("one")
+
+
+def test_promoting_again_changes_nothing(ecr: Any, mutable: str) -> None:
+    digest = push(ecr, mutable, "abc1234", "one")
+    promote.promote(ecr, mutable, "abc1234", "dev")
+    again = promote.promote(ecr, mutable, "abc1234", "dev")
+    assert again.changed is False
+    assert again.digest == digest
+    assert tags(ecr, mutable) == {digest: ["abc1234", "dev"]}
+
+
+def test_a_mutable_repository_moves_the_tag_from_the_previous_release(ecr: Any, mutable: str) -> None:
+    old = push(ecr, mutable, "abc1234", "one")
+    new = push(ecr, mutable, "def5678", "two")
+    promote.promote(ecr, mutable, "abc1234", "prod")
+    moved = promote.promote(ecr, mutable, "def5678", "prod")
+    assert moved.changed is True
+    assert moved.previous_digest == old
+    assert tags(ecr, mutable) == {old: ["abc1234"], new: ["def5678", "prod"]}
+
+
+def test_an_immutable_repository_refuses_a_move_and_says_what_to_do(ecr: Any, immutable: str) -> None:
+    old = push(ecr, immutable, "abc1234", "one")
+    new = push(ecr, immutable, "def5678", "two")
+    assert promote.promote(ecr, immutable, "abc1234", "prod").changed is True
+    with pytest.raises(promote.PromotionError) as caught:
+        promote.promote(ecr, immutable, "def5678", "prod")
+    message = str(caught.value)
+    assert "immutable" in message
+    assert f"'prod' already names {old}" in message
+    assert "--to prod-def5678" in message
+    assert "MUTABLE" in message
+    # Nothing moved.
+    assert tags(ecr, immutable) == {old: ["abc1234", "prod"], new: ["def5678"]}
+
+
+def test_an_immutable_repository_accepts_the_same_promotion_again(ecr: Any, immutable: str) -> None:
+    digest = push(ecr, immutable, "abc1234", "one")
+    promote.promote(ecr, immutable, "abc1234", "prod")
+    assert promote.promote(ecr, immutable, "abc1234", "prod").changed is False
+    assert tags(ecr, immutable) == {digest: ["abc1234", "prod"]}
+
+
+def test_a_missing_source_tag_is_named_and_nothing_is_tagged(ecr: Any, mutable: str) -> None:
+    digest = push(ecr, mutable, "abc1234", "one")
+    with pytest.raises(
+        promote.PromotionError, match=r"source tag 'nope' not found in ECR repository 'dataquest/ingest'"
+    ):
+        promote.promote(ecr, mutable, "nope", "dev")
+    assert tags(ecr, mutable) == {digest: ["abc1234"]}
+
+
+def test_a_missing_repository_is_named(ecr: Any) -> None:
+    with pytest.raises(promote.PromotionError, match=r"ECR repository 'dataquest/absent' does not exist"):
+        promote.promote(ecr, "dataquest/absent", "abc1234", "dev")
+
+
+def test_the_cli_prints_the_contract_document(ecr: Any, mutable: str, capsys: pytest.CaptureFixture[str]) -> None:
+    digest = push(ecr, mutable, "abc1234", "one")
+    argv = ["promote", "--json", "--repository", mutable, "--from", "abc1234", "--to", "dev"]
+    assert cli.main(argv) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "repository": mutable,
+        "digest": digest,
+        "from": "abc1234",
+        "to": "dev",
+        "changed": True,
+    }
+    assert cli.main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["changed"] is False
+
+
+def test_the_cli_fails_with_one_line_naming_the_missing_tag(
+    ecr: Any, mutable: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = cli.main(["promote", "--json", "--repository", mutable, "--from", "ghost", "--to", "dev"])
+    out, err = capsys.readouterr()
+    assert code != 0
+    assert "source tag 'ghost' not found" in json.loads(out)["error"]
+    assert err.count("\n") == 1
+    assert "source tag 'ghost' not found" in err
+
+
+def test_release_promotes_both_functions_and_writes_digests_for_terraform(ecr: Any, tmp_path: Path) -> None:
+    for fn in promote.FUNCTIONS:
+        ecr.create_repository(repositoryName=f"dataquest/{fn}", imageTagMutability="IMMUTABLE")
+    digests = {fn: push(ecr, f"dataquest/{fn}", "abc1234", fn) for fn in promote.FUNCTIONS}
+    tfvars = tmp_path / "envs" / "prod" / "images.auto.tfvars.json"
+
+    doc = promote.release(ecr, prefix="dataquest", from_tag="abc1234", to_tag="prod-abc1234", tfvars=tfvars)
+
+    written = json.loads(tfvars.read_text())
+    assert set(written) == {"ingest_image_uri", "report_image_uri"}
+    for fn in promote.FUNCTIONS:
+        uri = written[f"{fn}_image_uri"]
+        assert TF_IMAGE_URI.match(uri)
+        assert uri.endswith(f"/dataquest/{fn}@{digests[fn]}")
+        assert ".dkr.ecr.us-east-1.amazonaws.com/" in uri
+    assert [p["changed"] for p in doc["promotions"]] == [True, True]
+    assert doc["image_uris"] == written
+
+
+def test_release_checks_every_source_before_tagging_any(ecr: Any, tmp_path: Path) -> None:
+    for fn in promote.FUNCTIONS:
+        ecr.create_repository(repositoryName=f"dataquest/{fn}")
+    ingest = push(ecr, "dataquest/ingest", "abc1234", "ingest")  # the report image was never pushed
+    tfvars = tmp_path / "images.auto.tfvars.json"
+    with pytest.raises(promote.PromotionError, match="dataquest/report"):
+        promote.release(ecr, prefix="dataquest", from_tag="abc1234", to_tag="dev", tfvars=tfvars)
+    assert tags(ecr, "dataquest/ingest") == {ingest: ["abc1234"]}
+    assert not tfvars.exists()
+
+
+def test_module_main_release_and_registry(
+    ecr: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for fn in promote.FUNCTIONS:
+        ecr.create_repository(repositoryName=f"dataquest/{fn}")
+        push(ecr, f"dataquest/{fn}", "abc1234", fn)
+    assert promote.main(["release", "--env", "dev", "--from", "abc1234"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert {p["to"] for p in doc["promotions"]} == {"dev-abc1234"}
+    assert json.loads((tmp_path / "terraform/envs/dev/images.auto.tfvars.json").read_text()) == doc["image_uris"]
+
+    assert promote.main(["registry"]) == 0
+    assert capsys.readouterr().out.strip().endswith(".dkr.ecr.us-east-1.amazonaws.com")
+    assert promote.main(["login-password"]) == 0
+    assert capsys.readouterr().out.strip()
+
+    assert promote.main(["release", "--env", "dev", "--from", "missing"]) == 1
+    assert "source tag 'missing' not found" in capsys.readouterr().err
