@@ -131,7 +131,16 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> Outcome:
 
 
 def _cmd_promote(args: argparse.Namespace, settings: Settings) -> Outcome:
-    raise NotImplementedError("promote")  # filled in by the images work (issue 6)
+    import boto3
+
+    from dataquest.promote import promote
+
+    result = promote(boto3.client("ecr", region_name=settings.aws_region), args.repository, args.from_tag, args.to_tag)
+    verb = "promoted" if result.changed else "unchanged:"
+    return Outcome(
+        result.to_document(),
+        text=f"{verb} {result.repository}:{result.to_tag} -> {result.digest} (from {result.from_tag})",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
