@@ -1,0 +1,29 @@
+# The storage half of the pipeline on an emulator: the bucket, the report queue and the notification between
+# them, with the same notification filters as dev and prod. The functions run outside (docker compose, or
+# `dataquest run`), pointed at the emulator by AWS_ENDPOINT_URL.
+
+locals {
+  report_trigger_keys = [
+    "population/nation_population.json",
+    "bls/pr/pr.data.0.Current",
+  ]
+}
+
+module "bucket" {
+  source = "../../modules/bucket"
+
+  bucket_name = "dataquest-local"
+  # Emulators speak plain HTTP, and some evaluate aws:SecureTransport=false as a deny of every request.
+  enforce_tls   = false
+  force_destroy = true
+}
+
+module "queue" {
+  source = "../../modules/queue"
+
+  name                     = "dataquest-local-report"
+  bucket_name              = module.bucket.bucket_name
+  bucket_arn               = module.bucket.bucket_arn
+  notification_keys        = local.report_trigger_keys
+  consumer_timeout_seconds = 300
+}

@@ -1,0 +1,19 @@
+output "bucket_name" {
+  description = "Name of the data bucket (DQ_BUCKET)."
+  value       = module.bucket.bucket_name
+}
+
+output "queue_url" {
+  description = "URL of the report queue."
+  value       = module.queue.queue_url
+}
+
+output "queue_arn" {
+  description = "ARN of the report queue."
+  value       = module.queue.queue_arn
+}
+
+output "dead_letter_queue_url" {
+  description = "URL of the report queue's dead-letter queue."
+  value       = module.queue.dead_letter_queue_url
+}

@@ -1,0 +1,53 @@
+variable "name" {
+  description = "Name of the SNS topic and prefix of every alarm name."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,200}$", var.name))
+    error_message = "name must be 1-200 letters, digits, hyphens or underscores."
+  }
+}
+
+variable "alarm_email" {
+  description = "E-mail address subscribed to the alarm topic (AWS sends a confirmation mail first); null for none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alarm_email))
+    error_message = "alarm_email must be an e-mail address or null."
+  }
+}
+
+variable "dead_letter_queues" {
+  description = "Dead-letter queues to watch: a short label (used in the alarm name) => queue name."
+  type        = map(string)
+  default     = {}
+}
+
+variable "functions" {
+  description = "Functions whose errors and throttles to watch: a short label (used in the alarm name) => function name."
+  type        = map(string)
+}
+
+variable "daily_function_key" {
+  description = "Label in `functions` of the function that must succeed at least once a day (the scheduled one)."
+  type        = string
+
+  validation {
+    condition     = length(var.daily_function_key) > 0
+    error_message = "daily_function_key must name a label of var.functions."
+  }
+}
+
+variable "kms_master_key_id" {
+  description = "Customer KMS key for the topic (its policy must let cloudwatch.amazonaws.com use it); null for none."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Tags for the topic and the alarms (on top of the provider's default_tags)."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,153 @@
+variable "function_name" {
+  description = "Name of the function; also names its role and its log group (/aws/lambda/<name>)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.function_name))
+    error_message = "function_name must be 1-64 letters, digits, hyphens or underscores."
+  }
+}
+
+variable "description" {
+  description = "Description of the function."
+  type        = string
+  default     = ""
+}
+
+variable "image_uri" {
+  description = "Container image by digest: <account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:<64 hex>. Tags move; digests do not."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[^@\\s]+@sha256:[0-9a-f]{64}$", var.image_uri))
+    error_message = "image_uri must reference the image by digest: <repository uri>@sha256:<64 hex digits>."
+  }
+}
+
+variable "command" {
+  description = "Overrides the image CMD (the handler), e.g. [\"dataquest.handlers.ingest.handler\"]. Empty keeps the image's CMD."
+  type        = list(string)
+  default     = []
+}
+
+variable "architecture" {
+  description = "Instruction set the image was built for."
+  type        = string
+  default     = "x86_64"
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.architecture)
+    error_message = "architecture must be x86_64 or arm64."
+  }
+}
+
+variable "memory_size" {
+  description = "Memory in MB (CPU scales with it)."
+  type        = number
+  default     = 512
+
+  validation {
+    condition     = var.memory_size >= 128 && var.memory_size <= 10240
+    error_message = "memory_size must be 128-10240 MB."
+  }
+}
+
+variable "timeout" {
+  description = "Timeout in seconds."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.timeout >= 1 && var.timeout <= 900
+    error_message = "timeout must be 1-900 seconds."
+  }
+}
+
+variable "reserved_concurrent_executions" {
+  description = "Reserved concurrency (0 stops the function); null reserves none. Accounts at the default limit of 10 cannot reserve any."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.reserved_concurrent_executions == null || try(var.reserved_concurrent_executions >= 0, false)
+    error_message = "reserved_concurrent_executions must be null or at least 0."
+  }
+}
+
+variable "environment_variables" {
+  description = "Environment variables of the function."
+  type        = map(string)
+  default     = {}
+}
+
+variable "log_retention_days" {
+  description = "Days CloudWatch keeps the function's logs."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a retention CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ..., 365, ..., 3653)."
+  }
+}
+
+variable "s3_access" {
+  description = <<-EOT
+    What the function may do in the data bucket. Prefixes end with "/" and grant every key below them:
+    read_prefixes (get), write_prefixes (put, tag, delete, multipart), list_bucket (also makes a missing key
+    answer 404 instead of 403). Null grants nothing in S3.
+  EOT
+  type = object({
+    bucket_arn     = string
+    read_prefixes  = optional(list(string), [])
+    write_prefixes = optional(list(string), [])
+    list_bucket    = optional(bool, false)
+  })
+  default = null
+
+  validation {
+    condition = var.s3_access == null || alltrue([
+      for p in concat(try(var.s3_access.read_prefixes, []), try(var.s3_access.write_prefixes, [])) :
+      can(regex("^[^*/][^*]*/$", p))
+    ])
+    error_message = "s3_access prefixes must be non-empty, end with '/', and contain no '*' (no whole-bucket grants)."
+  }
+}
+
+variable "kms_key_arns" {
+  description = "KMS keys the function may decrypt with and generate data keys from (a customer key on the bucket or queue)."
+  type        = list(string)
+  default     = []
+}
+
+variable "sqs_event_source" {
+  description = <<-EOT
+    SQS queue the function consumes through an event source mapping (always with ReportBatchItemFailures):
+    queue_arn, batch_size (1-10000; above 10 needs a batching window), maximum_batching_window_in_seconds
+    (0-300; add it to the queue's visibility timeout), maximum_concurrency (2-1000, null for Lambda's default).
+    Null for no mapping.
+  EOT
+  type = object({
+    queue_arn                          = string
+    batch_size                         = optional(number, 10)
+    maximum_batching_window_in_seconds = optional(number, 0)
+    maximum_concurrency                = optional(number)
+  })
+  default = null
+
+  validation {
+    condition = var.sqs_event_source == null || try(
+      var.sqs_event_source.batch_size >= 1 && var.sqs_event_source.batch_size <= 10000 &&
+      var.sqs_event_source.maximum_batching_window_in_seconds >= 0 && var.sqs_event_source.maximum_batching_window_in_seconds <= 300 &&
+      (var.sqs_event_source.maximum_concurrency == null ? true : var.sqs_event_source.maximum_concurrency >= 2 && var.sqs_event_source.maximum_concurrency <= 1000),
+      false
+    )
+    error_message = "sqs_event_source: batch_size must be 1-10000, maximum_batching_window_in_seconds 0-300, maximum_concurrency null or 2-1000."
+  }
+}
+
+variable "tags" {
+  description = "Tags for the function, its role and its log group (on top of the provider's default_tags)."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,34 @@
+output "queue_arn" {
+  description = "ARN of the queue."
+  value       = aws_sqs_queue.this.arn
+}
+
+output "queue_url" {
+  description = "URL of the queue."
+  value       = aws_sqs_queue.this.id
+}
+
+output "queue_name" {
+  description = "Name of the queue."
+  value       = aws_sqs_queue.this.name
+}
+
+output "queue_visibility_timeout_seconds" {
+  description = "Visibility timeout of the queue (six times the consumer's timeout plus its batching window)."
+  value       = aws_sqs_queue.this.visibility_timeout_seconds
+}
+
+output "dead_letter_queue_arn" {
+  description = "ARN of the dead-letter queue."
+  value       = aws_sqs_queue.dead_letter.arn
+}
+
+output "dead_letter_queue_url" {
+  description = "URL of the dead-letter queue."
+  value       = aws_sqs_queue.dead_letter.id
+}
+
+output "dead_letter_queue_name" {
+  description = "Name of the dead-letter queue."
+  value       = aws_sqs_queue.dead_letter.name
+}
