@@ -60,3 +60,120 @@ check: lint test ## what CI runs: lint, then every test
 .PHONY: clean
 clean: ## remove the environment, caches and outputs
 	rm -rf $(VENV) $(TOOLS) out .pytest_cache .mypy_cache .ruff_cache .bench
+
+# --- containers: images, docker-compose, ECR (images/README.md) ------------------------------------------------
+# ENV from the command line only (a shell's own $$ENV, a startup file, must not leak in).
+ENV := $(if $(filter command line,$(origin ENV)),$(ENV),dev)
+EMULATOR ?= localstack
+RIE ?= aws
+RIE_VERSION ?= v1.37
+BASE_IMAGE ?=
+IMAGE_PREFIX ?= dataquest
+IMAGE_TAG ?= local
+ECR_PREFIX ?= dataquest
+GIT_SHA = $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+FROM ?= $(GIT_SHA)
+TO ?=
+LOCAL_DIR ?= .local
+COMPOSE_PROJECT ?= dataquest
+DQ_AWS_PORT ?= 4566
+DQ_INGEST_PORT ?= 9001
+DQ_REPORT_PORT ?= 9002
+LOCAL_INVOKE_TIMEOUT ?= 600
+export DQ_AWS_PORT DQ_INGEST_PORT DQ_REPORT_PORT
+export DQ_IMAGE_PREFIX := $(IMAGE_PREFIX)
+export DQ_IMAGE_TAG := $(IMAGE_TAG)
+# buildx when present (--provenance=false: Lambda rejects the OCI index an attestation makes), else the classic builder.
+DOCKER_BUILD = $(if $(shell docker buildx version 2>/dev/null),docker buildx build --provenance=false --load,DOCKER_BUILDKIT=0 docker build)
+BUILD_ARGS = --network host $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE))
+COMPOSE = docker-compose -p $(COMPOSE_PROJECT) -f docker-compose.yml $(if $(filter moto,$(EMULATOR)),-f docker-compose.moto.yml) $(if $(filter standin,$(RIE)),-f docker-compose.standin.yml)
+TF_LOCAL = TF_DATA_DIR=$(abspath $(LOCAL_DIR))/tf-data terraform -chdir=terraform/envs/local
+TF_STATE = -state=$(abspath $(LOCAL_DIR))/terraform.tfstate
+
+.PHONY: base-image
+base-image: ## build the local base image (debootstrap; for machines that cannot pull): BASE_IMAGE=dataquest/base:bookworm
+	scripts/build-base-image.sh
+
+.PHONY: images
+images: ## build the ingest and report images (BASE_IMAGE=... overrides the pinned base)
+	@for fn in ingest report; do \
+	  echo "images: building $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG)" >&2; \
+	  $(DOCKER_BUILD) $(BUILD_ARGS) -f images/$$fn/Dockerfile -t $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) -t $(IMAGE_PREFIX)/$$fn:$(GIT_SHA) . >&2; \
+	  echo "images: $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) $$(docker image inspect --format '{{.Size}}' $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) | awk '{printf "%.0f MB", $$1/1e6}')"; \
+	done
+
+.PHONY: moto-image
+moto-image: ## build the moto emulator image (EMULATOR=moto)
+	$(DOCKER_BUILD) $(BUILD_ARGS) -t $(IMAGE_PREFIX)/moto:5.2.5 images/moto >&2
+
+.PHONY: hadolint
+hadolint: install ## lint the Dockerfiles (hadolint, warnings fail)
+	$(BIN)/hadolint --failure-threshold warning images/ingest/Dockerfile images/report/Dockerfile images/moto/Dockerfile
+
+.PHONY: docker-smoke
+docker-smoke: install images ## build both images and invoke each under the Runtime API stand-in, checking the answers
+	DQ_SMOKE_PREBUILT=1 $(BIN)/pytest -m docker tests/integration/test_docker_images.py $(PYTEST_ARGS)
+
+.PHONY: rie
+rie: ## download the Lambda Runtime Interface Emulator into .rie/ (mounted by docker-compose, never in an image)
+	@mkdir -p .rie
+	@if [[ ! -x .rie/aws-lambda-rie ]]; then \
+	  arch=$$(uname -m); suffix=$$([[ $$arch == aarch64 || $$arch == arm64 ]] && echo -arm64 || true); \
+	  url=https://github.com/aws/aws-lambda-runtime-interface-emulator/releases/download/$(RIE_VERSION)/aws-lambda-rie$$suffix; \
+	  curl -fsSL -o .rie/aws-lambda-rie "$$url" || { echo "rie: cannot download $$url; use RIE=standin (the test suite's stand-in)" >&2; exit 1; }; \
+	  chmod 0755 .rie/aws-lambda-rie; \
+	fi
+
+.PHONY: local-up
+local-up: images $(if $(filter moto,$(EMULATOR)),moto-image) $(if $(filter standin,$(RIE)),,rie) ## start the emulator (EMULATOR=localstack|moto), apply terraform/envs/local, start both functions and the relay
+	$(COMPOSE) up -d aws
+	@$(call wait_healthy,aws)
+	@mkdir -p $(LOCAL_DIR)
+	$(TF_LOCAL) init -input=false -no-color $(if $(DQ_TF_PLUGIN_DIR),-plugin-dir=$(DQ_TF_PLUGIN_DIR)) >$(LOCAL_DIR)/terraform-init.log
+	$(TF_LOCAL) apply -input=false -auto-approve -no-color $(TF_STATE) -var aws_endpoint_url=http://127.0.0.1:$(DQ_AWS_PORT) >$(LOCAL_DIR)/terraform-apply.log
+	DQ_BUCKET=$$($(TF_LOCAL) output $(TF_STATE) -raw bucket_name) \
+	DQ_QUEUE=$$($(TF_LOCAL) output $(TF_STATE) -raw queue_url | sed 's#.*/##') \
+	$(COMPOSE) up -d
+	@$(call wait_healthy,ingest)
+	@$(call wait_healthy,report)
+	@echo "local-up: ingest http://127.0.0.1:$(DQ_INGEST_PORT), report http://127.0.0.1:$(DQ_REPORT_PORT), AWS http://127.0.0.1:$(DQ_AWS_PORT); next: make local-invoke"
+
+.PHONY: local-invoke
+local-invoke: install ## post a scheduled event to the ingest function, wait for the report, print it
+	$(PY) scripts/local_invoke.py --ingest-url http://127.0.0.1:$(DQ_INGEST_PORT)/2015-03-31/functions/function/invocations \
+	  --aws-endpoint http://127.0.0.1:$(DQ_AWS_PORT) --bucket $$($(TF_LOCAL) output $(TF_STATE) -raw bucket_name) \
+	  --timeout $(LOCAL_INVOKE_TIMEOUT)
+
+.PHONY: local-logs
+local-logs: ## the logs of every local service
+	$(COMPOSE) logs --no-color --tail=500
+
+.PHONY: local-down
+local-down: ## stop and remove the local services, their network and the local Terraform state
+	$(COMPOSE) down -v --remove-orphans
+	rm -rf $(LOCAL_DIR)/terraform.tfstate $(LOCAL_DIR)/terraform.tfstate.backup
+
+.PHONY: push
+push: images ## build both images, tag them with the git commit, push to ECR, print the digests (ENV=dev)
+	@registry=$$($(PY) -m dataquest.promote registry); \
+	$(PY) -m dataquest.promote login-password | docker login --username AWS --password-stdin "$$registry" >&2; \
+	for fn in ingest report; do \
+	  target="$$registry/$(ECR_PREFIX)/$$fn:$(GIT_SHA)"; \
+	  docker tag $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) "$$target"; \
+	  docker push "$$target" >&2; \
+	  echo "$$fn $$(docker image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' "$$target" | grep "^$$registry/$(ECR_PREFIX)/$$fn@")"; \
+	done; \
+	echo "push: next: make promote ENV=$(ENV) FROM=$(GIT_SHA)" >&2
+
+.PHONY: promote
+promote: install ## promote FROM (default: this commit) to TO (default: ENV-FROM) by digest; write terraform/envs/ENV/images.auto.tfvars.json
+	$(PY) -m dataquest.promote release --env $(ENV) --from $(FROM) $(if $(TO),--to $(TO)) --prefix $(ECR_PREFIX) \
+	  --tfvars terraform/envs/$(ENV)/images.auto.tfvars.json
+
+define wait_healthy
+for _ in $$(seq 180); do \
+  status=$$(docker inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' $$($(COMPOSE) ps -q $(1)) 2>/dev/null || true); \
+  [[ "$$status" == healthy ]] && exit 0; sleep 1; \
+done; \
+echo "local-up: $(1) is not healthy ($$status); see make local-logs" >&2; exit 1
+endef
