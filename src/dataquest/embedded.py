@@ -248,6 +248,7 @@ def relay(
     moves them to the dead-letter queue. ``max_batches`` bounds the loop should a queue have no redrive policy.
     """
     result = RelayResult()
+    receives: dict[str, int] = {}  # message id -> deliveries seen here (the DLQ's own count adds our drain)
     while result.batches < max_batches:
         messages = sqs.receive_message(
             QueueUrl=topology.queue_url,
@@ -259,6 +260,8 @@ def relay(
             break
         result.batches += 1
         result.deliveries += len(messages)
+        for m in messages:
+            receives[m["MessageId"]] = int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
         failed = _deliver(handler, sqs_event(messages, topology.queue_arn))
         done = [m for m in messages if m["MessageId"] not in failed]
         retry = [m for m in messages if m["MessageId"] in failed]
@@ -277,7 +280,7 @@ def relay(
             )
         result.succeeded += len(done)
         result.failed_deliveries += len(retry)
-    result.dead_letters = _drain(sqs, topology.dlq_url)
+    result.dead_letters = _drain(sqs, topology.dlq_url, receives)
     attrs = sqs.get_queue_attributes(
         QueueUrl=topology.queue_url,
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
@@ -302,7 +305,8 @@ def _deliver(handler: SqsHandler, event: dict[str, Any]) -> set[str]:
     return ids if not named <= ids else {str(i) for i in named}
 
 
-def _drain(sqs: SQSClient, dlq_url: str) -> list[dict[str, Any]]:
+def _drain(sqs: SQSClient, dlq_url: str, receives: dict[str, int]) -> list[dict[str, Any]]:
+    """Read the dead letters (and leave them there, invisible for a while) to report them."""
     out: list[dict[str, Any]] = []
     while True:
         messages = sqs.receive_message(
@@ -313,8 +317,10 @@ def _drain(sqs: SQSClient, dlq_url: str) -> list[dict[str, Any]]:
         out += [
             {
                 "message_id": m["MessageId"],
-                "receive_count": int(m.get("Attributes", {}).get("ApproximateReceiveCount", "0")),
-                "body": m["Body"][:200],
+                "receive_count": receives.get(
+                    m["MessageId"], int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1")) - 1
+                ),
+                "body": m["Body"][:2000],
             }
             for m in messages
         ]
