@@ -1,0 +1,239 @@
+"""``dataquest run`` end to end: moto in-process, the handlers, the relay, the report files in ``--out``.
+
+Against a local BLS/DataUSA stand-in (tests.support.bls_site): a small generated tree whose answers are
+computed here, and the real pr files and population response (``shared_data``) with the known answers.
+The helpers at the top (``small_tree``, ``publish``, ``pipeline_env``) are shared with the other
+integration tests of the handlers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from dataquest import cli
+from tests.conftest import ROOT
+from tests.support.bls_site import BlsSite
+
+pytestmark = pytest.mark.integration
+
+POPULATION_PATH = "/tesseract/data.jsonrecords"
+REPORT_FILES = {"report.json", "best_years.csv", "series_population.csv", "report.md"}
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging(monkeypatch: pytest.MonkeyPatch) -> None:
+    """log.setup() points the dataquest logger at this test's stream: give the next test the one it had."""
+    logger = logging.getLogger("dataquest")
+    monkeypatch.setattr(logger, "handlers", list(logger.handlers))
+    monkeypatch.setattr(logger, "level", logger.level)
+    monkeypatch.setattr(logger, "propagate", logger.propagate)
+
+
+@dataclass(frozen=True)
+class Tree:
+    """A small BLS survey folder and population response, with the answers the report must give."""
+
+    files: dict[str, bytes]
+    population: bytes
+    mean: float
+    std: float
+    q01_years: list[int]
+    population_by_year: dict[int, int]
+
+
+def small_tree() -> Tree:
+    """pr.data.0.Current in BLS's format (padded, tab-separated, CRLF) and a tesseract population response."""
+    header = "series_id        \tyear\tperiod\t       value\tfootnote_codes\r\n"
+    rows: list[str] = []
+    for year in range(2011, 2020):
+        for q in range(1, 6):
+            value = round(0.1 * q + (year - 2010) / 10, 1)
+            rows.append(f"PRS30006032       \t{year}\tQ0{q}\t{value:12}\t\r\n")
+            rows.append(f"PRS30006011       \t{year}\tQ0{q}\t{value + 1:12}\t\r\n")
+    rows += [f"PRS88003203       \t{year}\tQ05\t{100 + year % 7:12}\t\r\n" for year in range(2011, 2020)]
+    data = (header + "".join(rows)).encode()
+    series = b"series_id\tseries_title\r\nPRS30006032\tManufacturing, output per hour\r\n"
+    population_by_year = {year: 310_000_000 + (year - 2010) * 2_345_678 for year in range(2013, 2020) if year != 2017}
+    population = json.dumps(
+        {
+            "data": [
+                {"Nation ID": "01000US", "Nation": "United States", "Year": y, "Population": float(p)}
+                for y, p in sorted(population_by_year.items(), reverse=True)
+            ]
+        }
+    ).encode()
+    in_window = [population_by_year[y] for y in range(2013, 2019) if y in population_by_year]
+    return Tree(
+        files={"pr/pr.data.0.Current": data, "pr/pr.series": series},
+        population=population,
+        mean=statistics.mean(in_window),
+        std=statistics.stdev(in_window),
+        q01_years=list(range(2011, 2020)),
+        population_by_year=population_by_year,
+    )
+
+
+def shared_tree(shared_data: Path) -> Tree:
+    folder = shared_data / "bls-pr-2025-09"
+    return Tree(
+        files={f"pr/{p.name}": p.read_bytes() for p in sorted(folder.iterdir())},
+        population=(shared_data / "population" / "acs1-nation.tesseract.json").read_bytes(),
+        mean=322069808.0,
+        std=4158441.04,
+        q01_years=list(range(1995, 2026)),
+        population_by_year={2018: 327167439},
+    )
+
+
+def publish(site: BlsSite, tree: Tree) -> None:
+    for path, body in tree.files.items():
+        site.put(path, body)
+    site.serve(POPULATION_PATH, tree.population)
+
+
+def pipeline_env(site: BlsSite, **extra: str) -> dict[str, str]:
+    """The environment a process of the pipeline needs to read from ``site``."""
+    return {
+        "DQ_CONTACT": "dataquest-tests@example.org",
+        "DQ_BLS_BASE_URL": site.base_url,
+        "DQ_POPULATION_URL": site.url(POPULATION_PATH),
+        "DQ_REQUEST_INTERVAL": "0",
+        **extra,
+    }
+
+
+def check_report(doc: dict[str, object], tree: Tree) -> None:
+    stats = doc["population_stats"]
+    assert isinstance(stats, dict)
+    assert (stats["start_year"], stats["end_year"]) == (2013, 2018)
+    assert stats["mean"] == pytest.approx(tree.mean, abs=0.01)
+    assert stats["std"] == pytest.approx(tree.std, abs=0.01)
+    rows = doc["series_population"]
+    assert isinstance(rows, list)
+    assert [r["year"] for r in rows] == tree.q01_years
+    assert {(r["series_id"], r["period"]) for r in rows} == {("PRS30006032", "Q01")}
+    by_year = {r["year"]: r["population"] for r in rows}
+    for year, population in tree.population_by_year.items():
+        if year in by_year:
+            assert by_year[year] == population
+
+
+@pytest.fixture
+def site() -> Iterator[BlsSite]:
+    with BlsSite() as s:
+        yield s
+
+
+def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DQ_", "AWS_ENDPOINT"))}
+    return subprocess.run(
+        [sys.executable, "-m", "dataquest.cli", *args],
+        env={**clean, **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_run_on_a_small_generated_tree(site: BlsSite, tmp_path: Path) -> None:
+    tree = small_tree()
+    publish(site, tree)
+    out = tmp_path / "out"
+    proc = run_cli(["run", "--json", "--out", str(out)], pipeline_env(site))
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)  # exactly one JSON document on stdout
+    assert summary["ingest"]["uploaded"] == 2
+    assert summary["ingest"]["population"]["written"] is True
+    assert summary["reports_produced"] == 1
+    assert summary["out"] == str(out)
+    assert summary["errors"] == []
+    relay = summary["relay"]
+    # the TestEvent and one notification per input, all acknowledged in one batch
+    assert (relay["deliveries"], relay["succeeded"], relay["dead_letters"], relay["left_on_queue"]) == (3, 3, [], 0)
+    assert {p.name for p in out.iterdir()} == REPORT_FILES
+    check_report(json.loads((out / "report.json").read_text()), tree)
+    assert '"CloudWatchMetrics"' in proc.stderr  # metrics go to stderr here, stdout stays one document
+
+
+def test_run_prints_a_short_human_summary(site: BlsSite, tmp_path: Path) -> None:
+    publish(site, small_tree())
+    proc = run_cli(["run", "--out", str(tmp_path / "o"), "--log-level", "WARNING"], pipeline_env(site))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("ingest: 2 files seen, 2 uploaded, 0 deleted")
+    assert "reports produced: 1" in proc.stdout
+    assert str(tmp_path / "o" / "report.json") in proc.stdout
+
+
+@pytest.mark.shared_data
+def test_run_on_the_real_pr_files_gives_the_known_answers(site: BlsSite, shared_data: Path, tmp_path: Path) -> None:
+    tree = shared_tree(shared_data)
+    publish(site, tree)
+    out = tmp_path / "out"
+    started = time.monotonic()
+    proc = run_cli(["run", "--json", "--out", str(out)], pipeline_env(site))
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["ingest"]["files_seen"] == 12
+    assert summary["reports_produced"] == 1
+    doc = json.loads((out / "report.json").read_text())
+    check_report(doc, tree)
+    assert doc["population_stats"]["mean"] == 322069808.0
+    assert doc["population_stats"]["std"] == pytest.approx(4158441.04, abs=0.005)
+    row_2018 = next(r for r in doc["series_population"] if r["year"] == 2018)
+    assert (row_2018["value"], row_2018["population"]) == (0.5, 327167439)
+    assert next(r for r in doc["series_population"] if r["year"] == 2020)["population"] is None
+    assert len(doc["best_years"]) == 282
+    print(f"dataquest run on the real pr files: {elapsed:.1f} s")
+
+
+def test_missing_contact_fails_before_starting_anything(
+    site: BlsSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import moto.server
+
+    started: list[object] = []
+    monkeypatch.setattr(moto.server, "ThreadedMotoServer", lambda *a, **k: started.append(a) or pytest.fail("moto"))
+    monkeypatch.delenv("DQ_CONTACT", raising=False)
+    monkeypatch.setenv("DQ_BLS_BASE_URL", site.base_url)
+    code = cli.main(["run", "--json", "--out", str(tmp_path / "out")])
+    captured = capsys.readouterr()
+    assert code == cli.EXIT_USAGE
+    assert started == []
+    assert site.requests == []
+    assert not (tmp_path / "out").exists()
+    assert json.loads(captured.out)["error"].startswith("DQ_CONTACT is not set")
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("dataquest run: error: DQ_CONTACT is not set")
+
+
+def test_a_source_failure_is_reported_and_exits_non_zero(site: BlsSite, tmp_path: Path) -> None:
+    tree = small_tree()
+    publish(site, tree)
+    site.fail(POPULATION_PATH, 404, times=None)
+    proc = run_cli(["run", "--json", "--out", str(tmp_path / "out")], pipeline_env(site))
+    assert proc.returncode == 1
+    summary = json.loads(proc.stdout)
+    assert summary["ingest"]["uploaded"] == 2
+    assert summary["errors"][0]["key"] == "population/nation_population.json"
+    assert "404" in summary["errors"][0]["error"]
+    # the BLS file changed and the population did not arrive: the report fails on the missing input and its
+    # notification ends in the dead-letter queue, which the summary names
+    assert summary["reports_produced"] == 0
+    assert len(summary["relay"]["dead_letters"]) == 1
+    assert proc.stderr.strip().splitlines()[-1].startswith("dataquest run: error: ")

@@ -1,0 +1,110 @@
+"""SQS-side faults (issue 7) through the embedded relay on a moto server with a redrive policy
+(maxReceiveCount=2): redelivery and duplicates are harmless, a poisoned message ends in the dead-letter queue
+after the configured receives, a transient failure is retried and succeeds."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from dataquest.config import Settings
+from dataquest.embedded import Topology, create_topology, relay
+from dataquest.handlers import report
+from tests.integration.test_run_embedded import small_tree
+from tests.support.aws import client
+
+pytestmark = pytest.mark.integration
+
+POPULATION_KEY = "population/nation_population.json"
+BLS_KEY = "bls/pr/pr.data.0.Current"
+
+
+@pytest.fixture
+def wired(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any, Topology]:
+    name = f"dq-{uuid.uuid4().hex[:10]}"
+    s3, sqs = client("s3", moto_endpoint), client("sqs", moto_endpoint)
+    topology = create_topology(s3, sqs, name, queue=f"{name}-q", dlq=f"{name}-dlq", max_receive_count=2)
+    monkeypatch.setattr(report, "_resources", None)
+    report.configure(report.Resources(Settings(bucket=name), s3))
+    return s3, sqs, topology
+
+
+def put_inputs(s3: Any, bucket: str) -> None:
+    tree = small_tree()
+    s3.put_object(Bucket=bucket, Key=BLS_KEY, Body=tree.files["pr/pr.data.0.Current"])
+    s3.put_object(Bucket=bucket, Key=POPULATION_KEY, Body=tree.population)
+
+
+def report_folders(s3: Any, bucket: str) -> list[str]:
+    found = s3.list_objects_v2(Bucket=bucket, Prefix="reports/", Delimiter="/").get("CommonPrefixes", [])
+    return sorted(p["Prefix"] for p in found if p["Prefix"] != "reports/latest/")
+
+
+def s3_notification(bucket: str, key: str) -> str:
+    record = {"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": bucket}, "object": {"key": key}}}
+    return json.dumps({"Records": [record]})
+
+
+def test_duplicates_and_redelivery_make_one_report(wired: tuple[Any, Any, Topology]) -> None:
+    s3, sqs, topology = wired
+    put_inputs(s3, topology.bucket)
+    # S3 may send a notification twice, and an old one may arrive after a newer: both are harmless
+    for _ in range(2):
+        sqs.send_message(QueueUrl=topology.queue_url, MessageBody=s3_notification(topology.bucket, POPULATION_KEY))
+    first = relay(sqs, topology, report.handler, batch_size=1)
+    assert (first.deliveries, first.succeeded, first.dead_letters, first.left_on_queue) == (5, 5, [], 0)
+    folders = report_folders(s3, topology.bucket)
+    assert len(folders) == 1
+    # a redelivery of an already-processed notification later on: acknowledged, the report left as it was
+    sqs.send_message(QueueUrl=topology.queue_url, MessageBody=s3_notification(topology.bucket, BLS_KEY))
+    second = relay(sqs, topology, report.handler)
+    assert (second.succeeded, second.dead_letters) == (1, [])
+    assert report_folders(s3, topology.bucket) == folders
+    # the bucket is versioned: one version of each report file means it was written once
+    versions = s3.list_object_versions(Bucket=topology.bucket, Prefix=folders[0])["Versions"]
+    assert len(versions) == 4
+
+
+def test_a_poisoned_message_ends_in_the_dlq_after_the_configured_receives(wired: tuple[Any, Any, Topology]) -> None:
+    s3, sqs, topology = wired
+    put_inputs(s3, topology.bucket)
+    poison = sqs.send_message(QueueUrl=topology.queue_url, MessageBody="{this is not an S3 notification")
+    result = relay(sqs, topology, report.handler)
+    # two receives (maxReceiveCount=2), both failed; the good messages were acknowledged at once
+    assert result.failed_deliveries == 2
+    assert [(d["message_id"], d["receive_count"]) for d in result.dead_letters] == [(poison["MessageId"], 2)]
+    assert result.dead_letters[0]["body"] == "{this is not an S3 notification"
+    assert result.left_on_queue == 0
+    assert len(report_folders(s3, topology.bucket)) == 1
+
+
+def test_a_transient_failure_is_retried_and_succeeds(wired: tuple[Any, Any, Topology]) -> None:
+    s3, sqs, topology = wired
+    seen: list[int] = []
+
+    def flaky(event: dict[str, Any], context: Any) -> Any:
+        seen.append(len(event["Records"]))
+        if len(seen) == 1:
+            raise TimeoutError("the function timed out")  # Lambda fails the whole batch
+        return report.handler(event, context)
+
+    put_inputs(s3, topology.bucket)
+    result = relay(sqs, topology, flaky)
+    assert result.dead_letters == []
+    assert result.failed_deliveries == 3  # the TestEvent and both notifications, once each
+    assert result.succeeded == 3
+    assert len(report_folders(s3, topology.bucket)) == 1
+
+
+def test_a_report_that_keeps_failing_dead_letters_only_its_records(wired: tuple[Any, Any, Topology]) -> None:
+    s3, sqs, topology = wired
+    s3.put_object(Bucket=topology.bucket, Key=BLS_KEY, Body=small_tree().files["pr/pr.data.0.Current"])
+    # the population never arrives: every report run fails; the TestEvent is still acknowledged
+    result = relay(sqs, topology, report.handler)
+    assert result.succeeded == 1
+    assert len(result.dead_letters) == 1
+    assert BLS_KEY.replace("/", "%2F") in result.dead_letters[0]["body"]
+    assert report_folders(s3, topology.bucket) == []
