@@ -138,7 +138,8 @@ class RunResult:
             f"ingest: {ing.get('files_seen', 0)} files seen, {ing.get('uploaded', 0)} uploaded, "
             f"{ing.get('deleted', 0)} deleted, {ing.get('bytes_downloaded', 0)} bytes downloaded; "
             f"population {'written' if pop.get('written') else 'unchanged'} ({pop.get('rows', '?')} rows)",
-            f"notifications: {self.relay.deliveries} delivered in {self.relay.batches} batches, "
+            f"notifications: {self.relay.deliveries} delivered in {self.relay.batches} "
+            f"batch{'es' if self.relay.batches != 1 else ''}, "
             f"{len(self.relay.dead_letters)} dead-lettered",
             f"reports produced: {len(self.reports)}" + (f" ({', '.join(self.reports)})" if self.reports else ""),
         ]
