@@ -12,6 +12,10 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 PYTEST_ARGS ?=
 
+# checkov pins boto3 1.35 and an old s3transfer, so it lives in its own venv instead of the dev group.
+CHECKOV_VERSION := 3.3.30
+CHECKOV := $(TOOLS)/checkov/bin/checkov
+
 .PHONY: help
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_.-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,7 +40,7 @@ run: install ## the whole pipeline on the embedded default (needs DQ_CONTACT): r
 	$(BIN)/dataquest run --out out
 
 .PHONY: test
-test: install ## every test: unit, integration, Terraform against moto, Docker where an engine runs
+test: install $(CHECKOV) ## every test: unit, integration, Terraform against moto, Docker where an engine runs
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 .PHONY: test-unit
@@ -56,6 +60,20 @@ fmt: install ## format the code (ruff) and Terraform
 
 .PHONY: check
 check: lint test ## what CI runs: lint, then every test
+
+# --- benchmarks (speed/memory targets live here, never in timed tests) --------------------------------------------
+BENCH_RUNS ?= 3
+
+.PHONY: bench
+bench: bench-analysis bench-coldstart ## every benchmark
+
+.PHONY: bench-analysis
+bench-analysis: install ## report analysis on 100x pr.data.1.AllData (~320 MB): polars vs eager pandas, time and peak RSS
+	$(PY) bench/bench_analysis.py --runs $(BENCH_RUNS)
+
+.PHONY: bench-coldstart
+bench-coldstart: install ## import time of the Lambda handlers in fresh processes vs pandas + boto3
+	$(PY) bench/bench_coldstart.py
 
 .PHONY: clean
 clean: ## remove the environment, caches and outputs
@@ -177,3 +195,47 @@ for _ in $$(seq 180); do \
 done; \
 echo "local-up: $(1) is not healthy ($$status); see make local-logs" >&2; exit 1
 endef
+
+# --- Terraform (terraform/README.md) ---------------------------------------------------------------------------
+# ENV=dev|prod|shared|local (default dev); TF_ARGS passes anything else, e.g. TF_ARGS=-var-file=dev.tfvars.
+# DQ_TF_PLUGIN_DIR=<filesystem mirror> installs the provider from a mirror instead of the registry.
+TF_ENVS := dev prod shared local
+TF_ARGS ?=
+TF_INIT_FLAGS = -input=false $(if $(DQ_TF_PLUGIN_DIR),-plugin-dir=$(DQ_TF_PLUGIN_DIR))
+TF_ENV = terraform -chdir=terraform/envs/$(ENV)
+
+$(CHECKOV): | $(UV)
+	$(UV) venv --quiet --python 3.11 $(TOOLS)/checkov
+	$(UV) pip install --quiet --python $(TOOLS)/checkov/bin/python 'checkov==$(CHECKOV_VERSION)'
+
+.PHONY: tf-fmt
+tf-fmt: ## format terraform/ (terraform fmt -recursive)
+	terraform fmt -recursive terraform
+
+.PHONY: tf-validate
+tf-validate: ## terraform fmt -check and validate of every environment (offline with DQ_TF_PLUGIN_DIR)
+	terraform fmt -check -recursive terraform
+	@for env in $(TF_ENVS); do \
+	  terraform -chdir=terraform/envs/$$env init -backend=false $(TF_INIT_FLAGS) -no-color >/dev/null \
+	    || { echo "tf-validate: terraform init failed in envs/$$env (no registry here? DQ_TF_PLUGIN_DIR=<provider mirror>)" >&2; exit 1; }; \
+	  printf 'envs/%s: ' "$$env"; terraform -chdir=terraform/envs/$$env validate -no-color; \
+	done
+
+.PHONY: tf-plan
+tf-plan: ## terraform init + plan of ENV (default dev); values from terraform.tfvars, TF_VAR_* or TF_ARGS=-var-file=...
+	$(TF_ENV) init $(TF_INIT_FLAGS)
+	$(TF_ENV) plan -input=false $(TF_ARGS)
+
+.PHONY: tf-apply
+tf-apply: ## terraform init + apply of ENV (asks for confirmation; TF_ARGS=-auto-approve to skip)
+	$(TF_ENV) init $(TF_INIT_FLAGS)
+	$(TF_ENV) apply $(TF_ARGS)
+
+.PHONY: tf-destroy
+tf-destroy: ## terraform destroy of ENV (asks for confirmation)
+	$(TF_ENV) init $(TF_INIT_FLAGS)
+	$(TF_ENV) destroy $(TF_ARGS)
+
+.PHONY: checkov
+checkov: $(CHECKOV) ## checkov over terraform/ (.checkov.yaml): zero failed checks, skips inline with reasons
+	$(CHECKOV) --config-file .checkov.yaml

@@ -1,0 +1,234 @@
+"""The report's analysis on a large input: dataquest (polars, lazy, streaming) against an eager pandas version.
+
+    python bench/bench_analysis.py [--copies 100] [--runs 3]
+
+Builds ``.bench/pr.data.<N>x`` (N copies of ``pr.data.1.AllData`` from ../shared/data when present, else of a
+synthetic file of the same shape; every copy gets its own series ids, so the result has N times the series)
+and a population JSON, then runs each implementation ``--runs`` times, alternating, each run in a fresh
+subprocess that reports its wall time (read + the three results) and its peak RSS. Prints the best run of each
+and the ratios; checks that both implementations give the same results. Exit 1 if they differ.
+"""
+
+# ruff: noqa: PLC0415 - each subprocess imports only the library it measures
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / ".bench"
+ALLDATA = ROOT.parent / "shared" / "data" / "bls-pr-2025-09" / "pr.data.1.AllData"
+POPULATION = ROOT.parent / "shared" / "data" / "population" / "acs1-nation.tesseract.json"
+HEADER = b"series_id        \tyear\tperiod\t       value\tfootnote_codes\r\n"
+TARGET_SPEEDUP = 5.0
+
+SERIES_ID = "PRS30006032"
+PERIOD = "Q01"
+START, END = 2013, 2018
+QUARTERS = ("Q01", "Q02", "Q03", "Q04")
+SCALE = 10**6
+
+
+# --- inputs --------------------------------------------------------------------------------------------------
+def synthetic_alldata(seed: int = 7) -> bytes:
+    """A file shaped like pr.data.1.AllData: ~76k rows, 282 series, 1988..2025, Q01..Q05, 1-3 decimals."""
+    rng = random.Random(seed)
+    lines = [HEADER]
+    for s in range(282):
+        series = f"PRS{30000000 + s * 1013:08d}"
+        annual_only = s % 6 == 0
+        for year in range(1988, 2026):
+            periods = ["Q05"] if annual_only else ["Q01", "Q02", "Q03", "Q04", "Q05"]
+            for period in periods:
+                decimals = rng.choice((1, 1, 3))
+                value = round(rng.uniform(-20, 800), decimals)
+                lines.append(f"{series:<17}\t{year}\t{period}\t{value:>12.{decimals}f}\t\r\n".encode())
+    return b"".join(lines)
+
+
+def build_input(copies: int) -> tuple[Path, Path, str]:
+    BENCH.mkdir(exist_ok=True)
+    if ALLDATA.is_file():
+        base, origin = ALLDATA.read_bytes(), str(ALLDATA)
+    else:
+        base, origin = synthetic_alldata(), "synthetic (pr.data.1.AllData not found)"
+    body = base.split(b"\n", 1)[1]  # without the header
+    target = BENCH / f"pr.data.{copies}x"
+    digest = hashlib.sha256(base).hexdigest()[:16]
+    stamp = BENCH / f"pr.data.{copies}x.source"
+    if not (target.is_file() and stamp.is_file() and stamp.read_text() == digest):
+        tmp = target.with_suffix(".tmp")
+        with tmp.open("wb") as out:
+            out.write(HEADER)
+            for k in range(copies):
+                # Copy k gets its own series ids ("PRS..." -> "Pkk..."): same bytes per row, k times the series.
+                out.write(body if k == 0 else body.replace(b"\nPRS", b"\nP%02d" % k).replace(b"PRS", b"P%02d" % k, 1))
+        tmp.replace(target)
+        stamp.write_text(digest)
+    population = BENCH / "population.json"
+    if POPULATION.is_file():
+        population.write_bytes(POPULATION.read_bytes())
+    else:
+        rows = [{"Year": y, "Population": float(300_000_000 + 2_500_000 * (y - 2010))} for y in range(2013, 2024)]
+        population.write_text(json.dumps({"data": [r for r in rows if r["Year"] != 2020]}))
+    return target, population, origin
+
+
+# --- the two implementations (each runs in its own subprocess) -----------------------------------------------
+def run_polars(data: Path, population: Path) -> dict[str, Any]:
+    from dataquest import analysis
+    from dataquest.population import parse_population
+
+    pop = analysis.population_frame(parse_population(population.read_bytes(), source=str(population)))
+    res = analysis.compute(analysis.scan_bls(data), pop, series_id=SERIES_ID, period=PERIOD)
+    return {
+        "stats": [
+            res.population_stats["years"],
+            round(res.population_stats["mean"], 6),
+            round(res.population_stats["std"], 6),
+        ],
+        "best": [[s, y, str(v.normalize()), b] for s, y, v, b in res.best_years.iter_rows()],
+        "joined": [[y, str(v.normalize()), p] for _, y, _, v, p in res.series_population.iter_rows()],
+    }
+
+
+def run_pandas(data: Path, population: Path) -> dict[str, Any]:
+    """The same three results, eagerly with pandas; exact sums with integers scaled by 10**6."""
+    from decimal import Decimal
+
+    import numpy as np
+    import pandas as pd
+
+    doc = json.loads(population.read_bytes())
+    pop = pd.DataFrame(
+        [{"year": int(r.get("ID Year", r["Year"])), "population": float(r["Population"])} for r in doc["data"]]
+    )
+    in_range = pop[(pop.year >= START) & (pop.year <= END)].population
+    stats = [len(in_range), round(float(in_range.mean()), 6), round(float(in_range.std(ddof=1)), 6)]
+
+    df = pd.read_csv(data, sep="\t", usecols=[0, 1, 2, 3], dtype={1: "int32", 3: "float64"}, header=0)
+    df.columns = ["series_id", "year", "period", "value"]
+    df["series_id"] = df.series_id.str.strip()
+    df["period"] = df.period.str.strip()
+    df["scaled"] = (df.value * SCALE).round().astype("int64")
+    is_q = df.period.isin(QUARTERS)
+    is_a = df.period == "Q05"
+    df["q"] = df.scaled.where(is_q, 0)
+    df["qn"] = is_q.astype("int64")
+    df["a"] = df.scaled.where(is_a, 0)
+    df["an"] = is_a.astype("int64")
+    g = df.groupby(["series_id", "year"], sort=False)[["q", "qn", "a", "an"]].sum().reset_index()
+    has_q = g.groupby("series_id")["qn"].transform("sum") > 0
+    g["total"] = np.where(has_q, g.q, g.a)
+    g["basis"] = np.where(has_q, "quarters", "annual")
+    g = g[np.where(has_q, g.qn > 0, g.an > 0)]
+    best = (
+        g.sort_values(["series_id", "total", "year"], ascending=[True, False, True])
+        .groupby("series_id", sort=True)
+        .head(1)
+        .sort_values("series_id")
+    )
+    one = df[(df.series_id == SERIES_ID) & (df.period == PERIOD)][["year", "scaled"]]
+    joined = one.merge(pop, on="year", how="left").sort_values("year")
+    return {
+        "stats": stats,
+        "best": [
+            [s, int(y), str((Decimal(int(t)) / SCALE).normalize()), b]
+            for s, y, t, b in best[["series_id", "year", "total", "basis"]].itertuples(index=False)
+        ],
+        "joined": [
+            [int(y), str((Decimal(int(v)) / SCALE).normalize()), None if pd.isna(p) else float(p)]
+            for y, v, p in joined.itertuples(index=False)
+        ],
+    }
+
+
+def worker(impl: str, data: Path, population: Path) -> None:
+    # Import the library first: its import is the cold-start benchmark's business, not this one's.
+    if impl == "polars":
+        import polars  # noqa: F401
+
+        import dataquest.analysis  # noqa: F401
+    else:
+        import pandas  # noqa: F401
+    start = time.perf_counter()
+    result = (run_polars if impl == "polars" else run_pandas)(data, population)
+    seconds = time.perf_counter() - start
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    digest = hashlib.sha256(json.dumps(result, sort_keys=True).encode()).hexdigest()
+    print(
+        json.dumps(
+            {
+                "impl": impl,
+                "seconds": seconds,
+                "peak_mb": peak_kb / 1024,
+                "digest": digest,
+                "best_rows": len(result["best"]),
+                "joined_rows": len(result["joined"]),
+            }
+        )
+    )
+
+
+# --- the driver ----------------------------------------------------------------------------------------------
+def one_run(impl: str, data: Path, population: Path) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    cmd = [sys.executable, __file__, "--worker", impl, "--data", str(data), "--population", str(population)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--copies", type=int, default=100, help="copies of pr.data.1.AllData (default 100)")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each implementation (best is kept)")
+    parser.add_argument("--worker", choices=("polars", "pandas"), help=argparse.SUPPRESS)
+    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--population", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker, args.data, args.population)
+        return 0
+
+    data, population, origin = build_input(args.copies)
+    size_mb = data.stat().st_size / 1e6
+    print(f"input: {data.relative_to(ROOT)} ({size_mb:.0f} MB, {args.copies} x {origin})")
+    print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    runs: dict[str, list[dict[str, Any]]] = {"polars": [], "pandas": []}
+    for i in range(args.runs):
+        for impl in ("polars", "pandas"):
+            r = one_run(impl, data, population)
+            runs[impl].append(r)
+            print(f"  run {i + 1} {impl:6}: {r['seconds']:7.2f} s  peak RSS {r['peak_mb']:7.0f} MB")
+    digests = {r["digest"] for rs in runs.values() for r in rs}
+    best = {impl: min(rs, key=lambda r: r["seconds"]) for impl, rs in runs.items()}
+    low = {impl: min(r["peak_mb"] for r in rs) for impl, rs in runs.items()}
+    speedup = best["pandas"]["seconds"] / best["polars"]["seconds"]
+    memory = low["pandas"] / low["polars"]
+    print(f"best of {args.runs}:")
+    print(f"  polars (dataquest.analysis): {best['polars']['seconds']:7.2f} s  peak RSS {low['polars']:7.0f} MB")
+    print(f"  pandas (eager)             : {best['pandas']['seconds']:7.2f} s  peak RSS {low['pandas']:7.0f} MB")
+    print(f"  speed: polars is {speedup:.1f}x faster; peak memory: pandas uses {memory:.1f}x polars'")
+    met = speedup >= TARGET_SPEEDUP and memory > 1.0
+    print(f"  target (>= {TARGET_SPEEDUP:.0f}x faster, less peak memory): {'met' if met else 'NOT met'}")
+    if len(digests) != 1:
+        print("results differ between the implementations (or between runs)", file=sys.stderr)
+        return 1
+    print(
+        f"  results identical ({best['polars']['best_rows']} best-year rows, "
+        f"{best['polars']['joined_rows']} joined rows)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
