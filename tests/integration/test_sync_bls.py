@@ -28,7 +28,7 @@ from tests.support.bls_site import BlsSite
 
 pytestmark = pytest.mark.integration
 
-CFG = TransferConfig(part_size=64 * 1024, multipart_threshold=100 * 1024, concurrency=3, read_chunk=16 * 1024)
+CFG = TransferConfig(part_size=64 * 1024, multipart_threshold=100 * 1024, concurrency=3)
 CONTACT = "ops@example.org"
 
 
@@ -235,7 +235,7 @@ _KILLABLE = textwrap.dedent(
     from dataquest.storage import s3_client
 
     settings = Settings.from_env()
-    cfg = TransferConfig(part_size=64 * 1024, multipart_threshold=100 * 1024, concurrency=2, read_chunk=16 * 1024)
+    cfg = TransferConfig(part_size=64 * 1024, multipart_threshold=100 * 1024, concurrency=2)
     fetcher = Fetcher(build_client(settings.user_agent()), min_interval=0)
     summary = sync_surveys(settings, fetcher, s3_client(settings), transfer_config=cfg)
     sys.exit(0 if summary.ok else 1)

@@ -20,7 +20,7 @@ from tests.support.bls_site import BlsSite
 
 BUCKET = "sync-bucket"
 BASE = "https://download.bls.gov/pub/time.series/"
-CFG = TransferConfig(part_size=1000, multipart_threshold=3000, read_chunk=256)
+CFG = TransferConfig(part_size=1000, multipart_threshold=3000)
 
 
 @pytest.fixture

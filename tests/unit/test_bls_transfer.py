@@ -21,7 +21,7 @@ from dataquest.httpclient import Fetcher
 
 BUCKET = "mirror-bucket"
 URL = "https://download.bls.gov/pub/time.series/pr/big"
-CFG = TransferConfig(part_size=1000, multipart_threshold=2500, concurrency=3, read_chunk=300)
+CFG = TransferConfig(part_size=1000, multipart_threshold=2500, concurrency=3)
 
 
 @pytest.fixture

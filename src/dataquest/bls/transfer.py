@@ -49,10 +49,9 @@ class TransferConfig:
     part_size: int = 8 * MiB
     multipart_threshold: int = 8 * MiB
     concurrency: int = 4
-    read_chunk: int = 256 * 1024
 
     def __post_init__(self) -> None:
-        if self.part_size <= 0 or self.multipart_threshold < 0 or self.concurrency < 1 or self.read_chunk <= 0:
+        if self.part_size <= 0 or self.multipart_threshold < 1 or self.concurrency < 1:
             raise ValueError(f"invalid transfer configuration: {self}")
 
 
@@ -105,7 +104,8 @@ def _blocks(
     filled = 0
     total = 0
     try:
-        for chunk in response.iter_bytes(cfg.read_chunk):
+        for received in response.iter_bytes():  # as the network gives them: no re-chunking copies
+            chunk = received
             total += len(chunk)
             if total > source.size:
                 raise SourceError(
@@ -115,14 +115,14 @@ def _blocks(
                 )
             if on_bytes is not None:
                 on_bytes(len(chunk))
-            chunks.append(chunk)
-            filled += len(chunk)
-            while filled >= cfg.part_size:
-                joined = b"".join(chunks)
-                yield joined[: cfg.part_size]
-                rest = joined[cfg.part_size :]
-                chunks, filled = ([rest] if rest else []), len(rest)
-                del joined
+            while filled + len(chunk) >= cfg.part_size:  # one copy per part: the join
+                need = cfg.part_size - filled
+                chunks.append(chunk[:need] if need < len(chunk) else chunk)
+                yield b"".join(chunks)
+                chunks, filled, chunk = [], 0, chunk[need:]
+            if chunk:
+                chunks.append(chunk)
+                filled += len(chunk)
     except httpx.HTTPError as exc:
         raise SourceError(
             f"GET {source.url}: the body was cut after {total} of {source.size} bytes "
