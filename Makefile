@@ -65,7 +65,13 @@ check: lint test ## what CI runs: lint, then every test
 BENCH_RUNS ?= 3
 
 .PHONY: bench
-bench: bench-analysis bench-coldstart ## every benchmark
+bench: bench-sync bench-analysis bench-coldstart ## every benchmark
+
+.PHONY: bench-sync
+bench-sync: install ## sync of a 512 MiB file into moto: dataquest vs rclone sync (time, peak RSS, no-op requests)
+	@command -v rclone >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq rclone; } \
+	  || echo "bench-sync: rclone is missing and this is not root: install it (apt-get install -y rclone)" >&2
+	$(PY) bench/bench_sync.py --pairs $(BENCH_RUNS)
 
 .PHONY: bench-analysis
 bench-analysis: install ## report analysis on 100x pr.data.1.AllData (~320 MB): polars vs eager pandas, time and peak RSS

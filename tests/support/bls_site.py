@@ -41,8 +41,9 @@ Faults (each matches a path exactly; ``times=None`` means every request, else th
     ``clear_faults()`` removes them all.
 
 Requests
-    ``requests`` is the list of :class:`Request` (method, path, user_agent) in arrival order;
-    ``reset_counts()`` empties it. Files answer ``HEAD`` too, with ``Content-Length`` and ``Last-Modified``.
+    ``requests`` is the list of :class:`Request` (method, path, user_agent) in arrival order and
+    ``bytes_sent`` the body bytes sent; ``reset_counts()`` resets both. Files answer ``HEAD`` too, with
+    ``Content-Length`` and ``Last-Modified``.
 """
 
 from __future__ import annotations
@@ -126,6 +127,7 @@ class BlsSite:
     files: dict[str, _File] = field(default_factory=dict)
     folders: set[str] = field(default_factory=set)
     requests: list[Request] = field(default_factory=list)
+    bytes_sent: int = 0
 
     def __post_init__(self) -> None:
         if not (self.root.startswith("/") and self.root.endswith("/")):
@@ -324,6 +326,11 @@ class BlsSite:
     def reset_counts(self) -> None:
         with self._lock:
             self.requests.clear()
+            self.bytes_sent = 0
+
+    def _sent(self, n: int) -> None:
+        with self._lock:
+            self.bytes_sent += n
 
 
 def iis_entry(modified: datetime, size: int | None, href: str, name: str) -> str:
@@ -389,6 +396,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if cut is not None and sent + len(chunk) >= cut.after:
                     self.wfile.write(chunk[: cut.after - sent])
                     self.wfile.flush()
+                    site._sent(cut.after - sent)
                     self.close_connection = True
                     return None
                 piece = chunk
@@ -400,6 +408,7 @@ class _Handler(BaseHTTPRequestHandler):
                     stall = None
                 self.wfile.write(piece)
                 sent += len(chunk)
+                site._sent(len(chunk))
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         return None
@@ -411,3 +420,4 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not head:
             self.wfile.write(body)
+            self.site._sent(len(body))
