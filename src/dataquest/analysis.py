@@ -10,8 +10,8 @@ per ``(series_id, year)``; the three results are then drawn from that small fram
   rows for a series without quarterly rows, basis ``annual``; ``all``: every row), ties to the earliest year;
 - series population: one series and period, every year, left-joined to the population (null where missing).
 
-Values are read as ``Decimal(38, 12)``: sums are exact (no ``20.500000000000004``), and a value with a
-non-zero digit past :data:`VALUE_SCALE` decimals is refused rather than rounded.
+Values are read as ``Decimal(38, 12)``: sums are exact (no ``20.500000000000004``) to 12 decimals (BLS
+publishes at most 3; a digit past the 12th would be rounded by the reader).
 
 Two readers feed the same aggregation. :func:`scan_bls` lets the CSV reader type the columns (series ids
 and periods as categoricals, kept as written and trimmed after aggregation, on the few distinct values);
@@ -38,8 +38,6 @@ BlsSource = str | Path | bytes | IO[bytes]
 
 QUARTERS: tuple[str, ...] = ("Q01", "Q02", "Q03", "Q04")
 ANNUAL = "Q05"
-VALUE_SCALE = 6
-"""Decimals summed exactly (BLS publishes at most 3)."""
 READ_DTYPE = pl.Decimal(38, 12)
 REQUIRED_COLUMNS: tuple[str, ...] = ("series_id", "year", "period", "value")
 POPULATION_SCHEMA = pl.Schema({"year": pl.Int32, "population": pl.Float64})
@@ -139,7 +137,7 @@ def year_sums(data: pl.LazyFrame, *, periods: Periods, period: str) -> pl.LazyFr
     """The one pass over the data: per ``(series_id, year)``, the sums and counts every result needs.
 
     ``total``/``n`` (``all``) or ``q_sum``/``q_n`` and ``a_sum``/``a_n`` (``quarters``); ``p_sum``/``p_n`` for
-    ``period``; ``padded``, ``empty`` and ``off_scale`` (values with digits past :data:`VALUE_SCALE`): rows to refuse.
+    ``period``; ``padded`` and ``empty`` (rows without a value) count rows to refuse.
     """
     per, value = pl.col("period"), pl.col("value").cast(READ_DTYPE)
     zero = pl.lit(0).cast(READ_DTYPE)
@@ -156,7 +154,6 @@ def year_sums(data: pl.LazyFrame, *, periods: Periods, period: str) -> pl.LazyFr
         *part(per == period, "p"),
         pl.col("padded").sum(),
         pl.col("value").is_null().sum().alias("empty"),
-        (value.cast(pl.Decimal(38, VALUE_SCALE)) != value).sum().alias("off_scale"),
     )
 
 
@@ -177,10 +174,13 @@ def best_years(sums: pl.DataFrame | pl.LazyFrame, periods: Periods) -> pl.LazyFr
                 pl.when(pl.col("has_q")).then(pl.lit("quarters")).otherwise(pl.lit("annual")).alias("basis"),
             )
         )
+    # No sort of the whole frame: the maximum per series, then the earliest year that reaches it.
+    top = pl.col("value").max()
     return (
-        cand.sort(["series_id", "value", "year"], descending=[False, True, False])
-        .group_by("series_id", maintain_order=True)
-        .first()
+        cand.group_by("series_id")
+        .agg(pl.col("year").filter(pl.col("value") == top).min(), top.alias("value"), pl.col("basis").first())
+        .with_columns(pl.col("series_id").cast(pl.String).str.strip_chars())
+        .sort("series_id")
     )
 
 
@@ -188,9 +188,16 @@ def series_population(
     sums: pl.DataFrame | pl.LazyFrame, population: pl.DataFrame | pl.LazyFrame, series_id: str, period: str
 ) -> pl.LazyFrame:
     """Every year of ``series_id``/``period`` with ``population`` (null where the API has no such year)."""
+    lf = sums.lazy()
+    if isinstance(lf.collect_schema()["series_id"], pl.Categorical):
+        # Compare the few distinct ids, not every row's: the ids written with padding that trim to series_id.
+        ids = lf.select(pl.col("series_id").unique()).collect().get_column("series_id")
+        wanted = ids.filter(ids.cast(pl.String).str.strip_chars() == series_id)
+        lf = lf.filter(pl.col("series_id").is_in(wanted.implode()))
+    else:
+        lf = lf.filter(pl.col("series_id").str.strip_chars() == series_id)
     return (
-        sums.lazy()
-        .filter((pl.col("series_id").cast(pl.String) == series_id) & (pl.col("p_n") > 0))
+        lf.filter(pl.col("p_n") > 0)
         .select(
             pl.lit(series_id).alias("series_id"),
             "year",
@@ -229,21 +236,18 @@ def compute(
             sums = _aggregate(scan_bls(_rewind(data)), periods, period, name)
         except _NeedsTrimming:
             sums = _aggregate(scan_bls_trimmed(_rewind(data)), periods, period, name)
-    sums = _trim_keys(sums)
+    sums = _merge_padding_variants(sums)
     empty = sums.filter((pl.col("empty") > 0) | pl.col("year").is_null() | pl.col("series_id").is_null())
     if empty.height:
         raise ValidationError(
             f"{name}: cannot read it as a BLS data file: a row has an empty series_id, year or value "
             f"(first at series {empty.get_column('series_id')[0]!r}, year {empty.get_column('year')[0]})"
         )
-    if sums.filter(pl.col("off_scale") > 0).height:
-        raise ValidationError(
-            f"{name}: a value has a non-zero digit past {VALUE_SCALE} decimals; only {VALUE_SCALE} are summed "
-            "exactly (raise dataquest.analysis.VALUE_SCALE if the data really carries that precision)"
-        )
     joined = series_population(sums, population, series_id, period).collect()
-    repeated = sums.filter((pl.col("series_id") == series_id) & (pl.col("p_n") > 1)).height
-    if repeated:
+    if (
+        joined.height
+        and series_population(sums.filter(pl.col("p_n") > 1), population, series_id, period).collect().height
+    ):
         raise ValidationError(f"{name}: {series_id} has more than one {period} row in a year; expected one")
     best = best_years(sums, periods).collect()
     return Results(population_stats=stats, best_years=best, series_population=joined)
@@ -262,15 +266,14 @@ def _aggregate(frame: pl.LazyFrame, periods: Periods, period: str, name: str) ->
     return sums
 
 
-def _trim_keys(sums: pl.DataFrame) -> pl.DataFrame:
-    """Series ids as trimmed strings; rows of one series written with different padding are merged."""
-    keys = sums.select(pl.col("series_id").unique())
-    keys = keys.with_columns(pl.col("series_id").cast(pl.String).str.strip_chars().alias("trimmed"))
-    if keys.get_column("trimmed").n_unique() == keys.height:
-        if keys.get_column("trimmed").equals(keys.get_column("series_id").cast(pl.String), check_names=False):
-            return sums.with_columns(pl.col("series_id").cast(pl.String))
-        mapping = dict(zip(keys.get_column("series_id").cast(pl.String), keys.get_column("trimmed"), strict=True))
-        return sums.with_columns(pl.col("series_id").cast(pl.String).replace_strict(mapping))
+def _merge_padding_variants(sums: pl.DataFrame) -> pl.DataFrame:
+    """Merge the rows of a series written with different padding (rare); series ids otherwise stay as read.
+
+    Only the distinct ids are trimmed and compared; results trim their ids at the end, on few rows.
+    """
+    ids = sums.get_column("series_id").unique()
+    if ids.cast(pl.String).str.strip_chars().n_unique() == ids.len():
+        return sums
     value_columns = [c for c in sums.columns if c not in ("series_id", "year")]
     return (
         sums.with_columns(pl.col("series_id").cast(pl.String).str.strip_chars())

@@ -102,14 +102,9 @@ def test_a_non_numeric_field_is_refused(tmp_path: Path, year: str, value: str) -
         compute(body)
 
 
-def test_a_value_with_more_decimals_than_summed_exactly_is_refused_not_rounded() -> None:
-    with pytest.raises(ValidationError, match="past 6 decimals"):
-        compute(bls_bytes([("PRS1", 2000, "Q01", "1.1234567")]))
-
-
-def test_a_value_with_six_decimals_is_exact() -> None:
-    res = compute(bls_bytes(quarters("PRS1", 2000, "0.000001", "0.000002")))
-    assert best(res) == [("PRS1", 2000, Decimal("0.000003"), "quarters")]
+def test_values_with_many_decimals_are_summed_exactly() -> None:
+    res = compute(bls_bytes(quarters("PRS1", 2000, "0.000001", "0.0000002", "123456789.123456789")))
+    assert best(res) == [("PRS1", 2000, Decimal("123456789.123457989"), "quarters")]
 
 
 # --- best year -------------------------------------------------------------------------------------------------
