@@ -72,9 +72,11 @@ class Fetcher:
     def _delay(self, attempt: int, response: httpx.Response | None) -> float:
         if response is not None and "retry-after" in response.headers:
             try:
-                return min(float(response.headers["retry-after"]), self.max_backoff)
+                seconds = float(response.headers["retry-after"])
             except ValueError:
-                pass
+                seconds = -1.0  # an HTTP-date or garbage: fall back to the backoff
+            if seconds >= 0:  # false for NaN; a negative or NaN value made time.sleep raise
+                return min(seconds, self.max_backoff)
         return float(min(self.backoff * (2**attempt), self.max_backoff))
 
     @contextmanager
