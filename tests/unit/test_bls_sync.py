@@ -231,3 +231,22 @@ def test_request_interval_and_lease_ttl_come_from_the_environment() -> None:
     assert Settings.from_env({}).request_interval == 0.5
     with pytest.raises(ConfigurationError, match="DQ_REQUEST_INTERVAL"):
         Settings.from_env({"DQ_REQUEST_INTERVAL": "soon"})
+
+
+def test_the_progress_bar_draws_on_its_stream_only_when_enabled() -> None:
+    import io
+
+    from dataquest.bls.sync import Progress
+
+    out = io.StringIO()
+    bar = Progress(True, out)
+    bar.start("bls/pr", 2, 2 * 1024 * 1024)
+    bar.add_bytes(1024 * 1024)
+    bar.file_done()
+    bar.finish()
+    assert out.getvalue().splitlines()[-1].endswith("bls/pr [###############               ] 1/2 files 1.0/2.0 MiB")
+    silent = io.StringIO()
+    off = Progress(False, silent)
+    off.start("bls/pr", 1, 1)
+    off.finish()
+    assert silent.getvalue() == ""
