@@ -1,0 +1,135 @@
+"""Static checks of terraform/: the house style and the promises the environments make, read from the files."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TERRAFORM = ROOT / "terraform"
+MODULES = sorted(p for p in (TERRAFORM / "modules").iterdir() if p.is_dir())
+ENVS = sorted(p for p in (TERRAFORM / "envs").iterdir() if p.is_dir())
+TRIGGER_KEYS = ["population/nation_population.json", "bls/pr/pr.data.0.Current"]
+
+
+def _blocks(text: str, kind: str) -> dict[str, str]:
+    """Top-level `kind "name" { ... }` blocks by name (brace matching; strings in these files hold no braces)."""
+    found: dict[str, str] = {}
+    for match in re.finditer(rf'^{kind} "([^"]+)" \{{', text, flags=re.MULTILINE):
+        depth, i = 0, match.end() - 1
+        while True:
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            i += 1
+            if depth == 0:
+                break
+        found[match.group(1)] = text[match.end() : i - 1]
+    return found
+
+
+def _tf_files() -> list[Path]:
+    return sorted(p for p in TERRAFORM.rglob("*.tf") if ".terraform" not in p.parts)
+
+
+def test_blocks_parser_reads_nested_braces() -> None:
+    text = (
+        'variable "a" {\n  type = object({ b = string })\n  validation {\n    condition = true\n  }\n}\n'
+        'variable "c" {\n}\n'
+    )
+    assert set(_blocks(text, "variable")) == {"a", "c"}
+    assert "validation" in _blocks(text, "variable")["a"]
+    assert _blocks(text, "variable")["c"].strip() == ""
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda p: p.name)
+def test_module_has_the_house_layout_and_a_main_resource_named_this(module: Path) -> None:
+    assert sorted(p.name for p in module.iterdir() if p.is_file()) == [
+        "README.md",
+        "main.tf",
+        "outputs.tf",
+        "variables.tf",
+        "versions.tf",
+    ]
+    assert re.search(r'^resource "[a-z0-9_]+" "this" \{', (module / "main.tf").read_text(), flags=re.MULTILINE)
+    versions = (module / "versions.tf").read_text()
+    assert 'version = ">= 5.0"' in versions, "modules set a floor, environments pin"
+    assert 'required_version = ">= 1.5"' in versions
+
+
+@pytest.mark.parametrize("path", _tf_files(), ids=lambda p: str(p.relative_to(TERRAFORM)))
+def test_every_variable_is_described_and_typed_and_every_output_described(path: Path) -> None:
+    text = path.read_text()
+    for name, body in _blocks(text, "variable").items():
+        assert re.search(r"^\s+description\s+=", body, flags=re.MULTILINE), f"variable {name} has no description"
+        type_ = re.search(r"^\s+type\s+=\s+(.+)$", body, flags=re.MULTILINE)
+        assert type_, f"variable {name} has no type"
+        assert "any" not in type_.group(1), f"variable {name} is typed `any`"
+    for name, body in _blocks(text, "output").items():
+        assert re.search(r"^\s+description\s+=", body, flags=re.MULTILINE), f"output {name} has no description"
+        assert re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)+", name), f"output {name} is not <thing>_<attr>"
+
+
+def test_no_create_toggles_and_no_override_files_in_the_repository() -> None:
+    for path in _tf_files():
+        assert not re.search(r'variable "create_', path.read_text()), path
+        assert not path.name.endswith("override.tf"), f"{path}: override files belong to the tests' temp copies"
+
+
+def test_dev_and_prod_differ_only_in_env_tf() -> None:
+    dev, prod = TERRAFORM / "envs" / "dev", TERRAFORM / "envs" / "prod"
+    for name in ["main.tf", "variables.tf", "outputs.tf", "versions.tf", "terraform.tfvars.example"]:
+        assert (dev / name).read_text() == (prod / name).read_text(), f"envs/dev/{name} and envs/prod/{name} differ"
+    assert 'environment = "dev"' in (dev / "env.tf").read_text()
+    assert 'environment = "prod"' in (prod / "env.tf").read_text()
+
+
+@pytest.mark.parametrize("env", ["dev", "prod", "local"])
+def test_every_environment_notifies_on_the_same_report_inputs(env: str) -> None:
+    text = (TERRAFORM / "envs" / env / "main.tf").read_text()
+    match = re.search(r"report_trigger_keys = \[(.*?)\]", text, flags=re.DOTALL)
+    assert match, f"envs/{env}/main.tf defines no report_trigger_keys"
+    assert re.findall(r'"([^"]+)"', match.group(1)) == TRIGGER_KEYS
+    assert "notification_keys" in text
+    assert "local.report_trigger_keys" in text
+
+
+@pytest.mark.parametrize("env", ENVS, ids=lambda p: p.name)
+def test_environment_pins_the_provider_and_commits_its_lock(env: Path) -> None:
+    assert re.search(r'version\s+=\s+"~> 5\.100"', (env / "versions.tf").read_text())
+    lock = (env / ".terraform.lock.hcl").read_text()
+    assert 'provider "registry.terraform.io/hashicorp/aws"' in lock
+    assert 'version     = "5.100.0"' in lock
+    assert re.search(r'"h1:[A-Za-z0-9+/=]{44}"', lock), "the lock records the provider's hash"
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_image_uris_are_validated_as_digests_and_the_contact_is_required(env: str) -> None:
+    variables = _blocks((TERRAFORM / "envs" / env / "variables.tf").read_text(), "variable")
+    for name in ["ingest_image_uri", "report_image_uri", "contact_email"]:
+        assert "default" not in variables[name], f"{name} must be required"
+    for name in ["ingest_image_uri", "report_image_uri"]:
+        assert "@sha256:" in variables[name]
+        assert "validation" in variables[name]
+
+
+def test_local_env_needs_only_the_endpoint_variable() -> None:
+    variables = _blocks((TERRAFORM / "envs" / "local" / "variables.tf").read_text(), "variable")
+    assert list(variables) == ["aws_endpoint_url"]
+    assert 'default     = "http://localhost:4566"' in variables["aws_endpoint_url"]
+    outputs = _blocks((TERRAFORM / "envs" / "local" / "outputs.tf").read_text(), "output")
+    assert {"bucket_name", "queue_url"} <= set(outputs)
+
+
+def test_terraform_fmt_is_clean() -> None:
+    if shutil.which("terraform") is None:
+        pytest.skip("terraform is not on PATH")
+    done = subprocess.run(
+        ["terraform", "fmt", "-check", "-recursive", "-diff", str(TERRAFORM)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, f"terraform fmt would change:\n{done.stdout}"
