@@ -290,6 +290,7 @@ def test_a_killed_run_leaves_no_half_written_object_blocks_a_second_run_and_the_
     assert no_uploads_left(s3)
 
 
+@pytest.mark.shared_data
 def test_the_real_pr_release_is_mirrored_byte_for_byte(shared_data: Path, s3: Any) -> None:
     folder = shared_data / "bls-pr-2025-09"
     with BlsSite() as site:

@@ -31,6 +31,7 @@ def fetcher_for(site: BlsSite, seen: list[str] | None = None) -> Fetcher:
     return Fetcher(client, min_interval=0, sleep=lambda s: None)
 
 
+@pytest.mark.shared_data
 def test_the_real_pr_listing_parses_to_its_12_files(shared_data: Path) -> None:
     page = (shared_data / "bls-pr-2025-09.listing.html").read_text()
     entries = parse_listing(page, BASE + "pr/")
