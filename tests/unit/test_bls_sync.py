@@ -250,3 +250,10 @@ def test_the_progress_bar_draws_on_its_stream_only_when_enabled() -> None:
     off.start("bls/pr", 1, 1)
     off.finish()
     assert silent.getvalue() == ""
+
+
+def test_the_trail_counts_the_requests_of_its_own_run_only(s3: Any, source: Source) -> None:
+    fetcher = source.fetcher()
+    sync_surveys(settings(), fetcher, s3, transfer_config=CFG)
+    sync_surveys(settings(), fetcher, s3, transfer_config=CFG)  # a warm Lambda container reuses its Fetcher
+    assert trail(s3)[-1]["requests_sent"] == 2  # one listing per folder, no file

@@ -177,6 +177,7 @@ def sync_surveys(
     if max_delete is not None and max_delete < 0:
         raise ConfigurationError(f"--max-delete {max_delete}: give zero or a positive number")
     started = time.monotonic()
+    requests_before = fetcher.requests_sent  # a Lambda container reuses its Fetcher across runs
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ") + "-" + uuid.uuid4().hex[:8]  # sorts by time
     run = _Run(
         bucket=bucket,
@@ -212,7 +213,7 @@ def sync_surveys(
     trail.add(
         "summary",
         **{k: v for k, v in summary.to_document().items() if k != "plan"},
-        requests_sent=fetcher.requests_sent,
+        requests_sent=fetcher.requests_sent - requests_before,
     )
     if not dry_run:
         key = f"{INGEST_LOG_PREFIX}{run_id}.jsonl"
