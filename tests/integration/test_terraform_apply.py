@@ -1,0 +1,516 @@
+"""Terraform's environments applied to moto servers, checked with boto3, planned again (no drift), destroyed.
+
+``envs/local`` gets its own moto server; ``envs/dev`` and ``envs/shared`` (the ECR repositories) share a second
+one. The three applies run at the same time. Each environment is applied from a temporary copy of ``terraform/``
+with a ``moto_override.tf`` pointing the provider at moto (as ``tflocal`` does), so no override file ever lands in
+the repository.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote_plus
+
+import pytest
+
+from tests.support.aws import client, moto_server
+
+pytestmark = [pytest.mark.integration, pytest.mark.terraform]
+
+ROOT = Path(__file__).resolve().parents[2]
+TERRAFORM_DIR = ROOT / "terraform"
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+INGEST_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/dataquest/ingest@sha256:{'1' * 64}"
+REPORT_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/dataquest/report@sha256:{'2' * 64}"
+TRIGGER_KEYS = ["population/nation_population.json", "bls/pr/pr.data.0.Current"]
+SERVICES = ["cloudwatch", "ecr", "iam", "lambda", "logs", "s3", "scheduler", "sns", "sqs", "sts"]
+DEV_BUCKET = f"dataquest-dev-{ACCOUNT}-{REGION}"
+# Registry failures that mean "no provider can be had here" (a skip), as opposed to a broken configuration.
+NO_REGISTRY = re.compile(r"registry\.terraform\.io|Failed to query available provider packages|could not connect")
+
+
+def _override(endpoint: str) -> str:
+    endpoints = "\n".join(f'    {s:<10} = "{endpoint}"' for s in SERVICES)
+    return f"""# Written by tests/integration/test_terraform_apply.py into a temporary copy; never committed.
+provider "aws" {{
+  access_key                  = "testing"
+  secret_key                  = "testing"
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_requesting_account_id  = true
+  s3_use_path_style           = true
+
+  endpoints {{
+{endpoints}
+  }}
+}}
+"""
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "AWS_PROFILE"}
+    env.update(
+        TF_IN_AUTOMATION="1",
+        TF_INPUT="0",
+        CHECKPOINT_DISABLE="1",
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_SESSION_TOKEN="testing",
+        AWS_DEFAULT_REGION=REGION,
+        AWS_REGION=REGION,
+    )
+    return env
+
+
+@dataclass
+class Deployment:
+    """One environment in a temporary copy of terraform/, bound to one moto server."""
+
+    name: str
+    directory: Path
+    endpoint: str
+    args: list[str] = field(default_factory=list)
+    destroyed: bool = False
+
+    def start(self, *command: str) -> tuple[subprocess.Popen[bytes], Path]:
+        """Start a command taking the environment's variables; its output goes to a log file (no pipe to fill)."""
+        log = self.directory / f"terraform-{command[0]}.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                ["terraform", *command, "-no-color", *self.args],
+                cwd=self.directory,
+                env=_env(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        return proc, log
+
+    def run(self, *command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["terraform", *command, "-no-color"],
+            cwd=self.directory,
+            env=_env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    def outputs(self) -> dict[str, Any]:
+        done = self.run("output", "-json")
+        assert done.returncode == 0, done.stderr
+        return {k: v["value"] for k, v in json.loads(done.stdout).items()}
+
+    def state(self) -> dict[str, Any]:
+        done = self.run("show", "-json")
+        assert done.returncode == 0, done.stderr
+        return dict(json.loads(done.stdout))
+
+
+def _all(deployments: list[Deployment], *command: str) -> dict[str, tuple[int, str]]:
+    """Run one terraform command in every deployment at once; name -> (exit code, output)."""
+    started = {d.name: d.start(*command) for d in deployments}
+    return {name: (proc.wait(), log.read_text()) for name, (proc, log) in started.items()}
+
+
+def _require_success(results: dict[str, tuple[int, str]], what: str) -> None:
+    failed = {name: out[-4000:] for name, (rc, out) in results.items() if rc != 0}
+    if failed:
+        pytest.fail(f"terraform {what} failed in {sorted(failed)}:\n" + "\n".join(failed.values()))
+
+
+def _copy_env(tmp: Path, env: str, endpoint: str, args: list[str], override: bool) -> Deployment:
+    tree = tmp / env / "terraform"
+    shutil.copytree(
+        TERRAFORM_DIR,
+        tree,
+        ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*override.tf", "*.tfvars", "*.tfvars.json"),
+    )
+    directory = tree / "envs" / env
+    if override:
+        (directory / "moto_override.tf").write_text(_override(endpoint))
+    return Deployment(env, directory, endpoint, args)
+
+
+def _init(deployment: Deployment) -> None:
+    plugin_dir = os.environ.get("DQ_TF_PLUGIN_DIR")
+    command = ["init", "-input=false"] + ([f"-plugin-dir={plugin_dir}"] if plugin_dir else [])
+    done = deployment.run(*command)
+    if done.returncode == 0:
+        return
+    output = done.stdout + done.stderr
+    if not plugin_dir and NO_REGISTRY.search(output):
+        pytest.skip(
+            "no hashicorp/aws provider available: DQ_TF_PLUGIN_DIR is unset (no filesystem mirror) and "
+            f"`terraform init` could not reach the registry: {output.strip().splitlines()[-1]}"
+        )
+    pytest.fail(f"terraform init of envs/{deployment.name} failed:\n{output[-4000:]}")
+
+
+@dataclass
+class Applied:
+    local: Deployment
+    dev: Deployment
+    shared: Deployment
+    timings: dict[str, float]
+
+    @property
+    def all(self) -> list[Deployment]:
+        return [self.local, self.dev, self.shared]
+
+
+@pytest.fixture(scope="module")
+def applied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
+    if shutil.which("terraform") is None:
+        pytest.skip("terraform is not on PATH (install Terraform >= 1.5 to run the Terraform tests)")
+    tmp = tmp_path_factory.mktemp("terraform")
+    dev_vars = [
+        "-var=contact_email=dq-tests@example.com",
+        f"-var=ingest_image_uri={INGEST_IMAGE}",
+        f"-var=report_image_uri={REPORT_IMAGE}",
+        "-var=alarm_email=alarms@example.com",
+        "-var=bucket_force_destroy=true",
+    ]
+    with ExitStack() as stack:
+        local_endpoint = stack.enter_context(moto_server())
+        dev_endpoint = stack.enter_context(moto_server())
+        result = Applied(
+            # envs/local takes the endpoint as its one variable: no override file needed.
+            local=_copy_env(tmp, "local", local_endpoint, [f"-var=aws_endpoint_url={local_endpoint}"], override=False),
+            dev=_copy_env(tmp, "dev", dev_endpoint, dev_vars, override=True),
+            shared=_copy_env(tmp, "shared", dev_endpoint, ["-var=force_delete=true"], override=True),
+            timings={},
+        )
+        for deployment in result.all:
+            _init(deployment)
+
+        started = time.monotonic()
+        _require_success(_all(result.all, "apply", "-auto-approve", "-input=false"), "apply")
+        result.timings["apply"] = time.monotonic() - started
+        yield result
+
+        remaining = [d for d in result.all if not d.destroyed]
+        if remaining:  # a run that stopped before test_destroy_removes_everything
+            _require_success(_all(remaining, "destroy", "-auto-approve", "-input=false"), "destroy")
+        print(f"\nterraform timings (s): {json.dumps({k: round(v, 1) for k, v in result.timings.items()})}")
+
+
+# --- envs/local ----------------------------------------------------------------------------------------------
+
+
+def test_local_outputs_name_the_bucket_and_queue(applied: Applied) -> None:
+    outputs = applied.local.outputs()
+    assert outputs["bucket_name"] == "dataquest-local"
+    assert outputs["queue_url"].endswith("/123456789012/dataquest-local-report")
+    sqs = client("sqs", applied.local.endpoint)
+    assert sqs.get_queue_url(QueueName="dataquest-local-report")["QueueUrl"] == outputs["queue_url"]
+
+
+def test_local_bucket_has_no_tls_policy_for_plain_http_emulators(applied: Applied) -> None:
+    s3 = client("s3", applied.local.endpoint)
+    with pytest.raises(s3.exceptions.ClientError, match="NoSuchBucketPolicy"):
+        s3.get_bucket_policy(Bucket="dataquest-local")
+    assert s3.get_bucket_versioning(Bucket="dataquest-local")["Status"] == "Enabled"
+
+
+def test_local_notifies_the_queue_of_exactly_the_report_inputs(applied: Applied) -> None:
+    s3 = client("s3", applied.local.endpoint)
+    sqs = client("sqs", applied.local.endpoint)
+    queue_url = applied.local.outputs()["queue_url"]
+    for key in [*TRIGGER_KEYS, "bls/pr/pr.series", "population/nation_population.json.tmp", "reports/x.json"]:
+        s3.put_object(Bucket="dataquest-local", Key=key, Body=b"{}")
+
+    keys: list[str] = []
+    for _ in range(5):
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        for message in messages.get("Messages", []):
+            body = json.loads(message["Body"])
+            keys += [unquote_plus(r["s3"]["object"]["key"]) for r in body.get("Records", [])]
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    assert sorted(keys) == sorted(TRIGGER_KEYS)
+
+
+# --- envs/dev ------------------------------------------------------------------------------------------------
+
+
+def test_dev_bucket_is_versioned_encrypted_private_tls_only_with_lifecycle(applied: Applied) -> None:
+    s3 = client("s3", applied.dev.endpoint)
+    assert s3.get_bucket_versioning(Bucket=DEV_BUCKET)["Status"] == "Enabled"
+    rules = s3.get_bucket_encryption(Bucket=DEV_BUCKET)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert [r["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] for r in rules] == ["AES256"]
+    assert s3.get_public_access_block(Bucket=DEV_BUCKET)["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "IgnorePublicAcls": True,
+        "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True,
+    }
+    policy = json.loads(s3.get_bucket_policy(Bucket=DEV_BUCKET)["Policy"])
+    [deny] = policy["Statement"]
+    assert deny["Effect"] == "Deny"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert sorted(deny["Resource"]) == [f"arn:aws:s3:::{DEV_BUCKET}", f"arn:aws:s3:::{DEV_BUCKET}/*"]
+
+    lifecycle = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=DEV_BUCKET)["Rules"]}
+    assert lifecycle["expire-noncurrent-versions"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 90
+    assert lifecycle["abort-incomplete-multipart-uploads"]["AbortIncompleteMultipartUpload"] == {
+        "DaysAfterInitiation": 1
+    }
+    tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=DEV_BUCKET)["TagSet"]}
+    assert tags == {"Project": "RearcDataQuest", "Environment": "dev"}
+
+
+def test_dev_queue_redrives_to_its_dead_letter_queue_and_admits_only_the_bucket(applied: Applied) -> None:
+    sqs = client("sqs", applied.dev.endpoint)
+    url = sqs.get_queue_url(QueueName="dataquest-dev-report")["QueueUrl"]
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert json.loads(attrs["RedrivePolicy"]) == {
+        "deadLetterTargetArn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:dataquest-dev-report-dlq",
+        "maxReceiveCount": 5,
+    }
+    assert int(attrs["VisibilityTimeout"]) == 6 * 300  # six times the report function's timeout
+    assert int(attrs["MaximumMessageSize"]) == 262144
+    assert attrs["SqsManagedSseEnabled"] == "true"
+    [statement] = json.loads(attrs["Policy"])["Statement"]
+    assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert statement["Action"] == "sqs:SendMessage"
+    assert statement["Condition"]["ArnEquals"] == {"aws:SourceArn": f"arn:aws:s3:::{DEV_BUCKET}"}
+
+    dlq = sqs.get_queue_url(QueueName="dataquest-dev-report-dlq")["QueueUrl"]
+    dlq_attrs = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["All"])["Attributes"]
+    assert dlq_attrs["SqsManagedSseEnabled"] == "true"
+    assert int(dlq_attrs["MessageRetentionPeriod"]) == 1209600
+
+
+def _filters(endpoint: str, bucket: str) -> list[tuple[str, list[str], dict[str, str]]]:
+    config = client("s3", endpoint).get_bucket_notification_configuration(Bucket=bucket)
+    found = [
+        (
+            c["QueueArn"].rsplit(":", 1)[1],
+            c["Events"],
+            {r["Name"].lower(): r["Value"] for r in c["Filter"]["Key"]["FilterRules"]},
+        )
+        for c in config["QueueConfigurations"]
+    ]
+    return sorted(found, key=lambda config: (config[0], config[2].get("prefix", "")))
+
+
+def test_dev_notification_filters_are_the_report_inputs_as_in_local(applied: Applied) -> None:
+    dev = _filters(applied.dev.endpoint, DEV_BUCKET)
+    expected = [
+        ("dataquest-dev-report", ["s3:ObjectCreated:*"], {"prefix": key, "suffix": key.rsplit("/", 1)[1]})
+        for key in TRIGGER_KEYS
+    ]
+    assert dev == sorted(expected, key=lambda config: config[2]["prefix"])
+    local = _filters(applied.local.endpoint, "dataquest-local")
+    assert [(e, f) for _, e, f in local] == [(e, f) for _, e, f in dev]
+
+
+def test_dev_functions_run_images_by_digest_with_their_settings(applied: Applied) -> None:
+    lam = client("lambda", applied.dev.endpoint)
+    expected_env = {
+        "DQ_BUCKET": DEV_BUCKET,
+        "DQ_CONTACT": "dq-tests@example.com",
+        "DQ_BLS_SURVEYS": "pr",
+        "DQ_POPULATION_URL": (
+            "https://honolulu-api.datausa.io/tesseract/data.jsonrecords?cube=acs_yg_total_population_1"
+            "&drilldowns=Year%2CNation&locale=en&measures=Population"
+        ),
+    }
+    for name, image, handler, timeout, memory in [
+        ("ingest", INGEST_IMAGE, "dataquest.handlers.ingest.handler", 900, 1024),
+        ("report", REPORT_IMAGE, "dataquest.handlers.report.handler", 300, 2048),
+    ]:
+        function = lam.get_function(FunctionName=f"dataquest-dev-{name}")
+        config = function["Configuration"]
+        assert config["PackageType"] == "Image"
+        assert function["Code"]["ImageUri"] == image
+        assert config["ImageConfigResponse"]["ImageConfig"]["Command"] == [handler]
+        assert config["Environment"]["Variables"] == expected_env
+        assert (config["Timeout"], config["MemorySize"], config["Architectures"]) == (timeout, memory, ["x86_64"])
+        assert config["Role"] == f"arn:aws:iam::{ACCOUNT}:role/dataquest-dev-{name}"
+
+    groups = client("logs", applied.dev.endpoint).describe_log_groups(logGroupNamePrefix="/aws/lambda/dataquest-dev-")
+    assert {g["logGroupName"]: g["retentionInDays"] for g in groups["logGroups"]} == {
+        "/aws/lambda/dataquest-dev-ingest": 365,
+        "/aws/lambda/dataquest-dev-report": 365,
+    }
+
+
+def test_dev_queue_feeds_the_report_function_reporting_batch_item_failures(applied: Applied) -> None:
+    lam = client("lambda", applied.dev.endpoint)
+    mappings = lam.list_event_source_mappings()["EventSourceMappings"]
+    [mapping] = [m for m in mappings if m["FunctionArn"].endswith(":function:dataquest-dev-report")]
+    assert mapping["EventSourceArn"] == f"arn:aws:sqs:{REGION}:{ACCOUNT}:dataquest-dev-report"
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BatchSize"] == 10
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 2}
+    assert not [m for m in mappings if m["FunctionArn"].endswith(":function:dataquest-dev-ingest")]
+
+
+def test_dev_schedule_invokes_ingest_daily_with_retries_and_dead_letter_queue(applied: Applied) -> None:
+    schedule = client("scheduler", applied.dev.endpoint).get_schedule(Name="dataquest-dev-ingest-daily")
+    assert schedule["ScheduleExpression"] == "cron(0 6 * * ? *)"
+    assert schedule["ScheduleExpressionTimezone"] == "UTC"
+    assert schedule["State"] == "ENABLED"
+    target = schedule["Target"]
+    assert target["Arn"] == f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:dataquest-dev-ingest"
+    assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 3}
+    assert target["DeadLetterConfig"]["Arn"] == f"arn:aws:sqs:{REGION}:{ACCOUNT}:dataquest-dev-ingest-daily-dlq"
+    assert target["RoleArn"] == f"arn:aws:iam::{ACCOUNT}:role/dataquest-dev-ingest-daily-scheduler"
+
+    iam = client("iam", applied.dev.endpoint)
+    trust = iam.get_role(RoleName="dataquest-dev-ingest-daily-scheduler")["Role"]["AssumeRolePolicyDocument"]
+    assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "scheduler.amazonaws.com"}]
+    policy = iam.get_role_policy(RoleName="dataquest-dev-ingest-daily-scheduler", PolicyName="invoke-and-dead-letter")
+    granted = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    assert granted["InvokeTheFunction"]["Action"] == "lambda:InvokeFunction"
+    assert granted["DeadLetter"]["Resource"] == target["DeadLetterConfig"]["Arn"]
+
+
+def test_dev_alarms_watch_dead_letters_errors_throttles_and_daily_success(applied: Applied) -> None:
+    alarms = client("cloudwatch", applied.dev.endpoint).describe_alarms(AlarmNamePrefix="dataquest-dev-alarms-")
+    by_name = {a["AlarmName"]: a for a in alarms["MetricAlarms"]}
+    prefix = "dataquest-dev-alarms-"
+    assert sorted(n.removeprefix(prefix) for n in by_name) == [
+        "ingest-errors",
+        "ingest-no-success-in-a-day",
+        "ingest-throttles",
+        "ingest-trigger-dead-letters",
+        "report-errors",
+        "report-queue-dead-letters",
+        "report-throttles",
+    ]
+    topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:dataquest-dev-alarms"
+    assert all(a["AlarmActions"] == [topic] for a in by_name.values())
+    dlq_alarm = by_name[prefix + "report-queue-dead-letters"]
+    assert dlq_alarm["Dimensions"] == [{"Name": "QueueName", "Value": "dataquest-dev-report-dlq"}]
+    assert by_name[prefix + "ingest-trigger-dead-letters"]["Dimensions"] == [
+        {"Name": "QueueName", "Value": "dataquest-dev-ingest-daily-dlq"}
+    ]
+    daily = by_name[prefix + "ingest-no-success-in-a-day"]
+    assert daily["TreatMissingData"] == "breaching"
+    assert {m["Id"] for m in daily["Metrics"]} == {"successes", "invocations", "errors"}
+
+    subscriptions = client("sns", applied.dev.endpoint).list_subscriptions_by_topic(TopicArn=topic)
+    assert [(s["Protocol"], s["Endpoint"]) for s in subscriptions["Subscriptions"]] == [("email", "alarms@example.com")]
+
+
+def test_shared_repositories_are_immutable_scanned_and_expire_only_untagged_images(applied: Applied) -> None:
+    ecr = client("ecr", applied.shared.endpoint)
+    repos = {r["repositoryName"]: r for r in ecr.describe_repositories()["repositories"]}
+    assert sorted(repos) == ["dataquest/ingest", "dataquest/report"]
+    for name, repo in repos.items():
+        assert repo["imageTagMutability"] == "IMMUTABLE"
+        assert repo["imageScanningConfiguration"] == {"scanOnPush": True}
+        rules = json.loads(ecr.get_lifecycle_policy(repositoryName=name)["lifecyclePolicyText"])["rules"]
+        assert [r["selection"]["tagStatus"] for r in rules] == ["untagged"]
+        assert rules[0]["selection"]["countNumber"] == 10
+    assert set(applied.shared.outputs()["repository_urls"]) == {"ingest", "report"}
+
+
+# --- least privilege -----------------------------------------------------------------------------------------
+
+
+def _role_policies(state: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Inline role policies in the applied state: resource address -> statements."""
+    found: dict[str, list[dict[str, Any]]] = {}
+
+    def walk(module: dict[str, Any]) -> None:
+        for resource in module.get("resources", []):
+            if resource["type"] == "aws_iam_role_policy":
+                statements = json.loads(resource["values"]["policy"])["Statement"]
+                found[resource["address"]] = statements if isinstance(statements, list) else [statements]
+        for child in module.get("child_modules", []):
+            walk(child)
+
+    walk(state["values"]["root_module"])
+    return found
+
+
+def _as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def test_function_roles_grant_no_wildcard_actions_or_resources(applied: Applied) -> None:
+    policies = _role_policies(applied.dev.state())
+    assert sorted(policies) == [
+        "module.ingest.aws_iam_role_policy.this",
+        "module.report.aws_iam_role_policy.this",
+        "module.schedule.aws_iam_role_policy.this",
+    ]
+    for address, statements in policies.items():
+        for statement in statements:
+            assert statement["Effect"] == "Allow", address
+            assert "NotAction" not in statement, address
+            assert "NotResource" not in statement, address
+            actions, resources = _as_list(statement["Action"]), _as_list(statement["Resource"])
+            assert not [a for a in actions if "*" in a], f"{address}: wildcard action in {actions}"
+            for arn in resources:
+                # '*' only ends an ARN that is already scoped: a log group's streams or a key prefix.
+                assert arn != "*", f"{address}: {statement}"
+                assert "*" not in arn.removesuffix("*"), f"{address}: {arn}"
+                if arn.endswith("*"):
+                    scoped = arn.endswith(":*") and ":log-group:/aws/lambda/" in arn
+                    scoped = scoped or re.fullmatch(rf"arn:aws:s3:::{DEV_BUCKET}/[^*/][^*]*/\*", arn) is not None
+                    scoped = scoped or re.fullmatch(r"arn:aws:lambda:.*:function:dataquest-dev-ingest:\*", arn)
+                    assert scoped, f"{address}: {arn} is wider than a log group, a key prefix or function versions"
+
+
+def _s3_grants(statements: list[dict[str, Any]], action: str) -> set[str]:
+    prefix = f"arn:aws:s3:::{DEV_BUCKET}/"
+    return {
+        arn.removeprefix(prefix).removesuffix("*")
+        for s in statements
+        if action in _as_list(s["Action"])
+        for arn in _as_list(s["Resource"])
+        if arn.startswith(prefix)
+    }
+
+
+def test_function_roles_touch_only_their_own_prefixes(applied: Applied) -> None:
+    policies = _role_policies(applied.dev.state())
+    ingest = policies["module.ingest.aws_iam_role_policy.this"]
+    report = policies["module.report.aws_iam_role_policy.this"]
+    assert _s3_grants(ingest, "s3:PutObject") == {"bls/", "population/", "_logs/", "_locks/"}
+    assert _s3_grants(ingest, "s3:DeleteObject") == {"bls/", "population/", "_logs/", "_locks/"}
+    assert _s3_grants(ingest, "s3:GetObject") == {"bls/", "population/", "_locks/"}
+    assert _s3_grants(report, "s3:PutObject") == {"reports/"}
+    assert _s3_grants(report, "s3:DeleteObject") == {"reports/"}
+    assert _s3_grants(report, "s3:GetObject") == {"bls/", "population/", "reports/"}
+    assert not [s for s in ingest if any(a.startswith("sqs:") for a in _as_list(s["Action"]))]
+    [consume] = [s for s in report if any(a.startswith("sqs:") for a in _as_list(s["Action"]))]
+    assert _as_list(consume["Resource"]) == [f"arn:aws:sqs:{REGION}:{ACCOUNT}:dataquest-dev-report"]
+
+
+# --- no drift, then destroy (keep these last: they depend on the order above) ---------------------------------
+
+
+def test_plan_after_apply_shows_no_changes(applied: Applied) -> None:
+    started = time.monotonic()
+    results = _all(applied.all, "plan", "-detailed-exitcode", "-input=false")
+    applied.timings["plan"] = time.monotonic() - started
+    drifted = {name: out[-4000:] for name, (rc, out) in results.items() if rc != 0}
+    assert not drifted, "plan after apply is not empty (exit 2 = changes, 1 = error):\n" + "\n".join(drifted.values())
+
+
+def test_destroy_removes_everything(applied: Applied) -> None:
+    started = time.monotonic()
+    _require_success(_all(applied.all, "destroy", "-auto-approve", "-input=false"), "destroy")
+    applied.timings["destroy"] = time.monotonic() - started
+    for deployment in applied.all:
+        deployment.destroyed = True
+        assert deployment.state().get("values") is None, f"envs/{deployment.name} still has resources in state"
+    assert client("s3", applied.dev.endpoint).list_buckets()["Buckets"] == []
+    assert client("lambda", applied.dev.endpoint).list_functions()["Functions"] == []
+    assert client("sqs", applied.local.endpoint).list_queues().get("QueueUrls", []) == []
+    assert client("ecr", applied.shared.endpoint).describe_repositories()["repositories"] == []
