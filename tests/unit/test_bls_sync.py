@@ -104,7 +104,7 @@ def test_first_sync_mirrors_every_file_and_reports_the_contract_document(s3: Any
     for key in keys(s3, "bls/"):
         assert body(s3, key) == source.site.data_of(key.replace("bls/", ""))
     assert all(ua == "dataquest/test (+ops@example.org)" for _, ua in source.seen)
-    assert keys(s3, "_leases/") == []  # the lease was released
+    assert keys(s3, "_locks/") == []  # the lease was released
 
 
 def test_a_rerun_of_an_unchanged_source_downloads_nothing(s3: Any, source: Source) -> None:

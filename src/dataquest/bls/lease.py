@@ -1,6 +1,6 @@
 """A lease per survey, so that two syncs of the same survey never run at once.
 
-The lease is a small JSON object at ``_leases/sync-bls/<survey>.json`` created with S3's conditional write
+The lease is a small JSON object at ``_locks/sync-bls/<survey>.json`` created with S3's conditional write
 ``If-None-Match: *``: of two syncs, exactly one creates it. It carries an expiry: a holder renews it (a
 conditional overwrite ``If-Match: <its ETag>``) while it works, and a run that was killed stops renewing, so the
 next run takes the lease over once it has expired (again with ``If-Match`` on the expired lease's ETag, so that
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 logger = log.get(__name__)
 
-LEASE_PREFIX = "_leases/sync-bls/"
+LEASE_PREFIX = "_locks/sync-bls/"
 _CONFLICT_CODES = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict", "409"})
 
 
