@@ -1,0 +1,286 @@
+"""The built images (``make docker-smoke``): their configuration, and each function invoked in its image.
+
+The images are built by ``make images`` (cached by the engine). Where no registry can be reached, the base is
+the local one ``scripts/build-base-image.sh`` makes (debootstrap; cached as an image), passed as ``BASE_IMAGE``;
+set ``DQ_TEST_BASE_IMAGE`` to use another. The Runtime Interface Emulator cannot be downloaded here, so each
+function runs under the test suite's mini-RIE (``tests.support.runtime_api``), mounted read-only into the
+unchanged image, with host networking so that the container reaches the moto server and the BLS stand-in on
+127.0.0.1. Every test here skips with "docker engine unavailable: ..." when ``docker info`` fails.
+
+The helpers at the top are shared with the compose end-to-end test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from dataquest import relay
+from dataquest.embedded import create_topology
+from tests.conftest import EVENTS, ROOT
+from tests.integration.test_run_embedded import POPULATION_PATH, check_report, publish, small_tree
+from tests.support.aws import client, free_port
+from tests.support.bls_site import BlsSite
+
+pytestmark = [pytest.mark.docker, pytest.mark.integration]
+
+LOCAL_BASE_IMAGE = "dataquest/base:bookworm"
+TEST_TAG = "test"
+FUNCTIONS = ("ingest", "report")
+INVOKE = "/2015-03-31/functions/function/invocations"
+MOUNT = "/opt/dataquest-tests"
+
+
+def docker_unavailable() -> str | None:
+    """Why no engine can be used here (the skip reason), or ``None`` when ``docker info`` answers."""
+    if shutil.which("docker") is None:
+        return "docker engine unavailable: no docker client on PATH (scripts/docker-engine.sh installs one)"
+    try:
+        info = subprocess.run(["docker", "info"], capture_output=True, text=True, timeout=60, check=False)
+    except subprocess.TimeoutExpired:
+        return "docker engine unavailable: docker info timed out"
+    if info.returncode != 0:
+        lines = [ln for ln in (info.stderr or info.stdout).splitlines() if ln.strip()]
+        return f"docker engine unavailable: {lines[-1] if lines else 'docker info failed'}"
+    return None
+
+
+def docker(*args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)} failed ({result.returncode}):\n{result.stderr[-3000:]}")
+    return result
+
+
+def make(*args: str, env: dict[str, str] | None = None, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        ["make", "--no-print-directory", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+    if result.returncode != 0:
+        raise AssertionError(
+            f"make {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
+        )
+    return result
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> None:
+    reason = docker_unavailable()
+    if reason:
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def base_image(docker_engine: None) -> str:
+    """The base the images are built on: ``DQ_TEST_BASE_IMAGE``, else the local debootstrap one (cached)."""
+    chosen = os.environ.get("DQ_TEST_BASE_IMAGE")
+    if chosen:
+        return chosen
+    built = subprocess.run(
+        [str(ROOT / "scripts" / "build-base-image.sh"), LOCAL_BASE_IMAGE],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert built.returncode == 0, f"scripts/build-base-image.sh failed:\n{built.stderr[-3000:]}"
+    return LOCAL_BASE_IMAGE
+
+
+@pytest.fixture(scope="session")
+def images(base_image: str) -> dict[str, str]:
+    """``make images`` with the test tag (the engine's layer cache makes a rebuild cheap); fn -> image."""
+    if os.environ.get("DQ_SMOKE_PREBUILT") != "1" or not all(
+        docker("image", "inspect", f"dataquest/{fn}:{TEST_TAG}", check=False).returncode == 0 for fn in FUNCTIONS
+    ):
+        make("images", f"BASE_IMAGE={base_image}", f"IMAGE_TAG={TEST_TAG}")
+    return {fn: f"dataquest/{fn}:{TEST_TAG}" for fn in FUNCTIONS}
+
+
+def inspect(image: str) -> dict[str, Any]:
+    doc = json.loads(docker("image", "inspect", image).stdout)[0]
+    assert isinstance(doc, dict)
+    return doc
+
+
+class Function:
+    """One function's image running under the mini-RIE with host networking, on a free 127.0.0.1 port."""
+
+    def __init__(self, image: str, handler: str, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.name = f"dq-smoke-{uuid.uuid4().hex[:8]}"
+        env_args = [a for k, v in {**env, "PYTHONPATH": MOUNT}.items() for a in ("-e", f"{k}={v}")]
+        docker(
+            "run", "-d", "--name", self.name, "--network", "host",
+            "-v", f"{ROOT / 'tests'}:{MOUNT}/tests:ro",
+            *env_args,
+            "--entrypoint", "python", image,
+            "-m", "tests.support.runtime_api", "--host", "127.0.0.1", "--port", str(self.port), "--",
+            "python", "-m", "awslambdaric", handler,
+        )  # fmt: skip
+        self.url = f"http://127.0.0.1:{self.port}{INVOKE}"
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise AssertionError(f"{self.name} did not become ready:\n{self.logs()}")
+
+    def invoke(self, event: dict[str, Any]) -> httpx.Response:
+        return httpx.post(self.url, json=event, timeout=300)
+
+    def logs(self) -> str:
+        out = docker("logs", self.name, check=False)
+        return (out.stdout + out.stderr)[-5000:]
+
+    def close(self) -> None:
+        docker("rm", "-f", self.name, check=False)
+
+
+@pytest.fixture
+def site() -> Iterator[BlsSite]:
+    with BlsSite() as s:
+        yield s
+
+
+@pytest.fixture
+def aws_env(moto_endpoint: str) -> dict[str, str]:
+    return {
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+
+
+# --- the images' configuration -------------------------------------------------------------------------------
+@pytest.mark.parametrize("fn", FUNCTIONS)
+def test_image_configuration(images: dict[str, str], fn: str) -> None:
+    config = inspect(images[fn])["Config"]
+    assert config["Entrypoint"] == ["python", "-m", "awslambdaric"]
+    assert config["Cmd"] == [f"dataquest.handlers.{fn}.handler"]
+    assert config["User"] not in ("", "0", "root")
+    uid = docker("run", "--rm", "--entrypoint", "id", images[fn], "-u").stdout.strip()
+    assert uid == config["User"]
+    assert uid != "0"
+
+
+def test_only_the_report_image_has_polars(images: dict[str, str]) -> None:
+    probe = "import importlib.util as u, json; print(json.dumps({m: bool(u.find_spec(m)) for m in %r}))"
+    modules = ["polars", "boto3", "httpx", "awslambdaric", "dataquest", "moto", "pytest", "uv"]
+    found = {
+        fn: json.loads(docker("run", "--rm", "--entrypoint", "python", images[fn], "-c", probe % modules).stdout)
+        for fn in FUNCTIONS
+    }
+    assert found["ingest"] == {**dict.fromkeys(modules, False), **dict.fromkeys(modules[1:5], True)}
+    assert found["report"] == {**found["ingest"], "polars": True}
+
+
+@pytest.mark.parametrize("fn", FUNCTIONS)
+def test_no_rie_tests_or_sources_in_the_image(images: dict[str, str], fn: str) -> None:
+    script = (
+        "import os, shutil; "
+        "print(shutil.which('aws-lambda-rie'), os.path.exists('/aws-lambda'), os.path.exists('/src'), "
+        "os.path.exists('/opt/uv'), os.path.exists('/opt/dataquest-tests'))"
+    )
+    out = docker("run", "--rm", "--entrypoint", "python", images[fn], "-c", script).stdout.split()
+    assert out == ["None", "False", "False", "False", "False"]
+
+
+def test_image_sizes_are_reported(images: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    sizes = {fn: int(inspect(image)["Size"]) for fn, image in images.items()}
+    with capsys.disabled():
+        print("\nimage sizes: " + ", ".join(f"{fn} {size / 1e6:.0f} MB" for fn, size in sizes.items()))
+    assert sizes["ingest"] < sizes["report"], "the ingest image has no polars, so it must be the smaller"
+
+
+# --- each function invoked in its image ----------------------------------------------------------------------
+def test_ingest_in_its_image_mirrors_the_site_into_s3(
+    images: dict[str, str], site: BlsSite, moto_endpoint: str, aws_env: dict[str, str]
+) -> None:
+    tree = small_tree()
+    publish(site, tree)
+    bucket = f"dq-smoke-{uuid.uuid4().hex[:8]}"
+    s3 = client("s3", moto_endpoint)
+    s3.create_bucket(Bucket=bucket)
+    env = {
+        **aws_env,
+        "DQ_BUCKET": bucket,
+        "DQ_CONTACT": "dataquest-tests@example.org",
+        "DQ_BLS_BASE_URL": site.base_url,
+        "DQ_POPULATION_URL": site.url(POPULATION_PATH),
+        "DQ_REQUEST_INTERVAL": "0",
+    }
+    fn = Function(images["ingest"], "dataquest.handlers.ingest.handler", env)
+    try:
+        answer = fn.invoke(json.loads((EVENTS / "schedule-rule.json").read_text()))
+        assert answer.status_code == 200, fn.logs()
+        assert "X-Amz-Function-Error" not in answer.headers, answer.text + fn.logs()
+        summary = answer.json()
+    finally:
+        fn.close()
+    assert summary["uploaded"] == len(tree.files)
+    assert summary["errors"] == []
+    for path, body in tree.files.items():
+        assert s3.get_object(Bucket=bucket, Key=f"bls/{path}")["Body"].read() == body
+    assert s3.get_object(Bucket=bucket, Key="population/nation_population.json")["Body"].read() == tree.population
+
+
+def test_report_in_its_image_answers_the_batch_and_writes_the_report(
+    images: dict[str, str], moto_endpoint: str, aws_env: dict[str, str]
+) -> None:
+    tree = small_tree()
+    name = f"dq-smoke-{uuid.uuid4().hex[:8]}"
+    s3, sqs = client("s3", moto_endpoint), client("sqs", moto_endpoint)
+    topology = create_topology(s3, sqs, name, queue=f"{name}-q", dlq=f"{name}-dlq")
+    s3.put_object(Bucket=name, Key="bls/pr/pr.data.0.Current", Body=tree.files["pr/pr.data.0.Current"])
+    s3.put_object(Bucket=name, Key="population/nation_population.json", Body=tree.population)
+    messages: list[Any] = []
+    while batch := sqs.receive_message(QueueUrl=topology.queue_url, MaxNumberOfMessages=10).get("Messages", []):
+        messages += batch
+    inputs = [m for m in messages if "s3:TestEvent" not in m["Body"]]
+    assert len(inputs) == 2, "S3 notified the queue of both inputs (besides its s3:TestEvent)"
+
+    fn = Function(images["report"], "dataquest.handlers.report.handler", {**aws_env, "DQ_BUCKET": name})
+    try:
+        answer = fn.invoke(relay.sqs_event(messages, topology.queue_arn))
+        assert answer.status_code == 200, fn.logs()
+        assert answer.json() == {"batchItemFailures": []}, fn.logs()
+        # A malformed record in a batch fails alone.
+        broken = {**inputs[0], "MessageId": "broken-1", "Body": "not an S3 notification"}
+        answer = fn.invoke(relay.sqs_event([broken, inputs[1]], topology.queue_arn))
+        assert answer.json() == {"batchItemFailures": [{"itemIdentifier": "broken-1"}]}, fn.logs()
+    finally:
+        fn.close()
+    doc = json.loads(s3.get_object(Bucket=name, Key="reports/latest/report.json")["Body"].read())
+    check_report(doc, tree)
+
+
+def test_scripts_make_an_engine_check_answer(docker_engine: None) -> None:
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "docker-engine.sh"), "--check"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "an engine already answers" in result.stderr
