@@ -17,53 +17,53 @@ resource "aws_sns_topic_subscription" "email" {
   endpoint  = var.alarm_email
 }
 
-resource "aws_cloudwatch_metric_alarm" "dead_letter" {
-  for_each = var.dead_letter_queues
+locals {
+  # The alarms on a single metric, by kind: what each kind watches (label => queue or function name) and how.
+  # All fire on any non-zero value within five minutes; only the metric differs.
+  alarm_kinds = {
+    dead-letters = {
+      watched     = var.dead_letter_queues
+      namespace   = "AWS/SQS"
+      metric_name = "ApproximateNumberOfMessagesVisible"
+      statistic   = "Maximum"
+      dimension   = "QueueName"
+      description = "Messages are waiting in the dead-letter queue %s: look at them, fix the cause, redrive."
+    }
+    errors = {
+      watched     = var.functions
+      namespace   = "AWS/Lambda"
+      metric_name = "Errors"
+      statistic   = "Sum"
+      dimension   = "FunctionName"
+      description = "The function %[1]s failed: see its log group /aws/lambda/%[1]s."
+    }
+    throttles = {
+      watched     = var.functions
+      namespace   = "AWS/Lambda"
+      metric_name = "Throttles"
+      statistic   = "Sum"
+      dimension   = "FunctionName"
+      description = "The function %s was throttled: check its reserved and the account's concurrency."
+    }
+  }
 
-  alarm_name          = "${var.name}-${each.key}-dead-letters"
-  alarm_description   = "Messages are waiting in the dead-letter queue ${each.value}: look at them, fix the cause, redrive."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = each.value }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.this.arn]
-  ok_actions          = [aws_sns_topic.this.arn]
-  tags                = var.tags
+  # One alarm per kind and watched queue or function, named <name>-<label>-<kind>.
+  metric_alarms = merge([
+    for kind, spec in local.alarm_kinds : {
+      for label, watched in spec.watched : "${label}-${kind}" => merge(spec, { watched = watched })
+    }
+  ]...)
 }
 
-resource "aws_cloudwatch_metric_alarm" "errors" {
-  for_each = var.functions
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each = local.metric_alarms
 
-  alarm_name          = "${var.name}-${each.key}-errors"
-  alarm_description   = "The function ${each.value} failed: see its log group /aws/lambda/${each.value}."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = each.value }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.this.arn]
-  ok_actions          = [aws_sns_topic.this.arn]
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "throttles" {
-  for_each = var.functions
-
-  alarm_name          = "${var.name}-${each.key}-throttles"
-  alarm_description   = "The function ${each.value} was throttled: check its reserved and the account's concurrency."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Throttles"
-  dimensions          = { FunctionName = each.value }
-  statistic           = "Sum"
+  alarm_name          = "${var.name}-${each.key}"
+  alarm_description   = format(each.value.description, each.value.watched)
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric_name
+  dimensions          = { (each.value.dimension) = each.value.watched }
+  statistic           = each.value.statistic
   period              = 300
   evaluation_periods  = 1
   comparison_operator = "GreaterThanThreshold"

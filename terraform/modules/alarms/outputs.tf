@@ -6,9 +6,7 @@ output "topic_arn" {
 output "alarm_arns" {
   description = "ARNs of every alarm, by alarm name."
   value = merge(
-    { for a in aws_cloudwatch_metric_alarm.dead_letter : a.alarm_name => a.arn },
-    { for a in aws_cloudwatch_metric_alarm.errors : a.alarm_name => a.arn },
-    { for a in aws_cloudwatch_metric_alarm.throttles : a.alarm_name => a.arn },
+    { for a in aws_cloudwatch_metric_alarm.this : a.alarm_name => a.arn },
     { (aws_cloudwatch_metric_alarm.no_daily_success.alarm_name) = aws_cloudwatch_metric_alarm.no_daily_success.arn },
   )
 }
