@@ -93,25 +93,18 @@ resource "aws_cloudwatch_metric_alarm" "no_daily_success" {
     return_data = true
   }
 
-  metric_query {
-    id = "invocations"
-    metric {
-      namespace   = "AWS/Lambda"
-      metric_name = "Invocations"
-      dimensions  = { FunctionName = var.functions[var.daily_function_key] }
-      stat        = "Sum"
-      period      = 86400
-    }
-  }
-
-  metric_query {
-    id = "errors"
-    metric {
-      namespace   = "AWS/Lambda"
-      metric_name = "Errors"
-      dimensions  = { FunctionName = var.functions[var.daily_function_key] }
-      stat        = "Sum"
-      period      = 86400
+  # The daily sums the expression above reads, by its names for them.
+  dynamic "metric_query" {
+    for_each = { invocations = "Invocations", errors = "Errors" }
+    content {
+      id = metric_query.key
+      metric {
+        namespace   = "AWS/Lambda"
+        metric_name = metric_query.value
+        dimensions  = { FunctionName = var.functions[var.daily_function_key] }
+        stat        = "Sum"
+        period      = 86400
+      }
     }
   }
 }
