@@ -1,0 +1,231 @@
+"""The local stack end to end, as a user runs it: ``make local-up EMULATOR=moto``, ``make local-invoke``.
+
+The real images, the moto emulator image, terraform/envs/local applied to it, the relay, the report in the
+emulator's S3 with the known answers of the real pr release. What differs from a user's run, and why:
+
+- ``RIE=standin``: the RIE binary cannot be downloaded here, so docker-compose.standin.yml mounts the test
+  suite's mini-RIE into the unchanged images (same port, same command).
+- The BLS/DataUSA stand-in (tests.support.bls_site) listens on 127.0.0.1 in this process. The containers sit on
+  the compose network (a Linux bridge; the engine here runs without iptables and without docker0), where the
+  host is the network's gateway address: a small TCP forwarder bound to that address (only) relays to the
+  stand-in. So the compose wiring under test is the production one, service names and all; no host networking.
+- Ports are free ones and the compose project and local state directory are unique, so that runs do not collide.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.test_docker_images import (  # noqa: F401 - the fixtures are found by name
+    TEST_TAG,
+    base_image,
+    docker,
+    docker_engine,
+    images,
+    make,
+)
+from tests.integration.test_run_embedded import POPULATION_PATH, publish, shared_tree
+from tests.support.aws import client, free_port
+from tests.support.bls_site import BlsSite
+
+pytestmark = [pytest.mark.docker, pytest.mark.integration, pytest.mark.terraform]
+
+
+class Forwarder:
+    """Accept TCP connections on ``host`` (a free port) and pipe each to ``127.0.0.1:target_port``."""
+
+    def __init__(self, host: str, target_port: int) -> None:
+        self.target_port = target_port
+        self.server = socket.create_server((host, 0))
+        self.port = int(self.server.getsockname()[1])
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, name="forwarder", daemon=True)
+
+    def __enter__(self) -> Forwarder:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self.server.close()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            for a, b in ((conn, upstream), (upstream, conn)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+
+@pytest.fixture
+def project(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
+    """A unique compose project whose network exists up front, so that its gateway address is known first."""
+    request.getfixturevalue("images")  # built (or found in the engine's cache) before anything starts
+    name = f"dqe2e{uuid.uuid4().hex[:8]}"
+    network = f"{name}_dataquest"
+    docker(
+        "network", "create",
+        "--label", f"com.docker.compose.project={name}",
+        "--label", "com.docker.compose.network=dataquest",
+        "--label", "com.docker.compose.version=1.29.2",
+        network,
+    )  # fmt: skip
+    gateway = docker("network", "inspect", network, "--format", "{{(index .IPAM.Config 0).Gateway}}").stdout.strip()
+    yield name, gateway
+    docker("network", "rm", network, check=False)
+
+
+def _tf_env() -> dict[str, str]:
+    env = {"DQ_TF_PLUGIN_DIR": os.environ.get("DQ_TF_PLUGIN_DIR", "")}
+    return {k: v for k, v in env.items() if v}
+
+
+def test_local_stack_with_moto_produces_the_known_report(
+    request: pytest.FixtureRequest,
+    project: tuple[str, str],
+    shared_data: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    name, gateway = project
+    base = request.getfixturevalue("base_image")
+    ports = {"DQ_AWS_PORT": free_port(), "DQ_INGEST_PORT": free_port(), "DQ_REPORT_PORT": free_port()}
+    args = [
+        "EMULATOR=moto",
+        "RIE=standin",
+        f"COMPOSE_PROJECT={name}",
+        f"LOCAL_DIR={tmp_path / 'local'}",
+        f"BASE_IMAGE={base}",
+        f"IMAGE_TAG={TEST_TAG}",
+        "LOCAL_INVOKE_TIMEOUT=600",
+        *(f"{k}={v}" for k, v in ports.items()),
+    ]
+    tree = shared_tree(shared_data)
+    timings: dict[str, float] = {}
+    with BlsSite() as site, Forwarder(gateway, int(site.origin.rsplit(":", 1)[1])) as forwarder:
+        publish(site, tree)
+        origin = f"http://{gateway}:{forwarder.port}"
+        env = {
+            "DQ_CONTACT": "dataquest-tests@example.org",
+            "DQ_BLS_BASE_URL": f"{origin}/pub/time.series/",
+            "DQ_POPULATION_URL": f"{origin}{POPULATION_PATH}",
+            "DQ_REQUEST_INTERVAL": "0",
+            **_tf_env(),
+        }
+        try:
+            started = time.monotonic()
+            make("-s", "local-up", *args, env=env)
+            timings["local-up"] = time.monotonic() - started
+            started = time.monotonic()
+            invoked = make("-s", "local-invoke", *args, env=env)
+            timings["local-invoke"] = time.monotonic() - started
+            report: dict[str, Any] = json.loads(invoked.stdout)
+
+            # The known answers of the pr release of 2025-09 and the ACS population (../shared/data/README.md).
+            assert report["population_stats"]["mean"] == 322069808.0
+            assert report["population_stats"]["std"] == pytest.approx(4158441.04, abs=0.01)
+            best = {r["series_id"]: (r["year"], r["value"], r["basis"]) for r in report["best_years"]}
+            assert len(best) == 282
+            assert best["PRS30006011"] == (2022, 16.4, "quarters")
+            assert best["PRS30006013"] == (1998, 564.713, "quarters")
+            assert sum(1 for b in best.values() if b[2] == "annual") == 45
+            rows = {r["year"]: r for r in report["series_population"]}
+            assert sorted(rows) == list(range(1995, 2026))
+            assert (rows[2018]["value"], rows[2018]["population"]) == (0.5, 327167439)
+            assert rows[2020]["population"] is None
+
+            # The same document is in the emulator's S3; the relay emptied the queue; the data came through BLS.
+            endpoint = f"http://127.0.0.1:{ports['DQ_AWS_PORT']}"
+            s3, sqs = client("s3", endpoint), client("sqs", endpoint)
+            stored = json.loads(
+                s3.get_object(Bucket="dataquest-local", Key="reports/latest/report.json")["Body"].read()
+            )
+            assert stored == report
+            mirrored = s3.get_object(Bucket="dataquest-local", Key="bls/pr/pr.data.0.Current")["Body"].read()
+            assert mirrored == tree.files["pr/pr.data.0.Current"]
+            assert site.count("/pub/time.series/pr/pr.data.0.Current") == 1
+
+            # The relay deleted what the report function acknowledged and left exactly the records it named in
+            # batchItemFailures (a notification of one input that came before the other input existed fails,
+            # by the report handler's design), in flight until the visibility timeout brings them back.
+            queue_url = sqs.get_queue_url(QueueName="dataquest-local-report")["QueueUrl"]
+            deadline = time.monotonic() + 60  # the relay may still be deleting the batch that made the report
+            while True:
+                visible, in_flight = _queue_counts(sqs, queue_url)
+                batches = _relay_batches(make("-s", "local-logs", *args, env=env).stdout)
+                settled = visible == 0 and in_flight == sum(b["failed"] for b in batches)
+                if settled or time.monotonic() > deadline:
+                    break
+                time.sleep(2)
+            assert batches, "the relay delivered nothing"
+            assert visible == 0
+            assert sum(b["received"] for b in batches) == sum(b["deleted"] + b["failed"] for b in batches)
+            assert sum(b["deleted"] for b in batches) >= 2  # both inputs' notifications (and S3's TestEvent)
+            assert in_flight == sum(b["failed"] for b in batches)
+            for b in batches:
+                if b["failed"]:
+                    assert b["reason"] == f"{b['failed']} record(s) named in batchItemFailures"
+        except BaseException:
+            logs = make("-s", "local-logs", *args, env=env).stdout
+            relay_lines = "\n".join(ln for ln in logs.splitlines() if ln.startswith("relay"))
+            print(f"--- make local-logs (relay) ---\n{relay_lines[-20000:]}\n--- (all) ---\n{logs[-20000:]}")
+            raise
+        finally:
+            make("-s", "local-down", *args, env=env)
+    with capsys.disabled():
+        print("\ncompose e2e: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()))
+
+
+def _queue_counts(sqs: Any, queue_url: str, timeout: float = 60) -> tuple[int, int]:
+    """(visible, in flight) once nothing is visible (the relay long-polls), or as they are after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        attrs = sqs.get_queue_attributes(
+            QueueUrl=queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        visible, in_flight = (
+            int(attrs["ApproximateNumberOfMessages"]),
+            int(attrs["ApproximateNumberOfMessagesNotVisible"]),
+        )
+        if visible == 0 or time.monotonic() > deadline:
+            return visible, in_flight
+        time.sleep(1)
+
+
+def _relay_batches(logs: str) -> list[dict[str, Any]]:
+    """The relay's "relay batch" log events (JSON lines) from ``docker-compose logs``."""
+    batches = []
+    for line in logs.splitlines():
+        service, _, rest = line.partition("|")
+        if service.strip().startswith("relay") and rest.strip().startswith("{"):
+            doc = json.loads(rest)
+            if doc.get("message") == "relay batch":
+                batches.append(doc)
+    return batches
