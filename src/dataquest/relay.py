@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import MessageTypeDef
 
-logger = log.get(__name__)
+logger = log.get("dataquest.relay")  # also when run as python -m dataquest.relay
 
 MAX_BATCH = 10
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
