@@ -3,7 +3,8 @@
 ``envs/local`` gets its own moto server; ``envs/dev`` and ``envs/shared`` (the ECR repositories) share a second
 one. The three applies run at the same time. Each environment is applied from a temporary copy of ``terraform/``
 with a ``moto_override.tf`` pointing the provider at moto (as ``tflocal`` does), so no override file ever lands in
-the repository.
+the repository. ``envs/dev`` is one call of ``modules/pipeline``; ``envs/prod`` is the same call with its own values
+(tests/unit/test_terraform_static.py), so applying dev applies the module prod runs.
 """
 
 from __future__ import annotations
@@ -269,6 +270,21 @@ def test_dev_bucket_is_versioned_encrypted_private_tls_only_with_lifecycle(appli
     assert tags == {"Project": "RearcDataQuest", "Environment": "dev"}
 
 
+def test_dev_outputs_pass_the_pipeline_modules_outputs_through(applied: Applied) -> None:
+    outputs = applied.dev.outputs()
+    sqs = client("sqs", applied.dev.endpoint)
+    assert outputs == {
+        "bucket_name": DEV_BUCKET,
+        "bucket_arn": f"arn:aws:s3:::{DEV_BUCKET}",
+        "queue_url": sqs.get_queue_url(QueueName="dataquest-dev-report")["QueueUrl"],
+        "dead_letter_queue_url": sqs.get_queue_url(QueueName="dataquest-dev-report-dlq")["QueueUrl"],
+        "ingest_function_name": "dataquest-dev-ingest",
+        "report_function_name": "dataquest-dev-report",
+        "schedule_name": "dataquest-dev-ingest-daily",
+        "alarm_topic_arn": f"arn:aws:sns:{REGION}:{ACCOUNT}:dataquest-dev-alarms",
+    }
+
+
 def test_dev_queue_redrives_to_its_dead_letter_queue_and_admits_only_the_bucket(applied: Applied) -> None:
     sqs = client("sqs", applied.dev.endpoint)
     url = sqs.get_queue_url(QueueName="dataquest-dev-report")["QueueUrl"]
@@ -397,6 +413,39 @@ def test_dev_alarms_watch_dead_letters_errors_throttles_and_daily_success(applie
     assert by_name[prefix + "ingest-trigger-dead-letters"]["Dimensions"] == [
         {"Name": "QueueName", "Value": "dataquest-dev-ingest-daily-dlq"}
     ]
+    # Each single-metric alarm watches its own metric of its own queue or function, fires on any non-zero value.
+    watched = {
+        name.removeprefix(prefix): (
+            a["Namespace"],
+            a["MetricName"],
+            a["Statistic"],
+            [(d["Name"], d["Value"]) for d in a["Dimensions"]],
+            (a["Period"], a["EvaluationPeriods"], a["ComparisonOperator"], a["Threshold"], a["TreatMissingData"]),
+        )
+        for name, a in by_name.items()
+        if not name.endswith("-no-success-in-a-day")
+    }
+    any_in_5_minutes = (300, 1, "GreaterThanThreshold", 0.0, "notBreaching")
+    assert watched == {
+        f"{label}-dead-letters": (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            "Maximum",
+            [("QueueName", queue)],
+            any_in_5_minutes,
+        )
+        for label, queue in [
+            ("report-queue", "dataquest-dev-report-dlq"),
+            ("ingest-trigger", "dataquest-dev-ingest-daily-dlq"),
+        ]
+    } | {
+        f"{fn}-{kind}": ("AWS/Lambda", metric, "Sum", [("FunctionName", f"dataquest-dev-{fn}")], any_in_5_minutes)
+        for fn in ["ingest", "report"]
+        for kind, metric in [("errors", "Errors"), ("throttles", "Throttles")]
+    }
+    assert by_name[prefix + "report-errors"]["AlarmDescription"] == (
+        "The function dataquest-dev-report failed: see its log group /aws/lambda/dataquest-dev-report."
+    )
     daily = by_name[prefix + "ingest-no-success-in-a-day"]
     assert daily["TreatMissingData"] == "breaching"
     assert {m["Id"] for m in daily["Metrics"]} == {"successes", "invocations", "errors"}
@@ -444,9 +493,9 @@ def _as_list(value: str | list[str]) -> list[str]:
 def test_function_roles_grant_no_wildcard_actions_or_resources(applied: Applied) -> None:
     policies = _role_policies(applied.dev.state())
     assert sorted(policies) == [
-        "module.ingest.aws_iam_role_policy.this",
-        "module.report.aws_iam_role_policy.this",
-        "module.schedule.aws_iam_role_policy.this",
+        "module.pipeline.module.ingest.aws_iam_role_policy.this",
+        "module.pipeline.module.report.aws_iam_role_policy.this",
+        "module.pipeline.module.schedule.aws_iam_role_policy.this",
     ]
     for address, statements in policies.items():
         for statement in statements:
@@ -479,8 +528,8 @@ def _s3_grants(statements: list[dict[str, Any]], action: str) -> set[str]:
 
 def test_function_roles_touch_only_their_own_prefixes(applied: Applied) -> None:
     policies = _role_policies(applied.dev.state())
-    ingest = policies["module.ingest.aws_iam_role_policy.this"]
-    report = policies["module.report.aws_iam_role_policy.this"]
+    ingest = policies["module.pipeline.module.ingest.aws_iam_role_policy.this"]
+    report = policies["module.pipeline.module.report.aws_iam_role_policy.this"]
     assert _s3_grants(ingest, "s3:PutObject") == {"bls/", "population/", "_logs/", "_locks/"}
     assert _s3_grants(ingest, "s3:DeleteObject") == {"bls/", "population/", "_logs/", "_locks/"}
     assert _s3_grants(ingest, "s3:GetObject") == {"bls/", "population/", "_locks/"}

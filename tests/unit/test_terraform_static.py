@@ -44,6 +44,16 @@ def test_blocks_parser_reads_nested_braces() -> None:
     assert _blocks(text, "variable")["c"].strip() == ""
 
 
+def _arguments(body: str) -> dict[str, str]:
+    """The top-level `name = expression` lines of a block's body (nested blocks and objects are indented deeper)."""
+    return dict(re.findall(r"^  ([a-z_]+)\s+= (.+)$", body, flags=re.MULTILINE))
+
+
+def test_arguments_parser_reads_only_the_top_level_of_a_module_call() -> None:
+    text = 'module "m" {\n  source = "../x"\n\n  a    = var.a\n  bb = {\n    c = 1\n  }\n}\n'
+    assert _arguments(_blocks(text, "module")["m"]) == {"source": '"../x"', "a": "var.a", "bb": "{"}
+
+
 @pytest.mark.parametrize("module", MODULES, ids=lambda p: p.name)
 def test_module_has_the_house_layout_and_a_main_resource_named_this(module: Path) -> None:
     assert sorted(p.name for p in module.iterdir() if p.is_file()) == [
@@ -53,7 +63,14 @@ def test_module_has_the_house_layout_and_a_main_resource_named_this(module: Path
         "variables.tf",
         "versions.tf",
     ]
-    assert re.search(r'^resource "[a-z0-9_]+" "this" \{', (module / "main.tf").read_text(), flags=re.MULTILINE)
+    main = (module / "main.tf").read_text()
+    if module.name == "pipeline":  # the composition: the other modules wired together, no resource of its own
+        assert not re.search(r"^resource ", main, flags=re.MULTILINE)
+        sources = sorted(_arguments(body)["source"] for body in _blocks(main, "module").values())
+        modules = ["alarms", "bucket", "lambda_image", "lambda_image", "queue", "schedule"]
+        assert sources == [f'"../{name}"' for name in modules]
+    else:
+        assert re.search(r'^resource "[a-z0-9_]+" "this" \{', main, flags=re.MULTILINE)
     versions = (module / "versions.tf").read_text()
     assert 'version = ">= 5.0"' in versions, "modules set a floor, environments pin"
     assert 'required_version = ">= 1.5"' in versions
@@ -78,19 +95,60 @@ def test_no_create_toggles_and_no_override_files_in_the_repository() -> None:
         assert not path.name.endswith("override.tf"), f"{path}: override files belong to the tests' temp copies"
 
 
-def test_dev_and_prod_differ_only_in_env_tf() -> None:
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_dev_and_prod_are_one_call_of_the_pipeline_module(env: str) -> None:
+    directory = TERRAFORM / "envs" / env
+    main = (directory / "main.tf").read_text()
+    assert not re.search(r"^(resource|data) ", main, flags=re.MULTILINE), "resources belong in modules/pipeline"
+    calls = _blocks(main, "module")
+    assert list(calls) == ["pipeline"]
+    arguments = _arguments(calls["pipeline"])
+    assert arguments["source"] == '"../../modules/pipeline"'
+    assert arguments["environment"] == "local.environment"
+    assert re.search(rf'^  environment = "{env}"$', main, flags=re.MULTILINE), "a local names the environment"
+    assert "Environment = local.environment" in (directory / "versions.tf").read_text()
+
+    # Every variable reaches the module under its own name (aws_region configures the provider); none is unused.
+    variables = set(_blocks((directory / "variables.tf").read_text(), "variable")) - {"aws_region"}
+    assert {name for name, value in arguments.items() if value.startswith("var.")} == variables
+    assert all(arguments[name] == f"var.{name}" for name in variables)
+
+    # Every output of the module is passed through unchanged.
+    module_outputs = _blocks((TERRAFORM / "modules" / "pipeline" / "outputs.tf").read_text(), "output")
+    outputs = _blocks((directory / "outputs.tf").read_text(), "output")
+    assert list(outputs) == list(module_outputs)
+    for name, body in outputs.items():
+        assert _arguments(body)["value"] == f"module.pipeline.{name}"
+
+
+def test_dev_and_prod_differ_only_in_their_values() -> None:
     dev, prod = TERRAFORM / "envs" / "dev", TERRAFORM / "envs" / "prod"
-    for name in ["main.tf", "variables.tf", "outputs.tf", "versions.tf", "terraform.tfvars.example"]:
+    for name in ["variables.tf", "outputs.tf", "versions.tf", "terraform.tfvars.example"]:
         assert (dev / name).read_text() == (prod / name).read_text(), f"envs/dev/{name} and envs/prod/{name} differ"
-    assert 'environment = "dev"' in (dev / "env.tf").read_text()
-    assert 'environment = "prod"' in (prod / "env.tf").read_text()
+    # The same arguments, wired to the same variables; only literals (sizes, schedule...) may differ.
+    calls = [_arguments(_blocks((d / "main.tf").read_text(), "module")["pipeline"]) for d in (dev, prod)]
+    assert list(calls[0]) == list(calls[1])
+    for name, value in calls[0].items():
+        if not re.fullmatch(r'"[^"]*"|[0-9]+|true|false|null', value):
+            assert calls[1][name] == value, f"{name} is wired differently in dev and prod"
+    backends = [(d / "backend.tf.example").read_text() for d in (dev, prod)]
+    assert backends[0].replace("dataquest/dev/", "dataquest/prod/") == backends[1]
 
 
-@pytest.mark.parametrize("env", ["dev", "prod", "local"])
-def test_every_environment_notifies_on_the_same_report_inputs(env: str) -> None:
-    text = (TERRAFORM / "envs" / env / "main.tf").read_text()
+def test_the_pipeline_module_validates_what_the_environments_pass() -> None:
+    variables = _blocks((TERRAFORM / "modules" / "pipeline" / "variables.tf").read_text(), "variable")
+    for name in ["environment", "ingest_image_uri", "report_image_uri", "contact_email"]:
+        assert "default" not in variables[name], f"{name} must be required"
+        assert "validation" in variables[name], f"{name} is not validated"
+    for name in ["ingest_image_uri", "report_image_uri"]:
+        assert "@sha256:" in variables[name]
+
+
+@pytest.mark.parametrize("path", ["modules/pipeline/main.tf", "envs/local/main.tf"])
+def test_every_environment_notifies_on_the_same_report_inputs(path: str) -> None:
+    text = (TERRAFORM / path).read_text()
     match = re.search(r"report_trigger_keys = \[(.*?)\]", text, flags=re.DOTALL)
-    assert match, f"envs/{env}/main.tf defines no report_trigger_keys"
+    assert match, f"{path} defines no report_trigger_keys"
     assert re.findall(r'"([^"]+)"', match.group(1)) == TRIGGER_KEYS
     assert "notification_keys" in text
     assert "local.report_trigger_keys" in text
@@ -106,13 +164,12 @@ def test_environment_pins_the_provider_and_commits_its_lock(env: Path) -> None:
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
-def test_image_uris_are_validated_as_digests_and_the_contact_is_required(env: str) -> None:
+def test_image_uris_by_digest_and_the_contact_are_required(env: str) -> None:
     variables = _blocks((TERRAFORM / "envs" / env / "variables.tf").read_text(), "variable")
     for name in ["ingest_image_uri", "report_image_uri", "contact_email"]:
         assert "default" not in variables[name], f"{name} must be required"
     for name in ["ingest_image_uri", "report_image_uri"]:
-        assert "@sha256:" in variables[name]
-        assert "validation" in variables[name]
+        assert "@sha256:" in variables[name], f"{name}'s description shows the digest form"
 
 
 def test_local_env_needs_only_the_endpoint_variable() -> None:

@@ -1,126 +1,31 @@
-# The pipeline: the schedule runs the ingest function daily; it mirrors BLS and fetches population into the
-# bucket; ObjectCreated on the two report inputs goes to the queue; the queue feeds the report function.
-
-data "aws_caller_identity" "current" {}
-data "aws_region" "current" {}
+# The dev environment: the whole pipeline (modules/pipeline) with this environment's sizes, retention and schedule.
+# What changes from one deployment to the next (images, addresses, bucket) comes in through variables.tf.
 
 locals {
-  name = "dataquest-${local.environment}"
-
-  # The report's inputs: a new version of either one triggers a report (the same keys in every environment).
-  report_trigger_keys = [
-    "population/nation_population.json",
-    "bls/pr/pr.data.0.Current",
-  ]
-
-  bucket_name = coalesce(var.bucket_name, "${local.name}-${data.aws_caller_identity.current.account_id}-${data.aws_region.current.name}")
-
-  function_environment = {
-    DQ_BUCKET         = module.bucket.bucket_name
-    DQ_CONTACT        = var.contact_email
-    DQ_BLS_SURVEYS    = join(",", var.bls_surveys)
-    DQ_POPULATION_URL = var.population_url
-  }
+  environment = "dev"
 }
 
-module "bucket" {
-  source = "../../modules/bucket"
+module "pipeline" {
+  source = "../../modules/pipeline"
 
-  bucket_name                        = local.bucket_name
-  kms_key_arn                        = var.bucket_kms_key_arn
-  noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
-  force_destroy                      = var.bucket_force_destroy
-}
+  environment = local.environment
 
-module "queue" {
-  source = "../../modules/queue"
+  ingest_image_uri = var.ingest_image_uri
+  report_image_uri = var.report_image_uri
+  contact_email    = var.contact_email
+  alarm_email      = var.alarm_email
+  bls_surveys      = var.bls_surveys
 
-  name                             = "${local.name}-report"
-  bucket_name                      = module.bucket.bucket_name
-  bucket_arn                       = module.bucket.bucket_arn
-  notification_keys                = local.report_trigger_keys
-  consumer_timeout_seconds         = var.report_timeout
-  consumer_batching_window_seconds = var.report_batching_window_seconds
-}
+  bucket_name          = var.bucket_name
+  bucket_kms_key_arn   = var.bucket_kms_key_arn
+  bucket_force_destroy = var.bucket_force_destroy
 
-module "ingest" {
-  source = "../../modules/lambda_image"
-
-  function_name                  = "${local.name}-ingest"
-  description                    = "Mirrors BLS time.series surveys and DataUSA population into ${local.bucket_name}."
-  image_uri                      = var.ingest_image_uri
-  command                        = ["dataquest.handlers.ingest.handler"]
-  architecture                   = var.architecture
-  memory_size                    = var.ingest_memory_size
-  timeout                        = var.ingest_timeout
-  reserved_concurrent_executions = var.ingest_reserved_concurrency
-  log_retention_days             = var.log_retention_days
-  environment_variables          = local.function_environment
-  kms_key_arns                   = compact([var.bucket_kms_key_arn])
-
-  s3_access = {
-    bucket_arn     = module.bucket.bucket_arn
-    read_prefixes  = ["bls/", "population/", "_locks/"]
-    write_prefixes = ["bls/", "population/", "_logs/", "_locks/"]
-    list_bucket    = true
-  }
-}
-
-module "report" {
-  source = "../../modules/lambda_image"
-
-  function_name                  = "${local.name}-report"
-  description                    = "Computes the report from the mirrored BLS data and population in ${local.bucket_name}."
-  image_uri                      = var.report_image_uri
-  command                        = ["dataquest.handlers.report.handler"]
-  architecture                   = var.architecture
-  memory_size                    = var.report_memory_size
-  timeout                        = var.report_timeout
-  reserved_concurrent_executions = var.report_reserved_concurrency
-  log_retention_days             = var.log_retention_days
-  environment_variables          = local.function_environment
-  kms_key_arns                   = compact([var.bucket_kms_key_arn])
-
-  s3_access = {
-    bucket_arn     = module.bucket.bucket_arn
-    read_prefixes  = ["bls/", "population/", "reports/"]
-    write_prefixes = ["reports/"]
-    list_bucket    = true
-  }
-
-  sqs_event_source = {
-    queue_arn                          = module.queue.queue_arn
-    batch_size                         = 10
-    maximum_batching_window_in_seconds = var.report_batching_window_seconds
-    maximum_concurrency                = 2
-  }
-}
-
-module "schedule" {
-  source = "../../modules/schedule"
-
-  name                         = "${local.name}-ingest-daily"
-  description                  = "Runs ${module.ingest.function_name} every day."
-  function_name                = module.ingest.function_name
-  function_arn                 = module.ingest.function_arn
-  schedule_expression          = var.schedule_expression
-  schedule_expression_timezone = var.schedule_timezone
-}
-
-module "alarms" {
-  source = "../../modules/alarms"
-
-  name        = "${local.name}-alarms"
-  alarm_email = var.alarm_email
-
-  dead_letter_queues = {
-    report-queue   = module.queue.dead_letter_queue_name
-    ingest-trigger = module.schedule.dead_letter_queue_name
-  }
-
-  functions = {
-    ingest = module.ingest.function_name
-    report = module.report.function_name
-  }
-  daily_function_key = "ingest"
+  schedule_expression                = "cron(0 6 * * ? *)"
+  schedule_timezone                  = "UTC"
+  ingest_memory_size                 = 1024
+  ingest_timeout                     = 900
+  report_memory_size                 = 2048
+  report_timeout                     = 300
+  log_retention_days                 = 365
+  noncurrent_version_expiration_days = 90
 }

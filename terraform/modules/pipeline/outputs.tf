@@ -1,0 +1,39 @@
+output "bucket_name" {
+  description = "Name of the data bucket (DQ_BUCKET)."
+  value       = module.bucket.bucket_name
+}
+
+output "bucket_arn" {
+  description = "ARN of the data bucket."
+  value       = module.bucket.bucket_arn
+}
+
+output "queue_url" {
+  description = "URL of the report queue."
+  value       = module.queue.queue_url
+}
+
+output "dead_letter_queue_url" {
+  description = "URL of the report queue's dead-letter queue."
+  value       = module.queue.dead_letter_queue_url
+}
+
+output "ingest_function_name" {
+  description = "Name of the ingest function (invoke it by hand: aws lambda invoke --function-name ...)."
+  value       = module.ingest.function_name
+}
+
+output "report_function_name" {
+  description = "Name of the report function."
+  value       = module.report.function_name
+}
+
+output "schedule_name" {
+  description = "Name of the daily schedule."
+  value       = module.schedule.schedule_name
+}
+
+output "alarm_topic_arn" {
+  description = "ARN of the SNS topic the alarms notify."
+  value       = module.alarms.topic_arn
+}

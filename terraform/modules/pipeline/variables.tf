@@ -1,0 +1,159 @@
+variable "environment" {
+  description = "Name of the environment (dev, prod...): names every resource dataquest-<environment>-..."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,15}$", var.environment))
+    error_message = "environment must be 1-16 lowercase letters, digits or hyphens, starting with a letter (it goes into bucket, function and role names)."
+  }
+}
+
+variable "contact_email" {
+  description = "Contact address the ingest function puts in its User-Agent (BLS refuses anonymous clients): DQ_CONTACT."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.contact_email))
+    error_message = "contact_email must be an e-mail address."
+  }
+}
+
+variable "ingest_image_uri" {
+  description = "Ingest image by digest: <account>.dkr.ecr.<region>.amazonaws.com/dataquest/ingest@sha256:<digest>. Promotion changes this value, not the image."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[^@\\s]+@sha256:[0-9a-f]{64}$", var.ingest_image_uri))
+    error_message = "ingest_image_uri must reference the image by digest (<repository uri>@sha256:<64 hex digits>), never by a tag."
+  }
+}
+
+variable "report_image_uri" {
+  description = "Report image by digest: <account>.dkr.ecr.<region>.amazonaws.com/dataquest/report@sha256:<digest>."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[^@\\s]+@sha256:[0-9a-f]{64}$", var.report_image_uri))
+    error_message = "report_image_uri must reference the image by digest (<repository uri>@sha256:<64 hex digits>), never by a tag."
+  }
+}
+
+variable "alarm_email" {
+  description = "Address subscribed to the alarm topic (confirm the mail AWS sends); null for no subscription."
+  type        = string
+  default     = null
+}
+
+variable "bucket_name" {
+  description = "Name of the data bucket; null for dataquest-<env>-<account>-<region>."
+  type        = string
+  default     = null
+}
+
+variable "bucket_kms_key_arn" {
+  description = "KMS key for SSE-KMS on the bucket (the functions get decrypt and data-key grants); null for SSE-S3."
+  type        = string
+  default     = null
+}
+
+variable "bucket_force_destroy" {
+  description = "Let `terraform destroy` delete the bucket with all its objects. Keep false where the data matters; null means false."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "noncurrent_version_expiration_days" {
+  description = "Days a replaced or deleted object version is kept."
+  type        = number
+  default     = 90
+}
+
+variable "bls_surveys" {
+  description = "BLS time.series survey folders to mirror (DQ_BLS_SURVEYS); null means [\"pr\"]."
+  type        = list(string)
+  default     = ["pr"]
+  nullable    = false
+
+  validation {
+    condition     = length(var.bls_surveys) > 0 && alltrue([for s in var.bls_surveys : can(regex("^[a-z0-9]+$", s))])
+    error_message = "bls_surveys must list at least one survey folder name (lowercase letters and digits)."
+  }
+}
+
+variable "population_url" {
+  description = "DataUSA population API URL (DQ_POPULATION_URL)."
+  type        = string
+  default     = "https://honolulu-api.datausa.io/tesseract/data.jsonrecords?cube=acs_yg_total_population_1&drilldowns=Year%2CNation&locale=en&measures=Population"
+
+  validation {
+    condition     = startswith(var.population_url, "https://")
+    error_message = "population_url must be an https:// URL."
+  }
+}
+
+variable "schedule_expression" {
+  description = "When the ingest function runs (EventBridge Scheduler cron() or rate())."
+  type        = string
+  default     = "cron(0 6 * * ? *)"
+}
+
+variable "schedule_timezone" {
+  description = "IANA time zone of schedule_expression."
+  type        = string
+  default     = "UTC"
+}
+
+variable "architecture" {
+  description = "Instruction set both images were built for (x86_64 or arm64)."
+  type        = string
+  default     = "x86_64"
+}
+
+variable "ingest_memory_size" {
+  description = "Memory of the ingest function in MB."
+  type        = number
+  default     = 1024
+}
+
+variable "ingest_timeout" {
+  description = "Timeout of the ingest function in seconds."
+  type        = number
+  default     = 900
+}
+
+variable "ingest_reserved_concurrency" {
+  description = "Reserved concurrency of the ingest function; null reserves none (runs are also serialised by a lease in S3)."
+  type        = number
+  default     = null
+}
+
+variable "report_memory_size" {
+  description = "Memory of the report function in MB (polars)."
+  type        = number
+  default     = 2048
+}
+
+variable "report_timeout" {
+  description = "Timeout of the report function in seconds; the queue's visibility timeout is six times this."
+  type        = number
+  default     = 300
+}
+
+variable "report_reserved_concurrency" {
+  description = "Reserved concurrency of the report function; null reserves none."
+  type        = number
+  default     = null
+}
+
+variable "report_batching_window_seconds" {
+  description = "Seconds the queue mapping waits to batch notifications for the report function."
+  type        = number
+  default     = 0
+}
+
+variable "log_retention_days" {
+  description = "Days CloudWatch keeps the functions' logs."
+  type        = number
+  default     = 365
+}
