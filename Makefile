@@ -153,8 +153,10 @@ local-up: images $(if $(filter moto,$(EMULATOR)),moto-image) $(if $(filter stand
 	$(COMPOSE) up -d aws
 	@$(call wait_healthy,aws)
 	@mkdir -p $(LOCAL_DIR)
-	$(TF_LOCAL) init -input=false -no-color $(if $(DQ_TF_PLUGIN_DIR),-plugin-dir=$(DQ_TF_PLUGIN_DIR)) >$(LOCAL_DIR)/terraform-init.log
-	$(TF_LOCAL) apply -input=false -auto-approve -no-color $(TF_STATE) -var aws_endpoint_url=http://127.0.0.1:$(DQ_AWS_PORT) >$(LOCAL_DIR)/terraform-apply.log
+	$(TF_LOCAL) init -input=false -no-color $(if $(DQ_TF_PLUGIN_DIR),-plugin-dir=$(DQ_TF_PLUGIN_DIR)) >$(LOCAL_DIR)/terraform-init.log 2>&1 \
+	  || { tail -n 20 $(LOCAL_DIR)/terraform-init.log >&2; echo "local-up: terraform init failed (no registry? set DQ_TF_PLUGIN_DIR to a provider mirror)" >&2; exit 1; }
+	$(TF_LOCAL) apply -input=false -auto-approve -no-color $(TF_STATE) -var aws_endpoint_url=http://127.0.0.1:$(DQ_AWS_PORT) >$(LOCAL_DIR)/terraform-apply.log 2>&1 \
+	  || { tail -n 40 $(LOCAL_DIR)/terraform-apply.log >&2; echo "local-up: terraform apply to the emulator failed" >&2; exit 1; }
 	DQ_BUCKET=$$($(TF_LOCAL) output $(TF_STATE) -raw bucket_name) \
 	DQ_QUEUE=$$($(TF_LOCAL) output $(TF_STATE) -raw queue_url | sed 's#.*/##') \
 	$(COMPOSE) up -d
