@@ -118,7 +118,7 @@ def _local_up(args: list[str], env: dict[str, str], init_log: Path) -> None:
         if "DQ_TF_PLUGIN_DIR" not in env and NO_REGISTRY.search(output):
             pytest.skip(
                 "no hashicorp/aws provider available: DQ_TF_PLUGIN_DIR is unset (no filesystem mirror) and "
-                f"`terraform init` could not reach the registry: "
+                "`terraform init` could not reach the registry: "
                 + next(ln.strip() for ln in output.splitlines() if NO_REGISTRY.search(ln))
             )
         raise
