@@ -119,10 +119,10 @@ base-image: ## build the local base image (debootstrap; for machines that cannot
 	scripts/build-base-image.sh
 
 .PHONY: images
-images: ## build the ingest and report images (BASE_IMAGE=... overrides the pinned base)
+images: ## build the ingest and report images as dataquest/<fn>:IMAGE_TAG (BASE_IMAGE=... overrides the pinned base)
 	@for fn in ingest report; do \
 	  echo "images: building $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG)" >&2; \
-	  $(DOCKER_BUILD) $(BUILD_ARGS) -f images/$$fn/Dockerfile -t $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) -t $(IMAGE_PREFIX)/$$fn:$(GIT_SHA) . >&2; \
+	  $(DOCKER_BUILD) $(BUILD_ARGS) -f images/$$fn/Dockerfile -t $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) . >&2; \
 	  echo "images: $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) $$(docker image inspect --format '{{.Size}}' $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) | awk '{printf "%.0f MB", $$1/1e6}')"; \
 	done
 
