@@ -6,10 +6,11 @@
    dead-letter queue (redrive ``maxReceiveCount``), and the bucket notification, ObjectCreated on
    ``population/nation_population.json`` and ``bls/pr/pr.data.0.Current`` to the queue;
 3. the ingest handler, invoked with a scheduled-rule event;
-4. :func:`relay`: the queued messages delivered to the report handler in batches of up to 10, as the SQS event
-   source mapping does with ``ReportBatchItemFailures``: only the records that succeeded are deleted; the
-   failed ones become visible again (at once here, after the visibility timeout in AWS) and are redelivered
-   until the redrive policy moves them to the dead-letter queue, where they are reported;
+4. :func:`deliver_notifications`: the queued messages delivered to the report handler by
+   :mod:`dataquest.relay`, the event source mapping's one implementation (also the docker-compose relay): only
+   the records that succeeded are deleted; the failed ones become visible again (at once here, after the
+   visibility timeout in AWS) and are redelivered until the redrive policy moves them to the dead-letter queue,
+   where they are reported;
 5. the report files of ``reports/latest/`` copied to ``--out``.
 
 The handlers are the Lambda ones, unchanged: they get their clients through ``configure`` instead of the
@@ -24,24 +25,23 @@ import socket
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from dataquest import log, storage
+from dataquest import log, relay, storage
 from dataquest.config import REPORTS_PREFIX, Settings
 from dataquest.errors import ConfigurationError, StorageError
 from dataquest.events import REPORT_INPUT_KEYS
 from dataquest.handlers import ingest, report
 from dataquest.httpclient import Fetcher, build_client
+from dataquest.relay import MAX_BATCH, Handler, RelayStats
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
-    from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 logger = log.get(__name__)
 
@@ -50,9 +50,6 @@ QUEUE_NAME = "dataquest-report"
 DLQ_NAME = "dataquest-report-dlq"
 REGION = "us-east-1"
 REPORT_FILES = ("report.json", "best_years.csv", "series_population.csv", "report.md")
-MAX_BATCH = 10
-
-SqsHandler = Callable[[dict[str, Any], Any], Any]
 
 
 @dataclass(frozen=True)
@@ -84,33 +81,11 @@ class LambdaContext:
 
 
 @dataclass
-class RelayResult:
-    """What the relay delivered: batches, records, deletions, and the messages that ended in the DLQ."""
-
-    batches: int = 0
-    deliveries: int = 0
-    succeeded: int = 0
-    failed_deliveries: int = 0
-    dead_letters: list[dict[str, Any]] = field(default_factory=list)
-    left_on_queue: int = 0
-
-    def to_document(self) -> dict[str, Any]:
-        return {
-            "batches": self.batches,
-            "deliveries": self.deliveries,
-            "succeeded": self.succeeded,
-            "failed_deliveries": self.failed_deliveries,
-            "dead_letters": self.dead_letters,
-            "left_on_queue": self.left_on_queue,
-        }
-
-
-@dataclass
 class RunResult:
     """The summary ``dataquest run`` prints."""
 
     ingest: dict[str, Any]
-    relay: RelayResult
+    relay: RelayStats
     reports: list[str]
     out: Path
     files: list[str]
@@ -138,9 +113,9 @@ class RunResult:
             f"ingest: {ing.get('files_seen', 0)} files seen, {ing.get('uploaded', 0)} uploaded, "
             f"{ing.get('deleted', 0)} deleted, {ing.get('bytes_downloaded', 0)} bytes downloaded; "
             f"population {'written' if pop.get('written') else 'unchanged'} ({pop.get('rows', '?')} rows)",
-            f"notifications: {self.relay.deliveries} delivered in {self.relay.batches} "
+            f"notifications: {self.relay.received} delivered in {self.relay.batches} "
             f"batch{'es' if self.relay.batches != 1 else ''}, "
-            f"{len(self.relay.dead_letters)} dead-lettered",
+            f"{len(self.relay.dead_letters or [])} dead-lettered",
             f"reports produced: {len(self.reports)}" + (f" ({', '.join(self.reports)})" if self.reports else ""),
         ]
         report = self.out / "report.json"
@@ -214,117 +189,27 @@ def create_topology(
     return Topology(bucket, queue_url, queue_arn, dlq_url, dlq_arn)
 
 
-def sqs_event(messages: list[MessageTypeDef], queue_arn: str) -> dict[str, Any]:
-    """The event the SQS event source mapping gives Lambda for ``messages`` (as received with all attributes)."""
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": dict(m.get("Attributes", {})),
-                "messageAttributes": {},
-                "md5OfBody": m.get("MD5OfBody", ""),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": queue_arn.split(":")[3],
-            }
-            for m in messages
-        ]
-    }
-
-
-def relay(
-    sqs: SQSClient,
-    topology: Topology,
-    handler: SqsHandler,
-    *,
-    batch_size: int = MAX_BATCH,
-    max_batches: int = 1000,
-) -> RelayResult:
+def deliver_notifications(
+    sqs: SQSClient, topology: Topology, handler: Handler, *, batch_size: int = MAX_BATCH, max_batches: int = 1000
+) -> RelayStats:
     """Deliver the queue to ``handler`` as the event source mapping does, until the queue is empty.
 
-    Succeeded records are deleted; failed ones (named in ``batchItemFailures``, or the whole batch when the
-    handler raises or answers something else) are made visible again and redelivered, until the redrive policy
-    moves them to the dead-letter queue. ``max_batches`` bounds the loop should a queue have no redrive policy.
+    Failed records are made visible again at once, not after the visibility timeout, so that the redrive policy
+    moves a record that keeps failing to the dead-letter queue within the run; the result names what is there.
+    ``max_batches`` bounds the loop should a queue have no redrive policy.
     """
-    result = RelayResult()
-    receives: dict[str, int] = {}  # message id -> deliveries seen here (the DLQ's own count adds our drain)
-    while result.batches < max_batches:
-        messages = sqs.receive_message(
-            QueueUrl=topology.queue_url,
-            MaxNumberOfMessages=min(batch_size, MAX_BATCH),
-            AttributeNames=["All"],
-            WaitTimeSeconds=0,
-        ).get("Messages", [])
-        if not messages:
-            break
-        result.batches += 1
-        result.deliveries += len(messages)
-        for m in messages:
-            receives[m["MessageId"]] = int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
-        failed = _deliver(handler, sqs_event(messages, topology.queue_arn))
-        done = [m for m in messages if m["MessageId"] not in failed]
-        retry = [m for m in messages if m["MessageId"] in failed]
-        if done:
-            sqs.delete_message_batch(
-                QueueUrl=topology.queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
-            )
-        if retry:
-            sqs.change_message_visibility_batch(
-                QueueUrl=topology.queue_url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
-                    for i, m in enumerate(retry)
-                ],
-            )
-        result.succeeded += len(done)
-        result.failed_deliveries += len(retry)
-    result.dead_letters = _drain(sqs, topology.dlq_url, receives)
-    attrs = sqs.get_queue_attributes(
-        QueueUrl=topology.queue_url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    result.left_on_queue = sum(int(v) for v in attrs.values())
-    return result
-
-
-def _deliver(handler: SqsHandler, event: dict[str, Any]) -> set[str]:
-    """The ids of the records that failed (all of them when the handler raised or answered nonsense)."""
-    ids = {r["messageId"] for r in event["Records"]}
-    try:
-        answer = handler(event, LambdaContext("dataquest-report"))
-    except Exception as exc:  # noqa: BLE001 - as Lambda does: a raising handler fails the whole batch
-        log.event(logger, "report handler raised", level=40, error=f"{type(exc).__name__}: {exc}")
-        return ids
-    items = answer.get("batchItemFailures") if isinstance(answer, dict) else None
-    if not isinstance(items, list):
-        return ids
-    named = {i.get("itemIdentifier") for i in items if isinstance(i, dict)}
-    # An identifier that is not in the batch makes the event source mapping fail the whole batch.
-    return ids if not named <= ids else {str(i) for i in named}
-
-
-def _drain(sqs: SQSClient, dlq_url: str, receives: dict[str, int]) -> list[dict[str, Any]]:
-    """Read the dead letters (and leave them there, invisible for a while) to report them."""
-    out: list[dict[str, Any]] = []
-    while True:
-        messages = sqs.receive_message(
-            QueueUrl=dlq_url, MaxNumberOfMessages=MAX_BATCH, AttributeNames=["All"], VisibilityTimeout=300
-        ).get("Messages", [])
-        if not messages:
-            return out
-        out += [
-            {
-                "message_id": m["MessageId"],
-                "receive_count": receives.get(
-                    m["MessageId"], int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1")) - 1
-                ),
-                "body": m["Body"][:2000],
-            }
-            for m in messages
-        ]
+    return relay.run(
+        sqs,
+        topology.queue_url,
+        topology.queue_arn,
+        relay.handler_invoker(handler, lambda: LambdaContext("dataquest-report")),
+        wait_seconds=0,
+        batch_size=batch_size,
+        once=True,
+        max_batches=max_batches,
+        retry_now=True,
+        dlq_url=topology.dlq_url,
+    )
 
 
 def run(settings: Settings, out: Path, *, max_receive_count: int = 5) -> RunResult:
@@ -360,10 +245,10 @@ def run(settings: Settings, out: Path, *, max_receive_count: int = 5) -> RunResu
             summary = exc.summary
             errors += summary.get("errors", [])
         log.event(logger, "ingest done", seconds=round(time.monotonic() - started, 3))
-        relayed = relay(sqs, topology, report.handler)
+        relayed = deliver_notifications(sqs, topology, report.handler)
         errors += [
             {"key": f"sqs:{DLQ_NAME}/{d['message_id']}", "error": "notification dead-lettered: the report failed"}
-            for d in relayed.dead_letters
+            for d in relayed.dead_letters or []
         ]
         reports = _report_folders(s3, bucket)
         files = _download_latest(s3, bucket, out)

@@ -1,4 +1,4 @@
-"""The local event source mapping: SQS batches posted to the report function's invoke endpoint.
+"""The event source mapping: SQS batches delivered to the report function, one implementation for every place.
 
 In AWS, an SQS event source mapping polls the report queue and invokes the report function with batches of up
 to ten records; with ``ReportBatchItemFailures`` it deletes the records that succeeded and leaves the ones named
@@ -9,8 +9,8 @@ so under docker-compose this process plays that part::
     python -m dataquest.relay --queue dataquest-local-report \\
         --function-url http://report:8080/2015-03-31/functions/function/invocations
 
-It long-polls the queue (``--wait-seconds``, 20 by default), posts each batch as the SQS event Lambda would get
-to the function's Runtime Interface Emulator endpoint, and deletes exactly the records that succeeded:
+It long-polls the queue (``--wait-seconds``, 20 by default), hands each batch, as the SQS event Lambda would get,
+to an :data:`Invoke`, and deletes exactly the records that succeeded:
 
 - an answer with a ``batchItemFailures`` list: every record not named in it;
 - a function error (``X-Amz-Function-Error``, or an ``errorType``/``errorMessage`` document), a non-200
@@ -18,8 +18,15 @@ to the function's Runtime Interface Emulator endpoint, and deletes exactly the r
   (the whole batch is retried, as the event source mapping does);
 - any other answer (``null``, a document without ``batchItemFailures``): every record.
 
-Records left on the queue are not made visible again early: they return after the queue's visibility timeout,
-as in AWS. The AWS endpoint is boto3's own ``AWS_ENDPOINT_URL`` (LocalStack or moto).
+Two invokers: :func:`http_invoker` posts to a Runtime Interface Emulator endpoint (docker-compose);
+:func:`handler_invoker` calls a handler in this process (``dataquest run``, which passes the report handler in:
+this module imports no handler, so that it runs where polars is not installed), a raised exception being the
+function error Lambda reports.
+
+By default records left on the queue are not made visible again early: they return after the queue's visibility
+timeout, as in AWS. :func:`run` can instead make them visible at once (``retry_now``, for a run that must finish
+in seconds), stop after ``max_batches``, and report what ended in the dead-letter queue (``dlq_url``). The AWS
+endpoint is boto3's own ``AWS_ENDPOINT_URL`` (LocalStack or moto).
 """
 
 from __future__ import annotations
@@ -61,6 +68,7 @@ class Answer:
 
 
 Invoke = Callable[[dict[str, Any]], Answer]
+Handler = Callable[[dict[str, Any], Any], Any]
 
 
 @dataclass
@@ -72,25 +80,41 @@ class BatchResult:
     failed: list[str] = field(default_factory=list)
     reason: str | None = None
     unreachable: bool = False
+    receive_counts: dict[str, int] = field(default_factory=dict)  # message id -> ApproximateReceiveCount
 
 
 @dataclass
 class RelayStats:
-    """Totals over the batches a relay has delivered."""
+    """Totals over the batches a relay has delivered (a record delivered twice counts twice), and, when the
+    run was given the dead-letter queue, the messages found there and the records still on the queue."""
 
     batches: int = 0
     received: int = 0
     deleted: int = 0
     failed: int = 0
+    dead_letters: list[dict[str, Any]] | None = None
+    left_on_queue: int | None = None
+    receive_counts: dict[str, int] = field(default_factory=dict, repr=False)
 
     def add(self, batch: BatchResult) -> None:
         self.batches += 1
         self.received += batch.received
         self.deleted += len(batch.deleted)
         self.failed += len(batch.failed)
+        self.receive_counts.update(batch.receive_counts)
 
-    def to_document(self) -> dict[str, int]:
-        return {"batches": self.batches, "received": self.received, "deleted": self.deleted, "failed": self.failed}
+    def to_document(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "batches": self.batches,
+            "received": self.received,
+            "deleted": self.deleted,
+            "failed": self.failed,
+        }
+        if self.dead_letters is not None:
+            doc["dead_letters"] = self.dead_letters
+        if self.left_on_queue is not None:
+            doc["left_on_queue"] = self.left_on_queue
+        return doc
 
 
 def sqs_event(messages: Sequence[MessageTypeDef], queue_arn: str) -> dict[str, Any]:
@@ -139,9 +163,16 @@ def failed_ids(batch_ids: Sequence[str], answer: Answer) -> tuple[set[str], str 
 
 
 def deliver(
-    sqs: SQSClient, queue_url: str, queue_arn: str, messages: Sequence[MessageTypeDef], invoke: Invoke
+    sqs: SQSClient,
+    queue_url: str,
+    queue_arn: str,
+    messages: Sequence[MessageTypeDef],
+    invoke: Invoke,
+    *,
+    retry_now: bool = False,
 ) -> BatchResult:
-    """Post one batch to the function and delete exactly the records that succeeded."""
+    """Hand one batch to the function and delete exactly the records that succeeded; with ``retry_now``, make
+    the failed ones visible again at once instead of after the visibility timeout."""
     ids = [m["MessageId"] for m in messages]
     unreachable = False
     reason: str | None
@@ -154,7 +185,13 @@ def deliver(
         failed, reason = failed_ids(ids, answer)
     done = [m for m in messages if m["MessageId"] not in failed]
     result = BatchResult(
-        received=len(messages), failed=[i for i in ids if i in failed], reason=reason, unreachable=unreachable
+        received=len(messages),
+        failed=[i for i in ids if i in failed],
+        reason=reason,
+        unreachable=unreachable,
+        receive_counts={
+            m["MessageId"]: int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1")) for m in messages
+        },
     )
     if done:
         response = sqs.delete_message_batch(
@@ -165,6 +202,16 @@ def deliver(
         result.deleted = [m["MessageId"] for n, m in enumerate(done) if n not in not_deleted]
         if not_deleted:
             log.event(logger, "relay delete failed", level=30, queue_url=queue_url, count=len(not_deleted))
+    retry = [m for m in messages if m["MessageId"] in failed]
+    if retry and retry_now:
+        response = sqs.change_message_visibility_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0} for n, m in enumerate(retry)
+            ],
+        )
+        if response.get("Failed"):
+            log.event(logger, "relay retry failed", level=30, queue_url=queue_url, count=len(response["Failed"]))
     log.event(
         logger,
         "relay batch",
@@ -220,6 +267,52 @@ def http_invoker(client: httpx.Client, function_url: str) -> Invoke:
     return invoke
 
 
+def handler_invoker(handler: Handler, context: Callable[[], Any] | None = None) -> Invoke:
+    """Invoke ``handler(event, context())`` in this process. As Lambda's runtime does, a raised exception becomes
+    the function error (an ``errorType``/``errorMessage`` document), which fails the whole batch."""
+
+    def invoke(event: dict[str, Any]) -> Answer:
+        try:
+            payload = handler(event, context() if context is not None else None)
+        except Exception as exc:  # as Lambda does: a raising handler is a function error, logged with its trace
+            error = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
+            logger.error("function raised", exc_info=True, extra={"fields": {"error": f"{type(exc).__name__}: {exc}"}})
+            return Answer(200, error, "Unhandled")
+        return Answer(200, payload)
+
+    return invoke
+
+
+def dead_letters(sqs: SQSClient, dlq_url: str, receive_counts: dict[str, int]) -> list[dict[str, Any]]:
+    """The messages in the dead-letter queue (read, and left there invisible for a while), each with the number
+    of times it was received from the source queue (``receive_counts``, else the DLQ's count less this read)."""
+    out: list[dict[str, Any]] = []
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=dlq_url, MaxNumberOfMessages=MAX_BATCH, AttributeNames=["All"], VisibilityTimeout=300
+        ).get("Messages", [])
+        if not messages:
+            return out
+        out += [
+            {
+                "message_id": m["MessageId"],
+                "receive_count": receive_counts.get(
+                    m["MessageId"], int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1")) - 1
+                ),
+                "body": m["Body"][:2000],
+            }
+            for m in messages
+        ]
+
+
+def queue_depth(sqs: SQSClient, queue_url: str) -> int:
+    """The records on the queue, visible or in flight."""
+    attrs = sqs.get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return sum(int(v) for v in attrs.values())
+
+
 def run(
     sqs: SQSClient,
     queue_url: str,
@@ -231,8 +324,14 @@ def run(
     stop: threading.Event | None = None,
     once: bool = False,
     max_batches: int | None = None,
+    retry_now: bool = False,
+    dlq_url: str | None = None,
 ) -> RelayStats:
-    """Relay until ``stop`` is set (or, with ``once``, until a receive comes back empty)."""
+    """Relay until ``stop`` is set (or, with ``once``, until a receive comes back empty, or ``max_batches``).
+
+    ``retry_now`` makes failed records visible again at once; with ``dlq_url``, the result names the messages in
+    that dead-letter queue and counts the records left on the queue.
+    """
     stats = RelayStats()
     stop = stop or threading.Event()
     while not stop.is_set() and (max_batches is None or stats.batches < max_batches):
@@ -241,10 +340,13 @@ def run(
             if once:
                 break
             continue
-        batch = deliver(sqs, queue_url, queue_arn, messages, invoke)
+        batch = deliver(sqs, queue_url, queue_arn, messages, invoke, retry_now=retry_now)
         stats.add(batch)
         if batch.unreachable:
             stop.wait(min(5.0, max(1.0, wait_seconds / 4)))  # the function is down: do not spin
+    if dlq_url is not None:
+        stats.dead_letters = dead_letters(sqs, dlq_url, stats.receive_counts)
+        stats.left_on_queue = queue_depth(sqs, queue_url)
     return stats
 
 

@@ -19,7 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from dataquest.embedded import create_topology, relay
+from dataquest import relay
+from dataquest.embedded import create_topology
 from tests.conftest import ROOT
 from tests.integration.test_run_embedded import check_report, pipeline_env, publish, small_tree
 from tests.support.aws import client, free_port
@@ -83,22 +84,32 @@ def test_ingest_then_report_through_the_mini_rie(moto_endpoint: str, tmp_path: P
             summary = answer.json()
             assert (summary["uploaded"], summary["population"]["written"], summary["errors"]) == (2, True, [])
 
-            answers: list[Any] = []
+            answers: list[relay.Answer] = []
+            with httpx.Client(timeout=120) as http:
+                post = relay.http_invoker(http, report_url)
 
-            def invoke_report(event: dict[str, Any], context: Any) -> Any:
-                response = httpx.post(report_url, json=event, timeout=120)
-                answers.append((response.headers.get("X-Amz-Function-Error"), response.json()))
-                return response.json()
+                def invoke_report(event: dict[str, Any]) -> relay.Answer:
+                    answers.append(post(event))
+                    return answers[-1]
 
-            relayed = relay(sqs, topology, invoke_report)
+                relayed = relay.run(
+                    sqs,
+                    topology.queue_url,
+                    topology.queue_arn,
+                    invoke_report,
+                    wait_seconds=0,
+                    once=True,
+                    retry_now=True,
+                    dlq_url=topology.dlq_url,
+                )
 
             # an error in a handler comes back as Lambda's Invoke API says: 200 and X-Amz-Function-Error
             broken = httpx.post(report_url, json={"not": "an SQS event"}, timeout=60)
             assert broken.headers["X-Amz-Function-Error"] == "Unhandled"
             assert broken.json()["errorType"] == "ValidationError"
 
-    assert answers == [(None, {"batchItemFailures": []})]
-    assert (relayed.deliveries, relayed.succeeded, relayed.dead_letters, relayed.left_on_queue) == (3, 3, [], 0)
+    assert answers == [relay.Answer(200, {"batchItemFailures": []})]
+    assert (relayed.received, relayed.deleted, relayed.dead_letters, relayed.left_on_queue) == (3, 3, [], 0)
     doc = json.loads(s3.get_object(Bucket=name, Key="reports/latest/report.json")["Body"].read())
     check_report(doc, tree)
     assert "report done" in (tmp_path / "report.log").read_text()

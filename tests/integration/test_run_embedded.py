@@ -162,7 +162,7 @@ def test_run_on_a_small_generated_tree(site: BlsSite, tmp_path: Path) -> None:
     assert summary["errors"] == []
     relay = summary["relay"]
     # the TestEvent and one notification per input, all acknowledged in one batch
-    assert (relay["deliveries"], relay["succeeded"], relay["dead_letters"], relay["left_on_queue"]) == (3, 3, [], 0)
+    assert relay == {"batches": 1, "received": 3, "deleted": 3, "failed": 0, "dead_letters": [], "left_on_queue": 0}
     assert {p.name for p in out.iterdir()} == REPORT_FILES
     check_report(json.loads((out / "report.json").read_text()), tree)
     assert '"CloudWatchMetrics"' in proc.stderr  # metrics go to stderr here, stdout stays one document

@@ -1,6 +1,7 @@
-"""SQS-side faults (issue 7) through the embedded relay on a moto server with a redrive policy
-(maxReceiveCount=2): redelivery and duplicates are harmless, a poisoned message ends in the dead-letter queue
-after the configured receives, a transient failure is retried and succeeds."""
+"""SQS-side faults (issue 7) through the embedded run's delivery to the real report handler, on a moto server
+with the topology's redrive policy (maxReceiveCount=2): redelivery and duplicates are harmless, a poisoned
+message ends in the dead-letter queue after the configured receives while the report is made. The relay's own
+rules (retries, the dead-letter report, the bound on batches) are tested in tests/unit/test_relay.py."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from dataquest.config import Settings
-from dataquest.embedded import Topology, create_topology, relay
+from dataquest.embedded import Topology, create_topology, deliver_notifications
 from dataquest.handlers import report
 from tests.integration.test_run_embedded import small_tree
 from tests.support.aws import client
@@ -54,14 +55,14 @@ def test_duplicates_and_redelivery_make_one_report(wired: tuple[Any, Any, Topolo
     # S3 may send a notification twice, and an old one may arrive after a newer: both are harmless
     for _ in range(2):
         sqs.send_message(QueueUrl=topology.queue_url, MessageBody=s3_notification(topology.bucket, POPULATION_KEY))
-    first = relay(sqs, topology, report.handler, batch_size=1)
-    assert (first.deliveries, first.succeeded, first.dead_letters, first.left_on_queue) == (5, 5, [], 0)
+    first = deliver_notifications(sqs, topology, report.handler, batch_size=1)
+    assert (first.received, first.deleted, first.dead_letters, first.left_on_queue) == (5, 5, [], 0)
     folders = report_folders(s3, topology.bucket)
     assert len(folders) == 1
     # a redelivery of an already-processed notification later on: acknowledged, the report left as it was
     sqs.send_message(QueueUrl=topology.queue_url, MessageBody=s3_notification(topology.bucket, BLS_KEY))
-    second = relay(sqs, topology, report.handler)
-    assert (second.succeeded, second.dead_letters) == (1, [])
+    second = deliver_notifications(sqs, topology, report.handler)
+    assert (second.deleted, second.dead_letters) == (1, [])
     assert report_folders(s3, topology.bucket) == folders
     # the bucket is versioned: one version of each report file means it was written once
     versions = s3.list_object_versions(Bucket=topology.bucket, Prefix=folders[0])["Versions"]
@@ -72,30 +73,13 @@ def test_a_poisoned_message_ends_in_the_dlq_after_the_configured_receives(wired:
     s3, sqs, topology = wired
     put_inputs(s3, topology.bucket)
     poison = sqs.send_message(QueueUrl=topology.queue_url, MessageBody="{this is not an S3 notification")
-    result = relay(sqs, topology, report.handler)
+    result = deliver_notifications(sqs, topology, report.handler)
     # two receives (maxReceiveCount=2), both failed; the good messages were acknowledged at once
-    assert result.failed_deliveries == 2
-    assert [(d["message_id"], d["receive_count"]) for d in result.dead_letters] == [(poison["MessageId"], 2)]
-    assert result.dead_letters[0]["body"] == "{this is not an S3 notification"
+    assert result.failed == 2
+    assert result.dead_letters == [
+        {"message_id": poison["MessageId"], "receive_count": 2, "body": "{this is not an S3 notification"}
+    ]
     assert result.left_on_queue == 0
-    assert len(report_folders(s3, topology.bucket)) == 1
-
-
-def test_a_transient_failure_is_retried_and_succeeds(wired: tuple[Any, Any, Topology]) -> None:
-    s3, sqs, topology = wired
-    seen: list[int] = []
-
-    def flaky(event: dict[str, Any], context: Any) -> Any:
-        seen.append(len(event["Records"]))
-        if len(seen) == 1:
-            raise TimeoutError("the function timed out")  # Lambda fails the whole batch
-        return report.handler(event, context)
-
-    put_inputs(s3, topology.bucket)
-    result = relay(sqs, topology, flaky)
-    assert result.dead_letters == []
-    assert result.failed_deliveries == 3  # the TestEvent and both notifications, once each
-    assert result.succeeded == 3
     assert len(report_folders(s3, topology.bucket)) == 1
 
 
@@ -103,8 +87,8 @@ def test_a_report_that_keeps_failing_dead_letters_only_its_records(wired: tuple[
     s3, sqs, topology = wired
     s3.put_object(Bucket=topology.bucket, Key=BLS_KEY, Body=small_tree().files["pr/pr.data.0.Current"])
     # the population never arrives: every report run fails; the TestEvent is still acknowledged
-    result = relay(sqs, topology, report.handler)
-    assert result.succeeded == 1
-    assert len(result.dead_letters) == 1
-    assert BLS_KEY.replace("/", "%2F") in result.dead_letters[0]["body"]
+    result = deliver_notifications(sqs, topology, report.handler)
+    assert result.deleted == 1
+    assert len(result.dead_letters or []) == 1
+    assert BLS_KEY.replace("/", "%2F") in (result.dead_letters or [{}])[0]["body"]
     assert report_folders(s3, topology.bucket) == []

@@ -1,4 +1,6 @@
-"""The local event source mapping (dataquest.relay) against moto's SQS and a fake function endpoint."""
+"""The event source mapping (dataquest.relay) against moto's SQS: a fake RIE endpoint over HTTP (the
+docker-compose relay), and handlers in this process with immediate retries and a dead-letter queue (what
+``dataquest run`` uses)."""
 
 from __future__ import annotations
 
@@ -210,3 +212,116 @@ def test_main_names_a_missing_queue(capsys: pytest.CaptureFixture[str], sqs: Any
     code = relay.main(["--queue", "absent", "--function-url", FUNCTION_URL, "--startup-timeout", "0", "--once"])
     assert code == 1
     assert "'absent' cannot be found" in capsys.readouterr().err
+
+
+# --- in this process: the handler_invoker and the options of `dataquest run` ---------------------------------------
+
+
+def _fail_bodies(*bodies: str) -> relay.Handler:
+    """A handler naming in batchItemFailures the records whose body is one of ``bodies``."""
+
+    def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
+        bad = [r["messageId"] for r in event["Records"] if r["body"] in bodies]
+        return {"batchItemFailures": [{"itemIdentifier": i} for i in bad]}
+
+    return handler
+
+
+def test_the_in_process_invoker_passes_the_context_and_the_answer(sqs: Any, queue: tuple[str, str]) -> None:
+    url, arn = queue
+    _send(sqs, url, ["ok", "bad"])
+    contexts: list[Any] = []
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        contexts.append(context)
+        return _fail_bodies("bad")(event, context)
+
+    stats = relay.run(sqs, url, arn, relay.handler_invoker(handler, lambda: "ctx"), wait_seconds=0, once=True)
+    assert stats.to_document() == {"batches": 1, "received": 2, "deleted": 1, "failed": 1}
+    assert contexts == ["ctx"]
+    assert _on_queue(sqs, url) == (0, 1)  # by default a failed record waits for the visibility timeout
+
+
+def test_a_raising_handler_is_a_function_error_that_fails_the_whole_batch() -> None:
+    def handler(_event: dict[str, Any], _context: Any) -> Any:
+        raise TimeoutError("the function timed out")
+
+    answer = relay.handler_invoker(handler)({"Records": []})
+    assert answer == relay.Answer(
+        200, {"errorType": "TimeoutError", "errorMessage": "the function timed out"}, "Unhandled"
+    )
+    assert relay.failed_ids(["m1", "m2"], answer) == (
+        {"m1", "m2"},
+        "the function failed: TimeoutError: the function timed out",
+    )
+
+
+def test_retry_now_makes_failed_records_visible_at_once(sqs: Any, queue: tuple[str, str]) -> None:
+    url, arn = queue
+    ids = _send(sqs, url, ["ok", "bad"])
+    batch = relay.deliver(
+        sqs,
+        url,
+        arn,
+        relay.receive(sqs, url, wait_seconds=0, batch_size=10),
+        relay.handler_invoker(_fail_bodies("bad")),
+        retry_now=True,
+    )
+    assert (batch.deleted, batch.failed) == ([ids["ok"]], [ids["bad"]])
+    assert _on_queue(sqs, url) == (1, 0)
+
+
+def test_a_transient_failure_is_retried_at_once_and_succeeds(sqs: Any, queue: tuple[str, str]) -> None:
+    url, arn = queue
+    _send(sqs, url, ["a", "b"])
+    calls: list[int] = []
+
+    def flaky(event: dict[str, Any], _context: Any) -> dict[str, Any]:
+        calls.append(len(event["Records"]))
+        if len(calls) == 1:
+            raise TimeoutError("the function timed out")  # Lambda fails the whole batch
+        return {"batchItemFailures": []}
+
+    stats = relay.run(sqs, url, arn, relay.handler_invoker(flaky), wait_seconds=0, once=True, retry_now=True)
+    assert calls == [2, 2]
+    assert stats.to_document() == {"batches": 2, "received": 4, "deleted": 2, "failed": 2}
+    assert _on_queue(sqs, url) == (0, 0)
+
+
+def test_a_record_that_keeps_failing_is_reported_from_the_dead_letter_queue(sqs: Any) -> None:
+    dlq = sqs.create_queue(QueueName="report-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2})
+    url = sqs.create_queue(QueueName="report", Attributes={"VisibilityTimeout": "300", "RedrivePolicy": redrive})[
+        "QueueUrl"
+    ]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    ids = _send(sqs, url, ["ok", "poison"])
+    stats = relay.run(
+        sqs,
+        url,
+        arn,
+        relay.handler_invoker(_fail_bodies("poison")),
+        wait_seconds=0,
+        once=True,
+        retry_now=True,
+        dlq_url=dlq,
+    )
+    # received twice (maxReceiveCount=2), failed twice, then moved to the DLQ by the redrive policy
+    assert stats.to_document() == {
+        "batches": 2,
+        "received": 3,
+        "deleted": 1,
+        "failed": 2,
+        "dead_letters": [{"message_id": ids["poison"], "receive_count": 2, "body": "poison"}],
+        "left_on_queue": 0,
+    }
+
+
+def test_max_batches_bounds_a_queue_without_a_redrive_policy(sqs: Any, queue: tuple[str, str]) -> None:
+    url, arn = queue
+    _send(sqs, url, ["poison"])
+    invoke = relay.handler_invoker(_fail_bodies("poison"))
+    stats = relay.run(sqs, url, arn, invoke, wait_seconds=0, once=True, retry_now=True, max_batches=3)
+    assert (stats.batches, stats.received, stats.failed) == (3, 3, 3)
+    assert relay.queue_depth(sqs, url) == 1
