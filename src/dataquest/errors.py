@@ -9,6 +9,7 @@ the boundary with ``raise ... from exc`` so that callers (the CLI, the handlers)
     │   ├── ForbiddenError      403: BLS wants a contact address in the User-Agent
     │   └── ListingError        a directory listing is empty, unparseable or not a BLS listing
     ├── StorageError            S3 or SQS failed (names the bucket/key)
+    │   ├── InputMissingError   an input of the report is not in the bucket (yet)
     │   └── LeaseHeldError      another sync holds the lease on this survey
     └── ValidationError         data that does not have the expected shape (names what was expected and seen)
 """
@@ -47,6 +48,11 @@ class StorageError(DataQuestError):
     def __init__(self, message: str, *, key: str | None = None) -> None:
         super().__init__(message)
         self.key = key
+
+
+class InputMissingError(StorageError):
+    """An input of the report does not exist. The CLI reports it as an error; the report function acknowledges
+    the notification, since the missing input's own notification brings the report when it lands."""
 
 
 class LeaseHeldError(StorageError):

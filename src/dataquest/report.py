@@ -29,7 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from dataquest import analysis, log, storage
 from dataquest.config import POPULATION_KEY, REPORTS_PREFIX
-from dataquest.errors import StorageError
+from dataquest.errors import InputMissingError, StorageError
 from dataquest.population import parse_population
 
 if TYPE_CHECKING:
@@ -313,7 +313,9 @@ def run_report(
 def _head_input(s3: S3Client, bucket: str, key: str, command: str) -> storage.ObjectInfo:
     info = storage.head(s3, bucket, key)
     if info is None:
-        raise StorageError(f"s3://{bucket}/{key} does not exist: the report needs it; run `{command}` first", key=key)
+        raise InputMissingError(
+            f"s3://{bucket}/{key} does not exist: the report needs it; run `{command}` first", key=key
+        )
     return info
 
 

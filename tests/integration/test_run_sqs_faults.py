@@ -81,14 +81,3 @@ def test_a_poisoned_message_ends_in_the_dlq_after_the_configured_receives(wired:
     ]
     assert result.left_on_queue == 0
     assert len(report_folders(s3, topology.bucket)) == 1
-
-
-def test_a_report_that_keeps_failing_dead_letters_only_its_records(wired: tuple[Any, Any, Topology]) -> None:
-    s3, sqs, topology = wired
-    s3.put_object(Bucket=topology.bucket, Key=BLS_KEY, Body=small_tree().files["pr/pr.data.0.Current"])
-    # the population never arrives: every report run fails; the TestEvent is still acknowledged
-    result = deliver_notifications(sqs, topology, report.handler)
-    assert result.deleted == 1
-    assert len(result.dead_letters or []) == 1
-    assert BLS_KEY.replace("/", "%2F") in (result.dead_letters or [{}])[0]["body"]
-    assert report_folders(s3, topology.bucket) == []

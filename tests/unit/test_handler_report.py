@@ -1,4 +1,5 @@
-"""The report handler over a fake ``run_report``: which records fail, when the report runs, what it logs."""
+"""The report handler over a fake ``run_report``: which records fail, when the report runs, what it logs; and
+over the real one on moto's S3 for inputs that land one after the other."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
 
 from dataquest import log
-from dataquest.config import Settings
-from dataquest.errors import StorageError, ValidationError
+from dataquest.config import POPULATION_KEY, Settings
+from dataquest.errors import InputMissingError, StorageError, ValidationError
 from dataquest.handlers import report
 from tests.conftest import EVENTS
+from tests.unit.test_report import DATA, POPULATION
 
 BUCKET = "dataquest-test"
 
@@ -162,6 +166,41 @@ def test_a_failed_report_fails_exactly_the_records_that_asked_for_it(
     failed = [json.loads(line) for line in logs.getvalue().splitlines() if "report failed" in line]
     assert failed[0]["error"].startswith("StorageError: GET s3://dataquest-test/bls/pr/pr.data.0.Current")
     assert "Traceback" in failed[0]["exception"]
+
+
+def test_a_notification_before_the_other_input_exists_waits_and_the_other_one_makes_the_report(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stream = io.StringIO()
+    log.setup("INFO", stream=stream, json_lines=True)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket=BUCKET)
+        monkeypatch.setattr(report, "_resources", None)
+        report.configure(report.Resources(Settings(bucket=BUCKET), s3))
+        # the first ingest: the BLS file lands, the population is not there yet
+        s3.put_object(Bucket=BUCKET, Key="bls/pr/pr.data.0.Current", Body=DATA)
+        first = {"Records": [record("bls", s3_body("bls/pr/pr.data.0.Current"))]}
+        assert report.handler(first, Context()) == {"batchItemFailures": []}
+        assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix="reports/")
+        lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+        waiting = [line for line in lines if line["message"] == "report waiting for input"]
+        assert [(w["level"], w["key"]) for w in waiting] == [("INFO", POPULATION_KEY)]
+        assert not [line for line in lines if line["level"] == "ERROR"]
+        # the population lands: its own notification makes the report
+        s3.put_object(Bucket=BUCKET, Key=POPULATION_KEY, Body=POPULATION)
+        second = {"Records": [record("population", s3_body(POPULATION_KEY))]}
+        assert report.handler(second, Context()) == {"batchItemFailures": []}
+        doc = json.loads(s3.get_object(Bucket=BUCKET, Key="reports/latest/report.json")["Body"].read())
+    assert doc["population_stats"]["start_year"] == 2013
+    assert [r["year"] for r in doc["series_population"]] == [2017, 2018, 2020]
+
+
+def test_a_missing_input_is_acknowledged_not_failed(monkeypatch: pytest.MonkeyPatch, logs: io.StringIO) -> None:
+    run = fake(monkeypatch, InputMissingError("s3://b/population/nation_population.json does not exist", key="k"))
+    got = report.handler({"Records": [record("m", s3_body("bls/pr/pr.data.0.Current"))]}, Context())
+    assert got == {"batchItemFailures": []}
+    assert run.calls == [BUCKET]
 
 
 def test_an_unexpected_error_in_the_report_is_a_record_failure_too(

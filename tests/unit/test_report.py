@@ -19,7 +19,7 @@ from moto import mock_aws
 
 from dataquest import cli, report
 from dataquest.config import POPULATION_KEY
-from dataquest.errors import StorageError
+from dataquest.errors import InputMissingError
 from dataquest.report import BLS_DATA_KEY, ReportOptions, run_report
 from tests.unit.test_analysis import bls_bytes, quarters
 
@@ -200,7 +200,7 @@ def test_upload_false_computes_and_writes_nothing(s3: Any) -> None:
 def test_a_missing_input_is_an_error_naming_the_key_and_what_to_run(s3: Any, missing: str, command: str) -> None:
     _put_inputs(s3)
     s3.delete_object(Bucket=BUCKET, Key=missing)
-    with pytest.raises(StorageError) as info:
+    with pytest.raises(InputMissingError) as info:  # a StorageError, which the CLI reports
         run_report(s3, BUCKET)
     assert f"s3://{BUCKET}/{missing} does not exist" in str(info.value)
     assert f"run `{command}` first" in str(info.value)

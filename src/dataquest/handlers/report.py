@@ -5,7 +5,9 @@ A report is a function of the current versions of its two inputs (``run_report``
 and a duplicate or out-of-order notification finds that folder's ``report.json`` already there and is skipped
 cheaply. Records that are not about an input (other keys, other buckets, ``s3:TestEvent``) are acknowledged;
 a malformed record fails alone; if the report run fails, exactly the records that asked for it fail, and SQS
-delivers them again (then to the dead-letter queue).
+delivers them again (then to the dead-letter queue). A notification that comes while the other input does not
+exist yet (the first ingest writes the BLS file minutes before the population) is acknowledged too: there is
+nothing to retry, and that input's own notification brings the report when it lands.
 
 polars is imported only when a report is computed, not at cold start.
 """
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from dataquest import log
 from dataquest.config import Settings
-from dataquest.errors import DataQuestError
+from dataquest.errors import DataQuestError, InputMissingError
 from dataquest.events import parse_notification, parse_sqs_event
 from dataquest.storage import s3_client
 
@@ -88,6 +90,9 @@ def _report(res: Resources, bucket: str) -> bool:
 
     try:
         result = run_report(res.s3, bucket)
+    except InputMissingError as exc:
+        log.event(logger, "report waiting for input", bucket=bucket, key=exc.key)
+        return True
     except Exception as exc:  # per-record isolation, as Powertools' BatchProcessor does; logged with its trace
         fields = {"bucket": bucket, "error": f"{type(exc).__name__}: {exc}"}
         logger.error("report failed", exc_info=True, extra={"fields": fields})
