@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -207,6 +208,20 @@ def test_no_rie_tests_or_sources_in_the_image(images: dict[str, str], fn: str) -
     )
     out = docker("run", "--rm", "--entrypoint", "python", images[fn], "-c", script).stdout.split()
     assert out == ["None", "False", "False", "False", "False"]
+
+
+SECRET_IN_IMAGE = re.compile(
+    r"(?:AKIA|ASIA)[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY-----|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|"
+    r"LOCALSTACK_AUTH_TOKEN",
+)
+
+
+@pytest.mark.parametrize("fn", FUNCTIONS)
+def test_no_secrets_in_the_image_config_or_history(images: dict[str, str], fn: str) -> None:
+    config = json.dumps(inspect(images[fn])["Config"])
+    history = docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", images[fn]).stdout
+    assert history.strip(), "docker history printed nothing: the check would see nothing"
+    assert not SECRET_IN_IMAGE.findall(config + history)
 
 
 def test_image_sizes_are_reported(images: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
