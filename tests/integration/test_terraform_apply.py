@@ -24,7 +24,7 @@ from urllib.parse import unquote_plus
 
 import pytest
 
-from tests.support.aws import client, moto_server
+from tests.support.aws import client, moto_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.terraform]
 
@@ -183,8 +183,9 @@ def applied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
         "-var=bucket_force_destroy=true",
     ]
     with ExitStack() as stack:
-        local_endpoint = stack.enter_context(moto_server())
-        dev_endpoint = stack.enter_context(moto_server())
+        # Processes, not in-process servers: moto's state is per process, and each env needs an account of its own.
+        local_endpoint = stack.enter_context(moto_process())
+        dev_endpoint = stack.enter_context(moto_process())
         result = Applied(
             # envs/local takes the endpoint as its one variable: no override file needed.
             local=_copy_env(tmp, "local", local_endpoint, [f"-var=aws_endpoint_url={local_endpoint}"], override=False),
@@ -539,6 +540,21 @@ def test_function_roles_touch_only_their_own_prefixes(applied: Applied) -> None:
     assert not [s for s in ingest if any(a.startswith("sqs:") for a in _as_list(s["Action"]))]
     [consume] = [s for s in report if any(a.startswith("sqs:") for a in _as_list(s["Action"]))]
     assert _as_list(consume["Resource"]) == [f"arn:aws:sqs:{REGION}:{ACCOUNT}:dataquest-dev-report"]
+
+
+# Credentials, keys and passwords have no place in state: the functions get settings, never secrets.
+SECRET_IN_STATE = re.compile(
+    r"(?:AKIA|ASIA)[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY-----|"
+    r"\"(?:aws_)?(?:secret_access_key|session_token|access_key_id|password)\"\s*:\s*\"[^\"]+\"",
+    re.IGNORECASE,
+)
+
+
+def test_no_secrets_in_state(applied: Applied) -> None:
+    for deployment in applied.all:
+        found = SECRET_IN_STATE.findall(json.dumps(deployment.state()))
+        assert not found, f"envs/{deployment.name}: secret-looking values in state: {found[:3]}"
+    assert SECRET_IN_STATE.search('{"AWS_SECRET_ACCESS_KEY": "abc"}'), "the pattern must see a planted secret"
 
 
 # --- no drift, then destroy (keep these last: they depend on the order above) ---------------------------------

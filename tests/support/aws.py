@@ -1,8 +1,16 @@
-"""A real moto HTTP endpoint in this process (``ThreadedMotoServer``) on a free port."""
+"""Real moto HTTP endpoints on free ports: in this process (``ThreadedMotoServer``) or as a process of its own.
+
+moto keeps its state per process, so every in-process server shares one set of buckets and queues with the
+others and with ``mock_aws``: use :func:`moto_process` where a test needs an account of its own (Terraform's
+"everything is gone after destroy"), :func:`moto_server` where the test must patch moto from inside.
+"""
 
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -26,6 +34,40 @@ def moto_server() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.stop()
+
+
+@contextmanager
+def moto_process(startup_timeout: float = 60.0) -> Iterator[str]:
+    """Start ``python -m moto.server`` as a process (state of its own) and yield its endpoint URL."""
+    import httpx
+
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + startup_timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"moto server exited with {proc.returncode} before answering on {endpoint}")
+            try:
+                httpx.get(f"{endpoint}/moto-api/", timeout=2).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"moto server did not answer on {endpoint} in {startup_timeout} s") from None
+                time.sleep(0.2)
+        yield endpoint
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def reset(endpoint: str) -> None:
