@@ -116,7 +116,7 @@ TF_STATE = -state=$(abspath $(LOCAL_DIR))/terraform.tfstate
 
 .PHONY: base-image
 base-image: ## build the local base image (debootstrap; for machines that cannot pull): BASE_IMAGE=dataquest/base:bookworm
-	scripts/build-base-image.sh
+	scripts/build-base-image.sh $(BASE_IMAGE)
 
 .PHONY: images
 images: ## build the ingest and report images as dataquest/<fn>:IMAGE_TAG (BASE_IMAGE=... overrides the pinned base)
@@ -180,7 +180,7 @@ local-down: ## stop and remove the local services, their network and the local T
 	rm -rf $(LOCAL_DIR)/terraform.tfstate $(LOCAL_DIR)/terraform.tfstate.backup
 
 .PHONY: push
-push: images ## build both images, tag them with the git commit, push to ECR, print the digests (ENV=dev)
+push: install images ## build both images, tag them with the git commit, push to ECR, print the digests (ENV=dev)
 	@registry=$$($(PY) -m dataquest.promote registry); \
 	$(PY) -m dataquest.promote login-password | docker login --username AWS --password-stdin "$$registry" >&2; \
 	for fn in ingest report; do \
