@@ -6,7 +6,8 @@
 # A Debian bookworm minbase root filesystem made with debootstrap from the mirror apt already uses, with
 # python3 (3.11), venv, pip and CA certificates, plus the host's CA bundle so that pip inside a build reaches
 # PyPI through whatever TLS-inspecting proxy the host trusts; imported with `docker import`. Cached: nothing is
-# rebuilt when `docker image inspect NAME` finds it (set DQ_REBUILD_BASE=1 to force). See images/base/README.md.
+# rebuilt when `docker image inspect NAME` finds it (set DQ_REBUILD_BASE=1 to force). See images/README.md
+# ("No registry: a local base image").
 set -euo pipefail
 
 NAME=${1:-${DQ_BASE_IMAGE:-dataquest/base:bookworm}}
