@@ -26,6 +26,16 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _restore_logging(monkeypatch: pytest.MonkeyPatch) -> None:
+    """log.setup() (the CLI, the handlers) points the dataquest logger at one test's stream: give the next test
+    the handlers, level and propagation it had."""
+    logger = logging.getLogger("dataquest")
+    monkeypatch.setattr(logger, "handlers", list(logger.handlers))
+    monkeypatch.setattr(logger, "level", logger.level)
+    monkeypatch.setattr(logger, "propagate", logger.propagate)
+
+
+@pytest.fixture(autouse=True)
 def _aws_test_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake credentials so that no test can reach a real AWS account."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")

@@ -9,7 +9,6 @@ integration tests of the handlers.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import statistics
 import subprocess
@@ -29,15 +28,6 @@ pytestmark = pytest.mark.integration
 
 POPULATION_PATH = "/tesseract/data.jsonrecords"
 REPORT_FILES = {"report.json", "best_years.csv", "series_population.csv", "report.md"}
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging(monkeypatch: pytest.MonkeyPatch) -> None:
-    """log.setup() points the dataquest logger at this test's stream: give the next test the one it had."""
-    logger = logging.getLogger("dataquest")
-    monkeypatch.setattr(logger, "handlers", list(logger.handlers))
-    monkeypatch.setattr(logger, "level", logger.level)
-    monkeypatch.setattr(logger, "propagate", logger.propagate)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -17,15 +16,6 @@ from dataquest.config import POPULATION_KEY, Settings
 from dataquest.errors import ConfigurationError, LeaseHeldError, SourceError
 from dataquest.handlers import ingest
 from tests.conftest import EVENTS
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging(monkeypatch: pytest.MonkeyPatch) -> None:
-    """log.setup() points the dataquest logger at this test's stream: give the next test the one it had."""
-    logger = logging.getLogger("dataquest")
-    monkeypatch.setattr(logger, "handlers", list(logger.handlers))
-    monkeypatch.setattr(logger, "level", logger.level)
-    monkeypatch.setattr(logger, "propagate", logger.propagate)
 
 
 @dataclass

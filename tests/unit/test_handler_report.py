@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -23,15 +22,6 @@ from tests.conftest import EVENTS
 from tests.unit.test_report import DATA, POPULATION
 
 BUCKET = "dataquest-test"
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging(monkeypatch: pytest.MonkeyPatch) -> None:
-    """log.setup() points the dataquest logger at this test's stream: give the next test the one it had."""
-    logger = logging.getLogger("dataquest")
-    monkeypatch.setattr(logger, "handlers", list(logger.handlers))
-    monkeypatch.setattr(logger, "level", logger.level)
-    monkeypatch.setattr(logger, "propagate", logger.propagate)
 
 
 @dataclass
