@@ -1,12 +1,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from dataquest.bls.lease import acquire, lease_key
 from dataquest.errors import LeaseHeldError
@@ -25,14 +22,6 @@ class Clock:
     def sleep(self, s: float) -> None:
         self.sleeps.append(s)
         self.now += s
-
-
-@pytest.fixture
-def s3() -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
 
 
 def lease_doc(s3: Any) -> dict[str, Any]:

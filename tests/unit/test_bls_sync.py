@@ -1,14 +1,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-import boto3
 import httpx
 import pytest
-from moto import mock_aws
 
 from dataquest.bls.lease import acquire
 from dataquest.bls.sync import SUMMARY_KEYS, sync_surveys
@@ -23,15 +20,8 @@ BASE = "https://download.bls.gov/pub/time.series/"
 CFG = TransferConfig(part_size=1000, multipart_threshold=3000)
 
 
-@pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    import moto.s3.models
-
-    monkeypatch.setattr(moto.s3.models, "S3_UPLOAD_PART_MIN_SIZE", 1)
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
+# Kilobyte parts: moto is told to accept parts below S3's 5 MiB floor.
+pytestmark = pytest.mark.usefixtures("small_parts")
 
 
 class Source:

@@ -8,10 +8,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-import boto3
 import httpx
 import pytest
-from moto import mock_aws
 
 from dataquest.bls.listing import SourceFile
 from dataquest.bls.plan import source_metadata
@@ -24,15 +22,8 @@ URL = "https://download.bls.gov/pub/time.series/pr/big"
 CFG = TransferConfig(part_size=1000, multipart_threshold=2500, concurrency=3)
 
 
-@pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    import moto.s3.models
-
-    monkeypatch.setattr(moto.s3.models, "S3_UPLOAD_PART_MIN_SIZE", 1)
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
+# Kilobyte parts: moto is told to accept parts below S3's 5 MiB floor.
+pytestmark = pytest.mark.usefixtures("small_parts")
 
 
 class CutStream(httpx.SyncByteStream):

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import boto3
 import httpx
 import pytest
-from moto import mock_aws
 
 from dataquest.config import POPULATION_KEY
 from dataquest.errors import SourceError, ValidationError
@@ -39,14 +37,6 @@ LEGACY = {
 
 def _body(doc: object) -> bytes:
     return json.dumps(doc).encode()
-
-
-@pytest.fixture
-def s3() -> Iterator[object]:
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
 
 
 def _fetcher(handler: Callable[[httpx.Request], httpx.Response]) -> Fetcher:

@@ -8,14 +8,11 @@ import io
 import json
 import logging
 import statistics
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
-from moto import mock_aws
 
 from dataquest import cli, report
 from dataquest.config import POPULATION_KEY
@@ -60,14 +57,6 @@ EXPECTED = {
         {"series_id": "PRS30006032", "year": 2020, "period": "Q01", "value": -7.0, "population": None},
     ],
 }
-
-
-@pytest.fixture
-def s3() -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
 
 
 def _put_inputs(s3: Any, data: bytes = DATA, population: bytes = POPULATION) -> None:
