@@ -53,14 +53,12 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=10, help="fresh processes per module (best is kept)")
     args = parser.parse_args()
 
-    targets = [
-        m if exists(m) else fallback
-        for m, fallback in (
-            ("dataquest.handlers.ingest", "dataquest.population"),
-            ("dataquest.handlers.report", "dataquest.report"),
-        )
-    ]
-    targets.append("dataquest.report")
+    # The handlers themselves: a missing one is an error, never a stand-in module measured under another name.
+    targets = ["dataquest.handlers.ingest", "dataquest.handlers.report", "dataquest.report"]
+    missing = [m for m in targets if not exists(m)]
+    if missing:
+        print(f"bench-coldstart: cannot import {', '.join(missing)} from {ROOT / 'src'}", file=sys.stderr)
+        return 1
     import_seconds(BASELINE, 1)  # warm the bytecode caches and the page cache once
     for t in targets:
         import_seconds((t,), 1)
