@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dataquest import __version__, log
-from dataquest.config import Settings
+from dataquest.config import LATEST_REPORT_PREFIX, Settings
 from dataquest.errors import ConfigurationError, DataQuestError
 
 EXIT_OK = 0
@@ -112,7 +112,7 @@ def _cmd_report(args: argparse.Namespace, settings: Settings) -> Outcome:
         if result.skipped:
             notes.append(f"report for these inputs already at s3://{bucket}/{result.prefix} (use --force to redo)")
         elif result.keys:
-            notes.append(f"written to s3://{bucket}/{result.prefix} and s3://{bucket}/{report.LATEST_PREFIX}")
+            notes.append(f"written to s3://{bucket}/{result.prefix} and s3://{bucket}/{LATEST_REPORT_PREFIX}")
     if args.out:
         paths = report.write_local(document, args.out)
         notes.append(f"written to {args.out}/: " + ", ".join(p.name for p in paths))

@@ -19,7 +19,12 @@ DEFAULT_POPULATION_URL = (
 )
 POPULATION_KEY = "population/nation_population.json"
 REPORTS_PREFIX = "reports/"
+LATEST_REPORT_PREFIX = f"{REPORTS_PREFIX}latest/"
+# The files of a report folder, in writing order: report.json last, so that its presence means the folder is complete.
+REPORT_FILES: tuple[str, ...] = ("best_years.csv", "series_population.csv", "report.md", "report.json")
 BLS_PREFIX = "bls/"
+# The mirrored file the report reads (its ObjectCreated notifies the report queue, as the population's does).
+BLS_DATA_KEY = f"{BLS_PREFIX}pr/pr.data.0.Current"
 INGEST_LOG_PREFIX = "_logs/ingest/"
 # Seconds between two requests to a source (BLS asks not to be hit several times a second).
 DEFAULT_REQUEST_INTERVAL = 0.5

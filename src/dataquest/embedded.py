@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from dataquest import log, relay, storage
-from dataquest.config import REPORTS_PREFIX, Settings
+from dataquest.config import LATEST_REPORT_PREFIX, REPORT_FILES, REPORTS_PREFIX, Settings
 from dataquest.errors import ConfigurationError, StorageError
 from dataquest.events import REPORT_INPUT_KEYS
 from dataquest.handlers import ingest, report
@@ -49,7 +49,6 @@ DEFAULT_BUCKET = "dataquest-embedded"
 QUEUE_NAME = "dataquest-report"
 DLQ_NAME = "dataquest-report-dlq"
 REGION = "us-east-1"
-REPORT_FILES = ("report.json", "best_years.csv", "series_population.csv", "report.md")
 
 
 @dataclass(frozen=True)
@@ -253,7 +252,7 @@ def run(settings: Settings, out: Path, *, max_receive_count: int = 5) -> RunResu
         reports = _report_folders(s3, bucket)
         files = _download_latest(s3, bucket, out)
         if not files and not errors:
-            errors.append({"key": f"{REPORTS_PREFIX}latest/", "error": "no report was produced"})
+            errors.append({"key": LATEST_REPORT_PREFIX, "error": "no report was produced"})
         return RunResult(summary, relayed, reports, out, files, errors)
     finally:
         server.stop()
@@ -278,13 +277,13 @@ def _scheduled_event() -> dict[str, Any]:
 def _report_folders(s3: S3Client, bucket: str) -> list[str]:
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=REPORTS_PREFIX, Delimiter="/")
     found = [p["Prefix"] for page in pages for p in page.get("CommonPrefixes", [])]
-    return [p for p in found if p != f"{REPORTS_PREFIX}latest/"]
+    return [p for p in found if p != LATEST_REPORT_PREFIX]
 
 
 def _download_latest(s3: S3Client, bucket: str, out: Path) -> list[str]:
     got: list[tuple[str, bytes]] = []
     for name in REPORT_FILES:
-        found = storage.get_bytes(s3, bucket, f"{REPORTS_PREFIX}latest/{name}")
+        found = storage.get_bytes(s3, bucket, f"{LATEST_REPORT_PREFIX}{name}")
         if found is not None:
             got.append((name, found[0]))
     if not got:

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-from dataquest.config import BLS_PREFIX, POPULATION_KEY
+from dataquest.config import BLS_DATA_KEY, POPULATION_KEY
 from dataquest.errors import ValidationError
 
-BLS_DATA_KEY = f"{BLS_PREFIX}pr/pr.data.0.Current"
 #: The objects whose creation makes a new report (the notification filters of every environment).
 REPORT_INPUT_KEYS: tuple[str, ...] = (POPULATION_KEY, BLS_DATA_KEY)
 TEST_EVENT = "s3:TestEvent"

@@ -41,11 +41,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import httpx
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dataquest import log
+from dataquest import log, storage
+from dataquest.config import Settings
 from dataquest.errors import StorageError
 
 if TYPE_CHECKING:
@@ -382,7 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit(0)
 
     previous = signal.signal(signal.SIGTERM, _terminate)
-    sqs: SQSClient = boto3.client("sqs")
+    sqs = storage.sqs_client(Settings.from_env())
     try:
         queue_url, queue_arn = resolve_queue(sqs, args.queue, timeout=args.startup_timeout)
         log.event(logger, "relay started", queue_url=queue_url, function_url=args.function_url)

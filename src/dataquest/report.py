@@ -28,7 +28,7 @@ import polars as pl
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dataquest import analysis, log, storage
-from dataquest.config import POPULATION_KEY, REPORTS_PREFIX
+from dataquest.config import BLS_DATA_KEY, LATEST_REPORT_PREFIX, POPULATION_KEY, REPORT_FILES, REPORTS_PREFIX
 from dataquest.errors import InputMissingError, StorageError
 from dataquest.population import parse_population
 
@@ -37,10 +37,6 @@ if TYPE_CHECKING:
 
 logger = log.get(__name__)
 
-BLS_DATA_KEY = "bls/pr/pr.data.0.Current"
-LATEST_PREFIX = f"{REPORTS_PREFIX}latest/"
-REPORT_FILES: tuple[str, ...] = ("best_years.csv", "series_population.csv", "report.md", "report.json")
-"""In writing order: ``report.json`` last, so that its presence means the folder is complete."""
 _CONTENT_TYPES = {
     ".json": "application/json",
     ".csv": "text/csv; charset=utf-8",
@@ -303,7 +299,7 @@ def run_report(
     # reports/latest/ only when the inputs are still the ones computed on: a newer notification is on its way
     # otherwise, and an older report must not overwrite its result.
     if _still_current(s3, bucket, bls_version, pop_version):
-        keys += _put_files(s3, bucket, LATEST_PREFIX, document)
+        keys += _put_files(s3, bucket, LATEST_REPORT_PREFIX, document)
     else:
         log.event(logger, "inputs changed while computing: reports/latest/ left to the newer report", prefix=prefix)
     log.event(logger, "report written", prefix=prefix, keys=len(keys))
@@ -329,11 +325,9 @@ def _pin(info: storage.ObjectInfo) -> dict[str, str]:
 
 
 def _read_pinned(s3: S3Client, bucket: str, info: storage.ObjectInfo) -> bytes:
-    try:
-        resp = s3.get_object(Bucket=bucket, Key=info.key, **_pin(info))  # type: ignore[arg-type]
-        return resp["Body"].read()
-    except (ClientError, BotoCoreError) as exc:
-        raise _read_error(bucket, info.key, exc) from exc
+    buffer = io.BytesIO()
+    _download_pinned(s3, bucket, info, buffer)
+    return buffer.getvalue()
 
 
 def _download_pinned(s3: S3Client, bucket: str, info: storage.ObjectInfo, out: Any) -> None:

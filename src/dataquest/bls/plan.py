@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from dataquest.bls.listing import SourceFile
+from dataquest.config import BLS_PREFIX
 
 ActionKind = Literal["upload", "skip", "delete", "keep"]
 
@@ -82,7 +83,7 @@ class Plan:
 
 
 def mirror_prefix(survey: str) -> str:
-    return f"bls/{survey}/"
+    return f"{BLS_PREFIX}{survey}/"
 
 
 def source_metadata(source: SourceFile) -> dict[str, str]:
