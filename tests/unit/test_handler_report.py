@@ -129,13 +129,29 @@ def test_url_encoded_keys_are_recognised(monkeypatch: pytest.MonkeyPatch, logs: 
     assert run.calls == [BUCKET]
 
 
-def test_duplicates_across_invocations_are_harmless(monkeypatch: pytest.MonkeyPatch, logs: io.StringIO) -> None:
-    run = fake(monkeypatch)
+def test_duplicates_across_invocations_are_harmless(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real run_report on moto: a redelivered batch skips the existing report and rewrites no object."""
+    stream = io.StringIO()
+    log.setup("INFO", stream=stream, json_lines=True)
     event = load("sqs-s3-inputs.json")
-    assert report.handler(event, Context()) == {"batchItemFailures": []}
-    assert report.handler(event, Context()) == {"batchItemFailures": []}
-    assert run.calls == [BUCKET, BUCKET]  # the second run is run_report's cheap skip
-    skipped = [json.loads(line)["skipped"] for line in logs.getvalue().splitlines() if "report done" in line]
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket=BUCKET)
+        s3.put_object(Bucket=BUCKET, Key="bls/pr/pr.data.0.Current", Body=DATA)
+        s3.put_object(Bucket=BUCKET, Key=POPULATION_KEY, Body=POPULATION)
+        monkeypatch.setattr(report, "_resources", None)
+        report.configure(report.Resources(Settings(bucket=BUCKET), s3))
+
+        def reports() -> dict[str, str]:
+            listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="reports/").get("Contents", [])
+            return {o["Key"]: o["ETag"] + o["LastModified"].isoformat() for o in listed}
+
+        assert report.handler(event, Context()) == {"batchItemFailures": []}
+        first = reports()
+        assert "reports/latest/report.json" in first
+        assert report.handler(event, Context()) == {"batchItemFailures": []}
+        assert reports() == first
+    skipped = [json.loads(line)["skipped"] for line in stream.getvalue().splitlines() if "report done" in line]
     assert skipped == [False, True]
 
 
