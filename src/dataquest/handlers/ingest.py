@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
 from dataquest import log
-from dataquest.bls.sync import sync_surveys
-from dataquest.config import POPULATION_KEY, Settings
+from dataquest.bls.sync import SyncSummary, sync_surveys
+from dataquest.config import BLS_PREFIX, POPULATION_KEY, Settings
 from dataquest.errors import DataQuestError
 from dataquest.events import parse_schedule_event
 from dataquest.httpclient import Fetcher, build_client
@@ -99,13 +99,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
 
 def _failed_sync(settings: Settings, exc: DataQuestError) -> dict[str, Any]:
     log.event(logger, "sync failed", level=40, error=str(exc))
-    counts = dict.fromkeys(("files_seen", "uploaded", "skipped", "deleted", "bytes_downloaded", "bytes_uploaded"), 0)
-    return {
-        "surveys": list(settings.surveys),
-        **counts,
-        "duration_ms": 0,
-        "errors": [{"key": "bls/", "error": str(exc)}],
-    }
+    return SyncSummary(surveys=list(settings.surveys), errors=[{"key": BLS_PREFIX, "error": str(exc)}]).to_document()
 
 
 def _emit(summary: dict[str, Any], stream: TextIO | None) -> None:
