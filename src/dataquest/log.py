@@ -12,7 +12,8 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, TextIO
 
 LOGGER_NAME = "dataquest"
@@ -57,6 +58,16 @@ class TextFormatter(logging.Formatter):
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         return line
+
+
+@contextmanager
+def invocation(context: Any) -> Iterator[None]:
+    """Within the block, every log line carries the Lambda invocation's request id (``context.aws_request_id``)."""
+    token = request_id.set(getattr(context, "aws_request_id", None))
+    try:
+        yield
+    finally:
+        request_id.reset(token)
 
 
 def in_lambda() -> bool:

@@ -73,8 +73,7 @@ def configure(resources: Resources | None = None) -> Resources:
 def handler(event: Any, context: Any) -> dict[str, Any]:
     res = configure()
     bucket = res.settings.require_bucket()
-    token = log.request_id.set(getattr(context, "aws_request_id", None))
-    try:
+    with log.invocation(context):
         schedule = parse_schedule_event(event)
         log.event(logger, "ingest start", source=schedule.source, scheduled_time=schedule.time, bucket=bucket)
         try:
@@ -93,8 +92,6 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         if summary["errors"]:
             raise IngestFailedError(summary)
         return summary
-    finally:
-        log.request_id.reset(token)
 
 
 def _failed_sync(settings: Settings, exc: DataQuestError) -> dict[str, Any]:

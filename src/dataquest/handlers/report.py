@@ -56,8 +56,7 @@ def configure(resources: Resources | None = None) -> Resources:
 def handler(event: Any, context: Any) -> dict[str, list[dict[str, str]]]:
     res = configure()
     bucket = res.settings.require_bucket()
-    token = log.request_id.set(getattr(context, "aws_request_id", None))
-    try:
+    with log.invocation(context):
         failed: list[str] = []
         wanting: list[str] = []  # ids of the records that announce a change of an input
         for message in parse_sqs_event(event):
@@ -81,8 +80,6 @@ def handler(event: Any, context: Any) -> dict[str, list[dict[str, str]]]:
         if wanting and not _report(res, bucket):
             failed.extend(wanting)
         return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
-    finally:
-        log.request_id.reset(token)
 
 
 def _report(res: Resources, bucket: str) -> bool:
