@@ -49,14 +49,14 @@ test-unit: install ## the fast tests only
 
 .PHONY: lint
 lint: install ## ruff (format and lint) and mypy --strict
-	$(BIN)/ruff format --check src tests bench
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/mypy
 
 .PHONY: fmt
 fmt: install ## format the code (ruff) and Terraform
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench scripts
+	$(BIN)/ruff check --fix src tests bench scripts
 
 .PHONY: check
 check: lint test ## what CI runs: lint, then every test

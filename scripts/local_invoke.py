@@ -12,30 +12,15 @@ import argparse
 import json
 import sys
 import time
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import httpx
 from botocore.exceptions import ClientError
 
+from dataquest.events import scheduled_event
+
 REPORT_KEY = "reports/latest/report.json"
-
-
-def scheduled_event() -> dict[str, Any]:
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": "000000000000",
-        "time": now,
-        "region": "us-east-1",
-        "resources": ["arn:aws:events:us-east-1:000000000000:rule/dataquest-local-ingest"],
-        "detail": {},
-    }
 
 
 def report_etag(s3: Any, bucket: str) -> str | None:
@@ -65,7 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     before = report_etag(s3, args.bucket)
     deadline = time.monotonic() + args.timeout
     print(f"local-invoke: posting a scheduled event to {args.ingest_url}", file=sys.stderr)
-    response = httpx.post(args.ingest_url, json=scheduled_event(), timeout=args.timeout)
+    response = httpx.post(
+        args.ingest_url,
+        json=scheduled_event("arn:aws:events:us-east-1:000000000000:rule/dataquest-local-ingest"),
+        timeout=args.timeout,
+    )
     summary = response.json() if response.content else None
     print(f"local-invoke: ingest answered HTTP {response.status_code}: {json.dumps(summary)}", file=sys.stderr)
     failed = response.headers.get("X-Amz-Function-Error") or (isinstance(summary, dict) and "errorType" in summary)

@@ -34,7 +34,7 @@ import boto3
 from dataquest import log, relay, storage
 from dataquest.config import LATEST_REPORT_PREFIX, REPORT_FILES, REPORTS_PREFIX, Settings
 from dataquest.errors import ConfigurationError, StorageError
-from dataquest.events import REPORT_INPUT_KEYS
+from dataquest.events import REPORT_INPUT_KEYS, scheduled_event
 from dataquest.handlers import ingest, report
 from dataquest.httpclient import Fetcher, build_client
 from dataquest.relay import MAX_BATCH, Handler, RelayStats
@@ -239,7 +239,10 @@ def run(settings: Settings, out: Path, *, max_receive_count: int = 5) -> RunResu
         errors: list[dict[str, str]] = []
         started = time.monotonic()
         try:
-            summary = ingest.handler(_scheduled_event(), LambdaContext("dataquest-ingest"))
+            summary = ingest.handler(
+                scheduled_event(f"arn:aws:events:{REGION}:123456789012:rule/dataquest-ingest-daily"),
+                LambdaContext("dataquest-ingest"),
+            )
         except ingest.IngestFailedError as exc:
             summary = exc.summary
             errors += summary.get("errors", [])
@@ -257,21 +260,6 @@ def run(settings: Settings, out: Path, *, max_receive_count: int = 5) -> RunResu
     finally:
         server.stop()
         access_log.setLevel(access_level)
-
-
-def _scheduled_event() -> dict[str, Any]:
-    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": "123456789012",
-        "time": now,
-        "region": REGION,
-        "resources": [f"arn:aws:events:{REGION}:123456789012:rule/dataquest-ingest-daily"],
-        "detail": {},
-    }
 
 
 def _report_folders(s3: S3Client, bucket: str) -> list[str]:

@@ -13,6 +13,8 @@ EventBridge Scheduler.
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
@@ -34,6 +36,22 @@ class ScheduleEvent:
     id: str | None = None
 
 
+def scheduled_event(rule_arn: str) -> dict[str, Any]:
+    """The event an EventBridge scheduled rule gives the ingest function (``dataquest run``, ``make local-invoke``)."""
+    _arn, _aws, _service, region, account, _resource = rule_arn.split(":", 5)
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": account,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "region": region,
+        "resources": [rule_arn],
+        "detail": {},
+    }
+
+
 def parse_schedule_event(raw: Any) -> ScheduleEvent:
     """A scheduled-rule event (``source: aws.events``), an EventBridge Scheduler payload, or ``{}`` (manual).
 
@@ -44,11 +62,11 @@ def parse_schedule_event(raw: Any) -> ScheduleEvent:
     if not isinstance(raw, dict):
         raise ValidationError(f"ingest event: expected a JSON object (a scheduled event), saw {type(raw).__name__}")
     source = raw.get("source")
-    time = raw.get("time")
+    due = raw.get("time")
     ident = raw.get("id")
     return ScheduleEvent(
         source=source if isinstance(source, str) and source else "manual",
-        time=time if isinstance(time, str) else None,
+        time=due if isinstance(due, str) else None,
         id=ident if isinstance(ident, str) else None,
     )
 

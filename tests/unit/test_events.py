@@ -15,6 +15,7 @@ from dataquest.events import (
     parse_notification,
     parse_schedule_event,
     parse_sqs_event,
+    scheduled_event,
 )
 from tests.conftest import EVENTS
 
@@ -118,3 +119,14 @@ def test_test_event() -> None:
 def test_malformed_notifications(body: str, why: str) -> None:
     with pytest.raises(ValidationError, match=why):
         parse_notification(body)
+
+
+def test_a_built_scheduled_event_parses_back_with_its_rule_account_and_region() -> None:
+    rule = "arn:aws:events:eu-west-1:111122223333:rule/dataquest-ingest-daily"
+    event = scheduled_event(rule)
+    assert (event["account"], event["region"], event["resources"]) == ("111122223333", "eu-west-1", [rule])
+    parsed = parse_schedule_event(event)
+    assert parsed.source == "aws.events"
+    assert parsed.id == event["id"]
+    assert parsed.time is not None
+    assert parsed.time.endswith("Z")
