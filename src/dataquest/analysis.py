@@ -10,8 +10,12 @@ per ``(series_id, year)``; the three results are then drawn from that small fram
   rows for a series without quarterly rows, basis ``annual``; ``all``: every row), ties to the earliest year;
 - series population: one series and period, every year, left-joined to the population (null where missing).
 
-Values are read as ``Decimal(38, 12)``: sums are exact (no ``20.500000000000004``) to 12 decimals (BLS
-publishes at most 3; a digit past the 12th would be rounded by the reader).
+Sums are exact (no ``20.500000000000004``, and a tie is a tie). Values are read as ``Float64`` and summed as
+integers of millionths (``round(value * 10**6)``, exact for every value with at most 6 decimals and below
+about a million: BLS publishes at most 3 decimals), which is faster than reading them as decimals. The pass
+also counts the values that scaling would not hold exactly (a 7th decimal, a huge value); where there is one,
+the file is read again with values as ``Decimal(38, 12)`` (exact to 12 decimals). Either way the results
+carry ``value`` as ``Float64``: the sum's exact decimal, correctly rounded to the nearest float (``20.5``).
 
 Two readers feed the same aggregation. :func:`scan_bls` lets the CSV reader type the columns (series ids
 and periods as categoricals, kept as written and trimmed after aggregation, on the few distinct values);
@@ -38,7 +42,12 @@ BlsSource = str | Path | bytes | IO[bytes]
 
 QUARTERS: tuple[str, ...] = ("Q01", "Q02", "Q03", "Q04")
 ANNUAL = "Q05"
-READ_DTYPE = pl.Decimal(38, 12)
+READ_DTYPE = pl.Float64()
+EXACT_DTYPE = pl.Decimal(38, 12)
+SCALE = 10**6
+"""Values are summed as integers of ``1 / SCALE``: exact for every value with at most 6 decimals."""
+_MAX_SCALED = float(2**40)  # |value * SCALE| below this: the float's error stays far below 1/2 (no rounding slip)
+_MAX_SUM = 2**53  # a scaled sum beyond this would not convert to Float64 exactly
 REQUIRED_COLUMNS: tuple[str, ...] = ("series_id", "year", "period", "value")
 POPULATION_SCHEMA = pl.Schema({"year": pl.Int32, "population": pl.Float64})
 
@@ -49,13 +58,17 @@ class Results:
 
     population_stats: dict[str, float | int | None]
     best_years: pl.DataFrame
-    """``series_id``, ``year``, ``value`` (Decimal), ``basis``; one row per series, sorted by series."""
+    """``series_id``, ``year``, ``value`` (Float64, the exact sum correctly rounded), ``basis``; sorted by series."""
     series_population: pl.DataFrame
-    """``series_id``, ``year``, ``period``, ``value`` (Decimal), ``population`` (Float64 or null); by year."""
+    """``series_id``, ``year``, ``period``, ``value`` (Float64), ``population`` (Float64 or null); by year."""
 
 
 class _NeedsTrimming(Exception):
     """The typed reader's assumptions do not hold for this file: read it with trimming instead."""
+
+
+class _NeedsDecimals(Exception):
+    """A value that scaled integers cannot hold exactly: read the values as decimals instead."""
 
 
 # --- readers -------------------------------------------------------------------------------------------------
@@ -78,7 +91,7 @@ def _scan(source: BlsSource, overrides: dict[str, pl.DataType] | None) -> pl.Laz
     return lf
 
 
-def scan_bls(source: BlsSource) -> pl.LazyFrame:
+def scan_bls(source: BlsSource, value_dtype: pl.DataType = READ_DTYPE) -> pl.LazyFrame:
     """The typed reader: ``series_id`` and ``period`` as written (Categorical), ``year``, ``value``, ``padded``.
 
     ``padded`` flags a row whose period, or series id, starts or ends with a blank (the keys are compared
@@ -86,7 +99,7 @@ def scan_bls(source: BlsSource) -> pl.LazyFrame:
     """
     lf = _scan(
         source,
-        {"series_id": pl.Categorical(), "year": pl.Int32(), "period": pl.Categorical(), "value": READ_DTYPE},
+        {"series_id": pl.Categorical(), "year": pl.Int32(), "period": pl.Categorical(), "value": value_dtype},
     )
     period, series = pl.col("period"), pl.col("series_id")
     return lf.select(
@@ -98,13 +111,13 @@ def scan_bls(source: BlsSource) -> pl.LazyFrame:
     )
 
 
-def scan_bls_trimmed(source: BlsSource) -> pl.LazyFrame:
+def scan_bls_trimmed(source: BlsSource, value_dtype: pl.DataType = READ_DTYPE) -> pl.LazyFrame:
     """The general reader: every field read as a string and trimmed, then typed."""
     return _scan(source, None).select(
         pl.col("series_id").str.strip_chars(),
         pl.col("year").str.strip_chars().cast(pl.Int32),
         pl.col("period").str.strip_chars(),
-        pl.col("value").str.strip_chars().cast(READ_DTYPE),
+        pl.col("value").str.strip_chars().cast(value_dtype),
         pl.lit(False).alias("padded"),
     )
 
@@ -133,14 +146,22 @@ def population_stats(population: pl.DataFrame | pl.LazyFrame, start_year: int, e
     )
 
 
-def year_sums(data: pl.LazyFrame, *, periods: Periods, period: str) -> pl.LazyFrame:
+def year_sums(data: pl.LazyFrame, *, periods: Periods, period: str, exact: bool = False) -> pl.LazyFrame:
     """The one pass over the data: per ``(series_id, year)``, the sums and counts every result needs.
 
     ``total``/``n`` (``all``) or ``q_sum``/``q_n`` and ``a_sum``/``a_n`` (``quarters``); ``p_sum``/``p_n`` for
-    ``period``; ``padded`` and ``empty`` (rows without a value) count rows to refuse.
+    ``period``; ``padded`` and ``empty`` (rows without a value) count rows to refuse. Sums are integers of
+    ``1 / SCALE`` (``inexact`` counts the values they cannot hold), or with ``exact`` decimals of the values read
+    as ``EXACT_DTYPE``.
     """
-    per, value = pl.col("period"), pl.col("value").cast(READ_DTYPE)
-    zero = pl.lit(0).cast(READ_DTYPE)
+    per = pl.col("period")
+    if exact:
+        value, zero, inexact = pl.col("value").cast(EXACT_DTYPE), pl.lit(0).cast(EXACT_DTYPE), pl.lit(0)
+    else:
+        scaled = pl.col("value").cast(pl.Float64) * SCALE
+        value, zero = scaled.round().cast(pl.Int64), pl.lit(0, dtype=pl.Int64)
+        fits = ((scaled - scaled.round()).abs() < 1e-3) & (scaled.abs() < _MAX_SCALED)
+        inexact = fits.not_().sum()
 
     def part(cond: pl.Expr, name: str) -> list[pl.Expr]:
         return [pl.when(cond).then(value).otherwise(zero).sum().alias(f"{name}_sum"), cond.sum().alias(f"{name}_n")]
@@ -154,6 +175,7 @@ def year_sums(data: pl.LazyFrame, *, periods: Periods, period: str) -> pl.LazyFr
         *part(per == period, "p"),
         pl.col("padded").sum(),
         pl.col("value").is_null().sum().alias("empty"),
+        inexact.alias("inexact"),
     )
 
 
@@ -228,14 +250,10 @@ def compute(
     """
     name = source or _name(data)
     stats = population_stats(population, start_year, end_year).collect().row(0, named=True)
-    if isinstance(data, pl.LazyFrame):
-        frame = data if "padded" in data.collect_schema().names() else data.with_columns(pl.lit(False).alias("padded"))
-        sums = _aggregate(frame, periods, period, name)
-    else:
-        try:
-            sums = _aggregate(scan_bls(_rewind(data)), periods, period, name)
-        except _NeedsTrimming:
-            sums = _aggregate(scan_bls_trimmed(_rewind(data)), periods, period, name)
+    try:
+        sums = _read_sums(data, periods, period, name, exact=False)
+    except _NeedsDecimals:
+        sums = _read_sums(data, periods, period, name, exact=True)
     sums = _merge_padding_variants(sums)
     empty = sums.filter((pl.col("empty") > 0) | pl.col("year").is_null() | pl.col("series_id").is_null())
     if empty.height:
@@ -250,20 +268,58 @@ def compute(
     ):
         raise ValidationError(f"{name}: {series_id} has more than one {period} row in a year; expected one")
     best = best_years(sums, periods).collect()
-    return Results(population_stats=stats, best_years=best, series_population=joined)
+    return Results(
+        population_stats=stats,
+        best_years=best.with_columns(_as_float(pl.col("value"), best.schema["value"]).alias("value")),
+        series_population=joined.with_columns(_as_float(pl.col("value"), joined.schema["value"]).alias("value")),
+    )
 
 
-def _aggregate(frame: pl.LazyFrame, periods: Periods, period: str, name: str) -> pl.DataFrame:
+def _read_sums(
+    data: BlsSource | pl.LazyFrame, periods: Periods, period: str, name: str, *, exact: bool
+) -> pl.DataFrame:
+    """The per-(series, year) sums of a file (typed reader, else trimming reader) or of a frame."""
+    dtype = EXACT_DTYPE if exact else READ_DTYPE
+    if isinstance(data, pl.LazyFrame):
+        frame = data if "padded" in data.collect_schema().names() else data.with_columns(pl.lit(False).alias("padded"))
+        return _aggregate(frame, periods, period, name, exact=exact)
+    try:
+        return _aggregate(scan_bls(_rewind(data), dtype), periods, period, name, exact=exact)
+    except _NeedsTrimming:
+        return _aggregate(scan_bls_trimmed(_rewind(data), dtype), periods, period, name, exact=exact)
+
+
+def _as_float(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """A sum as ``Float64``: the float nearest its exact decimal value (``20.5``, not ``20.500000000000004``)."""
+    # Through the decimal's digits, which polars parses with correct rounding. Not ``value / SCALE``: polars
+    # divides a column by a scalar as a multiplication by its reciprocal, off by one ulp for a third of the values.
+    if dtype == pl.Int64:
+        units = value.abs()
+        sign = pl.when(value < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+        fraction = (units % SCALE).cast(pl.String).str.zfill(len(str(SCALE)) - 1)
+        return pl.concat_str(sign, (units // SCALE).cast(pl.String), pl.lit("."), fraction).cast(pl.Float64)
+    return value.cast(pl.String).cast(pl.Float64)
+
+
+def _aggregate(frame: pl.LazyFrame, periods: Periods, period: str, name: str, *, exact: bool) -> pl.DataFrame:
     typed = isinstance(frame.collect_schema().get("series_id"), pl.Categorical)
     try:
-        sums = year_sums(frame, periods=periods, period=period).collect(engine="streaming")
+        sums = year_sums(frame, periods=periods, period=period, exact=exact).collect(engine="streaming")
     except pl.exceptions.PolarsError as exc:
         if typed:
             raise _NeedsTrimming from exc
         raise ValidationError(f"{name}: cannot read it as a BLS data file: {_first_line(exc)}") from exc
     if typed and int(sums.get_column("padded").sum()):
         raise _NeedsTrimming
+    if not exact and (int(sums.get_column("inexact").sum()) or _largest_sum(sums) >= _MAX_SUM):
+        raise _NeedsDecimals
     return sums
+
+
+def _largest_sum(sums: pl.DataFrame) -> int:
+    columns = [c for c in ("total", "q_sum", "a_sum", "p_sum") if c in sums.columns]
+    largest = sums.select(pl.max_horizontal(pl.col(columns).abs().max())).item()
+    return int(largest or 0)
 
 
 def _merge_padding_variants(sums: pl.DataFrame) -> pl.DataFrame:

@@ -48,30 +48,30 @@ def compute(source: Path | bytes | pl.LazyFrame, **kw: object) -> analysis.Resul
     return analysis.compute(source, POPULATION, **kw)  # type: ignore[arg-type]
 
 
-def best(results: analysis.Results) -> list[tuple[str, int, Decimal, str]]:
-    return [(s, y, v.normalize(), b) for s, y, v, b in results.best_years.iter_rows()]
+def best(results: analysis.Results) -> list[tuple[str, int, float, str]]:
+    return [(s, y, v, b) for s, y, v, b in results.best_years.iter_rows()]
 
 
 # --- reading ---------------------------------------------------------------------------------------------------
 def test_every_field_and_header_is_trimmed_and_crlf_dropped(tmp_path: Path) -> None:
     rows = [*quarters("PRS1", 2000, "1.5", "-2.25", "3", "0.125", annual="9.9")]
     res = compute(write(tmp_path, rows), series_id="PRS1", period="Q02")
-    assert best(res) == [("PRS1", 2000, Decimal("2.375"), "quarters")]
-    assert res.series_population.rows() == [("PRS1", 2000, "Q02", Decimal("-2.25"), 282_000_000.0)]
+    assert best(res) == [("PRS1", 2000, 2.375, "quarters")]
+    assert res.series_population.rows() == [("PRS1", 2000, "Q02", -2.25, 282_000_000.0)]
 
 
 def test_a_file_padded_everywhere_is_read_by_the_trimming_reader_with_the_same_results(tmp_path: Path) -> None:
     rows = [*quarters("PRS1", 2000, "1.5", "2.5", "3", "4"), *quarters("PRS1", 2001, "1", "1", "1", "1")]
     plain = compute(write(tmp_path, rows), series_id="PRS1")
     odd = compute(write(tmp_path, rows, style="odd"), series_id="PRS1")
-    assert best(odd) == best(plain) == [("PRS1", 2000, Decimal("11"), "quarters")]
+    assert best(odd) == best(plain) == [("PRS1", 2000, 11.0, "quarters")]
     assert odd.series_population.equals(plain.series_population)
 
 
 def test_a_padded_period_alone_switches_to_the_trimming_reader(tmp_path: Path) -> None:
     body = bls_bytes(quarters("PRS1", 2000, "1", "2", "3", "4")).replace(b"\tQ01\t", b"\t Q01\t")
     res = compute(body, series_id="PRS1")
-    assert best(res) == [("PRS1", 2000, Decimal("10"), "quarters")]
+    assert best(res) == [("PRS1", 2000, 10.0, "quarters")]
     assert res.series_population.height == 1
 
 
@@ -79,7 +79,7 @@ def test_one_series_written_with_two_paddings_is_one_series(tmp_path: Path) -> N
     body = bls_bytes([*quarters("PRS1", 2000, "1", "2"), ("PRS1", 2001, "Q01", "5")])
     body = body.replace(b"PRS1             \t2001", b"PRS1  \t2001")
     res = compute(body, series_id="PRS1")
-    assert best(res) == [("PRS1", 2001, Decimal("5"), "quarters")]
+    assert best(res) == [("PRS1", 2001, 5.0, "quarters")]
 
 
 def test_the_typed_and_the_trimming_readers_agree_on_a_frame_given_directly(tmp_path: Path) -> None:
@@ -104,44 +104,92 @@ def test_a_non_numeric_field_is_refused(tmp_path: Path, year: str, value: str) -
 
 def test_values_with_many_decimals_are_summed_exactly() -> None:
     res = compute(bls_bytes(quarters("PRS1", 2000, "0.000001", "0.0000002", "123456789.123456789")))
-    assert best(res) == [("PRS1", 2000, Decimal("123456789.123457989"), "quarters")]
+    assert best(res) == [("PRS1", 2000, float(Decimal("123456789.123457989")), "quarters")]
 
 
 # --- best year -------------------------------------------------------------------------------------------------
 def test_sums_are_exact_where_floats_are_not() -> None:
     assert 0.4 + 7.0 + 9.8 + 3.3 == 20.500000000000004  # the float noise this guards against
     res = compute(bls_bytes(quarters("PRS1", 2000, "0.4", "7.0", "9.8", "3.3")))
-    assert res.best_years.get_column("value").to_list() == [Decimal("20.5")]
+    assert res.best_years.get_column("value").to_list() == [20.5]
+
+
+def test_float_error_prone_sums_are_the_exact_decimal_sums() -> None:
+    """Values chosen so that float sums drift (0.1 + 0.2 per year, ...): every best value is the float nearest
+    the exact decimal sum, computed here with Decimal, and no year wins by float noise."""
+    cases = {
+        "A": [("0.1", "0.2"), ("0.3",)],  # 0.30000000000000004 vs 0.3: a tie, to the earlier year
+        "B": [("0.4", "7.0", "9.8", "3.3"), ("20.5",)],  # 20.500000000000004 vs 20.5
+        "C": [("1.1", "2.2"), ("3.3",)],  # 3.3000000000000003 vs 3.3
+        "D": [("999999.999", "0.001", "-0.003"), ("999999.997",)],  # large and small: 999999.9970000001
+        "E": [("-0.1", "-0.2"), ("-0.3",), ("-0.30000",)],  # negative ties
+    }
+    rows: list[Row] = []
+    for series, years in cases.items():
+        for i, values in enumerate(years):
+            rows += quarters(series, 2000 + i, *values)
+    floats = {s: [sum(float(v) for v in vs) for vs in years] for s, years in cases.items()}
+    assert any(len(set(sums)) > 1 for sums in floats.values())  # the float noise this test is about
+    exact = {s: [sum((Decimal(v) for v in vs), Decimal(0)) for vs in years] for s, years in cases.items()}
+    expected = [(s, 2000 + sums.index(max(sums)), float(max(sums)), "quarters") for s, sums in exact.items()]
+    assert best(compute(bls_bytes(rows))) == expected
+    assert [y for _, y, _, _ in expected] == [2000, 2000, 2000, 2000, 2000]  # every case is a tie to the first year
+
+
+def test_sums_of_many_random_three_decimal_values_equal_decimal_sums() -> None:
+    import random
+
+    rng = random.Random(14)
+    rows: list[Row] = []
+    exact: dict[str, dict[int, Decimal]] = {}
+    for k in range(60):
+        series = f"S{k:03d}"
+        for year in range(2000, 2010):
+            values = [f"{rng.randrange(-999_999, 999_999) / 1000:.3f}" for _ in range(4)]
+            rows += quarters(series, year, *values)
+            exact.setdefault(series, {})[year] = sum((Decimal(v) for v in values), Decimal(0))
+    got = {s: (y, v) for s, y, v, _ in best(compute(bls_bytes(rows), periods="quarters"))}
+    for series, sums in exact.items():
+        top = max(sums.values())
+        year = min(y for y, v in sums.items() if v == top)
+        assert got[series] == (year, float(top)), series
+
+
+def test_a_seventh_decimal_reads_the_values_as_decimals_and_stays_exact() -> None:
+    # 0.7000001 is not a whole number of millionths: the scaled-integer pass refuses it, the decimal pass sums it.
+    res = compute(bls_bytes(quarters("PRS1", 2000, "0.7000001", "0.1000007")))
+    assert best(res) == [("PRS1", 2000, 0.8000008, "quarters")]
+    assert 0.7000001 + 0.1000007 != 0.8000008  # where floats alone would be off
 
 
 def test_a_tie_goes_to_the_earliest_year_even_where_float_sums_differ() -> None:
     # 2001: 0.1 + 0.2 = 0.30000000000000004 in floats, above 2000's 0.3: only exact sums see the tie.
     rows = [*quarters("PRS1", 2001, "0.1", "0.2"), *quarters("PRS1", 2000, "0.3"), *quarters("PRS1", 2002, "0.3")]
-    assert best(compute(bls_bytes(rows))) == [("PRS1", 2000, Decimal("0.3"), "quarters")]
+    assert best(compute(bls_bytes(rows))) == [("PRS1", 2000, 0.3, "quarters")]
 
 
 def test_quarters_ignore_the_annual_row() -> None:
     rows = [*quarters("PRS1", 2000, "1", "1", "1", "1", annual="100"), *quarters("PRS1", 2001, "2", "2", "2", "2")]
-    assert best(compute(bls_bytes(rows))) == [("PRS1", 2001, Decimal("8"), "quarters")]
+    assert best(compute(bls_bytes(rows))) == [("PRS1", 2001, 8.0, "quarters")]
 
 
 def test_a_series_with_only_annual_rows_uses_them_with_basis_annual() -> None:
     rows = [("PRS9", 2000, "Q05", "3.5"), ("PRS9", 2001, "Q05", "4.5"), ("PRS9", 2002, "Q05", "-1")]
-    assert best(compute(bls_bytes(rows))) == [("PRS9", 2001, Decimal("4.5"), "annual")]
+    assert best(compute(bls_bytes(rows))) == [("PRS9", 2001, 4.5, "annual")]
 
 
 def test_a_year_with_only_an_annual_row_is_no_candidate_for_a_quarterly_series() -> None:
     # 2001 has no quarterly row: its quarterly sum is not 0, it is absent (else 0 would beat the negatives).
     rows = [*quarters("PRS1", 2000, "-1", "-2"), ("PRS1", 2001, "Q05", "5")]
-    assert best(compute(bls_bytes(rows))) == [("PRS1", 2000, Decimal("-3"), "quarters")]
+    assert best(compute(bls_bytes(rows))) == [("PRS1", 2000, -3.0, "quarters")]
 
 
 def test_periods_all_sums_every_row() -> None:
     rows = [*quarters("PRS1", 2000, "1", "1", "1", "1", annual="100"), *quarters("PRS1", 2001, "2", "2", "2", "2")]
     rows += [("PRS9", 2000, "Q05", "3.5")]
     assert best(compute(bls_bytes(rows), periods="all")) == [
-        ("PRS1", 2000, Decimal("104"), "all"),
-        ("PRS9", 2000, Decimal("3.5"), "all"),
+        ("PRS1", 2000, 104.0, "all"),
+        ("PRS9", 2000, 3.5, "all"),
     ]
 
 
@@ -156,10 +204,10 @@ def test_series_population_is_a_left_join_with_null_where_the_year_is_missing() 
     rows += [("S", 2000, "Q02", "9"), ("T", 2000, "Q01", "9")]
     res = compute(bls_bytes(rows), series_id="S", period="Q01")
     assert res.series_population.rows() == [
-        ("S", 2000, "Q01", Decimal("1.5"), 282_000_000.0),
-        ("S", 2001, "Q01", Decimal("2.5"), 285_000_000.0),
-        ("S", 2002, "Q01", Decimal("3.5"), None),
-        ("S", 2003, "Q01", Decimal("4.5"), 290_000_000.0),
+        ("S", 2000, "Q01", 1.5, 282_000_000.0),
+        ("S", 2001, "Q01", 2.5, 285_000_000.0),
+        ("S", 2002, "Q01", 3.5, None),
+        ("S", 2003, "Q01", 4.5, 290_000_000.0),
     ]
 
 
@@ -167,8 +215,8 @@ def test_series_population_follows_the_series_and_period_options() -> None:
     rows = [("S", 2000, "Q01", "1"), ("T", 2000, "Q03", "7"), ("T", 2001, "Q03", "8"), ("T", 2001, "Q01", "0")]
     res = compute(bls_bytes(rows), series_id="T", period="Q03")
     assert [(s, y, p, v) for s, y, p, v, _ in res.series_population.rows()] == [
-        ("T", 2000, "Q03", Decimal("7")),
-        ("T", 2001, "Q03", Decimal("8")),
+        ("T", 2000, "Q03", 7.0),
+        ("T", 2001, "Q03", 8.0),
     ]
 
 
@@ -211,29 +259,29 @@ def test_real_population_stats(real: tuple[Path, pl.DataFrame]) -> None:
 
 def test_real_best_years_all(real: tuple[Path, pl.DataFrame]) -> None:
     data, pop = real
-    by = {s: (y, v.normalize(), b) for s, y, v, b in analysis.compute(data, pop, periods="all").best_years.iter_rows()}
+    by = {s: (y, v, b) for s, y, v, b in analysis.compute(data, pop, periods="all").best_years.iter_rows()}
     assert len(by) == 282
-    assert by["PRS30006011"] == (2022, Decimal("20.5"), "all")
-    assert by["PRS30006012"] == (2022, Decimal("17.1"), "all")
-    assert by["PRS30006013"] == (1998, Decimal("705.895"), "all")
-    assert by["PRS88003203"] == (2024, Decimal("583.441"), "all")
+    assert by["PRS30006011"] == (2022, 20.5, "all")
+    assert by["PRS30006012"] == (2022, 17.1, "all")
+    assert by["PRS30006013"] == (1998, 705.895, "all")
+    assert by["PRS88003203"] == (2024, 583.441, "all")
 
 
 def test_real_best_years_quarters(real: tuple[Path, pl.DataFrame]) -> None:
     data, pop = real
     res = analysis.compute(data, pop)
-    by = {s: (y, v.normalize(), b) for s, y, v, b in res.best_years.iter_rows()}
+    by = {s: (y, v, b) for s, y, v, b in res.best_years.iter_rows()}
     assert len(by) == 282
-    assert by["PRS30006011"] == (2022, Decimal("16.4"), "quarters")
-    assert by["PRS30006013"] == (1998, Decimal("564.713"), "quarters")
+    assert by["PRS30006011"] == (2022, 16.4, "quarters")
+    assert by["PRS30006013"] == (1998, 564.713, "quarters")
     assert sum(1 for _, _, b in by.values() if b == "annual") == 45
 
 
 def test_real_series_population(real: tuple[Path, pl.DataFrame]) -> None:
     data, pop = real
-    rows = {y: (v.normalize(), p) for _, y, _, v, p in analysis.compute(data, pop).series_population.iter_rows()}
+    rows = {y: (v, p) for _, y, _, v, p in analysis.compute(data, pop).series_population.iter_rows()}
     assert sorted(rows) == list(range(1995, 2026))
-    assert rows[2018] == (Decimal("0.5"), 327167439.0)
+    assert rows[2018] == (0.5, 327167439.0)
     assert rows[2020][1] is None
 
 
