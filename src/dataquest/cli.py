@@ -32,6 +32,8 @@ class Outcome:
     text: str = ""
     ok: bool = True
     error: str | None = field(default=None)
+    json_text: str | None = None
+    """The document already serialised on one line (a large report, written by polars), printed as it is."""
 
 
 Command = Callable[[argparse.Namespace, Settings], Outcome]
@@ -87,7 +89,7 @@ def _cmd_fetch_population(args: argparse.Namespace, settings: Settings) -> Outco
 
 
 def _cmd_report(args: argparse.Namespace, settings: Settings) -> Outcome:
-    from dataquest import report, storage
+    from dataquest import report
 
     options = report.ReportOptions(
         periods=args.periods,
@@ -102,21 +104,25 @@ def _cmd_report(args: argparse.Namespace, settings: Settings) -> Outcome:
     if args.data_file or args.population_file:
         if not (args.data_file and args.population_file):
             raise ConfigurationError("give both --data-file and --population-file (or neither, to read from S3)")
-        document = report.report_from_files(args.data_file, args.population_file, options)
+        computed = report.report_from_files(args.data_file, args.population_file, options)
     else:
+        from dataquest import storage  # boto3 only for S3: the local report never imports it
+
         bucket = settings.require_bucket()
         result = report.run_report(
             storage.s3_client(settings), bucket, options, force=args.force, upload=not args.no_upload
         )
-        document = result.document
+        computed = result.report
         if result.skipped:
             notes.append(f"report for these inputs already at s3://{bucket}/{result.prefix} (use --force to redo)")
         elif result.keys:
             notes.append(f"written to s3://{bucket}/{result.prefix} and s3://{bucket}/{LATEST_REPORT_PREFIX}")
     if args.out:
-        paths = report.write_local(document, args.out)
+        paths = report.write_local(computed, args.out)
         notes.append(f"written to {args.out}/: " + ", ".join(p.name for p in paths))
-    return Outcome(document=document, text="\n".join([report.render_text(document), "", *notes]).rstrip())
+    if args.json:  # the document as polars writes it: no Python objects per row, no text tables
+        return Outcome(document={}, json_text=computed.to_json(pretty=False).decode())
+    return Outcome(document={}, text="\n".join([report.render_text(computed), "", *notes]).rstrip())
 
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> Outcome:
@@ -238,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not outcome.ok:
         return _fail(args, outcome.error or "the command reported errors", EXIT_FAILED, outcome.document)
     if args.json:
-        print(json.dumps(outcome.document, default=str))
+        print(outcome.json_text if outcome.json_text is not None else json.dumps(outcome.document, default=str))
     elif outcome.text:
         print(outcome.text)
     return EXIT_OK

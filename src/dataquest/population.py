@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dataquest import log, storage
+from dataquest import log
 from dataquest.config import POPULATION_KEY
 from dataquest.errors import SourceError, ValidationError
 
@@ -133,6 +133,8 @@ def fetch_population(fetcher: Fetcher, s3: S3Client, bucket: str, url: str) -> P
                 "check that the URL is the DataUSA population API; nothing was stored"
             ) from exc
         raise
+    from dataquest import storage  # noqa: PLC0415 - boto3 only where S3 is used: the local report never loads it
+
     body = response.content
     rows = parse_population(body, source=f"GET {url}")
     digest = hashlib.sha256(body).hexdigest()
@@ -149,6 +151,8 @@ def fetch_population(fetcher: Fetcher, s3: S3Client, bucket: str, url: str) -> P
 
 def _stored_sha256(s3: S3Client, bucket: str, key: str) -> str | None:
     """The stored payload's SHA-256: from its metadata, else (written by something else) from its bytes."""
+    from dataquest import storage  # noqa: PLC0415
+
     info = storage.head(s3, bucket, key)
     if info is None:
         return None

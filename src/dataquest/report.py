@@ -13,27 +13,28 @@ versions it HEADed, computes, logs the three results, and writes the four files 
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
 import re
 import tempfile
+import threading
 from dataclasses import asdict, dataclass, field
-from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
-from botocore.exceptions import BotoCoreError, ClientError
 
-from dataquest import analysis, log, storage
+from dataquest import analysis, log
 from dataquest.config import BLS_DATA_KEY, LATEST_REPORT_PREFIX, POPULATION_KEY, REPORT_FILES, REPORTS_PREFIX
 from dataquest.errors import InputMissingError, StorageError
 from dataquest.population import parse_population
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+    from dataquest import storage
 
 logger = log.get(__name__)
 
@@ -57,13 +58,76 @@ class ReportOptions:
 
 
 @dataclass(frozen=True)
-class ReportResult:
-    """What :func:`run_report` did: the document, the folder, the keys written, and whether it skipped."""
+class Report:
+    """The report: population statistics, the two result frames, and the inputs they came from.
 
-    document: dict[str, Any]
+    The frames' columns are the document's row fields, in order; the renderers are generic over them, so a
+    column added to a frame reaches every file. :meth:`to_json` writes the rows with polars' own JSON writer
+    (no Python loop over rows); :meth:`to_document` is the same document as Python objects.
+    """
+
+    population_stats: dict[str, Any]
+    best_years: pl.DataFrame
+    series_population: pl.DataFrame
+    inputs: dict[str, dict[str, str]]
+
+    def to_json(self, *, pretty: bool = True) -> bytes:
+        """The report document as JSON: one row per line when ``pretty``, else on one line."""
+        head = json.dumps({"population_stats": self.population_stats}, indent=2 if pretty else None)
+        tail = json.dumps({"inputs": self.inputs}, indent=2 if pretty else None)
+        sep, indent = (",\n", "\n  ") if pretty else (", ", "")
+        rows = [
+            f'{indent}"{name}": {_json_rows(frame, pretty)}'
+            for name, frame in (("best_years", self.best_years), ("series_population", self.series_population))
+        ]
+        body = sep.join([head[1:-1].rstrip(), *rows, tail[1:-1].rstrip()])
+        return ("{" + body + ("\n}\n" if pretty else "}")).encode()
+
+    @cached_property
+    def document(self) -> dict[str, Any]:
+        """The report document as Python objects (what ``report.json`` holds)."""
+        return dict(json.loads(self.to_json(pretty=False)))
+
+    def to_document(self) -> dict[str, Any]:
+        return self.document
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> Report:
+        """A report read back from its ``report.json`` (a skipped run's answer)."""
+        return cls(
+            population_stats=document["population_stats"],
+            best_years=_frame(document["best_years"]),
+            series_population=_frame(document["series_population"]),
+            inputs=document["inputs"],
+        )
+
+
+def _frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
+
+
+def _json_rows(frame: pl.DataFrame, pretty: bool) -> str:
+    if frame.height == 0:
+        return "[]"
+    # JSON strings never hold a raw newline, so the newlines of NDJSON separate rows.
+    lines = frame.write_ndjson().rstrip("\n")
+    if pretty:
+        return "[\n    " + lines.replace("\n", ",\n    ") + "\n  ]"
+    return "[" + lines.replace("\n", ", ") + "]"
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """What :func:`run_report` did: the report, the folder, the keys written, and whether it skipped."""
+
+    report: Report
     prefix: str
     keys: tuple[str, ...] = field(default_factory=tuple)
     skipped: bool = False
+
+    @property
+    def document(self) -> dict[str, Any]:
+        return self.report.document
 
 
 # --- the pure core -------------------------------------------------------------------------------------------
@@ -74,8 +138,8 @@ def build_report(
     inputs: dict[str, dict[str, str]],
     *,
     source: str | None = None,
-) -> dict[str, Any]:
-    """The report document from the BLS data (a file, bytes or a frame) and the population frame."""
+) -> Report:
+    """The report from the BLS data (a file, bytes or a frame) and the population frame."""
     results = analysis.compute(
         data,
         population,
@@ -87,102 +151,81 @@ def build_report(
         source=source,
     )
     stats = results.population_stats
-    return {
-        "population_stats": {
-            "start_year": stats["start_year"],
-            "end_year": stats["end_year"],
-            "years": stats["years"],
-            "mean": stats["mean"],
-            "std": stats["std"],
-        },
-        "best_years": [
-            {"series_id": s, "year": y, "value": _number(v), "basis": b}
-            for s, y, v, b in results.best_years.select("series_id", "year", "value", "basis").iter_rows()
-        ],
-        "series_population": [
-            {"series_id": s, "year": y, "period": p, "value": _number(v), "population": _population(pop)}
-            for s, y, p, v, pop in results.series_population.select(
-                "series_id", "year", "period", "value", "population"
-            ).iter_rows()
-        ],
-        "inputs": inputs,
-    }
+    return Report(
+        population_stats={k: stats[k] for k in ("start_year", "end_year", "years", "mean", "std")},
+        best_years=results.best_years,
+        series_population=results.series_population.with_columns(_whole_population(results.series_population)),
+        inputs=inputs,
+    )
 
 
-def _number(value: Decimal | None) -> float | None:
-    # float(Decimal) is correctly rounded: Decimal("20.500000000000") -> 20.5, never 20.500000000000004.
-    return None if value is None else float(value)
+def _whole_population(frame: pl.DataFrame) -> pl.Expr:
+    """``population`` as integers where every value is whole (the API's floats are counts of people)."""
+    population = pl.col("population")
+    whole = frame.select(((population.round() == population) | population.is_null()).all()).item()
+    return population.cast(pl.Int64) if whole else population
 
 
-def _population(value: float | None) -> int | float | None:
-    if value is None:
-        return None
-    return int(value) if float(value).is_integer() else value
-
-
-def report_from_files(data_file: str | Path, population_file: str | Path, options: ReportOptions) -> dict[str, Any]:
-    """The report document from local files; ``inputs`` names each file and its SHA-256."""
+def report_from_files(data_file: str | Path, population_file: str | Path, options: ReportOptions) -> Report:
+    """The report from local files; ``inputs`` names each file and its SHA-256."""
     data_path, pop_path = Path(data_file), Path(population_file)
     for path, what in ((data_path, "--data-file"), (pop_path, "--population-file")):
         if not path.is_file():
             raise StorageError(f"{what} {path}: no such file", key=str(path))
     pop_bytes = pop_path.read_bytes()
     population = analysis.population_frame(parse_population(pop_bytes, source=str(pop_path)))
+    # The data file's SHA-256 on a thread while polars reads it (hashlib releases the GIL): the file is read
+    # from the page cache twice, but the hash no longer adds its time to the report's.
+    digest: list[str] = []
+    hasher = threading.Thread(target=lambda: digest.append(_file_sha256(data_path)), name="dq-sha256")
+    hasher.start()
+    try:
+        computed = build_report(data_path, population, options, {}, source=str(data_path))
+    finally:
+        hasher.join()
+    if not digest:
+        raise StorageError(f"--data-file {data_path}: could not be read to hash it", key=str(data_path))
     inputs = {
-        "bls": {"key": str(data_path), "version": _file_sha256(data_path)},
+        "bls": {"key": str(data_path), "version": digest[0]},
         "population": {"key": str(pop_path), "version": hashlib.sha256(pop_bytes).hexdigest()},
     }
-    return build_report(data_path, population, options, inputs, source=str(data_path))
+    return Report(computed.population_stats, computed.best_years, computed.series_population, inputs)
 
 
 def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 # --- the four files ------------------------------------------------------------------------------------------
-def render_files(document: dict[str, Any]) -> dict[str, bytes]:
+def render_files(report: Report) -> dict[str, bytes]:
     """The report's files, by name, in writing order (``report.json`` last)."""
     files = {
-        "best_years.csv": _csv(["series_id", "year", "value", "basis"], document["best_years"]),
-        "series_population.csv": _csv(
-            ["series_id", "year", "period", "value", "population"], document["series_population"]
-        ),
-        "report.md": render_markdown(document).encode(),
-        "report.json": (json.dumps(document, indent=2) + "\n").encode(),
+        "best_years.csv": report.best_years.write_csv().encode(),
+        "series_population.csv": report.series_population.write_csv().encode(),
+        "report.md": render_markdown(report).encode(),
+        "report.json": report.to_json(),
     }
     return {name: files[name] for name in REPORT_FILES}
 
 
-def _csv(columns: list[str], rows: list[dict[str, Any]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({c: "" if row[c] is None else row[c] for c in columns})
-    return out.getvalue().encode()
-
-
-def write_local(document: dict[str, Any], out_dir: str | Path) -> list[Path]:
+def write_local(report: Report, out_dir: str | Path) -> list[Path]:
     """Write the four files to ``out_dir`` (created if needed); the paths written."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, body in render_files(document).items():
+    for name, body in render_files(report).items():
         path = out / name
         path.write_bytes(body)
         written.append(path)
     return written
 
 
-def render_markdown(document: dict[str, Any]) -> str:
+def render_markdown(report: Report) -> str:
     """``report.md``: the three results as Markdown tables."""
-    s = document["population_stats"]
-    sp = document["series_population"]
-    series = sp[0]["series_id"] if sp else "the series"
+    s = report.population_stats
+    sp = report.series_population
+    series = sp.get_column("series_id")[0] if sp.height else "the series"
     lines = [
         "# dataquest report",
         "",
@@ -194,44 +237,74 @@ def render_markdown(document: dict[str, Any]) -> str:
         "",
         "## Best year per series",
         "",
-        "| series_id | year | value | basis |",
-        "|---|---:|---:|---|",
-        *(f"| {r['series_id']} | {r['year']} | {_fmt(r['value'])} | {r['basis']} |" for r in document["best_years"]),
+        _markdown_table(report.best_years),
         "",
         f"## {series} with population",
         "",
-        "| series_id | year | period | value | population |",
-        "|---|---:|---|---:|---:|",
-        *(
-            f"| {r['series_id']} | {r['year']} | {r['period']} | {_fmt(r['value'])} | {_fmt(r['population'])} |"
-            for r in sp
-        ),
+        _markdown_table(sp),
         "",
         "## Inputs",
         "",
-        *(f"- {name}: `{i['key']}` version `{i['version']}`" for name, i in document["inputs"].items()),
+        *(f"- {name}: `{i['key']}` version `{i['version']}`" for name, i in report.inputs.items()),
         "",
     ]
     return "\n".join(lines)
 
 
-def render_text(document: dict[str, Any]) -> str:
+def _cells(frame: pl.DataFrame) -> list[pl.Expr]:
+    """Each column as display text: numbers as polars writes them, a null as ``-``."""
+    return [pl.col(c).cast(pl.String).fill_null("-") for c in frame.columns]
+
+
+def _markdown_table(frame: pl.DataFrame) -> str:
+    header = "| " + " | ".join(frame.columns) + " |"
+    rule = "|" + "|".join("---:" if frame.schema[c].is_numeric() else "---" for c in frame.columns) + "|"
+    if frame.height == 0:
+        return f"{header}\n{rule}"
+    rows = frame.select(pl.concat_str(_cells(frame), separator=" | ").alias("row")).get_column("row")
+    return f"{header}\n{rule}\n" + "\n".join(("| " + rows + " |").to_list())
+
+
+# Minimum widths of the terminal tables; a number is right-aligned in its width, the first column left-aligned,
+# any other column follows two blanks. A column these do not name gets the width its values need.
+_TEXT_WIDTHS = {"series_id": 14, "year": 6, "period": 8, "value": 14, "population": 14}
+
+
+def _text_table(frame: pl.DataFrame) -> list[str]:
+    cols: list[pl.Expr] = []
+    heads: list[str] = []
+    for i, (name, cell) in enumerate(zip(frame.columns, _cells(frame), strict=True)):
+        longest = int(frame.select(cell.str.len_chars().max()).item() or 0) if frame.height else 0
+        if frame.schema[name].is_numeric():
+            width = max(_TEXT_WIDTHS.get(name, 0), len(name) + 2, longest + 2)
+            cols.append(cell.str.pad_start(width))
+            heads.append(name.rjust(width))
+        elif i == 0:
+            width = max(_TEXT_WIDTHS.get(name, 0), len(name) + 2, longest + 2)
+            cols.append(cell.str.pad_end(width))
+            heads.append(name.ljust(width))
+        else:
+            cols.append(pl.lit("  ") + cell)
+            heads.append("  " + name)
+    head = "  " + "".join(heads).rstrip()
+    if frame.height == 0:
+        return [head]
+    rows = frame.select(pl.concat_str(cols).alias("row")).get_column("row")
+    return [head, *("  " + rows).to_list()]
+
+
+def render_text(report: Report) -> str:
     """The report as readable tables for a terminal."""
-    s = document["population_stats"]
+    s = report.population_stats
     lines = [
         f"US population {s['start_year']}..{s['end_year']} ({s['years']} years): "
         f"mean {_fmt(s['mean'])}, standard deviation {_fmt(s['std'])} (sample)",
         "",
-        f"Best year per series ({len(document['best_years'])} series):",
-        f"  {'series_id':<14}{'year':>6}{'value':>14}  basis",
-        *(f"  {r['series_id']:<14}{r['year']:>6}{_fmt(r['value']):>14}  {r['basis']}" for r in document["best_years"]),
+        f"Best year per series ({report.best_years.height} series):",
+        *_text_table(report.best_years),
         "",
         "Series with population:",
-        f"  {'series_id':<14}{'year':>6}{'period':>8}{'value':>10}{'population':>14}",
-        *(
-            f"  {r['series_id']:<14}{r['year']:>6}{r['period']:>8}{_fmt(r['value']):>10}{_fmt(r['population']):>14}"
-            for r in document["series_population"]
-        ),
+        *_text_table(report.series_population),
     ]
     return "\n".join(lines)
 
@@ -271,6 +344,8 @@ def run_report(
     ``force`` computes and writes even if the folder's ``report.json`` exists; ``upload=False`` computes and
     writes nothing (``dataquest report --no-upload``).
     """
+    from dataquest import storage  # noqa: PLC0415 - boto3 only where S3 is used: the local report never loads it
+
     bls = _head_input(s3, bucket, BLS_DATA_KEY, "dataquest sync-bls")
     pop = _head_input(s3, bucket, POPULATION_KEY, "dataquest fetch-population")
     bls_version, pop_version = _version(bls), _version(pop)
@@ -279,7 +354,8 @@ def run_report(
         existing = storage.get_bytes(s3, bucket, f"{prefix}report.json")
         if existing is not None:
             log.event(logger, "report exists", prefix=prefix, bls_version=bls_version, population_version=pop_version)
-            return ReportResult(document=json.loads(existing[0]), prefix=prefix, keys=(), skipped=True)
+            stored = Report.from_document(json.loads(existing[0]))
+            return ReportResult(report=stored, prefix=prefix, keys=(), skipped=True)
 
     inputs = {
         "bls": {"key": BLS_DATA_KEY, "version": bls_version},
@@ -290,23 +366,25 @@ def run_report(
     with tempfile.NamedTemporaryFile(prefix="dataquest-bls-", suffix=".tsv") as tmp:
         _download_pinned(s3, bucket, bls, tmp)
         tmp.flush()
-        document = build_report(Path(tmp.name), population, options, inputs, source=f"s3://{bucket}/{BLS_DATA_KEY}")
-    _log_results(document)
+        computed = build_report(Path(tmp.name), population, options, inputs, source=f"s3://{bucket}/{BLS_DATA_KEY}")
+    _log_results(computed)
     if not upload:
-        return ReportResult(document=document, prefix=prefix, keys=(), skipped=False)
+        return ReportResult(report=computed, prefix=prefix, keys=(), skipped=False)
 
-    keys = _put_files(s3, bucket, prefix, document)
+    keys = _put_files(s3, bucket, prefix, computed)
     # reports/latest/ only when the inputs are still the ones computed on: a newer notification is on its way
     # otherwise, and an older report must not overwrite its result.
     if _still_current(s3, bucket, bls_version, pop_version):
-        keys += _put_files(s3, bucket, LATEST_REPORT_PREFIX, document)
+        keys += _put_files(s3, bucket, LATEST_REPORT_PREFIX, computed)
     else:
         log.event(logger, "inputs changed while computing: reports/latest/ left to the newer report", prefix=prefix)
     log.event(logger, "report written", prefix=prefix, keys=len(keys))
-    return ReportResult(document=document, prefix=prefix, keys=tuple(keys), skipped=False)
+    return ReportResult(report=computed, prefix=prefix, keys=tuple(keys), skipped=False)
 
 
 def _head_input(s3: S3Client, bucket: str, key: str, command: str) -> storage.ObjectInfo:
+    from dataquest import storage  # noqa: PLC0415
+
     info = storage.head(s3, bucket, key)
     if info is None:
         raise InputMissingError(
@@ -332,6 +410,8 @@ def _read_pinned(s3: S3Client, bucket: str, info: storage.ObjectInfo) -> bytes:
 
 def _download_pinned(s3: S3Client, bucket: str, info: storage.ObjectInfo, out: Any) -> None:
     # To a temporary file, streamed, so that polars scans it in bounded memory (Lambda's /tmp holds it).
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
     try:
         resp = s3.get_object(Bucket=bucket, Key=info.key, **_pin(info))  # type: ignore[arg-type]
         for chunk in resp["Body"].iter_chunks(chunk_size=1 << 20):
@@ -341,6 +421,10 @@ def _download_pinned(s3: S3Client, bucket: str, info: storage.ObjectInfo, out: A
 
 
 def _read_error(bucket: str, key: str, exc: BaseException) -> StorageError:
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
+    from dataquest import storage  # noqa: PLC0415
+
     if isinstance(exc, ClientError) and storage.error_code(exc) in ("PreconditionFailed", "412"):
         return StorageError(
             f"GET s3://{bucket}/{key}: the object changed while the report was reading it; "
@@ -351,20 +435,25 @@ def _read_error(bucket: str, key: str, exc: BaseException) -> StorageError:
 
 
 def _still_current(s3: S3Client, bucket: str, bls_version: str, pop_version: str) -> bool:
+    from dataquest import storage  # noqa: PLC0415
+
     bls, pop = storage.head(s3, bucket, BLS_DATA_KEY), storage.head(s3, bucket, POPULATION_KEY)
     return bls is not None and pop is not None and (_version(bls), _version(pop)) == (bls_version, pop_version)
 
 
-def _put_files(s3: S3Client, bucket: str, prefix: str, document: dict[str, Any]) -> list[str]:
+def _put_files(s3: S3Client, bucket: str, prefix: str, report: Report) -> list[str]:
+    from dataquest import storage  # noqa: PLC0415
+
     keys = []
-    for name, body in render_files(document).items():
+    for name, body in render_files(report).items():
         key = f"{prefix}{name}"
         storage.put_bytes(s3, bucket, key, body, content_type=_CONTENT_TYPES[Path(name).suffix])
         keys.append(key)
     return keys
 
 
-def _log_results(document: dict[str, Any]) -> None:
+def _log_results(report: Report) -> None:
+    document = report.document
     log.event(logger, "population stats", **document["population_stats"])
     log.event(logger, "best years", rows=len(document["best_years"]), best_years=document["best_years"])
     log.event(

@@ -201,7 +201,7 @@ def test_latest_is_left_alone_when_an_input_changes_while_computing(s3: Any, mon
     _put_inputs(s3)
     build = report.build_report
 
-    def build_then_change(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    def build_then_change(*args: Any, **kwargs: Any) -> report.Report:
         doc = build(*args, **kwargs)
         s3.put_object(Bucket=BUCKET, Key=POPULATION_KEY, Body=POPULATION + b" ")
         return doc
@@ -236,7 +236,7 @@ def test_report_from_files_names_each_file_and_its_sha256(local_inputs: tuple[Pa
     import hashlib
 
     data, pop = local_inputs
-    doc = report.report_from_files(data, pop, ReportOptions())
+    doc = report.report_from_files(data, pop, ReportOptions()).document
     assert {k: v for k, v in doc.items() if k != "inputs"} == EXPECTED
     assert doc["inputs"] == {
         "bls": {"key": str(data), "version": hashlib.sha256(DATA).hexdigest()},
@@ -245,10 +245,10 @@ def test_report_from_files_names_each_file_and_its_sha256(local_inputs: tuple[Pa
 
 
 def test_write_local_writes_the_four_files(local_inputs: tuple[Path, Path], tmp_path: Path) -> None:
-    doc = report.report_from_files(*local_inputs, ReportOptions())
-    paths = report.write_local(doc, tmp_path / "out" / "nested")
+    computed = report.report_from_files(*local_inputs, ReportOptions())
+    paths = report.write_local(computed, tmp_path / "out" / "nested")
     assert sorted(p.name for p in paths) == ["best_years.csv", "report.json", "report.md", "series_population.csv"]
-    assert json.loads((tmp_path / "out" / "nested" / "report.json").read_text()) == doc
+    assert json.loads((tmp_path / "out" / "nested" / "report.json").read_text()) == computed.document
 
 
 # --- the CLI ---------------------------------------------------------------------------------------------------
@@ -261,7 +261,7 @@ def test_cli_report_from_local_files_prints_exactly_the_document(
     out = capsys.readouterr().out
     assert code == 0
     assert out.count("\n") == 1
-    assert json.loads(out) == report.report_from_files(data, pop, ReportOptions())
+    assert json.loads(out) == report.report_from_files(data, pop, ReportOptions()).document
 
 
 def test_cli_report_text_shows_tables_and_writes_out(
