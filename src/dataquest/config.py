@@ -26,8 +26,11 @@ BLS_PREFIX = "bls/"
 # The mirrored file the report reads (its ObjectCreated notifies the report queue, as the population's does).
 BLS_DATA_KEY = f"{BLS_PREFIX}pr/pr.data.0.Current"
 INGEST_LOG_PREFIX = "_logs/ingest/"
-# Seconds between two requests to a source (BLS asks not to be hit several times a second).
-DEFAULT_REQUEST_INTERVAL = 0.5
+# Seconds between the starts of two requests to a source (BLS asks not to be hit several times a second).
+DEFAULT_REQUEST_INTERVAL = 1.0
+# Parts of a multipart upload in flight at once: memory is about (this + 2) x the 8 MiB part size.
+DEFAULT_PARTS_IN_FLIGHT = 4
+MAX_PARTS_IN_FLIGHT = 64
 # Seconds a sync's lease on a survey lasts unless renewed (a killed run blocks the next one at most this long).
 DEFAULT_LEASE_TTL = 900.0
 
@@ -51,6 +54,7 @@ class Settings:
     aws_endpoint_url: str | None = None
     aws_region: str = "us-east-1"
     request_interval: float = DEFAULT_REQUEST_INTERVAL
+    parts_in_flight: int = DEFAULT_PARTS_IN_FLIGHT
     lease_ttl: float = DEFAULT_LEASE_TTL
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -69,6 +73,9 @@ class Settings:
             aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             request_interval=parse_seconds(
                 env.get("DQ_REQUEST_INTERVAL"), DEFAULT_REQUEST_INTERVAL, "DQ_REQUEST_INTERVAL"
+            ),
+            parts_in_flight=parse_count(
+                env.get("DQ_PARTS_IN_FLIGHT"), DEFAULT_PARTS_IN_FLIGHT, MAX_PARTS_IN_FLIGHT, "DQ_PARTS_IN_FLIGHT"
             ),
             lease_ttl=parse_seconds(env.get("DQ_LEASE_TTL"), DEFAULT_LEASE_TTL, "DQ_LEASE_TTL"),
         )
@@ -123,6 +130,18 @@ def parse_seconds(raw: str | None, default: float, source: str) -> float:
         raise ConfigurationError(f"{source}={raw!r} is not a number of seconds") from None
     if not value >= 0:
         raise ConfigurationError(f"{source}={raw!r} must be zero or more seconds")
+    return value
+
+
+def parse_count(raw: str | None, default: int, maximum: int, source: str) -> int:
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{source}={raw!r} is not a whole number") from None
+    if not 1 <= value <= maximum:
+        raise ConfigurationError(f"{source}={raw!r} must be between 1 and {maximum}")
     return value
 
 

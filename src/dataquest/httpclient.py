@@ -43,7 +43,7 @@ class Fetcher:
         retries: int = 4,
         backoff: float = 1.0,
         max_backoff: float = 30.0,
-        min_interval: float = 0.5,
+        min_interval: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -59,6 +59,7 @@ class Fetcher:
         self.requests_sent = 0
 
     def _pace(self) -> None:
+        """Wait until ``min_interval`` has passed since the previous request started; the first never waits."""
         with self._lock:
             now = self._clock()
             if self._last is not None and self.min_interval > 0:

@@ -218,9 +218,38 @@ def test_a_same_size_file_with_a_newer_timestamp_is_uploaded(s3: Any, source: So
 def test_request_interval_and_lease_ttl_come_from_the_environment() -> None:
     s = Settings.from_env({"DQ_REQUEST_INTERVAL": "0", "DQ_LEASE_TTL": "30"})
     assert (s.request_interval, s.lease_ttl) == (0.0, 30.0)
-    assert Settings.from_env({}).request_interval == 0.5
+    assert Settings.from_env({}).request_interval == 1.0  # the contract's default
     with pytest.raises(ConfigurationError, match="DQ_REQUEST_INTERVAL"):
         Settings.from_env({"DQ_REQUEST_INTERVAL": "soon"})
+
+
+def test_parts_in_flight_come_from_the_environment_with_a_default_of_four() -> None:
+    assert Settings.from_env({}).parts_in_flight == 4
+    assert Settings.from_env({"DQ_PARTS_IN_FLIGHT": "8"}).parts_in_flight == 8
+    for bad in ("0", "-1", "many", "65"):
+        with pytest.raises(ConfigurationError, match="DQ_PARTS_IN_FLIGHT"):
+            Settings.from_env({"DQ_PARTS_IN_FLIGHT": bad})
+
+
+@pytest.mark.parametrize("parts", [None, 1, 3])
+def test_the_sync_uploads_with_the_parts_in_flight_of_its_settings(
+    s3: Any, source: Source, monkeypatch: pytest.MonkeyPatch, parts: int | None
+) -> None:
+    from dataquest.bls import sync as sync_module
+
+    seen: list[int] = []
+    real = sync_module.transfer
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs["config"].concurrency)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sync_module, "transfer", spy)
+    given = settings() if parts is None else settings(parts_in_flight=parts)
+    # No transfer_config: the sync builds its own from the settings (real 8 MiB parts; these files are small).
+    summary = sync_surveys(given, source.fetcher(), s3)
+    assert summary.uploaded == 3
+    assert seen == [4 if parts is None else parts] * 3
 
 
 def test_the_progress_bar_draws_on_its_stream_only_when_enabled() -> None:

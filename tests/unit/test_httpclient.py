@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import httpx
 import pytest
 
@@ -77,6 +79,30 @@ def test_requests_are_paced() -> None:
     for _ in range(3):
         f.get("http://x/a")
     assert clock.sleeps == [0.5, 0.5]
+
+
+def test_the_first_request_never_waits_and_the_interval_runs_between_request_starts() -> None:
+    clock = Clock()
+
+    def slow(req: httpx.Request) -> httpx.Response:
+        clock.now += 0.3  # the request itself takes 0.3 s: the next one waits only what is left of the interval
+        return httpx.Response(200)
+
+    f = fetcher(slow, clock, min_interval=1.0)
+    starts: list[float] = []
+    for _ in range(3):
+        f.get("http://x/a")
+        starts.append(clock.now - 0.3)
+    assert clock.sleeps == [pytest.approx(0.7), pytest.approx(0.7)]  # nothing before the first request
+    assert [round(b - a, 6) for a, b in itertools.pairwise(starts)] == [1.0, 1.0]
+
+
+def test_the_default_interval_is_the_contracts_one_second() -> None:
+    clock = Clock()
+    f = fetcher(lambda req: httpx.Response(200), clock)
+    f.get("http://x/a")
+    f.get("http://x/a")
+    assert clock.sleeps == [1.0]
 
 
 def test_oversized_bodies_are_refused() -> None:

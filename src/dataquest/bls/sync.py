@@ -186,7 +186,7 @@ def sync_surveys(
         summary=SyncSummary(surveys=list(settings.surveys), dry_run=dry_run),
         trail=Trail(run_id),
         bar=Progress(progress),
-        cfg=transfer_config or TransferConfig(),
+        cfg=transfer_config or TransferConfig(concurrency=settings.parts_in_flight),
         dry_run=dry_run,
         max_delete=max_delete,
         lease_ttl=settings.lease_ttl,
