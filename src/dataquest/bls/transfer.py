@@ -2,10 +2,11 @@
 
 A file smaller than ``multipart_threshold`` is read into memory and written with one ``PutObject`` (its SHA-256
 in metadata and in S3's ``ChecksumSHA256``, which S3 verifies). A larger one is streamed as a multipart upload:
-parts of ``part_size`` bytes, at most ``concurrency`` of them in flight, so memory stays near
-``(concurrency + 1) * part_size`` whatever the file's size, and no temporary file is written. Its SHA-256 is
-computed on the way and put in the object's ``sha256`` tag once the upload is complete (metadata is fixed before
-the bytes are seen; the object is never copied a second time).
+parts of ``part_size`` bytes, at most ``concurrency`` of them in flight (``DQ_PARTS_IN_FLIGHT``), so memory
+stays near ``(concurrency + 2) * part_size`` whatever the file's size, and no temporary file is written. Its
+SHA-256 is computed on the way, on a thread of its own that follows the blocks in order, and put in the object's
+``sha256`` tag once the upload is complete (metadata is fixed before the bytes are seen; the object is never
+copied a second time).
 
 The byte count is checked against the listing's size and the response's ``Content-Length``. Any failure (a cut
 body, a size that does not match, an S3 error, an interrupt) aborts the multipart upload, so S3 keeps the
@@ -197,14 +198,22 @@ def _put_multipart(target: _Target, blocks: Iterator[bytes], cfg: TransferConfig
             done_parts.append(fut.result())  # raises the part's error, which aborts the upload
 
     pool = ThreadPoolExecutor(max_workers=cfg.concurrency, thread_name_prefix="dq-part")
+    # The whole file's SHA-256 on a thread of its own, block after block in order (hashlib releases the GIL), so
+    # that hashing overlaps reading the next block instead of delaying it; at most one block waits to be hashed.
+    hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dq-sha256")
+    hashed: Future[None] | None = None
     try:
         for number, block in enumerate(blocks, start=1):
-            digest.update(block)
+            if hashed is not None:
+                hashed.result()
+            hashed = hasher.submit(digest.update, block)
             size += len(block)
             collect({f for f in pending if f.done()})
             slots.acquire()
             pending.add(pool.submit(upload, number, block))
             del block
+        if hashed is not None:
+            hashed.result()
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             collect(finished)
@@ -229,6 +238,7 @@ def _put_multipart(target: _Target, blocks: Iterator[bytes], cfg: TransferConfig
         raise
     finally:
         pool.shutdown(wait=True)
+        hasher.shutdown(wait=True)
 
     sha = digest.hexdigest()
     try:
