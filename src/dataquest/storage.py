@@ -23,7 +23,14 @@ if TYPE_CHECKING:
     from dataquest.config import Settings
 
 NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
-_BOTO_CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=32)
+# payload_signing_enabled=False: over TLS with a checksum (AWS) botocore already sends UNSIGNED-PAYLOAD; only over
+# plain HTTP (moto, LocalStack) did it SHA-256 every body to sign it, a second hash of each part that S3's own
+# CRC32 checksum, which stays, makes redundant.
+_BOTO_CONFIG = Config(
+    retries={"max_attempts": 5, "mode": "standard"},
+    max_pool_connections=32,
+    s3={"payload_signing_enabled": False},
+)
 
 
 def s3_client(settings: Settings) -> S3Client:
