@@ -11,6 +11,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 PYTEST_ARGS ?=
+# make test: test modules in parallel worker processes (pytest-xdist, --dist loadfile: a module's tests stay on one
+# worker, in order; see tests/conftest.py). PYTEST_WORKERS=0 runs every test in this one process.
+PYTEST_WORKERS ?= 4
+XDIST = -n $(PYTEST_WORKERS) --dist loadfile
 
 # checkov pins boto3 1.35 and an old s3transfer, so it lives in its own venv instead of the dev group.
 CHECKOV_VERSION := 3.3.30
@@ -41,11 +45,11 @@ run: install ## the whole pipeline on the embedded default (needs DQ_CONTACT): r
 
 .PHONY: test
 test: install $(CHECKOV) ## every test: unit, integration, Terraform against moto, Docker where an engine runs
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
 .PHONY: test-unit
 test-unit: install ## the fast tests only
-	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+	$(BIN)/pytest $(XDIST) tests/unit $(PYTEST_ARGS)
 
 .PHONY: lint
 lint: install ## ruff (format and lint) and mypy --strict

@@ -46,18 +46,33 @@ def _aws_test_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_PROFILE", raising=False)
 
 
+# --- parallel runs (pytest-xdist, `make test`) ----------------------------------------------------------------
+# `make test` runs `-n 4 --dist loadfile`: a module's tests stay on one worker, in order, so a module-scoped fixture
+# (one Terraform apply per module) runs once. Across modules tests share nothing (fresh buckets and queues,
+# tmp_path, ports from the OS), except the Docker images that two modules build under the same tags: the `images`
+# fixture builds them under a file lock (tests/integration/test_docker_images.py). (--dist loadgroup would group by
+# marker, but pytest-xdist 3.8 cannot set a group on pytest 9's node ids: it silently spreads every test.)
+
+
 # --- CI: a skipped test fails the run unless its reason is one .ci/run allowed -------------------------------
+# Under xdist the workers' reports reach the controller's pytest_runtest_logreport, and the controller's
+# pytest_sessionfinish decides; a worker only runs tests and counts nothing.
 _skipped: list[tuple[str, str]] = []
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.skipped:
-        reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        longrepr = report.longrepr
+        reason = str(longrepr[-1]) if isinstance(longrepr, tuple | list) else str(longrepr)
         _skipped.append((report.nodeid, reason))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if os.environ.get("DQ_STRICT_SKIPS") != "1":
+    if os.environ.get("DQ_STRICT_SKIPS") != "1" or _is_worker(session.config):
         return
     allowed = [p for p in os.environ.get("DQ_ALLOWED_SKIPS", "").split("|") if p]
     bad = [(node, why) for node, why in _skipped if not any(p in why for p in allowed)]

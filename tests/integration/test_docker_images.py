@@ -12,6 +12,7 @@ The helpers at the top are shared with the compose end-to-end test.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -92,13 +93,15 @@ def base_image(docker_engine: None) -> str:
     chosen = os.environ.get("DQ_TEST_BASE_IMAGE")
     if chosen:
         return chosen
-    built = subprocess.run(
-        [str(ROOT / "scripts" / "build-base-image.sh"), LOCAL_BASE_IMAGE],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    with (ROOT / ".pytest-images.lock").open("w") as lock:  # one build at a time under pytest-xdist
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        built = subprocess.run(
+            [str(ROOT / "scripts" / "build-base-image.sh"), LOCAL_BASE_IMAGE],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
     assert built.returncode == 0, f"scripts/build-base-image.sh failed:\n{built.stderr[-3000:]}"
     return LOCAL_BASE_IMAGE
 
@@ -106,10 +109,13 @@ def base_image(docker_engine: None) -> str:
 @pytest.fixture(scope="session")
 def images(base_image: str) -> dict[str, str]:
     """``make images`` with the test tag (the engine's layer cache makes a rebuild cheap); fn -> image."""
-    if os.environ.get("DQ_SMOKE_PREBUILT") != "1" or not all(
-        docker("image", "inspect", f"dataquest/{fn}:{TEST_TAG}", check=False).returncode == 0 for fn in FUNCTIONS
-    ):
-        make("images", f"BASE_IMAGE={base_image}", f"IMAGE_TAG={TEST_TAG}")
+    # Under pytest-xdist two modules' workers ask for the same tags: one builds, the other then finds the cache.
+    with (ROOT / ".pytest-images.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.environ.get("DQ_SMOKE_PREBUILT") != "1" or not all(
+            docker("image", "inspect", f"dataquest/{fn}:{TEST_TAG}", check=False).returncode == 0 for fn in FUNCTIONS
+        ):
+            make("images", f"BASE_IMAGE={base_image}", f"IMAGE_TAG={TEST_TAG}")
     return {fn: f"dataquest/{fn}:{TEST_TAG}" for fn in FUNCTIONS}
 
 
