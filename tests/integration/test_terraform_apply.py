@@ -10,152 +10,35 @@ the repository. ``envs/dev`` is one call of ``modules/pipeline``; ``envs/prod`` 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
 import pytest
 
 from tests.support.aws import client, moto_process
+from tests.support.terraform import (
+    ACCOUNT,
+    DEV_BUCKET,
+    DEV_VARS,
+    INGEST_IMAGE,
+    REGION,
+    REPORT_IMAGE,
+    Deployment,
+    copy_env,
+    init,
+    require_success,
+    require_terraform,
+    run_all,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.terraform]
 
-ROOT = Path(__file__).resolve().parents[2]
-TERRAFORM_DIR = ROOT / "terraform"
-ACCOUNT = "123456789012"
-REGION = "us-east-1"
-INGEST_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/dataquest/ingest@sha256:{'1' * 64}"
-REPORT_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/dataquest/report@sha256:{'2' * 64}"
 TRIGGER_KEYS = ["population/nation_population.json", "bls/pr/pr.data.0.Current"]
-SERVICES = ["cloudwatch", "ecr", "iam", "lambda", "logs", "s3", "scheduler", "sns", "sqs", "sts"]
-DEV_BUCKET = f"dataquest-dev-{ACCOUNT}-{REGION}"
-# Registry failures that mean "no provider can be had here" (a skip), as opposed to a broken configuration.
-NO_REGISTRY = re.compile(r"registry\.terraform\.io|Failed to query available provider packages|could not connect")
-
-
-def _override(endpoint: str) -> str:
-    endpoints = "\n".join(f'    {s:<10} = "{endpoint}"' for s in SERVICES)
-    return f"""# Written by tests/integration/test_terraform_apply.py into a temporary copy; never committed.
-provider "aws" {{
-  access_key                  = "testing"
-  secret_key                  = "testing"
-  skip_credentials_validation = true
-  skip_metadata_api_check     = true
-  skip_requesting_account_id  = true
-  s3_use_path_style           = true
-
-  endpoints {{
-{endpoints}
-  }}
-}}
-"""
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "AWS_PROFILE"}
-    env.update(
-        TF_IN_AUTOMATION="1",
-        TF_INPUT="0",
-        CHECKPOINT_DISABLE="1",
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_SESSION_TOKEN="testing",
-        AWS_DEFAULT_REGION=REGION,
-        AWS_REGION=REGION,
-    )
-    return env
-
-
-@dataclass
-class Deployment:
-    """One environment in a temporary copy of terraform/, bound to one moto server."""
-
-    name: str
-    directory: Path
-    endpoint: str
-    args: list[str] = field(default_factory=list)
-    destroyed: bool = False
-
-    def start(self, *command: str) -> tuple[subprocess.Popen[bytes], Path]:
-        """Start a command taking the environment's variables; its output goes to a log file (no pipe to fill)."""
-        log = self.directory / f"terraform-{command[0]}.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                ["terraform", *command, "-no-color", *self.args],
-                cwd=self.directory,
-                env=_env(),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        return proc, log
-
-    def run(self, *command: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["terraform", *command, "-no-color"],
-            cwd=self.directory,
-            env=_env(),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-
-    def outputs(self) -> dict[str, Any]:
-        done = self.run("output", "-json")
-        assert done.returncode == 0, done.stderr
-        return {k: v["value"] for k, v in json.loads(done.stdout).items()}
-
-    def state(self) -> dict[str, Any]:
-        done = self.run("show", "-json")
-        assert done.returncode == 0, done.stderr
-        return dict(json.loads(done.stdout))
-
-
-def _all(deployments: list[Deployment], *command: str) -> dict[str, tuple[int, str]]:
-    """Run one terraform command in every deployment at once; name -> (exit code, output)."""
-    started = {d.name: d.start(*command) for d in deployments}
-    return {name: (proc.wait(), log.read_text()) for name, (proc, log) in started.items()}
-
-
-def _require_success(results: dict[str, tuple[int, str]], what: str) -> None:
-    failed = {name: out[-4000:] for name, (rc, out) in results.items() if rc != 0}
-    if failed:
-        pytest.fail(f"terraform {what} failed in {sorted(failed)}:\n" + "\n".join(failed.values()))
-
-
-def _copy_env(tmp: Path, env: str, endpoint: str, args: list[str], override: bool) -> Deployment:
-    tree = tmp / env / "terraform"
-    shutil.copytree(
-        TERRAFORM_DIR,
-        tree,
-        ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*override.tf", "*.tfvars", "*.tfvars.json"),
-    )
-    directory = tree / "envs" / env
-    if override:
-        (directory / "moto_override.tf").write_text(_override(endpoint))
-    return Deployment(env, directory, endpoint, args)
-
-
-def _init(deployment: Deployment) -> None:
-    plugin_dir = os.environ.get("DQ_TF_PLUGIN_DIR")
-    command = ["init", "-input=false"] + ([f"-plugin-dir={plugin_dir}"] if plugin_dir else [])
-    done = deployment.run(*command)
-    if done.returncode == 0:
-        return
-    output = done.stdout + done.stderr
-    if not plugin_dir and NO_REGISTRY.search(output):
-        pytest.skip(
-            "no hashicorp/aws provider available: DQ_TF_PLUGIN_DIR is unset (no filesystem mirror) and "
-            f"`terraform init` could not reach the registry: {output.strip().splitlines()[-1]}"
-        )
-    pytest.fail(f"terraform init of envs/{deployment.name} failed:\n{output[-4000:]}")
 
 
 @dataclass
@@ -172,38 +55,30 @@ class Applied:
 
 @pytest.fixture(scope="module")
 def applied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
-    if shutil.which("terraform") is None:
-        pytest.skip("terraform is not on PATH (install Terraform >= 1.5 to run the Terraform tests)")
+    require_terraform()
     tmp = tmp_path_factory.mktemp("terraform")
-    dev_vars = [
-        "-var=contact_email=dq-tests@example.com",
-        f"-var=ingest_image_uri={INGEST_IMAGE}",
-        f"-var=report_image_uri={REPORT_IMAGE}",
-        "-var=alarm_email=alarms@example.com",
-        "-var=bucket_force_destroy=true",
-    ]
     with ExitStack() as stack:
         # Processes, not in-process servers: moto's state is per process, and each env needs an account of its own.
         local_endpoint = stack.enter_context(moto_process())
         dev_endpoint = stack.enter_context(moto_process())
         result = Applied(
             # envs/local takes the endpoint as its one variable: no override file needed.
-            local=_copy_env(tmp, "local", local_endpoint, [f"-var=aws_endpoint_url={local_endpoint}"], override=False),
-            dev=_copy_env(tmp, "dev", dev_endpoint, dev_vars, override=True),
-            shared=_copy_env(tmp, "shared", dev_endpoint, ["-var=force_delete=true"], override=True),
+            local=copy_env(tmp, "local", local_endpoint, [f"-var=aws_endpoint_url={local_endpoint}"], False),
+            dev=copy_env(tmp, "dev", dev_endpoint, DEV_VARS, True),
+            shared=copy_env(tmp, "shared", dev_endpoint, ["-var=force_delete=true"], True),
             timings={},
         )
         for deployment in result.all:
-            _init(deployment)
+            init(deployment)
 
         started = time.monotonic()
-        _require_success(_all(result.all, "apply", "-auto-approve", "-input=false"), "apply")
+        require_success(run_all(result.all, "apply", "-auto-approve", "-input=false"), "apply")
         result.timings["apply"] = time.monotonic() - started
         yield result
 
         remaining = [d for d in result.all if not d.destroyed]
         if remaining:  # a run that stopped before test_destroy_removes_everything
-            _require_success(_all(remaining, "destroy", "-auto-approve", "-input=false"), "destroy")
+            require_success(run_all(remaining, "destroy", "-auto-approve", "-input=false"), "destroy")
         print(f"\nterraform timings (s): {json.dumps({k: round(v, 1) for k, v in result.timings.items()})}")
 
 
@@ -564,7 +439,7 @@ def test_no_secrets_in_state(applied: Applied) -> None:
 
 def test_plan_after_apply_shows_no_changes(applied: Applied) -> None:
     started = time.monotonic()
-    results = _all(applied.all, "plan", "-detailed-exitcode", "-input=false")
+    results = run_all(applied.all, "plan", "-detailed-exitcode", "-input=false")
     applied.timings["plan"] = time.monotonic() - started
     drifted = {name: out[-4000:] for name, (rc, out) in results.items() if rc != 0}
     assert not drifted, "plan after apply is not empty (exit 2 = changes, 1 = error):\n" + "\n".join(drifted.values())
@@ -572,7 +447,7 @@ def test_plan_after_apply_shows_no_changes(applied: Applied) -> None:
 
 def test_destroy_removes_everything(applied: Applied) -> None:
     started = time.monotonic()
-    _require_success(_all(applied.all, "destroy", "-auto-approve", "-input=false"), "destroy")
+    require_success(run_all(applied.all, "destroy", "-auto-approve", "-input=false"), "destroy")
     applied.timings["destroy"] = time.monotonic() - started
     for deployment in applied.all:
         deployment.destroyed = True

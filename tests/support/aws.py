@@ -7,12 +7,14 @@ others and with ``mock_aws``: use :func:`moto_process` where a test needs an acc
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 
 import boto3
 from moto.server import ThreadedMotoServer
@@ -37,16 +39,27 @@ def moto_server() -> Iterator[str]:
 
 
 @contextmanager
-def moto_process(startup_timeout: float = 60.0) -> Iterator[str]:
-    """Start ``python -m moto.server`` as a process (state of its own) and yield its endpoint URL."""
+def moto_process(
+    startup_timeout: float = 60.0,
+    *,
+    module: str = "moto.server",
+    env: Mapping[str, str] | None = None,
+) -> Iterator[str]:
+    """Start ``python -m moto.server`` as a process (state of its own) and yield its endpoint URL.
+
+    ``module`` runs another entry point taking moto.server's arguments (tests.support.moto_iam); ``env`` is added
+    to the process's environment (moto reads its settings, e.g. ``INITIAL_NO_AUTH_ACTION_COUNT``, at import).
+    """
     import httpx
 
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", module, "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        cwd=Path(__file__).resolve().parents[2],  # the project root: `tests.support...` importable
+        env={**os.environ, **(env or {})},
     )
     try:
         deadline = time.monotonic() + startup_timeout

@@ -1,0 +1,158 @@
+"""Terraform environments applied to moto: a temporary copy of ``terraform/`` per environment, bound to one moto
+endpoint by a ``moto_override.tf`` written into the copy only (as ``tflocal`` does), never into the repository.
+
+Used by tests/integration/test_terraform_apply.py (and the least-privilege tests it runs) and test_terraform_modules.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TERRAFORM_DIR = ROOT / "terraform"
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+INGEST_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/dataquest/ingest@sha256:{'1' * 64}"
+REPORT_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/dataquest/report@sha256:{'2' * 64}"
+SERVICES = ["cloudwatch", "ecr", "iam", "lambda", "logs", "s3", "scheduler", "sns", "sqs", "sts"]
+DEV_BUCKET = f"dataquest-dev-{ACCOUNT}-{REGION}"
+DEV_VARS = [
+    "-var=contact_email=dq-tests@example.com",
+    f"-var=ingest_image_uri={INGEST_IMAGE}",
+    f"-var=report_image_uri={REPORT_IMAGE}",
+    "-var=alarm_email=alarms@example.com",
+    "-var=bucket_force_destroy=true",
+]
+# Registry failures that mean "no provider can be had here" (a skip), as opposed to a broken configuration.
+NO_REGISTRY = re.compile(r"registry\.terraform\.io|Failed to query available provider packages|could not connect")
+
+
+def override(endpoint: str) -> str:
+    endpoints = "\n".join(f'    {s:<10} = "{endpoint}"' for s in SERVICES)
+    return f"""# Written by tests/support/terraform.py into a temporary copy; never committed.
+provider "aws" {{
+  access_key                  = "testing"
+  secret_key                  = "testing"
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_requesting_account_id  = true
+  s3_use_path_style           = true
+
+  endpoints {{
+{endpoints}
+  }}
+}}
+"""
+
+
+def terraform_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "AWS_PROFILE"}
+    env.update(
+        TF_IN_AUTOMATION="1",
+        TF_INPUT="0",
+        CHECKPOINT_DISABLE="1",
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_SESSION_TOKEN="testing",
+        AWS_DEFAULT_REGION=REGION,
+        AWS_REGION=REGION,
+    )
+    return env
+
+
+@dataclass
+class Deployment:
+    """One environment in a temporary copy of terraform/, bound to one moto server."""
+
+    name: str
+    directory: Path
+    endpoint: str
+    args: list[str] = field(default_factory=list)
+    destroyed: bool = False
+
+    def start(self, *command: str) -> tuple[subprocess.Popen[bytes], Path]:
+        """Start a command taking the environment's variables; its output goes to a log file (no pipe to fill)."""
+        log = self.directory / f"terraform-{command[0]}.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                ["terraform", *command, "-no-color", *self.args],
+                cwd=self.directory,
+                env=terraform_env(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        return proc, log
+
+    def run(self, *command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["terraform", *command, "-no-color"],
+            cwd=self.directory,
+            env=terraform_env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    def outputs(self) -> dict[str, Any]:
+        done = self.run("output", "-json")
+        assert done.returncode == 0, done.stderr
+        return {k: v["value"] for k, v in json.loads(done.stdout).items()}
+
+    def state(self) -> dict[str, Any]:
+        done = self.run("show", "-json")
+        assert done.returncode == 0, done.stderr
+        return dict(json.loads(done.stdout))
+
+
+def run_all(deployments: list[Deployment], *command: str) -> dict[str, tuple[int, str]]:
+    """Run one terraform command in every deployment at once; name -> (exit code, output)."""
+    started = {d.name: d.start(*command) for d in deployments}
+    return {name: (proc.wait(), log.read_text()) for name, (proc, log) in started.items()}
+
+
+def require_success(results: dict[str, tuple[int, str]], what: str) -> None:
+    failed = {name: out[-4000:] for name, (rc, out) in results.items() if rc != 0}
+    if failed:
+        pytest.fail(f"terraform {what} failed in {sorted(failed)}:\n" + "\n".join(failed.values()))
+
+
+def copy_env(tmp: Path, env: str, endpoint: str, args: list[str], override_provider: bool) -> Deployment:
+    tree = tmp / env / "terraform"
+    shutil.copytree(
+        TERRAFORM_DIR,
+        tree,
+        ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*override.tf", "*.tfvars", "*.tfvars.json"),
+    )
+    directory = tree / "envs" / env
+    if override_provider:
+        (directory / "moto_override.tf").write_text(override(endpoint))
+    return Deployment(env, directory, endpoint, args)
+
+
+def require_terraform() -> None:
+    if shutil.which("terraform") is None:
+        pytest.skip("terraform is not on PATH (install Terraform >= 1.7 to run the Terraform tests)")
+
+
+def init(deployment: Deployment) -> None:
+    plugin_dir = os.environ.get("DQ_TF_PLUGIN_DIR")
+    command = ["init", "-input=false"] + ([f"-plugin-dir={plugin_dir}"] if plugin_dir else [])
+    done = deployment.run(*command)
+    if done.returncode == 0:
+        return
+    output = done.stdout + done.stderr
+    if not plugin_dir and NO_REGISTRY.search(output):
+        pytest.skip(
+            "no hashicorp/aws provider available: DQ_TF_PLUGIN_DIR is unset (no filesystem mirror) and "
+            f"`terraform init` could not reach the registry: {output.strip().splitlines()[-1]}"
+        )
+    pytest.fail(f"terraform init of envs/{deployment.name} failed:\n{output[-4000:]}")
