@@ -4,7 +4,8 @@
 one. The three applies run at the same time. Each environment is applied from a temporary copy of ``terraform/``
 with a ``moto_override.tf`` pointing the provider at moto (as ``tflocal`` does), so no override file ever lands in
 the repository. ``envs/dev`` is one call of ``modules/pipeline``; ``envs/prod`` is the same call with its own values
-(tests/unit/test_terraform_static.py), so applying dev applies the module prod runs.
+(tests/unit/test_terraform_static.py), so applying dev applies the module prod runs. The least-privilege tests
+(tests/integration/terraform_least_privilege.py) run here too, on this one apply of envs/dev.
 """
 
 from __future__ import annotations
@@ -20,6 +21,13 @@ from urllib.parse import unquote_plus
 
 import pytest
 
+from tests.integration.terraform_least_privilege import (  # run here, on this module's one apply of envs/dev
+    deployed,
+    enforcing,
+    test_ingest_does_its_whole_job_with_only_its_roles_policies,
+    test_neither_role_can_write_the_others_prefix,
+    test_report_does_its_whole_job_with_only_its_roles_policies,
+)
 from tests.support.aws import client, moto_process
 from tests.support.terraform import (
     ACCOUNT,
@@ -37,6 +45,13 @@ from tests.support.terraform import (
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.terraform]
+__all__ = [  # the least-privilege tests and their fixtures, collected in this module
+    "deployed",
+    "enforcing",
+    "test_ingest_does_its_whole_job_with_only_its_roles_policies",
+    "test_neither_role_can_write_the_others_prefix",
+    "test_report_does_its_whole_job_with_only_its_roles_policies",
+]
 
 TRIGGER_KEYS = ["population/nation_population.json", "bls/pr/pr.data.0.Current"]
 

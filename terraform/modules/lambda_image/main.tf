@@ -44,8 +44,9 @@ data "aws_iam_policy_document" "this" {
   dynamic "statement" {
     for_each = var.s3_access != null && try(var.s3_access.list_bucket, false) ? [1] : []
     content {
-      sid       = "ListDataBucket"
-      actions   = ["s3:ListBucket", "s3:ListBucketVersions"]
+      sid = "ListDataBucket"
+      # ListBucketMultipartUploads: a sync first aborts the multipart uploads a killed run left under its prefix.
+      actions   = ["s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads"]
       resources = [local.bucket_arn]
     }
   }
