@@ -13,7 +13,7 @@ These tests run inside tests/integration/test_terraform_apply.py (which imports 
    multipart file, a no-op sync, a changed and a deleted file, a held lease, a dead owner's lease, the trail, the
    population), the report handler on the S3 notifications the queue received (what the event source mapping
    does with the role: receive, then delete), ``reports/latest/``; and the reverse: the report role cannot write
-   ``bls/``, the ingest role cannot write ``reports/``.
+   ``bls/``, the ingest role cannot write ``reports/``, nor send where only Lambda sends for it.
 
 A permission the code needs and the role lacks fails here with the AccessDenied the code saw. A call added to the
 handlers later is covered without touching this file.
@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -58,6 +58,7 @@ class Deployed:
     policies: dict[str, dict[str, dict[str, Any]]]  # function -> policy name -> document
     queues: list[str]
     notification: dict[str, Any]
+    on_failure: dict[str, str] = field(default_factory=dict)  # function -> its asynchronous on-failure queue ARN
 
 
 @dataclass
@@ -109,6 +110,15 @@ def deployed(applied: Any) -> Deployed:
         function: lam.get_function(FunctionName=name)["Configuration"]["Role"].rsplit("/", 1)[1]
         for function, name in FUNCTIONS.items()
     }
+    on_failure = {}
+    for function, name in FUNCTIONS.items():
+        try:
+            config = lam.get_function_event_invoke_config(FunctionName=name)
+        except lam.exceptions.ResourceNotFoundException:
+            continue
+        destination = config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        if destination:
+            on_failure[function] = destination
     notification = client("s3", endpoint).get_bucket_notification_configuration(Bucket=DEV_BUCKET)
     notification.pop("ResponseMetadata", None)
     return Deployed(
@@ -116,6 +126,7 @@ def deployed(applied: Any) -> Deployed:
         policies={function: _role_policies(iam, role) for function, role in roles.items()},
         queues=[u.rsplit("/", 1)[1] for u in client("sqs", endpoint).list_queues().get("QueueUrls", [])],
         notification=notification,
+        on_failure=on_failure,
     )
 
 
@@ -325,3 +336,16 @@ def test_neither_role_can_write_the_others_prefix(enforcing: Enforcing) -> None:
     # Each may write its own prefix (the same check, allowed: the refusals above are about the prefix).
     ingest_s3.put_object(Bucket=DEV_BUCKET, Key="bls/least-privilege-probe", Body=b"x")
     report_s3.put_object(Bucket=DEV_BUCKET, Key="reports/least-privilege-probe", Body=b"x")
+
+
+def test_only_the_ingest_role_may_send_to_its_failure_destination(deployed: Deployed, enforcing: Enforcing) -> None:
+    """Lambda sends a failed asynchronous invocation's record to the destination with the function's role."""
+    assert set(deployed.on_failure) == {"ingest"}, "the ingest function has an on-failure destination"
+    queue = deployed.on_failure["ingest"].rsplit(":", 1)[1]
+    url = enforcing.sqs().get_queue_url(QueueName=queue)["QueueUrl"]
+    enforcing.sqs("ingest").send_message(
+        QueueUrl=url, MessageBody='{"requestContext": {"condition": "RetriesExhausted"}}'
+    )
+    assert _denied(enforcing.sqs("report").send_message, QueueUrl=url, MessageBody="{}")
+    report_queue = enforcing.sqs().get_queue_url(QueueName=REPORT_QUEUE)["QueueUrl"]
+    assert _denied(enforcing.sqs("ingest").send_message, QueueUrl=report_queue, MessageBody="{}")

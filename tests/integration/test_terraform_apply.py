@@ -26,6 +26,7 @@ from tests.integration.terraform_least_privilege import (  # run here, on this m
     enforcing,
     test_ingest_does_its_whole_job_with_only_its_roles_policies,
     test_neither_role_can_write_the_others_prefix,
+    test_only_the_ingest_role_may_send_to_its_failure_destination,
     test_report_does_its_whole_job_with_only_its_roles_policies,
 )
 from tests.support.aws import client, moto_process
@@ -50,6 +51,7 @@ __all__ = [  # the least-privilege tests and their fixtures, collected in this m
     "enforcing",
     "test_ingest_does_its_whole_job_with_only_its_roles_policies",
     "test_neither_role_can_write_the_others_prefix",
+    "test_only_the_ingest_role_may_send_to_its_failure_destination",
     "test_report_does_its_whole_job_with_only_its_roles_policies",
 ]
 
@@ -284,12 +286,27 @@ def test_dev_schedule_invokes_ingest_daily_with_retries_and_dead_letter_queue(ap
     assert granted["DeadLetter"]["Resource"] == target["DeadLetterConfig"]["Arn"]
 
 
+def test_dev_ingest_retries_a_failed_run_once_and_keeps_its_record_in_an_alarmed_queue(applied: Applied) -> None:
+    lam = client("lambda", applied.dev.endpoint)
+    config = lam.get_function_event_invoke_config(FunctionName="dataquest-dev-ingest")
+    assert (config["MaximumRetryAttempts"], config["MaximumEventAgeInSeconds"]) == (1, 3600)
+    failures = f"arn:aws:sqs:{REGION}:{ACCOUNT}:dataquest-dev-ingest-failures"
+    assert config["DestinationConfig"]["OnFailure"] == {"Destination": failures}
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):  # the report function is not invoked async
+        lam.get_function_event_invoke_config(FunctionName="dataquest-dev-report")
+    sqs = client("sqs", applied.dev.endpoint)
+    url = sqs.get_queue_url(QueueName="dataquest-dev-ingest-failures")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert (attributes["SqsManagedSseEnabled"], attributes["MessageRetentionPeriod"]) == ("true", "1209600")
+
+
 def test_dev_alarms_watch_dead_letters_errors_throttles_and_daily_success(applied: Applied) -> None:
     alarms = client("cloudwatch", applied.dev.endpoint).describe_alarms(AlarmNamePrefix="dataquest-dev-alarms-")
     by_name = {a["AlarmName"]: a for a in alarms["MetricAlarms"]}
     prefix = "dataquest-dev-alarms-"
     assert sorted(n.removeprefix(prefix) for n in by_name) == [
         "ingest-errors",
+        "ingest-failures-dead-letters",
         "ingest-no-success-in-a-day",
         "ingest-throttles",
         "ingest-trigger-dead-letters",
@@ -328,6 +345,7 @@ def test_dev_alarms_watch_dead_letters_errors_throttles_and_daily_success(applie
         for label, queue in [
             ("report-queue", "dataquest-dev-report-dlq"),
             ("ingest-trigger", "dataquest-dev-ingest-daily-dlq"),
+            ("ingest-failures", "dataquest-dev-ingest-failures"),
         ]
     } | {
         f"{fn}-{kind}": ("AWS/Lambda", metric, "Sum", [("FunctionName", f"dataquest-dev-{fn}")], any_in_5_minutes)
@@ -427,7 +445,10 @@ def test_function_roles_touch_only_their_own_prefixes(applied: Applied) -> None:
     assert _s3_grants(report, "s3:PutObject") == {"reports/"}
     assert _s3_grants(report, "s3:DeleteObject") == {"reports/"}
     assert _s3_grants(report, "s3:GetObject") == {"bls/", "population/", "reports/"}
-    assert not [s for s in ingest if any(a.startswith("sqs:") for a in _as_list(s["Action"]))]
+    # The ingest role may only send to its own failure queue (Lambda's on-failure destination).
+    [send] = [s for s in ingest if any(a.startswith("sqs:") for a in _as_list(s["Action"]))]
+    assert _as_list(send["Action"]) == ["sqs:SendMessage"]
+    assert _as_list(send["Resource"]) == [f"arn:aws:sqs:{REGION}:{ACCOUNT}:dataquest-dev-ingest-failures"]
     [consume] = [s for s in report if any(a.startswith("sqs:") for a in _as_list(s["Action"]))]
     assert _as_list(consume["Resource"]) == [f"arn:aws:sqs:{REGION}:{ACCOUNT}:dataquest-dev-report"]
 

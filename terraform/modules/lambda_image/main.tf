@@ -1,5 +1,6 @@
 # An image-based function pinned by digest, its log group, a role granting only what the function touches
-# (its log group, prefixes of one bucket, the queue it consumes) and, optionally, the SQS event source mapping.
+# (its log group, prefixes of one bucket, the queue it consumes, its failure queue) and, optionally, the SQS event
+# source mapping or the asynchronous invocation settings with their on-failure queue.
 
 data "aws_iam_policy_document" "assume" {
   statement {
@@ -89,6 +90,16 @@ data "aws_iam_policy_document" "this" {
     }
   }
 
+  # Lambda delivers a failed asynchronous invocation's record to the on-failure queue with this role.
+  dynamic "statement" {
+    for_each = var.async_invocation == null ? [] : [1]
+    content {
+      sid       = "SendFailedInvocations"
+      actions   = ["sqs:SendMessage"]
+      resources = [aws_sqs_queue.on_failure[0].arn]
+    }
+  }
+
   dynamic "statement" {
     for_each = length(var.kms_key_arns) > 0 ? [1] : []
     content {
@@ -107,7 +118,7 @@ resource "aws_iam_role_policy" "this" {
 
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_50:X-Ray's write API accepts only Resource "*", which the least-privilege review forbids; logs and EMF metrics cover a daily job
-  #checkov:skip=CKV_AWS_116:asynchronous failures are alarmed (Errors, and no success within a day); the scheduler keeps a dead-letter queue for undelivered invocations, and the SQS consumer's failures go to the queue's dead-letter queue
+  #checkov:skip=CKV_AWS_116:a function's DLQ is superseded by async_invocation's on-failure destination (aws_lambda_function_event_invoke_config, with the whole invocation record); an SQS consumer's failures go to its queue's dead-letter queue
   #checkov:skip=CKV_AWS_117:the function reaches only public endpoints (BLS, DataUSA) and AWS APIs; a VPC would add NAT cost and no protection
   #checkov:skip=CKV_AWS_173:the environment holds a bucket name, a contact address and public URLs, no secrets
   #checkov:skip=CKV_AWS_272:Lambda code signing does not apply to container images; images are pinned by digest instead
@@ -160,5 +171,33 @@ resource "aws_lambda_event_source_mapping" "this" {
   }
 
   # The mapping polls with the function's role: it needs the queue permissions first.
+  depends_on = [aws_iam_role_policy.this]
+}
+
+# Asynchronous invocations (EventBridge Scheduler's): how often Lambda retries a failed one, for how long, and where
+# the record of one that still failed goes: a queue of its own, which the pipeline alarms on.
+resource "aws_sqs_queue" "on_failure" {
+  count = var.async_invocation == null ? 0 : 1
+
+  name                      = "${var.function_name}-failures"
+  message_retention_seconds = 1209600 # 14 days, the maximum
+  sqs_managed_sse_enabled   = true
+  tags                      = var.tags
+}
+
+resource "aws_lambda_function_event_invoke_config" "this" {
+  count = var.async_invocation == null ? 0 : 1
+
+  function_name                = aws_lambda_function.this.function_name
+  maximum_retry_attempts       = var.async_invocation.maximum_retry_attempts
+  maximum_event_age_in_seconds = var.async_invocation.maximum_event_age_in_seconds
+
+  destination_config {
+    on_failure {
+      destination = aws_sqs_queue.on_failure[0].arn
+    }
+  }
+
+  # Lambda checks that the role may send to the destination when the configuration is written.
   depends_on = [aws_iam_role_policy.this]
 }

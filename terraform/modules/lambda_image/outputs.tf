@@ -32,3 +32,13 @@ output "event_source_mapping_uuid" {
   description = "UUID of the SQS event source mapping, or null without one."
   value       = one(aws_lambda_event_source_mapping.this[*].uuid)
 }
+
+output "on_failure_queue_name" {
+  description = "Name of the queue that receives failed asynchronous invocations, or null without async_invocation."
+  value       = one(aws_sqs_queue.on_failure[*].name)
+}
+
+output "on_failure_queue_arn" {
+  description = "ARN of the queue that receives failed asynchronous invocations, or null without async_invocation."
+  value       = one(aws_sqs_queue.on_failure[*].arn)
+}

@@ -120,6 +120,30 @@ variable "kms_key_arns" {
   default     = []
 }
 
+variable "async_invocation" {
+  description = <<-EOT
+    For a function invoked asynchronously (a schedule): maximum_retry_attempts (0 or 1) Lambda makes after a
+    failed invocation, maximum_event_age_in_seconds (60-21600) an event may wait, queued or between retries,
+    before it is given up. The record of an invocation that still failed goes to a queue created here
+    (<function_name>-failures, 14 days), which the role may send to. Null: Lambda's defaults (2 retries, 6 hours,
+    failures dropped) and no queue.
+  EOT
+  type = object({
+    maximum_retry_attempts       = number
+    maximum_event_age_in_seconds = number
+  })
+  default = null
+
+  validation {
+    condition = var.async_invocation == null || try(
+      contains([0, 1], var.async_invocation.maximum_retry_attempts) &&
+      var.async_invocation.maximum_event_age_in_seconds >= 60 && var.async_invocation.maximum_event_age_in_seconds <= 21600,
+      false
+    )
+    error_message = "async_invocation: maximum_retry_attempts must be 0 or 1 (a retry of a run that holds its lease fails on it), maximum_event_age_in_seconds 60-21600."
+  }
+}
+
 variable "sqs_event_source" {
   description = <<-EOT
     SQS queue the function consumes through an event source mapping (always with ReportBatchItemFailures):

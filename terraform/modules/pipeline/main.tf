@@ -59,6 +59,12 @@ module "ingest" {
   environment_variables          = local.function_environment
   kms_key_arns                   = compact([var.bucket_kms_key_arn])
 
+  # The schedule invokes asynchronously: at most one retry, and failed runs kept in a queue the alarms watch.
+  async_invocation = {
+    maximum_retry_attempts       = var.ingest_retry_attempts
+    maximum_event_age_in_seconds = var.ingest_maximum_event_age_seconds
+  }
+
   s3_access = {
     bucket_arn     = module.bucket.bucket_arn
     read_prefixes  = ["bls/", "population/", "_locks/"]
@@ -115,8 +121,9 @@ module "alarms" {
   alarm_email = var.alarm_email
 
   dead_letter_queues = {
-    report-queue   = module.queue.dead_letter_queue_name
-    ingest-trigger = module.schedule.dead_letter_queue_name
+    report-queue    = module.queue.dead_letter_queue_name
+    ingest-trigger  = module.schedule.dead_letter_queue_name
+    ingest-failures = module.ingest.on_failure_queue_name
   }
 
   functions = {

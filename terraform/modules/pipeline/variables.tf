@@ -157,3 +157,25 @@ variable "log_retention_days" {
   type        = number
   default     = 365
 }
+
+variable "ingest_retry_attempts" {
+  description = "Times Lambda retries a failed scheduled run (0 or 1), a minute or more after it failed. A run killed by its timeout leaves its lease behind until the lease expires (DQ_LEASE_TTL), so a retry makes progress only when the lease is shorter than that minute; the next day's run retries anyway."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = contains([0, 1], var.ingest_retry_attempts)
+    error_message = "ingest_retry_attempts must be 0 or 1."
+  }
+}
+
+variable "ingest_maximum_event_age_seconds" {
+  description = "How long a scheduled run may wait (queued, throttled or between retries) before Lambda gives it up and records it in the failure queue."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.ingest_maximum_event_age_seconds >= 60 && var.ingest_maximum_event_age_seconds <= 21600
+    error_message = "ingest_maximum_event_age_seconds must be 60-21600."
+  }
+}
