@@ -356,8 +356,16 @@ def test_dev_alarms_watch_dead_letters_errors_throttles_and_daily_success(applie
         "The function dataquest-dev-report failed: see its log group /aws/lambda/dataquest-dev-report."
     )
     daily = by_name[prefix + "ingest-no-success-in-a-day"]
-    assert daily["TreatMissingData"] == "breaching"
-    assert {m["Id"] for m in daily["Metrics"]} == {"successes", "invocations", "errors"}
+    # tests/unit/test_terraform_alarm_math.py evaluates this alarm on a good day, a failed and a missing run.
+    assert (daily["EvaluationPeriods"], daily["DatapointsToAlarm"], daily["Threshold"]) == (26, 26, 1.0)
+    assert (daily["ComparisonOperator"], daily["TreatMissingData"]) == ("LessThanThreshold", "notBreaching")
+    queries = {m["Id"]: m for m in daily["Metrics"]}
+    assert queries["successes"]["Expression"] == "FILL(invocations, 0) - FILL(errors, 0)"
+    assert queries["successes"]["ReturnData"] is True
+    for query_id, metric in [("invocations", "Invocations"), ("errors", "Errors")]:
+        stat = queries[query_id]["MetricStat"]
+        assert (stat["Metric"]["MetricName"], stat["Period"], stat["Stat"]) == (metric, 3600, "Sum")
+        assert stat["Metric"]["Dimensions"] == [{"Name": "FunctionName", "Value": "dataquest-dev-ingest"}]
 
     subscriptions = client("sns", applied.dev.endpoint).list_subscriptions_by_topic(TopicArn=topic)
     assert [(s["Protocol"], s["Endpoint"]) for s in subscriptions["Subscriptions"]] == [("email", "alarms@example.com")]

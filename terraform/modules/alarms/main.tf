@@ -74,26 +74,30 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   tags                = var.tags
 }
 
-# Successes = invocations - errors over the last day; no data at all (the schedule never fired) also alarms.
+# No successful run of the daily function for a day. Metric math over hourly periods (README: why not one daily
+# period): each hour's successes are that hour's invocations less its errors, with a missing hour counted as 0;
+# the alarm fires when every one of the last `no_success_hours` hours has none.
 resource "aws_cloudwatch_metric_alarm" "no_daily_success" {
   alarm_name          = "${var.name}-${var.daily_function_key}-no-success-in-a-day"
-  alarm_description   = "The function ${var.functions[var.daily_function_key]} has not completed successfully for a day: check the schedule, its dead-letter queue and the function's logs."
-  evaluation_periods  = 1
+  alarm_description   = "The function ${var.functions[var.daily_function_key]} has not completed successfully in ${var.no_success_hours} hours: check the schedule, its dead-letter queue, the function's failure queue and its logs."
+  evaluation_periods  = var.no_success_hours
+  datapoints_to_alarm = var.no_success_hours
   comparison_operator = "LessThanThreshold"
   threshold           = 1
-  treat_missing_data  = "breaching"
-  alarm_actions       = [aws_sns_topic.this.arn]
-  ok_actions          = [aws_sns_topic.this.arn]
-  tags                = var.tags
+  # Missing only while the function has never published a metric (just after the first apply): no alarm then.
+  treat_missing_data = "notBreaching"
+  alarm_actions      = [aws_sns_topic.this.arn]
+  ok_actions         = [aws_sns_topic.this.arn]
+  tags               = var.tags
 
   metric_query {
     id          = "successes"
-    expression  = "invocations - errors"
-    label       = "Successful invocations"
+    expression  = "FILL(invocations, 0) - FILL(errors, 0)"
+    label       = "Successful invocations per hour"
     return_data = true
   }
 
-  # The daily sums the expression above reads, by its names for them.
+  # The hourly sums the expression above reads, by its names for them.
   dynamic "metric_query" {
     for_each = { invocations = "Invocations", errors = "Errors" }
     content {
@@ -103,7 +107,7 @@ resource "aws_cloudwatch_metric_alarm" "no_daily_success" {
         metric_name = metric_query.value
         dimensions  = { FunctionName = var.functions[var.daily_function_key] }
         stat        = "Sum"
-        period      = 86400
+        period      = 3600
       }
     }
   }

@@ -40,6 +40,18 @@ variable "daily_function_key" {
   }
 }
 
+variable "no_success_hours" {
+  description = "Hours without a successful run of the daily function before its alarm fires: a day and the longest run (a run's metrics are stamped at its start but published at its end), with a margin. 26 for a daily schedule."
+  type        = number
+  default     = 26
+
+  validation {
+    # CloudWatch: evaluation_periods x period at most 7 days.
+    condition     = var.no_success_hours >= 25 && var.no_success_hours <= 168 && floor(var.no_success_hours) == var.no_success_hours
+    error_message = "no_success_hours must be a whole number of hours, 25-168 (more than a day: the schedule is daily)."
+  }
+}
+
 variable "kms_master_key_id" {
   description = "Customer KMS key for the topic (its policy must let cloudwatch.amazonaws.com use it); null for none."
   type        = string
