@@ -156,6 +156,8 @@ def test_dev_bucket_is_versioned_encrypted_private_tls_only_with_lifecycle(appli
 
     lifecycle = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=DEV_BUCKET)["Rules"]}
     assert lifecycle["expire-noncurrent-versions"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 90
+    # The delete marker a removed BLS file leaves is expired once the versions under it are.
+    assert lifecycle["expire-noncurrent-versions"]["Expiration"] == {"ExpiredObjectDeleteMarker": True}
     assert lifecycle["abort-incomplete-multipart-uploads"]["AbortIncompleteMultipartUpload"] == {
         "DaysAfterInitiation": 1
     }
@@ -246,7 +248,8 @@ def test_dev_functions_run_images_by_digest_with_their_settings(applied: Applied
         assert config["ImageConfigResponse"]["ImageConfig"]["Command"] == [handler]
         assert config["Environment"]["Variables"] == expected_env
         assert (config["Timeout"], config["MemorySize"], config["Architectures"]) == (timeout, memory, ["x86_64"])
-        assert config["Role"] == f"arn:aws:iam::{ACCOUNT}:role/dataquest-dev-{name}"
+        # IAM names are per account: the region in the role's name lets one environment live in two regions.
+        assert config["Role"] == f"arn:aws:iam::{ACCOUNT}:role/dataquest-dev-{name}-{REGION}"
 
     groups = client("logs", applied.dev.endpoint).describe_log_groups(logGroupNamePrefix="/aws/lambda/dataquest-dev-")
     assert {g["logGroupName"]: g["retentionInDays"] for g in groups["logGroups"]} == {
@@ -275,12 +278,13 @@ def test_dev_schedule_invokes_ingest_daily_with_retries_and_dead_letter_queue(ap
     assert target["Arn"] == f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:dataquest-dev-ingest"
     assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 3}
     assert target["DeadLetterConfig"]["Arn"] == f"arn:aws:sqs:{REGION}:{ACCOUNT}:dataquest-dev-ingest-daily-dlq"
-    assert target["RoleArn"] == f"arn:aws:iam::{ACCOUNT}:role/dataquest-dev-ingest-daily-scheduler"
+    role = f"dataquest-dev-ingest-daily-{REGION}-scheduler"
+    assert target["RoleArn"] == f"arn:aws:iam::{ACCOUNT}:role/{role}"
 
     iam = client("iam", applied.dev.endpoint)
-    trust = iam.get_role(RoleName="dataquest-dev-ingest-daily-scheduler")["Role"]["AssumeRolePolicyDocument"]
+    trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
     assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "scheduler.amazonaws.com"}]
-    policy = iam.get_role_policy(RoleName="dataquest-dev-ingest-daily-scheduler", PolicyName="invoke-and-dead-letter")
+    policy = iam.get_role_policy(RoleName=role, PolicyName="invoke-and-dead-letter")
     granted = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
     assert granted["InvokeTheFunction"]["Action"] == "lambda:InvokeFunction"
     assert granted["DeadLetter"]["Resource"] == target["DeadLetterConfig"]["Arn"]

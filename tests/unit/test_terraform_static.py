@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 import subprocess
@@ -190,3 +191,45 @@ def test_terraform_fmt_is_clean() -> None:
         check=False,
     )
     assert done.returncode == 0, f"terraform fmt would change:\n{done.stdout}"
+
+
+def _version_floor(text: str) -> tuple[int, ...]:
+    match = re.search(r'required_version\s+=\s+">=\s*([0-9.]+)"', text)
+    assert match, "no required_version floor"
+    return tuple(int(part) for part in match.group(1).split("."))
+
+
+@pytest.mark.parametrize("env", ENVS, ids=lambda p: p.name)
+def test_backend_example_works_with_the_terraform_the_environment_requires(env: Path) -> None:
+    floor = _version_floor((env / "versions.tf").read_text())
+    example = env / "backend.tf.example"
+    if not example.exists():
+        assert env.name == "local", f"envs/{env.name} has no backend example"
+        return
+    if re.search(r"^\s+use_lockfile\s+=\s+true", example.read_text(), flags=re.MULTILINE):
+        assert floor >= (1, 10), f"envs/{env.name}: use_lockfile needs Terraform >= 1.10, versions.tf allows {floor}"
+
+
+def test_bucket_settings_are_written_one_after_the_other() -> None:
+    """S3 answers 409 OperationAborted to concurrent configuration writes on one bucket: each setting waits for the
+    one before (a plan cannot show this; only the configuration can)."""
+    text = (TERRAFORM / "modules" / "bucket" / "main.tf").read_text()
+    # `resource "<type>" "this" {`: _blocks reads one label, so the type's block is read from its own header on.
+    resources = {
+        kind: _blocks(
+            text[text.index(f'resource "{kind}" "this"') :].replace(f'"{kind}" "this"', f'"{kind}"', 1), "resource"
+        )[kind]
+        for kind in re.findall(r'^resource "([a-z0-9_]+)" "this"', text, flags=re.MULTILINE)
+    }
+    chain = [
+        "aws_s3_bucket_ownership_controls",
+        "aws_s3_bucket_public_access_block",
+        "aws_s3_bucket_versioning",
+        "aws_s3_bucket_server_side_encryption_configuration",
+        "aws_s3_bucket_lifecycle_configuration",
+        "aws_s3_bucket_policy",
+    ]
+    bodies = {kind: resources[kind] for kind in chain if kind in resources}
+    assert list(bodies) == chain, "every bucket setting is a resource named this"
+    for before, after in itertools.pairwise(chain):
+        assert re.search(rf"depends_on\s+=\s+\[{before}\.this\]", bodies[after]), f"{after} must wait for {before}"

@@ -11,6 +11,9 @@ resource "aws_s3_bucket" "this" {
   tags          = var.tags
 }
 
+# The bucket's settings are written one after the other (ownership, public access block, versioning, encryption,
+# lifecycle, policy): S3 answers 409 OperationAborted to concurrent configuration writes on one bucket.
+
 resource "aws_s3_bucket_ownership_controls" "this" {
   bucket = aws_s3_bucket.this.id
 
@@ -26,6 +29,8 @@ resource "aws_s3_bucket_public_access_block" "this" {
   block_public_policy     = true
   ignore_public_acls      = true
   restrict_public_buckets = true
+
+  depends_on = [aws_s3_bucket_ownership_controls.this]
 }
 
 resource "aws_s3_bucket_versioning" "this" {
@@ -34,10 +39,14 @@ resource "aws_s3_bucket_versioning" "this" {
   versioning_configuration {
     status = "Enabled"
   }
+
+  depends_on = [aws_s3_bucket_public_access_block.this]
 }
 
 resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
   bucket = aws_s3_bucket.this.id
+
+  depends_on = [aws_s3_bucket_versioning.this]
 
   rule {
     apply_server_side_encryption_by_default {
@@ -60,6 +69,11 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     noncurrent_version_expiration {
       noncurrent_days = var.noncurrent_version_expiration_days
     }
+
+    # A file BLS removed leaves a delete marker over versions that expire; the marker, alone, is removed too.
+    expiration {
+      expired_object_delete_marker = true
+    }
   }
 
   rule {
@@ -74,7 +88,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
   }
 
   # A lifecycle configuration on a bucket whose versioning is still being enabled is rejected by S3.
-  depends_on = [aws_s3_bucket_versioning.this]
+  depends_on = [aws_s3_bucket_server_side_encryption_configuration.this]
 }
 
 data "aws_iam_policy_document" "tls_only" {
@@ -106,6 +120,6 @@ resource "aws_s3_bucket_policy" "this" {
   bucket = aws_s3_bucket.this.id
   policy = data.aws_iam_policy_document.tls_only.json
 
-  # S3 refuses a policy while the public access block is being written; serialise them.
-  depends_on = [aws_s3_bucket_public_access_block.this]
+  # S3 refuses a policy while the public access block is being written; last in the chain.
+  depends_on = [aws_s3_bucket_lifecycle_configuration.this]
 }

@@ -9,13 +9,13 @@ variable "bucket_name" {
 }
 
 variable "kms_key_arn" {
-  description = "ARN of a KMS key for SSE-KMS default encryption (with an S3 bucket key). Null means SSE-S3 (AES256)."
+  description = "ARN of a KMS key (a key ARN, not an alias: IAM grants on an alias ARN authorise nothing) for SSE-KMS default encryption, with an S3 bucket key. Null means SSE-S3 (AES256)."
   type        = string
   default     = null
 
   validation {
-    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
-    error_message = "kms_key_arn must be a KMS key ARN (arn:aws:kms:...) or null."
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be a key ARN (arn:aws:kms:<region>:<account>:key/<id>) or null, not an alias: resolve an alias with data \"aws_kms_alias\" (target_key_arn)."
   }
 }
 

@@ -2,6 +2,8 @@
 # (its log group, prefixes of one bucket, the queue it consumes, its failure queue) and, optionally, the SQS event
 # source mapping or the asynchronous invocation settings with their on-failure queue.
 
+data "aws_region" "current" {}
+
 data "aws_iam_policy_document" "assume" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -14,7 +16,8 @@ data "aws_iam_policy_document" "assume" {
 }
 
 resource "aws_iam_role" "this" {
-  name               = var.function_name
+  # IAM names are global to the account, functions are regional: the region keeps two deployments apart.
+  name               = "${var.function_name}-${data.aws_region.current.name}"
   description        = "Execution role of the ${var.function_name} function."
   assume_role_policy = data.aws_iam_policy_document.assume.json
   tags               = var.tags

@@ -1,10 +1,11 @@
 variable "function_name" {
-  description = "Name of the function; also names its role and its log group (/aws/lambda/<name>)."
+  description = "Name of the function; also names its log group (/aws/lambda/<name>), its role (<name>-<region>: IAM names are per account, so one deployment per region needs the region in them) and its failure queue (<name>-failures)."
   type        = string
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.function_name))
-    error_message = "function_name must be 1-64 letters, digits, hyphens or underscores."
+    # 64 for the role name, less "-<region>" (at most 15 characters).
+    condition     = can(regex("^[A-Za-z0-9_-]{1,49}$", var.function_name))
+    error_message = "function_name must be 1-49 letters, digits, hyphens or underscores (the role name adds -<region>, at most 64 in all)."
   }
 }
 
@@ -115,9 +116,14 @@ variable "s3_access" {
 }
 
 variable "kms_key_arns" {
-  description = "KMS keys the function may decrypt with and generate data keys from (a customer key on the bucket or queue)."
+  description = "KMS keys the function may decrypt with and generate data keys from (a customer key on the bucket or queue), by key ARN: an IAM statement on an alias ARN does not authorise the key."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = alltrue([for k in var.kms_key_arns : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", k))])
+    error_message = "kms_key_arns must be key ARNs (arn:aws:kms:<region>:<account>:key/<id>), not aliases: resolve an alias with data \"aws_kms_alias\" (target_key_arn)."
+  }
 }
 
 variable "async_invocation" {

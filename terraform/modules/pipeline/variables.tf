@@ -51,9 +51,14 @@ variable "bucket_name" {
 }
 
 variable "bucket_kms_key_arn" {
-  description = "KMS key for SSE-KMS on the bucket (the functions get decrypt and data-key grants); null for SSE-S3."
+  description = "KMS key for SSE-KMS on the bucket, by key ARN (the functions get decrypt and data-key grants on it; a grant on an alias ARN would authorise nothing); null for SSE-S3."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.bucket_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.bucket_kms_key_arn))
+    error_message = "bucket_kms_key_arn must be a key ARN (arn:aws:kms:<region>:<account>:key/<id>), not an alias: resolve an alias with data \"aws_kms_alias\" and pass its target_key_arn."
+  }
 }
 
 variable "bucket_force_destroy" {

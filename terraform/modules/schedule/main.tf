@@ -2,6 +2,7 @@
 # that never got through, and a role that may do exactly that: invoke this function and send to this queue.
 
 data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
 
 resource "aws_sqs_queue" "dead_letter" {
   name                      = "${var.name}-dlq"
@@ -28,7 +29,8 @@ data "aws_iam_policy_document" "assume" {
 }
 
 resource "aws_iam_role" "this" {
-  name               = "${var.name}-scheduler"
+  # IAM names are global to the account, schedules regional: the region keeps two deployments apart.
+  name               = "${var.name}-${data.aws_region.current.name}-scheduler"
   description        = "EventBridge Scheduler: invoke ${var.function_name} and dead-letter to ${var.name}-dlq."
   assume_role_policy = data.aws_iam_policy_document.assume.json
   tags               = var.tags

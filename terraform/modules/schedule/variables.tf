@@ -1,10 +1,10 @@
 variable "name" {
-  description = "Name of the schedule; also names its role (`<name>-scheduler`) and dead-letter queue (`<name>-dlq`)."
+  description = "Name of the schedule; also names its role (`<name>-<region>-scheduler`: IAM names are per account) and dead-letter queue (`<name>-dlq`)."
   type        = string
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_.-]{1,54}$", var.name))
-    error_message = "name must be 1-54 letters, digits, dots, hyphens or underscores (the role name suffix must still fit 64)."
+    condition     = can(regex("^[A-Za-z0-9_.-]{1,39}$", var.name))
+    error_message = "name must be 1-39 letters, digits, dots, hyphens or underscores (the role name adds -<region>-scheduler, at most 64 in all)."
   }
 }
 
