@@ -1,0 +1,57 @@
+# terraform test (Terraform >= 1.7) against a mock AWS provider: tests/integration/test_terraform_modules.py.
+# What the daily alarm does on real data is tests/unit/test_terraform_alarm_math.py.
+
+mock_provider "aws" {
+  mock_resource "aws_sns_topic" {
+    defaults = { arn = "arn:aws:sns:us-east-1:123456789012:dataquest-test-alarms" }
+  }
+}
+
+variables {
+  name               = "dataquest-test-alarms"
+  dead_letter_queues = { ingest-failures = "dataquest-test-ingest-failures" }
+  functions          = { ingest = "dataquest-test-ingest" }
+  daily_function_key = "ingest"
+}
+
+run "the_daily_alarm_counts_hourly_successes_over_26_hours" {
+  command = plan
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.no_daily_success.evaluation_periods == 26 &&
+      aws_cloudwatch_metric_alarm.no_daily_success.datapoints_to_alarm == 26 &&
+      aws_cloudwatch_metric_alarm.no_daily_success.treat_missing_data == "notBreaching"
+    )
+    error_message = "26 hourly periods, all of them breaching to fire; no data (never invoked) is not breaching."
+  }
+
+  assert {
+    condition     = one([for q in aws_cloudwatch_metric_alarm.no_daily_success.metric_query : q.expression if q.id == "successes"]) == "FILL(invocations, 0) - FILL(errors, 0)"
+    error_message = "Successes per hour, missing hours counted as 0."
+  }
+
+  assert {
+    condition     = toset([for q in aws_cloudwatch_metric_alarm.no_daily_success.metric_query : q.metric[0].period if q.id != "successes"]) == toset([3600])
+    error_message = "Hourly sums."
+  }
+}
+
+run "a_failure_queue_is_alarmed_like_a_dead_letter_queue" {
+  command = plan
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["ingest-failures-dead-letters"].dimensions.QueueName == "dataquest-test-ingest-failures"
+    error_message = "Every queue in dead_letter_queues gets its alarm."
+  }
+}
+
+run "rejects_a_window_of_a_day_or_less" {
+  command = plan
+
+  variables {
+    no_success_hours = 24
+  }
+
+  expect_failures = [var.no_success_hours]
+}

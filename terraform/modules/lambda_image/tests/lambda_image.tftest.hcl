@@ -1,0 +1,132 @@
+# terraform test (Terraform >= 1.7): the module planned and applied against a mock AWS provider, no account, no
+# emulator. tests/integration/test_terraform_modules.py runs it with the provider mirror.
+
+mock_provider "aws" {
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::123456789012:role/dataquest-test-ingest-eu-west-1" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "eu-west-1" }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
+  }
+  mock_resource "aws_sqs_queue" {
+    defaults = { arn = "arn:aws:sqs:eu-west-1:123456789012:dataquest-test-ingest-failures" }
+  }
+}
+
+variables {
+  function_name = "dataquest-test-ingest"
+  image_uri     = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/dataquest/ingest@sha256:1111111111111111111111111111111111111111111111111111111111111111"
+  s3_access = {
+    bucket_arn     = "arn:aws:s3:::dataquest-test"
+    read_prefixes  = ["bls/"]
+    write_prefixes = ["bls/"]
+    list_bucket    = true
+  }
+}
+
+run "role_name_carries_the_region" {
+  command = plan
+
+  assert {
+    condition     = aws_iam_role.this.name == "dataquest-test-ingest-eu-west-1"
+    error_message = "IAM names are per account: the role's name must carry the region."
+  }
+}
+
+run "the_sync_may_list_and_abort_stale_multipart_uploads" {
+  command = plan
+
+  assert {
+    condition = toset(one([for s in data.aws_iam_policy_document.this.statement : s.actions if s.sid == "ListDataBucket"])) == toset(
+      ["s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads"]
+    )
+    error_message = "The bucket-level grant is ListBucket, ListBucketVersions and ListBucketMultipartUploads."
+  }
+
+  assert {
+    condition     = contains(one([for s in data.aws_iam_policy_document.this.statement : s.actions if s.sid == "WritePrefixes"]), "s3:AbortMultipartUpload")
+    error_message = "Writers may abort their multipart uploads."
+  }
+}
+
+run "without_async_invocation_no_failure_queue_and_no_send" {
+  command = apply
+
+  assert {
+    condition     = length(aws_sqs_queue.on_failure) == 0 && length(aws_lambda_function_event_invoke_config.this) == 0
+    error_message = "No async_invocation: no failure queue, no event invoke configuration."
+  }
+
+  assert {
+    condition     = !contains([for s in data.aws_iam_policy_document.this.statement : s.sid], "SendFailedInvocations")
+    error_message = "No failure queue: the role may send nowhere."
+  }
+}
+
+run "async_invocation_retries_once_and_keeps_failures_in_its_queue" {
+  command = apply
+
+  variables {
+    async_invocation = { maximum_retry_attempts = 1, maximum_event_age_in_seconds = 3600 }
+  }
+
+  assert {
+    condition     = aws_lambda_function_event_invoke_config.this[0].maximum_retry_attempts == 1 && aws_lambda_function_event_invoke_config.this[0].maximum_event_age_in_seconds == 3600
+    error_message = "The event invoke configuration takes the retries and event age given."
+  }
+
+  assert {
+    condition     = aws_lambda_function_event_invoke_config.this[0].destination_config[0].on_failure[0].destination == aws_sqs_queue.on_failure[0].arn
+    error_message = "Failed invocations go to the module's failure queue."
+  }
+
+  assert {
+    condition     = aws_sqs_queue.on_failure[0].name == "dataquest-test-ingest-failures" && aws_sqs_queue.on_failure[0].sqs_managed_sse_enabled
+    error_message = "The failure queue is <function_name>-failures, encrypted."
+  }
+
+  assert {
+    condition = one([for s in data.aws_iam_policy_document.this.statement : s if s.sid == "SendFailedInvocations"]).resources == toset(
+      ["arn:aws:sqs:eu-west-1:123456789012:dataquest-test-ingest-failures"]
+    )
+    error_message = "The role may send to its failure queue, and only there."
+  }
+
+  assert {
+    condition     = output.on_failure_queue_name == "dataquest-test-ingest-failures"
+    error_message = "The failure queue's name is an output (the pipeline alarms on it)."
+  }
+}
+
+run "rejects_more_than_one_retry" {
+  command = plan
+
+  variables {
+    async_invocation = { maximum_retry_attempts = 2, maximum_event_age_in_seconds = 3600 }
+  }
+
+  expect_failures = [var.async_invocation]
+}
+
+run "rejects_a_kms_alias" {
+  command = plan
+
+  variables {
+    kms_key_arns = ["arn:aws:kms:eu-west-1:123456789012:alias/dataquest"]
+  }
+
+  expect_failures = [var.kms_key_arns]
+}
+
+run "rejects_a_name_too_long_for_the_role" {
+  command = plan
+
+  variables {
+    function_name = "dataquest-a-much-too-long-environment-name-for-roles-ingest"
+  }
+
+  expect_failures = [var.function_name]
+}

@@ -1,0 +1,65 @@
+"""``terraform test`` of every module that has ``tests/*.tftest.hcl``: a mock AWS provider, no account, no emulator.
+
+What a module decides from its configuration alone (names, wiring, validation, lifecycle rules, alarm settings) is
+checked there, in seconds; what only a real apply proves stays in test_terraform_apply.py. Each module runs in a
+temporary copy of terraform/ (xdist-safe: nothing shared but the provider mirror, read-only).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support.terraform import NO_REGISTRY, TERRAFORM_DIR, require_terraform
+
+pytestmark = [pytest.mark.integration, pytest.mark.terraform]
+
+MODULES = sorted(p.parent.parent.name for p in (TERRAFORM_DIR / "modules").glob("*/tests/*.tftest.hcl"))
+RESULT = re.compile(r"(Success|Failure)! (\d+) passed, (\d+) failed(?:, (\d+) skipped)?\.")
+
+
+def _terraform(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1", "TF_INPUT": "0"}
+    env.pop("AWS_PROFILE", None)
+    return subprocess.run(["terraform", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False)
+
+
+def test_every_module_with_logic_has_terraform_tests() -> None:
+    assert set(MODULES) >= {"alarms", "bucket", "lambda_image", "pipeline"}
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_module(module: str, tmp_path: Path) -> None:
+    require_terraform()
+    copy = tmp_path / "terraform"
+    shutil.copytree(TERRAFORM_DIR, copy, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*.tfvars*"))
+    directory = copy / "modules" / module
+    plugin_dir = os.environ.get("DQ_TF_PLUGIN_DIR")
+    init = _terraform(
+        directory,
+        "init",
+        "-backend=false",
+        "-input=false",
+        "-no-color",
+        *([f"-plugin-dir={plugin_dir}"] * bool(plugin_dir)),
+    )
+    if init.returncode != 0 and not plugin_dir and NO_REGISTRY.search(init.stdout + init.stderr):
+        pytest.skip("no hashicorp/aws provider available: DQ_TF_PLUGIN_DIR is unset and the registry is unreachable")
+    assert init.returncode == 0, init.stdout + init.stderr
+
+    done = _terraform(directory, "test", "-no-color")
+    output = done.stdout + done.stderr
+    result = RESULT.search(output)
+    assert result, f"terraform test printed no result:\n{output[-4000:]}"
+    runs = sum(
+        len(re.findall(r'^run "', path.read_text(), flags=re.MULTILINE))
+        for path in (directory / "tests").glob("*.tftest.hcl")
+    )
+    passed, failed, skipped = (int(g or 0) for g in result.group(2, 3, 4))
+    assert (passed, failed, skipped) == (runs, 0, 0), output[-6000:]
+    assert done.returncode == 0, output[-6000:]
