@@ -457,6 +457,13 @@ def test_function_roles_touch_only_their_own_prefixes(applied: Applied) -> None:
     assert _s3_grants(report, "s3:PutObject") == {"reports/"}
     assert _s3_grants(report, "s3:DeleteObject") == {"reports/"}
     assert _s3_grants(report, "s3:GetObject") == {"bls/", "population/", "reports/"}
+    # Only the sync lists (then aborts) the multipart uploads a killed run left.
+    [ingest_list, report_list] = [
+        [s for s in statements if _as_list(s["Resource"]) == [f"arn:aws:s3:::{DEV_BUCKET}"]]
+        for statements in (ingest, report)
+    ]
+    assert "s3:ListBucketMultipartUploads" in _as_list(ingest_list[0]["Action"])
+    assert "s3:ListBucketMultipartUploads" not in _as_list(report_list[0]["Action"])
     # The ingest role may only send to its own failure queue (Lambda's on-failure destination).
     [send] = [s for s in ingest if any(a.startswith("sqs:") for a in _as_list(s["Action"]))]
     assert _as_list(send["Action"]) == ["sqs:SendMessage"]

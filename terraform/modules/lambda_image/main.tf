@@ -50,7 +50,10 @@ data "aws_iam_policy_document" "this" {
     content {
       sid = "ListDataBucket"
       # ListBucketMultipartUploads: a sync first aborts the multipart uploads a killed run left under its prefix.
-      actions   = ["s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads"]
+      actions = concat(
+        ["s3:ListBucket", "s3:ListBucketVersions"],
+        try(var.s3_access.list_multipart_uploads, false) ? ["s3:ListBucketMultipartUploads"] : [],
+      )
       resources = [local.bucket_arn]
     }
   }

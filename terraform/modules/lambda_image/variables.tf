@@ -96,13 +96,16 @@ variable "s3_access" {
   description = <<-EOT
     What the function may do in the data bucket. Prefixes end with "/" and grant every key below them:
     read_prefixes (get), write_prefixes (put, tag, delete, multipart), list_bucket (also makes a missing key
-    answer 404 instead of 403). Null grants nothing in S3.
+    answer 404 instead of 403), list_multipart_uploads (with list_bucket: find the uploads a killed run left, to
+    abort them). Null grants nothing in S3.
   EOT
   type = object({
     bucket_arn     = string
     read_prefixes  = optional(list(string), [])
     write_prefixes = optional(list(string), [])
     list_bucket    = optional(bool, false)
+
+    list_multipart_uploads = optional(bool, false)
   })
   default = null
 

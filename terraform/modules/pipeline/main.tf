@@ -70,6 +70,8 @@ module "ingest" {
     read_prefixes  = ["bls/", "population/", "_locks/"]
     write_prefixes = ["bls/", "population/", "_logs/", "_locks/"]
     list_bucket    = true
+    # The sync aborts the multipart uploads a killed run left before it starts its own.
+    list_multipart_uploads = true
   }
 }
 

@@ -24,6 +24,8 @@ variables {
     read_prefixes  = ["bls/"]
     write_prefixes = ["bls/"]
     list_bucket    = true
+
+    list_multipart_uploads = true
   }
 }
 
@@ -49,6 +51,25 @@ run "the_sync_may_list_and_abort_stale_multipart_uploads" {
   assert {
     condition     = contains(one([for s in data.aws_iam_policy_document.this.statement : s.actions if s.sid == "WritePrefixes"]), "s3:AbortMultipartUpload")
     error_message = "Writers may abort their multipart uploads."
+  }
+}
+
+run "no_multipart_listing_unless_asked" {
+  command = plan
+
+  variables {
+    s3_access = {
+      bucket_arn    = "arn:aws:s3:::dataquest-test"
+      read_prefixes = ["bls/"]
+      list_bucket   = true
+    }
+  }
+
+  assert {
+    condition = toset(one([for s in data.aws_iam_policy_document.this.statement : s.actions if s.sid == "ListDataBucket"])) == toset(
+      ["s3:ListBucket", "s3:ListBucketVersions"]
+    )
+    error_message = "Listing multipart uploads is granted only to a function that asks for it."
   }
 }
 
