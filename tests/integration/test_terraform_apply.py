@@ -412,7 +412,7 @@ def _as_list(value: str | list[str]) -> list[str]:
 
 
 def test_function_roles_grant_no_wildcard_actions_or_resources(applied: Applied) -> None:
-    policies = _role_policies(applied.dev.state())
+    policies = _role_policies(applied.dev.applied_state())
     assert sorted(policies) == [
         "module.pipeline.module.ingest.aws_iam_role_policy.this",
         "module.pipeline.module.report.aws_iam_role_policy.this",
@@ -448,7 +448,7 @@ def _s3_grants(statements: list[dict[str, Any]], action: str) -> set[str]:
 
 
 def test_function_roles_touch_only_their_own_prefixes(applied: Applied) -> None:
-    policies = _role_policies(applied.dev.state())
+    policies = _role_policies(applied.dev.applied_state())
     ingest = policies["module.pipeline.module.ingest.aws_iam_role_policy.this"]
     report = policies["module.pipeline.module.report.aws_iam_role_policy.this"]
     assert _s3_grants(ingest, "s3:PutObject") == {"bls/", "population/", "_logs/", "_locks/"}
@@ -483,7 +483,7 @@ SECRET_IN_STATE = re.compile(
 
 def test_no_secrets_in_state(applied: Applied) -> None:
     for deployment in applied.all:
-        found = SECRET_IN_STATE.findall(json.dumps(deployment.state()))
+        found = SECRET_IN_STATE.findall(json.dumps(deployment.applied_state()))
         assert not found, f"envs/{deployment.name}: secret-looking values in state: {found[:3]}"
     assert SECRET_IN_STATE.search('{"DQ_X": "1", "AWS_SECRET_ACCESS_KEY": "abc"}'), "must see a planted secret"
     assert SECRET_IN_STATE.search('{"password": "hunter2"}'), "must see a planted password"

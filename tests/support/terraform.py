@@ -78,6 +78,7 @@ class Deployment:
     endpoint: str
     args: list[str] = field(default_factory=list)
     destroyed: bool = False
+    _applied_state: dict[str, Any] | None = field(default=None, repr=False)
 
     def start(self, *command: str) -> tuple[subprocess.Popen[bytes], Path]:
         """Start a command taking the environment's variables; its output goes to a log file (no pipe to fill)."""
@@ -111,6 +112,12 @@ class Deployment:
         done = self.run("show", "-json")
         assert done.returncode == 0, done.stderr
         return dict(json.loads(done.stdout))
+
+    def applied_state(self) -> dict[str, Any]:
+        """The state after apply, read once (`terraform show` starts the provider: seconds each time)."""
+        if self._applied_state is None:
+            self._applied_state = self.state()
+        return self._applied_state
 
 
 def run_all(deployments: list[Deployment], *command: str) -> dict[str, tuple[int, str]]:
