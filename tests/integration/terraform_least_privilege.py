@@ -255,8 +255,10 @@ def test_ingest_does_its_whole_job_with_only_its_roles_policies(
         with pytest.raises(ClientError, match="404"):
             admin.head_object(Bucket=DEV_BUCKET, Key="bls/pr/gone.txt")
 
-        # A live lease held by another run: the sync stops on the lease (it could read it), not on AccessDenied.
-        holder = leases.acquire(admin, DEV_BUCKET, "pr", ttl=600)
+        # A live lease held by another run (renewed by its heartbeat): the sync stops on the lease (it could read
+        # it), not on AccessDenied.
+        holder = leases.acquire(admin, DEV_BUCKET, "pr", ttl=1)
+        holder.keep_alive()
         try:
             event = json.loads((EVENTS / "schedule-scheduler.json").read_text())
             with pytest.raises(ingest.IngestFailedError) as held:
@@ -268,9 +270,10 @@ def test_ingest_does_its_whole_job_with_only_its_roles_policies(
         finally:
             holder.release()
 
-        # A dead owner's lease: expired, taken over, then released by the run.
-        leases.acquire(admin, DEV_BUCKET, "pr", ttl=0.01)  # never renewed, never released
-        time.sleep(0.05)
+        # A dead owner's lease: never renewed, so expired (S3's LastModified has whole seconds), taken over, then
+        # released by the run.
+        leases.acquire(admin, DEV_BUCKET, "pr", ttl=1)
+        time.sleep(2.5)
         taken = _ingest()
         assert taken["errors"] == []
         with pytest.raises(ClientError, match="404"):
