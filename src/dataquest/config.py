@@ -21,7 +21,13 @@ POPULATION_KEY = "population/nation_population.json"
 REPORTS_PREFIX = "reports/"
 LATEST_REPORT_PREFIX = f"{REPORTS_PREFIX}latest/"
 # The files of a report folder, in writing order: report.json last, so that its presence means the folder is complete.
-REPORT_FILES: tuple[str, ...] = ("best_years.csv", "series_population.csv", "report.md", "report.json")
+REPORT_FILES: tuple[str, ...] = (
+    "best_years.csv",
+    "series_population.csv",
+    "report.md",
+    "report.html",
+    "report.json",
+)
 BLS_PREFIX = "bls/"
 # The mirrored file the report reads (its ObjectCreated notifies the report queue, as the population's does).
 BLS_DATA_KEY = f"{BLS_PREFIX}pr/pr.data.0.Current"

@@ -1,11 +1,12 @@
-"""The report: the analysis of the two inputs, as a JSON document, two CSVs and a Markdown page.
+"""The report: the analysis of the two inputs, as a JSON document, two CSVs, a Markdown page and an HTML page.
 
 :func:`run_report` is what the report Lambda and ``dataquest report`` call: it HEADs both inputs in S3,
 derives the report's folder from their versions (``reports/<bls-version>_<population-version>/``; the S3
 VersionId where the bucket is versioned, else the ETag), and returns at once when that folder's
 ``report.json`` exists (duplicate SQS notifications cost one HEAD each). Otherwise it reads exactly the
-versions it HEADed, computes, logs the three results, and writes the four files to the folder and to
-``reports/latest/``.
+versions it HEADed, and the series titles from the mapping files next to the data file (:mod:`dataquest.titles`;
+ids only, and the pages say so, when they are not there), computes, logs the three results, and writes the
+report files to the folder and to ``reports/latest/``.
 
 :func:`build_report` is the pure core (frames in, document out); :func:`report_from_files` and
 :func:`write_local` serve ``dataquest report --data-file F --population-file F [--out DIR]`` and ``dataquest run``.
@@ -26,10 +27,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
-from dataquest import analysis, log
+from dataquest import analysis, log, titles
 from dataquest.config import BLS_DATA_KEY, LATEST_REPORT_PREFIX, POPULATION_KEY, REPORT_FILES, REPORTS_PREFIX
 from dataquest.errors import InputMissingError, StorageError
 from dataquest.population import parse_population
+from dataquest.report_html import render_html
+from dataquest.titles import MISSING_NOTE as TITLES_MISSING
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -42,6 +45,7 @@ _CONTENT_TYPES = {
     ".json": "application/json",
     ".csv": "text/csv; charset=utf-8",
     ".md": "text/markdown; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
 }
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -70,6 +74,8 @@ class Report:
     best_years: pl.DataFrame
     series_population: pl.DataFrame
     inputs: dict[str, dict[str, str]]
+    population: pl.DataFrame = field(default_factory=pl.DataFrame)
+    """Every population row read (``year``, ``population``): the page's population chart."""
 
     def to_json(self, *, pretty: bool = True) -> bytes:
         """The report document as JSON: one row per line when ``pretty``, else on one line."""
@@ -78,7 +84,11 @@ class Report:
         sep, indent = (",\n", "\n  ") if pretty else (", ", "")
         rows = [
             f'{indent}"{name}": {_json_rows(frame, pretty)}'
-            for name, frame in (("best_years", self.best_years), ("series_population", self.series_population))
+            for name, frame in (
+                ("best_years", self.best_years),
+                ("series_population", self.series_population),
+                ("population", self.population),
+            )
         ]
         body = sep.join([head[1:-1].rstrip(), *rows, tail[1:-1].rstrip()])
         return ("{" + body + ("\n}\n" if pretty else "}")).encode()
@@ -99,6 +109,7 @@ class Report:
             best_years=_frame(document["best_years"]),
             series_population=_frame(document["series_population"]),
             inputs=document["inputs"],
+            population=_frame(document.get("population", [])),
         )
 
 
@@ -138,8 +149,13 @@ def build_report(
     inputs: dict[str, dict[str, str]],
     *,
     source: str | None = None,
+    series_titles: pl.DataFrame | None = None,
 ) -> Report:
-    """The report from the BLS data (a file, bytes or a frame) and the population frame."""
+    """The report from the BLS data (a file, bytes or a frame) and the population frame.
+
+    With ``series_titles`` (:mod:`dataquest.titles`), ``best_years`` and ``series_population`` have a ``title``
+    column after ``series_id`` (null for a series the mapping does not know); without, they have none.
+    """
     results = analysis.compute(
         data,
         population,
@@ -151,11 +167,14 @@ def build_report(
         source=source,
     )
     stats = results.population_stats
+    joined = titles.with_titles(results.series_population, series_titles)
+    read = population.lazy().select("year", "population").sort("year").collect()
     return Report(
         population_stats={k: stats[k] for k in ("start_year", "end_year", "years", "mean", "std")},
-        best_years=results.best_years,
-        series_population=results.series_population.with_columns(_whole_population(results.series_population)),
+        best_years=titles.with_titles(results.best_years, series_titles),
+        series_population=joined.with_columns(_whole_population(joined)),
         inputs=inputs,
+        population=read.with_columns(_whole_population(read)),
     )
 
 
@@ -167,7 +186,10 @@ def _whole_population(frame: pl.DataFrame) -> pl.Expr:
 
 
 def report_from_files(data_file: str | Path, population_file: str | Path, options: ReportOptions) -> Report:
-    """The report from local files; ``inputs`` names each file and its SHA-256."""
+    """The report from local files; ``inputs`` names each file and its SHA-256.
+
+    The series titles come from the mapping files in the data file's folder when all five are there.
+    """
     data_path, pop_path = Path(data_file), Path(population_file)
     for path, what in ((data_path, "--data-file"), (pop_path, "--population-file")):
         if not path.is_file():
@@ -180,7 +202,10 @@ def report_from_files(data_file: str | Path, population_file: str | Path, option
     hasher = threading.Thread(target=lambda: digest.append(_file_sha256(data_path)), name="dq-sha256")
     hasher.start()
     try:
-        computed = build_report(data_path, population, options, {}, source=str(data_path))
+        series_titles = titles.titles_from_folder(data_path.parent)
+        if series_titles is None:
+            log.event(logger, "series titles not found: ids only", folder=str(data_path.parent))
+        computed = build_report(data_path, population, options, {}, source=str(data_path), series_titles=series_titles)
     finally:
         hasher.join()
     if not digest:
@@ -189,7 +214,9 @@ def report_from_files(data_file: str | Path, population_file: str | Path, option
         "bls": {"key": str(data_path), "version": digest[0]},
         "population": {"key": str(pop_path), "version": hashlib.sha256(pop_bytes).hexdigest()},
     }
-    return Report(computed.population_stats, computed.best_years, computed.series_population, inputs)
+    return Report(
+        computed.population_stats, computed.best_years, computed.series_population, inputs, computed.population
+    )
 
 
 def _file_sha256(path: Path) -> str:
@@ -197,20 +224,21 @@ def _file_sha256(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-# --- the four files ------------------------------------------------------------------------------------------
+# --- the report files -------------------------------------------------------------------------------------
 def render_files(report: Report) -> dict[str, bytes]:
     """The report's files, by name, in writing order (``report.json`` last)."""
     files = {
         "best_years.csv": report.best_years.write_csv().encode(),
         "series_population.csv": report.series_population.write_csv().encode(),
         "report.md": render_markdown(report).encode(),
+        "report.html": render_html(report.document).encode(),
         "report.json": report.to_json(),
     }
     return {name: files[name] for name in REPORT_FILES}
 
 
 def write_local(report: Report, out_dir: str | Path) -> list[Path]:
-    """Write the four files to ``out_dir`` (created if needed); the paths written."""
+    """Write the report files to ``out_dir`` (created if needed); the paths written."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -243,6 +271,7 @@ def render_markdown(report: Report) -> str:
         "",
         _markdown_table(sp),
         "",
+        *([] if has_titles(report) else [TITLES_MISSING, ""]),
         "## Inputs",
         "",
         *(f"- {name}: `{i['key']}` version `{i['version']}`" for name, i in report.inputs.items()),
@@ -297,6 +326,7 @@ def render_text(report: Report) -> str:
     """The report as readable tables for a terminal."""
     s = report.population_stats
     lines = [
+        *([] if has_titles(report) else [TITLES_MISSING, ""]),
         f"US population {s['start_year']}..{s['end_year']} ({s['years']} years): "
         f"mean {_fmt(s['mean'])}, standard deviation {_fmt(s['std'])} (sample)",
         "",
@@ -307,6 +337,11 @@ def render_text(report: Report) -> str:
         *_text_table(report.series_population),
     ]
     return "\n".join(lines)
+
+
+def has_titles(report: Report) -> bool:
+    """Whether the report's rows carry series titles (the mapping files were at hand)."""
+    return "title" in report.best_years.columns or "title" in report.series_population.columns
 
 
 def _fmt(value: object) -> str:
@@ -366,7 +401,14 @@ def run_report(
     with tempfile.NamedTemporaryFile(prefix="dataquest-bls-", suffix=".tsv") as tmp:
         _download_pinned(s3, bucket, bls, tmp)
         tmp.flush()
-        computed = build_report(Path(tmp.name), population, options, inputs, source=f"s3://{bucket}/{BLS_DATA_KEY}")
+        computed = build_report(
+            Path(tmp.name),
+            population,
+            options,
+            inputs,
+            source=f"s3://{bucket}/{BLS_DATA_KEY}",
+            series_titles=_titles_from_s3(s3, bucket),
+        )
     _log_results(computed)
     if not upload:
         return ReportResult(report=computed, prefix=prefix, keys=(), skipped=False)
@@ -380,6 +422,14 @@ def run_report(
         log.event(logger, "inputs changed while computing: reports/latest/ left to the newer report", prefix=prefix)
     log.event(logger, "report written", prefix=prefix, keys=len(keys))
     return ReportResult(report=computed, prefix=prefix, keys=tuple(keys), skipped=False)
+
+
+def _titles_from_s3(s3: S3Client, bucket: str) -> pl.DataFrame | None:
+    folder = BLS_DATA_KEY.rsplit("/", 1)[0] + "/"
+    found = titles.titles_from_s3(s3, bucket, folder)
+    if found is None:
+        log.event(logger, "series titles not found: ids only", prefix=f"s3://{bucket}/{folder}")
+    return found
 
 
 def _head_input(s3: S3Client, bucket: str, key: str, command: str) -> storage.ObjectInfo:

@@ -113,6 +113,7 @@ def test_report_handler_on_real_s3_messages(moto_endpoint: str, topology: Topolo
         "best_years.csv",
         "series_population.csv",
         "report.md",
+        "report.html",
     }
     after = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=topology.bucket, Prefix="reports/")["Contents"])
     assert after == keys

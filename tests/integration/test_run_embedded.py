@@ -27,7 +27,7 @@ from tests.support.bls_site import BlsSite
 pytestmark = pytest.mark.integration
 
 POPULATION_PATH = "/tesseract/data.jsonrecords"
-REPORT_FILES = {"report.json", "best_years.csv", "series_population.csv", "report.md"}
+REPORT_FILES = {"report.json", "best_years.csv", "series_population.csv", "report.md", "report.html"}
 
 
 @dataclass(frozen=True)

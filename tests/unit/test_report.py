@@ -1,5 +1,5 @@
 """run_report against moto's in-process S3: keys from input versions, skip on a second run, errors naming
-what to run; the four files; the CLI (`report` and `fetch-population`)."""
+what to run; the report files; the CLI (`report` and `fetch-population`)."""
 
 from __future__ import annotations
 
@@ -56,6 +56,11 @@ EXPECTED = {
         {"series_id": "PRS30006032", "year": 2018, "period": "Q01", "value": 0.5, "population": 327167439},
         {"series_id": "PRS30006032", "year": 2020, "period": "Q01", "value": -7.0, "population": None},
     ],
+    "population": [
+        {"year": 2013, "population": 316128839},
+        {"year": 2017, "population": 325719178},
+        {"year": 2018, "population": 327167439},
+    ],
 }
 
 
@@ -79,11 +84,11 @@ def _count_puts(s3: Any) -> list[str]:
 
 
 # --- run_report ------------------------------------------------------------------------------------------------
-def test_writes_the_four_files_under_the_input_versions_and_latest(s3: Any) -> None:
+def test_writes_the_report_files_under_the_input_versions_and_latest(s3: Any) -> None:
     _put_inputs(s3)
     result = run_report(s3, BUCKET)
     prefix = f"reports/{_etag(s3, BLS_DATA_KEY)}_{_etag(s3, POPULATION_KEY)}/"
-    files = ["best_years.csv", "report.json", "report.md", "series_population.csv"]
+    files = ["best_years.csv", "report.html", "report.json", "report.md", "series_population.csv"]
     assert result.prefix == prefix
     assert result.skipped is False
     assert _keys(s3) == sorted([prefix + f for f in files] + ["reports/latest/" + f for f in files])
@@ -244,10 +249,16 @@ def test_report_from_files_names_each_file_and_its_sha256(local_inputs: tuple[Pa
     }
 
 
-def test_write_local_writes_the_four_files(local_inputs: tuple[Path, Path], tmp_path: Path) -> None:
+def test_write_local_writes_the_report_files(local_inputs: tuple[Path, Path], tmp_path: Path) -> None:
     computed = report.report_from_files(*local_inputs, ReportOptions())
     paths = report.write_local(computed, tmp_path / "out" / "nested")
-    assert sorted(p.name for p in paths) == ["best_years.csv", "report.json", "report.md", "series_population.csv"]
+    assert sorted(p.name for p in paths) == [
+        "best_years.csv",
+        "report.html",
+        "report.json",
+        "report.md",
+        "series_population.csv",
+    ]
     assert json.loads((tmp_path / "out" / "nested" / "report.json").read_text()) == computed.document
 
 

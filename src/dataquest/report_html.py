@@ -1,0 +1,279 @@
+"""``report.html``: the report document as one self-contained page, for people.
+
+One file with its CSS inline and its charts as inline SVG (:mod:`dataquest.charts`): no script, no web
+font, nothing fetched when it is viewed, so it opens the same from S3, a mail attachment or a laptop offline.
+Three sections, each a chart and a table:
+
+1. ``#population``: the population by year with the mean and ±1 sample standard deviation of the range;
+2. ``#best-years``: the best year of every series (with its title where the mapping files were at hand) and
+   the count of series per best year;
+3. ``#series-population``: the chosen series and period by year against the population.
+
+Numbers are written for people: thousands separators, populations as whole people, the standard deviation
+to the person, BLS values to their own (at most 3) decimals. A legend says what ``basis`` means and why a
+population cell can be empty. The CSS lays the tables out for a phone (they scroll sideways inside their own
+box; the page does not) and for print (no backgrounds, rows kept whole, charts not split).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from html import escape
+from typing import Any
+
+from dataquest import charts
+from dataquest.titles import MISSING_NOTE, in_document
+
+EMPTY = "—"
+BASIS = {
+    "quarters": "the sum of the year's quarterly values, Q01..Q04",
+    "annual": "the sum of the annual value, Q05: the series publishes no quarterly values",
+    "all": "the sum of every row of the year, Q01..Q05 (--periods all)",
+}
+
+CSS = """
+:root { color-scheme: light; --ink: #111827; --muted: #4b5563; --rule: #d1d5db; --accent: #1f5fa8; }
+* { box-sizing: border-box; }
+body { margin: 0 auto; max-width: 60rem; padding: 1rem; font: 16px/1.5 system-ui, -apple-system, "Segoe UI",
+  Roboto, sans-serif; color: var(--ink); background: #fff; }
+h1 { font-size: 1.6rem; line-height: 1.25; margin: 0.5rem 0; }
+h2 { font-size: 1.25rem; margin: 0 0 0.5rem; border-bottom: 2px solid var(--accent); padding-bottom: 0.2rem; }
+section { margin: 2rem 0; }
+.lead, .note, figcaption, dl, footer { color: var(--muted); }
+.note { border-left: 4px solid #f59e0b; padding: 0.25rem 0.75rem; background: #fffbeb; }
+.stats { display: flex; flex-wrap: wrap; gap: 0.75rem; margin: 0.75rem 0; padding: 0; list-style: none; }
+.stats li { flex: 1 1 10rem; border: 1px solid var(--rule); border-radius: 6px; padding: 0.5rem 0.75rem; }
+.stats b { display: block; font-size: 1.3rem; color: var(--ink); font-variant-numeric: tabular-nums; }
+figure { margin: 1rem 0; }
+svg.chart { display: block; width: 100%; height: auto; }
+.table-wrap { overflow-x: auto; max-height: 36rem; overflow-y: auto; border: 1px solid var(--rule); }
+table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
+th, td { padding: 0.3rem 0.6rem; border-bottom: 1px solid #e5e7eb; text-align: left; vertical-align: top; }
+thead th { position: sticky; top: 0; background: #f3f4f6; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.id { white-space: nowrap; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 0.85rem; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.2rem 1rem; font-size: 0.9rem; }
+dt { font-weight: 600; color: var(--ink); }
+dd { margin: 0; }
+footer { font-size: 0.8rem; border-top: 1px solid var(--rule); padding-top: 0.5rem; overflow-wrap: anywhere; }
+@media (max-width: 40rem) {
+  body { padding: 0.6rem; font-size: 15px; }
+  h1 { font-size: 1.3rem; }
+  dl { grid-template-columns: 1fr; }
+  th, td { padding: 0.25rem 0.4rem; }
+}
+@media print {
+  body { max-width: none; padding: 0; font-size: 10pt; }
+  .table-wrap { overflow: visible; max-height: none; border: none; }
+  thead { display: table-header-group; }
+  thead th { position: static; background: none; border-bottom: 1.5pt solid #000; }
+  tr, figure, .stats li { break-inside: avoid; }
+  section { break-before: auto; }
+  h2 { break-after: avoid; }
+  .note { background: none; }
+}
+@page { margin: 1.5cm; }
+"""
+
+
+# --- numbers for people --------------------------------------------------------------------------------------
+def people(value: float | None) -> str:
+    """A count of people: ``327,167,439``; no decimals (a population is whole people)."""
+    return EMPTY if value is None else f"{round(value):,}"
+
+
+def std_people(value: float | None) -> str:
+    """A standard deviation of a population: to the person, ``4,158,441`` (the data has no finer precision)."""
+    return people(value)
+
+
+def number(value: float | None) -> str:
+    """A BLS value: thousands separators, its own decimals (at most 3): ``1,234.5``, ``-0.7``, ``705.895``."""
+    if value is None:
+        return EMPTY
+    text = f"{value:,.3f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+# --- the page ------------------------------------------------------------------------------------------------
+def render_html(document: Mapping[str, Any]) -> str:
+    """The page for a report document (see the module's docstring)."""
+    stats = document["population_stats"]
+    best = list(document["best_years"])
+    joined = list(document["series_population"])
+    titled = in_document(document)
+    series = joined[0]["series_id"] if joined else "the series"
+    period = joined[0]["period"] if joined else ""
+    series_title = next((r.get("title") for r in joined if r.get("title")), None)
+    heading = "BLS productivity and US population"
+    parts = [
+        "<!doctype html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        # No request of any kind when viewed: this policy makes the browser refuse one if a later change adds it.
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+        'img-src data:">',
+        f"<title>dataquest report: {escape(heading)}</title>",
+        f"<style>{CSS}</style>",
+        "</head>",
+        "<body>",
+        "<header>",
+        f"<h1>dataquest report: {escape(heading)}</h1>",
+        '<p class="lead">The BLS productivity survey (pr) and the US population from DataUSA: the population'
+        f" over {stats['start_year']}..{stats['end_year']}, the best year of each of {len(best):,} series,"
+        f" and {escape(series)} {escape(period)} by year beside the population.</p>",
+        *([] if titled else [f'<p class="note" id="titles-missing">{escape(MISSING_NOTE)}</p>']),
+        "</header>",
+        "<main>",
+        _population_section(document),
+        _best_years_section(best, titled),
+        _series_section(joined, series, period, series_title, titled),
+        "</main>",
+        _footer(document),
+        "</body>",
+        "</html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def _population_section(document: Mapping[str, Any]) -> str:
+    stats = document["population_stats"]
+    start, end = stats["start_year"], stats["end_year"]
+    rows = _population_by_year(document)
+    chart = charts.population_chart(
+        [y for y, _ in rows],
+        [p for _, p in rows],
+        mean=stats["mean"],
+        std=stats["std"],
+        start_year=start,
+        end_year=end,
+        title=f"US population by year, with the {start}..{end} mean and ±1 standard deviation",
+    )
+    table = _table(
+        [("year", "num"), ("population", "num")],
+        [[str(y), people(p)] for y, p in rows],
+    )
+    return "\n".join(
+        [
+            '<section id="population">',
+            f"<h2>US population, {start}..{end}</h2>",
+            '<ul class="stats">',
+            f"<li>mean <b>{people(stats['mean'])}</b></li>",
+            f"<li>standard deviation (sample) <b>{std_people(stats['std'])}</b></li>",
+            f"<li>years in range <b>{stats['years']}</b></li>",
+            "</ul>",
+            f"<p>The standard deviation is the sample one (ddof=1): the {stats['years']} years are a sample of the"
+            " population's path, not every year there is.</p>",
+            f"<figure>{chart}<figcaption>Each point is one year's population; the shaded band is the mean ± 1"
+            f" standard deviation over {start}..{end}. A year without a figure leaves a gap.</figcaption></figure>",
+            table,
+            "</section>",
+        ]
+    )
+
+
+def _population_by_year(document: Mapping[str, Any]) -> list[tuple[int, float]]:
+    """The population rows the report read, or (an older document) those of the series' years."""
+    source = document.get("population") or document["series_population"]
+    found = {int(r["year"]): float(r["population"]) for r in source if r.get("population") is not None}
+    return sorted(found.items())
+
+
+def _best_years_section(best: list[dict[str, Any]], titled: bool) -> str:
+    counts = Counter(int(r["year"]) for r in best)
+    years = sorted(counts)
+    chart = charts.count_chart(
+        years,
+        [counts[y] for y in years],
+        title="Number of series per best year",
+        label="series whose best year it is",
+    )
+    columns = [("series", "id"), *([("title", "")] if titled else []), ("best year", "num"), ("sum", "num")]
+    columns.append(("basis", ""))
+    rows = [
+        [
+            escape(r["series_id"]),
+            *([escape(r.get("title") or EMPTY)] if titled else []),
+            str(r["year"]),
+            number(r["value"]),
+            escape(r["basis"]),
+        ]
+        for r in best
+    ]
+    bases = sorted({r["basis"] for r in best})
+    legend = "".join(f"<dt>{escape(b)}</dt><dd>{escape(BASIS.get(b, b))}</dd>" for b in bases)
+    return "\n".join(
+        [
+            '<section id="best-years">',
+            "<h2>Best year per series</h2>",
+            f"<p>For each of {len(best):,} series, the year whose values sum highest (a tie goes to the earliest"
+            " year).</p>",
+            f"<figure>{chart}<figcaption>How many series had their best year in each year.</figcaption></figure>",
+            f'<dl class="legend" id="basis-legend"><dt>basis</dt><dd>what was summed:</dd>{legend}</dl>',
+            _table(columns, rows, table_id="best-years-table", raw=True),
+            "</section>",
+        ]
+    )
+
+
+def _series_section(
+    joined: list[dict[str, Any]], series: str, period: str, series_title: str | None, titled: bool
+) -> str:
+    name = f"{series} {period}" + (f": {series_title}" if series_title else "")
+    chart = charts.series_population_chart(
+        [int(r["year"]) for r in joined],
+        [r["value"] for r in joined],
+        [r["population"] for r in joined],
+        value_label=f"{series} {period} value",
+        title=f"{series} {period} by year, against the US population",
+    )
+    rows = [[str(r["year"]), escape(r["period"]), number(r["value"]), people(r["population"])] for r in joined]
+    missing = [str(r["year"]) for r in joined if r["population"] is None]
+    return "\n".join(
+        [
+            '<section id="series-population">',
+            f"<h2>{escape(series)} {escape(period)} and the US population</h2>",
+            f"<p>{escape(name)}: every year of the series, joined with the population of that year.</p>",
+            f"<figure>{chart}<figcaption>Bars: the series' {escape(period)} value (left axis). Line: the population"
+            " (right axis).</figcaption></figure>",
+            '<dl class="legend" id="population-legend"><dt>' + EMPTY + "</dt><dd>no population for that year:"
+            " the DataUSA source has none (its ACS 1-year estimates start in 2013, and 2020's were not released)"
+            + (f"; here {', '.join(missing)}" if missing else "")
+            + ".</dd></dl>",
+            _table([("year", "num"), ("period", ""), ("value", "num"), ("population", "num")], rows),
+            "</section>",
+        ]
+    )
+
+
+def _footer(document: Mapping[str, Any]) -> str:
+    inputs = document.get("inputs", {})
+    items = "".join(
+        f"<li>{escape(name)}: <code>{escape(str(i.get('key')))}</code> version <code>{escape(str(i.get('version')))}"
+        "</code></li>"
+        for name, i in inputs.items()
+    )
+    return f"<footer><p>Inputs:</p><ul>{items}</ul></footer>"
+
+
+def _table(
+    columns: list[tuple[str, str]], rows: list[list[str]], *, table_id: str | None = None, raw: bool = False
+) -> str:
+    """A table; cells are escaped unless ``raw`` (the caller escaped them)."""
+    head = "".join(f'<th class="{cls}" scope="col">{escape(name)}</th>' for name, cls in columns)
+    body = "\n".join(
+        "<tr>"
+        + "".join(
+            f'<td class="{cls}">{cell if raw else escape(cell)}</td>'
+            for (_, cls), cell in zip(columns, row, strict=True)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    ident = f' id="{table_id}"' if table_id else ""
+    return (
+        f'<div class="table-wrap"><table{ident}><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table></div>'
+    )
