@@ -254,10 +254,10 @@ def _svg(title: str, parts: list[str], legend: list[tuple[str, str, str]], css_c
             else f'<rect x="{x}" y="{HEIGHT - 14}" width="18" height="10" fill="{color}"{opacity}/>'
         )
         items.append(f'{mark}<text x="{x + 24}" y="{HEIGHT - 4}" fill="#111827">{escape(text)}</text>')
-        x += 40 + 7 * len(text)
+        x += 44 + 8 * len(text)  # 13px text: under 8px a character
     return (
         f'<svg class="chart {css_class}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT + 8}" '
-        f'role="img" aria-label="{escape(title)}" font-family="system-ui, sans-serif" font-size="12">'
+        f'role="img" aria-label="{escape(title)}" font-family="system-ui, sans-serif" font-size="13">'
         f"<title>{escape(title)}</title>{''.join(parts)}{''.join(items)}</svg>"
     )
 

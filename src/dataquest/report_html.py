@@ -46,9 +46,11 @@ section { margin: 2rem 0; }
 .stats li { flex: 1 1 10rem; border: 1px solid var(--rule); border-radius: 6px; padding: 0.5rem 0.75rem; }
 .stats b { display: block; font-size: 1.3rem; color: var(--ink); font-variant-numeric: tabular-nums; }
 figure { margin: 1rem 0; }
+figure.chart { overflow-x: auto; }
 svg.chart { display: block; width: 100%; height: auto; }
 .table-wrap { overflow-x: auto; max-height: 36rem; overflow-y: auto; border: 1px solid var(--rule); }
 table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
+.table-wrap.narrow { display: inline-block; max-width: 100%; min-width: min(100%, 24rem); }
 th, td { padding: 0.3rem 0.6rem; border-bottom: 1px solid #e5e7eb; text-align: left; vertical-align: top; }
 thead th { position: sticky; top: 0; background: #f3f4f6; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
@@ -62,6 +64,7 @@ footer { font-size: 0.8rem; border-top: 1px solid var(--rule); padding-top: 0.5r
   h1 { font-size: 1.3rem; }
   dl { grid-template-columns: 1fr; }
   th, td { padding: 0.25rem 0.4rem; }
+  svg.chart { min-width: 34rem; }
 }
 @media print {
   body { max-width: none; padding: 0; font-size: 10pt; }
@@ -69,6 +72,8 @@ footer { font-size: 0.8rem; border-top: 1px solid var(--rule); padding-top: 0.5r
   thead { display: table-header-group; }
   thead th { position: static; background: none; border-bottom: 1.5pt solid #000; }
   tr, figure, .stats li { break-inside: avoid; }
+  figure.chart { overflow: visible; }
+  svg.chart { min-width: 0; }
   section { break-before: auto; }
   h2 { break-after: avoid; }
   .note { background: none; }
@@ -94,6 +99,17 @@ def number(value: float | None) -> str:
         return EMPTY
     text = f"{value:,.3f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
+
+
+def year_ranges(years: list[int]) -> str:
+    """Years as runs: ``[1995, 1996, 1997, 2020, 2024]`` -> ``1995..1997, 2020, 2024``."""
+    runs: list[list[int]] = []
+    for year in sorted(set(years)):
+        if runs and year == runs[-1][-1] + 1:
+            runs[-1].append(year)
+        else:
+            runs.append([year])
+    return ", ".join(f"{r[0]}..{r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs)
 
 
 # --- the page ------------------------------------------------------------------------------------------------
@@ -152,10 +168,7 @@ def _population_section(document: Mapping[str, Any]) -> str:
         end_year=end,
         title=f"US population by year, with the {start}..{end} mean and ±1 standard deviation",
     )
-    table = _table(
-        [("year", "num"), ("population", "num")],
-        [[str(y), people(p)] for y, p in rows],
-    )
+    table = _table([("year", "num"), ("population", "num")], [[str(y), people(p)] for y, p in rows], narrow=True)
     return "\n".join(
         [
             '<section id="population">',
@@ -167,7 +180,8 @@ def _population_section(document: Mapping[str, Any]) -> str:
             "</ul>",
             f"<p>The standard deviation is the sample one (ddof=1): the {stats['years']} years are a sample of the"
             " population's path, not every year there is.</p>",
-            f"<figure>{chart}<figcaption>Each point is one year's population; the shaded band is the mean ± 1"
+            f'<figure class="chart">{chart}'
+            f"<figcaption>Each point is one year's population; the shaded band is the mean ± 1"
             f" standard deviation over {start}..{end}. A year without a figure leaves a gap.</figcaption></figure>",
             table,
             "</section>",
@@ -211,7 +225,8 @@ def _best_years_section(best: list[dict[str, Any]], titled: bool) -> str:
             "<h2>Best year per series</h2>",
             f"<p>For each of {len(best):,} series, the year whose values sum highest (a tie goes to the earliest"
             " year).</p>",
-            f"<figure>{chart}<figcaption>How many series had their best year in each year.</figcaption></figure>",
+            f'<figure class="chart">{chart}'
+            f"<figcaption>How many series had their best year in each year.</figcaption></figure>",
             f'<dl class="legend" id="basis-legend"><dt>basis</dt><dd>what was summed:</dd>{legend}</dl>',
             _table(columns, rows, table_id="best-years-table", raw=True),
             "</section>",
@@ -231,19 +246,20 @@ def _series_section(
         title=f"{series} {period} by year, against the US population",
     )
     rows = [[str(r["year"]), escape(r["period"]), number(r["value"]), people(r["population"])] for r in joined]
-    missing = [str(r["year"]) for r in joined if r["population"] is None]
+    missing = year_ranges([int(r["year"]) for r in joined if r["population"] is None])
     return "\n".join(
         [
             '<section id="series-population">',
             f"<h2>{escape(series)} {escape(period)} and the US population</h2>",
             f"<p>{escape(name)}: every year of the series, joined with the population of that year.</p>",
-            f"<figure>{chart}<figcaption>Bars: the series' {escape(period)} value (left axis). Line: the population"
+            f'<figure class="chart">{chart}'
+            f"<figcaption>Bars: the series' {escape(period)} value (left axis). Line: the population"
             " (right axis).</figcaption></figure>",
             '<dl class="legend" id="population-legend"><dt>' + EMPTY + "</dt><dd>no population for that year:"
             " the DataUSA source has none (its ACS 1-year estimates start in 2013, and 2020's were not released)"
-            + (f"; here {', '.join(missing)}" if missing else "")
+            + (f"; here {missing}" if missing else "")
             + ".</dd></dl>",
-            _table([("year", "num"), ("period", ""), ("value", "num"), ("population", "num")], rows),
+            _table([("year", "num"), ("period", ""), ("value", "num"), ("population", "num")], rows, narrow=True),
             "</section>",
         ]
     )
@@ -260,7 +276,12 @@ def _footer(document: Mapping[str, Any]) -> str:
 
 
 def _table(
-    columns: list[tuple[str, str]], rows: list[list[str]], *, table_id: str | None = None, raw: bool = False
+    columns: list[tuple[str, str]],
+    rows: list[list[str]],
+    *,
+    table_id: str | None = None,
+    raw: bool = False,
+    narrow: bool = False,
 ) -> str:
     """A table; cells are escaped unless ``raw`` (the caller escaped them)."""
     head = "".join(f'<th class="{cls}" scope="col">{escape(name)}</th>' for name, cls in columns)
@@ -274,6 +295,5 @@ def _table(
         for row in rows
     )
     ident = f' id="{table_id}"' if table_id else ""
-    return (
-        f'<div class="table-wrap"><table{ident}><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table></div>'
-    )
+    wrap = "table-wrap narrow" if narrow else "table-wrap"
+    return f'<div class="{wrap}"><table{ident}><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table></div>'

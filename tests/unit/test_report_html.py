@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -11,50 +10,8 @@ import pytest
 
 from dataquest import report, report_html, titles
 from dataquest.report import ReportOptions
+from tests.support.html_page import Page
 from tests.support.report_inputs import PR32_TITLE, write_inputs
-
-
-class Page(HTMLParser):
-    """The parts of a page the tests look at: sections, tables' body rows, svgs, and every URL attribute."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.sections: list[str] = []
-        self.rows: dict[str, int] = {}
-        self.svgs: list[str] = []
-        self.urls: list[str] = []
-        self.title = ""
-        self._table: str | None = None
-        self._in_body = False
-        self._in_title = False
-        self.feed(text)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        if tag == "section":
-            self.sections.append(a.get("id") or "")
-        elif tag == "table":
-            self._table = a.get("id") or f"table-{len(self.rows)}"
-            self.rows[self._table] = 0
-        elif tag == "tbody":
-            self._in_body = True
-        elif tag == "tr" and self._in_body and self._table:
-            self.rows[self._table] += 1
-        elif tag == "svg":
-            self.svgs.append(a.get("class") or "")
-        elif tag == "title" and not self.svgs:
-            self._in_title = True
-        self.urls += [v for k, v in attrs if k in ("src", "href", "data", "poster", "srcset") and v]
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "tbody":
-            self._in_body = False
-        elif tag == "title":
-            self._in_title = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title += data
 
 
 @pytest.fixture
@@ -76,6 +33,11 @@ def test_numbers_for_people() -> None:
     ]
 
 
+def test_year_ranges() -> None:
+    assert report_html.year_ranges([2020, 1995, 1996, 1997, 2024, 2025, 2012]) == "1995..1997, 2012, 2020, 2024, 2025"
+    assert report_html.year_ranges([]) == ""
+
+
 def test_the_page_has_a_title_three_sections_charts_and_every_best_year(document: dict[str, Any]) -> None:
     text = report_html.render_html(document)
     page = Page(text)
@@ -95,7 +57,7 @@ def test_the_legend_explains_basis_and_the_empty_population(document: dict[str, 
     legend = re.search(r'<dl class="legend" id="population-legend">(.*?)</dl>', text)
     assert legend is not None
     assert "no population for that year" in legend.group(1)
-    assert "2020" in legend.group(1)
+    assert legend.group(1).endswith("; here 1995..2012, 2020, 2024, 2025.</dd>")
     assert '<td class="num">—</td>' in text
 
 
