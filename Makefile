@@ -42,9 +42,28 @@ lock: | $(UV) ## re-resolve uv.lock after changing dependencies
 .PHONY: run
 run: install ## the whole pipeline on the embedded default (needs DQ_CONTACT): report files in ./out
 	$(BIN)/dataquest run --out out
+	@echo "report: $(CURDIR)/out/report.html"
+
+# Headless Chromium: the report page's browser test and `make screenshot`.
+.PHONY: chromium
+chromium: ## install headless Chromium (Debian's chromium, as root) for the report's browser test and screenshot
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null \
+	  || { [ "$$(id -u)" = 0 ] && apt-get -o DPkg::Lock::Timeout=600 update -qq \
+	       && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium >&2; } \
+	  || echo "chromium: not installed and this is not root: apt-get install chromium (the browser test skips)" >&2
+
+# The README's screenshot: report.html on the real data in ../shared/data (SCREENSHOT_DATA, SCREENSHOT_POPULATION).
+SCREENSHOT_DATA ?= ../shared/data/bls-pr-2025-09/pr.data.0.Current
+SCREENSHOT_POPULATION ?= ../shared/data/population/acs1-nation.tesseract.json
+SCREENSHOT ?= docs/report.png
+
+.PHONY: screenshot
+screenshot: install chromium ## docs/report.png: report.html from SCREENSHOT_DATA and SCREENSHOT_POPULATION in headless Chromium
+	$(BIN)/dataquest report --data-file $(SCREENSHOT_DATA) --population-file $(SCREENSHOT_POPULATION) --out .screenshot >/dev/null
+	$(PY) -m tests.support.browser screenshot .screenshot/report.html $(SCREENSHOT) --width 1000 --height 3900 --scale 0.6
 
 .PHONY: test
-test: install $(CHECKOV) ## every test: unit, integration, Terraform against moto, Docker where an engine runs
+test: install chromium $(CHECKOV) ## every test: unit, integration, Terraform against moto, Docker where an engine runs
 	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
 .PHONY: test-unit
@@ -87,7 +106,7 @@ bench-coldstart: install ## import time of the Lambda handlers in fresh processe
 
 .PHONY: clean
 clean: ## remove the environment, caches and outputs
-	rm -rf $(VENV) $(TOOLS) out .pytest_cache .mypy_cache .ruff_cache .bench
+	rm -rf $(VENV) $(TOOLS) out .screenshot .pytest_cache .mypy_cache .ruff_cache .bench
 
 # --- containers: images, docker-compose, ECR (images/README.md) ------------------------------------------------
 # ENV from the command line only (a shell's own $$ENV, a startup file, must not leak in).
