@@ -30,6 +30,12 @@ $(TOOLS)/bin/uv:
 
 $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 	$(UV) sync --frozen --all-extras
+	@rm -f $(VENV)/.synced-notebook
+	@touch $@
+
+# The notebook group (nbclient, ipykernel) on top: make notebook and make test; make run does without it.
+$(VENV)/.synced-notebook: $(VENV)/.synced
+	$(UV) sync --frozen --all-extras --group notebook
 	@touch $@
 
 .PHONY: install
@@ -63,8 +69,13 @@ screenshot: install chromium ## docs/report.png: report.html from SCREENSHOT_DAT
 	$(PY) -m tests.support.browser screenshot .screenshot/report.html $(SCREENSHOT) --width 1000 --height 3900 --scale 0.6
 
 .PHONY: test
-test: install chromium $(CHECKOV) ## every test: unit, integration, Terraform against moto, Docker where an engine runs
+test: install $(VENV)/.synced-notebook chromium $(CHECKOV) ## every test: unit, integration, Terraform against moto, Docker where an engine runs
 	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
+
+# notebooks/report.ipynb reads DQ_BUCKET's inputs when it is set, else DQ_DATA_FILE and DQ_POPULATION_FILE, else ../shared/data.
+.PHONY: notebook
+notebook: install $(VENV)/.synced-notebook ## re-execute notebooks/report.ipynb in place (inputs: DQ_BUCKET, else ../shared/data)
+	$(PY) scripts/run_notebook.py notebooks/report.ipynb
 
 .PHONY: test-unit
 test-unit: install ## the fast tests only
