@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from dataquest import storage
 from dataquest.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -76,6 +75,8 @@ def titles_from_folder(folder: str | Path, survey: str = "pr") -> pl.DataFrame |
 
 def titles_from_s3(s3: S3Client, bucket: str, prefix: str, survey: str = "pr") -> pl.DataFrame | None:
     """The titles from the mapping files under ``s3://bucket/prefix``, or ``None`` if any is missing."""
+    from dataquest import storage  # noqa: PLC0415 - boto3 only where S3 is used (a local report does without)
+
     files: dict[str, bytes] = {}
     for name in file_names(survey):
         found = storage.get_bytes(s3, bucket, f"{prefix}{name}")
