@@ -202,9 +202,7 @@ def report_from_files(data_file: str | Path, population_file: str | Path, option
     hasher = threading.Thread(target=lambda: digest.append(_file_sha256(data_path)), name="dq-sha256")
     hasher.start()
     try:
-        series_titles = titles.titles_from_folder(data_path.parent)
-        if series_titles is None:
-            log.event(logger, "series titles not found: ids only", folder=str(data_path.parent))
+        series_titles = titles.load(lambda: titles.titles_from_folder(data_path.parent), str(data_path.parent))
         computed = build_report(data_path, population, options, {}, source=str(data_path), series_titles=series_titles)
     finally:
         hasher.join()
@@ -426,10 +424,7 @@ def run_report(
 
 def _titles_from_s3(s3: S3Client, bucket: str) -> pl.DataFrame | None:
     folder = BLS_DATA_KEY.rsplit("/", 1)[0] + "/"
-    found = titles.titles_from_s3(s3, bucket, folder)
-    if found is None:
-        log.event(logger, "series titles not found: ids only", prefix=f"s3://{bucket}/{folder}")
-    return found
+    return titles.load(lambda: titles.titles_from_s3(s3, bucket, folder), f"s3://{bucket}/{folder}")
 
 
 def _head_input(s3: S3Client, bucket: str, key: str, command: str) -> storage.ObjectInfo:

@@ -8,8 +8,9 @@ A BLS productivity series id such as ``PRS30006032`` is a code; its survey folde
 
 The files are tab-separated with padded fields and CRLF line endings, like the data file. They are read
 from wherever the data file lives: :func:`titles_from_folder` (``--data-file F``: F's folder) and
-:func:`titles_from_s3` (the mirror's ``bls/<survey>/``). Either returns ``None`` when a file is missing, so
-that the report goes on with ids only; a file that is there but unreadable is an error, as the data is.
+:func:`titles_from_s3` (the mirror's ``bls/<survey>/``). Either returns ``None`` when a file is missing and
+raises :class:`~dataquest.errors.ValidationError` when one cannot be read; :func:`load`, what the report
+calls, logs either case and goes on with ids only: titles are a courtesy, never a reason for a report to fail.
 
 :func:`with_titles` left-joins the ``title`` column onto a result frame by ``series_id``: a series the mapping
 does not know keeps a null title.
@@ -18,16 +19,20 @@ does not know keeps a null title.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from dataquest import log
 from dataquest.errors import ValidationError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+logger = log.get(__name__)
 
 # The mapping files, each with the code column pr.series names and the column holding its text.
 MAPPINGS: tuple[tuple[str, str, str], ...] = (
@@ -84,6 +89,18 @@ def titles_from_s3(s3: S3Client, bucket: str, prefix: str, survey: str = "pr") -
             return None
         files[name] = found[0]
     return read_titles(files, survey)
+
+
+def load(read: Callable[[], pl.DataFrame | None], where: str) -> pl.DataFrame | None:
+    """``read()``'s titles; ``None``, logged, when its files are missing or unreadable (the report goes on)."""
+    try:
+        found = read()
+    except ValidationError as exc:
+        log.event(logger, "series titles unreadable: ids only", level=logging.WARNING, where=where, error=str(exc))
+        return None
+    if found is None:
+        log.event(logger, "series titles not found: ids only", where=where)
+    return found
 
 
 def with_titles(frame: pl.DataFrame, titles: pl.DataFrame | None) -> pl.DataFrame:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,19 @@ def test_without_the_mapping_files_the_report_has_ids_only_and_says_so(tmp_path:
     assert titles.MISSING_NOTE in files["report.md"].decode()
     assert titles.MISSING_NOTE in files["report.html"].decode()
     assert report.render_text(doc).startswith(titles.MISSING_NOTE)
+
+
+def test_unreadable_mapping_files_leave_the_report_with_ids_only_and_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data, pop = write_inputs(tmp_path)
+    (data.parent / "pr.sector").write_bytes(b"no tabs here\r\n")
+    with caplog.at_level(logging.WARNING, logger="dataquest"):
+        doc = report.report_from_files(data, pop, ReportOptions())
+    assert not any("title" in r for r in doc["best_years"])
+    warned = [r for r in caplog.records if r.getMessage() == "series titles unreadable: ids only"]
+    assert len(warned) == 1
+    assert "pr.sector" in warned[0].__dict__["fields"]["error"]
 
 
 def test_run_report_reads_the_titles_next_to_the_data_in_s3(s3: Any, tmp_path: Path) -> None:
