@@ -90,7 +90,7 @@ def test_on_local_files_the_answers_are_the_reports(tmp_path: Path) -> None:
     nb = execute(
         clean_copy(tmp_path / "run"), {**base_env(), "DQ_DATA_FILE": str(data), "DQ_POPULATION_FILE": str(pop)}
     )
-    doc = report.report_from_files(data, pop, ReportOptions())
+    doc = report.report_from_files(data, pop, ReportOptions()).document
     assert_same_as_report(answers(nb), doc)
     text = printed(nb)
     assert "mean 2013..2018: 322,069,808.0" in text
@@ -140,5 +140,5 @@ def test_the_committed_outputs_are_the_report_on_the_real_data(shared_data: Path
         shared_data / "bls-pr-2025-09" / "pr.data.0.Current",
         shared_data / "population" / "acs1-nation.tesseract.json",
         ReportOptions(),
-    )
+    ).document
     assert_same_as_report(answers(nb), doc)

@@ -55,9 +55,9 @@ def chromium() -> str:
 @pytest.fixture(scope="module")
 def page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     folder = tmp_path_factory.mktemp("browser")
-    doc = report.report_from_files(*write_inputs(folder), ReportOptions())
-    report.write_local(doc, folder / "out")
-    return folder / "out" / "report.html", doc
+    computed = report.report_from_files(*write_inputs(folder), ReportOptions())
+    report.write_local(computed, folder / "out")
+    return folder / "out" / "report.html", computed.document
 
 
 def _variant(source: Path, name: str, *, keep_csp: bool = True, before_body_end: str = "") -> Path:

@@ -16,7 +16,7 @@ from tests.support.report_inputs import PR32_TITLE, write_inputs
 
 @pytest.fixture
 def document(tmp_path: Path) -> dict[str, Any]:
-    return report.report_from_files(*write_inputs(tmp_path), ReportOptions())
+    return report.report_from_files(*write_inputs(tmp_path), ReportOptions()).document
 
 
 def test_numbers_for_people() -> None:
@@ -79,7 +79,7 @@ def test_text_is_escaped(document: dict[str, Any]) -> None:
 
 
 def test_without_titles_the_page_says_so(tmp_path: Path) -> None:
-    doc = report.report_from_files(*write_inputs(tmp_path, titles=False), ReportOptions())
+    doc = report.report_from_files(*write_inputs(tmp_path, titles=False), ReportOptions()).document
     text = report_html.render_html(doc)
     assert titles.MISSING_NOTE in text
     assert ">title</th>" not in text

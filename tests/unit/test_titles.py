@@ -79,10 +79,11 @@ def test_with_titles_puts_the_title_after_the_id_and_keeps_unknown_series() -> N
 
 def test_report_from_files_titles_every_row_and_the_csvs(tmp_path: Path) -> None:
     data, pop = write_inputs(tmp_path)
-    doc = report.report_from_files(data, pop, ReportOptions())
+    computed = report.report_from_files(data, pop, ReportOptions())
+    doc = computed.document
     assert all(r["title"] for r in doc["best_years"])
     assert {r["title"] for r in doc["series_population"]} == {PR32_TITLE}
-    files = report.render_files(doc)
+    files = report.render_files(computed)
     rows = list(csv.DictReader(io.StringIO(files["series_population.csv"].decode())))
     assert list(rows[0]) == ["series_id", "title", "year", "period", "value", "population"]
     assert rows[0]["title"] == PR32_TITLE
@@ -94,13 +95,14 @@ def test_report_from_files_titles_every_row_and_the_csvs(tmp_path: Path) -> None
 
 def test_without_the_mapping_files_the_report_has_ids_only_and_says_so(tmp_path: Path) -> None:
     data, pop = write_inputs(tmp_path, titles=False)
-    doc = report.report_from_files(data, pop, ReportOptions())
+    computed = report.report_from_files(data, pop, ReportOptions())
+    doc = computed.document
     assert not any("title" in r for r in (*doc["best_years"], *doc["series_population"]))
-    files = report.render_files(doc)
+    files = report.render_files(computed)
     assert files["best_years.csv"].decode().splitlines()[0] == "series_id,year,value,basis"
     assert titles.MISSING_NOTE in files["report.md"].decode()
     assert titles.MISSING_NOTE in files["report.html"].decode()
-    assert report.render_text(doc).startswith(titles.MISSING_NOTE)
+    assert report.render_text(computed).startswith(titles.MISSING_NOTE)
 
 
 def test_unreadable_mapping_files_leave_the_report_with_ids_only_and_a_warning(
@@ -109,7 +111,7 @@ def test_unreadable_mapping_files_leave_the_report_with_ids_only_and_a_warning(
     data, pop = write_inputs(tmp_path)
     (data.parent / "pr.sector").write_bytes(b"no tabs here\r\n")
     with caplog.at_level(logging.WARNING, logger="dataquest"):
-        doc = report.report_from_files(data, pop, ReportOptions())
+        doc = report.report_from_files(data, pop, ReportOptions()).document
     assert not any("title" in r for r in doc["best_years"])
     warned = [r for r in caplog.records if r.getMessage() == "series titles unreadable: ids only"]
     assert len(warned) == 1
