@@ -310,6 +310,11 @@ def _text_table(frame: pl.DataFrame) -> list[str]:
             width = max(_TEXT_WIDTHS.get(name, 0), len(name) + 2, longest + 2)
             cols.append(cell.str.pad_end(width))
             heads.append(name.ljust(width))
+        elif i < len(frame.columns) - 1:
+            # A text column between others (a series title): padded, so that the columns after it line up.
+            width = max(len(name), longest)
+            cols.append(pl.lit("  ") + cell.str.pad_end(width))
+            heads.append("  " + name.ljust(width))
         else:
             cols.append(pl.lit("  ") + cell)
             heads.append("  " + name)

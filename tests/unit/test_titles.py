@@ -91,6 +91,10 @@ def test_report_from_files_titles_every_row_and_the_csvs(tmp_path: Path) -> None
     assert [r["title"] for r in best] == [r["title"] for r in doc["best_years"]]
     assert f"| PRS30006032 | {PR32_TITLE} |" in files["report.md"].decode()
     assert titles.MISSING_NOTE not in files["report.md"].decode()
+    # The terminal table: the columns after the title line up.
+    lines = report.render_text(computed).splitlines()
+    table = lines[lines.index(next(line for line in lines if line.startswith("Best year per series"))) + 1 :][:4]
+    assert {line.index(" quarters") for line in table[1:]} | {table[0].index(" basis")} == {table[0].index(" basis")}
 
 
 def test_without_the_mapping_files_the_report_has_ids_only_and_says_so(tmp_path: Path) -> None:
