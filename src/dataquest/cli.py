@@ -226,7 +226,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """One line for stderr: whitespace folded, control characters escaped, credentials redacted."""
+    return log.redact(log.printable(" ".join(text.split()), 4000)[1:-1])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -244,15 +245,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not outcome.ok:
         return _fail(args, outcome.error or "the command reported errors", EXIT_FAILED, outcome.document)
     if args.json:
-        print(outcome.json_text if outcome.json_text is not None else json.dumps(outcome.document, default=str))
+        text = outcome.json_text if outcome.json_text is not None else json.dumps(outcome.document, default=str)
+        print(log.redact(text))
     elif outcome.text:
-        print(outcome.text)
+        print(log.redact(outcome.text))
     return EXIT_OK
 
 
 def _fail(args: argparse.Namespace, message: str, code: int, document: dict[str, Any]) -> int:
     if args.json:
-        print(json.dumps({**document, "error": _one_line(message)}, default=str))
+        print(log.redact(json.dumps({**document, "error": _one_line(message)}, default=str)))
     print(f"dataquest {args.command}: error: {_one_line(message)}", file=sys.stderr)
     return code
 

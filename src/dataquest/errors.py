@@ -16,9 +16,17 @@ the boundary with ``raise ... from exc`` so that callers (the CLI, the handlers)
 
 from __future__ import annotations
 
+from dataquest.log import redact
+
 
 class DataQuestError(Exception):
-    """Base of every error dataquest raises on purpose."""
+    """Base of every error dataquest raises on purpose.
+
+    Its message is redacted (:func:`dataquest.log.redact`): credentials a configured URL carries
+    (``user:password@``, a key in the query) never travel in an error, whichever sink prints it."""
+
+    def __init__(self, message: str = "", *args: object) -> None:
+        super().__init__(redact(str(message)), *args)
 
 
 class ConfigurationError(DataQuestError):
@@ -26,11 +34,11 @@ class ConfigurationError(DataQuestError):
 
 
 class SourceError(DataQuestError):
-    """An HTTP source (BLS, DataUSA) answered with an error or could not be reached."""
+    """An HTTP source (BLS, DataUSA) answered with an error or could not be reached (``url`` is redacted)."""
 
     def __init__(self, message: str, *, url: str | None = None, status: int | None = None) -> None:
         super().__init__(message)
-        self.url = url
+        self.url = None if url is None else redact(url)
         self.status = status
 
 

@@ -2,6 +2,11 @@
 
 Messages are constant; variables go in ``extra={"fields": {...}}`` (or :func:`event`), so that a log query
 can filter on them. :func:`emit_metrics` prints CloudWatch Embedded Metric Format lines.
+
+:func:`redact` is the one place that hides credentials a configured URL may carry (``user:password@`` in
+``DQ_BLS_BASE_URL``, an API key in ``DQ_POPULATION_URL``'s query). Every sink applies it: both log formatters,
+the run's ``_logs/`` trail, source error messages, the CLI's stdout and stderr, and the ``source-url`` metadata.
+:func:`printable` escapes and trims text that came from outside (a response body) before it enters a message.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import contextvars
 import json
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator, Mapping
@@ -18,6 +24,37 @@ from typing import Any, TextIO
 
 LOGGER_NAME = "dataquest"
 METRICS_NAMESPACE = "DataQuest"
+
+# scheme://userinfo@ : the userinfo (user, password or token) is replaced whole.
+_USERINFO_RE = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#\s@\"'<>]+@")
+# ?name=value where the name says it is a secret (key, token, signature, password, ...): the value is replaced.
+_SECRET_QUERY_RE = re.compile(
+    r"(?P<name>[?&;][^=&#\s\"'<>]*?(?:key|token|secret|passw(?:or)?d|pwd|auth|sig|credential|session)"
+    r"[^=&#\s\"'<>]*=)[^&#;\s\"'<>]+",
+    re.IGNORECASE,
+)
+REDACTED = "***"
+
+
+def redact(text: str) -> str:
+    """``text`` with URL credentials hidden: ``https://u:p@host/`` -> ``https://***@host/``, ``?api_key=s`` ->
+    ``?api_key=***``. Idempotent; works on a URL, a message or a serialised JSON document alike."""
+    if "@" in text:
+        text = _USERINFO_RE.sub(rf"\g<scheme>{REDACTED}@", text)
+    if "=" in text:
+        text = _SECRET_QUERY_RE.sub(rf"\g<name>{REDACTED}", text)
+    return text
+
+
+def printable(data: bytes | str, limit: int = 120) -> str:
+    """``data`` (a response body, a file's first bytes) fit for a one-line message: undecodable bytes and
+    control characters escaped (``\\x00``), cut to ``limit`` characters with ``...``, and quoted."""
+    text = data.decode("utf-8", "backslashreplace") if isinstance(data, bytes) else data
+    cut = len(text) > limit
+    text = text[:limit]
+    escaped = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    return f"'{escaped}{'...' if cut else ''}'"
+
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
@@ -40,7 +77,7 @@ class JsonFormatter(logging.Formatter):
             doc.update(fields)
         if record.exc_info:
             doc["exception"] = self.formatException(record.exc_info)
-        return json.dumps(doc, default=str)
+        return redact(json.dumps(doc, default=str))
 
 
 JsonFormatter.converter = time.gmtime
@@ -57,7 +94,7 @@ class TextFormatter(logging.Formatter):
             line += "  " + " ".join(f"{k}={v}" for k, v in fields.items())
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
-        return line
+        return redact(line)
 
 
 @contextmanager

@@ -1,0 +1,109 @@
+"""Credentials in a configured URL never leak: one redaction function, applied at every sink.
+
+The sinks of the sync (its trail, the summary's errors, the source-url metadata) are tested in test_bls_sync.py
+and end to end in tests/integration/test_sync_bls.py; here the function itself, the log formatters, the errors
+and the command line's stdout and stderr.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+
+from dataquest import log
+from dataquest.cli import main
+from dataquest.errors import DataQuestError, SourceError, StorageError, ValidationError
+
+SECRET_URLS = [
+    ("https://user:hunter2@download.bls.gov/pub/time.series/", "https://***@download.bls.gov/pub/time.series/"),
+    ("http://hunter2@h:8080/p", "http://***@h:8080/p"),
+    (
+        "https://api.example/data?cube=c&api_key=hunter2&locale=en",
+        "https://api.example/data?cube=c&api_key=***&locale=en",
+    ),
+    ("https://api.example/data?token=hunter2", "https://api.example/data?token=***"),
+    (
+        "https://api.example/data?X-Amz-Signature=hunter2&X-Amz-Credential=hunter2",
+        "https://api.example/data?X-Amz-Signature=***&X-Amz-Credential=***",
+    ),
+    ("https://api.example/d?access_token=hunter2#frag", "https://api.example/d?access_token=***#frag"),
+    ("https://api.example/d?password=hunter2;apikey=hunter2", "https://api.example/d?password=***;apikey=***"),
+]
+
+
+@pytest.mark.parametrize(("url", "redacted"), SECRET_URLS)
+def test_redact_hides_userinfo_and_secret_query_values(url: str, redacted: str) -> None:
+    assert log.redact(url) == redacted
+    assert log.redact(redacted) == redacted  # idempotent
+    assert log.redact(f"GET {url} answered 500") == f"GET {redacted} answered 500"
+    assert "hunter2" not in log.redact(json.dumps({"url": url}))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://download.bls.gov/pub/time.series/pr/",
+        "https://honolulu-api.datausa.io/tesseract/data.jsonrecords?cube=acs&drilldowns=Year%2CNation&locale=en",
+        "dataquest/0.1.0 (+ops@example.org)",
+        "s3://bucket/bls/pr/pr.class",
+    ],
+)
+def test_redact_leaves_what_carries_no_credential(text: str) -> None:
+    assert log.redact(text) == text
+
+
+@pytest.mark.parametrize("json_lines", [True, False])
+def test_both_log_formatters_redact_messages_fields_and_tracebacks(json_lines: bool) -> None:
+    out = io.StringIO()
+    log.setup("DEBUG", out, json_lines=json_lines)
+    logger = log.get("test")
+    url = SECRET_URLS[0][0]
+    log.event(logger, "http retry", url=url, query=SECRET_URLS[2][0])
+    try:
+        raise RuntimeError(f"boom at {url}")  # noqa: TRY301
+    except RuntimeError:
+        logger.exception("failed")
+    text = out.getvalue()
+    assert "hunter2" not in text
+    assert "***@download.bls.gov" in text
+    assert "api_key=***" in text
+
+
+@pytest.mark.parametrize("cls", [DataQuestError, StorageError, ValidationError])
+def test_every_error_message_is_redacted(cls: type[DataQuestError]) -> None:
+    assert "hunter2" not in str(cls(f"GET {SECRET_URLS[0][0]} failed"))
+
+
+def test_a_source_error_redacts_its_url_too() -> None:
+    err = SourceError("GET https://u:hunter2@h/ failed", url="https://u:hunter2@h/?key=hunter2")
+    assert "hunter2" not in str(err)
+    assert err.url == "https://***@h/?key=***"
+
+
+def test_the_command_line_redacts_stderr_and_its_json_document(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DQ_BUCKET", "b")
+    monkeypatch.setenv("DQ_CONTACT", "ops@example.org")
+    monkeypatch.setenv("DQ_BLS_BASE_URL", "ftp://user:hunter2@download.bls.gov/pub/time.series/")
+    assert main(["sync-bls", "--json"]) != 0
+    out, err = capsys.readouterr()
+    assert "hunter2" not in out
+    assert "hunter2" not in err
+    assert "***@download.bls.gov" in json.loads(out)["error"]
+
+
+def test_printable_escapes_binary_and_trims() -> None:
+    text = log.printable(b"\x00\xff\x1b[31mred\r\n" + b"x" * 500, 40)
+    assert text.isprintable()
+    assert text.startswith("'\\x00\\xff\\x1b[31mred\\r\\n")
+    assert text.endswith("...'")
+    assert len(text) < 80
+
+
+@pytest.fixture(autouse=True)
+def _quiet_logging() -> None:
+    logging.getLogger(log.LOGGER_NAME).handlers[:] = []
