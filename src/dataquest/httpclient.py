@@ -1,17 +1,30 @@
 """HTTP for the sources (BLS, DataUSA): one client, a contact in the User-Agent, bounded retries, pacing.
 
 Fetcher wraps an ``httpx.Client`` (built by the caller, so tests pass one over ``httpx.MockTransport``)
-and adds what httpx leaves to its user: retries with exponential backoff on 5xx, 429 (honouring
-``Retry-After``) and transport errors; a minimum interval between requests, so that BLS is never hit several
-times a second; and errors that say what to do. Every failure is a :class:`~dataquest.errors.SourceError`.
+and adds what httpx leaves to its user:
+
+- **retries** with exponential backoff and jitter on what may pass: connection errors and timeouts, 5xx, 408 and
+  429 (honouring ``Retry-After``). What cannot pass fails at once: an unresolvable host, an unsupported scheme,
+  an invalid URL, a certificate that does not verify, any other 4xx;
+- **redirects** followed by hand, each hop checked by a policy (:data:`RedirectPolicy`: the sync's keeps every
+  hop on the base URL's scheme and host, inside the survey folder), at most ``max_redirects`` hops;
+- **pacing**: a minimum interval between requests, so that BLS is never hit several times a second;
+- **errors that name the right cause**: every failure is a :class:`~dataquest.errors.SourceError` whose message
+  says which source (:class:`Source`: BLS, the population API) failed and what to do; a body quoted in a
+  message is escaped and trimmed (:func:`dataquest.log.printable`); URLs are redacted.
 """
 
 from __future__ import annotations
 
+import random
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -20,21 +33,81 @@ from dataquest.errors import ForbiddenError, SourceError
 
 logger = log.get(__name__)
 
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+RETRY_STATUSES = frozenset({408, 429, *range(500, 600)})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool=10.0)
+MAX_REDIRECTS = 5
+ERROR_BODY_PREVIEW = 120  # characters of an error response's body quoted in its message
+
+RedirectPolicy = Callable[[str, str], str | None]
+"""``policy(first_url, next_url)``: ``None`` to follow the hop to ``next_url``, else why it is refused."""
+
+
+def same_origin(first_url: str, next_url: str) -> str | None:
+    """The default redirect policy: stay on the first URL's scheme, host and port."""
+    a, b = urlsplit(first_url), urlsplit(next_url)
+    if (a.scheme, a.hostname, a.port) != (b.scheme, b.hostname, b.port):
+        return f"leaves {a.scheme}://{a.hostname}{'' if a.port is None else f':{a.port}'}"
+    return None
+
+
+@dataclass(frozen=True)
+class Source:
+    """Which source a request is for, so that its errors name the right cause and the right setting."""
+
+    name: str
+    on_403: str
+    on_404: str
+    on_unreachable: str
+
+
+GENERIC = Source(
+    name="the source",
+    on_403="the server refuses the request; check the URL and whether it needs access rights",
+    on_404="check the URL",
+    on_unreachable="check the URL and the network, then run again",
+)
+BLS = Source(
+    name="BLS",
+    on_403="BLS refuses requests without a contact address in the User-Agent; set DQ_CONTACT to a real e-mail "
+    "address you read",
+    on_404="check the survey name (--survey, DQ_BLS_SURVEYS) and DQ_BLS_BASE_URL",
+    on_unreachable="check DQ_BLS_BASE_URL and the network, then run again",
+)
+POPULATION = Source(
+    name="the population API",
+    on_403="the population API refuses the request; check DQ_POPULATION_URL (its host, and any key it needs)",
+    on_404="the population API has no such resource; check DQ_POPULATION_URL",
+    on_unreachable="check DQ_POPULATION_URL and the network, then run again",
+)
 
 
 def build_client(user_agent: str, *, timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.Client:
-    """The one ``httpx.Client`` a process uses for the sources."""
+    """The one ``httpx.Client`` a process uses for the sources (redirects are followed by :class:`Fetcher`)."""
     return httpx.Client(
         headers={"User-Agent": user_agent, "Accept-Encoding": "identity"},
         timeout=timeout,
-        follow_redirects=True,
+        follow_redirects=False,
     )
 
 
+def is_permanent(exc: Exception) -> bool:
+    """Whether a transport failure cannot pass by retrying: an unsupported scheme, an invalid URL, a host name
+    that does not resolve, a TLS certificate that does not verify."""
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return True
+    cause: BaseException | None = exc
+    seen = 0
+    while cause is not None and seen < 10:  # httpx.ConnectError <- httpcore.ConnectError <- socket.gaierror
+        if isinstance(cause, socket.gaierror | ssl.SSLCertVerificationError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+        seen += 1
+    return False
+
+
 class Fetcher:
-    """GETs with bounded retries and pacing over a caller-built ``httpx.Client``."""
+    """GETs (and HEADs) with bounded retries, checked redirects and pacing over a caller-built ``httpx.Client``."""
 
     def __init__(
         self,
@@ -44,16 +117,20 @@ class Fetcher:
         backoff: float = 1.0,
         max_backoff: float = 30.0,
         min_interval: float = 1.0,
+        max_redirects: int = MAX_REDIRECTS,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         self.client = client
         self.retries = retries
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.min_interval = min_interval
+        self.max_redirects = max_redirects
         self._sleep = sleep
         self._clock = clock
+        self._jitter = jitter
         self._lock = threading.Lock()
         self._last: float | None = None
         self.requests_sent = 0
@@ -78,22 +155,24 @@ class Fetcher:
                 seconds = -1.0  # an HTTP-date or garbage: fall back to the backoff
             if seconds >= 0:  # false for NaN; a negative or NaN value made time.sleep raise
                 return min(seconds, self.max_backoff)
-        return float(min(self.backoff * (2**attempt), self.max_backoff))
+        # "Equal jitter": half the exponential step, plus up to as much again at random, so that clients that
+        # failed together do not retry together.
+        step = float(min(self.backoff * (2**attempt), self.max_backoff))
+        return step / 2 + step / 2 * min(max(self._jitter(), 0.0), 1.0)
 
-    @contextmanager
-    def stream(self, url: str, *, headers: dict[str, str] | None = None) -> Iterator[httpx.Response]:
-        """Open ``url`` for streaming once its status is 2xx (retrying before any body byte is read)."""
+    def _send(self, method: str, url: str, headers: dict[str, str] | None, source: Source) -> httpx.Response:
+        """One request, retried while its failure may pass; the response is open (streamed)."""
         attempt = 0
         while True:
             self._pace()
             try:
-                request = self.client.build_request("GET", url, headers=headers)
-                response = self.client.send(request, stream=True)
-            except httpx.TransportError as exc:
-                if attempt >= self.retries:
+                request = self.client.build_request(method, url, headers=headers)
+                response = self.client.send(request, stream=True, follow_redirects=False)
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                if is_permanent(exc) or not isinstance(exc, httpx.TransportError) or attempt >= self.retries:
+                    tries = "" if attempt == 0 else f" after {attempt + 1} attempts"
                     raise SourceError(
-                        f"GET {url} failed after {attempt + 1} attempts: {type(exc).__name__}: {exc}; "
-                        "check the URL and the network, then run again",
+                        f"{method} {url} failed{tries}: {type(exc).__name__}: {exc}; {source.on_unreachable}",
                         url=url,
                     ) from exc
                 delay = self._delay(attempt, None)
@@ -104,27 +183,92 @@ class Fetcher:
             if response.status_code in RETRY_STATUSES and attempt < self.retries:
                 response.close()
                 delay = self._delay(attempt, response)
-                log.event(
-                    logger,
-                    "http retry",
-                    url=url,
-                    attempt=attempt + 1,
-                    status=response.status_code,
-                    delay=delay,
-                )
+                log.event(logger, "http retry", url=url, attempt=attempt + 1, status=response.status_code, delay=delay)
                 self._sleep(delay)
                 attempt += 1
                 continue
-            try:
-                raise_for_status(response, url)
-                yield response
-            finally:
-                response.close()
-            return
+            return response
 
-    def get(self, url: str, *, max_bytes: int | None = None) -> httpx.Response:
+    def _open(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str] | None,
+        source: Source,
+        allow: RedirectPolicy,
+    ) -> httpx.Response:
+        """The final response after redirects, each hop checked by ``allow``; a non-2xx status raises."""
+        current = url
+        for hop in range(self.max_redirects + 1):
+            response = self._send(method, current, headers, source)
+            location = response.headers.get("location")
+            if response.status_code not in REDIRECT_STATUSES or location is None:
+                try:
+                    raise_for_status(response, current, source=source, method=method)
+                except BaseException:
+                    response.close()
+                    raise
+                return response
+            response.close()
+            target = urljoin(current, location.strip())
+            if not target.startswith(("http://", "https://")):
+                why: str | None = "is not an http(s) URL"
+            else:
+                why = allow(url, target)
+            if why is not None:
+                raise SourceError(
+                    f"{method} {url}: {source.name} redirected to {target}, which {why}; not followed (every hop "
+                    "must stay where the listing's own links may go)",
+                    url=url,
+                    status=response.status_code,
+                )
+            log.event(logger, "http redirect", url=current, to=target, status=response.status_code, hop=hop + 1)
+            current = target
+        raise SourceError(
+            f"{method} {url}: {source.name} redirected more than {self.max_redirects} times (a loop?); "
+            "not followed; run again later",
+            url=url,
+        )
+
+    @contextmanager
+    def stream(
+        self,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        source: Source = GENERIC,
+        allow: RedirectPolicy = same_origin,
+    ) -> Iterator[httpx.Response]:
+        """Open ``url`` for streaming once its status is 2xx (retrying before any body byte is read)."""
+        response = self._open("GET", url, headers, source, allow)
+        try:
+            yield response
+        finally:
+            response.close()
+
+    def head(
+        self,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        source: Source = GENERIC,
+        allow: RedirectPolicy = same_origin,
+    ) -> httpx.Response:
+        """HEAD ``url`` (headers only: ``Last-Modified``, ``Content-Length``) with the same rules as a GET."""
+        response = self._open("HEAD", url, headers, source, allow)
+        response.close()
+        return response
+
+    def get(
+        self,
+        url: str,
+        *,
+        max_bytes: int | None = None,
+        source: Source = GENERIC,
+        allow: RedirectPolicy = same_origin,
+    ) -> httpx.Response:
         """GET ``url`` and read its body (refusing more than ``max_bytes``)."""
-        with self.stream(url) as response:
+        with self.stream(url, source=source, allow=allow) as response:
             chunks: list[bytes] = []
             size = 0
             try:
@@ -146,29 +290,42 @@ class Fetcher:
                 request=response.request,
             )
 
-    def get_text(self, url: str, *, max_bytes: int | None = None) -> str:
+    def get_text(
+        self,
+        url: str,
+        *,
+        max_bytes: int | None = None,
+        source: Source = GENERIC,
+        allow: RedirectPolicy = same_origin,
+    ) -> str:
         """GET ``url`` and decode its body as text (a directory listing, a JSON document)."""
-        return self.get(url, max_bytes=max_bytes).text
+        return self.get(url, max_bytes=max_bytes, source=source, allow=allow).text
 
 
-def raise_for_status(response: httpx.Response, url: str) -> None:
+def _body_preview(response: httpx.Response) -> str:
+    """The first bytes of an error response's body, escaped and trimmed for a message ('' when unreadable)."""
+    if response.request.method == "HEAD":
+        return ""
+    try:
+        data = b""
+        for chunk in response.iter_bytes():
+            data += chunk
+            if len(data) >= ERROR_BODY_PREVIEW * 4:
+                break
+    except (httpx.HTTPError, RuntimeError):
+        return ""
+    data = data.strip()
+    return f" ({log.printable(data, ERROR_BODY_PREVIEW)})" if data else ""
+
+
+def raise_for_status(response: httpx.Response, url: str, *, source: Source = GENERIC, method: str = "GET") -> None:
     status = response.status_code
     if 200 <= status < 300:
         return
+    said = f"{method} {url} answered {status} {response.reason_phrase}"
     if status == 403:
-        raise ForbiddenError(
-            f"GET {url} answered 403 Forbidden: BLS refuses requests without a contact address in the "
-            "User-Agent; set DQ_CONTACT to a real e-mail address you read",
-            url=url,
-            status=status,
-        )
+        raise ForbiddenError(f"{said}: {source.on_403}", url=url, status=status)
     if status == 404:
-        raise SourceError(
-            f"GET {url} answered 404 Not Found: check the URL (survey name, base URL)", url=url, status=status
-        )
-    raise SourceError(
-        f"GET {url} answered {status} {response.reason_phrase}"
-        + (" after retries; try again later" if status in RETRY_STATUSES else ""),
-        url=url,
-        status=status,
-    )
+        raise SourceError(f"{said}: {source.on_404}", url=url, status=status)
+    retried = " after retries; try again later" if status in RETRY_STATUSES else ""
+    raise SourceError(f"{said}{_body_preview(response)}{retried}", url=url, status=status)

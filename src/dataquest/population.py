@@ -124,8 +124,10 @@ def _preview(text: str, limit: int = 60) -> str:
 
 def fetch_population(fetcher: Fetcher, s3: S3Client, bucket: str, url: str) -> PopulationResult:
     """GET ``url``, validate it, and store its bytes at ``population/nation_population.json`` if they changed."""
+    from dataquest.httpclient import POPULATION  # noqa: PLC0415 - the report imports this module, not httpx
+
     try:
-        response = fetcher.get(url, max_bytes=MAX_POPULATION_BYTES)
+        response = fetcher.get(url, max_bytes=MAX_POPULATION_BYTES, source=POPULATION)
     except SourceError as exc:
         if exc.status is not None and 200 <= exc.status < 300:  # the fetcher's size cap
             raise ValidationError(
@@ -143,7 +145,7 @@ def fetch_population(fetcher: Fetcher, s3: S3Client, bucket: str, url: str) -> P
         log.event(logger, "population unchanged", key=key, sha256=digest, rows=len(rows))
         return PopulationResult(key=key, written=False, sha256=digest, rows=len(rows))
     storage.put_bytes(
-        s3, bucket, key, body, content_type="application/json", metadata={"source-url": _ascii(url)[:1024]}
+        s3, bucket, key, body, content_type="application/json", metadata={"source-url": _ascii(log.redact(url))[:1024]}
     )
     log.event(logger, "population stored", key=key, sha256=digest, rows=len(rows), bytes=len(body))
     return PopulationResult(key=key, written=True, sha256=digest, rows=len(rows))

@@ -7,6 +7,7 @@ botocore errors are translated into :class:`~dataquest.errors.StorageError` nami
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from dataquest.config import Settings
 
 NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+MAX_METADATA_BYTES = 2048  # S3's limit on user metadata: the UTF-8 bytes of every key and value together
+TRUNCATED_SUFFIX = "-truncated"
 # payload_signing_enabled=False: over TLS with a checksum (AWS) botocore already sends UNSIGNED-PAYLOAD; only over
 # plain HTTP (moto, LocalStack) did it SHA-256 every body to sign it, a second hash of each part that S3's own
 # CRC32 checksum, which stays, makes redundant.
@@ -55,6 +58,33 @@ class ObjectInfo:
     etag: str
     version_id: str | None
     metadata: dict[str, str]
+
+
+def metadata_bytes(metadata: Mapping[str, str]) -> int:
+    """The size S3 counts against :data:`MAX_METADATA_BYTES`."""
+    return sum(len(k.encode()) + len(v.encode()) for k, v in metadata.items())
+
+
+def fit_metadata(metadata: Mapping[str, str], *, cuttable: Sequence[str]) -> dict[str, str]:
+    """``metadata`` within S3's 2 KB user-metadata limit: the ``cuttable`` values, in order, are cut as much as
+    needed, and each one cut is flagged with ``<key>-truncated: true`` (so a long name is stored, not refused on
+    every run). :class:`StorageError` when cutting them all is not enough."""
+    meta = dict(metadata)
+    for key in cuttable:
+        if metadata_bytes(meta) <= MAX_METADATA_BYTES:
+            break
+        if key not in meta:
+            continue
+        meta[key + TRUNCATED_SUFFIX] = "true"
+        over = metadata_bytes(meta) - MAX_METADATA_BYTES
+        value = meta[key].encode()
+        meta[key] = value[: max(0, len(value) - over)].decode("utf-8", "ignore")
+    if metadata_bytes(meta) > MAX_METADATA_BYTES:
+        raise StorageError(
+            f"the object's metadata is {metadata_bytes(meta)} bytes, over S3's {MAX_METADATA_BYTES}-byte limit, "
+            f"even with {', '.join(cuttable)} cut"
+        )
+    return meta
 
 
 def error_code(exc: ClientError) -> str:

@@ -13,7 +13,7 @@ def test_an_odd_retry_after_falls_back_to_the_backoff(value: str) -> None:
     answers = iter([httpx.Response(503, headers={"Retry-After": value}), httpx.Response(200, content=b"ok")])
     sleeps: list[float] = []
     client = httpx.Client(transport=httpx.MockTransport(lambda r: next(answers)))
-    f = Fetcher(client, min_interval=0, backoff=0.25, sleep=sleeps.append)
+    f = Fetcher(client, min_interval=0, backoff=0.25, sleep=sleeps.append, jitter=lambda: 1.0)
     assert f.get_text("http://x/a") == "ok"
     assert sleeps == [0.25]
 

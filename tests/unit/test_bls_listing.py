@@ -6,8 +6,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dataquest.bls.listing import parse_listing, walk
-from dataquest.errors import ListingError
+from dataquest.bls.listing import parse_listing, walk, within
+from dataquest.errors import ListingError, SourceError
 from dataquest.httpclient import Fetcher
 from tests.support.bls_site import BlsSite, iis_entry
 
@@ -125,10 +125,111 @@ def test_an_empty_survey_listing_is_an_error() -> None:
         walk(fetcher_for(site), BASE + "pr/")
 
 
-def test_a_broken_sub_folder_listing_fails_the_whole_walk() -> None:
+def test_a_broken_sub_folder_listing_is_that_folders_error_and_the_walk_goes_on() -> None:
     site = BlsSite()
     site.put("pr/pr.class", b"c")
     site.put("pr/sub/x.txt", b"x")
+    site.put("pr/ok/y.txt", b"y")
     site.override_listing("pr/sub/", "<html>maintenance</html>")
-    with pytest.raises(ListingError, match="sub/"):
-        walk(fetcher_for(site), BASE + "pr/")
+    tree = walk(fetcher_for(site), BASE + "pr/")
+    assert [f.path for f in tree.files] == ["ok/y.txt", "pr.class"]
+    assert [(f.path, f.url) for f in tree.failed] == [("sub/", BASE + "pr/sub/")]
+    assert "not a BLS directory listing" in (tree.failed[0].error or "")
+    assert {f.path: f.entries for f in tree.folders if f.error is None} == {"": 3, "ok/": 1}
+
+
+def test_an_empty_sub_folder_listing_is_recorded_as_empty_not_as_an_error() -> None:
+    site = BlsSite()
+    site.put("pr/pr.class", b"c")
+    site.mkdir("pr/sub/")
+    tree = walk(fetcher_for(site), BASE + "pr/")
+    assert {f.path: (f.entries, f.error) for f in tree.folders} == {"": (2, None), "sub/": (0, None)}
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "/pub/time.series/pr/a%2fb",
+        "/pub/time.series/pr/a%2Fb",
+        "/pub/time.series/pr/sub%2f..%2f..%2fce%2fce.txt",
+        "/pub/time.series/pr/a%5cb",
+        "/pub/time.series/pr/%2e%2e/ce/ce.txt",
+        "/pub/time.series/pr/a%252fb/../../../ce/x",
+    ],
+)
+def test_an_encoded_separator_never_becomes_a_folder(href: str) -> None:
+    site = BlsSite()
+    site.put("pr/pr.class", b"c")
+    site.add_raw_entry("pr/", iis_entry(datetime(2025, 9, 4, 7, 30), 5, href, "odd"))
+    tree = walk(fetcher_for(site), BASE + "pr/")
+    assert [f.path for f in tree.files] == ["pr.class"]
+    assert [i.href for i in tree.ignored] == [href]
+
+
+def test_a_literal_percent_sequence_that_decodes_to_no_separator_is_a_plain_name() -> None:
+    site = BlsSite()
+    site.put("pr/pr.class", b"c")
+    site.add_raw_entry("pr/", iis_entry(datetime(2025, 9, 4, 7, 30), 5, "/pub/time.series/pr/a%252fb", "a%2fb"))
+    tree = walk(fetcher_for(site), BASE + "pr/")
+    odd = next(f for f in tree.files if f.path != "pr.class")
+    assert odd.path == "a%2fb"  # one name, with a literal '%2f' in it: no new folder
+    assert odd.url == BASE + "pr/a%252fb"
+
+
+def test_a_base_url_with_credentials_keeps_links_on_its_host() -> None:
+    site = BlsSite()
+    site.put("pr/pr.class", b"c")
+    site.add_raw_entry(
+        "pr/", iis_entry(datetime(2025, 9, 4, 7, 30), 5, "https://download.bls.gov/pub/time.series/pr/abs", "abs")
+    )
+    tree = walk(fetcher_for(site), "https://u:p@download.bls.gov/pub/time.series/pr/")
+    assert [f.path for f in tree.files] == ["abs", "pr.class"]
+
+
+@pytest.mark.parametrize(
+    ("target", "allowed"),
+    [
+        (BASE + "pr/x", True),
+        (BASE + "pr/sub/", True),
+        (BASE + "pr/", True),
+        ("http://download.bls.gov/pub/time.series/pr/x", False),
+        ("https://evil.example/pub/time.series/pr/x", False),
+        ("https://download.bls.gov:8443/pub/time.series/pr/x", False),
+        (BASE + "ce/x", False),
+        (BASE + "pr/../ce/x", False),
+        (BASE + "pr/a%2fb", False),
+        (BASE + "pr/x?redirect=1", False),
+        ("https://download.bls.gov/", False),
+    ],
+)
+def test_within_applies_the_listing_rules_to_a_redirect(target: str, allowed: bool) -> None:
+    assert (within(BASE + "pr/")(BASE + "pr/x", target) is None) is allowed
+
+
+def test_a_sub_folder_that_redirects_off_the_survey_is_that_folders_error() -> None:
+    site = BlsSite()
+    site.put("pr/pr.class", b"c")
+    site.put("pr/sub/x.txt", b"x")
+    inner = fetcher_for(site)
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        if request.url.path == "/pub/time.series/pr/sub/":
+            return httpx.Response(302, headers={"Location": "https://evil.example/pub/time.series/pr/sub/"})
+        return inner.client._transport.handle_request(request)
+
+    client = httpx.Client(transport=httpx.MockTransport(handler), headers={"User-Agent": "t (+a@b.org)"})
+    tree = walk(Fetcher(client, min_interval=0), BASE + "pr/")
+    assert [f.path for f in tree.failed] == ["sub/"]
+    assert "evil.example" in (tree.failed[0].error or "")
+    assert not any("evil" in u for u in seen)
+
+
+def test_a_redirect_of_the_survey_listing_itself_off_the_host_fails_the_survey() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(301, headers={"Location": "https://evil.example/"})
+
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    with pytest.raises(SourceError, match="not followed"):
+        walk(Fetcher(client, min_interval=0), BASE + "pr/")

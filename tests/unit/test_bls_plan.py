@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from dataquest.bls.listing import SourceFile
-from dataquest.bls.plan import MirrorObject, make_plan, source_metadata
+import pytest
+
+from dataquest.bls.listing import Folder, SourceFile
+from dataquest.bls.plan import MirrorObject, clock_shift, confirm, make_plan, source_metadata
 
 URL = "https://download.bls.gov/pub/time.series/pr/"
 
@@ -113,3 +115,131 @@ def test_the_plan_document_names_survey_action_key_and_reason() -> None:
             "size": 1,
         }
     ]
+
+
+# --- every listing is guarded, folder by folder ------------------------------------------------------------------
+
+
+def folder(path: str, entries: int = 1, error: str | None = None) -> Folder:
+    return Folder(path=path, url=URL + path, entries=entries, error=error)
+
+
+def tree_mirror(paths: list[str]) -> dict[str, MirrorObject]:
+    return {m.key: m for m in (mirrored(src(p, 1)) for p in paths)}
+
+
+ROOT_FILES = [f"f{i}" for i in range(10)]
+
+
+def test_an_empty_sub_folder_listing_deletes_nothing_under_it() -> None:
+    mirror = tree_mirror([*ROOT_FILES, "sub/a", "sub/b"])
+    files = [src(p, 1) for p in ROOT_FILES]
+    plan = make_plan("pr", files, mirror, folders=(folder("", 11), folder("sub/", 0)))
+    assert plan.deletes == []
+    assert {a.path for a in plan.of("keep")} == {"sub/a", "sub/b"}
+    assert len(plan.problems) == 1
+    assert "sub/" in plan.problems[0]
+    assert "is empty" in plan.problems[0]
+    assert "--max-delete 2" in plan.problems[0]
+    allowed = make_plan("pr", files, mirror, folders=(folder("", 11), folder("sub/", 0)), max_delete=2)
+    assert {a.path for a in allowed.deletes} == {"sub/a", "sub/b"}
+
+
+def test_a_sub_folder_listing_with_fewer_than_half_its_mirror_deletes_nothing_there() -> None:
+    sub = [f"sub/{i}" for i in range(6)]
+    mirror = tree_mirror([*ROOT_FILES, *sub])
+    files = [src(p, 1) for p in [*ROOT_FILES, "sub/0", "sub/1"]]
+    plan = make_plan("pr", files, mirror, folders=(folder("", 11), folder("sub/", 2)))
+    assert plan.deletes == []
+    assert {a.path for a in plan.of("keep")} == {"sub/2", "sub/3", "sub/4", "sub/5"}
+    assert "lists 2 of the mirror's 6 objects" in plan.problems[0]
+    # the same survey-wide: 4 of 16 gone is not "more than half", so only the per-folder guard held them
+
+
+def test_a_failed_sub_folder_listing_deletes_nothing_under_it_even_with_max_delete() -> None:
+    mirror = tree_mirror([*ROOT_FILES, "sub/a", "sub/deeper/b"])
+    files = [src(p, 1) for p in ROOT_FILES]
+    folders = (folder("", 11), folder("sub/", error="GET .../sub/ answered 500"))
+    for max_delete in (None, 100):
+        plan = make_plan("pr", files, mirror, folders=folders, max_delete=max_delete)
+        assert plan.deletes == []
+        assert {a.path for a in plan.of("keep")} == {"sub/a", "sub/deeper/b"}
+        assert "listing failed" in plan.problems[0]
+
+
+def test_a_renamed_file_in_a_small_folder_is_deleted() -> None:
+    mirror = tree_mirror([*ROOT_FILES, "sub/old"])
+    files = [src(p, 1) for p in [*ROOT_FILES, "sub/new"]]
+    plan = make_plan("pr", files, mirror, folders=(folder("", 11), folder("sub/", 1)))
+    assert [a.path for a in plan.deletes] == ["sub/old"]
+    assert plan.problems == ()
+
+
+def test_a_sub_folder_removed_from_its_parent_counts_against_the_parent_listing() -> None:
+    mirror = tree_mirror([*ROOT_FILES, "gone/a", "gone/b"])
+    files = [src(p, 1) for p in ROOT_FILES]
+    plan = make_plan("pr", files, mirror, folders=(folder("", 10),))
+    assert sorted(a.path for a in plan.deletes) == ["gone/a", "gone/b"]  # 10 listed of 12: not under half
+    many = tree_mirror([*ROOT_FILES, *(f"gone/{i}" for i in range(30))])
+    held = make_plan("pr", files, many, folders=(folder("", 10),))
+    assert held.deletes == []
+    assert "lists 10 of the mirror's 40 objects" in held.problems[0]
+
+
+# --- listing clocks move ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("listed", "recorded", "hours"),
+    [
+        ("2025-11-02T07:30", "2025-11-02T08:30", -1),
+        ("2025-03-09T09:30", "2025-03-09T08:30", 1),
+        ("2025-09-04T12:30", "2025-09-04T07:30", 5),
+        ("2025-09-04T07:30", "2025-09-04T07:30", None),
+        ("2025-09-04T07:31", "2025-09-04T07:30", None),
+        ("2025-09-05T07:30", "2025-09-04T07:30", None),  # a day later: a new release, not a clock
+        ("garbage", "2025-09-04T07:30", None),
+    ],
+)
+def test_clock_shift_is_whole_hours_under_a_day(listed: str, recorded: str, hours: int | None) -> None:
+    assert clock_shift(listed, recorded) == hours
+
+
+def test_a_same_size_file_listed_an_hour_off_is_checked_not_uploaded() -> None:
+    recorded = mirrored(src("f", 10), **{"source-last-modified": "Thu, 04 Sep 2025 11:30:00 GMT"})
+    shifted = src("f", 10, datetime(2025, 9, 4, 8, 30))
+    plan = make_plan("pr", [shifted], {recorded.key: recorded})
+    (action,) = plan.actions
+    assert action.kind == "check"
+    assert "+1 h" in action.reason
+    same = confirm(action, recorded, "Thu, 04 Sep 2025 11:30:00 GMT")
+    assert same.kind == "skip"
+    assert confirm(action, recorded, "Thu, 04 Sep 2025 11:30:00 +0000").kind == "skip"  # the same instant
+    assert confirm(action, recorded, "Fri, 05 Sep 2025 11:30:00 GMT").kind == "upload"
+    assert confirm(action, recorded, None).kind == "upload"
+    assert confirm(action, recorded, "not a date").kind == "upload"
+    resized = make_plan("pr", [src("f", 11, datetime(2025, 9, 4, 8, 30))], {recorded.key: recorded})
+    assert resized.actions[0].kind == "upload"
+
+
+def test_an_object_without_a_recorded_last_modified_is_confirmed_by_its_own_write_time() -> None:
+    written = datetime(2025, 9, 5, 0, 0, tzinfo=UTC)
+    legacy = MirrorObject(
+        key="bls/pr/f",
+        size=10,
+        metadata=source_metadata(src("f", 10)),
+        sha256="ab" * 32,
+        last_modified=written,
+    )
+    plan = make_plan("pr", [src("f", 10, datetime(2025, 9, 4, 6, 30))], {legacy.key: legacy})
+    (action,) = plan.actions
+    assert action.kind == "check"
+    assert confirm(action, legacy, "Thu, 04 Sep 2025 11:30:00 GMT").kind == "skip"  # before our copy
+    assert confirm(action, legacy, "Sat, 06 Sep 2025 11:30:00 GMT").kind == "upload"  # after it
+
+
+def test_source_url_metadata_is_redacted() -> None:
+    meta = source_metadata(
+        SourceFile("a", "https://u:pw@download.bls.gov/pub/time.series/pr/a", 1, datetime(2025, 1, 1))
+    )
+    assert meta["source-url"] == "https://***@download.bls.gov/pub/time.series/pr/a"

@@ -120,7 +120,8 @@ def test_a_failing_survey_does_not_stop_the_others(s3: Any, source: Source) -> N
     assert summary.errors == [
         {
             "path": BASE + "xx/",
-            "error": f"GET {BASE}xx/ answered 404 Not Found: check the URL (survey name, base URL)",
+            "error": f"GET {BASE}xx/ answered 404 Not Found: check the survey name (--survey, DQ_BLS_SURVEYS) "
+            "and DQ_BLS_BASE_URL",
         }
     ]
     assert summary.uploaded == 4

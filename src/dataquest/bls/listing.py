@@ -9,8 +9,10 @@ BLS serves ``/pub/time.series/<survey>/`` as an IIS directory listing: one ``<pr
 :func:`parse_listing` turns one page into :class:`Entry` values and refuses a page that is not such a listing
 (no ``<pre>`` block, cut before ``</pre>``, an anchor it cannot read): a page it refuses never causes a delete.
 :func:`walk` lists a survey folder and its sub-folders iteratively and keeps only the links that stay inside
-the survey folder on the same host: the parent link, other hosts, ``..``, query strings and names that would
-make odd S3 keys are ignored (and logged), never followed.
+the survey folder on the same host: the parent link, other hosts, ``..``, query strings, an encoded separator
+(``%2F``, ``%5C``: a name, not a folder) and names that would make odd S3 keys are ignored (and logged), never
+followed. The same rules hold for every redirect hop (:func:`within`). A sub-folder whose listing fails is
+recorded in :attr:`Tree.folders` with its error, and the walk goes on: the plan deletes nothing under it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from typing import Literal, Protocol
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from dataquest import log
-from dataquest.errors import ListingError
+from dataquest.errors import ListingError, SourceError
+from dataquest.httpclient import BLS, RedirectPolicy, Source
 
 logger = log.get(__name__)
 
@@ -79,19 +82,36 @@ class Ignored:
 
 
 @dataclass(frozen=True)
+class Folder:
+    """A folder the walk listed: its path below the survey folder (``""`` for the survey folder, ``"sub/"``),
+    how many entries its listing had, or why it could not be listed (then nothing under it is deleted)."""
+
+    path: str
+    url: str
+    entries: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class Tree:
     """What :func:`walk` found: files sorted by path, the folders listed and the links it ignored."""
 
     files: tuple[SourceFile, ...]
-    folders: tuple[str, ...]
+    folders: tuple[Folder, ...]
     ignored: tuple[Ignored, ...]
     listing_bytes: int
+
+    @property
+    def failed(self) -> tuple[Folder, ...]:
+        return tuple(f for f in self.folders if f.error is not None)
 
 
 class ListingSource(Protocol):
     """What :func:`walk` needs from the HTTP side (``dataquest.httpclient.Fetcher`` is one)."""
 
-    def get_text(self, url: str, *, max_bytes: int) -> str: ...
+    def get_text(
+        self, url: str, *, max_bytes: int | None = ..., source: Source = ..., allow: RedirectPolicy = ...
+    ) -> str: ...
 
 
 def parse_listing(page: str, url: str) -> list[Entry]:
@@ -150,12 +170,20 @@ def _relative(href: str, folder_url: str, survey_url: str) -> tuple[str | None, 
         return None, "has a query string or fragment"
     absolute = urljoin(folder_url, href)
     target, survey = urlsplit(absolute), urlsplit(survey_url)
-    if (target.scheme, target.netloc) != (survey.scheme, survey.netloc):
-        return None, "points to another host"
+    try:
+        same = (target.scheme, target.hostname, target.port) == (survey.scheme, survey.hostname, survey.port)
+    except ValueError:  # a port that is not a number
+        same = False
+    if not same:
+        return None, "points to another host or scheme"
     raw_path = target.path
     if not raw_path.startswith(survey.path):
         return None, "leaves the survey folder"
-    rel = unquote(raw_path[len(survey.path) :])
+    # Decode segment by segment: an encoded '/' or '\\' (%2F, %5C) is part of a name, and no name may hold one.
+    segments = [unquote(seg) for seg in raw_path[len(survey.path) :].split("/")]
+    if any("/" in seg or "\\" in seg for seg in segments):
+        return None, "encodes a '/' or '\\' in a name (%2F, %5C)"
+    rel = "/".join(segments)
     parts = rel.rstrip("/").split("/")
     if not rel or any(p in ("", ".", "..") for p in parts):
         return None, "leaves the survey folder or has an empty, '.' or '..' segment"
@@ -166,33 +194,61 @@ def _relative(href: str, folder_url: str, survey_url: str) -> tuple[str | None, 
     return rel, ""
 
 
-def walk(source: ListingSource, survey_url: str) -> Tree:
-    """List ``survey_url`` and every sub-folder under it (breadth first, no recursion)."""
+def within(survey_url: str) -> RedirectPolicy:
+    """The redirect policy of a survey: every hop obeys the listing's rules (same scheme and host as the base
+    URL, inside the survey folder, no query, no encoded separator)."""
     if not survey_url.endswith("/"):
         survey_url += "/"
+
+    def policy(first_url: str, next_url: str) -> str | None:
+        if next_url == survey_url:
+            return None
+        rel, why = _relative(next_url, survey_url, survey_url)
+        return None if rel is not None else why
+
+    return policy
+
+
+def walk(source: ListingSource, survey_url: str) -> Tree:
+    """List ``survey_url`` and every sub-folder under it (breadth first, no recursion).
+
+    The survey folder's own listing must be a non-empty BLS listing (else :class:`ListingError`: the survey
+    fails whole, nothing is deleted). A sub-folder's listing that fails (an error status, a refused redirect,
+    garbage) is recorded as that :class:`Folder`'s ``error`` and the walk goes on with the others.
+    """
+    if not survey_url.endswith("/"):
+        survey_url += "/"
+    allow = within(survey_url)
     files: dict[str, SourceFile] = {}
-    folders: list[str] = []
+    folders: list[Folder] = []
     ignored: list[Ignored] = []
     seen: set[str] = {survey_url}
-    queue: deque[str] = deque([survey_url])
+    queue: deque[tuple[str, str]] = deque([(survey_url, "")])  # (URL, path below the survey folder)
     total = 0
     while queue:
-        folder_url = queue.popleft()
-        folders.append(folder_url)
-        if len(folders) > MAX_FOLDERS:
+        folder_url, path = queue.popleft()
+        if len(folders) >= MAX_FOLDERS:
             raise ListingError(
                 f"{survey_url}: more than {MAX_FOLDERS} folders; refusing to walk further (a loop in the listings?)",
                 url=survey_url,
             )
-        page = source.get_text(folder_url, max_bytes=MAX_LISTING_BYTES)
-        total += len(page.encode())
-        entries = parse_listing(page, folder_url)
+        try:
+            page = source.get_text(folder_url, max_bytes=MAX_LISTING_BYTES, source=BLS, allow=allow)
+            total += len(page.encode())
+            entries = parse_listing(page, folder_url)
+        except SourceError as exc:
+            if folder_url == survey_url:
+                raise
+            folders.append(Folder(path, folder_url, error=str(exc)))
+            log.event(logger, "listing failed", level=40, url=folder_url, error=str(exc))
+            continue
         if folder_url == survey_url and not entries:
             raise ListingError(
                 f"GET {survey_url}: the survey's listing is empty; nothing is deleted on its account "
                 "(check the survey name and the base URL, then run again)",
                 url=survey_url,
             )
+        folders.append(Folder(path, folder_url, entries=len(entries)))
         for entry in entries:
             rel, why = _relative(entry.href, folder_url, survey_url)
             if rel is None:
@@ -204,7 +260,7 @@ def walk(source: ListingSource, survey_url: str) -> Tree:
                 sub = url if url.endswith("/") else url + "/"
                 if sub not in seen:
                     seen.add(sub)
-                    queue.append(sub)
+                    queue.append((sub, rel if rel.endswith("/") else rel + "/"))
             elif rel.endswith("/"):
                 ignored.append(Ignored(entry.href, "a file entry whose link ends with '/'"))
             elif entry.size is not None:

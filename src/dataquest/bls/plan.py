@@ -5,27 +5,46 @@ last upload: the source's size and listing timestamp in its metadata, and a SHA-
 single-part upload, in the ``sha256`` tag for a multipart one). Nothing is downloaded to decide. The plan is
 what ``--dry-run`` prints and what the executor in :mod:`dataquest.bls.sync` carries out.
 
-Deletes are guarded: a listing that would remove more than half of the mirror removes nothing unless
-``max_delete`` was given explicitly, and ``max_delete`` caps the deletes of one survey in one run; the deletes
-held back are ``keep`` actions and the plan's ``problems`` say why (they are reported as errors).
+Listing clocks move: BLS lists local time, so a daylight-saving change (or a server moving time zone) shifts
+every listed time by whole hours. A file of the same size whose listed time moved by a whole number of hours
+(less than a day) is a ``check`` action: the executor asks the source for its ``Last-Modified`` (a HEAD) and
+:func:`confirm` turns it into an upload or a skip. The upload records ``Last-Modified`` (``source-last-modified``);
+for an object uploaded before that was recorded, the source's ``Last-Modified`` is compared with the object's
+own S3 ``LastModified``: a source last modified before our copy was written is unchanged. A confirmed skip leaves
+the object as it is (no copy to rewrite its metadata, which would notify the report), so such a file costs one
+HEAD a run until it changes or the clock moves back.
+
+Deletes are guarded, per folder and for the whole survey (the deletes held back are ``keep`` actions and the
+plan's ``problems`` say why; they are reported as errors):
+
+- nothing is deleted under a folder whose listing failed (an error, a refused redirect, garbage);
+- nothing is deleted under a folder whose listing is empty, or lists fewer than half of the objects the mirror
+  holds for it (its files and those of its sub-folders no longer listed), unless ``max_delete`` was given;
+- a survey's listing that would remove more than half of its mirror removes nothing unless ``max_delete`` was
+  given; and ``max_delete`` caps the deletes of one survey in one run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
-from dataquest.bls.listing import SourceFile
+from dataquest import log
+from dataquest.bls.listing import Folder, SourceFile
 from dataquest.config import BLS_PREFIX
 
-ActionKind = Literal["upload", "skip", "delete", "keep"]
+ActionKind = Literal["upload", "skip", "check", "delete", "keep"]
 
 META_SIZE = "source-size"
 META_TIMESTAMP = "source-timestamp"
 META_URL = "source-url"
+META_LAST_MODIFIED = "source-last-modified"
 META_SHA256 = "sha256"
 TAG_SHA256 = "sha256"
+MAX_CLOCK_SHIFT = timedelta(hours=23)  # a time zone move or a DST change; a day later is a new release
 
 
 @dataclass(frozen=True)
@@ -36,6 +55,7 @@ class MirrorObject:
     size: int
     metadata: Mapping[str, str] | None = None
     sha256: str | None = None
+    last_modified: datetime | None = None  # S3's own LastModified (aware, UTC)
 
 
 @dataclass(frozen=True)
@@ -78,6 +98,10 @@ class Plan:
     def deletes(self) -> list[Action]:
         return self.of("delete")
 
+    @property
+    def checks(self) -> list[Action]:
+        return self.of("check")
+
     def to_document(self) -> list[dict[str, Any]]:
         return [{"survey": self.survey, **a.to_document()} for a in self.actions]
 
@@ -87,8 +111,57 @@ def mirror_prefix(survey: str) -> str:
 
 
 def source_metadata(source: SourceFile) -> dict[str, str]:
-    """What an upload records about its source (S3 user metadata, ASCII)."""
-    return {META_SIZE: str(source.size), META_TIMESTAMP: source.timestamp, META_URL: source.url}
+    """What an upload records about its source (S3 user metadata, ASCII; the URL redacted)."""
+    url = log.redact(source.url).encode("ascii", "backslashreplace").decode("ascii")
+    return {META_SIZE: str(source.size), META_TIMESTAMP: source.timestamp, META_URL: url}
+
+
+def clock_shift(listed: str, recorded: str) -> int | None:
+    """Hours the listed time moved from the recorded one when that is a whole number of hours under a day
+    (a clock change, not a new release); else ``None``."""
+    try:
+        delta = datetime.strptime(listed, "%Y-%m-%dT%H:%M") - datetime.strptime(recorded, "%Y-%m-%dT%H:%M")
+    except ValueError:
+        return None
+    if not delta or delta % timedelta(hours=1) or abs(delta) > MAX_CLOCK_SHIFT:
+        return None
+    return int(delta / timedelta(hours=1))
+
+
+def http_date(value: str | None) -> datetime | None:
+    """An HTTP date (``Last-Modified``) as an aware UTC datetime, ``None`` when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def confirm(action: Action, obj: MirrorObject | None, last_modified: str | None) -> Action:
+    """A ``check`` action made an upload or a skip from the source's ``Last-Modified`` (from a HEAD)."""
+    if action.kind != "check":
+        return action
+    seen = http_date(last_modified)
+    if seen is None or obj is None:
+        return replace(action, kind="upload", reason=f"{action.reason}; the source sends no Last-Modified to confirm")
+    recorded_raw = (obj.metadata or {}).get(META_LAST_MODIFIED)
+    recorded = http_date(recorded_raw)
+    if recorded is not None:
+        if seen == recorded:
+            return replace(action, kind="skip", reason=f"{action.reason}; Last-Modified {last_modified} as recorded")
+        return replace(
+            action, kind="upload", reason=f"{action.reason}; Last-Modified {last_modified}, recorded {recorded_raw}"
+        )
+    if obj.last_modified is not None and seen <= obj.last_modified:
+        return replace(
+            action,
+            kind="skip",
+            reason=f"{action.reason}; Last-Modified {last_modified} is before the mirror's copy was written "
+            f"({obj.last_modified.isoformat()})",
+        )
+    return replace(action, kind="upload", reason=f"{action.reason}; Last-Modified {last_modified} is newer")
 
 
 def needs_details(source: SourceFile, object_size: int) -> bool:
@@ -109,11 +182,78 @@ def decide(source: SourceFile, obj: MirrorObject | None) -> tuple[ActionKind, st
     if recorded_size != str(source.size):
         return "upload", f"size changed: the listing says {source.size} bytes, the last upload recorded {recorded_size}"
     if recorded_ts != source.timestamp:
+        shift = clock_shift(source.timestamp, recorded_ts)
+        if shift is not None and obj.sha256:
+            return "check", (
+                f"same size, listed time moved by {shift:+d} h from the recorded {recorded_ts} (a clock change?)"
+            )
         relation = "newer than" if source.timestamp > recorded_ts else "different from"
         return "upload", f"listing timestamp {source.timestamp} is {relation} the recorded {recorded_ts}"
     if not obj.sha256:
         return "upload", "no SHA-256 recorded: the last upload did not finish"
     return "skip", f"unchanged: {source.size} bytes, listed {source.timestamp}"
+
+
+def _owner(path: str, folders: Iterable[Folder]) -> Folder | None:
+    """The deepest folder whose listing answers for ``path`` (its own folder, or the nearest listed ancestor)."""
+    best: Folder | None = None
+    for folder in folders:
+        if path.startswith(folder.path) and (best is None or len(folder.path) > len(best.path)):
+            best = folder
+    return best
+
+
+def _folder_guards(
+    prefix: str,
+    gone: list[str],
+    mirror: Mapping[str, MirrorObject],
+    files: list[SourceFile],
+    folders: tuple[Folder, ...],
+    *,
+    max_delete: int | None,
+) -> tuple[dict[str, str], list[str]]:
+    """The gone keys each folder's guard holds back (key -> reason), and the problems to report."""
+    held: dict[str, str] = {}
+    problems: list[str] = []
+    if not folders:
+        return held, problems
+    failed = [f for f in folders if f.error is not None]
+    listed = [f for f in folders if f.error is None]
+    for folder in failed:
+        under = [k for k in gone if k[len(prefix) :].startswith(folder.path)]
+        for key in under:
+            held[key] = f"gone from the listing, but the listing of {folder.url} failed: delete held back"
+        if under:
+            problems.append(
+                f"{prefix}{folder.path}: its listing failed, so {len(under)} objects under it that the walk did not "
+                "see are kept; the next run with a readable listing decides"
+            )
+    if max_delete is not None:
+        return held, problems
+    groups: dict[str, list[str]] = {}
+    for key in mirror:
+        path = key[len(prefix) :]
+        if key.startswith(prefix) and key not in held:
+            owner = _owner(path, listed)
+            if owner is not None:
+                groups.setdefault(owner.path, []).append(key)
+    by_path = {f.path: f for f in listed}
+    gone_set = set(gone)
+    for path, keys in sorted(groups.items()):
+        folder = by_path[path]
+        lost = [k for k in keys if k in gone_set]
+        seen = sum(1 for f in files if (owner := _owner(f.path, listed)) is not None and owner.path == path)
+        if not lost or seen * 2 >= len(keys):
+            continue
+        what = "is empty" if folder.entries == 0 else f"lists {seen} of the mirror's {len(keys)} objects there"
+        for key in lost:
+            held[key] = f"gone from the listing of {folder.url}, which {what}: delete held back"
+        problems.append(
+            f"{prefix}{path}: the listing of {folder.url} {what} (fewer than half); refusing to delete {len(lost)} "
+            f"objects in case the listing is incomplete; if BLS really removed them, run again with "
+            f"--max-delete {len(lost)}"
+        )
+    return held, problems
 
 
 def make_plan(
@@ -122,19 +262,23 @@ def make_plan(
     mirror: Mapping[str, MirrorObject],
     *,
     max_delete: int | None = None,
+    folders: tuple[Folder, ...] = (),
 ) -> Plan:
-    """The plan for ``survey``: ``mirror`` maps S3 keys under ``bls/<survey>/`` to what S3 holds there."""
+    """The plan for ``survey``: ``mirror`` maps S3 keys under ``bls/<survey>/`` to what S3 holds there;
+    ``folders`` (the walk's) guard the deletes folder by folder."""
     prefix = mirror_prefix(survey)
     actions: list[Action] = []
     listed: set[str] = set()
-    for source in files:
+    sources = list(files)
+    for source in sources:
         key = prefix + source.path
         listed.add(key)
         kind, reason = decide(source, mirror.get(key))
         actions.append(Action(kind, source.path, key, reason, source.size, source))
 
-    gone = sorted(k for k in mirror if k.startswith(prefix) and k not in listed)
-    problems: list[str] = []
+    everything_gone = sorted(k for k in mirror if k.startswith(prefix) and k not in listed)
+    held, problems = _folder_guards(prefix, everything_gone, mirror, sources, folders, max_delete=max_delete)
+    gone = [k for k in everything_gone if k not in held]
     allowed = len(gone)
     if max_delete is None and gone and len(gone) * 2 > len(mirror):
         allowed = 0
@@ -156,4 +300,6 @@ def make_plan(
             actions.append(Action("delete", path, key, "gone from the source listing", size))
         else:
             actions.append(Action("keep", path, key, "gone from the source listing; delete held back", size))
+    for key, why in sorted(held.items()):
+        actions.append(Action("keep", key[len(prefix) :], key, why, mirror[key].size))
     return Plan(survey=survey, prefix=prefix, actions=tuple(actions), problems=tuple(problems))

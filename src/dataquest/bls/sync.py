@@ -2,10 +2,11 @@
 
 For each survey: take its lease, abort multipart uploads a killed run left behind, walk the listing, read what
 the mirror's objects recorded (a HEAD only where the sizes agree), plan (:mod:`dataquest.bls.plan`), then act:
-stream the uploads (:mod:`dataquest.bls.transfer`) and delete what the listing no longer has. A failure in one
-file is recorded and the run goes on; a failure in one survey (its listing, its lease) does not stop the
-others. Every step is an event of the run's trail, written to ``_logs/ingest/`` at the end (not in a dry run,
-which changes nothing).
+confirm with a HEAD the files whose listed time moved by whole hours (a clock change), stream the uploads
+(:mod:`dataquest.bls.transfer`) and delete what the listing no longer has, folder by folder under the plan's
+guards. Any failure in one file (an HTTP error, a refused redirect, an S3 error, anything) is that file's error
+and the run goes on; a failure in one survey (its listing, its lease) does not stop the others. Every step is
+an event of the run's trail, written to ``_logs/ingest/`` at the end (not in a dry run, which changes nothing).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from dataquest import log
 from dataquest.bls import lease as leases
-from dataquest.bls.listing import SourceFile, walk
+from dataquest.bls.listing import SourceFile, walk, within
 from dataquest.bls.plan import (
     META_SHA256,
     META_SIZE,
@@ -32,6 +33,7 @@ from dataquest.bls.plan import (
     Action,
     MirrorObject,
     Plan,
+    confirm,
     make_plan,
     mirror_prefix,
     needs_details,
@@ -40,12 +42,13 @@ from dataquest.bls.plan import (
 from dataquest.bls.transfer import TransferConfig, abort_stale_uploads, transfer
 from dataquest.config import INGEST_LOG_PREFIX, Settings
 from dataquest.errors import ConfigurationError, DataQuestError, StorageError
+from dataquest.httpclient import BLS
 from dataquest.storage import describe, head, put_bytes
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-    from dataquest.httpclient import Fetcher
+    from dataquest.httpclient import Fetcher, RedirectPolicy
 
 logger = log.get(__name__)
 
@@ -105,7 +108,7 @@ class Trail:
         now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         doc = {"time": now, "run_id": self.run_id, "event": event, **fields}
         with self._lock:
-            self.lines.append(json.dumps(doc, default=str))
+            self.lines.append(log.redact(json.dumps(doc, default=str)))
         log.event(logger, f"sync {event}", level=level, **fields)
 
     def body(self) -> bytes:
@@ -205,9 +208,10 @@ def sync_surveys(
         survey_url = f"{settings.bls_base_url}{survey}/"
         try:
             run.sync_survey(survey, survey_url)
-        except DataQuestError as exc:
-            summary.errors.append({"path": survey_url, "error": str(exc)})
-            trail.add("error", level=40, survey=survey, path=survey_url, error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - any failure of one survey is its error; the others go on
+            error = failure(exc)
+            summary.errors.append({"path": log.redact(survey_url), "error": error})
+            trail.add("error", level=40, survey=survey, path=survey_url, error=error)
     run.bar.finish()
     summary.duration_ms = int((time.monotonic() - started) * 1000)
     trail.add(
@@ -252,19 +256,44 @@ class _Run:
                 for key in abort_stale_uploads(self.s3, self.bucket, prefix):
                     self.trail.add("abort", level=30, survey=survey, key=key, reason="a stale multipart upload")
             tree = walk(self.fetcher, survey_url)
+            for folder in tree.failed:
+                error = folder.error or "its listing failed"
+                self.summary.errors.append({"path": log.redact(folder.url), "error": error})
+                self.trail.add("error", level=40, survey=survey, path=folder.url, error=error)
             self.summary.files_seen += len(tree.files)
             mirror = read_mirror(self.s3, self.bucket, prefix, tree.files)
-            plan = make_plan(survey, tree.files, mirror, max_delete=self.max_delete)
+            plan = make_plan(survey, tree.files, mirror, max_delete=self.max_delete, folders=tree.folders)
+            plan = self.confirm_checks(plan, mirror, survey_url)
             for problem in plan.problems:
                 self.summary.errors.append({"key": prefix, "error": problem})
                 self.trail.add("error", level=40, survey=survey, key=prefix, error=problem)
             if lease is None:
                 self.count_dry_run(plan)
             else:
-                self.execute(plan, lease)
+                self.execute(plan, lease, survey_url)
         finally:
             if lease is not None:
                 lease.release()
+
+    def confirm_checks(self, plan: Plan, mirror: dict[str, MirrorObject], survey_url: str) -> Plan:
+        """Each ``check`` (same size, listed time moved by whole hours) made an upload or a skip by a HEAD of the
+        file (read-only, so a dry run does it too). A HEAD that fails leaves the file to be uploaded."""
+        if not plan.checks:
+            return plan
+        allow = within(survey_url)
+        actions: list[Action] = []
+        for action in plan.actions:
+            if action.kind == "check" and action.source is not None:
+                try:
+                    response = self.fetcher.head(action.source.url, source=BLS, allow=allow)
+                    last_modified = response.headers.get("last-modified")
+                except Exception as exc:  # noqa: BLE001 - the GET of the upload meets it again and reports it
+                    log.event(logger, "clock check failed", level=30, key=action.key, error=failure(exc))
+                    last_modified = None
+                actions.append(confirm(action, mirror.get(action.key), last_modified))
+            else:
+                actions.append(action)
+        return Plan(plan.survey, plan.prefix, tuple(actions), plan.problems)
 
     def count_dry_run(self, plan: Plan) -> None:
         summary = self.summary
@@ -278,15 +307,16 @@ class _Run:
         for action in plan.actions:
             self.trail.add(f"would {action.kind}", level=10, survey=plan.survey, **action.to_document())
 
-    def execute(self, plan: Plan, lease: leases.Lease) -> None:
+    def execute(self, plan: Plan, lease: leases.Lease, survey_url: str) -> None:
         for action in plan.skips:
             self.summary.skipped += 1
             self.trail.add("skip", level=10, survey=plan.survey, **action.to_document())
         uploads = plan.uploads
         self.bar.start(f"bls/{plan.survey}", len(uploads), sum(a.size or 0 for a in uploads))
+        allow = within(survey_url)
         for action in uploads:
             lease.check()
-            self.upload(plan.survey, action)
+            self.upload(plan.survey, action, allow)
         deletes = plan.deletes
         if deletes:
             lease.check()
@@ -294,7 +324,7 @@ class _Run:
         for action in plan.of("keep"):
             self.trail.add("keep", level=30, survey=plan.survey, **action.to_document())
 
-    def upload(self, survey: str, action: Action) -> None:
+    def upload(self, survey: str, action: Action, allow: RedirectPolicy) -> None:
         source = action.source
         if source is None:  # an upload action always carries its source
             raise ValueError(f"upload of {action.key} has no source")
@@ -317,10 +347,12 @@ class _Run:
                 metadata=source_metadata(source),
                 config=self.cfg,
                 on_bytes=count,
+                allow=allow,
             )
-        except DataQuestError as exc:
-            summary.errors.append({"key": action.key, "error": str(exc)})
-            self.trail.add("error", level=40, survey=survey, key=action.key, path=action.path, error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - any failure of one file is that file's error; the run goes on
+            error = failure(exc)
+            summary.errors.append({"key": action.key, "error": error})
+            self.trail.add("error", level=40, survey=survey, key=action.key, path=action.path, error=error)
             return
         finally:
             summary.bytes_downloaded += downloaded
@@ -362,13 +394,24 @@ class _Run:
                     self.trail.add("delete", survey=plan.survey, **action.to_document())
 
 
+def failure(exc: BaseException) -> str:
+    """One line for an error of the summary and the trail: a DataQuestError's own message; anything else (a bug,
+    a library's exception) by type and message, escaped and redacted."""
+    if isinstance(exc, DataQuestError):
+        return str(exc)
+    return log.redact(f"{type(exc).__name__}: {log.printable(str(exc), 500)[1:-1]}")
+
+
 def read_mirror(s3: S3Client, bucket: str, prefix: str, files: tuple[SourceFile, ...]) -> dict[str, MirrorObject]:
     """The objects under ``prefix``; for those whose size matches their listed file, what they recorded."""
     sizes: dict[str, int] = {}
+    written: dict[str, datetime] = {}
     try:
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for item in page.get("Contents", []):
                 sizes[item["Key"]] = int(item.get("Size", 0))
+                if "LastModified" in item:
+                    written[item["Key"]] = item["LastModified"]
     except (ClientError, BotoCoreError) as exc:
         raise StorageError(f"listing s3://{bucket}/{prefix} failed: {describe(exc)}", key=prefix) from exc
 
@@ -380,9 +423,9 @@ def read_mirror(s3: S3Client, bucket: str, prefix: str, files: tuple[SourceFile,
         if info is None:  # deleted between the listing and the HEAD
             return None
         sha = info.metadata.get(META_SHA256) or (_tag(s3, bucket, key) if META_SIZE in info.metadata else None)
-        return MirrorObject(key=key, size=info.size, metadata=info.metadata, sha256=sha)
+        return MirrorObject(key=key, size=info.size, metadata=info.metadata, sha256=sha, last_modified=written.get(key))
 
-    mirror = {k: MirrorObject(key=k, size=size) for k, size in sizes.items()}
+    mirror = {k: MirrorObject(key=k, size=size, last_modified=written.get(k)) for k, size in sizes.items()}
     if wanted:
         with ThreadPoolExecutor(max_workers=min(8, len(wanted)), thread_name_prefix="dq-head") as pool:
             for found in pool.map(details, wanted):

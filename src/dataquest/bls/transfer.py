@@ -8,6 +8,10 @@ SHA-256 is computed on the way, on a thread of its own that follows the blocks i
 ``sha256`` tag once the upload is complete (metadata is fixed before the bytes are seen; the object is never
 copied a second time).
 
+Every redirect hop of the download obeys the caller's policy (the sync's: the listing's rules). The object's
+metadata records the response's ``Last-Modified`` (``source-last-modified``) and is kept within S3's 2 KB limit
+(a long ``source-url`` is cut and flagged ``source-url-truncated: true``).
+
 The byte count is checked against the listing's size and the response's ``Content-Length``. Any failure (a cut
 body, a size that does not match, an S3 error, an interrupt) aborts the multipart upload, so S3 keeps the
 previous object untouched and no parts are left behind; the error is raised for the run to report.
@@ -28,9 +32,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from dataquest import log
 from dataquest.bls.listing import SourceFile
-from dataquest.bls.plan import META_SHA256, TAG_SHA256
+from dataquest.bls.plan import META_LAST_MODIFIED, META_SHA256, META_URL, TAG_SHA256
 from dataquest.errors import SourceError, StorageError
-from dataquest.storage import describe
+from dataquest.httpclient import BLS, RedirectPolicy, same_origin
+from dataquest.storage import describe, fit_metadata
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -75,10 +80,11 @@ def transfer(
     metadata: dict[str, str],
     config: TransferConfig | None = None,
     on_bytes: Callable[[int], None] | None = None,
+    allow: RedirectPolicy = same_origin,
 ) -> TransferResult:
     """Copy ``source`` to ``s3://bucket/key``; the object is replaced whole or not at all."""
     cfg = config or TransferConfig()
-    with fetcher.stream(source.url) as response:
+    with fetcher.stream(source.url, source=BLS, allow=allow) as response:
         length = response.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) != source.size:
             raise SourceError(
@@ -87,11 +93,24 @@ def transfer(
                 url=source.url,
             )
         content_type = response.headers.get("content-type", "application/octet-stream")
+        metadata = _with_last_modified(metadata, response.headers.get("last-modified"))
         blocks = _blocks(response, source, cfg, on_bytes)
         if source.size < cfg.multipart_threshold:
             target = _Target(s3, bucket, key, content_type, metadata)
             return _put_single(target, blocks)
         return _put_multipart(_Target(s3, bucket, key, content_type, metadata), blocks, cfg)
+
+
+def _with_last_modified(metadata: dict[str, str], value: str | None) -> dict[str, str]:
+    """``metadata`` plus the response's ``Last-Modified`` (ASCII, bounded), within S3's 2 KB limit with room for
+    the SHA-256 a single-part upload adds."""
+    meta = dict(metadata)
+    if value:
+        meta[META_LAST_MODIFIED] = value.encode("ascii", "backslashreplace").decode("ascii")[:64]
+    room = {**meta, META_SHA256: "0" * 64}
+    fitted = fit_metadata(room, cuttable=(META_URL,))
+    del fitted[META_SHA256]
+    return fitted
 
 
 def _blocks(
