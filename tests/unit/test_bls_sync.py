@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
 import httpx
@@ -30,18 +31,28 @@ class Source:
     def __init__(self) -> None:
         self.site = BlsSite()
         self.seen: list[tuple[str, str]] = []
+        self.methods: list[str] = []
         self.status: dict[str, int] = {}
+        self.redirects: dict[str, str] = {}
+        self.raises: dict[str, Exception] = {}
 
     def fetcher(self, user_agent: str = "dataquest/test (+ops@example.org)") -> Fetcher:
         def handler(request: httpx.Request) -> httpx.Response:
             path = request.url.path
             self.seen.append((path, request.headers.get("user-agent", "")))
+            self.methods.append(request.method)
+            if path in self.raises:
+                raise self.raises[path]
+            if path in self.redirects:
+                return httpx.Response(302, headers={"Location": self.redirects[path]})
             if path in self.status:
                 return httpx.Response(self.status[path])
             if path.endswith("/"):
                 return httpx.Response(200, content=self.site.listing(path))
             if path in self.site.files:
-                return httpx.Response(200, content=self.site.data_of(path))
+                modified = self.site.files[path].modified.replace(tzinfo=UTC)
+                headers = {"Last-Modified": format_datetime(modified, usegmt=True)}
+                return httpx.Response(200, content=self.site.data_of(path), headers=headers)
             return httpx.Response(404)
 
         client = httpx.Client(transport=httpx.MockTransport(handler), headers={"User-Agent": user_agent})
@@ -52,7 +63,8 @@ class Source:
 
 
 def settings(**kw: Any) -> Settings:
-    return Settings(bucket=BUCKET, contact="ops@example.org", bls_base_url=BASE, request_interval=0, **kw)
+    kw.setdefault("bls_base_url", BASE)
+    return Settings(bucket=BUCKET, contact="ops@example.org", request_interval=0, **kw)
 
 
 def keys(s3: Any, prefix: str = "") -> list[str]:
@@ -277,3 +289,144 @@ def test_the_trail_counts_the_requests_of_its_own_run_only(s3: Any, source: Sour
     sync_surveys(settings(), fetcher, s3, transfer_config=CFG)
     sync_surveys(settings(), fetcher, s3, transfer_config=CFG)  # a warm Lambda container reuses its Fetcher
     assert trail(s3)[-1]["requests_sent"] == 2  # one listing per folder, no file
+
+
+# --- issue 11: contain every fault of the source side ------------------------------------------------------------
+
+
+def test_any_exception_while_fetching_one_file_is_that_files_error_and_the_run_goes_on(s3: Any, source: Source) -> None:
+    source.site.put("pr/z.txt", b"last")
+    source.raises["/pub/time.series/pr/pr.class"] = httpx.DecodingError("bad gzip")
+    source.redirects["/pub/time.series/pr/sub/deep.txt"] = "https://evil.example/deep.txt"
+    summary = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
+    errors = {e["key"]: e["error"] for e in summary.errors}
+    assert set(errors) == {"bls/pr/pr.class", "bls/pr/sub/deep.txt"}
+    assert "DecodingError" in errors["bls/pr/pr.class"]
+    assert "evil.example" in errors["bls/pr/sub/deep.txt"]
+    assert "not followed" in errors["bls/pr/sub/deep.txt"]
+    assert keys(s3, "bls/") == ["bls/pr/pr.series", "bls/pr/z.txt"]
+    assert trail(s3)[-1]["event"] == "summary"  # the trail is written
+    assert {e["key"] for e in trail(s3) if e["event"] == "error"} == set(errors)
+
+
+def test_an_unexpected_exception_from_s3_is_that_files_error(s3: Any, source: Source) -> None:
+    def explode(params: dict[str, Any], **_: Any) -> None:
+        if params.get("Key") == "bls/pr/pr.class":
+            raise ValueError("not a botocore error \x00 at all")
+
+    s3.meta.events.register("before-parameter-build.s3.PutObject", explode)
+    summary = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
+    assert [e["key"] for e in summary.errors] == ["bls/pr/pr.class"]
+    assert summary.errors[0]["error"].startswith("ValueError: not a botocore error")
+    assert summary.errors[0]["error"].isprintable()
+    assert summary.uploaded == 2
+
+
+def test_an_unexpected_exception_of_one_survey_does_not_stop_the_others(s3: Any, source: Source) -> None:
+    source.site.put("ce/ce.txt", b"ce")
+    source.raises["/pub/time.series/xx/"] = RuntimeError("boom")
+    summary = sync_surveys(settings(surveys=("xx", "pr", "ce")), source.fetcher(), s3, transfer_config=CFG)
+    assert summary.errors == [{"path": BASE + "xx/", "error": "RuntimeError: boom"}]
+    assert "bls/ce/ce.txt" in keys(s3)
+
+
+def test_a_broken_sub_folder_listing_keeps_its_mirror_and_is_an_error(s3: Any, source: Source) -> None:
+    sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
+    source.site.override_listing("pr/sub/", "<html>maintenance</html>")
+    summary = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
+    assert summary.deleted == 0
+    assert "bls/pr/sub/deep.txt" in keys(s3)
+    assert summary.errors[0]["path"] == BASE + "pr/sub/"
+    assert "not a BLS directory listing" in summary.errors[0]["error"]
+
+
+def test_an_empty_sub_folder_listing_deletes_nothing_there(s3: Any, source: Source) -> None:
+    sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
+    source.site.remove("pr/sub/deep.txt")
+    source.site.mkdir("pr/sub/")
+    summary = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
+    assert summary.deleted == 0
+    assert "bls/pr/sub/deep.txt" in keys(s3)
+    assert "is empty" in summary.errors[0]["error"]
+    allowed = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG, max_delete=1)
+    assert allowed.deleted == 1
+
+
+def test_a_listing_clock_moved_by_an_hour_costs_a_head_per_file_and_no_download(s3: Any, source: Source) -> None:
+    sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
+    meta = s3.head_object(Bucket=BUCKET, Key="bls/pr/pr.class")["Metadata"]
+    assert meta["source-last-modified"] == "Thu, 04 Sep 2025 07:30:00 GMT"
+    multipart = s3.head_object(Bucket=BUCKET, Key="bls/pr/pr.series")["Metadata"]
+    assert multipart["source-last-modified"] == "Thu, 04 Sep 2025 07:30:00 GMT"
+    source.site.listing_clock = timedelta(hours=-1)  # daylight saving ends
+    source.seen.clear()
+    source.methods.clear()
+    summary = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
+    assert summary.ok, summary.errors
+    assert (summary.uploaded, summary.skipped, summary.bytes_downloaded) == (0, 3, 0)
+    assert source.methods.count("HEAD") == 3
+    assert source.methods.count("GET") == 2  # the two listings
+    skip = next(e for e in trail(s3) if e["event"] == "skip" and e["key"] == "bls/pr/pr.class")
+    assert "-1 h" in skip["reason"]
+    assert "as recorded" in skip["reason"]
+
+
+def test_a_shifted_file_that_really_changed_is_downloaded(s3: Any, source: Source) -> None:
+    sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
+    source.site.put("pr/pr.class", b"CLASS\r\n", modified=datetime(2025, 9, 4, 8, 30))  # same size, +1 h
+    summary = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
+    assert summary.uploaded == 1
+    assert body(s3, "bls/pr/pr.class") == b"CLASS\r\n"
+
+
+def test_an_object_from_before_last_modified_was_recorded_is_confirmed_by_its_write_time(
+    s3: Any, source: Source
+) -> None:
+    sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
+    # as an older release of the sync wrote it: no source-last-modified
+    meta = s3.head_object(Bucket=BUCKET, Key="bls/pr/pr.class")["Metadata"]
+    del meta["source-last-modified"]
+    s3.put_object(Bucket=BUCKET, Key="bls/pr/pr.class", Body=b"class\r\n", Metadata=meta)
+    source.site.listing_clock = timedelta(hours=1)
+    summary = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
+    assert (summary.uploaded, summary.skipped) == (0, 3)  # Last-Modified (2025) predates the copy (now)
+
+
+def test_a_dry_run_confirms_a_clock_shift_too(s3: Any, source: Source) -> None:
+    sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
+    source.site.listing_clock = timedelta(hours=2)
+    doc = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG, dry_run=True).to_document()
+    assert {a["action"] for a in doc["plan"]} == {"skip"}
+
+
+def test_credentials_in_the_base_url_reach_no_sink(s3: Any, source: Source, caplog: pytest.LogCaptureFixture) -> None:
+    secret = "https://mirror:hunter2@download.bls.gov/pub/time.series/"
+    source.status["/pub/time.series/pr/sub/deep.txt"] = 500
+    with caplog.at_level("DEBUG", logger="dataquest"):
+        summary = sync_surveys(settings(bls_base_url=secret), source.fetcher(), s3, transfer_config=CFG)
+    assert summary.uploaded == 2
+    assert "hunter2" not in json.dumps(summary.to_document())
+    assert any("***@download.bls.gov" in e["error"] for e in summary.errors)
+    trail_text = body(s3, sorted(keys(s3, "_logs/ingest/"))[-1]).decode()
+    assert "hunter2" not in trail_text
+    assert "***@download.bls.gov" in trail_text
+    for key in keys(s3, "bls/"):
+        url = s3.head_object(Bucket=BUCKET, Key=key)["Metadata"]["source-url"]
+        assert url.startswith("https://***@download.bls.gov/pub/time.series/pr/")
+    formatter = __import__("dataquest.log", fromlist=["JsonFormatter"]).JsonFormatter()
+    assert all("hunter2" not in formatter.format(r) for r in caplog.records)
+
+
+def test_a_name_whose_metadata_would_exceed_2kb_is_stored_with_the_url_cut_and_flagged(s3: Any, source: Source) -> None:
+    from dataquest.storage import MAX_METADATA_BYTES, metadata_bytes
+
+    name = "é" * 440  # 880 bytes: a key S3 takes; percent-encoded in the URL: 5280 characters
+    source.site.put("pr/" + name, b"long name")
+    first = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
+    assert first.ok, first.errors
+    meta = s3.head_object(Bucket=BUCKET, Key="bls/pr/" + name)["Metadata"]
+    assert meta["source-url-truncated"] == "true"
+    assert metadata_bytes(meta) <= MAX_METADATA_BYTES
+    assert BASE.startswith(meta["source-url"][:40])
+    again = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
+    assert (again.ok, again.uploaded, again.skipped) == (True, 0, 4)
