@@ -212,7 +212,8 @@ def _folder_guards(
     *,
     max_delete: int | None,
 ) -> tuple[dict[str, str], list[str]]:
-    """The gone keys each folder's guard holds back (key -> reason), and the problems to report."""
+    """The gone keys each folder's guard holds back (key -> reason), and the problems to report (a failed
+    folder's error is the walk's to report; the keys under it are held back without a second one)."""
     held: dict[str, str] = {}
     problems: list[str] = []
     if not folders:
@@ -221,13 +222,8 @@ def _folder_guards(
     listed = [f for f in folders if f.error is None]
     for folder in failed:
         under = [k for k in gone if k[len(prefix) :].startswith(folder.path)]
-        for key in under:
-            held[key] = f"gone from the listing, but the listing of {folder.url} failed: delete held back"
-        if under:
-            problems.append(
-                f"{prefix}{folder.path}: its listing failed, so {len(under)} objects under it that the walk did not "
-                "see are kept; the next run with a readable listing decides"
-            )
+        for key in under:  # the folder's own error is reported by the walk: no second problem for it
+            held[key] = f"not seen: the listing of {folder.url} failed; delete held back"
     if max_delete is not None:
         return held, problems
     groups: dict[str, list[str]] = {}
@@ -249,9 +245,9 @@ def _folder_guards(
         for key in lost:
             held[key] = f"gone from the listing of {folder.url}, which {what}: delete held back"
         problems.append(
-            f"{prefix}{path}: the listing of {folder.url} {what} (fewer than half); refusing to delete {len(lost)} "
-            f"objects in case the listing is incomplete; if BLS really removed them, run again with "
-            f"--max-delete {len(lost)}"
+            f"{prefix}{path}: the listing of {folder.url} {what}; it lacks {len(lost)} of them (more than half); "
+            f"refusing to delete them in case the listing is incomplete; if BLS really removed them, run again "
+            f"with --max-delete {len(lost)}"
         )
     return held, problems
 
