@@ -33,17 +33,22 @@ Listings
     BLS page verbatim); ``clear_override(folder)`` undoes it. ``iis_entry(...)`` formats one entry line.
 
 Faults (each matches a path exactly; ``times=None`` means every request, else the next ``times`` requests)
-    ``fail(path, status, times)``: answer ``status`` (e.g. 503 then recover, or 403).
+    ``fail(path, status, times, body=...)``: answer ``status`` (e.g. 503 then recover, or 403), with ``body``.
+    ``redirect(path, location, status=302, times)``: answer a redirect to ``location`` (absolute, or a path on
+    this server; another BlsSite's URL sends the client elsewhere).
     ``cut(path, after, times)``: send the full ``Content-Length`` but only ``after`` body bytes, then close.
     ``slow(path, delay, times)``: sleep ``delay`` seconds before answering; ``stall(path, after, delay)``:
     send ``after`` body bytes, sleep ``delay`` seconds, then the rest (a process can be killed mid-transfer).
     ``require_contact`` (default True): like BLS, answer 403 when the User-Agent has no e-mail address.
+    ``listing_clock`` (a ``timedelta``, default 0): added to every time the listings show, as when the server's
+    clock moves (daylight saving, a new time zone); ``Last-Modified`` is unaffected.
     ``clear_faults()`` removes them all.
 
 Requests
     ``requests`` is the list of :class:`Request` (method, path, user_agent) in arrival order and
     ``bytes_sent`` the body bytes sent; ``reset_counts()`` resets both. Files answer ``HEAD`` too, with
-    ``Content-Length`` and ``Last-Modified``.
+    ``Content-Length`` and ``Last-Modified`` (the file's ``modified`` as GMT); a GET with ``If-Modified-Since`` at
+    or after it answers ``304 Not Modified``. A request's ``authorization`` header is recorded (``Request``).
 """
 
 from __future__ import annotations
@@ -52,12 +57,13 @@ import hashlib
 import html
 import random
 import re
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import format_datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import quote, unquote, urlsplit
@@ -99,6 +105,8 @@ class _Fault:
     status: int = 0
     after: int = 0
     delay: float = 0.0
+    location: str = ""
+    body: bytes = b""
 
     def take(self) -> bool:
         if self.times is None:
@@ -115,6 +123,7 @@ class Request:
     path: str
     user_agent: str
     query: str = ""
+    authorization: str = ""
 
 
 @dataclass
@@ -128,6 +137,7 @@ class BlsSite:
     folders: set[str] = field(default_factory=set)
     requests: list[Request] = field(default_factory=list)
     bytes_sent: int = 0
+    listing_clock: timedelta = timedelta(0)
 
     def __post_init__(self) -> None:
         if not (self.root.startswith("/") and self.root.endswith("/")):
@@ -147,7 +157,7 @@ class BlsSite:
             pass
 
         Handler.site = site
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="bls-site", daemon=True)
         self._thread.start()
@@ -255,8 +265,9 @@ class BlsSite:
                 for d in dirs
             }
             raw = list(self._raw_entries.get(folder, []))
-        entries = [iis_entry(dir_times[d], None, quote(d), d[len(folder) : -1]) for d in dirs]
-        entries += [iis_entry(f.modified, f.size, quote(p), p[len(folder) :]) for p, f in files]
+        shift = self.listing_clock
+        entries = [iis_entry(dir_times[d] + shift, None, quote(d), d[len(folder) : -1]) for d in dirs]
+        entries += [iis_entry(f.modified + shift, f.size, quote(p), p[len(folder) :]) for p, f in files]
         entries += raw
         parent = folder.rstrip("/").rsplit("/", 1)[0] + "/"
         head = f"{self.host_label} - {folder}"
@@ -280,8 +291,12 @@ class BlsSite:
             self._overrides.pop(self._abs(folder), None)
 
     # --- faults --------------------------------------------------------------------------------------------
-    def fail(self, path: str, status: int, times: int | None = 1) -> None:
-        self._add_fault(path, _Fault("fail", times, status=status))
+    def fail(self, path: str, status: int, times: int | None = 1, *, body: bytes | None = None) -> None:
+        text = f"injected {status}\n".encode() if body is None else body
+        self._add_fault(path, _Fault("fail", times, status=status, body=text))
+
+    def redirect(self, path: str, location: str, *, status: int = 302, times: int | None = None) -> None:
+        self._add_fault(path, _Fault("redirect", times, status=status, location=location))
 
     def cut(self, path: str, after: int, times: int | None = 1) -> None:
         self._add_fault(path, _Fault("cut", times, after=after))
@@ -345,6 +360,16 @@ def iis_entry(modified: datetime, size: int | None, href: str, name: str) -> str
 _EMAIL = re.compile(r"[^@\s()<>+]+@[^@\s()<>]+\.[a-z]{2,}", re.IGNORECASE)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that closes a connection early (a redirect it refuses, a response it abandons) is normal here."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 class _Handler(BaseHTTPRequestHandler):
     site: BlsSite
     protocol_version = "HTTP/1.1"
@@ -364,7 +389,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = unquote(parts.path)
         agent = self.headers.get("User-Agent", "")
         with site._lock:
-            site.requests.append(Request(self.command, path, agent, parts.query))
+            site.requests.append(Request(self.command, path, agent, parts.query, self.headers.get("Authorization", "")))
         faults = site._take_faults(path)
         for fault in faults:
             if fault.kind == "slow":
@@ -373,7 +398,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._plain(403, b"Access Denied: add a contact e-mail to your User-Agent\n", head)
         for fault in faults:
             if fault.kind == "fail":
-                return self._plain(fault.status, f"injected {fault.status}\n".encode(), head)
+                return self._plain(fault.status, fault.body, head)
+            if fault.kind == "redirect":
+                return self._redirect(fault.status, fault.location, head)
 
         if path.endswith("/") and (path in site._overrides or path in site._all_folders()):
             return self._plain(200, site.listing(path), head, content_type="text/html")
@@ -381,10 +408,18 @@ class _Handler(BaseHTTPRequestHandler):
             file = site.files.get(path)
         if file is None:
             return self._plain(404, b"Not Found\n", head)
+        modified = file.modified.replace(tzinfo=UTC, microsecond=0)
+        since = _http_date(self.headers.get("If-Modified-Since"))
+        if since is not None and modified <= since:
+            self.send_response(304)
+            self.send_header("Last-Modified", format_datetime(modified, usegmt=True))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
         self.send_response(200)
         self.send_header("Content-Type", file.content_type)
         self.send_header("Content-Length", str(file.size))
-        self.send_header("Last-Modified", format_datetime(file.modified.replace(tzinfo=UTC), usegmt=True))
+        self.send_header("Last-Modified", format_datetime(modified, usegmt=True))
         self.end_headers()
         if head:
             return None
@@ -413,6 +448,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         return None
 
+    def _redirect(self, status: int, location: str, head: bool) -> None:
+        body = f"moved to {location}\n".encode()
+        self.send_response(status)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
     def _plain(self, status: int, body: bytes, head: bool, content_type: str = "text/plain") -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -421,3 +465,13 @@ class _Handler(BaseHTTPRequestHandler):
         if not head:
             self.wfile.write(body)
             self.site._sent(len(body))
+
+
+def _http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
