@@ -92,10 +92,10 @@ def build_client(user_agent: str, *, timeout: httpx.Timeout = DEFAULT_TIMEOUT) -
 
 
 def is_permanent(exc: Exception) -> bool:
-    """Whether a transport failure cannot pass by retrying: an unsupported scheme, an invalid URL, a host name
-    that does not resolve, a TLS certificate that does not verify."""
-    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
-        return True
+    """Whether a transport failure cannot pass by retrying: an unsupported scheme, an invalid URL or request, a
+    host name that does not resolve, a TLS certificate that does not verify."""
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL | httpx.LocalProtocolError):
+        return True  # LocalProtocolError: our own request is malformed (a header value httpx refuses)
     cause: BaseException | None = exc
     seen = 0
     while cause is not None and seen < 10:  # httpx.ConnectError <- httpcore.ConnectError <- socket.gaierror

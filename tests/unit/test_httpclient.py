@@ -181,8 +181,9 @@ def _raise_from(outer: Exception, inner: BaseException) -> Exception:
         _raise_from(httpx.ConnectError("[Errno -2] Name or service not known"), socket.gaierror(-2, "unknown")),
         _raise_from(httpx.ConnectError("certificate verify failed"), ssl.SSLCertVerificationError(1, "verify failed")),
         httpx.UnsupportedProtocol("Request URL has an unsupported protocol 'ftp://'."),
+        httpx.LocalProtocolError("Illegal header value"),
     ],
-    ids=["unresolvable-host", "bad-certificate", "unsupported-scheme"],
+    ids=["unresolvable-host", "bad-certificate", "unsupported-scheme", "malformed-request"],
 )
 def test_permanent_transport_errors_fail_at_once(exc: Exception) -> None:
     def handler(req: httpx.Request) -> httpx.Response:
