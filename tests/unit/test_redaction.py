@@ -107,3 +107,19 @@ def test_printable_escapes_binary_and_trims() -> None:
 @pytest.fixture(autouse=True)
 def _quiet_logging() -> None:
     logging.getLogger(log.LOGGER_NAME).handlers[:] = []
+
+
+def test_the_command_lines_own_boundary_redacts_text_that_did_not_come_from_an_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import argparse
+
+    from dataquest import cli
+
+    args = argparse.Namespace(json=True, command="sync-bls")
+    raw = "https://user:hunter2@download.bls.gov/pub/time.series/pr/"
+    assert cli._fail(args, f"GET {raw} failed\x00", 1, {"errors": [{"path": raw, "error": "x"}]}) == 1
+    out, err = capsys.readouterr()
+    assert "hunter2" not in out + err
+    assert "\\x00" in err
+    assert err.rstrip("\n").isprintable()
