@@ -61,9 +61,12 @@ def s3(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     return client
 
 
+SLEEPS: list[float] = []  # what the Fetcher would have slept: tests never sleep for real
+
+
 def sync(site: BlsSite, s3: Any, base_url: str | None = None, **kw: Any) -> SyncSummary:
     settings = Settings(bucket=s3.bucket, contact=CONTACT, bls_base_url=base_url or site.base_url, request_interval=0)
-    fetcher = Fetcher(build_client(f"dataquest/test (+{CONTACT})"), min_interval=0, backoff=0.01)
+    fetcher = Fetcher(build_client(f"dataquest/test (+{CONTACT})"), min_interval=0, sleep=SLEEPS.append)
     return sync_surveys(settings, fetcher, s3, transfer_config=CFG, **kw)
 
 
@@ -249,10 +252,12 @@ def test_the_stand_in_serves_last_modified_and_honours_if_modified_since(site: B
 
 def test_an_unresolvable_host_fails_at_once(site: BlsSite, s3: Any) -> None:
     settings = Settings(bucket=s3.bucket, contact=CONTACT, bls_base_url="http://no-such-host.invalid/pub/time.series/")
-    fetcher = Fetcher(build_client(f"t (+{CONTACT})"), min_interval=0)  # the real backoff: 1 s, 2 s, 4 s, ...
+    sleeps: list[float] = []
+    fetcher = Fetcher(build_client(f"t (+{CONTACT})"), min_interval=0, sleep=sleeps.append)
     started = time.monotonic()
     summary = sync_surveys(settings, fetcher, s3, transfer_config=CFG)
     assert time.monotonic() - started < 3
+    assert sleeps == []  # no retry: it could never pass
     assert fetcher.requests_sent == 1
     assert "ConnectError" in summary.errors[0]["error"]
     assert "DQ_BLS_BASE_URL" in summary.errors[0]["error"]
@@ -261,7 +266,9 @@ def test_an_unresolvable_host_fails_at_once(site: BlsSite, s3: Any) -> None:
 @pytest.mark.parametrize("status", [400, 401, 404, 410, 451])
 def test_a_4xx_on_a_file_is_requested_once(site: BlsSite, s3: Any, status: int) -> None:
     site.fail("pr/pr.txt", status, times=None)
+    SLEEPS.clear()
     summary = sync(site, s3)
+    assert SLEEPS == []
     assert site.count("pr/pr.txt") == 1
     assert [e["key"] for e in summary.errors] == ["bls/pr/pr.txt"]
     assert f"answered {status}" in summary.errors[0]["error"]
@@ -270,9 +277,13 @@ def test_a_4xx_on_a_file_is_requested_once(site: BlsSite, s3: Any, status: int) 
 @pytest.mark.parametrize("status", [408, 429, 500, 503])
 def test_408_429_and_5xx_on_a_file_are_retried(site: BlsSite, s3: Any, status: int) -> None:
     site.fail("pr/pr.txt", status, times=2)
+    SLEEPS.clear()
     summary = sync(site, s3)
     assert summary.ok, summary.errors
     assert site.count("pr/pr.txt") == 3
+    assert len(SLEEPS) == 2
+    assert 0.5 <= SLEEPS[0] <= 1.0  # the first step (1 s), jittered between half and whole
+    assert 1.0 <= SLEEPS[1] <= 2.0
 
 
 # --- credentials in a configured URL never leak ------------------------------------------------------------------
