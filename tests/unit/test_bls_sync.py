@@ -430,3 +430,24 @@ def test_a_name_whose_metadata_would_exceed_2kb_is_stored_with_the_url_cut_and_f
     assert BASE.startswith(meta["source-url"][:40])
     again = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
     assert (again.ok, again.uploaded, again.skipped) == (True, 0, 4)
+
+
+def test_an_object_whose_head_fails_is_that_files_error_and_left_as_it_is(s3: Any, source: Source) -> None:
+    from botocore.exceptions import ClientError
+
+    sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
+    before = body(s3, "bls/pr/pr.class")
+
+    def deny(params: dict[str, Any], **_: Any) -> None:
+        if params.get("Key") == "bls/pr/pr.class":
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "injected"}}, "HeadObject")
+
+    s3.meta.events.register("before-parameter-build.s3.HeadObject", deny)
+    source.site.put("pr/new.txt", b"new")
+    summary = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
+    assert summary.errors == [
+        {"key": "bls/pr/pr.class", "error": "HEAD s3://sync-bucket/bls/pr/pr.class failed: AccessDenied: injected"}
+    ]
+    assert (summary.uploaded, summary.skipped, summary.deleted) == (1, 2, 0)
+    assert body(s3, "bls/pr/pr.class") == before
+    assert "bls/pr/new.txt" in keys(s3)

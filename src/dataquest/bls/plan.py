@@ -56,6 +56,7 @@ class MirrorObject:
     metadata: Mapping[str, str] | None = None
     sha256: str | None = None
     last_modified: datetime | None = None  # S3's own LastModified (aware, UTC)
+    error: str | None = None  # why what it recorded could not be read (then it is left as it is this run)
 
 
 @dataclass(frozen=True)
@@ -170,9 +171,12 @@ def needs_details(source: SourceFile, object_size: int) -> bool:
 
 
 def decide(source: SourceFile, obj: MirrorObject | None) -> tuple[ActionKind, str]:
-    """Upload or skip one listed file, and why."""
+    """Upload, skip or check one listed file, and why (``keep``: its object could not be read; that file's
+    error, reported by the sync)."""
     if obj is None:
         return "upload", "new: not in the mirror"
+    if obj.error is not None:
+        return "keep", f"what the mirror's object recorded could not be read ({obj.error}); left as it is this run"
     if obj.size != source.size:
         return "upload", f"size changed: the listing says {source.size} bytes, the mirror holds {obj.size}"
     meta = obj.metadata or {}

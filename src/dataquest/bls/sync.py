@@ -262,6 +262,10 @@ class _Run:
                 self.trail.add("error", level=40, survey=survey, path=folder.url, error=error)
             self.summary.files_seen += len(tree.files)
             mirror = read_mirror(self.s3, self.bucket, prefix, tree.files)
+            for obj in mirror.values():
+                if obj.error is not None:
+                    self.summary.errors.append({"key": obj.key, "error": obj.error})
+                    self.trail.add("error", level=40, survey=survey, key=obj.key, error=obj.error)
             plan = make_plan(survey, tree.files, mirror, max_delete=self.max_delete, folders=tree.folders)
             plan = self.confirm_checks(plan, mirror, survey_url)
             for problem in plan.problems:
@@ -419,10 +423,13 @@ def read_mirror(s3: S3Client, bucket: str, prefix: str, files: tuple[SourceFile,
     wanted = [k for k, size in sizes.items() if k in by_key and needs_details(by_key[k], size)]
 
     def details(key: str) -> MirrorObject | None:
-        info = head(s3, bucket, key)
-        if info is None:  # deleted between the listing and the HEAD
-            return None
-        sha = info.metadata.get(META_SHA256) or (_tag(s3, bucket, key) if META_SIZE in info.metadata else None)
+        try:
+            info = head(s3, bucket, key)
+            if info is None:  # deleted between the listing and the HEAD
+                return None
+            sha = info.metadata.get(META_SHA256) or (_tag(s3, bucket, key) if META_SIZE in info.metadata else None)
+        except Exception as exc:  # noqa: BLE001 - one object's failure is that file's error, not the survey's
+            return MirrorObject(key=key, size=sizes[key], last_modified=written.get(key), error=failure(exc))
         return MirrorObject(key=key, size=info.size, metadata=info.metadata, sha256=sha, last_modified=written.get(key))
 
     mirror = {k: MirrorObject(key=k, size=size, last_modified=written.get(k)) for k, size in sizes.items()}
