@@ -98,8 +98,10 @@ def is_permanent(exc: Exception) -> bool:
         return True  # LocalProtocolError: our own request is malformed (a header value httpx refuses)
     cause: BaseException | None = exc
     seen = 0
-    while cause is not None and seen < 10:  # httpx.ConnectError <- httpcore.ConnectError <- socket.gaierror
-        if isinstance(cause, socket.gaierror | ssl.SSLCertVerificationError):
+    # httpx.ConnectError <- httpcore.ConnectError <- socket.gaierror; RemoteProtocolError("Invalid URL in location
+    # header") <- (context) httpx.InvalidURL: a redirect to a URL that cannot be parsed fails the same each time.
+    while cause is not None and seen < 10:
+        if isinstance(cause, socket.gaierror | ssl.SSLCertVerificationError | httpx.InvalidURL):
             return True
         cause = cause.__cause__ or cause.__context__
         seen += 1
@@ -210,14 +212,16 @@ class Fetcher:
                     raise
                 return response
             response.close()
-            target = urljoin(current, location.strip())
-            if not target.startswith(("http://", "https://")):
-                why: str | None = "is not an http(s) URL"
-            else:
-                why = allow(url, target)
+            target = location.strip()
+            try:
+                target = urljoin(current, target)
+                why = "is not an http(s) URL" if not target.startswith(("http://", "https://")) else allow(url, target)
+            except ValueError as exc:  # urllib refuses it ("Invalid IPv6 URL", a port that is not a number)
+                why = f"is not a valid URL ({exc})"
             if why is not None:
+                shown = log.printable(target, 300)[1:-1]
                 raise SourceError(
-                    f"{method} {url}: {source.name} redirected to {target}, which {why}; not followed (every hop "
+                    f"{method} {url}: {source.name} redirected to {shown}, which {why}; not followed (every hop "
                     "must stay where the listing's own links may go)",
                     url=url,
                     status=response.status_code,
