@@ -155,9 +155,15 @@ def test_an_empty_sub_folder_listing_is_recorded_as_empty_not_as_an_error() -> N
         "/pub/time.series/pr/a%5cb",
         "/pub/time.series/pr/%2e%2e/ce/ce.txt",
         "/pub/time.series/pr/a%252fb/../../../ce/x",
+        "http://[::1/pub/time.series/pr/x",
+        "/pub/time.series/pr/%ff%fe",
+        "/pub/time.series/pr/%0d%0aSet-Cookie",
+        "https://download.bls.gov@evil.example/pub/time.series/pr/x",
+        "/pub/time.series/pr//x",
+        "\\\\evil\\share",
     ],
 )
-def test_an_encoded_separator_never_becomes_a_folder(href: str) -> None:
+def test_an_encoded_separator_or_unreadable_link_never_becomes_a_file_or_folder(href: str) -> None:
     site = BlsSite()
     site.put("pr/pr.class", b"c")
     site.add_raw_entry("pr/", iis_entry(datetime(2025, 9, 4, 7, 30), 5, href, "odd"))

@@ -168,19 +168,21 @@ def _relative(href: str, folder_url: str, survey_url: str) -> tuple[str | None, 
     """``href`` resolved against ``folder_url`` as a path under ``survey_url``, or ``None`` and why not."""
     if "?" in href or "#" in href:
         return None, "has a query string or fragment"
-    absolute = urljoin(folder_url, href)
-    target, survey = urlsplit(absolute), urlsplit(survey_url)
     try:
+        target, survey = urlsplit(urljoin(folder_url, href)), urlsplit(survey_url)
         same = (target.scheme, target.hostname, target.port) == (survey.scheme, survey.hostname, survey.port)
-    except ValueError:  # a port that is not a number
-        same = False
+    except ValueError:  # urllib refuses it: "Invalid IPv6 URL", a port that is not a number
+        return None, "is not a valid URL"
     if not same:
         return None, "points to another host or scheme"
     raw_path = target.path
     if not raw_path.startswith(survey.path):
         return None, "leaves the survey folder"
     # Decode segment by segment: an encoded '/' or '\\' (%2F, %5C) is part of a name, and no name may hold one.
-    segments = [unquote(seg) for seg in raw_path[len(survey.path) :].split("/")]
+    try:
+        segments = [unquote(seg, errors="strict") for seg in raw_path[len(survey.path) :].split("/")]
+    except UnicodeDecodeError:
+        return None, "is not UTF-8 once its %-escapes are decoded"
     if any("/" in seg or "\\" in seg for seg in segments):
         return None, "encodes a '/' or '\\' in a name (%2F, %5C)"
     rel = "/".join(segments)
