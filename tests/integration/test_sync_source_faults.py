@@ -215,6 +215,7 @@ def test_a_sub_folder_listing_less_than_half_of_its_mirror_deletes_nothing_witho
 
 @pytest.mark.parametrize("hours", [1, -1, 5])
 def test_a_clock_shift_of_the_whole_listing_re_downloads_nothing(site: BlsSite, s3: Any, hours: int) -> None:
+    s3.put_bucket_versioning(Bucket=s3.bucket, VersioningConfiguration={"Status": "Enabled"})  # as Terraform's
     assert sync(site, s3).ok
     site.listing_clock = timedelta(hours=hours)
     site.reset_counts()
@@ -224,6 +225,13 @@ def test_a_clock_shift_of_the_whole_listing_re_downloads_nothing(site: BlsSite, 
     assert site.file_gets() == 0
     assert site.count(method="HEAD") == 6
     assert site.bytes_sent == sum(len(site.listing(f)) for f in ("pr/", "pr/sub/"))
+    site.reset_counts()  # confirmed once: the next run asks the source nothing but the listings
+    again = sync(site, s3)
+    assert (again.ok, again.uploaded, again.skipped) == (True, 0, 6)
+    assert site.count(method="HEAD") == 0
+    assert site.file_gets() == 0
+    versions = s3.list_object_versions(Bucket=s3.bucket, Prefix="bls/").get("Versions", [])
+    assert len(versions) == 6  # a tag, not a copy: no new version, no ObjectCreated for the report
 
 
 def test_a_shifted_listing_still_downloads_the_file_that_changed(site: BlsSite, s3: Any) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -369,6 +370,17 @@ def test_a_listing_clock_moved_by_an_hour_costs_a_head_per_file_and_no_download(
     skip = next(e for e in trail(s3) if e["event"] == "skip" and e["key"] == "bls/pr/pr.class")
     assert "-1 h" in skip["reason"]
     assert "as recorded" in skip["reason"]
+    # remembered in a tag (the multipart object keeps its sha256 tag): the next run asks the source nothing
+    tags = s3.get_object_tagging(Bucket=BUCKET, Key="bls/pr/pr.series")["TagSet"]
+    assert {t["Key"]: t["Value"] for t in tags} == {
+        "sha256": hashlib.sha256(b"s" * 5000).hexdigest(),
+        "source-timestamp-confirmed": "2025-09-04T06:30",
+    }
+    source.methods.clear()
+    again = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
+    assert (again.ok, again.uploaded, again.skipped) == (True, 0, 3)
+    assert source.methods == ["GET", "GET"]  # the two listings only
+    assert body(s3, "bls/pr/pr.series") == b"s" * 5000
 
 
 def test_a_shifted_file_that_really_changed_is_downloaded(s3: Any, source: Source) -> None:
@@ -392,11 +404,12 @@ def test_an_object_from_before_last_modified_was_recorded_is_confirmed_by_its_wr
     assert (summary.uploaded, summary.skipped) == (0, 3)  # Last-Modified (2025) predates the copy (now)
 
 
-def test_a_dry_run_confirms_a_clock_shift_too(s3: Any, source: Source) -> None:
+def test_a_dry_run_confirms_a_clock_shift_too_and_tags_nothing(s3: Any, source: Source) -> None:
     sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
     source.site.listing_clock = timedelta(hours=2)
     doc = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG, dry_run=True).to_document()
     assert {a["action"] for a in doc["plan"]} == {"skip"}
+    assert s3.get_object_tagging(Bucket=BUCKET, Key="bls/pr/pr.class")["TagSet"] == []
 
 
 def test_credentials_in_the_base_url_reach_no_sink(s3: Any, source: Source, caplog: pytest.LogCaptureFixture) -> None:

@@ -11,8 +11,9 @@ every listed time by whole hours. A file of the same size whose listed time move
 :func:`confirm` turns it into an upload or a skip. The upload records ``Last-Modified`` (``source-last-modified``);
 for an object uploaded before that was recorded, the source's ``Last-Modified`` is compared with the object's
 own S3 ``LastModified``: a source last modified before our copy was written is unchanged. A confirmed skip leaves
-the object as it is (no copy to rewrite its metadata, which would notify the report), so such a file costs one
-HEAD a run until it changes or the clock moves back.
+the object's bytes and metadata as they are (a copy to rewrite the metadata would make a new version and notify
+the report); the sync tags it with the listed timestamp it confirmed (``source-timestamp-confirmed``), so the
+next runs skip it without asking the source again, until the file changes.
 
 Deletes are guarded, per folder and for the whole survey (the deletes held back are ``keep`` actions and the
 plan's ``problems`` say why; they are reported as errors):
@@ -44,6 +45,9 @@ META_URL = "source-url"
 META_LAST_MODIFIED = "source-last-modified"
 META_SHA256 = "sha256"
 TAG_SHA256 = "sha256"
+# The listed timestamp a HEAD confirmed unchanged (a clock change): a tag, so that keeping it writes no new version
+# and notifies nothing; the next run skips that file without asking the source again.
+TAG_CONFIRMED_TIMESTAMP = "source-timestamp-confirmed"
 MAX_CLOCK_SHIFT = timedelta(hours=23)  # a time zone move or a DST change; a day later is a new release
 
 

@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -29,6 +29,7 @@ from dataquest.bls.listing import SourceFile, walk, within
 from dataquest.bls.plan import (
     META_SHA256,
     META_SIZE,
+    TAG_CONFIRMED_TIMESTAMP,
     TAG_SHA256,
     Action,
     MirrorObject,
@@ -280,24 +281,51 @@ class _Run:
                 lease.release()
 
     def confirm_checks(self, plan: Plan, mirror: dict[str, MirrorObject], survey_url: str) -> Plan:
-        """Each ``check`` (same size, listed time moved by whole hours) made an upload or a skip by a HEAD of the
-        file (read-only, so a dry run does it too). A HEAD that fails leaves the file to be uploaded."""
+        """Each ``check`` (same size, listed time moved by whole hours) made an upload or a skip: a skip at once
+        when an earlier run confirmed this listed time (the object's ``source-timestamp-confirmed`` tag), else by
+        a HEAD of the file (read-only, so a dry run does it too; a HEAD that fails leaves the file to be
+        uploaded). A confirmed skip is remembered in that tag (not in a dry run)."""
         if not plan.checks:
             return plan
         allow = within(survey_url)
         actions: list[Action] = []
         for action in plan.actions:
-            if action.kind == "check" and action.source is not None:
-                try:
-                    response = self.fetcher.head(action.source.url, source=BLS, allow=allow)
-                    last_modified = response.headers.get("last-modified")
-                except Exception as exc:  # noqa: BLE001 - the GET of the upload meets it again and reports it
-                    log.event(logger, "clock check failed", level=30, key=action.key, error=failure(exc))
-                    last_modified = None
-                actions.append(confirm(action, mirror.get(action.key), last_modified))
-            else:
+            if action.kind != "check" or action.source is None:
                 actions.append(action)
+                continue
+            tags = self._tags(action.key)
+            listed = action.source.timestamp
+            if tags.get(TAG_CONFIRMED_TIMESTAMP) == listed:
+                reason = f"{action.reason}; confirmed unchanged by an earlier run's Last-Modified"
+                actions.append(replace(action, kind="skip", reason=reason))
+                continue
+            try:
+                response = self.fetcher.head(action.source.url, source=BLS, allow=allow)
+                last_modified = response.headers.get("last-modified")
+            except Exception as exc:  # noqa: BLE001 - the GET of the upload meets it again and reports it
+                log.event(logger, "clock check failed", level=30, key=action.key, error=failure(exc))
+                last_modified = None
+            decided = confirm(action, mirror.get(action.key), last_modified)
+            if decided.kind == "skip" and not self.dry_run:
+                self._remember(action.key, tags, listed)
+            actions.append(decided)
         return Plan(plan.survey, plan.prefix, tuple(actions), plan.problems)
+
+    def _tags(self, key: str) -> dict[str, str]:
+        try:
+            found = self.s3.get_object_tagging(Bucket=self.bucket, Key=key).get("TagSet", [])
+        except (ClientError, BotoCoreError) as exc:
+            log.event(logger, "reading tags failed", level=30, key=key, error=describe(exc))
+            return {}
+        return {t["Key"]: t["Value"] for t in found}
+
+    def _remember(self, key: str, tags: dict[str, str], listed: str) -> None:
+        """Tag ``key`` with the listed timestamp confirmed unchanged (its other tags, the SHA-256, kept)."""
+        tag_set = [{"Key": k, "Value": v} for k, v in {**tags, TAG_CONFIRMED_TIMESTAMP: listed}.items()]
+        try:
+            self.s3.put_object_tagging(Bucket=self.bucket, Key=key, Tagging={"TagSet": tag_set})  # type: ignore[typeddict-item]
+        except (ClientError, BotoCoreError) as exc:  # the next run asks the source again: slower, not wrong
+            log.event(logger, "remembering a confirmed clock change failed", level=30, key=key, error=describe(exc))
 
     def count_dry_run(self, plan: Plan) -> None:
         summary = self.summary
