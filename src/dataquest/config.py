@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -37,8 +38,9 @@ DEFAULT_REQUEST_INTERVAL = 1.0
 # Parts of a multipart upload in flight at once: memory is about (this + 2) x the 8 MiB part size.
 DEFAULT_PARTS_IN_FLIGHT = 4
 MAX_PARTS_IN_FLIGHT = 64
-# Seconds a sync's lease on a survey lasts unless renewed (a killed run blocks the next one at most this long).
-DEFAULT_LEASE_TTL = 900.0
+# Seconds a sync's lease on a survey lasts unless renewed by its heartbeat (every third of it): a killed run
+# blocks the next one at most this long (on the same host, not at all: its dead owner is seen at once).
+DEFAULT_LEASE_TTL = 60.0
 
 _SURVEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
@@ -83,7 +85,7 @@ class Settings:
             parts_in_flight=parse_count(
                 env.get("DQ_PARTS_IN_FLIGHT"), DEFAULT_PARTS_IN_FLIGHT, MAX_PARTS_IN_FLIGHT, "DQ_PARTS_IN_FLIGHT"
             ),
-            lease_ttl=parse_seconds(env.get("DQ_LEASE_TTL"), DEFAULT_LEASE_TTL, "DQ_LEASE_TTL"),
+            lease_ttl=parse_seconds(env.get("DQ_LEASE_TTL"), DEFAULT_LEASE_TTL, "DQ_LEASE_TTL", positive=True),
         )
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -127,15 +129,17 @@ def parse_surveys(raw: str, source: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(surveys))
 
 
-def parse_seconds(raw: str | None, default: float, source: str) -> float:
+def parse_seconds(raw: str | None, default: float, source: str, *, positive: bool = False) -> float:
+    """A number of seconds: finite, zero or more (more than zero when ``positive``)."""
     if raw is None or not raw.strip():
         return default
     try:
         value = float(raw)
     except ValueError:
         raise ConfigurationError(f"{source}={raw!r} is not a number of seconds") from None
-    if not value >= 0:
-        raise ConfigurationError(f"{source}={raw!r} must be zero or more seconds")
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        floor = "more than zero" if positive else "zero or more"
+        raise ConfigurationError(f"{source}={raw!r} must be a finite number of seconds, {floor}")
     return value
 
 
