@@ -154,6 +154,38 @@ def _cmd_report(args: argparse.Namespace, settings: Settings) -> Outcome:
     return Outcome(document={}, text="\n".join([report.render_text(computed), "", *notes]).rstrip())
 
 
+def _cmd_verify(args: argparse.Namespace, settings: Settings) -> Outcome:
+    from contextlib import ExitStack
+
+    from dataquest import httpclient, storage
+    from dataquest.verify import verify
+
+    settings.require_bucket()
+    with ExitStack() as stack:
+        fetcher = None
+        if args.repair:
+            client = stack.enter_context(httpclient.build_client(settings.user_agent()))  # repair reaches BLS
+            fetcher = httpclient.Fetcher(client, min_interval=settings.request_interval)
+        summary = verify(settings, storage.s3_client(settings), repair=args.repair, fetcher=fetcher)
+    lines = [
+        f"{','.join(summary.surveys) or 'no survey'}: {summary.checked} objects checked, "
+        f"{len(summary.mismatched)} mismatched, {len(summary.unrecorded)} without a recorded sha256, "
+        f"{len(summary.repaired)} repaired, {len(summary.errors)} error(s)"
+    ]
+    lines += [f"mismatch   {d['key']}  (recorded {d['recorded']}, read {d['actual']})" for d in summary.mismatched]
+    lines += [f"unrecorded {d['key']}" for d in summary.unrecorded]
+    lines += [f"repaired   {key}" for key in summary.repaired]
+    error = None
+    if not summary.ok:
+        if summary.errors:
+            first = summary.errors[0]
+            error = f"{len(summary.errors)} error(s); first: {first['key']}: {first['error']}"
+        else:
+            wrong = len(summary.mismatched) + len(summary.unrecorded)
+            error = f"{wrong} object(s) do not match what was recorded; run `dataquest verify --repair` to fetch them"
+    return Outcome(document=summary.to_document(), text="\n".join(lines), ok=summary.ok, error=error)
+
+
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> Outcome:
     from pathlib import Path
 
@@ -228,6 +260,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-upload", action="store_true", help="do not write the report to S3")
     p.add_argument("--force", action="store_true", help="compute even if the report for these inputs exists")
     p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("verify", parents=[common], help="re-hash the mirror against each object's recorded SHA-256")
+    p.add_argument(
+        "--survey",
+        action="append",
+        dest="surveys",
+        default=None,
+        metavar="S",
+        help="survey folder to verify (repeatable; 'all' for every one in the bucket; default: $DQ_BLS_SURVEYS)",
+    )
+    p.add_argument("--repair", action="store_true", help="fetch mismatched and unrecorded objects again from BLS")
+    p.add_argument("--contact", default=None, help="contact e-mail for the User-Agent (default: $DQ_CONTACT)")
+    p.add_argument("--bls-base-url", default=None, help="root of the survey folders (default: $DQ_BLS_BASE_URL)")
+    p.set_defaults(func=_cmd_verify)
 
     p = sub.add_parser("run", parents=[common], help="the whole pipeline on an embedded S3/SQS emulator")
     p.add_argument("--out", default="out", metavar="DIR", help="where the report files go (default: ./out)")
