@@ -134,3 +134,19 @@ def test_an_unexpected_failure_of_one_survey_is_its_error_and_the_others_sync(
     assert keys(s3, "_locks/") == []
     assert summary.trail_key is not None
     assert events(s3, summary.trail_key)[-1] == "summary"
+
+
+def test_a_background_thread_writes_what_came_while_the_run_is_stuck(s3: Any) -> None:
+    import time
+
+    clock = Clock()
+    trail = Trail("run-4", s3, BUCKET, every=0.05, clock=clock)
+    trail.add("start")
+    trail.add("upload", key="a")  # within the interval: not written by add()
+    assert events(s3, trail.key) == ["start"]
+    trail.keep_writing()  # then the run blocks in a long transfer: no more events come
+    deadline = time.monotonic() + 5
+    while events(s3, trail.key) == ["start"] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    trail.stop_writing()
+    assert events(s3, trail.key) == ["start", "upload"]

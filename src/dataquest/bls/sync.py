@@ -183,6 +183,7 @@ def sync_surveys(
         dry_run=dry_run,
         max_delete=max_delete,
     )
+    trail.keep_writing()
     try:
         for survey in settings.surveys:
             survey_url = f"{settings.bls_base_url}{survey}/"
@@ -213,6 +214,7 @@ def sync_surveys(
 def _finish(run: _Run, started: float, requests_before: int, dry_run: bool, *, event: str, **fields: Any) -> None:
     """The summary event, and the trail's last write (its key in the summary, or its failure in the errors)."""
     summary, trail = run.summary, run.trail
+    trail.stop_writing()
     run.bar.finish()
     summary.duration_ms = int((time.monotonic() - started) * 1000)
     trail.add(

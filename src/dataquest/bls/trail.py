@@ -1,8 +1,9 @@
 """A run's event trail, in S3 as it goes: ``_logs/ingest/<run id>.jsonl``, one JSON object per line.
 
 Every event is logged when it happens and kept in memory; the whole trail is written to the run's one key at
-the start, then again at most every ``every`` seconds as events come (and after each survey), and a last time
-at the end or when the run is interrupted. S3 objects cannot be appended to, so the choice was between
+the start, then every ``every`` seconds while there is something new (a background thread, so that a run
+stuck in a long transfer still shows the files it finished), after each survey, and a last time at the end or
+when the run is interrupted. S3 objects cannot be appended to, so the choice was between
 rewriting one key and writing numbered parts. One key keeps the contract's "one trail per run" a single GET
 for every reader (``dataquest status``, a person), and each PUT replaces the object whole, so a reader never
 sees half a line. The cost is that each write carries the trail so far: bounded by ``every`` (a run of 10,000
@@ -67,6 +68,26 @@ class Trail:
         self._written_lines = 0
         self.writes = 0
         self.write_error: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def keep_writing(self) -> None:
+        """Write the trail every ``every`` seconds, in a background thread, until :meth:`stop_writing`."""
+        if self._s3 is None or self._thread is not None:
+            return
+
+        def loop() -> None:
+            while not self._stop.wait(self._every):
+                self.write()
+
+        self._thread = threading.Thread(target=loop, name="dq-trail", daemon=True)
+        self._thread.start()
+
+    def stop_writing(self) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
+        self._thread = None
 
     def add(self, event: str, level: int = 20, **fields: Any) -> None:
         now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
