@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -166,7 +167,10 @@ def test_a_killed_run_does_not_block_the_next_on_this_host_and_its_trail_shows_h
         second = env.run("sync-bls", "--json", extra=ttl)
         assert second.returncode == 1
         assert "another sync of survey 'pr' is running" in json.loads(second.stdout)["error"]
-        time.sleep(5.5)  # past the trail's write interval: the uploads so far are in it
+        trail_key = env.keys("_logs/ingest/")[0]  # the killed run's (the declined one's comes after)
+        deadline = time.monotonic() + 30
+        while b'"event": "upload"' not in env.body(trail_key) and time.monotonic() < deadline:
+            time.sleep(0.2)  # the trail's background write (every 5 s) brings the upload before the stall
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
     finally:
@@ -189,22 +193,29 @@ def test_a_killed_run_does_not_block_the_next_on_this_host_and_its_trail_shows_h
     assert env.keys("_locks/") == []
 
 
+def age(env: Env, key: str, seconds: float) -> None:
+    """Move the object's LastModified back by ``seconds`` (the moto server runs in this process): no sleeping."""
+    import moto.s3.models
+
+    fake = moto.s3.models.s3_backends["123456789012"]["aws"].buckets[env.bucket].keys[key]
+    fake.last_modified = fake.last_modified - timedelta(seconds=seconds)
+
+
 @pytest.mark.parametrize(
     "body",
     [b'{"owner": "x", "expires_at": null}', b'{"owner": "x", "expires_at": 1e400}', b"not json at all"],
 )
 def test_a_malformed_lease_is_held_until_last_modified_plus_the_ttl_then_taken_over(env: Env, body: bytes) -> None:
     # (every malformed shape is in tests/unit/test_bls_lease.py; here, three through the command line)
-    env.s3.put_object(Bucket=env.bucket, Key="_locks/sync-bls/pr.json", Body=body)
-    modified = env.s3.head_object(Bucket=env.bucket, Key="_locks/sync-bls/pr.json")["LastModified"].timestamp()
-    ttl = {"DQ_LEASE_TTL": "15"}  # room for a process to start on a busy machine
+    key = "_locks/sync-bls/pr.json"
+    env.s3.put_object(Bucket=env.bucket, Key=key, Body=body)
+    ttl = {"DQ_LEASE_TTL": "60"}
     held = env.run("sync-bls", "--json", extra=ttl)
-    assert time.time() < modified + 15, "the machine was too slow for this test's TTL"
     assert held.returncode == 1
     (line,) = error_lines(held.stderr, "sync-bls")
     assert "held until its LastModified plus the TTL" in line
     assert env.keys("bls/") == []
-    time.sleep(max(0.0, modified + 16 - time.time()))
+    age(env, key, 61)  # as if written 61 s ago: past LastModified plus the TTL
     taken = env.run("sync-bls", "--json", extra=ttl)
     assert taken.returncode == 0, taken.stderr
     assert "lease taken over" in taken.stderr
