@@ -77,7 +77,7 @@ class Settings:
             bls_base_url=normalise_base_url(base, "DQ_BLS_BASE_URL"),
             surveys=surveys,
             population_url=env.get("DQ_POPULATION_URL") or DEFAULT_POPULATION_URL,
-            aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+            aws_endpoint_url=_endpoint_url(env.get("AWS_ENDPOINT_URL") or None),
             aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             request_interval=parse_seconds(
                 env.get("DQ_REQUEST_INTERVAL"), DEFAULT_REQUEST_INTERVAL, "DQ_REQUEST_INTERVAL"
@@ -141,6 +141,15 @@ def parse_seconds(raw: str | None, default: float, source: str, *, positive: boo
         floor = "more than zero" if positive else "zero or more"
         raise ConfigurationError(f"{source}={raw!r} must be a finite number of seconds, {floor}")
     return value
+
+
+def _endpoint_url(url: str | None) -> str | None:
+    """boto3's own variable, checked here so that a typo is a configuration error, not boto3's ValueError."""
+    if url is not None and not re.match(r"^https?://[^/\s]+", url):
+        raise ConfigurationError(
+            f"AWS_ENDPOINT_URL={url[:80]!r} is not an http(s) URL: unset it for AWS, or give e.g. http://localhost:4566"
+        )
+    return url
 
 
 def parse_count(raw: str | None, default: int, maximum: int, source: str) -> int:

@@ -52,3 +52,10 @@ def test_the_lease_ttl_is_short_by_default_and_must_be_a_positive_finite_number(
             Settings.from_env({"DQ_LEASE_TTL": bad})
     with pytest.raises(ConfigurationError, match="DQ_REQUEST_INTERVAL"):
         Settings.from_env({"DQ_REQUEST_INTERVAL": "inf"})
+
+
+def test_a_garbled_endpoint_url_is_a_configuration_error() -> None:
+    assert Settings.from_env({"AWS_ENDPOINT_URL": "http://localhost:4566"}).aws_endpoint_url == "http://localhost:4566"
+    for bad in ("not a url", "localhost:4566", "http://", "ftp://x"):
+        with pytest.raises(ConfigurationError, match="AWS_ENDPOINT_URL="):
+            Settings.from_env({"AWS_ENDPOINT_URL": bad})
