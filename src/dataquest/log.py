@@ -95,7 +95,7 @@ def parse_level(raw: str | int, source: str) -> int:
         text = raw.strip()
         if text.upper() in _LEVELS:
             return _LEVELS[text.upper()]
-        if text.isascii() and text.isdigit() and len(text) <= 2:
+        if text.isascii() and text.isdigit() and len(text) <= 2 and int(text) <= logging.CRITICAL:
             return int(text)
     shown = repr(raw) if len(repr(raw)) <= 40 else repr(raw)[:37] + "..."
     raise ConfigurationError(f"{source}={shown} is not a log level: use DEBUG, INFO, WARNING or ERROR (any case)")

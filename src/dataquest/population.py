@@ -91,10 +91,10 @@ def parse_population(body: bytes, *, source: str) -> list[PopulationRow]:
             f"{source}: the population payload is nested too deep to be the DataUSA population document; "
             f"it starts with {_preview(text)}"
         ) from exc
-    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+    except ValueError as exc:  # an integer of more digits than Python converts (4,300)
         raise ValidationError(
-            f"{source}: the population payload cannot be read as JSON ({_cut(str(exc), 120)}); "
-            f"it starts with {_preview(text)}"
+            f"{source}: the population payload cannot be read as JSON (a number of thousands of digits: no year "
+            f"or population has that many); it starts with {_preview(text)}"
         ) from exc
     if not isinstance(doc, dict) or "data" not in doc:
         raise ValidationError(

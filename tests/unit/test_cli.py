@@ -40,7 +40,7 @@ def test_log_levels_are_read_in_any_case(raw: str | int, level: int) -> None:
     assert log.parse_level(raw, "--log-level") == level
 
 
-@pytest.mark.parametrize("raw", ["verbose", "", "100", "-1", "1e3", "DEBUG\x00", "x" * 500, "\uff11\uff10"])
+@pytest.mark.parametrize("raw", ["verbose", "", "100", "99", "-1", "1e3", "DEBUG\x00", "x" * 500, "\uff11\uff10"])
 def test_a_bad_log_level_names_its_source(raw: str) -> None:
     with pytest.raises(ConfigurationError, match=r"DQ_LOG_LEVEL=.* is not a log level") as info:
         log.parse_level(raw, "DQ_LOG_LEVEL")

@@ -116,7 +116,7 @@ BAD_PAYLOADS = {
     ),
     "integer past the parser's digit limit": (
         b'{"data": [{"Year": 2019, "Population": ' + b"9" * 5000 + b"}]}",
-        "cannot be read as JSON",
+        "a number of thousands of digits",
     ),
     "population as an object": (_body({"data": [{"Year": 2019, "Population": {"v": 1}}]}), "expected a number"),
     # shapes the parser cannot follow
