@@ -35,7 +35,7 @@ from typing import IO, Literal
 import polars as pl
 
 from dataquest.errors import ValidationError
-from dataquest.population import PopulationRow
+from dataquest.population import MAX_YEAR, MIN_YEAR, PopulationRow
 
 Periods = Literal["quarters", "all"]
 BlsSource = str | Path | bytes | IO[bytes]
@@ -63,6 +63,43 @@ class Results:
     """``series_id``, ``year``, ``period``, ``value`` (Float64), ``population`` (Float64 or null); by year."""
 
 
+# --- the read boundary ---------------------------------------------------------------------------------------
+HEAD_BYTES = 64 * 1024
+"""How much of a data file is looked at before polars reads it: enough to see a binary file or an empty one."""
+
+
+def check_data_file(data: BlsSource, name: str) -> None:
+    """Refuse, with one line, what is not a BLS data file at all: empty, binary (a NUL byte), not UTF-8 text."""
+    head = _head(data, name)
+    what = "expected a BLS data file (tab-separated series_id, year, period, value)"
+    if not head.strip():
+        raise ValidationError(f"{name}: the file is empty ({len(head)} bytes, no header); {what}")
+    nul = head.find(b"\x00")
+    if nul >= 0:
+        raise ValidationError(f"{name}: binary data (a NUL byte at offset {nul}), not text; {what}")
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        cut_short = exc.reason == "unexpected end of data" and len(head) == HEAD_BYTES
+        if not cut_short:  # a character cut by the head's end is not an error
+            raise ValidationError(f"{name}: not UTF-8 text (a bad byte at offset {exc.start}); {what}") from exc
+
+
+def _head(data: BlsSource, name: str) -> bytes:
+    if isinstance(data, bytes):
+        return data[:HEAD_BYTES]
+    if isinstance(data, str | Path):
+        try:
+            with Path(data).open("rb") as f:
+                return f.read(HEAD_BYTES)
+        except OSError as exc:
+            raise ValidationError(f"{name}: cannot be read ({exc.strerror or type(exc).__name__})") from exc
+    data.seek(0)
+    head = data.read(HEAD_BYTES)
+    data.seek(0)
+    return head
+
+
 class _NeedsTrimming(Exception):
     """The typed reader's assumptions do not hold for this file: read it with trimming instead."""
 
@@ -81,11 +118,15 @@ def _scan(source: BlsSource, overrides: dict[str, pl.DataType] | None) -> pl.Laz
         schema_overrides=overrides,
         with_column_names=lambda names: [n.strip() for n in names],
     )
-    names = lf.collect_schema().names()
+    try:
+        names = lf.collect_schema().names()
+    except pl.exceptions.PolarsError as exc:  # NoDataError (an empty file), a header polars cannot read
+        raise ValidationError(f"{_name(source)}: cannot read it as a BLS data file: {_first_line(exc)}") from exc
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:
+        seen = _first_line(ValueError(repr(names[:8])))
         raise ValidationError(
-            f"{_name(source)}: not a BLS data file: no column(s) {missing} in the header (saw {names}); "
+            f"{_name(source)}: not a BLS data file: no column(s) {missing} in the header (saw {seen}); "
             "expected tab-separated series_id, year, period, value"
         )
     return lf
@@ -250,11 +291,24 @@ def compute(
     """
     name = source or _name(data)
     stats = population_stats(population, start_year, end_year).collect().row(0, named=True)
+    if not isinstance(data, pl.LazyFrame):
+        check_data_file(data, name)
     try:
         sums = _read_sums(data, periods, period, name, exact=False)
     except _NeedsDecimals:
         sums = _read_sums(data, periods, period, name, exact=True)
     sums = _merge_padding_variants(sums)
+    if not sums.height:
+        raise ValidationError(
+            f"{name}: the file has a header but no data rows; expected a BLS data file with rows (the report "
+            "was not written)"
+        )
+    odd = sums.filter(~pl.col("year").is_between(MIN_YEAR, MAX_YEAR, closed="both"))
+    if odd.height:
+        raise ValidationError(
+            f"{name}: year {odd.get_column('year')[0]} (series {str(odd.get_column('series_id')[0]).strip()!r}) is "
+            f"not a plausible year ({MIN_YEAR}..{MAX_YEAR}); expected a BLS data file"
+        )
     empty = sums.filter((pl.col("empty") > 0) | pl.col("year").is_null() | pl.col("series_id").is_null())
     if empty.height:
         raise ValidationError(
@@ -344,9 +398,12 @@ def _rewind(data: BlsSource) -> BlsSource:
     return data
 
 
-def _first_line(exc: BaseException) -> str:
+def _first_line(exc: BaseException, limit: int = 200) -> str:
+    """The error's first line, printable (a binary file's bytes escaped) and cut to ``limit`` characters."""
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    line = text.splitlines()[0] if text else type(exc).__name__
+    safe = "".join(c if c.isprintable() and c != "\ufffd" else ascii(c)[1:-1] for c in line)
+    return safe if len(safe) <= limit else safe[: limit - 3] + "..."
 
 
 def _name(source: object) -> str:

@@ -17,11 +17,17 @@ from typing import Any
 
 from dataquest import __version__, log
 from dataquest.config import LATEST_REPORT_PREFIX, Settings
-from dataquest.errors import ConfigurationError, DataQuestError
+from dataquest.errors import ConfigurationError, DataQuestError, Interrupted
+
+logger = log.get(__name__)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = {"SIGINT": 130, "SIGTERM": 143}
+
+# The optional dependencies a command may lack, and the extra that installs each.
+EXTRAS = {"polars": "report", "moto": "embedded", "awslambdaric": "lambda"}
 
 
 @dataclass
@@ -56,12 +62,17 @@ def _cmd_sync_bls(args: argparse.Namespace, settings: Settings) -> Outcome:
             progress=sys.stderr.isatty(),
         )
     doc = summary.to_document()
-    verb = "would upload" if summary.dry_run else "uploaded"
-    lines = [
-        f"{','.join(summary.surveys)}: {summary.files_seen} files seen, {verb} {summary.uploaded}, "
-        f"skipped {summary.skipped}, {'would delete' if summary.dry_run else 'deleted'} {summary.deleted}, "
-        f"{summary.bytes_downloaded} bytes downloaded in {summary.duration_ms} ms"
-    ]
+    if summary.dry_run:
+        counts = (
+            f"would upload {summary.uploaded}, skip {summary.skipped}, delete {summary.deleted}, "
+            f"would download {summary.bytes_downloaded} bytes (nothing changed, {summary.duration_ms} ms)"
+        )
+    else:
+        counts = (
+            f"uploaded {summary.uploaded}, skipped {summary.skipped}, deleted {summary.deleted}, "
+            f"{summary.bytes_downloaded} bytes downloaded in {summary.duration_ms} ms"
+        )
+    lines = [f"{','.join(summary.surveys)}: {summary.files_seen} files seen, {counts}"]
     if summary.dry_run:
         lines[:0] = [f"{a['action']:6} {a['key']}  ({a['reason']})" for a in summary.plan]
     error = None
@@ -88,6 +99,13 @@ def _cmd_fetch_population(args: argparse.Namespace, settings: Settings) -> Outco
     return Outcome(document=result.to_document(), text=text)
 
 
+def _check_year(flag: str, year: int) -> None:
+    from dataquest.population import MAX_YEAR, MIN_YEAR
+
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise ConfigurationError(f"{flag} {year} is not a plausible year: give one in {MIN_YEAR}..{MAX_YEAR}")
+
+
 def _cmd_report(args: argparse.Namespace, settings: Settings) -> Outcome:
     from dataquest import report
 
@@ -98,6 +116,8 @@ def _cmd_report(args: argparse.Namespace, settings: Settings) -> Outcome:
         start_year=args.start_year,
         end_year=args.end_year,
     )
+    _check_year("--start-year", args.start_year)
+    _check_year("--end-year", args.end_year)
     if args.start_year > args.end_year:
         raise ConfigurationError(f"--start-year {args.start_year} is after --end-year {args.end_year}")
     notes: list[str] = []
@@ -117,12 +137,53 @@ def _cmd_report(args: argparse.Namespace, settings: Settings) -> Outcome:
             notes.append(f"report for these inputs already at s3://{bucket}/{result.prefix} (use --force to redo)")
         elif result.keys:
             notes.append(f"written to s3://{bucket}/{result.prefix} and s3://{bucket}/{LATEST_REPORT_PREFIX}")
+    if not computed.series_population.height:
+        _warn(
+            args,
+            f"--series-id {args.series_id} with --period {args.period} matched no row of "
+            f"{computed.inputs['bls']['key']}: series_population is empty (check the series id and period)",
+        )
     if args.out:
-        paths = report.write_local(computed, args.out)
+        try:
+            paths = report.write_local(computed, args.out)
+        except OSError as exc:
+            raise ConfigurationError(f"--out {args.out}: cannot write the report files there: {exc}") from exc
         notes.append(f"written to {args.out}/: " + ", ".join(p.name for p in paths))
     if args.json:  # the document as polars writes it: no Python objects per row, no text tables
         return Outcome(document={}, json_text=computed.to_json(pretty=False).decode())
     return Outcome(document={}, text="\n".join([report.render_text(computed), "", *notes]).rstrip())
+
+
+def _cmd_verify(args: argparse.Namespace, settings: Settings) -> Outcome:
+    from contextlib import ExitStack
+
+    from dataquest import httpclient, storage
+    from dataquest.verify import verify
+
+    settings.require_bucket()
+    with ExitStack() as stack:
+        fetcher = None
+        if args.repair:
+            client = stack.enter_context(httpclient.build_client(settings.user_agent()))  # repair reaches BLS
+            fetcher = httpclient.Fetcher(client, min_interval=settings.request_interval)
+        summary = verify(settings, storage.s3_client(settings), repair=args.repair, fetcher=fetcher)
+    lines = [
+        f"{','.join(summary.surveys) or 'no survey'}: {summary.checked} objects checked, "
+        f"{len(summary.mismatched)} mismatched, {len(summary.unrecorded)} without a recorded sha256, "
+        f"{len(summary.repaired)} repaired, {len(summary.errors)} error(s)"
+    ]
+    lines += [f"mismatch   {d['key']}  (recorded {d['recorded']}, read {d['actual']})" for d in summary.mismatched]
+    lines += [f"unrecorded {d['key']}" for d in summary.unrecorded]
+    lines += [f"repaired   {key}" for key in summary.repaired]
+    error = None
+    if not summary.ok:
+        if summary.errors:
+            first = summary.errors[0]
+            error = f"{len(summary.errors)} error(s); first: {first['key']}: {first['error']}"
+        else:
+            wrong = len(summary.mismatched) + len(summary.unrecorded)
+            error = f"{wrong} object(s) do not match what was recorded; run `dataquest verify --repair` to fetch them"
+    return Outcome(document=summary.to_document(), text="\n".join(lines), ok=summary.ok, error=error)
 
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> Outcome:
@@ -200,6 +261,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="compute even if the report for these inputs exists")
     p.set_defaults(func=_cmd_report)
 
+    p = sub.add_parser("verify", parents=[common], help="re-hash the mirror against each object's recorded SHA-256")
+    p.add_argument(
+        "--survey",
+        action="append",
+        dest="surveys",
+        default=None,
+        metavar="S",
+        help="survey folder to verify (repeatable; 'all' for every one in the bucket; default: $DQ_BLS_SURVEYS)",
+    )
+    p.add_argument("--repair", action="store_true", help="fetch mismatched and unrecorded objects again from BLS")
+    p.add_argument("--contact", default=None, help="contact e-mail for the User-Agent (default: $DQ_CONTACT)")
+    p.add_argument("--bls-base-url", default=None, help="root of the survey folders (default: $DQ_BLS_BASE_URL)")
+    p.set_defaults(func=_cmd_verify)
+
     p = sub.add_parser("run", parents=[common], help="the whole pipeline on an embedded S3/SQS emulator")
     p.add_argument("--out", default="out", metavar="DIR", help="where the report files go (default: ./out)")
     p.add_argument("--contact", default=None, help="contact e-mail for the User-Agent (default: $DQ_CONTACT)")
@@ -225,23 +300,51 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
-def _one_line(text: str) -> str:
-    """One line for stderr: whitespace folded, control characters escaped, credentials redacted."""
-    return log.redact(log.printable(" ".join(text.split()), 4000)[1:-1])
+def _one_line(text: str, limit: int = 2000) -> str:
+    """One line for stderr: blanks folded, control characters escaped, length capped, credentials redacted."""
+    return log.redact(log.printable(" ".join(text.split()), limit - 3)[1:-1])
+
+
+def _warn(args: argparse.Namespace, message: str) -> None:
+    log.event(logger, "warning", level=30, command=args.command, warning=message)
+    print(f"dataquest {args.command}: warning: {_one_line(message)}", file=sys.stderr)
+
+
+def _missing_extra(exc: ModuleNotFoundError) -> str | None:
+    root = (exc.name or "").split(".")[0]
+    return EXTRAS.get(root)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from dataquest.signals import interruptible
+
     parser = build_parser()
     args = parser.parse_args(argv)
-    log.setup(args.log_level)
     func: Command = args.func
     try:
+        log.setup(args.log_level)
         settings = _settings(args)
-        outcome = func(args, settings)
+        with interruptible():
+            outcome = func(args, settings)
     except ConfigurationError as exc:
         return _fail(args, str(exc), EXIT_USAGE, {})
     except DataQuestError as exc:
         return _fail(args, str(exc), EXIT_FAILED, {})
+    except Interrupted as exc:
+        where = "; in-flight uploads were aborted, the lease released and the trail written" if exc.document else ""
+        message = f"interrupted by {exc.signal_name}{where}; run again to finish"
+        return _fail(args, message, EXIT_INTERRUPTED.get(exc.signal_name, EXIT_FAILED), dict(exc.document or {}))
+    except ModuleNotFoundError as exc:
+        extra = _missing_extra(exc)
+        if extra is None:
+            return _unexpected(args, exc)
+        message = (
+            f"`dataquest {args.command}` needs {exc.name}, which this installation lacks: "
+            f"pip install 'dataquest[{extra}]' (or 'dataquest[all]')"
+        )
+        return _fail(args, message, EXIT_USAGE, {})
+    except Exception as exc:  # noqa: BLE001 - the last resort: one line, the traceback in the debug log
+        return _unexpected(args, exc)
     if not outcome.ok:
         return _fail(args, outcome.error or "the command reported errors", EXIT_FAILED, outcome.document)
     if args.json:
@@ -250,6 +353,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif outcome.text:
         print(log.redact(outcome.text))
     return EXIT_OK
+
+
+def _unexpected(args: argparse.Namespace, exc: BaseException) -> int:
+    logger.debug("unexpected error", exc_info=exc)
+    message = (
+        f"unexpected {type(exc).__name__}: {exc or '(no message)'}; this is a bug in dataquest: "
+        "rerun with --log-level DEBUG for the traceback, and report it"
+    )
+    return _fail(args, message, EXIT_FAILED, {})
 
 
 def _fail(args: argparse.Namespace, message: str, code: int, document: dict[str, Any]) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -37,8 +38,9 @@ DEFAULT_REQUEST_INTERVAL = 1.0
 # Parts of a multipart upload in flight at once: memory is about (this + 2) x the 8 MiB part size.
 DEFAULT_PARTS_IN_FLIGHT = 4
 MAX_PARTS_IN_FLIGHT = 64
-# Seconds a sync's lease on a survey lasts unless renewed (a killed run blocks the next one at most this long).
-DEFAULT_LEASE_TTL = 900.0
+# Seconds a sync's lease on a survey lasts unless renewed by its heartbeat (every third of it): a killed run
+# blocks the next one at most this long (on the same host, not at all: its dead owner is seen at once).
+DEFAULT_LEASE_TTL = 60.0
 
 _SURVEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
@@ -75,7 +77,7 @@ class Settings:
             bls_base_url=normalise_base_url(base, "DQ_BLS_BASE_URL"),
             surveys=surveys,
             population_url=env.get("DQ_POPULATION_URL") or DEFAULT_POPULATION_URL,
-            aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+            aws_endpoint_url=_endpoint_url(env.get("AWS_ENDPOINT_URL") or None),
             aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             request_interval=parse_seconds(
                 env.get("DQ_REQUEST_INTERVAL"), DEFAULT_REQUEST_INTERVAL, "DQ_REQUEST_INTERVAL"
@@ -83,7 +85,7 @@ class Settings:
             parts_in_flight=parse_count(
                 env.get("DQ_PARTS_IN_FLIGHT"), DEFAULT_PARTS_IN_FLIGHT, MAX_PARTS_IN_FLIGHT, "DQ_PARTS_IN_FLIGHT"
             ),
-            lease_ttl=parse_seconds(env.get("DQ_LEASE_TTL"), DEFAULT_LEASE_TTL, "DQ_LEASE_TTL"),
+            lease_ttl=parse_seconds(env.get("DQ_LEASE_TTL"), DEFAULT_LEASE_TTL, "DQ_LEASE_TTL", positive=True),
         )
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -127,16 +129,27 @@ def parse_surveys(raw: str, source: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(surveys))
 
 
-def parse_seconds(raw: str | None, default: float, source: str) -> float:
+def parse_seconds(raw: str | None, default: float, source: str, *, positive: bool = False) -> float:
+    """A number of seconds: finite, zero or more (more than zero when ``positive``)."""
     if raw is None or not raw.strip():
         return default
     try:
         value = float(raw)
     except ValueError:
         raise ConfigurationError(f"{source}={raw!r} is not a number of seconds") from None
-    if not value >= 0:
-        raise ConfigurationError(f"{source}={raw!r} must be zero or more seconds")
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        floor = "more than zero" if positive else "zero or more"
+        raise ConfigurationError(f"{source}={raw!r} must be a finite number of seconds, {floor}")
     return value
+
+
+def _endpoint_url(url: str | None) -> str | None:
+    """boto3's own variable, checked here so that a typo is a configuration error, not boto3's ValueError."""
+    if url is not None and not re.match(r"^https?://[^/\s]+", url):
+        raise ConfigurationError(
+            f"AWS_ENDPOINT_URL={url[:80]!r} is not an http(s) URL: unset it for AWS, or give e.g. http://localhost:4566"
+        )
+    return url
 
 
 def parse_count(raw: str | None, default: int, maximum: int, source: str) -> int:

@@ -12,11 +12,15 @@ the boundary with ``raise ... from exc`` so that callers (the CLI, the handlers)
     │   ├── InputMissingError   an input of the report is not in the bucket (yet)
     │   └── LeaseHeldError      another sync holds the lease on this survey
     └── ValidationError         data that does not have the expected shape (names what was expected and seen)
+
+    KeyboardInterrupt
+    └── Interrupted             SIGTERM or SIGINT arrived (see :mod:`dataquest.signals`); not a DataQuestError,
+                                so that no per-file or per-survey handler swallows it and the run stops
 """
 
 from __future__ import annotations
 
-from dataquest.log import redact
+from dataquest.redaction import redact
 
 
 class DataQuestError(Exception):
@@ -69,3 +73,14 @@ class LeaseHeldError(StorageError):
 
 class ValidationError(DataQuestError):
     """Input data does not have the expected shape; the stored copy is left as it was."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """The process was asked to stop (SIGTERM, SIGINT). Raised in the main thread by :mod:`dataquest.signals`;
+    in-flight uploads abort on it, the lease is released and the trail written before it reaches the CLI."""
+
+    def __init__(self, signal_name: str) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+        self.document: dict[str, object] | None = None
+        """What the interrupted command reached (the sync summary), where it had one."""

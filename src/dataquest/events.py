@@ -123,27 +123,48 @@ def parse_sqs_event(raw: Any) -> tuple[SqsMessage, ...]:
             SqsMessage(
                 message_id=record["messageId"],
                 body=body if isinstance(body, str) else "",
-                receive_count=int(count) if str(count).isdigit() else 1,
+                receive_count=_count(count),
             )
         )
     return tuple(messages)
 
 
+def _count(value: object) -> int:
+    # "²".isdigit() is true and int() refuses it; a 5,000-digit string is past int()'s limit: both count as 1.
+    text = str(value)
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else 1
+
+
+MAX_BODY_CHARS = 256 * 1024
+"""SQS's own limit on a message body; a longer one did not come from S3 through SQS."""
+
+
 def parse_notification(body: str) -> Notification:
-    """Parse the body S3 put on the queue. Keys arrive URL-encoded (``+`` for spaces): they are decoded here."""
+    """Parse the body S3 put on the queue. Keys arrive URL-encoded (``+`` for spaces): they are decoded here.
+
+    Any body that is not an S3 notification, whatever its shape (not JSON, nested past the parser's recursion
+    limit, huge), raises :class:`ValidationError` with a short message, so that its record fails alone.
+    """
+    if len(body) > MAX_BODY_CHARS:
+        raise ValidationError(f"S3 notification: the message body is {len(body)} characters, over SQS's 256 KiB")
     try:
         doc = json.loads(body)
+    except RecursionError as exc:
+        raise ValidationError(
+            f"S3 notification: the message body is nested too deep to be a notification: {body[:40]!r}"
+        ) from exc
     except ValueError as exc:
-        raise ValidationError(f"S3 notification: the message body is not JSON ({exc}): {body[:80]!r}") from exc
+        raise ValidationError(
+            f"S3 notification: the message body is not JSON ({str(exc)[:100]}): {body[:80]!r}"
+        ) from exc
     if not isinstance(doc, dict):
         raise ValidationError(f"S3 notification: expected a JSON object, saw {type(doc).__name__}")
     if doc.get("Event") == TEST_EVENT:
         return Notification(changes=(), test_event=True)
     records = doc.get("Records")
     if not isinstance(records, list):
-        raise ValidationError(
-            f"S3 notification: expected 'Records' (a list) or an s3:TestEvent, saw keys {sorted(doc)[:8]}"
-        )
+        keys = [k[:40] for k in sorted(doc)[:8]]
+        raise ValidationError(f"S3 notification: expected 'Records' (a list) or an s3:TestEvent, saw keys {keys}")
     return Notification(changes=tuple(_s3_change(r, i) for i, r in enumerate(records)))
 
 

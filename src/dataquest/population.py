@@ -7,7 +7,9 @@ Both documented response shapes are read:
   ``data[].Population`` an integer.
 
 A payload is stored only once it parses: UTF-8 JSON, a non-empty ``data`` list, each row with an integer
-year (no year twice) and a positive finite population. Anything else raises
+year in ``MIN_YEAR..MAX_YEAR`` (no year twice; the report holds years as 32-bit integers) and a positive
+population that is finite as a 64-bit float. Nesting too deep for the parser, integers too long to convert and
+numbers that overflow (``1e400``) are refused like any other malformed payload, with one line. Anything else raises
 :class:`~dataquest.errors.ValidationError` and the stored object stays as it was. The payload is compared
 with the stored one by SHA-256 (kept in the object's metadata), so an unchanged day writes nothing and
 triggers no report. This module uses ``json`` only: the ingest image has no polars.
@@ -34,6 +36,9 @@ logger = log.get(__name__)
 
 MAX_POPULATION_BYTES = 10 * 1024 * 1024
 """A national population series is a few kB; anything past this cap is not the document we asked for."""
+MIN_YEAR = 1900
+MAX_YEAR = 2200
+"""The plausible years of a population row (and of the report's year options)."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,16 @@ def parse_population(body: bytes, *, source: str) -> list[PopulationRow]:
             f"{source}: the population payload is not JSON ({exc.msg} at line {exc.lineno}); "
             f"it starts with {_preview(text)}"
         ) from exc
+    except RecursionError as exc:
+        raise ValidationError(
+            f"{source}: the population payload is nested too deep to be the DataUSA population document; "
+            f"it starts with {_preview(text)}"
+        ) from exc
+    except ValueError as exc:  # an integer of more digits than Python converts (4,300)
+        raise ValidationError(
+            f"{source}: the population payload cannot be read as JSON (a number of thousands of digits: no year "
+            f"or population has that many); it starts with {_preview(text)}"
+        ) from exc
     if not isinstance(doc, dict) or "data" not in doc:
         raise ValidationError(
             f"{source}: the population payload has no 'data' list (expected a JSON object with 'data'); "
@@ -109,13 +124,32 @@ def _parse_row(item: object, index: int, source: str) -> PopulationRow:
     year_field = "ID Year" if "ID Year" in item else "Year"
     year = item.get(year_field)
     if isinstance(year, bool) or not isinstance(year, int):
-        raise ValidationError(f"{where}: {year_field!r} is {year!r}; expected an integer year")
+        raise ValidationError(f"{where}: {year_field!r} is {_short(year)}; expected an integer year")
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise ValidationError(
+            f"{where}: {year_field!r} is {_short(year)}; expected a plausible year ({MIN_YEAR}..{MAX_YEAR})"
+        )
     population = item.get("Population")
     if isinstance(population, bool) or not isinstance(population, int | float):
-        raise ValidationError(f"{where}: 'Population' is {population!r}; expected a number")
-    if not math.isfinite(population) or population <= 0:
-        raise ValidationError(f"{where}: 'Population' is {population!r}; expected a positive number")
-    return PopulationRow(year=year, population=float(population))
+        raise ValidationError(f"{where}: 'Population' is {_short(population)}; expected a number")
+    try:
+        value = float(population)
+    except OverflowError:
+        value = math.inf
+    if not math.isfinite(value) or value <= 0:
+        raise ValidationError(f"{where}: 'Population' is {_short(population)}; expected a positive finite number")
+    return PopulationRow(year=year, population=value)
+
+
+def _short(value: object, limit: int = 40) -> str:
+    """``repr(value)``, cut to ``limit`` characters (a 4,000-digit integer is not an error message)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 100:
+        return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits"
+    return _cut(repr(value), limit)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _preview(text: str, limit: int = 60) -> str:

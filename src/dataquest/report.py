@@ -29,8 +29,8 @@ import polars as pl
 
 from dataquest import analysis, log, titles
 from dataquest.config import BLS_DATA_KEY, LATEST_REPORT_PREFIX, POPULATION_KEY, REPORT_FILES, REPORTS_PREFIX
-from dataquest.errors import InputMissingError, StorageError
-from dataquest.population import parse_population
+from dataquest.errors import InputMissingError, StorageError, ValidationError
+from dataquest.population import MAX_POPULATION_BYTES, parse_population
 from dataquest.report_html import render_html
 from dataquest.titles import MISSING_NOTE as TITLES_MISSING
 
@@ -192,14 +192,21 @@ def report_from_files(data_file: str | Path, population_file: str | Path, option
     """
     data_path, pop_path = Path(data_file), Path(population_file)
     for path, what in ((data_path, "--data-file"), (pop_path, "--population-file")):
-        if not path.is_file():
-            raise StorageError(f"{what} {path}: no such file", key=str(path))
-    pop_bytes = pop_path.read_bytes()
+        _check_local_file(path, what)
+    if pop_path.stat().st_size > MAX_POPULATION_BYTES:
+        raise ValidationError(
+            f"--population-file {pop_path}: {pop_path.stat().st_size} bytes, over the {MAX_POPULATION_BYTES}-byte "
+            "cap of a population payload; give the DataUSA population JSON"
+        )
+    try:
+        pop_bytes = pop_path.read_bytes()
+    except OSError as exc:
+        raise StorageError(f"--population-file {pop_path}: cannot be read ({exc.strerror})", key=str(pop_path)) from exc
     population = analysis.population_frame(parse_population(pop_bytes, source=str(pop_path)))
     # The data file's SHA-256 on a thread while polars reads it (hashlib releases the GIL): the file is read
     # from the page cache twice, but the hash no longer adds its time to the report's.
     digest: list[str] = []
-    hasher = threading.Thread(target=lambda: digest.append(_file_sha256(data_path)), name="dq-sha256")
+    hasher = threading.Thread(target=_hash_into, args=(data_path, digest), name="dq-sha256")
     hasher.start()
     try:
         series_titles = titles.load(lambda: titles.titles_from_folder(data_path.parent), str(data_path.parent))
@@ -217,9 +224,30 @@ def report_from_files(data_file: str | Path, population_file: str | Path, option
     )
 
 
+def _check_local_file(path: Path, what: str) -> None:
+    """A regular file that exists, or one line saying what it is instead."""
+    if path.is_dir():
+        raise StorageError(f"{what} {path} is a directory, not a file: give the path of the file itself", key=str(path))
+    if not path.exists():
+        raise StorageError(f"{what} {path}: no such file", key=str(path))
+    if not path.is_file():
+        raise StorageError(f"{what} {path} is not a regular file (a device, a pipe?): give a file", key=str(path))
+
+
+def _hash_into(path: Path, out: list[str]) -> None:
+    """The thread's body: a file that cannot be read leaves ``out`` empty (the caller says so), no traceback."""
+    try:
+        out.append(_file_sha256(path))
+    except ValidationError as exc:
+        log.event(logger, "hashing the data file failed", level=30, path=str(path), error=str(exc))
+
+
 def _file_sha256(path: Path) -> str:
-    with path.open("rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+    try:
+        with path.open("rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError as exc:
+        raise ValidationError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from exc
 
 
 # --- the report files -------------------------------------------------------------------------------------

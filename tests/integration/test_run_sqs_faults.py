@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from dataquest.config import Settings
+from dataquest.config import REPORT_FILES, Settings
 from dataquest.embedded import Topology, create_topology, deliver_notifications
 from dataquest.handlers import report
 from tests.integration.test_run_embedded import small_tree
@@ -66,7 +66,7 @@ def test_duplicates_and_redelivery_make_one_report(wired: tuple[Any, Any, Topolo
     assert report_folders(s3, topology.bucket) == folders
     # the bucket is versioned: one version of each report file means it was written once
     versions = s3.list_object_versions(Bucket=topology.bucket, Prefix=folders[0])["Versions"]
-    assert len(versions) == 4
+    assert sorted(v["Key"].rsplit("/", 1)[1] for v in versions) == sorted(REPORT_FILES)
 
 
 def test_a_poisoned_message_ends_in_the_dlq_after_the_configured_receives(wired: tuple[Any, Any, Topology]) -> None:
@@ -81,3 +81,16 @@ def test_a_poisoned_message_ends_in_the_dlq_after_the_configured_receives(wired:
     ]
     assert result.left_on_queue == 0
     assert len(report_folders(s3, topology.bucket)) == 1
+
+
+def test_a_record_nested_100000_deep_fails_alone_and_the_batch_makes_its_report(
+    wired: tuple[Any, Any, Topology],
+) -> None:
+    s3, sqs, topology = wired
+    put_inputs(s3, topology.bucket)  # its notifications are on the queue
+    deep = "[" * 100_000 + "]" * 100_000  # 200,000 characters: within SQS's 256 KiB
+    poison = sqs.send_message(QueueUrl=topology.queue_url, MessageBody=deep)
+    result = deliver_notifications(sqs, topology, report.handler)
+    assert result.failed == 2  # the poison's two receives; nothing else failed
+    assert [d["message_id"] for d in result.dead_letters] == [poison["MessageId"]]
+    assert len(report_folders(s3, topology.bucket)) == 1  # the good records in its batches made the report

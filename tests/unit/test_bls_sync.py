@@ -327,7 +327,7 @@ def test_an_unexpected_exception_of_one_survey_does_not_stop_the_others(s3: Any,
     source.site.put("ce/ce.txt", b"ce")
     source.raises["/pub/time.series/xx/"] = RuntimeError("boom")
     summary = sync_surveys(settings(surveys=("xx", "pr", "ce")), source.fetcher(), s3, transfer_config=CFG)
-    assert summary.errors == [{"path": BASE + "xx/", "error": "RuntimeError: boom"}]
+    assert summary.errors == [{"path": BASE + "xx/", "error": "unexpected RuntimeError: boom"}]
     assert "bls/ce/ce.txt" in keys(s3)
 
 

@@ -42,3 +42,20 @@ def test_base_url_gets_a_trailing_slash_and_must_be_http() -> None:
     assert Settings.from_env({"DQ_BLS_BASE_URL": "http://x/pub"}).bls_base_url == "http://x/pub/"
     with pytest.raises(ConfigurationError):
         Settings.from_env({"DQ_BLS_BASE_URL": "ftp://x/"})
+
+
+def test_the_lease_ttl_is_short_by_default_and_must_be_a_positive_finite_number() -> None:
+    assert Settings.from_env({}).lease_ttl == 60.0
+    assert Settings.from_env({"DQ_LEASE_TTL": "2.5"}).lease_ttl == 2.5
+    for bad in ("0", "-1", "nan", "inf", "1e400", "soon"):
+        with pytest.raises(ConfigurationError, match="DQ_LEASE_TTL"):
+            Settings.from_env({"DQ_LEASE_TTL": bad})
+    with pytest.raises(ConfigurationError, match="DQ_REQUEST_INTERVAL"):
+        Settings.from_env({"DQ_REQUEST_INTERVAL": "inf"})
+
+
+def test_a_garbled_endpoint_url_is_a_configuration_error() -> None:
+    assert Settings.from_env({"AWS_ENDPOINT_URL": "http://localhost:4566"}).aws_endpoint_url == "http://localhost:4566"
+    for bad in ("not a url", "localhost:4566", "http://", "ftp://x"):
+        with pytest.raises(ConfigurationError, match="AWS_ENDPOINT_URL="):
+            Settings.from_env({"AWS_ENDPOINT_URL": bad})

@@ -99,6 +99,27 @@ def test_only_created_input_objects_are_report_inputs() -> None:
     assert not other.is_report_input
 
 
+HOSTILE_BODIES = {
+    "nested 100,000 deep (list)": ("[" * 100_000 + "]" * 100_000, "nested too deep"),
+    "nested 40,000 deep (object)": ('{"a":' * 40_000 + "1" + "}" * 40_000, "nested too deep"),
+    "Records nested deep": ('{"Records": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deep"),
+    "an integer past the digit limit": ('{"Records": ' + "9" * 5000 + "}", "not JSON"),
+    "over SQS's size": ('{"Records": []' + " " * 300_000 + "}", "over SQS"),
+    "empty": ("", "not JSON"),
+    "a NUL": ("\x00", "not JSON"),
+    "NaN": ("NaN", "expected a JSON object"),
+    "Records a string": ('{"Records": "x"}', "expected 'Records'"),
+    "Records of null": ('{"Records": [null]}', "record 0 lacks"),
+    "s3 a list": ('{"Records": [{"eventName": "ObjectCreated:Put", "s3": []}]}', "record 0 lacks"),
+    "key a number": (
+        '{"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "b"}, "object": {"key": 1}}}]}',
+        "strings",
+    ),
+    "object a string": ('{"Records": [{"eventName": "x", "s3": {"bucket": {"name": "b"}, "object": "k"}}]}', "lacks"),
+    "a long key name": ('{"' + "k" * 10_000 + '": 1}', "expected 'Records'"),
+}
+
+
 def test_test_event() -> None:
     body = parse_sqs_event(load("sqs-s3-test-event.json"))[0].body
     got = parse_notification(body)
@@ -114,11 +135,20 @@ def test_test_event() -> None:
         ('{"hello": "world"}', "expected 'Records'"),
         ('{"Records": [{"eventName": "ObjectCreated:Put"}]}', "record 0 lacks"),
         ('{"Records": [{"eventName": 1, "s3": {"bucket": {"name": "b"}, "object": {"key": "k"}}}]}', "strings"),
+        *[(body, why) for body, why in HOSTILE_BODIES.values()],
     ],
 )
 def test_malformed_notifications(body: str, why: str) -> None:
-    with pytest.raises(ValidationError, match=why):
+    with pytest.raises(ValidationError, match=why) as info:
         parse_notification(body)
+    assert "\n" not in str(info.value)
+    assert len(str(info.value)) < 400
+
+
+def test_a_strange_receive_count_counts_as_one() -> None:
+    for count, expected in (("3", 3), ("\u00b2", 1), ("9" * 5000, 1), (None, 1), ("-1", 1), (7, 7)):
+        event = {"Records": [{"messageId": "m", "body": "{}", "attributes": {"ApproximateReceiveCount": count}}]}
+        assert parse_sqs_event(event)[0].receive_count == expected
 
 
 def test_a_built_scheduled_event_parses_back_with_its_rule_account_and_region() -> None:

@@ -109,6 +109,39 @@ def test_malformed_records_fail_alone(monkeypatch: pytest.MonkeyPatch, logs: io.
     assert "malformed record" in logs.getvalue()
 
 
+def test_a_record_of_any_shape_fails_alone_never_the_batch(monkeypatch: pytest.MonkeyPatch, logs: io.StringIO) -> None:
+    from tests.unit.test_events import HOSTILE_BODIES
+
+    run = fake(monkeypatch)
+    hostile = [record(f"bad-{i}", body) for i, (body, _why) in enumerate(HOSTILE_BODIES.values())]
+    hostile += [
+        {"messageId": "bad-body-number", "body": 12},
+        {"messageId": "bad-body-missing"},
+        {"messageId": "bad-attributes", "body": "[]", "attributes": {"ApproximateReceiveCount": "\u00b2"}},
+    ]
+    good = load("sqs-s3-inputs.json")["Records"]
+    got = report.handler({"Records": [*hostile, *good]}, Context())
+    assert got == {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in hostile]}
+    assert run.calls == [BUCKET]  # the good records still made their report
+
+
+def test_an_unexpected_error_parsing_one_record_fails_that_record_alone(
+    monkeypatch: pytest.MonkeyPatch, logs: io.StringIO
+) -> None:
+    run = fake(monkeypatch)
+    real = report.parse_notification
+
+    def flaky(body: str) -> Any:
+        if body == "boom":
+            raise MemoryError("injected")
+        return real(body)
+
+    monkeypatch.setattr(report, "parse_notification", flaky)
+    event = {"Records": [record("boom", "boom"), *load("sqs-s3-inputs.json")["Records"]]}
+    assert report.handler(event, Context()) == {"batchItemFailures": [{"itemIdentifier": "boom"}]}
+    assert run.calls == [BUCKET]
+
+
 def test_other_keys_buckets_and_deletions_are_acknowledged(monkeypatch: pytest.MonkeyPatch, logs: io.StringIO) -> None:
     run = fake(monkeypatch)
     event = {

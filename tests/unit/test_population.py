@@ -95,7 +95,57 @@ BAD_PAYLOADS = {
         "appears twice",
     ),
     "not UTF-8": (b'{"data": [{"Year": 2019, "Population": 1.0, "Nation": "\xff"}]}', "not UTF-8"),
+    # years the report's Int32 cannot hold, or no population series has
+    "year 2**31": (_body({"data": [{"Year": 2**31, "Population": 1.0}]}), "plausible year"),
+    "year 2**63": (_body({"data": [{"Year": 2**63, "Population": 1.0}]}), "plausible year"),
+    "year of 400 digits": (b'{"data": [{"Year": ' + b"9" * 400 + b', "Population": 1.0}]}', "integer of about"),
+    "negative year": (_body({"data": [{"Year": -2019, "Population": 1.0}]}), "plausible year"),
+    "year 0": (_body({"data": [{"Year": 0, "Population": 1.0}]}), "plausible year"),
+    "year 1899": (_body({"data": [{"Year": 1899, "Population": 1.0}]}), "plausible year"),
+    "year 2201": (_body({"data": [{"Year": 2201, "Population": 1.0}]}), "plausible year"),
+    "legacy ID Year 2**31": (_body({"data": [{"ID Year": 2**31, "Population": 1}]}), "plausible year"),
+    "year 1e400": (b'{"data": [{"Year": 1e400, "Population": 1.0}]}', "integer year"),
+    "year NaN": (b'{"data": [{"Year": NaN, "Population": 1.0}]}', "integer year"),
+    # numbers that overflow a float, or are not numbers at all
+    "population 1e400": (b'{"data": [{"Year": 2019, "Population": 1e400}]}', "positive finite"),
+    "population -1e400": (b'{"data": [{"Year": 2019, "Population": -1e400}]}', "positive finite"),
+    "population NaN": (b'{"data": [{"Year": 2019, "Population": NaN}]}', "positive finite"),
+    "population of 400 digits": (
+        b'{"data": [{"Year": 2019, "Population": ' + b"9" * 400 + b"}]}",
+        "positive finite",
+    ),
+    "integer past the parser's digit limit": (
+        b'{"data": [{"Year": 2019, "Population": ' + b"9" * 5000 + b"}]}",
+        "a number of thousands of digits",
+    ),
+    "population as an object": (_body({"data": [{"Year": 2019, "Population": {"v": 1}}]}), "expected a number"),
+    # shapes the parser cannot follow
+    "nested 100,000 deep": (b"[" * 100_000 + b"]" * 100_000, "nested too deep"),
+    "data nested 100,000 deep": (b'{"data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deep"),
+    "a row nested deep": (
+        b'{"data": [{"Year": 2019, "Population": ' + b"[" * 5000 + b"]" * 5000 + b"}]}",
+        "nested too deep",
+    ),
+    "a bare number": (b"1e400", "no 'data' list"),
+    "empty body": (b"", "not JSON"),
+    "a NUL byte": (b'{"data": [\x00]}', "not JSON"),
 }
+
+
+def test_every_refusal_is_one_short_line() -> None:
+    for body, _expected in BAD_PAYLOADS.values():
+        with pytest.raises(ValidationError) as info:
+            parse_population(body, source="t")
+        message = str(info.value)
+        assert "\n" not in message
+        assert len(message) < 400, message
+
+
+def test_the_bounds_are_plausible_years_the_report_holds() -> None:
+    rows = parse_population(
+        _body({"data": [{"Year": 1900, "Population": 1}, {"Year": 2200, "Population": 2}]}), source="t"
+    )
+    assert [r.year for r in rows] == [1900, 2200]
 
 
 @pytest.mark.parametrize(("body", "expected"), BAD_PAYLOADS.values(), ids=BAD_PAYLOADS.keys())

@@ -1,10 +1,21 @@
-"""A lease per survey, so that two syncs of the same survey never run at once.
+"""A lease per survey, so that two syncs of the same survey never run at once, and a dead one blocks no one long.
 
 The lease is a small JSON object at ``_locks/sync-bls/<survey>.json`` created with S3's conditional write
-``If-None-Match: *``: of two syncs, exactly one creates it. It carries an expiry: a holder renews it (a
-conditional overwrite ``If-Match: <its ETag>``) while it works, and a run that was killed stops renewing, so the
-next run takes the lease over once it has expired (again with ``If-Match`` on the expired lease's ETag, so that
-of two runs taking over, one wins). The holder deletes it at the end (``If-Match`` again: never someone else's).
+``If-None-Match: *``: of two syncs, exactly one creates it. It carries a short expiry (``DQ_LEASE_TTL``, 60 s by
+default) that a heartbeat thread renews while the run lives (:meth:`Lease.keep_alive`: a conditional overwrite
+``If-Match: <its ETag>`` every third of the TTL). The holder deletes it at the end (``If-Match`` again: never
+someone else's). A lease is free for the next run when:
+
+- it has expired: its holder stopped renewing it (killed, frozen, cut off);
+- its owner process is gone: the lease records the owner's host (host name, kernel boot id, PID namespace),
+  PID and process start time, and a run on the same host sees at once that this process no longer exists (or
+  that its PID now belongs to a younger process), without waiting for the expiry;
+- it cannot be read (not JSON, ``expires_at`` missing, null, a string, NaN, infinite, out of range): it is
+  treated as held until the object's own ``LastModified`` plus the TTL, then taken over, and the log says so.
+
+A well-formed expiry is also bounded by ``LastModified`` plus the TTL it records (or ours): an expiry set far
+in the future does not block every sync either. Every takeover is a conditional overwrite ``If-Match`` on the
+lease's ETag, so of two runs taking over, one wins.
 
 A run that finds the lease held waits up to ``wait`` seconds, then raises
 :class:`~dataquest.errors.LeaseHeldError` naming the holder and the expiry.
@@ -13,14 +24,17 @@ A run that finds the lease held waits up to ``wait`` seconds, then raises
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -35,6 +49,8 @@ logger = log.get(__name__)
 
 LEASE_PREFIX = "_locks/sync-bls/"
 _CONFLICT_CODES = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict", "409"})
+MAX_RECORDED_TTL = 24 * 3600.0
+"""A TTL recorded in a lease is believed up to this; past it, the reader's own TTL bounds the lease."""
 
 
 def lease_key(survey: str) -> str:
@@ -42,11 +58,157 @@ def lease_key(survey: str) -> str:
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (ValueError, OverflowError, OSError):
+        return repr(ts)
+
+
+# --- who holds it --------------------------------------------------------------------------------------------
+def _read_text(path: str) -> str | None:
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return None
+
+
+def _process_start(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (``/proc/<pid>/stat`` field 22), where /proc exists."""
+    stat = _read_text(f"/proc/{pid}/stat")
+    if stat is None:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()  # the command name may hold blanks and parentheses
+    return fields[19] if len(fields) > 19 else None
+
+
+def _pid_namespace() -> str | None:
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
+
+
+@dataclass(frozen=True)
+class ProcessIdentity:
+    """Enough to tell, on the same host, whether a process still runs: host, boot, PID namespace, PID, start."""
+
+    host: str
+    pid: int
+    boot_id: str | None = None
+    pid_ns: str | None = None
+    start: str | None = None
+
+    @classmethod
+    def current(cls) -> ProcessIdentity:
+        pid = os.getpid()
+        return cls(
+            host=socket.gethostname(),
+            pid=pid,
+            boot_id=_read_text("/proc/sys/kernel/random/boot_id"),
+            pid_ns=_pid_namespace(),
+            start=_process_start(pid),
+        )
+
+    def to_document(self) -> dict[str, Any]:
+        return {"host": self.host, "pid": self.pid, "boot_id": self.boot_id, "pid_ns": self.pid_ns, "start": self.start}
+
+    @classmethod
+    def from_document(cls, doc: object) -> ProcessIdentity | None:
+        if not isinstance(doc, Mapping):
+            return None
+        host, pid = doc.get("host"), doc.get("pid")
+        if not isinstance(host, str) or isinstance(pid, bool) or not isinstance(pid, int) or not 0 < pid < 2**31:
+            return None
+        boot_id, pid_ns, start = (doc.get(k) for k in ("boot_id", "pid_ns", "start"))
+        return cls(
+            host=host,
+            pid=pid,
+            boot_id=boot_id if isinstance(boot_id, str) else None,
+            pid_ns=pid_ns if isinstance(pid_ns, str) else None,
+            start=start if isinstance(start, str) else None,
+        )
+
+    def same_host(self, other: ProcessIdentity) -> bool:
+        """Both on one host and one PID namespace (a container on the same machine has a namespace of its own)."""
+        if self.host != other.host:
+            return False
+        if self.boot_id and other.boot_id and self.boot_id != other.boot_id:
+            return False
+        return not (self.pid_ns and other.pid_ns and self.pid_ns != other.pid_ns)
+
+
+def owner_gone(owner: ProcessIdentity, here: ProcessIdentity) -> bool:
+    """True when ``owner`` ran on this host and no longer runs (its PID is free, or now a younger process)."""
+    if not here.same_host(owner):
+        return False  # another host's process: only its expiry can tell
+    if owner.pid == here.pid:
+        return owner.start is not None and here.start is not None and owner.start != here.start
+    start_now = _process_start(owner.pid)
+    if start_now is not None:  # the PID runs: the owner, or a newer process that took its PID
+        return owner.start is not None and owner.start != start_now
+    if Path("/proc/self/stat").exists():
+        return True  # /proc works here and has no such PID
+    try:
+        os.kill(owner.pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # it exists (another user's)
+    return False
+
+
+# --- the lease object ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Holder:
+    """A lease someone else holds, as read: who, until when (effective), and whether it was malformed."""
+
+    owner: str
+    expires_at: float
+    etag: str | None
+    problem: str | None = None
+    """Why the object could not be trusted as written (then ``expires_at`` is its LastModified plus the TTL)."""
+    process: ProcessIdentity | None = None
+
+
+def _finite_number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def read_holder(raw: bytes, etag: str | None, last_modified: float, ttl: float) -> Holder:
+    """What a lease object says, made safe: an expiry no later than ``LastModified`` plus the recorded TTL."""
+    try:
+        doc: object = json.loads(raw)
+    except (ValueError, RecursionError):
+        doc = None
+    if not isinstance(doc, dict):
+        bound = last_modified + ttl
+        return Holder("an unreadable lease (not a JSON object)", bound, etag, problem="it is not a JSON object")
+    owner = doc.get("owner")
+    owner_text = owner if isinstance(owner, str) else "an unnamed holder"
+    recorded_ttl = _finite_number(doc.get("ttl"))
+    holder_ttl = max(ttl, recorded_ttl) if recorded_ttl is not None and 0 < recorded_ttl <= MAX_RECORDED_TTL else ttl
+    bound = last_modified + holder_ttl
+    expires = _finite_number(doc.get("expires_at"))
+    process = ProcessIdentity.from_document(doc.get("process"))
+    if expires is None:
+        seen = "missing" if "expires_at" not in doc else _short(doc.get("expires_at"))
+        return Holder(owner_text, bound, etag, problem=f"its expires_at is {seen}", process=process)
+    return Holder(owner_text, min(expires, bound), etag, process=process)
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 class Lease:
-    """A held lease: :meth:`renew` it while working (or :meth:`keep_alive`), :meth:`release` it at the end."""
+    """A held lease: :meth:`keep_alive` renews it in the background, :meth:`release` ends it."""
 
     def __init__(
         self,
@@ -57,25 +219,39 @@ class Lease:
         ttl: float,
         owner: str | None = None,
         clock: Callable[[], float] = time.time,
+        process: ProcessIdentity | None = None,
+        gone: Callable[[ProcessIdentity, ProcessIdentity], bool] = owner_gone,
     ) -> None:
         self.s3 = s3
         self.bucket = bucket
         self.survey = survey
         self.key = lease_key(survey)
         self.ttl = ttl
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.process = process or ProcessIdentity.current()
+        self.owner = owner or f"{self.process.host}:{self.process.pid}:{uuid.uuid4().hex[:8]}"
         self._clock = clock
+        self._gone = gone
         self.etag: str | None = None
         self.expires_at = 0.0
         self.lost: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._pending_expiry = 0.0
 
     def _body(self) -> bytes:
         now = self._clock()
-        self.expires_at = now + self.ttl
-        doc = {"owner": self.owner, "survey": self.survey, "renewed_at": _iso(now), "expires_at": self.expires_at}
-        doc["expires"] = _iso(self.expires_at)
+        expires_at = now + self.ttl
+        doc = {
+            "owner": self.owner,
+            "survey": self.survey,
+            "process": self.process.to_document(),
+            "ttl": self.ttl,
+            "renewed_at": _iso(now),
+            "expires_at": expires_at,
+            "expires": _iso(expires_at),
+        }
+        self._pending_expiry = expires_at
         return json.dumps(doc).encode()
 
     def _put(self, *, if_match: str | None = None) -> str:
@@ -89,69 +265,96 @@ class Lease:
             resp = self.s3.put_object(
                 Bucket=self.bucket, Key=self.key, Body=body, ContentType="application/json", IfMatch=if_match
             )
+        self.expires_at = self._pending_expiry
         return str(resp["ETag"])
 
-    def try_acquire(self) -> dict[str, object] | None:
-        """Take the lease if it is free or expired; else the holder's lease document."""
+    def _error(self, verb: str, exc: BaseException) -> StorageError:
+        return StorageError(f"{verb} s3://{self.bucket}/{self.key} (lease) failed: {describe(exc)}", key=self.key)
+
+    def try_acquire(self) -> Holder | None:
+        """Take the lease if it is free, expired, orphaned or unreadable past its bound; else its holder."""
         try:
             self.etag = self._put()
         except ClientError as exc:
             if error_code(exc) not in _CONFLICT_CODES:
-                raise StorageError(f"PUT s3://{self.bucket}/{self.key} (lease) failed: {describe(exc)}") from exc
+                raise self._error("PUT", exc) from exc
         except BotoCoreError as exc:
-            raise StorageError(f"PUT s3://{self.bucket}/{self.key} (lease) failed: {describe(exc)}") from exc
+            raise self._error("PUT", exc) from exc
         else:
             return None
-        held = self._read()
-        if held is None:
-            return {"owner": "?", "expires_at": 0, "etag": None}  # released meanwhile: the caller tries again
-        doc, etag = held
-        if float(str(doc.get("expires_at", 0))) < self._clock():
-            try:
-                self.etag = self._put(if_match=etag)
-            except ClientError as exc:
-                if error_code(exc) not in _CONFLICT_CODES | NOT_FOUND_CODES:
-                    raise StorageError(f"PUT s3://{self.bucket}/{self.key} (lease) failed: {describe(exc)}") from exc
-                return doc  # another run took the expired lease over first
-            log.event(logger, "expired lease taken over", key=self.key, previous_owner=doc.get("owner"))
-            return None
-        return doc
+        holder = self._read()
+        if holder is None:
+            return Holder("?", 0.0, None)  # released meanwhile: the caller tries again
+        reason = self._takeover_reason(holder)
+        if reason is None:
+            if holder.problem:
+                log.event(
+                    logger,
+                    "malformed lease treated as held",
+                    level=30,
+                    key=self.key,
+                    problem=holder.problem,
+                    held_until=_iso(holder.expires_at),
+                )
+            return holder
+        try:
+            self.etag = self._put(if_match=holder.etag)
+        except ClientError as exc:
+            if error_code(exc) not in _CONFLICT_CODES | NOT_FOUND_CODES:
+                raise self._error("PUT", exc) from exc
+            return holder  # another run took it over first
+        except BotoCoreError as exc:
+            raise self._error("PUT", exc) from exc
+        log.event(logger, "lease taken over", level=30, key=self.key, previous_owner=holder.owner, reason=reason)
+        return None
 
-    def _read(self) -> tuple[dict[str, object], str] | None:
+    def _takeover_reason(self, holder: Holder) -> str | None:
+        now = self._clock()
+        if holder.process is not None and self._gone(holder.process, self.process):
+            return f"its owner process {holder.process.pid} on {holder.process.host} is gone"
+        if holder.expires_at < now:
+            if holder.problem:
+                return f"a malformed lease ({holder.problem}) past its LastModified plus the TTL"
+            return "it expired"
+        return None
+
+    def _read(self) -> Holder | None:
         try:
             resp = self.s3.get_object(Bucket=self.bucket, Key=self.key)
             raw = resp["Body"].read()
         except ClientError as exc:
             if error_code(exc) in NOT_FOUND_CODES:
                 return None
-            raise StorageError(f"GET s3://{self.bucket}/{self.key} (lease) failed: {describe(exc)}") from exc
+            raise self._error("GET", exc) from exc
         except BotoCoreError as exc:
-            raise StorageError(f"GET s3://{self.bucket}/{self.key} (lease) failed: {describe(exc)}") from exc
-        try:
-            doc = json.loads(raw)
-        except ValueError:
-            doc = None
-        if not isinstance(doc, dict):
-            doc = {"owner": "unreadable lease", "expires_at": 0}  # an unreadable lease counts as expired
-        return doc, str(resp["ETag"])
+            raise self._error("GET", exc) from exc
+        modified = resp.get("LastModified")
+        last_modified = modified.timestamp() if isinstance(modified, datetime) else self._clock()
+        return read_holder(raw, str(resp["ETag"]), last_modified, self.ttl)
 
     def renew(self) -> None:
         """Extend the lease; if someone else took it over, mark it lost."""
-        if self.etag is None or self.lost:
-            return
-        try:
-            self.etag = self._put(if_match=self.etag)
-        except ClientError as exc:
-            if error_code(exc) in _CONFLICT_CODES | NOT_FOUND_CODES:
-                self.lost = f"the lease s3://{self.bucket}/{self.key} was taken over by another sync"
-                log.event(logger, "lease lost", level=40, key=self.key)
+        with self._lock:
+            if self.etag is None or self.lost:
                 return
-            log.event(logger, "lease renewal failed", level=30, key=self.key, error=describe(exc))
-        except BotoCoreError as exc:
-            log.event(logger, "lease renewal failed", level=30, key=self.key, error=describe(exc))
+            try:
+                self.etag = self._put(if_match=self.etag)
+            except ClientError as exc:
+                if error_code(exc) in _CONFLICT_CODES | NOT_FOUND_CODES:
+                    self.lost = f"the lease s3://{self.bucket}/{self.key} was taken over by another sync"
+                    log.event(logger, "lease lost", level=40, key=self.key)
+                    return
+                log.event(logger, "lease renewal failed", level=30, key=self.key, error=describe(exc))
+            except BotoCoreError as exc:
+                log.event(logger, "lease renewal failed", level=30, key=self.key, error=describe(exc))
 
     def check(self) -> None:
-        """Raise :class:`LeaseHeldError` if the lease was lost (stop acting on the survey)."""
+        """Raise :class:`LeaseHeldError` if the lease was lost or has lapsed (stop acting on the survey)."""
+        if not self.lost and self.etag is not None and self._clock() > self.expires_at:
+            self.lost = (
+                f"the lease s3://{self.bucket}/{self.key} lapsed at {_iso(self.expires_at)} (renewals failed); "
+                "another sync may have taken it"
+            )
         if self.lost:
             raise LeaseHeldError(self.lost + "; stopped before the next change", key=self.key)
 
@@ -168,16 +371,17 @@ class Lease:
 
     def release(self) -> None:
         self._stop.set()
-        if self._thread is not None:
+        if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()
-        if self.etag is None or self.lost:
-            return
-        try:
-            self.s3.delete_object(Bucket=self.bucket, Key=self.key, IfMatch=self.etag)
-        except (ClientError, BotoCoreError) as exc:
-            # It expires on its own; the next run takes it over.
-            log.event(logger, "lease release failed", level=30, key=self.key, error=describe(exc))
-        self.etag = None
+        with self._lock:
+            if self.etag is None or self.lost:
+                return
+            try:
+                self.s3.delete_object(Bucket=self.bucket, Key=self.key, IfMatch=self.etag)
+            except (ClientError, BotoCoreError) as exc:
+                # It expires on its own; the next run takes it over.
+                log.event(logger, "lease release failed", level=30, key=self.key, error=describe(exc))
+            self.etag = None
 
 
 def acquire(
@@ -190,25 +394,28 @@ def acquire(
     poll: float = 2.0,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
+    process: ProcessIdentity | None = None,
+    gone: Callable[[ProcessIdentity, ProcessIdentity], bool] = owner_gone,
 ) -> Lease:
     """Take the survey's lease, waiting up to ``wait`` seconds; :class:`LeaseHeldError` if it stays held."""
-    lease = Lease(s3, bucket, survey, ttl=ttl, clock=clock)
+    lease = Lease(s3, bucket, survey, ttl=ttl, clock=clock, process=process, gone=gone)
     deadline = clock() + wait
+    attempts = 0
     while True:
         holder = lease.try_acquire()
         if holder is None:
             log.event(logger, "lease acquired", key=lease.key, owner=lease.owner, ttl=ttl)
             return lease
-        if holder.get("etag", "") is None:
+        attempts += 1
+        if holder.etag is None and attempts < 10:
             continue  # released between our PUT and our GET: try again at once
         remaining = deadline - clock()
         if remaining <= 0:
-            expires = holder.get("expires_at", 0)
-            until = _iso(float(str(expires))) if expires else "?"
+            why = f" ({holder.problem}: held until its LastModified plus the TTL)" if holder.problem else ""
             raise LeaseHeldError(
                 f"another sync of survey {survey!r} is running (lease s3://{bucket}/{lease.key} held by "
-                f"{holder.get('owner')} until {until}); wait for it to finish, or if it was killed, until the lease "
-                "expires, then run again",
+                f"{holder.owner} until {_iso(holder.expires_at)}{why}); wait for it to finish, or if it was "
+                "killed, until the lease expires, then run again",
                 key=lease.key,
             )
         sleep(min(poll, remaining))

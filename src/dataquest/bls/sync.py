@@ -5,15 +5,16 @@ the mirror's objects recorded (a HEAD only where the sizes agree), plan (:mod:`d
 confirm with a HEAD the files whose listed time moved by whole hours (a clock change), stream the uploads
 (:mod:`dataquest.bls.transfer`) and delete what the listing no longer has, folder by folder under the plan's
 guards. Any failure in one file (an HTTP error, a refused redirect, an S3 error, anything) is that file's error
-and the run goes on; a failure in one survey (its listing, its lease) does not stop the others. Every step is
-an event of the run's trail, written to ``_logs/ingest/`` at the end (not in a dry run, which changes nothing).
+and the run goes on; a failure in one survey (its listing, its lease, or anything unexpected) does not stop the
+others. Every step is an event of the run's trail (:mod:`dataquest.bls.trail`), written to ``_logs/ingest/`` as
+the run goes (not in a dry run, which changes nothing). An interrupt (SIGTERM or SIGINT under
+:func:`dataquest.signals.interruptible`, Ctrl-C) aborts the upload in flight, releases the lease, and writes the
+trail with an ``interrupted`` event before it goes on up, carrying the summary reached.
 """
 
 from __future__ import annotations
 
-import json
 import sys
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -40,11 +41,12 @@ from dataquest.bls.plan import (
     needs_details,
     source_metadata,
 )
+from dataquest.bls.trail import Trail
 from dataquest.bls.transfer import TransferConfig, abort_stale_uploads, transfer
-from dataquest.config import INGEST_LOG_PREFIX, Settings
-from dataquest.errors import ConfigurationError, DataQuestError, StorageError
+from dataquest.config import Settings
+from dataquest.errors import ConfigurationError, DataQuestError, Interrupted, StorageError
 from dataquest.httpclient import BLS
-from dataquest.storage import describe, head, put_bytes
+from dataquest.storage import describe, head
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -95,25 +97,6 @@ class SyncSummary:
             doc["dry_run"] = True
             doc["plan"] = list(self.plan)
         return doc
-
-
-class Trail:
-    """The run's event trail: JSON lines kept in memory, logged as they happen, written to S3 at the end."""
-
-    def __init__(self, run_id: str) -> None:
-        self.run_id = run_id
-        self.lines: list[str] = []
-        self._lock = threading.Lock()
-
-    def add(self, event: str, level: int = 20, **fields: Any) -> None:
-        now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        doc = {"time": now, "run_id": self.run_id, "event": event, **fields}
-        with self._lock:
-            self.lines.append(log.redact(json.dumps(doc, default=str)))
-        log.event(logger, f"sync {event}", level=level, **fields)
-
-    def body(self) -> bytes:
-        return ("\n".join(self.lines) + "\n").encode()
 
 
 class Progress:
@@ -188,7 +171,7 @@ def sync_surveys(
         fetcher=fetcher,
         s3=s3,
         summary=SyncSummary(surveys=list(settings.surveys), dry_run=dry_run),
-        trail=Trail(run_id),
+        trail=Trail(run_id) if dry_run else Trail(run_id, s3, bucket),
         bar=Progress(progress),
         cfg=transfer_config or TransferConfig(concurrency=settings.parts_in_flight),
         dry_run=dry_run,
@@ -205,29 +188,54 @@ def sync_surveys(
         dry_run=dry_run,
         max_delete=max_delete,
     )
-    for survey in settings.surveys:
-        survey_url = f"{settings.bls_base_url}{survey}/"
-        try:
-            run.sync_survey(survey, survey_url)
-        except Exception as exc:  # noqa: BLE001 - any failure of one survey is its error; the others go on
-            error = failure(exc)
-            summary.errors.append({"path": log.redact(survey_url), "error": error})
-            trail.add("error", level=40, survey=survey, path=survey_url, error=error)
+    trail.keep_writing()
+    try:
+        for survey in settings.surveys:
+            survey_url = f"{settings.bls_base_url}{survey}/"
+            try:
+                run.sync_survey(survey, survey_url)
+            except DataQuestError as exc:
+                summary.errors.append({"path": log.redact(survey_url), "error": failure(exc)})
+                trail.add("error", level=40, survey=survey, path=survey_url, error=failure(exc))
+            except Exception as exc:
+                error = f"unexpected {failure(exc)}"
+                summary.errors.append({"path": log.redact(survey_url), "error": error})
+                logger.debug("survey failed", exc_info=True, extra={"fields": {"survey": survey}})
+                trail.add("error", level=40, survey=survey, path=survey_url, error=error)
+            trail.write()
+    except KeyboardInterrupt as exc:  # SIGTERM/SIGINT (dataquest.signals) or Ctrl-C: record how far it got
+        signal_name = exc.signal_name if isinstance(exc, Interrupted) else "SIGINT"
+        summary.errors.append({"key": trail.key, "error": f"interrupted by {signal_name}"})
+        _finish(run, started, requests_before, dry_run, event="interrupted", signal=signal_name)
+        interrupted = exc if isinstance(exc, Interrupted) else Interrupted(signal_name)
+        interrupted.document = summary.to_document()
+        if interrupted is exc:
+            raise
+        raise interrupted from exc
+    _finish(run, started, requests_before, dry_run, event="summary")
+    return summary
+
+
+def _finish(run: _Run, started: float, requests_before: int, dry_run: bool, *, event: str, **fields: Any) -> None:
+    """The summary event, and the trail's last write (its key in the summary, or its failure in the errors)."""
+    summary, trail = run.summary, run.trail
+    trail.stop_writing()
     run.bar.finish()
     summary.duration_ms = int((time.monotonic() - started) * 1000)
     trail.add(
-        "summary",
+        event,
+        **fields,
         **{k: v for k, v in summary.to_document().items() if k != "plan"},
-        requests_sent=fetcher.requests_sent - requests_before,
+        requests_sent=run.fetcher.requests_sent - requests_before,
     )
-    if not dry_run:
-        key = f"{INGEST_LOG_PREFIX}{run_id}.jsonl"
-        try:
-            put_bytes(s3, bucket, key, trail.body(), content_type="application/x-ndjson")
-            summary.trail_key = key
-        except StorageError as exc:
-            summary.errors.append({"key": key, "error": f"writing the run's event trail failed: {exc}"})
-    return summary
+    if dry_run:
+        return
+    if trail.write():
+        summary.trail_key = trail.key
+    else:
+        summary.errors.append(
+            {"key": trail.key, "error": f"writing the run's event trail failed: {trail.write_error or '?'}"}
+        )
 
 
 @dataclass

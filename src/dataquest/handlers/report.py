@@ -66,6 +66,11 @@ def handler(event: Any, context: Any) -> dict[str, list[dict[str, str]]]:
                 log.event(logger, "malformed record", level=40, message_id=message.message_id, error=str(exc))
                 failed.append(message.message_id)
                 continue
+            except Exception as exc:  # whatever a record holds, it fails alone, never the batch
+                fields = {"message_id": message.message_id, "error": f"{type(exc).__name__}: {str(exc)[:200]}"}
+                logger.error("malformed record", exc_info=True, extra={"fields": fields})
+                failed.append(message.message_id)
+                continue
             changes = [c for c in note.changes if c.is_report_input and c.bucket == bucket]
             if changes:
                 wanting.append(message.message_id)

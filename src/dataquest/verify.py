@@ -1,0 +1,255 @@
+"""``dataquest verify``: re-hash the mirror against the SHA-256 each object recorded, and repair what differs.
+
+Each object under ``bls/<survey>/`` recorded the SHA-256 of its bytes when the sync wrote it: in its ``sha256``
+metadata (a single-part upload), in its ``sha256`` tag (a multipart upload, whose metadata is fixed before the
+bytes are seen), or at least in S3's own ``ChecksumSHA256`` (a full-object checksum; a multipart upload's
+composite ``<hash>-<parts>`` cannot be compared with a file's hash and is not used). Verify HEADs each object,
+reads its bytes back streamed (1 MiB at a time, a few objects at once: memory stays bounded whatever the
+size), pinned to the version it HEADed (``If-Match``), and compares. An object whose bytes no longer match is
+``mismatched``; one with no record at all is ``unrecorded``. S3 checks a body against its checksum on upload,
+not afterwards: an object replaced with bytes of the same size (and its old metadata copied over) is exactly
+what a sync never notices and verify does.
+
+With ``repair``, each mismatched or unrecorded object is fetched again from the source through the sync's own
+transfer path (streamed, replaced whole or not at all, the hash recorded), under the survey's lease; an
+object whose file is no longer listed is left for the next sync to delete, and reported as an error.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from dataquest import log
+from dataquest.bls import lease as leases
+from dataquest.bls.listing import walk
+from dataquest.bls.plan import META_SHA256, TAG_SHA256, mirror_prefix, source_metadata
+from dataquest.bls.transfer import TransferConfig, transfer
+from dataquest.config import BLS_PREFIX, Settings
+from dataquest.errors import DataQuestError, StorageError
+from dataquest.storage import NOT_FOUND_CODES, describe, error_code
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+    from dataquest.httpclient import Fetcher
+
+logger = log.get(__name__)
+
+CHUNK = 1024 * 1024
+WORKERS = 4
+
+
+@dataclass
+class VerifySummary:
+    """What verify found; :meth:`to_document` is the contract's ``verify --json`` document."""
+
+    surveys: list[str] = field(default_factory=list)
+    checked: int = 0
+    mismatched: list[dict[str, str]] = field(default_factory=list)
+    unrecorded: list[dict[str, str]] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Nothing left wrong: every mismatch and unrecorded object repaired, no error."""
+        wrong = {d["key"] for d in self.mismatched} | {d["key"] for d in self.unrecorded}
+        return not self.errors and wrong <= set(self.repaired)
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "checked": self.checked,
+            "mismatched": [dict(d) for d in self.mismatched],
+            "unrecorded": [dict(d) for d in self.unrecorded],
+            "repaired": list(self.repaired),
+            "errors": [dict(e) for e in self.errors],
+        }
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One object checked: what it recorded (and where), what its bytes hash to, or why it could not be read."""
+
+    key: str
+    recorded: str | None = None
+    source: str | None = None
+    actual: str | None = None
+    error: str | None = None
+
+
+def recorded_sha256(s3: S3Client, bucket: str, key: str) -> tuple[str | None, str | None, str, str | None]:
+    """``(sha256 hex, where it was recorded, etag, version id)`` from a HEAD (and the tags where needed)."""
+    head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    etag = str(head.get("ETag", ""))
+    version = head.get("VersionId")
+    version_id = str(version) if version and version != "null" else None
+    meta = head.get("Metadata", {})
+    if meta.get(META_SHA256):
+        return meta[META_SHA256].lower(), "metadata", etag, version_id
+    tags = s3.get_object_tagging(Bucket=bucket, Key=key).get("TagSet", [])
+    tagged = next((t["Value"] for t in tags if t["Key"] == TAG_SHA256), None)
+    if tagged:
+        return tagged.lower(), "tag", etag, version_id
+    checksum = head.get("ChecksumSHA256")
+    if checksum and "-" not in checksum:  # "<base64>-<parts>" is a composite of the parts' checksums
+        try:
+            return base64.b64decode(checksum, validate=True).hex(), "ChecksumSHA256", etag, version_id
+        except (binascii.Error, ValueError):
+            pass
+    return None, None, etag, version_id
+
+
+def check_object(s3: S3Client, bucket: str, key: str) -> Finding:
+    """HEAD, then read the object's bytes (streamed, pinned to that version) and hash them."""
+    try:
+        recorded, source, etag, version_id = recorded_sha256(s3, bucket, key)
+        pin: dict[str, str] = {"VersionId": version_id} if version_id else {"IfMatch": etag}
+        body = s3.get_object(Bucket=bucket, Key=key, **pin)["Body"]  # type: ignore[arg-type]
+        digest = hashlib.sha256()
+        for chunk in body.iter_chunks(chunk_size=CHUNK):
+            digest.update(chunk)
+    except ClientError as exc:
+        code = error_code(exc)
+        if code in NOT_FOUND_CODES:
+            return Finding(key, error=f"s3://{bucket}/{key} was deleted while verifying")
+        if code in ("PreconditionFailed", "412"):
+            return Finding(key, error=f"s3://{bucket}/{key} changed while verifying; run verify again")
+        return Finding(key, error=f"reading s3://{bucket}/{key} failed: {describe(exc)}")
+    except BotoCoreError as exc:
+        return Finding(key, error=f"reading s3://{bucket}/{key} failed: {describe(exc)}")
+    return Finding(key, recorded=recorded, source=source, actual=digest.hexdigest())
+
+
+def survey_names(s3: S3Client, bucket: str, surveys: tuple[str, ...]) -> list[str]:
+    """The surveys to verify: as given, or with ``all``, every ``bls/<survey>/`` folder in the bucket."""
+    if "all" not in surveys:
+        return list(surveys)
+    found: list[str] = []
+    try:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=BLS_PREFIX, Delimiter="/"):
+            found += [p["Prefix"][len(BLS_PREFIX) :].rstrip("/") for p in page.get("CommonPrefixes", [])]
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageError(f"listing s3://{bucket}/{BLS_PREFIX} failed: {describe(exc)}", key=BLS_PREFIX) from exc
+    return sorted(found)
+
+
+def _keys(s3: S3Client, bucket: str, prefix: str) -> list[str]:
+    try:
+        return [
+            item["Key"]
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            for item in page.get("Contents", [])
+        ]
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageError(f"listing s3://{bucket}/{prefix} failed: {describe(exc)}", key=prefix) from exc
+
+
+def verify(
+    settings: Settings,
+    s3: S3Client,
+    *,
+    repair: bool = False,
+    fetcher: Fetcher | None = None,
+    transfer_config: TransferConfig | None = None,
+) -> VerifySummary:
+    """Check every object of the surveys of ``settings``; with ``repair`` (and a ``fetcher``), re-fetch the bad."""
+    bucket = settings.require_bucket()
+    if repair and fetcher is None:
+        raise ValueError("repair needs a fetcher")
+    summary = VerifySummary(surveys=survey_names(s3, bucket, settings.surveys))
+    for survey in summary.surveys:
+        prefix = mirror_prefix(survey)
+        try:
+            keys = _keys(s3, bucket, prefix)
+        except StorageError as exc:
+            summary.errors.append({"key": prefix, "error": str(exc)})
+            continue
+        bad: list[str] = []
+        with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="dq-verify") as pool:
+            for finding in pool.map(lambda k: check_object(s3, bucket, k), keys):
+                _tally(summary, finding, bad)
+        log.event(logger, "survey verified", survey=survey, checked=len(keys), bad=len(bad))
+        if repair and bad and fetcher is not None:
+            _repair(settings, s3, fetcher, survey, bad, summary=summary, transfer_config=transfer_config)
+    return summary
+
+
+def _tally(summary: VerifySummary, finding: Finding, bad: list[str]) -> None:
+    key = finding.key
+    if finding.error is not None:
+        summary.errors.append({"key": key, "error": finding.error})
+        return
+    summary.checked += 1
+    if finding.recorded is None:
+        summary.unrecorded.append({"key": key, "actual": finding.actual or ""})
+        log.event(logger, "object has no recorded sha256", level=30, key=key)
+        bad.append(key)
+    elif finding.recorded != finding.actual:
+        summary.mismatched.append(
+            {
+                "key": key,
+                "recorded": finding.recorded,
+                "actual": finding.actual or "",
+                "recorded_in": finding.source or "",
+            }
+        )
+        log.event(logger, "object does not match its sha256", level=40, key=key, recorded=finding.recorded)
+        bad.append(key)
+
+
+def _repair(
+    settings: Settings,
+    s3: S3Client,
+    fetcher: Fetcher,
+    survey: str,
+    keys: list[str],
+    *,
+    summary: VerifySummary,
+    transfer_config: TransferConfig | None,
+) -> None:
+    bucket = settings.require_bucket()
+    prefix = mirror_prefix(survey)
+    survey_url = f"{settings.bls_base_url}{survey}/"
+    try:
+        lease = leases.acquire(s3, bucket, survey, ttl=settings.lease_ttl)
+    except DataQuestError as exc:
+        summary.errors += [{"key": k, "error": f"not repaired: {exc}"} for k in keys]
+        return
+    try:
+        lease.keep_alive()
+        tree = walk(fetcher, survey_url)
+        listed = {prefix + f.path: f for f in tree.files}
+        for key in keys:
+            lease.check()
+            source = listed.get(key)
+            if source is None:
+                summary.errors.append(
+                    {"key": key, "error": f"not repaired: {survey_url} no longer lists it; the next sync deletes it"}
+                )
+                continue
+            try:
+                result = transfer(
+                    fetcher,
+                    s3,
+                    bucket=bucket,
+                    key=key,
+                    source=source,
+                    metadata=source_metadata(source),
+                    config=transfer_config,
+                )
+            except DataQuestError as exc:
+                summary.errors.append({"key": key, "error": f"not repaired: {exc}"})
+                continue
+            summary.repaired.append(key)
+            log.event(logger, "object repaired", key=key, sha256=result.sha256, size=result.size)
+    except DataQuestError as exc:
+        summary.errors.append({"key": prefix, "error": f"repair of {survey} stopped: {exc}"})
+    finally:
+        lease.release()

@@ -1,0 +1,123 @@
+"""verify: each object re-hashed against the SHA-256 it recorded (metadata, tag or ChecksumSHA256); mismatches
+and unrecorded objects found and, with repair, fetched again through the sync's transfer path."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+import pytest
+
+from dataquest.bls.sync import sync_surveys
+from dataquest.verify import VerifySummary, verify
+from tests.unit.test_bls_sync import CFG, Source, body, keys, settings
+
+BUCKET = "sync-bucket"  # test_bls_sync's settings() names this bucket
+
+pytestmark = pytest.mark.usefixtures("small_parts")
+
+
+@pytest.fixture
+def mirrored(s3: Any) -> Source:
+    source = Source()
+    source.site.put("pr/pr.class", b"class\r\n")  # single part: sha256 in metadata
+    source.site.put("pr/pr.series", b"s" * 5000)  # multipart with CFG: sha256 in a tag
+    source.site.put("pr/sub/deep.txt", b"deep")
+    assert sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG).ok
+    return source
+
+
+def run(s3: Any, source: Source, *, repair: bool = False, **kw: Any) -> VerifySummary:
+    return verify(settings(**kw), s3, repair=repair, fetcher=source.fetcher(), transfer_config=CFG)
+
+
+def replace_keeping_the_record(s3: Any, key: str, data: bytes) -> None:
+    """What no sync notices: other bytes of the same size, with the old metadata and tags copied over."""
+    head = s3.head_object(Bucket=BUCKET, Key=key)
+    tags = s3.get_object_tagging(Bucket=BUCKET, Key=key)["TagSet"]
+    assert head["ContentLength"] == len(data)
+    tagging = "&".join(f"{t['Key']}={t['Value']}" for t in tags)
+    s3.put_object(Bucket=BUCKET, Key=key, Body=data, Metadata=head["Metadata"], Tagging=tagging)
+
+
+def test_an_intact_mirror_verifies_clean(s3: Any, mirrored: Source) -> None:
+    summary = run(s3, mirrored)
+    assert summary.to_document() == {"checked": 3, "mismatched": [], "unrecorded": [], "repaired": [], "errors": []}
+    assert summary.ok
+    assert mirrored.file_gets() == 3  # the sync's; verify read S3 only
+
+
+@pytest.mark.parametrize(("key", "where"), [("bls/pr/pr.class", "metadata"), ("bls/pr/pr.series", "tag")])
+def test_bytes_replaced_with_the_same_size_are_found_and_repaired(
+    s3: Any, mirrored: Source, key: str, where: str
+) -> None:
+    good = body(s3, key)
+    bad = bytes(b ^ 0x20 for b in good)
+    replace_keeping_the_record(s3, key, bad)
+
+    found = run(s3, mirrored)
+    assert not found.ok
+    assert found.checked == 3
+    assert found.mismatched == [
+        {
+            "key": key,
+            "recorded": hashlib.sha256(good).hexdigest(),
+            "actual": hashlib.sha256(bad).hexdigest(),
+            "recorded_in": where,
+        }
+    ]
+    assert body(s3, key) == bad  # verify alone changes nothing
+
+    repaired = run(s3, mirrored, repair=True)
+    assert repaired.repaired == [key]
+    assert repaired.ok
+    assert body(s3, key) == good
+    assert keys(s3, "_locks/") == []  # the repair's lease is released
+    assert run(s3, mirrored).to_document()["mismatched"] == []
+
+
+def test_an_object_with_no_record_is_unrecorded_and_repair_records_it(s3: Any, mirrored: Source) -> None:
+    s3.put_object(Bucket=BUCKET, Key="bls/pr/pr.class", Body=b"class\r\n")  # no metadata, no checksum
+    found = run(s3, mirrored)
+    assert found.unrecorded == [{"key": "bls/pr/pr.class", "actual": hashlib.sha256(b"class\r\n").hexdigest()}]
+    assert found.mismatched == []
+    assert not found.ok
+    assert run(s3, mirrored, repair=True).repaired == ["bls/pr/pr.class"]
+    assert s3.head_object(Bucket=BUCKET, Key="bls/pr/pr.class")["Metadata"]["sha256"]
+    assert run(s3, mirrored).ok
+
+
+def test_s3s_own_full_object_checksum_is_a_record(s3: Any, mirrored: Source) -> None:
+    data = b"class\r\n"
+    digest = base64.b64encode(hashlib.sha256(data).digest()).decode()
+    s3.put_object(Bucket=BUCKET, Key="bls/pr/pr.class", Body=data, ChecksumAlgorithm="SHA256", ChecksumSHA256=digest)
+    assert run(s3, mirrored).ok
+
+
+def test_an_object_the_source_no_longer_lists_is_not_repaired_but_reported(s3: Any, mirrored: Source) -> None:
+    s3.put_object(Bucket=BUCKET, Key="bls/pr/gone.txt", Body=b"old")
+    summary = run(s3, mirrored, repair=True)
+    assert summary.repaired == []
+    assert [e["key"] for e in summary.errors] == ["bls/pr/gone.txt"]
+    assert "no longer lists it" in summary.errors[0]["error"]
+    assert not summary.ok
+
+
+def test_all_verifies_every_survey_folder_in_the_bucket(s3: Any, mirrored: Source) -> None:
+    s3.put_object(Bucket=BUCKET, Key="bls/ce/ce.txt", Body=b"ce")
+    summary = run(s3, mirrored, surveys=("all",))
+    assert summary.surveys == ["ce", "pr"]
+    assert summary.checked == 4
+    assert [d["key"] for d in summary.unrecorded] == ["bls/ce/ce.txt"]
+
+
+def test_a_repair_while_a_sync_holds_the_lease_is_refused_per_object(s3: Any, mirrored: Source) -> None:
+    from dataquest.bls.lease import acquire
+
+    replace_keeping_the_record(s3, "bls/pr/pr.class", b"CLASS\r\n")
+    held = acquire(s3, BUCKET, "pr", ttl=60)
+    summary = run(s3, mirrored, repair=True)
+    assert summary.repaired == []
+    assert "another sync of survey 'pr' is running" in summary.errors[0]["error"]
+    held.release()
