@@ -111,6 +111,10 @@ LOCAL_INVOKE_TIMEOUT ?= 600
 export DQ_AWS_PORT DQ_INGEST_PORT DQ_REPORT_PORT
 export DQ_IMAGE_PREFIX := $(IMAGE_PREFIX)
 export DQ_IMAGE_TAG := $(IMAGE_TAG)
+# The functions' CPU type, as Terraform's `architecture` (modules/pipeline, default x86_64): the images are built
+# for it whatever machine builds them (an arm64 image on an x86_64 function fails every invocation).
+ARCH ?= x86_64
+PLATFORM = $(if $(filter arm64,$(ARCH)),linux/arm64,$(if $(filter x86_64,$(ARCH)),linux/amd64,$(error ARCH must be x86_64 or arm64, not $(ARCH))))
 # buildx when present (--provenance=false: Lambda rejects the OCI index an attestation makes), else the classic builder.
 DOCKER_BUILD = $(if $(shell docker buildx version 2>/dev/null),docker buildx build --provenance=false --load,DOCKER_BUILDKIT=0 docker build)
 BUILD_ARGS = --network host $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE))
@@ -123,10 +127,10 @@ base-image: ## build the local base image (debootstrap; for machines that cannot
 	scripts/build-base-image.sh $(BASE_IMAGE)
 
 .PHONY: images
-images: ## build the ingest and report images as dataquest/<fn>:IMAGE_TAG (BASE_IMAGE=... overrides the pinned base)
+images: ## build the ingest and report images as dataquest/<fn>:IMAGE_TAG for ARCH (x86_64|arm64; BASE_IMAGE=... overrides the base)
 	@for fn in ingest report; do \
-	  echo "images: building $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG)" >&2; \
-	  $(DOCKER_BUILD) $(BUILD_ARGS) -f images/$$fn/Dockerfile -t $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) . >&2; \
+	  echo "images: building $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) for $(PLATFORM)" >&2; \
+	  $(DOCKER_BUILD) $(BUILD_ARGS) --platform $(PLATFORM) -f images/$$fn/Dockerfile -t $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) . >&2; \
 	  echo "images: $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) $$(docker image inspect --format '{{.Size}}' $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) | awk '{printf "%.0f MB", $$1/1e6}')"; \
 	done
 
@@ -198,8 +202,8 @@ push: install images ## build both images, tag them with the git commit, push to
 	echo "push: next: make promote ENV=$(ENV) FROM=$(GIT_SHA)" >&2
 
 .PHONY: promote
-promote: install ## promote FROM (default: this commit) to TO (default: ENV-FROM) by digest; write terraform/envs/ENV/images.auto.tfvars.json
-	$(PY) -m dataquest.promote release --env $(ENV) --from $(FROM) $(if $(TO),--to $(TO)) --prefix $(ECR_PREFIX) \
+promote: install ## promote FROM (default: this commit) to TO (default: ENV-FROM) by digest, refusing an image not built for ARCH; write terraform/envs/ENV/images.auto.tfvars.json
+	$(PY) -m dataquest.promote release --env $(ENV) --from $(FROM) $(if $(TO),--to $(TO)) --prefix $(ECR_PREFIX) --architecture $(ARCH) \
 	  --tfvars terraform/envs/$(ENV)/images.auto.tfvars.json
 
 define wait_healthy
