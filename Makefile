@@ -118,7 +118,10 @@ PLATFORM = $(if $(filter arm64,$(ARCH)),linux/arm64,$(if $(filter x86_64,$(ARCH)
 # buildx when present (--provenance=false: Lambda rejects the OCI index an attestation makes), else the classic builder.
 DOCKER_BUILD = $(if $(shell docker buildx version 2>/dev/null),docker buildx build --provenance=false --load,DOCKER_BUILDKIT=0 docker build)
 BUILD_ARGS = --network host $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE))
-COMPOSE = docker-compose -p $(COMPOSE_PROJECT) -f docker-compose.yml $(if $(filter moto,$(EMULATOR)),-f docker-compose.moto.yml) $(if $(filter standin,$(RIE)),-f docker-compose.standin.yml)
+# Compose v2 (`docker compose`) when it answers, else v1 (`docker-compose`); COMPOSE_CLI=... chooses. Asked once, when
+# a recipe first needs it.
+COMPOSE_CLI = $(eval COMPOSE_CLI := $(shell docker compose version >/dev/null 2>&1 && echo 'docker compose' || echo docker-compose))$(COMPOSE_CLI)
+COMPOSE = $(COMPOSE_CLI) -p $(COMPOSE_PROJECT) -f docker-compose.yml $(if $(filter moto,$(EMULATOR)),-f docker-compose.moto.yml) $(if $(filter standin,$(RIE)),-f docker-compose.standin.yml)
 TF_LOCAL = TF_DATA_DIR=$(abspath $(LOCAL_DIR))/tf-data terraform -chdir=terraform/envs/local
 TF_STATE = -state=$(abspath $(LOCAL_DIR))/terraform.tfstate
 
