@@ -134,6 +134,8 @@ images: ## build the ingest and report images as dataquest/<fn>:IMAGE_TAG for AR
 	@for fn in ingest report; do \
 	  echo "images: building $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) for $(PLATFORM)" >&2; \
 	  $(DOCKER_BUILD) $(BUILD_ARGS) --platform $(PLATFORM) -f images/$$fn/Dockerfile -t $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) . >&2; \
+	  built=$$(docker image inspect --format '{{.Os}}/{{.Architecture}}' $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG)); \
+	  [[ "$$built" == "$(PLATFORM)" ]] || { echo "images: $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) is $$built, not $(PLATFORM) (a local base of another architecture? the classic builder does not convert it)" >&2; exit 1; }; \
 	  echo "images: $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) $$(docker image inspect --format '{{.Size}}' $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) | awk '{printf "%.0f MB", $$1/1e6}')"; \
 	done
 
