@@ -115,6 +115,13 @@ export DQ_IMAGE_TAG := $(IMAGE_TAG)
 # for it whatever machine builds them (an arm64 image on an x86_64 function fails every invocation).
 ARCH ?= x86_64
 PLATFORM = $(if $(filter arm64,$(ARCH)),linux/arm64,$(if $(filter x86_64,$(ARCH)),linux/amd64,$(error ARCH must be x86_64 or arm64, not $(ARCH))))
+# LocalStack: the pinned public image; where it cannot be pulled, `make localstack-image` builds an equivalent one
+# from PyPI and LOCALSTACK_IMAGE=$(IMAGE_PREFIX)/localstack:4.14.0 makes compose (and local-up) use it.
+LOCALSTACK_VERSION := 4.14.0
+LOCALSTACK_IMAGE ?= localstack/localstack:$(LOCALSTACK_VERSION)
+LOCALSTACK_LOCAL_IMAGE = $(IMAGE_PREFIX)/localstack:$(LOCALSTACK_VERSION)
+LOCALSTACK_BASE_IMAGE ?= dataquest/base:trixie
+export DQ_LOCALSTACK_IMAGE := $(LOCALSTACK_IMAGE)
 # buildx when present (--provenance=false: Lambda rejects the OCI index an attestation makes), else the classic builder.
 DOCKER_BUILD = $(if $(shell docker buildx version 2>/dev/null),docker buildx build --provenance=false --load,DOCKER_BUILDKIT=0 docker build)
 BUILD_ARGS = --network host $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE))
@@ -143,9 +150,16 @@ images: ## build the ingest and report images as dataquest/<fn>:IMAGE_TAG for AR
 moto-image: ## build the moto emulator image (EMULATOR=moto)
 	$(DOCKER_BUILD) $(BUILD_ARGS) -t $(IMAGE_PREFIX)/moto:5.2.5 images/moto >&2
 
+.PHONY: localstack-image
+localstack-image: ## build LocalStack 4.14.0 from PyPI on a debootstrapped trixie base, as dataquest/localstack:4.14.0 (cached)
+	DQ_BASE_EXTRA_PACKAGES=curl scripts/build-base-image.sh $(LOCALSTACK_BASE_IMAGE)
+	$(DOCKER_BUILD) --network host --build-arg BASE_IMAGE=$(LOCALSTACK_BASE_IMAGE) \
+	  --build-arg LOCALSTACK_VERSION=$(LOCALSTACK_VERSION) -t $(LOCALSTACK_LOCAL_IMAGE) images/localstack >&2
+
 .PHONY: hadolint
 hadolint: install ## lint the Dockerfiles (hadolint, warnings fail)
-	$(BIN)/hadolint --failure-threshold warning images/ingest/Dockerfile images/report/Dockerfile images/moto/Dockerfile
+	$(BIN)/hadolint --failure-threshold warning images/ingest/Dockerfile images/report/Dockerfile images/moto/Dockerfile \
+	  images/localstack/Dockerfile
 
 .PHONY: docker-smoke
 # The test takes prebuilt images only under its own names (dataquest/<fn>:test); under any other tag it builds again.
@@ -164,7 +178,7 @@ rie: ## download the Lambda Runtime Interface Emulator into .rie/ (mounted by do
 	fi
 
 .PHONY: local-up
-local-up: images $(if $(filter moto,$(EMULATOR)),moto-image) $(if $(filter standin,$(RIE)),,rie) ## start the emulator (EMULATOR=localstack|moto), apply terraform/envs/local, start both functions and the relay
+local-up: images $(if $(filter moto,$(EMULATOR)),moto-image,$(if $(filter $(LOCALSTACK_LOCAL_IMAGE),$(LOCALSTACK_IMAGE)),localstack-image)) $(if $(filter standin,$(RIE)),,rie) ## start the emulator (EMULATOR=localstack|moto), apply terraform/envs/local, start both functions and the relay
 	$(COMPOSE) up -d aws
 	@$(call wait_healthy,aws)
 	@mkdir -p $(LOCAL_DIR)
