@@ -161,6 +161,8 @@ EMULATORS = {
 }
 
 
+# Cold, the images (and the local bases and emulator images) are built first: minutes each on a vfs engine.
+@pytest.mark.timeout(2400)
 @pytest.mark.parametrize("emulator", list(EMULATORS))
 def test_local_stack_produces_the_known_report(
     *,
