@@ -141,10 +141,24 @@ LOCAL_INVOKE_TIMEOUT ?= 600
 export DQ_AWS_PORT DQ_INGEST_PORT DQ_REPORT_PORT
 export DQ_IMAGE_PREFIX := $(IMAGE_PREFIX)
 export DQ_IMAGE_TAG := $(IMAGE_TAG)
+# The functions' CPU type, as Terraform's `architecture` (modules/pipeline, default x86_64): the images are built
+# for it whatever machine builds them (an arm64 image on an x86_64 function fails every invocation).
+ARCH ?= x86_64
+PLATFORM = $(if $(filter arm64,$(ARCH)),linux/arm64,$(if $(filter x86_64,$(ARCH)),linux/amd64,$(error ARCH must be x86_64 or arm64, not $(ARCH))))
+# LocalStack: the pinned public image; where it cannot be pulled, `make localstack-image` builds an equivalent one
+# from PyPI and LOCALSTACK_IMAGE=$(IMAGE_PREFIX)/localstack:4.14.0 makes compose (and local-up) use it.
+LOCALSTACK_VERSION := 4.14.0
+LOCALSTACK_IMAGE ?= localstack/localstack:$(LOCALSTACK_VERSION)
+LOCALSTACK_LOCAL_IMAGE = $(IMAGE_PREFIX)/localstack:$(LOCALSTACK_VERSION)
+LOCALSTACK_BASE_IMAGE ?= dataquest/base:trixie
+export DQ_LOCALSTACK_IMAGE := $(LOCALSTACK_IMAGE)
 # buildx when present (--provenance=false: Lambda rejects the OCI index an attestation makes), else the classic builder.
 DOCKER_BUILD = $(if $(shell docker buildx version 2>/dev/null),docker buildx build --provenance=false --load,DOCKER_BUILDKIT=0 docker build)
 BUILD_ARGS = --network host $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE))
-COMPOSE = docker-compose -p $(COMPOSE_PROJECT) -f docker-compose.yml $(if $(filter moto,$(EMULATOR)),-f docker-compose.moto.yml) $(if $(filter standin,$(RIE)),-f docker-compose.standin.yml)
+# Compose v2 (`docker compose`) when it answers, else v1 (`docker-compose`); COMPOSE_CLI=... chooses. Asked once, when
+# a recipe first needs it.
+COMPOSE_CLI = $(eval COMPOSE_CLI := $(shell docker compose version >/dev/null 2>&1 && echo 'docker compose' || echo docker-compose))$(COMPOSE_CLI)
+COMPOSE = $(COMPOSE_CLI) -p $(COMPOSE_PROJECT) -f docker-compose.yml $(if $(filter moto,$(EMULATOR)),-f docker-compose.moto.yml) $(if $(filter standin,$(RIE)),-f docker-compose.standin.yml)
 TF_LOCAL = TF_DATA_DIR=$(abspath $(LOCAL_DIR))/tf-data terraform -chdir=terraform/envs/local
 TF_STATE = -state=$(abspath $(LOCAL_DIR))/terraform.tfstate
 
@@ -153,10 +167,12 @@ base-image: ## build the local base image (debootstrap; for machines that cannot
 	scripts/build-base-image.sh $(BASE_IMAGE)
 
 .PHONY: images
-images: ## build the ingest and report images as dataquest/<fn>:IMAGE_TAG (BASE_IMAGE=... overrides the pinned base)
+images: ## build the ingest and report images as dataquest/<fn>:IMAGE_TAG for ARCH (x86_64|arm64; BASE_IMAGE=... overrides the base)
 	@for fn in ingest report; do \
-	  echo "images: building $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG)" >&2; \
-	  $(DOCKER_BUILD) $(BUILD_ARGS) -f images/$$fn/Dockerfile -t $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) . >&2; \
+	  echo "images: building $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) for $(PLATFORM)" >&2; \
+	  $(DOCKER_BUILD) $(BUILD_ARGS) --platform $(PLATFORM) -f images/$$fn/Dockerfile -t $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) . >&2; \
+	  built=$$(docker image inspect --format '{{.Os}}/{{.Architecture}}' $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG)); \
+	  [[ "$$built" == "$(PLATFORM)" ]] || { echo "images: $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) is $$built, not $(PLATFORM) (a local base of another architecture? the classic builder does not convert it)" >&2; exit 1; }; \
 	  echo "images: $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) $$(docker image inspect --format '{{.Size}}' $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) | awk '{printf "%.0f MB", $$1/1e6}')"; \
 	done
 
@@ -164,9 +180,16 @@ images: ## build the ingest and report images as dataquest/<fn>:IMAGE_TAG (BASE_
 moto-image: ## build the moto emulator image (EMULATOR=moto)
 	$(DOCKER_BUILD) $(BUILD_ARGS) -t $(IMAGE_PREFIX)/moto:5.2.5 images/moto >&2
 
+.PHONY: localstack-image
+localstack-image: ## build LocalStack 4.14.0 from PyPI on a debootstrapped trixie base, as dataquest/localstack:4.14.0 (cached)
+	DQ_BASE_EXTRA_PACKAGES=curl scripts/build-base-image.sh $(LOCALSTACK_BASE_IMAGE)
+	$(DOCKER_BUILD) --network host --build-arg BASE_IMAGE=$(LOCALSTACK_BASE_IMAGE) \
+	  --build-arg LOCALSTACK_VERSION=$(LOCALSTACK_VERSION) -t $(LOCALSTACK_LOCAL_IMAGE) images/localstack >&2
+
 .PHONY: hadolint
 hadolint: install ## lint the Dockerfiles (hadolint, warnings fail)
-	$(BIN)/hadolint --failure-threshold warning images/ingest/Dockerfile images/report/Dockerfile images/moto/Dockerfile
+	$(BIN)/hadolint --failure-threshold warning images/ingest/Dockerfile images/report/Dockerfile images/moto/Dockerfile \
+	  images/localstack/Dockerfile
 
 .PHONY: docker-smoke
 # The test takes prebuilt images only under its own names (dataquest/<fn>:test); under any other tag it builds again.
@@ -185,7 +208,7 @@ rie: ## download the Lambda Runtime Interface Emulator into .rie/ (mounted by do
 	fi
 
 .PHONY: local-up
-local-up: images $(if $(filter moto,$(EMULATOR)),moto-image) $(if $(filter standin,$(RIE)),,rie) ## start the emulator (EMULATOR=localstack|moto), apply terraform/envs/local, start both functions and the relay
+local-up: images $(if $(filter moto,$(EMULATOR)),moto-image,$(if $(filter $(LOCALSTACK_LOCAL_IMAGE),$(LOCALSTACK_IMAGE)),localstack-image)) $(if $(filter standin,$(RIE)),,rie) ## start the emulator (EMULATOR=localstack|moto), apply terraform/envs/local, start both functions and the relay
 	$(COMPOSE) up -d aws
 	@$(call wait_healthy,aws)
 	@mkdir -p $(LOCAL_DIR)
@@ -228,8 +251,8 @@ push: install images ## build both images, tag them with the git commit, push to
 	echo "push: next: make promote ENV=$(ENV) FROM=$(GIT_SHA)" >&2
 
 .PHONY: promote
-promote: install ## promote FROM (default: this commit) to TO (default: ENV-FROM) by digest; write terraform/envs/ENV/images.auto.tfvars.json
-	$(PY) -m dataquest.promote release --env $(ENV) --from $(FROM) $(if $(TO),--to $(TO)) --prefix $(ECR_PREFIX) \
+promote: install ## promote FROM (default: this commit) to TO (default: ENV-FROM) by digest, refusing an image not built for ARCH; write terraform/envs/ENV/images.auto.tfvars.json
+	$(PY) -m dataquest.promote release --env $(ENV) --from $(FROM) $(if $(TO),--to $(TO)) --prefix $(ECR_PREFIX) --architecture $(ARCH) \
 	  --tfvars terraform/envs/$(ENV)/images.auto.tfvars.json
 
 define wait_healthy

@@ -3,16 +3,25 @@
 #
 #   scripts/build-base-image.sh [NAME]     (default NAME: dataquest/base:bookworm; $DQ_BASE_IMAGE wins)
 #
-# A Debian bookworm minbase root filesystem made with debootstrap from the mirror apt already uses, with
-# python3 (3.11), venv, pip and CA certificates, plus the host's CA bundle so that pip inside a build reaches
+# The Debian suite is NAME's tag when it names one the host's debootstrap knows (bookworm: Python 3.11, what
+# the function images build on here; trixie: Python 3.13, what `make localstack-image` builds on), else
+# $DQ_BASE_SUITE (default bookworm). $DQ_BASE_EXTRA_PACKAGES adds packages (comma-separated).
+#
+# A Debian minbase root filesystem made with debootstrap from the mirror apt already uses, with
+# python3, venv, pip and CA certificates, plus the host's CA bundle so that pip inside a build reaches
 # PyPI through whatever TLS-inspecting proxy the host trusts; imported with `docker import`. Cached: nothing is
 # rebuilt when `docker image inspect NAME` finds it (set DQ_REBUILD_BASE=1 to force). See images/README.md
 # ("No registry: a local base image").
 set -euo pipefail
 
 NAME=${1:-${DQ_BASE_IMAGE:-dataquest/base:bookworm}}
-SUITE=bookworm
-PACKAGES=python3,python3-venv,python3-pip,ca-certificates
+tag=${NAME##*:}
+if [[ "$NAME" == *:* && -e "/usr/share/debootstrap/scripts/$tag" ]]; then
+  SUITE=$tag
+else
+  SUITE=${DQ_BASE_SUITE:-bookworm}
+fi
+PACKAGES=python3,python3-venv,python3-pip,ca-certificates${DQ_BASE_EXTRA_PACKAGES:+,$DQ_BASE_EXTRA_PACKAGES}
 HOST_CA=${DQ_HOST_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 
 if [[ -z "${DQ_REBUILD_BASE:-}" ]] && docker image inspect "$NAME" >/dev/null 2>&1; then

@@ -32,7 +32,7 @@ command -v docker >/dev/null || unavailable "no docker client on PATH (apt-get i
 if ! command -v dockerd >/dev/null; then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null && [[ -z "${DQ_DOCKER_NO_INSTALL:-}" ]]; then
     echo "docker-engine: installing docker.io, docker-compose and debootstrap with apt-get" >&2
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io docker-compose debootstrap; } \
+    { apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq docker.io docker-compose debootstrap; } \
       >/tmp/dataquest-apt.log 2>&1 || unavailable "apt-get install docker.io failed (see /tmp/dataquest-apt.log)"
   else
     unavailable "dockerd is not installed and cannot be installed here (needs root and apt-get)"

@@ -13,6 +13,12 @@ pushed; the layers stay where they are. The answers ECR can give::
 A missing repository or source tag is a :class:`PromotionError` naming it, raised before anything is written;
 ``put_image`` is a single call, so a failed promotion moves nothing.
 
+The image must run on the function's CPU type (Terraform's ``architecture``, default ``x86_64``): an arm64 image
+deploys fine on an x86_64 function, then every invocation fails (``Runtime.InvalidEntrypoint``). So before any
+tag is put, the architecture is read from the image itself: a single-platform manifest's config blob (fetched
+through ``get_download_url_for_layer`` and checked against its digest) names it; an index names one per entry.
+Anything but exactly the function's is refused with one line saying what to rebuild.
+
 ``python -m dataquest.promote`` wraps it for ``make push`` and ``make promote``:
 
 - ``release --env ENV --from TAG [--to TAG] [--prefix dataquest] [--tfvars PATH]``: promotes ``<prefix>/ingest``
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import json
 import sys
 from collections.abc import Sequence
@@ -33,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import httpx
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dataquest import log
@@ -51,6 +59,11 @@ ACCEPTED_MEDIA_TYPES = [
     "application/vnd.docker.distribution.manifest.list.v2+json",
     "application/vnd.oci.image.index.v1+json",
 ]
+
+
+# Lambda's CPU types (Terraform's `architecture`) and the name an image config gives each (OCI / Docker).
+IMAGE_ARCHITECTURES = {"x86_64": "amd64", "arm64": "arm64"}
+DEFAULT_ARCHITECTURE = "x86_64"
 
 
 class PromotionError(DataQuestError):
@@ -111,6 +124,47 @@ def resolve(ecr: ECRClient, repository: str, tag: str) -> tuple[str, str, str]:
     return digest, manifest, media_type
 
 
+def download_config(ecr: ECRClient, repository: str, digest: str, http: httpx.Client | None = None) -> bytes:
+    """The config blob ``digest`` of an image in ``repository`` (ECR's layer download URL), checked against it."""
+    try:
+        url = ecr.get_download_url_for_layer(repositoryName=repository, layerDigest=digest)["downloadUrl"]
+        get = http.get if http is not None else httpx.get
+        response = get(url, timeout=30, follow_redirects=True)
+        response.raise_for_status()
+    except (ClientError, BotoCoreError, httpx.HTTPError) as exc:
+        raise PromotionError(
+            f"reading the image config {digest} from ECR repository {repository!r} failed: {exc}"
+        ) from exc
+    seen = "sha256:" + hashlib.sha256(response.content).hexdigest()
+    if seen != digest:
+        raise PromotionError(f"the image config ECR served for {repository}@{digest} has the digest {seen}")
+    return response.content
+
+
+def image_architectures(ecr: ECRClient, repository: str, manifest: str) -> list[str]:
+    """The architectures an image is built for, as its config (or, for an index, each entry's platform) says."""
+    doc = json.loads(manifest)
+    if isinstance(doc.get("manifests"), list):
+        platforms = {str(m.get("platform", {}).get("architecture", "unknown")) for m in doc["manifests"]}
+        return sorted(platforms - {"unknown"})  # "unknown": an attestation's entry, not an image
+    config = json.loads(download_config(ecr, repository, doc["config"]["digest"]))
+    return [str(config.get("architecture") or "unknown")]
+
+
+def check_architecture(ecr: ECRClient, repository: str, tag: str, manifest: str, architecture: str) -> None:
+    """Refuse, in one line, an image that is not built for exactly ``architecture`` (x86_64 or arm64)."""
+    if architecture not in IMAGE_ARCHITECTURES:
+        raise PromotionError(f"architecture must be one of {', '.join(IMAGE_ARCHITECTURES)}, not {architecture!r}")
+    wanted = IMAGE_ARCHITECTURES[architecture]
+    found = image_architectures(ecr, repository, manifest)
+    if found != [wanted]:
+        built = " and ".join(f"linux/{a}" for a in found) or "no known architecture"
+        raise PromotionError(
+            f"{repository}:{tag} is built for {built}, but the function runs on {architecture} (linux/{wanted}): "
+            f"rebuild with make images ARCH={architecture} and push again, or set the function's architecture"
+        )
+
+
 def current_digest(ecr: ECRClient, repository: str, tag: str) -> str | None:
     """The digest ``tag`` names now, or ``None`` when no image has it."""
     try:
@@ -122,11 +176,15 @@ def current_digest(ecr: ECRClient, repository: str, tag: str) -> str | None:
     return details[0]["imageDigest"] if details else None
 
 
-def promote(ecr: ECRClient, repository: str, from_tag: str, to_tag: str) -> Promotion:
-    """Put ``to_tag`` on the manifest ``from_tag`` names (see the module's docstring for ECR's answers)."""
+def promote(
+    ecr: ECRClient, repository: str, from_tag: str, to_tag: str, *, architecture: str = DEFAULT_ARCHITECTURE
+) -> Promotion:
+    """Put ``to_tag`` on the manifest ``from_tag`` names, once it is known to be built for ``architecture`` (see
+    the module's docstring for ECR's answers)."""
     if not from_tag or not to_tag:
         raise PromotionError("both --from and --to need a tag")
     digest, manifest, media_type = resolve(ecr, repository, from_tag)
+    check_architecture(ecr, repository, from_tag, manifest, architecture)
     previous = current_digest(ecr, repository, to_tag)
     kwargs: dict[str, Any] = {"imageManifestMediaType": media_type} if media_type else {}
     try:
@@ -167,15 +225,20 @@ def release(
     to_tag: str,
     tfvars: Path | None = None,
     functions: Sequence[str] = FUNCTIONS,
+    architecture: str = DEFAULT_ARCHITECTURE,
 ) -> dict[str, Any]:
     """Promote every function's image and write ``<function>_image_uri`` (by digest) to ``tfvars``.
 
-    Every source tag is resolved before any tag is put, so a missing image stops the release before it starts.
+    Every source tag is resolved, and its architecture checked, before any tag is put, so a missing image or one
+    built for another CPU type stops the release before it starts.
     """
     repositories = {fn: f"{prefix}/{fn}" for fn in functions}
     for repository in repositories.values():
-        resolve(ecr, repository, from_tag)
-    promotions = {fn: promote(ecr, repo, from_tag, to_tag) for fn, repo in repositories.items()}
+        _digest, manifest, _media_type = resolve(ecr, repository, from_tag)
+        check_architecture(ecr, repository, from_tag, manifest, architecture)
+    promotions = {
+        fn: promote(ecr, repo, from_tag, to_tag, architecture=architecture) for fn, repo in repositories.items()
+    }
     uris = {f"{fn}_image_uri": f"{repository_uri(ecr, p.repository)}@{p.digest}" for fn, p in promotions.items()}
     if tfvars is not None:
         tfvars.parent.mkdir(parents=True, exist_ok=True)
@@ -203,6 +266,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="to_tag", default=None, help="the release tag (default: <env>-<from>)")
     p.add_argument("--prefix", default="dataquest", help="repositories are <prefix>/<function>")
     p.add_argument(
+        "--architecture",
+        choices=sorted(IMAGE_ARCHITECTURES),
+        default=DEFAULT_ARCHITECTURE,
+        help="the functions' CPU type (Terraform's architecture); an image built for another is refused",
+    )
+    p.add_argument(
         "--tfvars",
         default=None,
         help="where to write the image URIs (default terraform/envs/<env>/images.auto.tfvars.json)",
@@ -224,7 +293,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             tfvars = Path(args.tfvars or f"terraform/envs/{args.env}/images.auto.tfvars.json")
             to_tag = args.to_tag or f"{args.env}-{args.from_tag}"
-            print(json.dumps(release(ecr, prefix=args.prefix, from_tag=args.from_tag, to_tag=to_tag, tfvars=tfvars)))
+            doc = release(
+                ecr,
+                prefix=args.prefix,
+                from_tag=args.from_tag,
+                to_tag=to_tag,
+                tfvars=tfvars,
+                architecture=args.architecture,
+            )
+            print(json.dumps(doc))
     except (DataQuestError, BotoCoreError, ClientError) as exc:
         print(f"dataquest promote: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1

@@ -68,6 +68,8 @@ class Answer:
 
 
 Invoke = Callable[[dict[str, Any]], Answer]
+# The function_error of an answer whose body is not JSON.
+NOT_JSON = "the answer is not JSON"
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
@@ -146,7 +148,7 @@ def failed_ids(batch_ids: Sequence[str], answer: Answer) -> tuple[set[str], str 
     payload = answer.payload
     if answer.function_error or (isinstance(payload, dict) and "errorType" in payload and "errorMessage" in payload):
         error_type = payload.get("errorType") if isinstance(payload, dict) else None
-        message = payload.get("errorMessage") if isinstance(payload, dict) else None
+        message = payload.get("errorMessage") if isinstance(payload, dict) else payload
         return everything, f"the function failed: {error_type or answer.function_error}: {message}"
     if not isinstance(payload, dict) or "batchItemFailures" not in payload:
         return set(), None
@@ -258,11 +260,15 @@ def http_invoker(client: httpx.Client, function_url: str) -> Invoke:
 
     def invoke(event: dict[str, Any]) -> Answer:
         response = client.post(function_url, content=json.dumps(event), headers={"Content-Type": "application/json"})
+        function_error = response.headers.get("X-Amz-Function-Error")
         try:
             payload = response.json() if response.content else None
         except ValueError:
+            # Not JSON, such as the RIE's "Task timed out after 300.00 seconds" (it answers a timeout with 200):
+            # Lambda fails the whole batch on an answer that is not JSON, so the relay does too.
             payload = response.text
-        return Answer(response.status_code, payload, response.headers.get("X-Amz-Function-Error"))
+            function_error = function_error or NOT_JSON
+        return Answer(response.status_code, payload, function_error)
 
     return invoke
 

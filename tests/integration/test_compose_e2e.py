@@ -1,7 +1,14 @@
-"""The local stack end to end, as a user runs it: ``make local-up EMULATOR=moto``, ``make local-invoke``.
+"""The local stack end to end, as a user runs it: ``make local-up [EMULATOR=moto]``, ``make local-invoke``.
 
-The real images, the moto emulator image, terraform/envs/local applied to it, the relay, the report in the
-emulator's S3 with the known answers of the real pr release. What differs from a user's run, and why:
+The real images, the emulator (LocalStack 4.14.0, the README's default, and a moto server), terraform/envs/local
+applied to it, the relay, the report in the emulator's S3 with the known answers of the real pr release. Each
+emulator runs under one Compose: LocalStack under v2 (``docker compose``, what users have), moto under v1
+(``docker-compose``), so that both command lines the Makefile may choose are run end to end. What differs from a
+user's run, and why:
+
+- ``LOCALSTACK_IMAGE=dataquest/localstack:4.14.0``: no registry can be reached here, so ``make localstack-image``
+  builds LocalStack from PyPI (``localstack-core``) on a debootstrapped Debian trixie base; a user's machine pulls
+  ``localstack/localstack:4.14.0`` instead (compose's default).
 
 - ``RIE=standin``: the RIE binary cannot be downloaded here, so docker-compose.standin.yml mounts the test
   suite's mini-RIE into the unchanged images (same port, same command).
@@ -20,6 +27,7 @@ import os
 import re
 import shutil
 import socket
+import subprocess
 import threading
 import time
 import uuid
@@ -27,9 +35,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.integration.test_docker_images import (  # noqa: F401 - the fixtures are found by name
+    LOCAL_LOCALSTACK_IMAGE,
     TEST_TAG,
     base_image,
     docker,
@@ -129,18 +139,50 @@ def _tf_env() -> dict[str, str]:
     return {k: v for k, v in env.items() if v}
 
 
-def test_local_stack_with_moto_produces_the_known_report(
+def compose_cli_unavailable(cli: str) -> str | None:
+    """Why ``cli`` (``docker compose`` or ``docker-compose``) cannot run here, or ``None`` when it answers."""
+    words = cli.split()
+    if shutil.which(words[0]) is None:
+        return f"{cli} is not installed"
+    try:
+        answer = subprocess.run([*words, "version"], capture_output=True, text=True, timeout=60, check=False)
+    except subprocess.TimeoutExpired:
+        return f"{cli} version timed out"
+    if answer.returncode != 0:
+        hint = " (scripts/install-compose-v2.sh installs it)" if cli == "docker compose" else ""
+        return f"{cli} does not answer{hint}: {(answer.stderr or answer.stdout).strip()[-300:]}"
+    return None
+
+
+EMULATORS = {
+    # emulator: (make arguments, the Compose command line it runs under)
+    "localstack": ([f"LOCALSTACK_IMAGE={LOCAL_LOCALSTACK_IMAGE}"], "docker compose"),
+    "moto": (["EMULATOR=moto"], "docker-compose"),
+}
+
+
+# Cold, the images (and the local bases and emulator images) are built first: minutes each on a vfs engine.
+@pytest.mark.timeout(2400)
+@pytest.mark.parametrize("emulator", list(EMULATORS))
+def test_local_stack_produces_the_known_report(
+    *,
     request: pytest.FixtureRequest,
     project: tuple[str, str],
     shared_data: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    emulator: str,
 ) -> None:
+    emulator_args, cli = EMULATORS[emulator]
+    unavailable = compose_cli_unavailable(cli)
+    if unavailable:
+        pytest.skip(f"compose unavailable: {unavailable}")
     name, gateway = project
     base = request.getfixturevalue("base_image")
     ports = {"DQ_AWS_PORT": free_port(), "DQ_INGEST_PORT": free_port(), "DQ_REPORT_PORT": free_port()}
     args = [
-        "EMULATOR=moto",
+        *emulator_args,
+        f"COMPOSE_CLI={cli}",
         "RIE=standin",
         f"COMPOSE_PROJECT={name}",
         f"LOCAL_DIR={tmp_path / 'local'}",
@@ -165,6 +207,7 @@ def test_local_stack_with_moto_produces_the_known_report(
             started = time.monotonic()
             _local_up(args, env, tmp_path / "local" / "terraform-init.log")
             timings["local-up"] = time.monotonic() - started
+            _check_emulator(emulator, ports["DQ_AWS_PORT"])
             started = time.monotonic()
             invoked = make("-s", "local-invoke", *args, env=env)
             timings["local-invoke"] = time.monotonic() - started
@@ -220,7 +263,17 @@ def test_local_stack_with_moto_produces_the_known_report(
         finally:
             make("-s", "local-down", *args, env=env)
     with capsys.disabled():
-        print("\ncompose e2e: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()))
+        print(f"\ncompose e2e ({emulator}, {cli}): " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()))
+
+
+def _check_emulator(emulator: str, port: int) -> None:
+    """The emulator that answers on the AWS port is the one asked for (LocalStack's health document, or moto's)."""
+    if emulator == "localstack":
+        health = httpx.get(f"http://127.0.0.1:{port}/_localstack/health", timeout=10).json()
+        assert health["version"].startswith("4.14.0"), health
+        assert {health["services"][s] for s in ("s3", "sqs", "sts")} <= {"available", "running"}, health
+    else:
+        assert httpx.get(f"http://127.0.0.1:{port}/moto-api/data.json", timeout=10).status_code == 200
 
 
 def _queue_counts(sqs: Any, queue_url: str, timeout: float = 60) -> tuple[int, int]:

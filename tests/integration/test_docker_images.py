@@ -36,6 +36,7 @@ from tests.support.bls_site import BlsSite
 pytestmark = [pytest.mark.docker, pytest.mark.integration]
 
 LOCAL_BASE_IMAGE = "dataquest/base:bookworm"
+LOCAL_LOCALSTACK_IMAGE = "dataquest/localstack:4.14.0"  # make localstack-image
 TEST_TAG = "test"
 FUNCTIONS = ("ingest", "report")
 INVOKE = "/2015-03-31/functions/function/invocations"

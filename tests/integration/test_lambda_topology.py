@@ -103,10 +103,15 @@ def test_ingest_then_report_through_the_mini_rie(moto_endpoint: str, tmp_path: P
                     dlq_url=topology.dlq_url,
                 )
 
-            # an error in a handler comes back as Lambda's Invoke API says: 200 and X-Amz-Function-Error
+            # an error in a handler comes back as the RIE answers it: 200 and the error document (the RIE passes
+            # on no X-Amz-Function-Error, so the relay and local-invoke tell an error by its errorType)
             broken = httpx.post(report_url, json={"not": "an SQS event"}, timeout=60)
-            assert broken.headers["X-Amz-Function-Error"] == "Unhandled"
+            assert broken.status_code == 200
+            assert "X-Amz-Function-Error" not in broken.headers
             assert broken.json()["errorType"] == "ValidationError"
+            with httpx.Client(timeout=60) as http:
+                failed = relay.failed_ids(["m1"], relay.http_invoker(http, report_url)({"not": "an SQS event"}))
+            assert failed == ({"m1"}, "the function failed: ValidationError: " + broken.json()["errorMessage"])
 
     assert answers == [relay.Answer(200, {"batchItemFailures": []})]
     assert (relayed.received, relayed.deleted, relayed.dead_letters, relayed.left_on_queue) == (3, 3, [], 0)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -56,7 +60,8 @@ def test_every_image_is_pinned(services: dict[str, Any]) -> None:
         image = conf["image"]
         assert ":" in image.rsplit("/", 1)[-1], f"{name}: {image} has no tag"
         assert not image.endswith((":latest", ":${DQ_IMAGE_TAG}")), image
-    assert services["aws"]["image"] == "localstack/localstack:4.14.0"
+    # The public LocalStack image unless DQ_LOCALSTACK_IMAGE names another (make localstack-image builds one).
+    assert services["aws"]["image"] == "${DQ_LOCALSTACK_IMAGE:-localstack/localstack:4.14.0}"
     assert load("docker-compose.moto.yml")["services"]["aws"]["image"].endswith("/moto:5.2.5")
 
 
@@ -134,3 +139,67 @@ def test_the_standin_override_changes_only_the_functions_entrypoint() -> None:
         assert "./tests:/opt/dataquest-tests/tests:ro" in conf["volumes"]
         assert conf["environment"]["PYTHONPATH"] == "/opt/dataquest-tests"
         assert conf["environment"]["AWS_ENDPOINT_URL"] == "http://aws:4566"
+
+
+@pytest.mark.parametrize("fn", ["ingest", "report"])
+def test_the_functions_carry_their_build(services: dict[str, Any], fn: str) -> None:
+    """`docker compose up --build` builds each function's image as `make images` does, without make."""
+    build = services[fn]["build"]
+    assert build["context"] == "."
+    assert build["dockerfile"] == f"images/{fn}/Dockerfile"
+    assert (ROOT / build["dockerfile"]).is_file()
+    assert build["args"]["BASE_IMAGE"].startswith("${BASE_IMAGE:-")
+
+
+def test_the_compose_base_default_is_the_dockerfiles_pin(services: dict[str, Any]) -> None:
+    """One pin: compose's fallback for an unset BASE_IMAGE is the Dockerfiles' own ARG default."""
+    fallback = re.fullmatch(r"\$\{BASE_IMAGE:-(.+)\}", services["ingest"]["build"]["args"]["BASE_IMAGE"])
+    assert fallback is not None
+    for fn in ("ingest", "report"):
+        pins = re.findall(r"^ARG BASE_IMAGE=(\S+)$", (ROOT / "images" / fn / "Dockerfile").read_text(), re.MULTILINE)
+        assert pins == [fallback.group(1)]
+
+
+def test_the_relay_builds_what_report_builds(services: dict[str, Any]) -> None:
+    """The relay runs the report image: with the same build, `up --build` never tries to pull it."""
+    assert services["relay"]["build"] == services["report"]["build"]
+
+
+# --- make's choice of Compose: `docker compose` (v2) when it answers, else `docker-compose` (v1) --------------
+def _fake_docker(bin_dir: Path, *, v2: bool) -> None:
+    script = bin_dir / "docker"
+    answer = (
+        "echo 'Docker Compose version v2.40.3'; exit 0"
+        if v2
+        else "echo \"docker: 'compose' is not a docker command.\" >&2; exit 1"
+    )
+    script.write_text(f'#!/bin/sh\nif [ "$1" = compose ] && [ "$2" = version ]; then {answer}; fi\nexit 1\n')
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+
+
+def _make_dry_run(bin_dir: Path, *args: str) -> str:
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-n", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.mark.parametrize(
+    ("v2", "expected"), [(True, "docker compose -p dataquest "), (False, "docker-compose -p dataquest ")]
+)
+def test_make_local_uses_compose_v2_when_it_answers(tmp_path: Path, v2: bool, expected: str) -> None:
+    _fake_docker(tmp_path, v2=v2)
+    for target in ("local-logs", "local-down"):
+        lines = [ln for ln in _make_dry_run(tmp_path, target).splitlines() if "-f docker-compose.yml" in ln]
+        assert len(lines) == 1, lines
+        assert lines[0].startswith(expected), lines[0]
+
+
+def test_make_local_compose_cli_can_be_chosen(tmp_path: Path) -> None:
+    _fake_docker(tmp_path, v2=True)
+    out = _make_dry_run(tmp_path, "local-logs", "COMPOSE_CLI=docker-compose", "EMULATOR=moto", "RIE=standin")
+    assert out.startswith(
+        "docker-compose -p dataquest -f docker-compose.yml -f docker-compose.moto.yml -f docker-compose.standin.yml "
+    ), out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -24,7 +25,11 @@ def hadolint() -> str:
     return str(found)
 
 
-@pytest.mark.parametrize("dockerfile", [*DOCKERFILES, ROOT / "images" / "moto" / "Dockerfile"], ids=str)
+@pytest.mark.parametrize(
+    "dockerfile",
+    [*DOCKERFILES, ROOT / "images" / "moto" / "Dockerfile", ROOT / "images" / "localstack" / "Dockerfile"],
+    ids=str,
+)
 def test_hadolint_passes_at_warning_level(dockerfile: Path) -> None:
     result = subprocess.run(
         [hadolint(), "--failure-threshold", "warning", "--format", "tty", str(dockerfile)],
@@ -100,3 +105,51 @@ def test_dockerignore_lets_in_only_what_the_builds_copy() -> None:
     for dockerfile in DOCKERFILES:
         copies = re.findall(r"^COPY (?!--from)(.*)$", dockerfile.read_text(), re.MULTILINE)
         assert copies == ["pyproject.toml uv.lock ./", ". ./"]
+
+
+def test_the_localstack_image_is_the_pinned_release_resolved_as_of_its_date() -> None:
+    """localstack-core 4.14.0 with its dependencies as of its release (newer cbor2, pyOpenSSL, plux break its
+    start-up), the version compose pins, on the trixie base (Python 3.13: it needs >= 3.12), run as non-root."""
+    text = (ROOT / "images" / "localstack" / "Dockerfile").read_text()
+    compose = (ROOT / "docker-compose.yml").read_text()
+    version = re.search(r"^ARG LOCALSTACK_VERSION=(\S+)$", text, re.MULTILINE)
+    assert version is not None
+    assert f"localstack/localstack:{version.group(1)}" in compose
+    assert re.search(r"^ARG EXCLUDE_NEWER=2026-02-27$", text, re.MULTILINE)
+    assert '--exclude-newer "${EXCLUDE_NEWER}" "localstack-core[runtime]==${LOCALSTACK_VERSION}"' in text
+    assert re.search(r"^ARG BASE_IMAGE=dataquest/base:trixie$", text, re.MULTILINE)
+    assert re.findall(r"^USER (\S+)$", text, re.MULTILINE)[-1] == "10001"
+    assert 'ENTRYPOINT ["python", "-m", "localstack.runtime.main"]' in text
+    makefile = (ROOT / "Makefile").read_text()
+    assert f"LOCALSTACK_VERSION := {version.group(1)}" in makefile
+
+
+@pytest.mark.parametrize(("arch", "ok"), [("x86_64", True), ("arm64", False)])
+def test_make_images_refuses_an_image_of_another_architecture(tmp_path: Path, arch: str, ok: bool) -> None:
+    """The classic builder keeps a local base's architecture whatever --platform says: make images checks what it
+    built (here a docker that builds linux/amd64 whatever it is asked)."""
+    fake = tmp_path / "docker"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'case "$1 $2" in\n'
+        '  "image inspect") case "$4" in *Architecture*) echo linux/amd64;; *) echo 123456789;; esac;;\n'
+        '  "build "*|build*) exit 0;;\n'
+        "  *) exit 1;;\n"
+        "esac\n"
+    )
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
+    result = subprocess.run(
+        ["make", "--no-print-directory", "images", f"ARCH={arch}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if ok:
+        assert result.returncode == 0, result.stderr
+        assert "images: dataquest/report:local 123 MB" in result.stdout
+    else:
+        assert result.returncode != 0
+        assert "images: dataquest/ingest:local is linux/amd64, not linux/arm64" in result.stderr

@@ -5,25 +5,36 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
+import httpx
 import pytest
+from botocore.stub import Stubber
 from moto import mock_aws
 
 from dataquest import cli, promote
+from tests.conftest import ROOT
+
+REAL_DOWNLOAD_CONFIG = promote.download_config  # the autouse fixture below serves the blobs for moto instead
 
 MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
 # The variable validation of terraform/envs/<env>/variables.tf: an image by digest, never by tag.
 TF_IMAGE_URI = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
 
 
-def manifest(seed: str) -> str:
+def config_blob(seed: str, arch: str = "amd64") -> bytes:
+    """An image config as `docker build` writes it (the part that matters here: its architecture)."""
+    return json.dumps({"architecture": arch, "os": "linux", "config": {"Labels": {"seed": seed}}}).encode()
+
+
+def manifest(seed: str, arch: str = "amd64") -> str:
     """A single-platform image manifest; ``seed`` makes its config digest (and so its own digest) unique."""
     layer = hashlib.sha256(f"layer-{seed}".encode()).hexdigest()
-    config = hashlib.sha256(f"config-{seed}".encode()).hexdigest()
+    config = hashlib.sha256(config_blob(seed, arch)).hexdigest()
     return json.dumps(
         {
             "schemaVersion": 2,
@@ -44,15 +55,35 @@ def manifest(seed: str) -> str:
     )
 
 
+# The config blobs pushed (moto's ECR stores manifests only and has no get_download_url_for_layer): (repo, digest).
+BLOBS: dict[tuple[str, str], bytes] = {}
+
+
+@pytest.fixture(autouse=True)
+def registry_blobs(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[tuple[str, str], bytes]]:
+    """promote.download_config served from what push() stored (download_config itself is tested on its own)."""
+    BLOBS.clear()
+
+    def served(_ecr: Any, repository: str, digest: str, http: Any = None) -> bytes:
+        if (repository, digest) not in BLOBS:
+            raise promote.PromotionError(f"no blob {digest} in {repository}")
+        return BLOBS[repository, digest]
+
+    monkeypatch.setattr(promote, "download_config", served)
+    yield BLOBS
+    BLOBS.clear()
+
+
 @pytest.fixture
 def ecr() -> Iterator[Any]:
     with mock_aws():
         yield boto3.client("ecr", region_name="us-east-1")
 
 
-def push(ecr: Any, repository: str, tag: str, seed: str) -> str:
-    """What `docker push` leaves: a manifest under a tag. Returns its digest."""
-    body = manifest(seed)
+def push(ecr: Any, repository: str, tag: str, seed: str, arch: str = "amd64") -> str:
+    """What `docker push` leaves: the config blob, and the manifest under a tag. Returns its digest."""
+    body = manifest(seed, arch)
+    BLOBS[repository, json.loads(body)["config"]["digest"]] = config_blob(seed, arch)
     answer = ecr.put_image(
         repositoryName=repository, imageManifest=body, imageManifestMediaType=MEDIA_TYPE, imageTag=tag
     )
@@ -223,3 +254,141 @@ def test_module_main_release_and_registry(
 
     assert promote.main(["release", "--env", "dev", "--from", "missing"]) == 1
     assert "source tag 'missing' not found" in capsys.readouterr().err
+
+
+# --- the CPU type: an image built for another architecture than the function's is refused -----------------------
+INDEX_TYPE = "application/vnd.oci.image.index.v1+json"
+
+
+def push_index(ecr: Any, repository: str, tag: str, platforms: list[str]) -> str:
+    """An image index (what buildx makes with attestations or several platforms)."""
+    entries = [
+        {
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": "sha256:" + hashlib.sha256(f"{tag}-{arch}".encode()).hexdigest(),
+            "size": 1000,
+            "platform": {"architecture": arch, "os": "linux" if arch != "unknown" else "unknown"},
+        }
+        for arch in platforms
+    ]
+    body = json.dumps({"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": entries})
+    answer = ecr.put_image(
+        repositoryName=repository, imageManifest=body, imageManifestMediaType=INDEX_TYPE, imageTag=tag
+    )
+    return str(answer["image"]["imageId"]["imageDigest"])
+
+
+def test_an_arm64_image_is_refused_for_an_x86_64_function_in_one_line(ecr: Any, mutable: str) -> None:
+    digest = push(ecr, mutable, "abc1234", "one", arch="arm64")
+    with pytest.raises(promote.PromotionError) as caught:
+        promote.promote(ecr, mutable, "abc1234", "dev")  # the default architecture: x86_64
+    message = str(caught.value)
+    assert message == (
+        "dataquest/ingest:abc1234 is built for linux/arm64, but the function runs on x86_64 (linux/amd64): "
+        "rebuild with make images ARCH=x86_64 and push again, or set the function's architecture"
+    )
+    assert "\n" not in message
+    assert tags(ecr, mutable) == {digest: ["abc1234"]}  # nothing tagged
+
+
+def test_an_arm64_image_promotes_for_an_arm64_function_and_an_amd64_one_does_not(ecr: Any, mutable: str) -> None:
+    arm = push(ecr, mutable, "arm", "one", arch="arm64")
+    amd = push(ecr, mutable, "amd", "two", arch="amd64")
+    assert promote.promote(ecr, mutable, "arm", "dev", architecture="arm64").digest == arm
+    with pytest.raises(promote.PromotionError, match=r"built for linux/amd64, but the function runs on arm64"):
+        promote.promote(ecr, mutable, "amd", "dev", architecture="arm64")
+    assert tags(ecr, mutable) == {arm: ["arm", "dev"], amd: ["amd"]}
+
+
+def test_an_index_is_judged_by_its_platforms(ecr: Any, mutable: str) -> None:
+    single = push_index(ecr, mutable, "single", ["amd64", "unknown"])  # one image and its attestation
+    push_index(ecr, mutable, "multi", ["amd64", "arm64"])
+    assert promote.promote(ecr, mutable, "single", "dev").digest == single
+    with pytest.raises(promote.PromotionError, match=r"built for linux/amd64 and linux/arm64, but the function"):
+        promote.promote(ecr, mutable, "multi", "prod")
+
+
+def test_an_unknown_architecture_is_refused(ecr: Any, mutable: str) -> None:
+    push(ecr, mutable, "abc1234", "one")
+    with pytest.raises(promote.PromotionError, match=r"architecture must be one of x86_64, arm64, not 'amd64'"):
+        promote.promote(ecr, mutable, "abc1234", "dev", architecture="amd64")
+
+
+def test_release_refuses_a_mismatch_before_tagging_any(ecr: Any, tmp_path: Path) -> None:
+    for fn in promote.FUNCTIONS:
+        ecr.create_repository(repositoryName=f"dataquest/{fn}")
+    ingest = push(ecr, "dataquest/ingest", "abc1234", "ingest", arch="amd64")
+    push(ecr, "dataquest/report", "abc1234", "report", arch="arm64")
+    tfvars = tmp_path / "images.auto.tfvars.json"
+    with pytest.raises(promote.PromotionError, match=r"dataquest/report:abc1234 is built for linux/arm64"):
+        promote.release(ecr, prefix="dataquest", from_tag="abc1234", to_tag="dev", tfvars=tfvars)
+    assert tags(ecr, "dataquest/ingest") == {ingest: ["abc1234"]}
+    assert not tfvars.exists()
+
+
+def test_make_promote_passes_the_architecture(
+    ecr: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for fn in promote.FUNCTIONS:
+        ecr.create_repository(repositoryName=f"dataquest/{fn}")
+        push(ecr, f"dataquest/{fn}", "abc1234", fn, arch="arm64")
+    assert promote.main(["release", "--env", "dev", "--from", "abc1234"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("dataquest promote: error: dataquest/ingest:abc1234 is built for linux/arm64")
+    assert promote.main(["release", "--env", "dev", "--from", "abc1234", "--architecture", "arm64"]) == 0
+    assert {p["to"] for p in json.loads(capsys.readouterr().out)["promotions"]} == {"dev-abc1234"}
+
+
+def test_the_cli_refuses_a_mismatch_with_one_line(ecr: Any, mutable: str, capsys: pytest.CaptureFixture[str]) -> None:
+    push(ecr, mutable, "abc1234", "one", arch="arm64")
+    code = cli.main(["promote", "--repository", mutable, "--from", "abc1234", "--to", "dev"])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert err.count("\n") == 1
+    assert "dataquest/ingest:abc1234 is built for linux/arm64, but the function runs on x86_64" in err
+
+
+def test_the_makefile_builds_for_the_architecture_promote_checks() -> None:
+    """make images --platform and promote's check read one name: ARCH=x86_64|arm64 -> linux/amd64|linux/arm64."""
+    for arch, platform in (("x86_64", "linux/amd64"), ("arm64", "linux/arm64")):
+        dry = subprocess.run(
+            ["make", "-n", "images", f"ARCH={arch}"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout
+        assert f"--platform {platform} " in dry
+        assert promote.IMAGE_ARCHITECTURES[arch] == platform.removeprefix("linux/")
+        promote_dry = subprocess.run(
+            ["make", "-n", "promote", f"ARCH={arch}"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout
+        assert f"--architecture {arch}" in promote_dry
+
+
+# --- download_config: ECR's layer download URL, then the blob, checked against its digest -----------------------
+def test_download_config_fetches_the_blob_through_ecr_and_checks_its_digest() -> None:
+    blob = config_blob("one", "arm64")
+    digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+    url = "https://prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com/blob?X-Amz-Signature=x"
+    ecr = boto3.client("ecr", region_name="us-east-1")
+    served = {url: blob}
+    http = httpx.Client(
+        transport=httpx.MockTransport(
+            lambda r: httpx.Response(200, content=served[str(r.url)]) if str(r.url) in served else httpx.Response(404)
+        )
+    )
+    with Stubber(ecr) as stub:
+        params = {"repositoryName": "dataquest/report", "layerDigest": digest}
+        stub.add_response("get_download_url_for_layer", {"downloadUrl": url, "layerDigest": digest}, params)
+        assert REAL_DOWNLOAD_CONFIG(ecr, "dataquest/report", digest, http) == blob
+        # A blob whose bytes do not hash to the digest is refused.
+        served[url] = config_blob("two", "arm64")
+        stub.add_response("get_download_url_for_layer", {"downloadUrl": url, "layerDigest": digest}, params)
+        with pytest.raises(promote.PromotionError, match=r"has the digest sha256:"):
+            REAL_DOWNLOAD_CONFIG(ecr, "dataquest/report", digest, http)
+        # ECR's own error is translated.
+        stub.add_client_error(
+            "get_download_url_for_layer", "LayerInaccessibleException", "gone", expected_params=params
+        )
+        with pytest.raises(promote.PromotionError, match=r"reading the image config .* failed"):
+            REAL_DOWNLOAD_CONFIG(ecr, "dataquest/report", digest, http)
+        stub.assert_no_pending_responses()

@@ -118,6 +118,8 @@ def test_every_record_is_deleted_when_the_answer_names_no_failure(sqs: Any, queu
         ),
         pytest.param(httpx.Response(200, json={"errorMessage": "boom", "errorType": "RuntimeError"}), id="error-doc"),
         pytest.param(httpx.Response(502, text="bad gateway"), id="http-502"),
+        # The RIE's answer to a timed-out invocation: 200 and text, which Lambda takes for a failed batch.
+        pytest.param(httpx.Response(200, text="Task timed out after 300.00 seconds"), id="rie-timeout-text"),
         pytest.param(
             httpx.Response(200, json={"batchItemFailures": [{"itemIdentifier": "not-in-batch"}]}), id="alien-id"
         ),
@@ -325,3 +327,15 @@ def test_max_batches_bounds_a_queue_without_a_redrive_policy(sqs: Any, queue: tu
     stats = relay.run(sqs, url, arn, invoke, wait_seconds=0, once=True, retry_now=True, max_batches=3)
     assert (stats.batches, stats.received, stats.failed) == (3, 3, 3)
     assert relay.queue_depth(sqs, url) == 1
+
+
+def test_an_answer_that_is_not_json_fails_the_batch_saying_so() -> None:
+    answer = relay.http_invoker(
+        httpx.Client(
+            transport=httpx.MockTransport(lambda _r: httpx.Response(200, text="Task timed out after 2.00 seconds"))
+        ),
+        FUNCTION_URL,
+    )({"Records": []})
+    failed, reason = relay.failed_ids(["m1"], answer)
+    assert failed == {"m1"}
+    assert reason == "the function failed: the answer is not JSON: Task timed out after 2.00 seconds"
