@@ -202,7 +202,8 @@ def _cmd_promote(args: argparse.Namespace, settings: Settings) -> Outcome:
 
     from dataquest.promote import promote
 
-    result = promote(boto3.client("ecr", region_name=settings.aws_region), args.repository, args.from_tag, args.to_tag)
+    ecr = boto3.client("ecr", region_name=settings.aws_region)
+    result = promote(ecr, args.repository, args.from_tag, args.to_tag, architecture=args.architecture)
     verb = "promoted" if result.changed else "unchanged:"
     return Outcome(
         result.to_document(),
@@ -286,6 +287,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repository", required=True, metavar="R", help="the ECR repository name")
     p.add_argument("--from", dest="from_tag", required=True, metavar="TAG", help="the tag to promote")
     p.add_argument("--to", dest="to_tag", required=True, metavar="TAG", help="the tag to put on the same digest")
+    p.add_argument(
+        "--architecture",
+        choices=("x86_64", "arm64"),
+        default="x86_64",
+        help="the function's CPU type (Terraform's architecture): an image built for another is refused",
+    )
     p.set_defaults(func=_cmd_promote)
     return parser
 

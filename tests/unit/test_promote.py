@@ -392,3 +392,13 @@ def test_download_config_fetches_the_blob_through_ecr_and_checks_its_digest() ->
         with pytest.raises(promote.PromotionError, match=r"reading the image config .* failed"):
             REAL_DOWNLOAD_CONFIG(ecr, "dataquest/report", digest, http)
         stub.assert_no_pending_responses()
+
+
+def test_the_cli_promotes_an_arm64_image_for_an_arm64_function(
+    ecr: Any, mutable: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    digest = push(ecr, mutable, "abc1234", "one", arch="arm64")
+    argv = ["promote", "--json", "--repository", mutable, "--from", "abc1234", "--to", "dev", "--architecture", "arm64"]
+    assert cli.main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["digest"] == digest
+    assert tags(ecr, mutable) == {digest: ["abc1234", "dev"]}
