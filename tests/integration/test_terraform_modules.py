@@ -7,26 +7,18 @@ temporary copy of terraform/ (xdist-safe: nothing shared but the provider mirror
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.support.terraform import NO_REGISTRY, TERRAFORM_DIR, require_terraform
+from tests.support.terraform import TERRAFORM_DIR, init_offline, require_terraform, run_terraform
 
 pytestmark = [pytest.mark.integration, pytest.mark.terraform]
 
 MODULES = sorted(p.parent.parent.name for p in (TERRAFORM_DIR / "modules").glob("*/tests/*.tftest.hcl"))
 RESULT = re.compile(r"(Success|Failure)! (\d+) passed, (\d+) failed(?:, (\d+) skipped)?\.")
-
-
-def _terraform(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1", "TF_INPUT": "0"}
-    env.pop("AWS_PROFILE", None)
-    return subprocess.run(["terraform", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False)
 
 
 def test_every_module_with_logic_has_terraform_tests() -> None:
@@ -39,20 +31,9 @@ def test_module(module: str, tmp_path: Path) -> None:
     copy = tmp_path / "terraform"
     shutil.copytree(TERRAFORM_DIR, copy, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*.tfvars*"))
     directory = copy / "modules" / module
-    plugin_dir = os.environ.get("DQ_TF_PLUGIN_DIR")
-    init = _terraform(
-        directory,
-        "init",
-        "-backend=false",
-        "-input=false",
-        "-no-color",
-        *([f"-plugin-dir={plugin_dir}"] * bool(plugin_dir)),
-    )
-    if init.returncode != 0 and not plugin_dir and NO_REGISTRY.search(init.stdout + init.stderr):
-        pytest.skip("no hashicorp/aws provider available: DQ_TF_PLUGIN_DIR is unset and the registry is unreachable")
-    assert init.returncode == 0, init.stdout + init.stderr
+    init_offline(directory)
 
-    done = _terraform(directory, "test", "-no-color")
+    done = run_terraform(directory, "test", "-no-color")
     output = done.stdout + done.stderr
     result = RESULT.search(output)
     assert result, f"terraform test printed no result:\n{output[-4000:]}"

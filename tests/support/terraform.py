@@ -145,6 +145,23 @@ def copy_env(tmp: Path, env: str, endpoint: str, args: list[str], override_provi
     return Deployment(env, directory, endpoint, args)
 
 
+def run_terraform(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``terraform ARGS`` in ``cwd``, non-interactive, with no AWS profile; the caller reads the result."""
+    env = {**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1", "TF_INPUT": "0"}
+    env.pop("AWS_PROFILE", None)
+    return subprocess.run(["terraform", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False)
+
+
+def init_offline(directory: Path) -> None:
+    """``terraform init -backend=false`` from DQ_TF_PLUGIN_DIR when set; a skip where no provider can be had."""
+    plugin_dir = os.environ.get("DQ_TF_PLUGIN_DIR")
+    flags = [f"-plugin-dir={plugin_dir}"] if plugin_dir else []
+    done = run_terraform(directory, "init", "-backend=false", "-input=false", "-no-color", *flags)
+    if done.returncode != 0 and not plugin_dir and NO_REGISTRY.search(done.stdout + done.stderr):
+        pytest.skip("no hashicorp/aws provider available: DQ_TF_PLUGIN_DIR is unset and the registry is unreachable")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def require_terraform() -> None:
     if shutil.which("terraform") is None:
         pytest.skip("terraform is not on PATH (install Terraform >= 1.7 to run the Terraform tests)")
