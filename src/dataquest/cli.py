@@ -217,6 +217,21 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--log-level", default=None, help="DEBUG, INFO (default), WARNING, ERROR")
     common.add_argument("--bucket", default=None, help="the data bucket (default: $DQ_BUCKET)")
 
+    # The survey folders and how to reach BLS: sync-bls and verify (whose --repair fetches) read them alike.
+    bls_source = argparse.ArgumentParser(add_help=False)
+    bls_source.add_argument(
+        "--survey",
+        action="append",
+        dest="surveys",
+        default=None,
+        metavar="S",
+        help="survey folder (repeatable; default: $DQ_BLS_SURVEYS or 'pr'; verify: 'all' for every one in the bucket)",
+    )
+    bls_source.add_argument("--contact", default=None, help="contact e-mail for the User-Agent (default: $DQ_CONTACT)")
+    bls_source.add_argument(
+        "--bls-base-url", default=None, help="root of the survey folders (default: $DQ_BLS_BASE_URL)"
+    )
+
     parser = argparse.ArgumentParser(
         prog="dataquest",
         description="Mirror BLS time.series to S3, store US population from DataUSA, report on both with polars.",
@@ -224,14 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"dataquest {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("sync-bls", parents=[common], help="mirror BLS survey folders into S3 and keep them in sync")
-    p.add_argument(
-        "--survey",
-        action="append",
-        dest="surveys",
-        default=None,
-        metavar="S",
-        help="survey folder to mirror (repeatable; default: $DQ_BLS_SURVEYS or 'pr')",
+    p = sub.add_parser(
+        "sync-bls", parents=[common, bls_source], help="mirror BLS survey folders into S3 and keep them in sync"
     )
     p.add_argument("--dry-run", action="store_true", help="print the plan (upload/skip/delete and why), change nothing")
     p.add_argument(
@@ -241,8 +250,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="delete at most N objects per survey this run (default: no cap beyond the empty-listing guard)",
     )
-    p.add_argument("--contact", default=None, help="contact e-mail for the User-Agent (default: $DQ_CONTACT)")
-    p.add_argument("--bls-base-url", default=None, help="root of the survey folders (default: $DQ_BLS_BASE_URL)")
     p.set_defaults(func=_cmd_sync_bls)
 
     p = sub.add_parser("fetch-population", parents=[common], help="store the DataUSA US population JSON in S3")
@@ -262,18 +269,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="compute even if the report for these inputs exists")
     p.set_defaults(func=_cmd_report)
 
-    p = sub.add_parser("verify", parents=[common], help="re-hash the mirror against each object's recorded SHA-256")
-    p.add_argument(
-        "--survey",
-        action="append",
-        dest="surveys",
-        default=None,
-        metavar="S",
-        help="survey folder to verify (repeatable; 'all' for every one in the bucket; default: $DQ_BLS_SURVEYS)",
+    p = sub.add_parser(
+        "verify", parents=[common, bls_source], help="re-hash the mirror against each object's recorded SHA-256"
     )
     p.add_argument("--repair", action="store_true", help="fetch mismatched and unrecorded objects again from BLS")
-    p.add_argument("--contact", default=None, help="contact e-mail for the User-Agent (default: $DQ_CONTACT)")
-    p.add_argument("--bls-base-url", default=None, help="root of the survey folders (default: $DQ_BLS_BASE_URL)")
     p.set_defaults(func=_cmd_verify)
 
     p = sub.add_parser("run", parents=[common], help="the whole pipeline on an embedded S3/SQS emulator")
