@@ -180,3 +180,35 @@ def test_importing_the_ingest_handler_does_not_import_polars() -> None:
     code = "import sys, dataquest.handlers.ingest; print('polars' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_a_bug_in_the_population_fetch_is_its_error_and_the_summary_is_kept(
+    wired: tuple[Calls, io.StringIO, io.StringIO], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, metrics, _ = wired
+
+    def buggy(*a: object) -> None:
+        raise KeyError("Population")
+
+    monkeypatch.setattr(ingest, "fetch_population", buggy)
+    with pytest.raises(ingest.IngestFailedError) as info:
+        ingest.handler({}, Context())
+    summary = info.value.summary
+    assert summary["errors"] == [{"key": POPULATION_KEY, "error": "unexpected KeyError: 'Population'"}]
+    assert summary["uploaded"] == 3  # what the sync did is kept
+    assert json.loads(metrics.getvalue())["Errors"] == 1  # and the metrics were still emitted
+
+
+def test_a_bug_in_the_sync_still_fetches_the_population(
+    wired: tuple[Calls, io.StringIO, io.StringIO], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls, _, _ = wired
+
+    def buggy(*a: object, **k: object) -> None:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(ingest, "sync_surveys", buggy)
+    with pytest.raises(ingest.IngestFailedError, match="unexpected ZeroDivisionError") as info:
+        ingest.handler({}, Context())
+    assert calls.order == ["population:bkt"]
+    assert info.value.summary["population"] == FakePopulation().to_document()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
 from dataquest import log
-from dataquest.bls.sync import SyncSummary, sync_surveys
+from dataquest.bls.sync import SyncSummary, failure, sync_surveys
 from dataquest.config import BLS_PREFIX, POPULATION_KEY, Settings
 from dataquest.errors import DataQuestError
 from dataquest.events import parse_schedule_event
@@ -78,15 +78,16 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         log.event(logger, "ingest start", source=schedule.source, scheduled_time=schedule.time, bucket=bucket)
         try:
             summary = sync_surveys(res.settings, res.fetcher, res.s3).to_document()
-        except DataQuestError as exc:  # the whole sync failed (e.g. a held lease): still fetch the population
+        except Exception as exc:  # noqa: BLE001 - the whole sync failed (a held lease, a bug): still fetch the population
             summary = _failed_sync(res.settings, exc)
         try:
             summary["population"] = fetch_population(
                 res.fetcher, res.s3, bucket, res.settings.population_url
             ).to_document()
-        except DataQuestError as exc:
-            summary["population"] = {"key": POPULATION_KEY, "error": str(exc)}
-            summary["errors"] = [*summary["errors"], {"key": POPULATION_KEY, "error": str(exc)}]
+        except Exception as exc:  # noqa: BLE001 - the population's error, reported with the sync's, never a lost summary
+            error = _describe(exc)
+            summary["population"] = {"key": POPULATION_KEY, "error": error}
+            summary["errors"] = [*summary["errors"], {"key": POPULATION_KEY, "error": error}]
         _emit(summary, res.metrics_stream)
         log.event(logger, "ingest summary", **summary)
         if summary["errors"]:
@@ -94,9 +95,18 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         return summary
 
 
-def _failed_sync(settings: Settings, exc: DataQuestError) -> dict[str, Any]:
-    log.event(logger, "sync failed", level=40, error=str(exc))
-    return SyncSummary(surveys=list(settings.surveys), errors=[{"key": BLS_PREFIX, "error": str(exc)}]).to_document()
+def _describe(exc: Exception) -> str:
+    """A DataQuestError's own message; anything else (a bug) as ``unexpected <type>: <message>``, traceback logged."""
+    if isinstance(exc, DataQuestError):
+        return failure(exc)
+    logger.error("unexpected failure", exc_info=exc)
+    return f"unexpected {failure(exc)}"
+
+
+def _failed_sync(settings: Settings, exc: Exception) -> dict[str, Any]:
+    error = _describe(exc)
+    log.event(logger, "sync failed", level=40, error=error)
+    return SyncSummary(surveys=list(settings.surveys), errors=[{"key": BLS_PREFIX, "error": error}]).to_document()
 
 
 def _emit(summary: dict[str, Any], stream: TextIO | None) -> None:
