@@ -30,6 +30,7 @@ from dataquest import log
 from dataquest.bls import lease as leases
 from dataquest.bls.listing import walk
 from dataquest.bls.plan import META_SHA256, TAG_SHA256, mirror_prefix, source_metadata
+from dataquest.bls.sync import failure
 from dataquest.bls.transfer import TransferConfig, transfer
 from dataquest.config import BLS_PREFIX, Settings
 from dataquest.errors import DataQuestError, StorageError
@@ -124,6 +125,8 @@ def check_object(s3: S3Client, bucket: str, key: str) -> Finding:
         return Finding(key, error=f"reading s3://{bucket}/{key} failed: {describe(exc)}")
     except BotoCoreError as exc:
         return Finding(key, error=f"reading s3://{bucket}/{key} failed: {describe(exc)}")
+    except Exception as exc:  # noqa: BLE001 - a cut stream, a bug: this object's error, never the run's
+        return Finding(key, error=f"reading s3://{bucket}/{key} failed: {failure(exc)}")
     return Finding(key, recorded=recorded, source=source, actual=digest.hexdigest())
 
 

@@ -121,3 +121,32 @@ def test_a_repair_while_a_sync_holds_the_lease_is_refused_per_object(s3: Any, mi
     assert summary.repaired == []
     assert "another sync of survey 'pr' is running" in summary.errors[0]["error"]
     held.release()
+
+
+def test_a_stream_that_breaks_mid_read_is_that_objects_error(
+    s3: Any, mirrored: Source, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_get = s3.get_object
+
+    def cut(**kw: Any) -> Any:
+        answer = real_get(**kw)
+        if kw["Key"] == "bls/pr/pr.class":
+
+            def chunks(chunk_size: int = 1024) -> Any:
+                raise ConnectionResetError("peer reset the stream")
+                yield b""
+
+            monkeypatch.setattr(answer["Body"], "iter_chunks", chunks)
+        return answer
+
+    monkeypatch.setattr(s3, "get_object", cut)
+    doc = run(s3, mirrored).to_document()
+    assert doc["checked"] == 2  # the other two were read whole
+    assert doc["errors"] == [
+        {
+            "key": "bls/pr/pr.class",
+            "error": "reading s3://sync-bucket/bls/pr/pr.class failed: ConnectionResetError: peer reset the stream",
+        }
+    ]
+    assert doc["mismatched"] == []  # and are intact
+    assert doc["unrecorded"] == []
