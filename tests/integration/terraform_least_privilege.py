@@ -38,7 +38,7 @@ from dataquest.handlers import ingest, report
 from dataquest.relay import sqs_event
 from tests.conftest import EVENTS
 from tests.integration.test_run_embedded import POPULATION_PATH, check_report, small_tree
-from tests.support.aws import client, moto_process
+from tests.support.aws import client, moto_process, receive_all
 from tests.support.bls_site import BlsSite
 from tests.support.terraform import DEV_BUCKET, REGION
 
@@ -282,15 +282,6 @@ def test_ingest_does_its_whole_job_with_only_its_roles_policies(
     assert len(_trails(admin)) == 5  # one per run, the refused one too
 
 
-def _drain(sqs: Any, queue_url: str) -> list[Any]:
-    got: list[Any] = []
-    while batch := sqs.receive_message(
-        QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], VisibilityTimeout=60
-    ).get("Messages", []):
-        got += batch
-    return got
-
-
 def test_report_does_its_whole_job_with_only_its_roles_policies(
     enforcing: Enforcing, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -306,7 +297,7 @@ def test_report_does_its_whole_job_with_only_its_roles_policies(
     queue_url = enforcing.sqs().get_queue_url(QueueName=REPORT_QUEUE)["QueueUrl"]
     sqs = enforcing.sqs("report")
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    messages = _drain(sqs, queue_url)
+    messages = receive_all(sqs, queue_url)
     assert messages, "the bucket's notifications reached no queue"
     answer = report.handler(sqs_event(messages, queue_arn), Context())
     assert answer == {"batchItemFailures": []}

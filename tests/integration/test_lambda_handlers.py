@@ -16,7 +16,7 @@ from dataquest.embedded import Topology, create_topology
 from dataquest.relay import sqs_event
 from tests.conftest import EVENTS
 from tests.integration.test_run_embedded import check_report, pipeline_env, publish, small_tree
-from tests.support.aws import client
+from tests.support.aws import client, receive_all
 from tests.support.bls_site import BlsSite
 from tests.support.runtime_api import LambdaProcess, RuntimeApi
 
@@ -50,15 +50,6 @@ def lambda_env(moto_endpoint: str, bucket: str, site: BlsSite | None = None) -> 
         "DQ_BUCKET": bucket,
     }
     return {**env, **(pipeline_env(site) if site is not None else {})}
-
-
-def receive_all(sqs: Any, queue_url: str) -> list[Any]:
-    got: list[Any] = []
-    while batch := sqs.receive_message(
-        QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], VisibilityTimeout=60
-    ).get("Messages", []):
-        got += batch
-    return got
 
 
 def json_lines(path: Path) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import boto3
 from moto.server import ThreadedMotoServer
@@ -98,3 +99,13 @@ def client(service: str, endpoint: str):  # type: ignore[no-untyped-def]
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
+
+
+def receive_all(sqs: Any, queue_url: str) -> list[Any]:
+    """Every message now visible on the queue (each hidden for 60 s), with its attributes."""
+    got: list[Any] = []
+    while batch := sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], VisibilityTimeout=60
+    ).get("Messages", []):
+        got += batch
+    return got
