@@ -16,9 +16,9 @@ The shape
     ``scale`` 1 is a small tree for tests: 10 surveys of about six files each. Larger scales approach the real
     tree (65 surveys, ~1,100 files, tens of GB): ``round(10 * scale)`` surveys (at most 65, two-letter BLS codes)
     with ``<s>.series``, ``<s>.data.0.Current``, ``<s>.data.1.AllData``, ``<s>.txt``, ``<s>.footnote``, ``<s>.period``
-    and ``2 * (scale - 1)`` mapping files on average (``<s>.area``, ``<s>.item``, ...). Every seventh survey (from
+    and ``0.5 + 2 * (scale - 1)`` mapping files on average (``<s>.area``, ``<s>.item``, ...). Every seventh survey (from
     the fourth) has a ``supplemental/`` sub-folder of two files. Sizes are log-normal around a base per kind of
-    file, times ``scale ** 2 * size_factor``; one survey in twenty (at least one) has an ``AllData`` twenty times
+    file, times ``scale ** 2 * size_factor``; one survey in twenty (at least one) has an ``AllData`` eight times
     larger: a heavy tail with a few large files.
 
 The root listing
@@ -143,9 +143,9 @@ class SyntheticTree:
         extra = 2 * (self.scale - 1)
         for i, s in enumerate(codes):
             for kind, base, sigma in _CORE:
-                size = self._size(rng, base * (20 if kind == "data.1.AllData" and s in large else 1), sigma)
+                size = self._size(rng, base * (8 if kind == "data.1.AllData" and s in large else 1), sigma)
                 yield TreeFile(f"{s}/{s}.{kind}", size, self._modified(rng))
-            for m in rng.sample(MAPPINGS, min(len(MAPPINGS), round(rng.uniform(0, 2 * extra)))):
+            for m in rng.sample(MAPPINGS, min(len(MAPPINGS), round(rng.uniform(0, 1 + 2 * extra)))):
                 yield TreeFile(f"{s}/{s}.{m}", self._size(rng, *_MAPPING), self._modified(rng))
             if i % 7 == 3:
                 for name in ("notes.txt", f"{s}.data.2.Supplement"):
