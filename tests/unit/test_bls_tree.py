@@ -95,20 +95,23 @@ def test_root_listing_parses_with_the_project_parser_and_separates_surveys() -> 
 
 
 @pytest.mark.skipif(not REAL_LISTING.is_file(), reason=f"{REAL_LISTING} is absent (a fresh clone)")
-def test_a_survey_listing_has_the_real_pages_shape() -> None:
+def test_the_root_and_a_survey_listing_have_the_real_pages_shape() -> None:
     real = REAL_LISTING.read_text()
     tree = SyntheticTree(seed=9)
     survey = tree.surveys[3]  # one with a sub-folder
     with BlsSite() as site:
         tree.install(site)
         page = site.listing(f"{survey}/").decode()
+        root = site.listing("").decode()
 
-    def frame(text: str, folder: str) -> str:  # the page without its entries and folder name
+    def frame(text: str, folder: str, parent: str) -> str:  # the page without its entries, folder and parent
         entry = r"\s*\d{1,2}/\d{1,2}/\d{4}\s+\d{1,2}:\d{2} [AP]M\s+(\d+|&lt;dir&gt;) <A HREF=\"[^\"]*\">[^<]*</A><br>"
         text = re.sub(entry, "", text)
-        return text.replace(folder, "FOLDER")
+        return text.replace(folder, "FOLDER").replace(f'"{parent}"', "PARENT")
 
-    assert frame(page, f"/pub/time.series/{survey}/") == frame(real, "/pub/time.series/pr/")
+    expected = frame(real, "/pub/time.series/pr/", "/pub/time.series/")
+    assert frame(page, f"/pub/time.series/{survey}/", "/pub/time.series/") == expected
+    assert frame(root, "/pub/time.series/", "/pub/") == expected
     entries = parse_listing(page, "x")
     assert [e.name for e in entries if e.kind == "dir"] == ["supplemental"]
     assert len(entries) == 1 + sum(1 for f in tree.survey_files(survey) if f.path.count("/") == 1)
