@@ -64,6 +64,7 @@ class Phase:
     max_rps: int
     max_streams: int
     request_gap: float  # median time between two requests' starts at the source
+    min_gap: float  # the shortest (a gap a little under the interval is arrival jitter, not a faster client)
     outside: float  # wall time before the first request and after the last one (start-up, S3, exit)
 
 
@@ -96,6 +97,7 @@ def sync(site: BlsSite, endpoint: str, bucket: str, surveys: tuple[str, ...], *,
         max_rps=site.max_requests_per_second(),
         max_streams=site.max_streams(),
         request_gap=statistics.median(gaps) if gaps else 0.0,
+        min_gap=min(gaps, default=0.0),
         outside=sample.seconds - (starts[-1] - starts[0] if starts else 0.0),
     )
 
@@ -136,7 +138,10 @@ def model(tree: SyntheticTree, first: Phase, noop: Phase, rate_override: float |
     print(f"  measured: {rate / MiB:.1f} MiB/s per stream (first sync: {first.body_bytes} bytes in bodies)")
     if rate_override:
         print(f"  used:     {rate_override:.1f} MiB/s per stream (--model-rate-mib), not the measured rate")
-    print(f"  shape:    {len(sizes)} files, {real_folders} folders, largest {max(sizes) / GB:.2f} GB (scale 6.5)")
+    print(
+        f"  shape:    {len(sizes)} files, {real_folders} folders, largest {max(sizes) / GB:.2f} GB (scale 6.5): "
+        f"{max(sizes) / used / 60:.0f} min alone (a Lambda invocation lasts at most 15 min)"
+    )
     print(
         f"  first full mirror: {hours:.2f} h ({len(sizes)} requests >= {len(sizes) / REAL_RATE / 3600:.2f} h of pacing,"
     )
@@ -160,8 +165,9 @@ def report(phase: Phase, folders: int) -> None:
     per_folder = sorted(set(phase.listings.values()))
     print(
         f"{phase.name:12} exit {phase.returncode}  {phase.seconds:7.1f} s  {phase.requests:5} requests  "
-        f"{len(phase.bodies):4} bodies  {phase.body_bytes / MiB:9.2f} MiB  max {phase.max_rps} req/s  "
-        f"max {phase.max_streams} streams  listings: {len(phase.listings)}/{folders} folders, {per_folder} per folder"
+        f"{len(phase.bodies):4} bodies  {phase.body_bytes / MiB:9.2f} MiB  max {phase.max_rps} req/s "
+        f"(min gap {phase.min_gap:.3f} s)  max {phase.max_streams} streams  "
+        f"listings: {len(phase.listings)}/{folders} folders, {per_folder} per folder"
     )
 
 
