@@ -115,6 +115,14 @@ bench-analysis: install ## report analysis on 100x pr.data.1.AllData (~320 MB): 
 bench-coldstart: install ## import time of the Lambda handlers in fresh processes vs pandas + boto3
 	$(PY) bench/bench_coldstart.py
 
+# The whole-tree bench (issue 12): TREE_SCALE 1 is ~10 surveys, ~70 files; 6.5 is the real tree's shape (~2 GB).
+TREE_SCALE ?= 1
+TREE_INTERVAL ?= 1.0
+
+.PHONY: bench-tree
+bench-tree: install ## sync-bls over a synthetic BLS tree (TREE_SCALE, TREE_INTERVAL): first, no-op, 3 surveys changed; model of the real tree
+	$(PY) bench/tree.py --scale $(TREE_SCALE) --interval $(TREE_INTERVAL)
+
 .PHONY: clean
 clean: ## remove the environment, caches and outputs
 	rm -rf $(VENV) $(TOOLS) out .screenshot .pytest_cache .mypy_cache .ruff_cache .bench

@@ -45,10 +45,22 @@ Faults (each matches a path exactly; ``times=None`` means every request, else th
     ``clear_faults()`` removes them all.
 
 Requests
-    ``requests`` is the list of :class:`Request` (method, path, user_agent) in arrival order and
-    ``bytes_sent`` the body bytes sent; ``reset_counts()`` resets both. Files answer ``HEAD`` too, with
-    ``Content-Length`` and ``Last-Modified`` (the file's ``modified`` as GMT); a GET with ``If-Modified-Since`` at
-    or after it answers ``304 Not Modified``. A request's ``authorization`` header is recorded (``Request``).
+    ``requests`` is the list of :class:`Request` (method, path, user_agent, arrival time, ``Range`` header) in
+    arrival order, ``bytes_sent`` the body bytes sent and ``streams`` one :class:`Stream` per file body sent (path,
+    start and end time, bytes, status); ``reset_counts()`` resets them. Files answer ``HEAD`` too, with
+    ``Content-Length``, ``Accept-Ranges`` and ``Last-Modified`` (the file's ``modified`` as GMT); a GET with
+    ``If-Modified-Since`` at or after it answers ``304 Not Modified``. A request's ``authorization`` header is
+    recorded (``Request``).
+    ``max_requests_per_second()`` is the most requests started in any one-second window, ``max_streams()`` the
+    most file bodies in flight at once (after ``wait_idle()``), ``listing_gets()`` the GETs per folder,
+    ``bodies()`` the file bodies sent.
+
+Ranges
+    A GET with ``Range: bytes=a-b`` (also ``a-`` and ``-n``; one range) answers ``206`` with ``Content-Range``, or
+    ``416`` when it starts past the end. With ``If-Range`` (an HTTP date) the range is honoured only when it equals
+    the file's ``Last-Modified``; otherwise the whole file comes back as ``200`` (the file changed).
+    ``bandwidth`` (bytes per second, default ``None``: no cap) paces every file body on its own, so a bench can
+    model slow large files.
 """
 
 from __future__ import annotations
@@ -124,6 +136,22 @@ class Request:
     user_agent: str
     query: str = ""
     authorization: str = ""
+    at: float = 0.0  # time.monotonic() on arrival
+    range: str = ""
+
+
+@dataclass
+class Stream:
+    """One file body: ``status`` 200 or 206, ``start``/``end`` as ``time.monotonic()``, the bytes sent. Recorded
+    before the headers go out; ``end`` and ``bytes`` are final once it is no longer ``active``
+    (:meth:`BlsSite.wait_idle`)."""
+
+    path: str
+    status: int
+    start: float
+    end: float
+    bytes: int
+    active: bool = False
 
 
 @dataclass
@@ -137,7 +165,9 @@ class BlsSite:
     folders: set[str] = field(default_factory=set)
     requests: list[Request] = field(default_factory=list)
     bytes_sent: int = 0
+    streams: list[Stream] = field(default_factory=list)
     listing_clock: timedelta = timedelta(0)
+    bandwidth: float | None = None
 
     def __post_init__(self) -> None:
         if not (self.root.startswith("/") and self.root.endswith("/")):
@@ -338,9 +368,45 @@ class BlsSite:
                     out[r.path] = out.get(r.path, 0) + 1
             return out
 
+    def bodies(self) -> int:
+        """File bodies sent (200 or 206 with a body; HEAD, 304 and listings not counted)."""
+        with self._lock:
+            return len(self.streams)
+
+    def max_requests_per_second(self) -> int:
+        """The most requests (any method, any path) that started within one second of each other."""
+        with self._lock:
+            times = sorted(r.at for r in self.requests)
+        best, first = 0, 0
+        for last, t in enumerate(times):
+            while t - times[first] >= 1.0:
+                first += 1
+            best = max(best, last - first + 1)
+        return best
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        """Wait until no file body is being sent (a client can hold the last byte before the server has recorded
+        the stream's end)."""
+        deadline = time.monotonic() + timeout
+        while any(s.active for s in list(self.streams)):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"file bodies still being sent after {timeout} s")
+            time.sleep(0.01)
+
+    def max_streams(self) -> int:
+        """The most file bodies that were being sent at the same time (call :meth:`wait_idle` first)."""
+        with self._lock:
+            edges = sorted([(s.start, 1) for s in self.streams] + [(s.end, -1) for s in self.streams])
+        best = now = 0
+        for _, step in edges:  # an end sorts before a start at the same instant
+            now += step
+            best = max(best, now)
+        return best
+
     def reset_counts(self) -> None:
         with self._lock:
             self.requests.clear()
+            self.streams.clear()
             self.bytes_sent = 0
 
     def _sent(self, n: int) -> None:
@@ -389,7 +455,17 @@ class _Handler(BaseHTTPRequestHandler):
         path = unquote(parts.path)
         agent = self.headers.get("User-Agent", "")
         with site._lock:
-            site.requests.append(Request(self.command, path, agent, parts.query, self.headers.get("Authorization", "")))
+            site.requests.append(
+                Request(
+                    self.command,
+                    path,
+                    agent,
+                    parts.query,
+                    self.headers.get("Authorization", ""),
+                    at=time.monotonic(),
+                    range=self.headers.get("Range", ""),
+                )
+            )
         faults = site._take_faults(path)
         for fault in faults:
             if fault.kind == "slow":
@@ -416,37 +492,68 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return None
-        self.send_response(200)
+        last_modified = format_datetime(modified, usegmt=True)
+        span = _range(self.headers.get("Range"), self.headers.get("If-Range"), last_modified, file.size)
+        if isinstance(span, str):  # "unsatisfiable"
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{file.size}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        start, end = span if span is not None else (0, file.size)
+        stream = Stream(path, 200 if span is None else 206, time.monotonic(), time.monotonic(), 0, active=not head)
+        if not head:
+            with site._lock:
+                site.streams.append(stream)
+        self.send_response(stream.status)
         self.send_header("Content-Type", file.content_type)
-        self.send_header("Content-Length", str(file.size))
-        self.send_header("Last-Modified", format_datetime(modified, usegmt=True))
+        self.send_header("Content-Length", str(end - start))
+        if span is not None:
+            self.send_header("Content-Range", f"bytes {start}-{end - 1}/{file.size}")
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Last-Modified", last_modified)
         self.end_headers()
         if head:
             return None
+        try:
+            stream.bytes = self._body(file, start, end, faults)
+        finally:
+            with site._lock:
+                stream.end, stream.active = time.monotonic(), False
+        return None
+
+    def _body(self, file: _File, start: int, end: int, faults: list[_Fault]) -> int:
+        """Send bytes ``start..end`` of ``file`` (faults and the bandwidth cap applied); the body bytes sent."""
+        site = self.site
         cut = next((f for f in faults if f.kind == "cut"), None)
         stall = next((f for f in faults if f.kind == "stall"), None)
-        sent = 0
+        began, sent = time.monotonic(), 0
         try:
-            for chunk in file.chunks():
-                if cut is not None and sent + len(chunk) >= cut.after:
-                    self.wfile.write(chunk[: cut.after - sent])
-                    self.wfile.flush()
-                    site._sent(cut.after - sent)
-                    self.close_connection = True
-                    return None
-                piece = chunk
-                if stall is not None and sent + len(chunk) >= stall.after >= sent:
-                    self.wfile.write(chunk[: stall.after - sent])
-                    self.wfile.flush()
-                    time.sleep(stall.delay)
-                    piece = chunk[stall.after - sent :]
-                    stall = None
-                self.wfile.write(piece)
-                sent += len(chunk)
-                site._sent(len(chunk))
+            for block in file.chunks(start):
+                for chunk in _pieces(block[: end - start - sent], site.bandwidth):
+                    if cut is not None and sent + len(chunk) >= cut.after:
+                        self.wfile.write(chunk[: cut.after - sent])
+                        self.wfile.flush()
+                        site._sent(cut.after - sent)
+                        self.close_connection = True
+                        return cut.after
+                    piece = chunk
+                    if stall is not None and sent + len(chunk) >= stall.after >= sent:
+                        self.wfile.write(chunk[: stall.after - sent])
+                        self.wfile.flush()
+                        time.sleep(stall.delay)
+                        piece = chunk[stall.after - sent :]
+                        stall = None
+                    self.wfile.write(piece)
+                    sent += len(chunk)
+                    site._sent(len(chunk))
+                    if site.bandwidth:
+                        time.sleep(max(0.0, began + sent / site.bandwidth - time.monotonic()))
+                if sent >= end - start:
+                    break
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
-        return None
+        return sent
 
     def _redirect(self, status: int, location: str, head: bool) -> None:
         body = f"moved to {location}\n".encode()
@@ -465,6 +572,34 @@ class _Handler(BaseHTTPRequestHandler):
         if not head:
             self.wfile.write(body)
             self.site._sent(len(body))
+
+
+def _pieces(chunk: bytes, bandwidth: float | None) -> Iterator[bytes]:
+    """``chunk`` whole, or in pieces of about a tenth of a second each under a bandwidth cap."""
+    step = len(chunk) if not bandwidth else max(1024, int(bandwidth / 10))
+    for i in range(0, len(chunk), max(step, 1)):
+        yield chunk[i : i + step]
+
+
+_RANGE_RE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+def _range(header: str | None, if_range: str | None, last_modified: str, size: int) -> tuple[int, int] | str | None:
+    """The ``(start, end)`` a ``Range`` header asks for (end exclusive), ``"unsatisfiable"``, or ``None`` for the
+    whole file: no header, one this stand-in does not read (several ranges), or an ``If-Range`` that no longer
+    matches ``Last-Modified``."""
+    m = _RANGE_RE.fullmatch((header or "").strip())
+    if m is None or (not m[1] and not m[2]):
+        return None
+    if if_range is not None and if_range.strip() != last_modified:
+        return None
+    if not m[1]:  # the last n bytes
+        return (max(0, size - int(m[2])), size) if int(m[2]) > 0 else "unsatisfiable"
+    start = int(m[1])
+    if start >= size:
+        return "unsatisfiable"
+    end = size if not m[2] else min(size, int(m[2]) + 1)
+    return (start, end) if end > start else "unsatisfiable"
 
 
 def _http_date(value: str | None) -> datetime | None:

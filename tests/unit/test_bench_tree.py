@@ -1,0 +1,37 @@
+"""The first-mirror model of bench/tree.py (make bench-tree): pacing and two streams bound the schedule."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "tree.py"
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_tree", BENCH)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_empty_files_are_paced_one_request_a_second(bench: ModuleType) -> None:
+    assert bench.mirror_hours([0] * 3600, rate=1.0, request_cost=0.0) == pytest.approx(1.0)
+
+
+def test_a_slow_request_is_the_pace_when_above_a_second(bench: ModuleType) -> None:
+    assert bench.mirror_hours([0] * 1800, rate=1.0, request_cost=2.0) == pytest.approx(1.0)
+
+
+def test_two_streams_at_most_carry_the_bytes(bench: ModuleType) -> None:
+    # starts at 1 s and 2 s, both 3600 s long; a third waits for the first slot (3601 s) and ends at 7201 s
+    assert bench.mirror_hours([3600, 3600], rate=1.0, request_cost=0.0) * 3600 == pytest.approx(3602)
+    assert bench.mirror_hours([3600, 3600, 3600], rate=1.0, request_cost=0.0) * 3600 == pytest.approx(7201)
