@@ -29,6 +29,7 @@ import polars as pl
 
 from dataquest import analysis, log, titles
 from dataquest.config import BLS_DATA_KEY, LATEST_REPORT_PREFIX, POPULATION_KEY, REPORT_FILES, REPORTS_PREFIX
+from dataquest.datafile import BlsSource
 from dataquest.errors import InputMissingError, StorageError, ValidationError
 from dataquest.population import MAX_POPULATION_BYTES, parse_population
 from dataquest.report_html import render_html
@@ -143,7 +144,7 @@ class ReportResult:
 
 # --- the pure core -------------------------------------------------------------------------------------------
 def build_report(
-    data: analysis.BlsSource | pl.LazyFrame,
+    data: BlsSource | pl.LazyFrame,
     population: pl.DataFrame | pl.LazyFrame,
     options: ReportOptions,
     inputs: dict[str, dict[str, str]],

@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from dataquest import analysis
+from dataquest import analysis, datafile
 from dataquest.errors import ValidationError
 from dataquest.population import PopulationRow, parse_population
 
@@ -85,7 +85,7 @@ def test_one_series_written_with_two_paddings_is_one_series(tmp_path: Path) -> N
 def test_the_typed_and_the_trimming_readers_agree_on_a_frame_given_directly(tmp_path: Path) -> None:
     rows = [*quarters("A", 2000, "1", "2"), *quarters("B", 2001, "0.5", annual="7")]
     path = write(tmp_path, rows)
-    assert best(compute(analysis.scan_bls_trimmed(path))) == best(compute(path))
+    assert best(compute(datafile.scan_bls_trimmed(path))) == best(compute(path))
 
 
 def test_a_file_without_the_columns_is_refused_naming_them(tmp_path: Path) -> None:
@@ -287,6 +287,6 @@ def test_real_series_population(real: tuple[Path, pl.DataFrame]) -> None:
 
 def test_real_data_gives_the_same_results_through_both_readers(real: tuple[Path, pl.DataFrame]) -> None:
     data, pop = real
-    typed, trimmed = analysis.compute(data, pop), analysis.compute(analysis.scan_bls_trimmed(data), pop)
+    typed, trimmed = analysis.compute(data, pop), analysis.compute(datafile.scan_bls_trimmed(data), pop)
     assert typed.best_years.equals(trimmed.best_years)
     assert typed.series_population.equals(trimmed.series_population)
