@@ -141,7 +141,7 @@ def _cmd_report(args: argparse.Namespace, settings: Settings) -> Outcome:
         _warn(
             args,
             f"--series-id {args.series_id} with --period {args.period} matched no row of "
-            f"{computed.inputs['bls']['key']}: series_population is empty (check the series id and period)",
+            f"{computed.inputs.bls.key}: series_population is empty (check the series id and period)",
         )
     if args.out:
         try:

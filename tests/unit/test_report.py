@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from dataquest import cli, report
+from dataquest import cli, report, report_s3
 from dataquest.config import POPULATION_KEY
 from dataquest.errors import InputMissingError
 from dataquest.report import BLS_DATA_KEY, ReportOptions, run_report
@@ -136,7 +136,7 @@ def test_a_versioned_bucket_keys_the_report_by_version_ids(s3: Any) -> None:
     result = run_report(s3, BUCKET)
     assert result.document["inputs"]["bls"]["version"] == bls_v
     assert result.document["inputs"]["population"]["version"] == pop_v
-    assert result.prefix == f"reports/{report._safe(bls_v)}_{report._safe(pop_v)}/"
+    assert result.prefix == f"reports/{report_s3._safe(bls_v)}_{report_s3._safe(pop_v)}/"
 
 
 def test_the_same_inputs_give_the_same_keys_and_a_second_run_skips(s3: Any) -> None:
