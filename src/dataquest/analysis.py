@@ -18,7 +18,7 @@ carry ``value`` as ``Float64``: the sum's exact decimal, correctly rounded to th
 
 The file is read by :mod:`dataquest.datafile`: its typed reader, or, when a file breaks that reader's
 assumptions (a padded year or period, a value with trailing blanks: the reader fails or the ``padded`` count
-sees it), its trimming reader. :func:`compute` runs it all; its defaults are :data:`dataquest.report_options.DEFAULTS`.
+sees it), its trimming reader. :func:`compute` runs it all for a :class:`~dataquest.report_options.ReportOptions`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from dataquest.datafile import (
 )
 from dataquest.errors import ValidationError
 from dataquest.population import MAX_YEAR, MIN_YEAR, PopulationRow
-from dataquest.report_options import DEFAULTS, Periods
+from dataquest.report_options import DEFAULTS, Periods, ReportOptions
 
 QUARTERS: tuple[str, ...] = ("Q01", "Q02", "Q03", "Q04")
 ANNUAL = "Q05"
@@ -185,12 +185,8 @@ def series_population(
 def compute(
     data: BlsSource | pl.LazyFrame,
     population: pl.DataFrame | pl.LazyFrame,
+    options: ReportOptions = DEFAULTS,
     *,
-    periods: Periods = DEFAULTS.periods,
-    series_id: str = DEFAULTS.series_id,
-    period: str = DEFAULTS.period,
-    start_year: int = DEFAULTS.start_year,
-    end_year: int = DEFAULTS.end_year,
     source: str | None = None,
 ) -> Results:
     """The three results from a BLS data file (a path, bytes, a binary file) or a frame of its four columns.
@@ -199,7 +195,8 @@ def compute(
     fail. A frame (``series_id``, ``year``, ``period``, ``value``, already trimmed) is aggregated as it is.
     """
     name = source or source_name(data)
-    stats = population_stats(population, start_year, end_year).collect().row(0, named=True)
+    periods, series_id, period = options.periods, options.series_id, options.period
+    stats = population_stats(population, options.start_year, options.end_year).collect().row(0, named=True)
     if not isinstance(data, pl.LazyFrame):
         check_data_file(data, name)
     try:

@@ -29,7 +29,7 @@ from dataquest.datafile import BlsSource
 from dataquest.documents import to_document
 from dataquest.errors import StorageError, ValidationError
 from dataquest.population import MAX_POPULATION_BYTES, parse_population
-from dataquest.report_document import NO_INPUTS, InputVersion, PopulationStats, Report, ReportInputs, ReportResult
+from dataquest.report_document import InputVersion, PopulationStats, Report, ReportInputs, ReportResult
 from dataquest.report_options import DEFAULTS, ReportOptions
 from dataquest.report_render import render_files, render_markdown, render_text, write_local
 
@@ -58,7 +58,6 @@ def build_report(
     data: BlsSource | pl.LazyFrame,
     population: pl.DataFrame | pl.LazyFrame,
     options: ReportOptions,
-    inputs: ReportInputs = NO_INPUTS,
     *,
     source: str | None = None,
     series_titles: pl.DataFrame | None = None,
@@ -68,16 +67,7 @@ def build_report(
     With ``series_titles`` (:mod:`dataquest.titles`), ``best_years`` and ``series_population`` have a ``title``
     column after ``series_id`` (null for a series the mapping does not know); without, they have none.
     """
-    results = analysis.compute(
-        data,
-        population,
-        periods=options.periods,
-        series_id=options.series_id,
-        period=options.period,
-        start_year=options.start_year,
-        end_year=options.end_year,
-        source=source,
-    )
+    results = analysis.compute(data, population, options, source=source)
     stats = results.population_stats
     joined = titles.with_titles(results.series_population, series_titles)
     read = population.lazy().select("year", "population").sort("year").collect()
@@ -91,7 +81,6 @@ def build_report(
         ),
         best_years=titles.with_titles(results.best_years, series_titles),
         series_population=joined.with_columns(_whole_population(joined)),
-        inputs=inputs,
         population=read.with_columns(_whole_population(read)),
     )
 
@@ -215,10 +204,10 @@ def run_report(
             Path(tmp.name),
             population,
             options,
-            inputs,
             source=f"s3://{bucket}/{BLS_DATA_KEY}",
             series_titles=remote.titles_from_s3(s3, bucket),
         )
+    computed = dataclasses.replace(computed, inputs=inputs)
     _log_results(computed)
     if not upload:
         return ReportResult(report=computed, prefix=prefix, keys=(), skipped=False)

@@ -169,10 +169,7 @@ def _population_section(report: Report) -> str:
     chart = charts.population_chart(
         [y for y, _ in rows],
         [p for _, p in rows],
-        mean=stats.mean,
-        std=stats.std,
-        start_year=start,
-        end_year=end,
+        charts.Band(mean=stats.mean, std=stats.std, start_year=start, end_year=end),
         title=f"US population by year, with the {start}..{end} mean and ±1 standard deviation",
     )
     table = _table([("year", "num"), ("population", "num")], [[str(y), people(p)] for y, p in rows], narrow=True)

@@ -12,6 +12,7 @@ import pytest
 from dataquest import analysis, datafile
 from dataquest.errors import ValidationError
 from dataquest.population import PopulationRow, parse_population
+from dataquest.report_options import ReportOptions
 
 Row = tuple[str, int, str, str]
 
@@ -45,7 +46,7 @@ POPULATION = analysis.population_frame(
 
 
 def compute(source: Path | bytes | pl.LazyFrame, **kw: object) -> analysis.Results:
-    return analysis.compute(source, POPULATION, **kw)  # type: ignore[arg-type]
+    return analysis.compute(source, POPULATION, ReportOptions(**kw))  # type: ignore[arg-type]
 
 
 def best(results: analysis.Results) -> list[tuple[str, int, float, str]]:
@@ -259,7 +260,9 @@ def test_real_population_stats(real: tuple[Path, pl.DataFrame]) -> None:
 
 def test_real_best_years_all(real: tuple[Path, pl.DataFrame]) -> None:
     data, pop = real
-    by = {s: (y, v, b) for s, y, v, b in analysis.compute(data, pop, periods="all").best_years.iter_rows()}
+    by = {
+        s: (y, v, b) for s, y, v, b in analysis.compute(data, pop, ReportOptions(periods="all")).best_years.iter_rows()
+    }
     assert len(by) == 282
     assert by["PRS30006011"] == (2022, 20.5, "all")
     assert by["PRS30006012"] == (2022, 17.1, "all")

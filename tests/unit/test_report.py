@@ -367,3 +367,15 @@ def test_cli_fetch_population_bad_payload_fails_with_one_line(
     assert "not JSON" in json.loads(captured.out)["error"]
     assert captured.err.count("\n") == 1
     assert _keys(s3, "population/") == []
+
+
+def test_the_cli_report_flags_default_to_the_one_options_object() -> None:
+    args = cli.build_parser().parse_args(["report"])
+    flags = ReportOptions(
+        periods=args.periods,
+        series_id=args.series_id,
+        period=args.period,
+        start_year=args.start_year,
+        end_year=args.end_year,
+    )
+    assert flags == ReportOptions() == ReportOptions("quarters", "PRS30006032", "Q01", 2013, 2018)
