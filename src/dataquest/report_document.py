@@ -33,12 +33,14 @@ class PopulationStats:
     std: float | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class InputVersion:
-    """One input: its S3 key (or local path) and the version read (VersionId, ETag, or a file's SHA-256)."""
+    """One input of the report, as read."""
 
     key: str
+    """The S3 key (``dataquest report`` on S3) or the local file's path (``--data-file``, ``--population-file``)."""
     version: str
+    """The S3 VersionId where the bucket is versioned, else the ETag; a local file's SHA-256."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class ReportInputs:
         return (("bls", self.bls), ("population", self.population))
 
 
-NO_INPUTS = ReportInputs(InputVersion("", ""), InputVersion("", ""))
+NO_INPUTS = ReportInputs(InputVersion(key="", version=""), InputVersion(key="", version=""))
 """The inputs of a report not yet tied to its files (the builder's caller sets them)."""
 
 

@@ -4,6 +4,7 @@ what to run; the report files; the CLI (`report` and `fetch-population`)."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import logging
@@ -371,11 +372,5 @@ def test_cli_fetch_population_bad_payload_fails_with_one_line(
 
 def test_the_cli_report_flags_default_to_the_one_options_object() -> None:
     args = cli.build_parser().parse_args(["report"])
-    flags = ReportOptions(
-        periods=args.periods,
-        series_id=args.series_id,
-        period=args.period,
-        start_year=args.start_year,
-        end_year=args.end_year,
-    )
+    flags = ReportOptions(**{f.name: getattr(args, f.name) for f in dataclasses.fields(ReportOptions)})
     assert flags == ReportOptions() == ReportOptions("quarters", "PRS30006032", "Q01", 2013, 2018)
