@@ -41,6 +41,7 @@ from dataquest.datafile import (
 )
 from dataquest.errors import ValidationError
 from dataquest.population import MAX_YEAR, MIN_YEAR, PopulationRow
+from dataquest.report_document import PopulationStats
 from dataquest.report_options import DEFAULTS, Periods, ReportOptions
 
 QUARTERS: tuple[str, ...] = ("Q01", "Q02", "Q03", "Q04")
@@ -54,9 +55,9 @@ POPULATION_SCHEMA = pl.Schema({"year": pl.Int32, "population": pl.Float64})
 
 @dataclass(frozen=True)
 class Results:
-    """The three results: a dict and two small, collected frames."""
+    """The three results: the population statistics and two small, collected frames."""
 
-    population_stats: dict[str, float | int | None]
+    population_stats: PopulationStats
     best_years: pl.DataFrame
     """``series_id``, ``year``, ``value`` (Float64, the exact sum correctly rounded), ``basis``; sorted by series."""
     series_population: pl.DataFrame
@@ -196,7 +197,9 @@ def compute(
     """
     name = source or source_name(data)
     periods, series_id, period = options.periods, options.series_id, options.period
-    stats = population_stats(population, options.start_year, options.end_year).collect().row(0, named=True)
+    stats = PopulationStats(
+        **population_stats(population, options.start_year, options.end_year).collect().row(0, named=True)
+    )
     if not isinstance(data, pl.LazyFrame):
         check_data_file(data, name)
     try:

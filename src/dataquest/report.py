@@ -29,12 +29,14 @@ from dataquest.datafile import BlsSource
 from dataquest.documents import to_document
 from dataquest.errors import StorageError, ValidationError
 from dataquest.population import MAX_POPULATION_BYTES, parse_population
-from dataquest.report_document import InputVersion, PopulationStats, Report, ReportInputs, ReportResult
+from dataquest.report_document import InputVersion, Report, ReportInputs, ReportResult
 from dataquest.report_options import DEFAULTS, ReportOptions
 from dataquest.report_render import render_files, render_markdown, render_text, write_local
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+    from dataquest import storage
 
 __all__ = [
     "BLS_DATA_KEY",
@@ -68,17 +70,10 @@ def build_report(
     column after ``series_id`` (null for a series the mapping does not know); without, they have none.
     """
     results = analysis.compute(data, population, options, source=source)
-    stats = results.population_stats
     joined = titles.with_titles(results.series_population, series_titles)
     read = population.lazy().select("year", "population").sort("year").collect()
     return Report(
-        population_stats=PopulationStats(
-            start_year=options.start_year,
-            end_year=options.end_year,
-            years=int(stats["years"] or 0),
-            mean=stats["mean"],
-            std=stats["std"],
-        ),
+        population_stats=results.population_stats,
         best_years=titles.with_titles(results.best_years, series_titles),
         series_population=joined.with_columns(_whole_population(joined)),
         population=read.with_columns(_whole_population(read)),
@@ -186,33 +181,37 @@ def run_report(
     prefix = remote.report_prefix(inputs.bls.version, inputs.population.version, options)
     stored = remote.stored_report(s3, bucket, prefix) if upload and not force else None
     if stored is not None:
+        bls_version, population_version = inputs.bls.version, inputs.population.version
         log.event(
-            logger,
-            "report exists",
-            prefix=prefix,
-            bls_version=inputs.bls.version,
-            population_version=inputs.population.version,
+            logger, "report exists", prefix=prefix, bls_version=bls_version, population_version=population_version
         )
         return ReportResult(report=stored, prefix=prefix, keys=(), skipped=True)
+    computed = dataclasses.replace(_compute_from_s3(s3, bucket, bls, pop, options), inputs=inputs)
+    _log_results(computed)
+    if not upload:
+        return ReportResult(report=computed, prefix=prefix, keys=(), skipped=False)
+    keys = _upload(s3, bucket, prefix, computed)
+    return ReportResult(report=computed, prefix=prefix, keys=tuple(keys), skipped=False)
+
+
+def _compute_from_s3(
+    s3: S3Client, bucket: str, bls: storage.ObjectInfo, pop: storage.ObjectInfo, options: ReportOptions
+) -> Report:
+    """The report from exactly the input versions HEADed; the BLS file streamed to a temporary file first."""
+    from dataquest import report_s3 as remote  # noqa: PLC0415
 
     pop_bytes = remote.read_pinned(s3, bucket, pop)
     population = analysis.population_frame(parse_population(pop_bytes, source=f"s3://{bucket}/{POPULATION_KEY}"))
     with tempfile.NamedTemporaryFile(prefix="dataquest-bls-", suffix=".tsv") as tmp:
         remote.download_pinned(s3, bucket, bls, tmp)
         tmp.flush()
-        computed = build_report(
+        return build_report(
             Path(tmp.name),
             population,
             options,
             source=f"s3://{bucket}/{BLS_DATA_KEY}",
             series_titles=remote.titles_from_s3(s3, bucket),
         )
-    computed = dataclasses.replace(computed, inputs=inputs)
-    _log_results(computed)
-    if not upload:
-        return ReportResult(report=computed, prefix=prefix, keys=(), skipped=False)
-    keys = _upload(s3, bucket, prefix, computed)
-    return ReportResult(report=computed, prefix=prefix, keys=tuple(keys), skipped=False)
 
 
 def _upload(s3: S3Client, bucket: str, prefix: str, computed: Report) -> list[str]:

@@ -18,7 +18,7 @@ box; the page does not) and for print (no backgrounds, rows kept whole, charts n
 from __future__ import annotations
 
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -235,18 +235,21 @@ def _best_years_section(best: pl.DataFrame, titled: bool) -> str:
 
 
 def _series_section(frame: pl.DataFrame, series: str, period: str, titled: bool) -> str:
-    joined = frame.to_dicts()
-    series_title = next((r.get("title") for r in joined if r.get("title")), None) if titled else None
+    years, periods = _column(frame, "year"), _column(frame, "period")
+    values, population = _column(frame, "value"), _column(frame, "population")
+    series_title = next((t for t in _column(frame, "title") if t), None) if titled else None
     name = f"{series} {period}" + (f": {series_title}" if series_title else "")
     chart = charts.series_population_chart(
-        [int(r["year"]) for r in joined],
-        [r["value"] for r in joined],
-        [r["population"] for r in joined],
+        years,
+        values,
+        population,
         value_label=f"{series} {period} value",
         title=f"{series} {period} by year, against the US population",
     )
-    rows = [[str(r["year"]), escape(r["period"]), number(r["value"]), people(r["population"])] for r in joined]
-    missing = year_ranges([int(r["year"]) for r in joined if r["population"] is None])
+    rows = [
+        [str(y), escape(p), number(v), people(n)] for y, p, v, n in zip(years, periods, values, population, strict=True)
+    ]
+    missing = year_ranges([y for y, n in zip(years, population, strict=True) if n is None])
     return "\n".join(
         [
             '<section id="series-population">',
@@ -263,6 +266,11 @@ def _series_section(frame: pl.DataFrame, series: str, period: str, titled: bool)
             "</section>",
         ]
     )
+
+
+def _column(frame: pl.DataFrame, name: str) -> list[Any]:
+    """A column's values, or none where the frame has no rows (or no such column: a report without titles)."""
+    return frame.get_column(name).to_list() if frame.height and name in frame.columns else []
 
 
 def _footer(report: Report) -> str:

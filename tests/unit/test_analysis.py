@@ -254,8 +254,8 @@ def real(shared_data: Path) -> tuple[Path, pl.DataFrame]:
 def test_real_population_stats(real: tuple[Path, pl.DataFrame]) -> None:
     data, pop = real
     stats = analysis.compute(data, pop).population_stats
-    assert (stats["years"], stats["mean"]) == (6, 322069808.0)
-    assert round(float(stats["std"] or 0), 6) == 4158441.040908
+    assert (stats.years, stats.mean) == (6, 322069808.0)
+    assert round(float(stats.std or 0), 6) == 4158441.040908
 
 
 def test_real_best_years_all(real: tuple[Path, pl.DataFrame]) -> None:
