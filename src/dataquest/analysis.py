@@ -1,8 +1,7 @@
 """The Part 3 analysis with polars, lazily: functions that take and return polars frames.
 
-A BLS data file (``pr.data.0.Current``) is tab-separated, every field and header padded with spaces, CRLF line
-endings, no quoting. It is read in one streaming pass (bounded memory whatever its size) that aggregates it
-per ``(series_id, year)``; the three results are then drawn from that small frame:
+A BLS data file (``pr.data.0.Current``) is read in one streaming pass (bounded memory whatever its size) that
+aggregates it per ``(series_id, year)``; the three results are then drawn from that small frame:
 
 - :func:`population_stats`: mean and sample standard deviation (ddof=1) of the population, years
   ``start..end`` inclusive;
@@ -17,87 +16,52 @@ also counts the values that scaling would not hold exactly (a 7th decimal, a hug
 the file is read again with values as ``Decimal(38, 12)`` (exact to 12 decimals). Either way the results
 carry ``value`` as ``Float64``: the sum's exact decimal, correctly rounded to the nearest float (``20.5``).
 
-Two readers feed the same aggregation. :func:`scan_bls` lets the CSV reader type the columns (series ids
-and periods as categoricals, kept as written and trimmed after aggregation, on the few distinct values);
-it is several times faster than trimming every field as a string. It holds for the files BLS publishes
-(right-aligned values, unpadded years and periods). When a file breaks those assumptions (a padded year or
-period, a value with trailing blanks), the reader fails or the ``padded`` check sees it, and
-:func:`compute` runs :func:`scan_bls_trimmed`, which trims every field as a string, instead.
+The file is read by :mod:`dataquest.datafile`: its typed reader, or, when a file breaks that reader's
+assumptions (a padded year or period, a value with trailing blanks: the reader fails or the ``padded`` count
+sees it), its trimming reader. :func:`compute` runs it all for a :class:`~dataquest.report_options.ReportOptions`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import IO, Literal
 
 import polars as pl
 
+from dataquest.datafile import (
+    EXACT_DTYPE,
+    READ_DTYPE,
+    BlsSource,
+    check_data_file,
+    first_line,
+    rewind,
+    scan_bls,
+    scan_bls_trimmed,
+    source_name,
+)
 from dataquest.errors import ValidationError
 from dataquest.population import MAX_YEAR, MIN_YEAR, PopulationRow
-
-Periods = Literal["quarters", "all"]
-BlsSource = str | Path | bytes | IO[bytes]
+from dataquest.report_document import PopulationStats
+from dataquest.report_options import DEFAULTS, Periods, ReportOptions
 
 QUARTERS: tuple[str, ...] = ("Q01", "Q02", "Q03", "Q04")
 ANNUAL = "Q05"
-READ_DTYPE = pl.Float64()
-EXACT_DTYPE = pl.Decimal(38, 12)
 SCALE = 10**6
 """Values are summed as integers of ``1 / SCALE``: exact for every value with at most 6 decimals."""
 _MAX_SCALED = float(2**40)  # |value * SCALE| below this: the float's error stays far below 1/2 (no rounding slip)
 _MAX_SUM = 2**53  # a scaled sum beyond this would not convert to Float64 exactly
-REQUIRED_COLUMNS: tuple[str, ...] = ("series_id", "year", "period", "value")
 POPULATION_SCHEMA = pl.Schema({"year": pl.Int32, "population": pl.Float64})
 
 
 @dataclass(frozen=True)
 class Results:
-    """The three results: a dict and two small, collected frames."""
+    """The three results: the population statistics and two small, collected frames."""
 
-    population_stats: dict[str, float | int | None]
+    population_stats: PopulationStats
     best_years: pl.DataFrame
     """``series_id``, ``year``, ``value`` (Float64, the exact sum correctly rounded), ``basis``; sorted by series."""
     series_population: pl.DataFrame
     """``series_id``, ``year``, ``period``, ``value`` (Float64), ``population`` (Float64 or null); by year."""
-
-
-# --- the read boundary ---------------------------------------------------------------------------------------
-HEAD_BYTES = 64 * 1024
-"""How much of a data file is looked at before polars reads it: enough to see a binary file or an empty one."""
-
-
-def check_data_file(data: BlsSource, name: str) -> None:
-    """Refuse, with one line, what is not a BLS data file at all: empty, binary (a NUL byte), not UTF-8 text."""
-    head = _head(data, name)
-    what = "expected a BLS data file (tab-separated series_id, year, period, value)"
-    if not head.strip():
-        raise ValidationError(f"{name}: the file is empty ({len(head)} bytes, no header); {what}")
-    nul = head.find(b"\x00")
-    if nul >= 0:
-        raise ValidationError(f"{name}: binary data (a NUL byte at offset {nul}), not text; {what}")
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        cut_short = exc.reason == "unexpected end of data" and len(head) == HEAD_BYTES
-        if not cut_short:  # a character cut by the head's end is not an error
-            raise ValidationError(f"{name}: not UTF-8 text (a bad byte at offset {exc.start}); {what}") from exc
-
-
-def _head(data: BlsSource, name: str) -> bytes:
-    if isinstance(data, bytes):
-        return data[:HEAD_BYTES]
-    if isinstance(data, str | Path):
-        try:
-            with Path(data).open("rb") as f:
-                return f.read(HEAD_BYTES)
-        except OSError as exc:
-            raise ValidationError(f"{name}: cannot be read ({exc.strerror or type(exc).__name__})") from exc
-    data.seek(0)
-    head = data.read(HEAD_BYTES)
-    data.seek(0)
-    return head
 
 
 class _NeedsTrimming(Exception):
@@ -108,61 +72,7 @@ class _NeedsDecimals(Exception):
     """A value that scaled integers cannot hold exactly: read the values as decimals instead."""
 
 
-# --- readers -------------------------------------------------------------------------------------------------
-def _scan(source: BlsSource, overrides: dict[str, pl.DataType] | None) -> pl.LazyFrame:
-    lf = pl.scan_csv(
-        source,
-        separator="\t",
-        quote_char=None,
-        infer_schema=False,
-        schema_overrides=overrides,
-        with_column_names=lambda names: [n.strip() for n in names],
-    )
-    try:
-        names = lf.collect_schema().names()
-    except pl.exceptions.PolarsError as exc:  # NoDataError (an empty file), a header polars cannot read
-        raise ValidationError(f"{_name(source)}: cannot read it as a BLS data file: {_first_line(exc)}") from exc
-    missing = [c for c in REQUIRED_COLUMNS if c not in names]
-    if missing:
-        seen = _first_line(ValueError(repr(names[:8])))
-        raise ValidationError(
-            f"{_name(source)}: not a BLS data file: no column(s) {missing} in the header (saw {seen}); "
-            "expected tab-separated series_id, year, period, value"
-        )
-    return lf
-
-
-def scan_bls(source: BlsSource, value_dtype: pl.DataType = READ_DTYPE) -> pl.LazyFrame:
-    """The typed reader: ``series_id`` and ``period`` as written (Categorical), ``year``, ``value``, ``padded``.
-
-    ``padded`` flags a row whose period, or series id, starts or ends with a blank (the keys are compared
-    as written, so such a file must be read by :func:`scan_bls_trimmed`).
-    """
-    lf = _scan(
-        source,
-        {"series_id": pl.Categorical(), "year": pl.Int32(), "period": pl.Categorical(), "value": value_dtype},
-    )
-    period, series = pl.col("period"), pl.col("series_id")
-    return lf.select(
-        "series_id",
-        "year",
-        "period",
-        "value",
-        (period.cat.starts_with(" ") | period.cat.ends_with(" ") | series.cat.starts_with(" ")).alias("padded"),
-    )
-
-
-def scan_bls_trimmed(source: BlsSource, value_dtype: pl.DataType = READ_DTYPE) -> pl.LazyFrame:
-    """The general reader: every field read as a string and trimmed, then typed."""
-    return _scan(source, None).select(
-        pl.col("series_id").str.strip_chars(),
-        pl.col("year").str.strip_chars().cast(pl.Int32),
-        pl.col("period").str.strip_chars(),
-        pl.col("value").str.strip_chars().cast(value_dtype),
-        pl.lit(False).alias("padded"),
-    )
-
-
+# --- the population ------------------------------------------------------------------------------------------
 def population_frame(rows: Iterable[PopulationRow]) -> pl.DataFrame:
     """The population rows as a frame: ``year`` (Int32), ``population`` (Float64)."""
     rows = list(rows)
@@ -276,12 +186,8 @@ def series_population(
 def compute(
     data: BlsSource | pl.LazyFrame,
     population: pl.DataFrame | pl.LazyFrame,
+    options: ReportOptions = DEFAULTS,
     *,
-    periods: Periods = "quarters",
-    series_id: str = "PRS30006032",
-    period: str = "Q01",
-    start_year: int = 2013,
-    end_year: int = 2018,
     source: str | None = None,
 ) -> Results:
     """The three results from a BLS data file (a path, bytes, a binary file) or a frame of its four columns.
@@ -289,8 +195,11 @@ def compute(
     A file is read by :func:`scan_bls`, or by :func:`scan_bls_trimmed` where the typed reader's assumptions
     fail. A frame (``series_id``, ``year``, ``period``, ``value``, already trimmed) is aggregated as it is.
     """
-    name = source or _name(data)
-    stats = population_stats(population, start_year, end_year).collect().row(0, named=True)
+    name = source or source_name(data)
+    periods, series_id, period = options.periods, options.series_id, options.period
+    stats = PopulationStats(
+        **population_stats(population, options.start_year, options.end_year).collect().row(0, named=True)
+    )
     if not isinstance(data, pl.LazyFrame):
         check_data_file(data, name)
     try:
@@ -298,6 +207,23 @@ def compute(
     except _NeedsDecimals:
         sums = _read_sums(data, periods, period, name, exact=True)
     sums = _merge_padding_variants(sums)
+    _check_sums(sums, name)
+    joined = series_population(sums, population, series_id, period).collect()
+    if (
+        joined.height
+        and series_population(sums.filter(pl.col("p_n") > 1), population, series_id, period).collect().height
+    ):
+        raise ValidationError(f"{name}: {series_id} has more than one {period} row in a year; expected one")
+    best = best_years(sums, periods).collect()
+    return Results(
+        population_stats=stats,
+        best_years=best.with_columns(_as_float(pl.col("value"), best.schema["value"]).alias("value")),
+        series_population=joined.with_columns(_as_float(pl.col("value"), joined.schema["value"]).alias("value")),
+    )
+
+
+def _check_sums(sums: pl.DataFrame, name: str) -> None:
+    """Refuse a file with no data rows, an implausible year, or a row without a series id, year or value."""
     if not sums.height:
         raise ValidationError(
             f"{name}: the file has a header but no data rows; expected a BLS data file with rows (the report "
@@ -315,18 +241,6 @@ def compute(
             f"{name}: cannot read it as a BLS data file: a row has an empty series_id, year or value "
             f"(first at series {empty.get_column('series_id')[0]!r}, year {empty.get_column('year')[0]})"
         )
-    joined = series_population(sums, population, series_id, period).collect()
-    if (
-        joined.height
-        and series_population(sums.filter(pl.col("p_n") > 1), population, series_id, period).collect().height
-    ):
-        raise ValidationError(f"{name}: {series_id} has more than one {period} row in a year; expected one")
-    best = best_years(sums, periods).collect()
-    return Results(
-        population_stats=stats,
-        best_years=best.with_columns(_as_float(pl.col("value"), best.schema["value"]).alias("value")),
-        series_population=joined.with_columns(_as_float(pl.col("value"), joined.schema["value"]).alias("value")),
-    )
 
 
 def _read_sums(
@@ -338,9 +252,9 @@ def _read_sums(
         frame = data if "padded" in data.collect_schema().names() else data.with_columns(pl.lit(False).alias("padded"))
         return _aggregate(frame, periods, period, name, exact=exact)
     try:
-        return _aggregate(scan_bls(_rewind(data), dtype), periods, period, name, exact=exact)
+        return _aggregate(scan_bls(rewind(data), dtype), periods, period, name, exact=exact)
     except _NeedsTrimming:
-        return _aggregate(scan_bls_trimmed(_rewind(data), dtype), periods, period, name, exact=exact)
+        return _aggregate(scan_bls_trimmed(rewind(data), dtype), periods, period, name, exact=exact)
 
 
 def _as_float(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -362,7 +276,7 @@ def _aggregate(frame: pl.LazyFrame, periods: Periods, period: str, name: str, *,
     except pl.exceptions.PolarsError as exc:
         if typed:
             raise _NeedsTrimming from exc
-        raise ValidationError(f"{name}: cannot read it as a BLS data file: {_first_line(exc)}") from exc
+        raise ValidationError(f"{name}: cannot read it as a BLS data file: {first_line(exc)}") from exc
     if typed and int(sums.get_column("padded").sum()):
         raise _NeedsTrimming
     if not exact and (int(sums.get_column("inexact").sum()) or _largest_sum(sums) >= _MAX_SUM):
@@ -390,21 +304,3 @@ def _merge_padding_variants(sums: pl.DataFrame) -> pl.DataFrame:
         .group_by("series_id", "year")
         .agg(pl.col(value_columns).sum())
     )
-
-
-def _rewind(data: BlsSource) -> BlsSource:
-    if hasattr(data, "seek"):
-        data.seek(0)
-    return data
-
-
-def _first_line(exc: BaseException, limit: int = 200) -> str:
-    """The error's first line, printable (a binary file's bytes escaped) and cut to ``limit`` characters."""
-    text = str(exc).strip()
-    line = text.splitlines()[0] if text else type(exc).__name__
-    safe = "".join(c if c.isprintable() and c != "\ufffd" else ascii(c)[1:-1] for c in line)
-    return safe if len(safe) <= limit else safe[: limit - 3] + "..."
-
-
-def _name(source: object) -> str:
-    return str(source) if isinstance(source, str | Path) else "the BLS data"

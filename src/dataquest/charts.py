@@ -64,24 +64,28 @@ def compact(v: float) -> str:
     return f"{v:.4g}"
 
 
+@dataclass(frozen=True)
+class Band:
+    """The mean of the years ``start_year..end_year`` and their standard deviation: the population chart's band."""
+
+    mean: float | None
+    std: float | None
+    start_year: int
+    end_year: int
+
+
 def population_chart(
-    years: Sequence[int],
-    population: Sequence[float],
-    *,
-    mean: float | None,
-    std: float | None,
-    start_year: int,
-    end_year: int,
-    title: str = "US population by year",
+    years: Sequence[int], population: Sequence[float], stats: Band, *, title: str = "US population by year"
 ) -> str:
-    """Population by year, with the mean over ``start_year..end_year`` and its ±1 std band."""
+    """Population by year, with the mean over ``stats.start_year..stats.end_year`` and its ±1 std band."""
     if not years:
         return _empty(title)
+    mean, std, start_year, end_year = stats.mean, stats.std, stats.start_year, stats.end_year
     band = (mean - std, mean + std) if mean is not None and std is not None else None
     values = [*population, *(band or ())]
     y = _value_scale(values, TOP + 8, HEIGHT - BOTTOM)
     x = Scale(min(years), max(years), LEFT + 12, WIDTH - RIGHT - 12)
-    parts = [*_y_axis(y, LEFT, "start"), *_year_axis(years, x)]
+    parts = [*_y_axis(y, "start"), *_year_axis(years, x)]
     if band is not None and mean is not None:
         x0, x1 = x(max(start_year, min(years))) - 6, x(min(end_year, max(years))) + 6
         parts.append(
@@ -93,7 +97,7 @@ def population_chart(
             f'<line class="mean" x1="{x0:.1f}" x2="{x1:.1f}" y1="{y(mean):.1f}" y2="{y(mean):.1f}" '
             f'stroke="{BLUE}" stroke-dasharray="6 4" stroke-width="1.5"/>'
         )
-    parts += _line(years, population, x, y, color=BLUE, name="population")
+    parts += _line(list(zip(years, population, strict=True)), x, y, color=BLUE, name="population")
     legend = [("line", BLUE, "population"), ("band", BLUE, f"mean ± 1 std, {start_year}..{end_year}")]
     return _svg(title, parts, legend, "population-chart")
 
@@ -114,9 +118,9 @@ def series_population_chart(
     pops = [p for p in population if p is not None]
     y2 = _value_scale(pops, TOP + 8, HEIGHT - BOTTOM) if pops else None
     slot = _slots(years)
-    parts = [*_y_axis(y, LEFT, "start"), *_year_axis(years, lambda yr: slot(yr) + _slot_width(years) / 2)]
+    parts = [*_y_axis(y, "start"), *_year_axis(years, lambda yr: slot(yr) + _slot_width(years) / 2)]
     if y2 is not None:
-        parts += _y_axis(y2, WIDTH - RIGHT, "end", grid=False, color=ORANGE)
+        parts += _y_axis(y2, "end", grid=False, color=ORANGE)
     parts.append(
         f'<line class="zero" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(0):.1f}" y2="{y(0):.1f}" stroke="{GREY}"/>'
     )
@@ -132,7 +136,9 @@ def series_population_chart(
         )
     if y2 is not None:
         centre = {yr: slot(yr) + _slot_width(years) / 2 for yr in years}
-        parts += _line(years, population, lambda yr: centre[int(yr)], y2, color=ORANGE, name="population")
+        parts += _line(
+            list(zip(years, population, strict=True)), lambda yr: centre[int(yr)], y2, color=ORANGE, name="population"
+        )
     legend = [("bar", BLUE, value_label), ("line", ORANGE, "population (right axis)")]
     return _svg(title, parts, legend, "series-population-chart")
 
@@ -146,7 +152,7 @@ def count_chart(years: Sequence[int], counts: Sequence[int], *, title: str, labe
     y = _value_scale([0.0, *map(float, counts)], TOP + 8, HEIGHT - BOTTOM, floor_zero=True)
     slot = _slots(span)
     w = _slot_width(span)
-    parts = [*_y_axis(y, LEFT, "start", integers=True), *_year_axis(span, lambda yr: slot(yr) + w / 2)]
+    parts = [*_y_axis(y, "start", integers=True), *_year_axis(span, lambda yr: slot(yr) + w / 2)]
     for year in span:
         n = by_year.get(year)
         if not n:
@@ -169,9 +175,9 @@ def _ticks_of(scale: Scale) -> list[float]:
     return [t for t in nice_ticks(scale.lo, scale.hi) if scale.lo - 1e-9 <= t <= scale.hi + 1e-9]
 
 
-def _y_axis(
-    scale: Scale, at: float, side: str, *, grid: bool = True, color: str = GREY, integers: bool = False
-) -> list[str]:
+def _y_axis(scale: Scale, side: str, *, grid: bool = True, color: str = GREY, integers: bool = False) -> list[str]:
+    """The left (``side="start"``) or right (``"end"``) axis' tick labels, and grid lines unless ``grid`` is off."""
+    at = LEFT if side == "start" else WIDTH - RIGHT
     out = []
     for t in _ticks_of(scale):
         if integers and not float(t).is_integer():
@@ -208,18 +214,12 @@ def _slot_width(years: Sequence[int]) -> float:
 
 
 def _line(
-    xs: Sequence[int],
-    ys: Sequence[float | None],
-    x: Callable[[int], float],
-    y: Scale,
-    *,
-    color: str,
-    name: str,
+    values: Sequence[tuple[int, float | None]], x: Callable[[int], float], y: Scale, *, color: str, name: str
 ) -> list[str]:
-    """A polyline per run of consecutive years that have a value, and a point per value."""
+    """A polyline per run of consecutive years that have a value, and a point per ``(year, value)``."""
     runs: list[list[tuple[int, float]]] = []
     previous: int | None = None
-    for year, v in sorted(zip(xs, ys, strict=True)):
+    for year, v in sorted(values):
         if v is None:
             previous = None
             continue

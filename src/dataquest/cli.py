@@ -18,6 +18,8 @@ from typing import Any
 from dataquest import __version__, log
 from dataquest.config import LATEST_REPORT_PREFIX, Settings
 from dataquest.errors import ConfigurationError, DataQuestError, Interrupted
+from dataquest.report_options import DEFAULTS as REPORT_DEFAULTS
+from dataquest.report_options import PERIODS
 
 logger = log.get(__name__)
 
@@ -108,8 +110,9 @@ def _check_year(flag: str, year: int) -> None:
 
 def _cmd_report(args: argparse.Namespace, settings: Settings) -> Outcome:
     from dataquest import report
+    from dataquest.report_options import ReportOptions
 
-    options = report.ReportOptions(
+    options = ReportOptions(
         periods=args.periods,
         series_id=args.series_id,
         period=args.period,
@@ -141,7 +144,7 @@ def _cmd_report(args: argparse.Namespace, settings: Settings) -> Outcome:
         _warn(
             args,
             f"--series-id {args.series_id} with --period {args.period} matched no row of "
-            f"{computed.inputs['bls']['key']}: series_population is empty (check the series id and period)",
+            f"{computed.inputs.bls.key}: series_population is empty (check the series id and period)",
         )
     if args.out:
         try:
@@ -257,13 +260,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_fetch_population)
 
     p = sub.add_parser("report", parents=[common], help="compute the report with polars and write it to S3")
-    p.add_argument("--periods", choices=("quarters", "all"), default="quarters", help="best-year basis")
+    p.add_argument("--periods", choices=PERIODS, default=REPORT_DEFAULTS.periods, help="best-year basis")
     p.add_argument("--data-file", default=None, metavar="F", help="read pr.data.0.Current from a local file")
     p.add_argument("--population-file", default=None, metavar="F", help="read the population JSON from a local file")
-    p.add_argument("--series-id", default="PRS30006032", help="series for the population join")
-    p.add_argument("--period", default="Q01", help="period for the population join")
-    p.add_argument("--start-year", type=int, default=2013, help="first year of the population statistics")
-    p.add_argument("--end-year", type=int, default=2018, help="last year of the population statistics")
+    p.add_argument("--series-id", default=REPORT_DEFAULTS.series_id, help="series for the population join")
+    p.add_argument("--period", default=REPORT_DEFAULTS.period, help="period for the population join")
+    p.add_argument(
+        "--start-year", type=int, default=REPORT_DEFAULTS.start_year, help="first year of the population statistics"
+    )
+    p.add_argument(
+        "--end-year", type=int, default=REPORT_DEFAULTS.end_year, help="last year of the population statistics"
+    )
     p.add_argument("--out", default=None, metavar="DIR", help="also write the report files to DIR")
     p.add_argument("--no-upload", action="store_true", help="do not write the report to S3")
     p.add_argument("--force", action="store_true", help="compute even if the report for these inputs exists")

@@ -17,13 +17,17 @@ box; the page does not) and for print (no backgrounds, rows kept whole, charts n
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Mapping
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
 
 from dataquest import charts
-from dataquest.titles import MISSING_NOTE, in_document
+from dataquest.report_cells import best_years_rows
+from dataquest.titles import MISSING_NOTE
+
+if TYPE_CHECKING:
+    from dataquest.report_document import Report
 
 EMPTY = "—"
 BASIS = {
@@ -113,15 +117,13 @@ def year_ranges(years: list[int]) -> str:
 
 
 # --- the page ------------------------------------------------------------------------------------------------
-def render_html(document: Mapping[str, Any]) -> str:
-    """The page for a report document (see the module's docstring)."""
-    stats = document["population_stats"]
-    best = list(document["best_years"])
-    joined = list(document["series_population"])
-    titled = in_document(document)
-    series = joined[0]["series_id"] if joined else "the series"
-    period = joined[0]["period"] if joined else ""
-    series_title = next((r.get("title") for r in joined if r.get("title")), None)
+def render_html(report: Report) -> str:
+    """The page for a report (see the module's docstring)."""
+    stats = report.population_stats
+    best, joined = report.best_years, report.series_population
+    titled = _titled(report)
+    series = str(joined.get_column("series_id")[0]) if joined.height else "the series"
+    period = str(joined.get_column("period")[0]) if joined.height else ""
     heading = "BLS productivity and US population"
     parts = [
         "<!doctype html>",
@@ -139,33 +141,35 @@ def render_html(document: Mapping[str, Any]) -> str:
         "<header>",
         f"<h1>dataquest report: {escape(heading)}</h1>",
         '<p class="lead">The BLS productivity survey (pr) and the US population from DataUSA: the population'
-        f" over {stats['start_year']}..{stats['end_year']}, the best year of each of {len(best):,} series,"
+        f" over {stats.start_year}..{stats.end_year}, the best year of each of {best.height:,} series,"
         f" and {escape(series)} {escape(period)} by year beside the population.</p>",
         *([] if titled else [f'<p class="note" id="titles-missing">{escape(MISSING_NOTE)}</p>']),
         "</header>",
         "<main>",
-        _population_section(document),
+        _population_section(report),
         _best_years_section(best, titled),
-        _series_section(joined, series, period, series_title, titled),
+        _series_section(joined, series, period, titled),
         "</main>",
-        _footer(document),
+        _footer(report),
         "</body>",
         "</html>",
     ]
     return "\n".join(parts) + "\n"
 
 
-def _population_section(document: Mapping[str, Any]) -> str:
-    stats = document["population_stats"]
-    start, end = stats["start_year"], stats["end_year"]
-    rows = _population_by_year(document)
+def _titled(report: Report) -> bool:
+    """Whether any row of the two results carries a title (a column in a frame with rows)."""
+    return any("title" in frame.columns and frame.height for frame in (report.best_years, report.series_population))
+
+
+def _population_section(report: Report) -> str:
+    stats = report.population_stats
+    start, end = stats.start_year, stats.end_year
+    rows = _population_by_year(report)
     chart = charts.population_chart(
         [y for y, _ in rows],
         [p for _, p in rows],
-        mean=stats["mean"],
-        std=stats["std"],
-        start_year=start,
-        end_year=end,
+        charts.Band(mean=stats.mean, std=stats.std, start_year=start, end_year=end),
         title=f"US population by year, with the {start}..{end} mean and ±1 standard deviation",
     )
     table = _table([("year", "num"), ("population", "num")], [[str(y), people(p)] for y, p in rows], narrow=True)
@@ -174,11 +178,11 @@ def _population_section(document: Mapping[str, Any]) -> str:
             '<section id="population">',
             f"<h2>US population, {start}..{end}</h2>",
             '<ul class="stats">',
-            f"<li>mean <b>{people(stats['mean'])}</b></li>",
-            f"<li>standard deviation (sample) <b>{std_people(stats['std'])}</b></li>",
-            f"<li>years in range <b>{stats['years']}</b></li>",
+            f"<li>mean <b>{people(stats.mean)}</b></li>",
+            f"<li>standard deviation (sample) <b>{std_people(stats.std)}</b></li>",
+            f"<li>years in range <b>{stats.years}</b></li>",
             "</ul>",
-            f"<p>The standard deviation is the sample one (ddof=1): the {stats['years']} years are a sample of the"
+            f"<p>The standard deviation is the sample one (ddof=1): the {stats.years} years are a sample of the"
             " population's path, not every year there is.</p>",
             f'<figure class="chart">{chart}'
             f"<figcaption>Each point is one year's population; the shaded band is the mean ± 1"
@@ -189,64 +193,63 @@ def _population_section(document: Mapping[str, Any]) -> str:
     )
 
 
-def _population_by_year(document: Mapping[str, Any]) -> list[tuple[int, float]]:
+def _population_by_year(report: Report) -> list[tuple[int, float]]:
     """The population rows the report read, or (an older document) those of the series' years."""
-    source = document.get("population") or document["series_population"]
-    found = {int(r["year"]): float(r["population"]) for r in source if r.get("population") is not None}
-    return sorted(found.items())
+    source = report.population if report.population.height else report.series_population
+    if not {"year", "population"} <= set(source.columns):
+        return []
+    found = (
+        source.select(pl.col("year").cast(pl.Int64), pl.col("population").cast(pl.Float64))
+        .drop_nulls("population")
+        .unique("year", keep="last", maintain_order=True)
+        .sort("year")
+    )
+    return list(found.iter_rows())
 
 
-def _best_years_section(best: list[dict[str, Any]], titled: bool) -> str:
-    counts = Counter(int(r["year"]) for r in best)
-    years = sorted(counts)
+def _best_years_section(best: pl.DataFrame, titled: bool) -> str:
+    counts = best.group_by("year").len().sort("year") if best.height else pl.DataFrame({"year": [], "len": []})
     chart = charts.count_chart(
-        years,
-        [counts[y] for y in years],
+        counts.get_column("year").cast(pl.Int64).to_list(),
+        counts.get_column("len").cast(pl.Int64).to_list(),
         title="Number of series per best year",
         label="series whose best year it is",
     )
     columns = [("series", "id"), *([("title", "")] if titled else []), ("best year", "num"), ("sum", "num")]
     columns.append(("basis", ""))
-    rows = [
-        [
-            escape(r["series_id"]),
-            *([escape(r.get("title") or EMPTY)] if titled else []),
-            str(r["year"]),
-            number(r["value"]),
-            escape(r["basis"]),
-        ]
-        for r in best
-    ]
-    bases = sorted({r["basis"] for r in best})
+    bases = sorted(set(best.get_column("basis").to_list())) if best.height else []
     legend = "".join(f"<dt>{escape(b)}</dt><dd>{escape(BASIS.get(b, b))}</dd>" for b in bases)
     return "\n".join(
         [
             '<section id="best-years">',
             "<h2>Best year per series</h2>",
-            f"<p>For each of {len(best):,} series, the year whose values sum highest (a tie goes to the earliest"
+            f"<p>For each of {best.height:,} series, the year whose values sum highest (a tie goes to the earliest"
             " year).</p>",
             f'<figure class="chart">{chart}'
             f"<figcaption>How many series had their best year in each year.</figcaption></figure>",
             f'<dl class="legend" id="basis-legend"><dt>basis</dt><dd>what was summed:</dd>{legend}</dl>',
-            _table(columns, rows, table_id="best-years-table", raw=True),
+            _wrap(columns, best_years_rows(best, titled, EMPTY, number), table_id="best-years-table"),
             "</section>",
         ]
     )
 
 
-def _series_section(
-    joined: list[dict[str, Any]], series: str, period: str, series_title: str | None, titled: bool
-) -> str:
+def _series_section(frame: pl.DataFrame, series: str, period: str, titled: bool) -> str:
+    years, periods = _column(frame, "year"), _column(frame, "period")
+    values, population = _column(frame, "value"), _column(frame, "population")
+    series_title = next((t for t in _column(frame, "title") if t), None) if titled else None
     name = f"{series} {period}" + (f": {series_title}" if series_title else "")
     chart = charts.series_population_chart(
-        [int(r["year"]) for r in joined],
-        [r["value"] for r in joined],
-        [r["population"] for r in joined],
+        years,
+        values,
+        population,
         value_label=f"{series} {period} value",
         title=f"{series} {period} by year, against the US population",
     )
-    rows = [[str(r["year"]), escape(r["period"]), number(r["value"]), people(r["population"])] for r in joined]
-    missing = year_ranges([int(r["year"]) for r in joined if r["population"] is None])
+    rows = [
+        [str(y), escape(p), number(v), people(n)] for y, p, v, n in zip(years, periods, values, population, strict=True)
+    ]
+    missing = year_ranges([y for y, n in zip(years, population, strict=True) if n is None])
     return "\n".join(
         [
             '<section id="series-population">',
@@ -265,35 +268,33 @@ def _series_section(
     )
 
 
-def _footer(document: Mapping[str, Any]) -> str:
-    inputs = document.get("inputs", {})
+def _column(frame: pl.DataFrame, name: str) -> list[Any]:
+    """A column's values, or none where the frame has no rows (or no such column: a report without titles)."""
+    return frame.get_column(name).to_list() if frame.height and name in frame.columns else []
+
+
+def _footer(report: Report) -> str:
     items = "".join(
-        f"<li>{escape(name)}: <code>{escape(str(i.get('key')))}</code> version <code>{escape(str(i.get('version')))}"
-        "</code></li>"
-        for name, i in inputs.items()
+        f"<li>{escape(name)}: <code>{escape(i.key)}</code> version <code>{escape(i.version)}</code></li>"
+        for name, i in report.inputs.items()
     )
     return f"<footer><p>Inputs:</p><ul>{items}</ul></footer>"
 
 
-def _table(
-    columns: list[tuple[str, str]],
-    rows: list[list[str]],
-    *,
-    table_id: str | None = None,
-    raw: bool = False,
-    narrow: bool = False,
-) -> str:
-    """A table; cells are escaped unless ``raw`` (the caller escaped them)."""
-    head = "".join(f'<th class="{cls}" scope="col">{escape(name)}</th>' for name, cls in columns)
+def _table(columns: list[tuple[str, str]], rows: list[list[str]], *, narrow: bool = False) -> str:
+    """A small table; every cell is escaped."""
     body = "\n".join(
         "<tr>"
-        + "".join(
-            f'<td class="{cls}">{cell if raw else escape(cell)}</td>'
-            for (_, cls), cell in zip(columns, row, strict=True)
-        )
+        + "".join(f'<td class="{cls}">{escape(cell)}</td>' for (_, cls), cell in zip(columns, row, strict=True))
         + "</tr>"
         for row in rows
     )
+    return _wrap(columns, body, narrow=narrow)
+
+
+def _wrap(columns: list[tuple[str, str]], body: str, *, table_id: str | None = None, narrow: bool = False) -> str:
+    """The table around ``body`` (its rows, already HTML), in its scrolling box."""
+    head = "".join(f'<th class="{cls}" scope="col">{escape(name)}</th>' for name, cls in columns)
     ident = f' id="{table_id}"' if table_id else ""
     wrap = "table-wrap narrow" if narrow else "table-wrap"
     return f'<div class="{wrap}"><table{ident}><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table></div>'

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -109,11 +109,6 @@ def with_titles(frame: pl.DataFrame, titles: pl.DataFrame | None) -> pl.DataFram
         return frame
     joined = frame.join(titles.select("series_id", "title"), on="series_id", how="left", maintain_order="left")
     return joined.select("series_id", "title", *(c for c in frame.columns if c != "series_id"))
-
-
-def in_document(document: Mapping[str, Any]) -> bool:
-    """Whether a report document's rows carry titles (the mapping files were at hand when it was computed)."""
-    return any("title" in row for row in (*document["best_years"], *document["series_population"]))
 
 
 def _table(files: dict[str, bytes], name: str) -> pl.DataFrame:

@@ -9,9 +9,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from dataquest import analysis
+from dataquest import analysis, datafile
 from dataquest.errors import ValidationError
 from dataquest.population import PopulationRow, parse_population
+from dataquest.report_options import ReportOptions
 
 Row = tuple[str, int, str, str]
 
@@ -45,7 +46,7 @@ POPULATION = analysis.population_frame(
 
 
 def compute(source: Path | bytes | pl.LazyFrame, **kw: object) -> analysis.Results:
-    return analysis.compute(source, POPULATION, **kw)  # type: ignore[arg-type]
+    return analysis.compute(source, POPULATION, ReportOptions(**kw))  # type: ignore[arg-type]
 
 
 def best(results: analysis.Results) -> list[tuple[str, int, float, str]]:
@@ -85,7 +86,7 @@ def test_one_series_written_with_two_paddings_is_one_series(tmp_path: Path) -> N
 def test_the_typed_and_the_trimming_readers_agree_on_a_frame_given_directly(tmp_path: Path) -> None:
     rows = [*quarters("A", 2000, "1", "2"), *quarters("B", 2001, "0.5", annual="7")]
     path = write(tmp_path, rows)
-    assert best(compute(analysis.scan_bls_trimmed(path))) == best(compute(path))
+    assert best(compute(datafile.scan_bls_trimmed(path))) == best(compute(path))
 
 
 def test_a_file_without_the_columns_is_refused_naming_them(tmp_path: Path) -> None:
@@ -253,13 +254,15 @@ def real(shared_data: Path) -> tuple[Path, pl.DataFrame]:
 def test_real_population_stats(real: tuple[Path, pl.DataFrame]) -> None:
     data, pop = real
     stats = analysis.compute(data, pop).population_stats
-    assert (stats["years"], stats["mean"]) == (6, 322069808.0)
-    assert round(float(stats["std"] or 0), 6) == 4158441.040908
+    assert (stats.years, stats.mean) == (6, 322069808.0)
+    assert round(float(stats.std or 0), 6) == 4158441.040908
 
 
 def test_real_best_years_all(real: tuple[Path, pl.DataFrame]) -> None:
     data, pop = real
-    by = {s: (y, v, b) for s, y, v, b in analysis.compute(data, pop, periods="all").best_years.iter_rows()}
+    by = {
+        s: (y, v, b) for s, y, v, b in analysis.compute(data, pop, ReportOptions(periods="all")).best_years.iter_rows()
+    }
     assert len(by) == 282
     assert by["PRS30006011"] == (2022, 20.5, "all")
     assert by["PRS30006012"] == (2022, 17.1, "all")
@@ -287,6 +290,6 @@ def test_real_series_population(real: tuple[Path, pl.DataFrame]) -> None:
 
 def test_real_data_gives_the_same_results_through_both_readers(real: tuple[Path, pl.DataFrame]) -> None:
     data, pop = real
-    typed, trimmed = analysis.compute(data, pop), analysis.compute(analysis.scan_bls_trimmed(data), pop)
+    typed, trimmed = analysis.compute(data, pop), analysis.compute(datafile.scan_bls_trimmed(data), pop)
     assert typed.best_years.equals(trimmed.best_years)
     assert typed.series_population.equals(trimmed.series_population)

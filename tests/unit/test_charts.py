@@ -44,7 +44,7 @@ def test_compact_axis_labels() -> None:
 def test_population_chart_band_is_mean_plus_minus_std_and_a_gap_breaks_the_line() -> None:
     years = [2013, 2014, 2015, 2016, 2017, 2018, 2019, 2021, 2022]
     pops = [100.0, 110.0, 120.0, 130.0, 140.0, 150.0, 160.0, 180.0, 190.0]
-    svg = parse(charts.population_chart(years, pops, mean=125.0, std=20.0, start_year=2013, end_year=2018))
+    svg = parse(charts.population_chart(years, pops, charts.Band(mean=125.0, std=20.0, start_year=2013, end_year=2018)))
     # One run before the 2020 gap, one after; a point per year.
     assert len(svg.findall(".//s:polyline[@class='population']", NS)) == 2
     assert len(svg.findall(".//s:circle", NS)) == len(years)

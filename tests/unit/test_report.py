@@ -4,6 +4,7 @@ what to run; the report files; the CLI (`report` and `fetch-population`)."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import logging
@@ -14,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from dataquest import cli, report
+from dataquest import cli, report, report_s3
 from dataquest.config import POPULATION_KEY
 from dataquest.errors import InputMissingError
 from dataquest.report import BLS_DATA_KEY, ReportOptions, run_report
@@ -136,7 +137,7 @@ def test_a_versioned_bucket_keys_the_report_by_version_ids(s3: Any) -> None:
     result = run_report(s3, BUCKET)
     assert result.document["inputs"]["bls"]["version"] == bls_v
     assert result.document["inputs"]["population"]["version"] == pop_v
-    assert result.prefix == f"reports/{report._safe(bls_v)}_{report._safe(pop_v)}/"
+    assert result.prefix == f"reports/{report_s3._safe(bls_v)}_{report_s3._safe(pop_v)}/"
 
 
 def test_the_same_inputs_give_the_same_keys_and_a_second_run_skips(s3: Any) -> None:
@@ -367,3 +368,9 @@ def test_cli_fetch_population_bad_payload_fails_with_one_line(
     assert "not JSON" in json.loads(captured.out)["error"]
     assert captured.err.count("\n") == 1
     assert _keys(s3, "population/") == []
+
+
+def test_the_cli_report_flags_default_to_the_one_options_object() -> None:
+    args = cli.build_parser().parse_args(["report"])
+    flags = ReportOptions(**{f.name: getattr(args, f.name) for f in dataclasses.fields(ReportOptions)})
+    assert flags == ReportOptions() == ReportOptions("quarters", "PRS30006032", "Q01", 2013, 2018)

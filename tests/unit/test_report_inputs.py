@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from dataquest import analysis
+from dataquest import datafile
 from dataquest.config import LATEST_REPORT_PREFIX, POPULATION_KEY
 from dataquest.errors import StorageError, ValidationError
 from dataquest.report import BLS_DATA_KEY, ReportOptions, report_from_files, run_report
@@ -79,13 +79,13 @@ def test_a_bad_data_file_in_s3_leaves_reports_latest_untouched(s3: Any, body: by
 def test_the_check_reads_only_the_head_of_a_file(tmp_path: Path) -> None:
     data = tmp_path / "big"
     data.write_bytes(HEADER + b"PRS1\t2018\tQ01\t1\t\r\n" * 10_000 + b"\x00")  # a NUL past the head
-    analysis.check_data_file(data, "big")  # the head is text: polars then reads the whole file
+    datafile.check_data_file(data, "big")  # the head is text: polars then reads the whole file
 
 
 def test_a_multibyte_character_cut_by_the_head_is_not_an_error(tmp_path: Path) -> None:
     data = tmp_path / "utf8"
-    data.write_bytes(b"x" * (analysis.HEAD_BYTES - 1) + "é".encode())
-    analysis.check_data_file(data, "utf8")
+    data.write_bytes(b"x" * (datafile.HEAD_BYTES - 1) + "é".encode())
+    datafile.check_data_file(data, "utf8")
 
 
 LOCAL_PATHS = {
