@@ -35,19 +35,10 @@ from typing import Any, Literal
 
 from dataquest import log
 from dataquest.bls.listing import Folder, SourceFile
-from dataquest.config import BLS_PREFIX
+from dataquest.config import BLS_PREFIX, META_LAST_MODIFIED, META_SIZE, META_TIMESTAMP, META_URL
 
 ActionKind = Literal["upload", "skip", "check", "delete", "keep"]
 
-META_SIZE = "source-size"
-META_TIMESTAMP = "source-timestamp"
-META_URL = "source-url"
-META_LAST_MODIFIED = "source-last-modified"
-META_SHA256 = "sha256"
-TAG_SHA256 = "sha256"
-# The listed timestamp a HEAD confirmed unchanged (a clock change): a tag, so that keeping it writes no new version
-# and notifies nothing; the next run skips that file without asking the source again.
-TAG_CONFIRMED_TIMESTAMP = "source-timestamp-confirmed"
 MAX_CLOCK_SHIFT = timedelta(hours=23)  # a time zone move or a DST change; a day later is a new release
 
 

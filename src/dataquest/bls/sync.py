@@ -28,10 +28,6 @@ from dataquest import log
 from dataquest.bls import lease as leases
 from dataquest.bls.listing import SourceFile, walk, within
 from dataquest.bls.plan import (
-    META_SHA256,
-    META_SIZE,
-    TAG_CONFIRMED_TIMESTAMP,
-    TAG_SHA256,
     Action,
     MirrorObject,
     Plan,
@@ -43,7 +39,7 @@ from dataquest.bls.plan import (
 )
 from dataquest.bls.trail import Trail
 from dataquest.bls.transfer import TransferConfig, abort_stale_uploads, transfer
-from dataquest.config import Settings
+from dataquest.config import META_SHA256, META_SIZE, TAG_CONFIRMED_TIMESTAMP, TAG_SHA256, Settings
 from dataquest.errors import ConfigurationError, DataQuestError, Interrupted, StorageError
 from dataquest.httpclient import BLS
 from dataquest.storage import describe, head

@@ -32,7 +32,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from dataquest import log
 from dataquest.bls.listing import SourceFile
-from dataquest.bls.plan import META_LAST_MODIFIED, META_SHA256, META_URL, TAG_SHA256
+from dataquest.config import META_LAST_MODIFIED, META_SHA256, META_URL, TAG_SHA256
 from dataquest.errors import SourceError, StorageError
 from dataquest.httpclient import BLS, RedirectPolicy, same_origin
 from dataquest.storage import describe, fit_metadata
