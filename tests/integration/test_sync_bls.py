@@ -126,8 +126,8 @@ def test_a_cut_transfer_keeps_the_previous_object_and_the_next_run_repairs_it(si
     site.cut("pr/pr.data.1.AllData", after=150 * 1024, times=1)
     summary = sync(site, s3)
     assert not summary.ok
-    assert summary.errors[0]["key"] == "bls/pr/pr.data.1.AllData"
-    assert "cut after" in summary.errors[0]["error"]
+    assert summary.errors[0].key == "bls/pr/pr.data.1.AllData"
+    assert "cut after" in summary.errors[0].error
     assert mirror(s3) == old
     assert no_uploads_left(s3)
 
@@ -172,8 +172,8 @@ def test_a_bad_listing_deletes_nothing(site: BlsSite, s3: Any, page: bytes) -> N
     summary = sync(site, s3)
     assert not summary.ok
     assert summary.deleted == 0
-    assert summary.errors[0]["path"] == site.base_url + "pr/"
-    assert "nothing is deleted" in summary.errors[0]["error"] or "not a BLS" in summary.errors[0]["error"]
+    assert summary.errors[0].path == site.base_url + "pr/"
+    assert "nothing is deleted" in summary.errors[0].error or "not a BLS" in summary.errors[0].error
     assert mirror(s3) == before
 
 
@@ -184,12 +184,12 @@ def test_a_listing_that_suddenly_lacks_most_files_needs_max_delete(site: BlsSite
     refused = sync(site, s3)
     assert not refused.ok
     assert refused.deleted == 0
-    assert "more than half" in refused.errors[0]["error"]
+    assert "more than half" in refused.errors[0].error
     assert len(mirror(s3)) == 4
 
     capped = sync(site, s3, max_delete=2)
     assert capped.deleted == 2
-    assert "--max-delete is 2" in capped.errors[0]["error"]
+    assert "--max-delete is 2" in capped.errors[0].error
     assert len(mirror(s3)) == 2
 
     done = sync(site, s3, max_delete=5)
@@ -201,8 +201,8 @@ def test_a_listing_that_suddenly_lacks_most_files_needs_max_delete(site: BlsSite
 def test_without_a_contact_bls_answers_403_and_the_error_says_what_to_do(site: BlsSite, s3: Any) -> None:
     summary = sync_surveys(settings(site, s3), fetcher("python-httpx/0.28"), s3, transfer_config=CFG)
     assert not summary.ok
-    assert "403 Forbidden" in summary.errors[0]["error"]
-    assert "DQ_CONTACT" in summary.errors[0]["error"]
+    assert "403 Forbidden" in summary.errors[0].error
+    assert "DQ_CONTACT" in summary.errors[0].error
     assert mirror(s3) == {}
 
 
@@ -216,8 +216,8 @@ def test_an_s3_error_during_a_multipart_upload_leaves_no_parts(site: BlsSite, s3
     s3.meta.events.register("before-parameter-build.s3.UploadPart", fail_part_3)
     summary = sync(site, s3)
     assert not summary.ok
-    assert [e["key"] for e in summary.errors] == ["bls/pr/pr.data.1.AllData"]
-    assert "SlowDown" in summary.errors[0]["error"]
+    assert [e.key for e in summary.errors] == ["bls/pr/pr.data.1.AllData"]
+    assert "SlowDown" in summary.errors[0].error
     assert "bls/pr/pr.data.1.AllData" not in mirror(s3)
     assert no_uploads_left(s3)
     s3.meta.events.unregister("before-parameter-build.s3.UploadPart", fail_part_3)
@@ -276,7 +276,7 @@ def test_a_killed_run_leaves_no_half_written_object_blocks_a_second_run_and_the_
         # a second sync while the first holds the lease: declined clearly, nothing changed
         second = sync(site, s3)
         assert not second.ok
-        assert "another sync of survey 'pr' is running" in second.errors[0]["error"]
+        assert "another sync of survey 'pr' is running" in second.errors[0].error
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)

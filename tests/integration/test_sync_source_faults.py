@@ -95,8 +95,8 @@ def test_a_file_redirected_to_another_host_is_not_fetched_and_is_that_files_erro
 ) -> None:
     site.redirect("pr/pr.txt", evil.url("pr/pr.txt"))
     summary = sync(site, s3)
-    assert [e["key"] for e in summary.errors] == ["bls/pr/pr.txt"]
-    assert "not followed" in summary.errors[0]["error"]
+    assert [e.key for e in summary.errors] == ["bls/pr/pr.txt"]
+    assert "not followed" in summary.errors[0].error
     assert evil.requests == []  # neither our User-Agent nor our contact went there
     assert "bls/pr/pr.txt" not in mirror(s3)
     assert len(mirror(s3)) == 5
@@ -118,8 +118,8 @@ def test_a_redirect_that_leaves_the_survey_folder_is_refused(site: BlsSite, s3: 
     site.put("ce/ce.txt", b"x" * 700)
     site.redirect("pr/pr.txt", location)
     summary = sync(site, s3)
-    assert [e["key"] for e in summary.errors] == ["bls/pr/pr.txt"]
-    assert "not followed" in summary.errors[0]["error"]
+    assert [e.key for e in summary.errors] == ["bls/pr/pr.txt"]
+    assert "not followed" in summary.errors[0].error
     assert site.count("ce/ce.txt") == 0
     assert len(mirror(s3)) == 5
 
@@ -138,8 +138,8 @@ def test_a_redirect_loop_on_one_file_is_that_files_error_and_the_run_goes_on(sit
     started = time.monotonic()
     summary = sync(site, s3)
     assert time.monotonic() - started < 10
-    assert [e["key"] for e in summary.errors] == ["bls/pr/pr.txt"]
-    assert "redirected more than 5 times" in summary.errors[0]["error"]
+    assert [e.key for e in summary.errors] == ["bls/pr/pr.txt"]
+    assert "redirected more than 5 times" in summary.errors[0].error
     assert site.count("pr/pr.txt") + site.count("pr/pr.txt2") == 6  # the first request and 5 hops
     assert len(mirror(s3)) == 5
 
@@ -150,7 +150,7 @@ def test_a_sub_folder_listing_redirected_off_the_host_keeps_that_folders_mirror(
     assert sync(site, s3).ok
     site.redirect("pr/sub/", evil.url("pr/"))
     summary = sync(site, s3)
-    assert [e.get("path") for e in summary.errors] == [site.base_url + "pr/sub/"]
+    assert [e.path for e in summary.errors] == [site.base_url + "pr/sub/"]
     assert summary.deleted == 0
     assert mirror(s3) == expected(site)
     assert evil.requests == []
@@ -191,7 +191,7 @@ def test_a_bad_sub_folder_listing_deletes_nothing_under_it(site: BlsSite, s3: An
     assert not summary.ok
     assert summary.deleted == 0
     assert mirror(s3) == before
-    assert any("sub/" in (e.get("path") or "") + e["error"] for e in summary.errors)
+    assert any("sub/" in (e.path or "") + e.error for e in summary.errors)
 
 
 def test_a_sub_folder_listing_less_than_half_of_its_mirror_deletes_nothing_without_max_delete(
@@ -202,7 +202,7 @@ def test_a_sub_folder_listing_less_than_half_of_its_mirror_deletes_nothing_witho
     site.remove("pr/sub/nested1.txt")
     refused = sync(site, s3)
     assert refused.deleted == 0
-    assert "lists 1 of the mirror's 3 objects" in refused.errors[0]["error"]
+    assert "lists 1 of the mirror's 3 objects" in refused.errors[0].error
     assert len(mirror(s3)) == 6
     allowed = sync(site, s3, max_delete=2)
     assert allowed.ok, allowed.errors
@@ -267,8 +267,8 @@ def test_an_unresolvable_host_fails_at_once(site: BlsSite, s3: Any) -> None:
     assert time.monotonic() - started < 3
     assert sleeps == []  # no retry: it could never pass
     assert fetcher.requests_sent == 1
-    assert "ConnectError" in summary.errors[0]["error"]
-    assert "DQ_BLS_BASE_URL" in summary.errors[0]["error"]
+    assert "ConnectError" in summary.errors[0].error
+    assert "DQ_BLS_BASE_URL" in summary.errors[0].error
 
 
 @pytest.mark.parametrize("status", [400, 401, 404, 410, 451])
@@ -278,8 +278,8 @@ def test_a_4xx_on_a_file_is_requested_once(site: BlsSite, s3: Any, status: int) 
     summary = sync(site, s3)
     assert SLEEPS == []
     assert site.count("pr/pr.txt") == 1
-    assert [e["key"] for e in summary.errors] == ["bls/pr/pr.txt"]
-    assert f"answered {status}" in summary.errors[0]["error"]
+    assert [e.key for e in summary.errors] == ["bls/pr/pr.txt"]
+    assert f"answered {status}" in summary.errors[0].error
 
 
 @pytest.mark.parametrize("status", [408, 429, 500, 503])
@@ -395,7 +395,7 @@ def test_population_errors_name_the_population_api_not_bls(
 def test_a_binary_error_body_is_never_dumped_raw(site: BlsSite, s3: Any) -> None:
     site.fail("pr/pr.txt", 400, times=None, body=bytes(range(256)) * 64)
     summary = sync(site, s3)
-    error = summary.errors[0]["error"]
+    error = summary.errors[0].error
     assert error.isprintable()
     assert "\\x00" in error
     assert len(error) < 500

@@ -6,6 +6,7 @@ import pytest
 
 from dataquest.bls.listing import Folder, SourceFile
 from dataquest.bls.plan import MirrorObject, clock_shift, confirm, make_plan, source_metadata
+from dataquest.documents import to_document
 
 URL = "https://download.bls.gov/pub/time.series/pr/"
 
@@ -21,7 +22,7 @@ def mirrored(source: SourceFile, *, sha: str | None = "ab" * 32, **meta: str) ->
 
 
 def kinds(plan) -> dict[str, tuple[str, str]]:  # type: ignore[no-untyped-def]
-    return {a.path: (a.kind, a.reason) for a in plan.actions}
+    return {a.path: (a.action, a.reason) for a in plan.actions}
 
 
 def test_each_listed_file_is_uploaded_or_skipped_with_its_reason() -> None:
@@ -100,12 +101,12 @@ def test_objects_outside_the_survey_prefix_are_never_planned() -> None:
         "_logs/ingest/x.jsonl": MirrorObject(key="_logs/ingest/x.jsonl", size=1),
     }
     plan = make_plan("pr", [src("a", 1)], mirror)
-    assert [(a.kind, a.key) for a in plan.actions] == [("upload", "bls/pr/a")]
+    assert [(a.action, a.key) for a in plan.actions] == [("upload", "bls/pr/a")]
 
 
 def test_the_plan_document_names_survey_action_key_and_reason() -> None:
     plan = make_plan("pr", [src("a", 1)], {})
-    assert plan.to_document() == [
+    assert to_document(plan.actions) == [
         {
             "survey": "pr",
             "action": "upload",
@@ -211,16 +212,16 @@ def test_a_same_size_file_listed_an_hour_off_is_checked_not_uploaded() -> None:
     shifted = src("f", 10, datetime(2025, 9, 4, 8, 30))
     plan = make_plan("pr", [shifted], {recorded.key: recorded})
     (action,) = plan.actions
-    assert action.kind == "check"
+    assert action.action == "check"
     assert "+1 h" in action.reason
     same = confirm(action, recorded, "Thu, 04 Sep 2025 11:30:00 GMT")
-    assert same.kind == "skip"
-    assert confirm(action, recorded, "Thu, 04 Sep 2025 11:30:00 +0000").kind == "skip"  # the same instant
-    assert confirm(action, recorded, "Fri, 05 Sep 2025 11:30:00 GMT").kind == "upload"
-    assert confirm(action, recorded, None).kind == "upload"
-    assert confirm(action, recorded, "not a date").kind == "upload"
+    assert same.action == "skip"
+    assert confirm(action, recorded, "Thu, 04 Sep 2025 11:30:00 +0000").action == "skip"  # the same instant
+    assert confirm(action, recorded, "Fri, 05 Sep 2025 11:30:00 GMT").action == "upload"
+    assert confirm(action, recorded, None).action == "upload"
+    assert confirm(action, recorded, "not a date").action == "upload"
     resized = make_plan("pr", [src("f", 11, datetime(2025, 9, 4, 8, 30))], {recorded.key: recorded})
-    assert resized.actions[0].kind == "upload"
+    assert resized.actions[0].action == "upload"
 
 
 def test_an_object_without_a_recorded_last_modified_is_confirmed_by_its_own_write_time() -> None:
@@ -234,9 +235,9 @@ def test_an_object_without_a_recorded_last_modified_is_confirmed_by_its_own_writ
     )
     plan = make_plan("pr", [src("f", 10, datetime(2025, 9, 4, 6, 30))], {legacy.key: legacy})
     (action,) = plan.actions
-    assert action.kind == "check"
-    assert confirm(action, legacy, "Thu, 04 Sep 2025 11:30:00 GMT").kind == "skip"  # before our copy
-    assert confirm(action, legacy, "Sat, 06 Sep 2025 11:30:00 GMT").kind == "upload"  # after it
+    assert action.action == "check"
+    assert confirm(action, legacy, "Thu, 04 Sep 2025 11:30:00 GMT").action == "skip"  # before our copy
+    assert confirm(action, legacy, "Sat, 06 Sep 2025 11:30:00 GMT").action == "upload"  # after it
 
 
 def test_source_url_metadata_is_redacted() -> None:

@@ -34,12 +34,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dataquest import log
 from dataquest.config import SYNC_LEASE_PREFIX
+from dataquest.documents import to_document
 from dataquest.errors import LeaseHeldError, StorageError
 from dataquest.storage import NOT_FOUND_CODES, describe, error_code
 
@@ -109,9 +110,6 @@ class ProcessIdentity:
             start=_process_start(pid),
         )
 
-    def to_document(self) -> dict[str, Any]:
-        return {"host": self.host, "pid": self.pid, "boot_id": self.boot_id, "pid_ns": self.pid_ns, "start": self.start}
-
     @classmethod
     def from_document(cls, doc: object) -> ProcessIdentity | None:
         if not isinstance(doc, Mapping):
@@ -158,6 +156,19 @@ def owner_gone(owner: ProcessIdentity, here: ProcessIdentity) -> bool:
 
 
 # --- the lease object ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LeaseDocument:
+    """The lease object's JSON, as its holder writes it (read back by :func:`read_holder`, which trusts none of it)."""
+
+    owner: str
+    survey: str
+    process: ProcessIdentity
+    ttl: float
+    renewed_at: str
+    expires_at: float
+    expires: str
+
+
 @dataclass(frozen=True)
 class Holder:
     """A lease someone else holds, as read: who, until when (effective), and whether it was malformed."""
@@ -241,18 +252,17 @@ class Lease:
 
     def _body(self) -> bytes:
         now = self._clock()
-        expires_at = now + self.ttl
-        doc = {
-            "owner": self.owner,
-            "survey": self.survey,
-            "process": self.process.to_document(),
-            "ttl": self.ttl,
-            "renewed_at": _iso(now),
-            "expires_at": expires_at,
-            "expires": _iso(expires_at),
-        }
-        self._pending_expiry = expires_at
-        return json.dumps(doc).encode()
+        doc = LeaseDocument(
+            owner=self.owner,
+            survey=self.survey,
+            process=self.process,
+            ttl=self.ttl,
+            renewed_at=_iso(now),
+            expires_at=now + self.ttl,
+            expires=_iso(now + self.ttl),
+        )
+        self._pending_expiry = doc.expires_at
+        return json.dumps(to_document(doc)).encode()
 
     def _put(self, *, if_match: str | None = None) -> str:
         """Create the lease (``If-None-Match: *``) or overwrite the one whose ETag is ``if_match``."""

@@ -31,11 +31,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal
+from typing import Literal
 
 from dataquest import log
 from dataquest.bls.listing import Folder, SourceFile
 from dataquest.config import BLS_PREFIX, META_LAST_MODIFIED, META_SIZE, META_TIMESTAMP, META_URL
+from dataquest.documents import INTERNAL
 
 ActionKind = Literal["upload", "skip", "check", "delete", "keep"]
 
@@ -56,20 +57,18 @@ class MirrorObject:
 
 @dataclass(frozen=True)
 class Action:
-    """One step of a plan: ``upload``, ``skip``, ``delete``, or ``keep`` (a delete held back by a guard)."""
+    """One step of a plan: ``upload``, ``skip``, ``check``, ``delete``, or ``keep`` (a delete held back by a guard).
 
-    kind: ActionKind
+    Serialised (:func:`dataquest.documents.to_document`) as the plan's entry: ``{"survey", "action", "path",
+    "key", "reason", "size"}``; the listed file it came from stays internal."""
+
+    survey: str
+    action: ActionKind
     path: str
     key: str
     reason: str
-    size: int | None = None
-    source: SourceFile | None = field(default=None, compare=False)
-
-    def to_document(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {"action": self.kind, "path": self.path, "key": self.key, "reason": self.reason}
-        if self.size is not None:
-            doc["size"] = self.size
-        return doc
+    size: int
+    source: SourceFile | None = field(default=None, compare=False, metadata=INTERNAL)
 
 
 @dataclass(frozen=True)
@@ -80,7 +79,7 @@ class Plan:
     problems: tuple[str, ...] = ()
 
     def of(self, kind: ActionKind) -> list[Action]:
-        return [a for a in self.actions if a.kind == kind]
+        return [a for a in self.actions if a.action == kind]
 
     @property
     def uploads(self) -> list[Action]:
@@ -97,9 +96,6 @@ class Plan:
     @property
     def checks(self) -> list[Action]:
         return self.of("check")
-
-    def to_document(self) -> list[dict[str, Any]]:
-        return [{"survey": self.survey, **a.to_document()} for a in self.actions]
 
 
 def mirror_prefix(survey: str) -> str:
@@ -137,27 +133,27 @@ def http_date(value: str | None) -> datetime | None:
 
 def confirm(action: Action, obj: MirrorObject | None, last_modified: str | None) -> Action:
     """A ``check`` action made an upload or a skip from the source's ``Last-Modified`` (from a HEAD)."""
-    if action.kind != "check":
+    if action.action != "check":
         return action
     seen = http_date(last_modified)
     if seen is None or obj is None:
-        return replace(action, kind="upload", reason=f"{action.reason}; the source sends no Last-Modified to confirm")
+        return replace(action, action="upload", reason=f"{action.reason}; the source sends no Last-Modified to confirm")
     recorded_raw = (obj.metadata or {}).get(META_LAST_MODIFIED)
     recorded = http_date(recorded_raw)
     if recorded is not None:
         if seen == recorded:
-            return replace(action, kind="skip", reason=f"{action.reason}; Last-Modified {last_modified} as recorded")
+            return replace(action, action="skip", reason=f"{action.reason}; Last-Modified {last_modified} as recorded")
         return replace(
-            action, kind="upload", reason=f"{action.reason}; Last-Modified {last_modified}, recorded {recorded_raw}"
+            action, action="upload", reason=f"{action.reason}; Last-Modified {last_modified}, recorded {recorded_raw}"
         )
     if obj.last_modified is not None and seen <= obj.last_modified:
         return replace(
             action,
-            kind="skip",
+            action="skip",
             reason=f"{action.reason}; Last-Modified {last_modified} is before the mirror's copy was written "
             f"({obj.last_modified.isoformat()})",
         )
-    return replace(action, kind="upload", reason=f"{action.reason}; Last-Modified {last_modified} is newer")
+    return replace(action, action="upload", reason=f"{action.reason}; Last-Modified {last_modified} is newer")
 
 
 def needs_details(source: SourceFile, object_size: int) -> bool:
@@ -269,7 +265,7 @@ def make_plan(
         key = prefix + source.path
         listed.add(key)
         kind, reason = decide(source, mirror.get(key))
-        actions.append(Action(kind, source.path, key, reason, source.size, source))
+        actions.append(Action(survey, kind, source.path, key, reason, source.size, source))
 
     everything_gone = sorted(k for k in mirror if k.startswith(prefix) and k not in listed)
     held, problems = _folder_guards(prefix, everything_gone, mirror, sources, folders, max_delete=max_delete)
@@ -292,9 +288,9 @@ def make_plan(
         size = mirror[key].size
         path = key[len(prefix) :]
         if i < allowed:
-            actions.append(Action("delete", path, key, "gone from the source listing", size))
+            actions.append(Action(survey, "delete", path, key, "gone from the source listing", size))
         else:
-            actions.append(Action("keep", path, key, "gone from the source listing; delete held back", size))
+            actions.append(Action(survey, "keep", path, key, "gone from the source listing; delete held back", size))
     for key, why in sorted(held.items()):
-        actions.append(Action("keep", key[len(prefix) :], key, why, mirror[key].size))
+        actions.append(Action(survey, "keep", key[len(prefix) :], key, why, mirror[key].size))
     return Plan(survey=survey, prefix=prefix, actions=tuple(actions), problems=tuple(problems))

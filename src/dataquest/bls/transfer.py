@@ -63,6 +63,8 @@ class TransferConfig:
 
 @dataclass(frozen=True)
 class TransferResult:
+    """What an upload wrote; a document (:func:`dataquest.documents.to_document`) for the run's trail."""
+
     key: str
     size: int
     sha256: str
