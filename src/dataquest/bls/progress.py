@@ -1,7 +1,8 @@
 """The sync's progress bar on a terminal: bytes with rate and ETA, files done, one bar per survey.
 
 Drawn by tqdm, imported only when the bar is enabled (the command line on a terminal): the ingest Lambda never
-imports it, and its image does not install it (tqdm comes with the ``cli`` extra). While a bar is shown, the
+imports it, and its image does not install it (tqdm comes with the ``cli`` extra; without it the bar is off and a
+warning says why). While a bar is shown, the
 ``dataquest`` logger's lines on the bar's terminal are written through ``tqdm.write``, above the bar, never on
 its line. Disabled (stderr is not a terminal, a Lambda, a test), every method does nothing.
 """
@@ -13,7 +14,10 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from dataquest import log
 from dataquest.log import LOGGER_NAME
+
+logger = log.get(__name__)
 
 
 class Progress:
@@ -30,8 +34,12 @@ class Progress:
     def start(self, label: str, files: int, total_bytes: int) -> None:
         if not self.enabled:
             return
-        from tqdm import tqdm  # type: ignore[import-untyped]  # noqa: PLC0415 - the command line only: never in a Lambda
-
+        try:
+            from tqdm import tqdm  # type: ignore[import-untyped]  # noqa: PLC0415 - the command line only
+        except ImportError:
+            self.enabled = False
+            log.event(logger, "no progress bar: tqdm is not installed (the cli extra)", level=logging.WARNING)
+            return
         self.finish()
         self.files, self.files_done = files, 0
         self._bar = tqdm(
