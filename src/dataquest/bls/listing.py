@@ -18,6 +18,7 @@ recorded in :attr:`Tree.folders` with its error, and the walk goes on: the plan 
 from __future__ import annotations
 
 import html
+import logging
 import re
 from collections import deque
 from dataclasses import dataclass
@@ -242,7 +243,7 @@ def walk(source: ListingSource, survey_url: str) -> Tree:
             if folder_url == survey_url:
                 raise
             folders.append(Folder(path, folder_url, error=str(exc)))
-            log.event(logger, "listing failed", level=40, url=folder_url, error=str(exc))
+            log.event(logger, "listing failed", level=logging.ERROR, url=folder_url, error=str(exc))
             continue
         if folder_url == survey_url and not entries:
             raise ListingError(

@@ -8,6 +8,7 @@ hours): from the ``source-timestamp-confirmed`` tag an earlier run left, else fr
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -113,7 +114,7 @@ class Checker:
             response = self.fetcher.head(source.url, source=BLS, allow=within(self.survey_url))
             last_modified = response.headers.get("last-modified")
         except Exception as exc:  # noqa: BLE001 - the GET of the upload meets it again and reports it
-            log.event(logger, "clock check failed", level=30, key=action.key, error=failure(exc))
+            log.event(logger, "clock check failed", level=logging.WARNING, key=action.key, error=failure(exc))
             last_modified = None
         decided = confirm(action, mirror.get(action.key), last_modified)
         if decided.action == "skip" and not self.dry_run:
@@ -124,7 +125,7 @@ class Checker:
         try:
             found = self.s3.get_object_tagging(Bucket=self.bucket, Key=key).get("TagSet", [])
         except (ClientError, BotoCoreError) as exc:
-            log.event(logger, "reading tags failed", level=30, key=key, error=describe(exc))
+            log.event(logger, "reading tags failed", level=logging.WARNING, key=key, error=describe(exc))
             return {}
         return {t["Key"]: t["Value"] for t in found}
 
@@ -134,4 +135,10 @@ class Checker:
         try:
             self.s3.put_object_tagging(Bucket=self.bucket, Key=key, Tagging={"TagSet": tag_set})  # type: ignore[typeddict-item]
         except (ClientError, BotoCoreError) as exc:  # the next run asks the source again: slower, not wrong
-            log.event(logger, "remembering a confirmed clock change failed", level=30, key=key, error=describe(exc))
+            log.event(
+                logger,
+                "remembering a confirmed clock change failed",
+                level=logging.WARNING,
+                key=key,
+                error=describe(exc),
+            )

@@ -81,7 +81,7 @@ class SyncSummary:
         return not self.errors
 
 
-def sync_surveys(
+def sync_surveys(  # noqa: PLR0913, RUF100 - the clients, then keyword-only options: the signature callers use
     settings: Settings,
     fetcher: Fetcher,
     s3: S3Client,

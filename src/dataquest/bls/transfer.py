@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -280,7 +281,7 @@ def _abort(s3: S3Client, bucket: str, key: str, upload_id: str) -> None:
         log.event(
             logger,
             "multipart abort failed",
-            level=40,
+            level=logging.ERROR,
             key=key,
             upload_id=upload_id,
             error=describe(exc),
