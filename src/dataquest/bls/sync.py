@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -45,18 +45,6 @@ __all__ = ["SUMMARY_KEYS", "SyncSummary", "failure", "sync_surveys"]
 
 logger = log.get(__name__)
 
-SUMMARY_KEYS = (
-    "surveys",
-    "files_seen",
-    "uploaded",
-    "skipped",
-    "deleted",
-    "bytes_downloaded",
-    "bytes_uploaded",
-    "duration_ms",
-    "errors",
-)
-
 
 @dataclass
 class SyncSummary:
@@ -79,6 +67,10 @@ class SyncSummary:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+
+SUMMARY_KEYS = tuple(f.name for f in fields(SyncSummary) if not f.metadata)
+"""The contract's keys of the ``sync-bls --json`` document, in order (``dry_run`` and ``plan`` only in a dry run)."""
 
 
 def sync_surveys(  # noqa: PLR0913, RUF100 - the clients, then keyword-only options: the signature callers use
@@ -109,24 +101,18 @@ def sync_surveys(  # noqa: PLR0913, RUF100 - the clients, then keyword-only opti
         max_delete=max_delete,
         lease_ttl=settings.lease_ttl,
         lease_wait=lease_wait,
+        requests_before=fetcher.requests_sent,
     )
-    run.trail.add(
-        "start",
-        bucket=bucket,
-        surveys=list(settings.surveys),
-        base_url=settings.bls_base_url,
-        dry_run=dry_run,
-        max_delete=max_delete,
-    )
+    start: dict[str, Any] = {"bucket": bucket, "surveys": list(settings.surveys), "base_url": settings.bls_base_url}
+    run.trail.add("start", **start, dry_run=dry_run, max_delete=max_delete)
     run.trail.keep_writing()
     try:
         for survey in settings.surveys:
             run.sync_one(survey, f"{settings.bls_base_url}{survey}/")
     except KeyboardInterrupt as exc:  # SIGTERM/SIGINT (dataquest.signals) or Ctrl-C: record how far it got
-        signal_name = exc.signal_name if isinstance(exc, Interrupted) else "SIGINT"
-        run.summary.errors.append(ItemError(key=run.trail.key, error=f"interrupted by {signal_name}"))
-        run.finish(event="interrupted", signal=signal_name)
-        interrupted = exc if isinstance(exc, Interrupted) else Interrupted(signal_name)
+        interrupted = exc if isinstance(exc, Interrupted) else Interrupted("SIGINT")
+        run.summary.errors.append(ItemError(key=run.trail.key, error=f"interrupted by {interrupted.signal_name}"))
+        run.finish(event="interrupted", signal=interrupted.signal_name)
         interrupted.document = to_document(run.summary)
         if interrupted is exc:
             raise
@@ -149,12 +135,8 @@ class _Run:
     max_delete: int | None
     lease_ttl: float
     lease_wait: float
+    requests_before: int  # a Lambda container reuses its Fetcher across runs: count this run's requests only
     started: float = field(default_factory=time.monotonic)
-    requests_before: int = -1
-
-    def __post_init__(self) -> None:
-        if self.requests_before < 0:
-            self.requests_before = self.fetcher.requests_sent  # a Lambda container reuses its Fetcher across runs
 
     @property
     def dry_run(self) -> bool:
@@ -162,10 +144,8 @@ class _Run:
 
     def error(self, survey: str, error: str, *, key: str | None = None, path: str | None = None) -> None:
         """One item's error: a row of the summary (its key, else its URL redacted) and an ``error`` event."""
-        row = (
-            ItemError(key=key, error=error) if key is not None else ItemError(path=log.redact(path or ""), error=error)
-        )
-        self.summary.errors.append(row)
+        redacted = None if key is not None or path is None else log.redact(path)
+        self.summary.errors.append(ItemError(key=key, path=redacted, error=error))
         where = {name: value for name, value in (("key", key), ("path", path)) if value is not None}
         self.trail.add("error", level=logging.ERROR, survey=survey, **where, error=error)
 
