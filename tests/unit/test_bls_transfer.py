@@ -11,8 +11,9 @@ import httpx
 import pytest
 
 from dataquest.bls.listing import SourceFile
+from dataquest.bls.mirror import abort_stale_uploads
 from dataquest.bls.plan import source_metadata
-from dataquest.bls.transfer import TransferConfig, abort_stale_uploads, transfer
+from dataquest.bls.transfer import TransferConfig, transfer
 from dataquest.errors import SourceError, StorageError
 from dataquest.httpclient import Fetcher
 

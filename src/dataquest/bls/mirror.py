@@ -4,6 +4,7 @@
 only the objects whose size agrees with their listed file: the plan (:mod:`dataquest.bls.plan`) needs nothing more
 to decide. :func:`confirm_checks` settles the plan's ``check`` actions (same size, listed time moved by whole
 hours): from the ``source-timestamp-confirmed`` tag an earlier run left, else from a HEAD of the source file.
+:func:`abort_stale_uploads` clears the multipart uploads a killed run left under the prefix.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataquest import log
 from dataquest.bls.listing import SourceFile, within
 from dataquest.bls.plan import Action, MirrorObject, Plan, confirm, needs_details
 from dataquest.bls.trail import failure
+from dataquest.bls.transfer import abort_upload
 from dataquest.config import META_SHA256, META_SIZE, TAG_CONFIRMED_TIMESTAMP, TAG_SHA256
 from dataquest.errors import StorageError
 from dataquest.httpclient import BLS
@@ -142,3 +144,17 @@ class Checker:
                 key=key,
                 error=describe(exc),
             )
+
+
+def abort_stale_uploads(s3: S3Client, bucket: str, prefix: str) -> list[str]:
+    """Abort every multipart upload under ``prefix`` (call while holding the survey's lease: they are stale)."""
+    aborted: list[str] = []
+    try:
+        paginator = s3.get_paginator("list_multipart_uploads")
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+            for upload in page.get("Uploads", []):
+                abort_upload(s3, bucket, upload["Key"], upload["UploadId"])
+                aborted.append(upload["Key"])
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageError(f"listing multipart uploads under s3://{bucket}/{prefix} failed: {describe(exc)}") from exc
+    return aborted

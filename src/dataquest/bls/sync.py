@@ -26,11 +26,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from dataquest import log
 from dataquest.bls import lease as leases
 from dataquest.bls.listing import walk, within
-from dataquest.bls.mirror import Checker, read_mirror
+from dataquest.bls.mirror import Checker, abort_stale_uploads, read_mirror
 from dataquest.bls.plan import Action, Plan, make_plan, mirror_prefix, source_metadata
 from dataquest.bls.progress import Progress
 from dataquest.bls.trail import Trail, failure
-from dataquest.bls.transfer import TransferConfig, abort_stale_uploads, transfer
+from dataquest.bls.transfer import TransferConfig, transfer
 from dataquest.config import Settings
 from dataquest.documents import INTERNAL, OMIT_EMPTY, ItemError, to_document
 from dataquest.errors import ConfigurationError, DataQuestError, Interrupted
