@@ -198,53 +198,51 @@ def _owner(path: str, folders: Iterable[Folder]) -> Folder | None:
     return best
 
 
-def _folder_guards(
-    prefix: str,
-    gone: list[str],
-    mirror: Mapping[str, MirrorObject],
-    files: list[SourceFile],
-    folders: tuple[Folder, ...],
-    *,
-    max_delete: int | None,
-) -> tuple[dict[str, str], list[str]]:
-    """The gone keys each folder's guard holds back (key -> reason), and the problems to report (a failed
-    folder's error is the walk's to report; the keys under it are held back without a second one)."""
-    held: dict[str, str] = {}
-    problems: list[str] = []
-    if not folders:
-        return held, problems
-    failed = [f for f in folders if f.error is not None]
-    listed = [f for f in folders if f.error is None]
-    for folder in failed:
-        under = [k for k in gone if k[len(prefix) :].startswith(folder.path)]
-        for key in under:  # the folder's own error is reported by the walk: no second problem for it
-            held[key] = f"not seen: the listing of {folder.url} failed; delete held back"
-    if max_delete is not None:
-        return held, problems
-    groups: dict[str, list[str]] = {}
-    for key in mirror:
-        path = key[len(prefix) :]
-        if key.startswith(prefix) and key not in held:
-            owner = _owner(path, listed)
-            if owner is not None:
+@dataclass(frozen=True)
+class _Guards:
+    """The folder-by-folder delete guards of one survey's plan."""
+
+    prefix: str
+    mirror: Mapping[str, MirrorObject]
+    files: list[SourceFile]
+    folders: tuple[Folder, ...]
+
+    def hold(self, gone: list[str], *, max_delete: int | None) -> tuple[dict[str, str], list[str]]:
+        """The gone keys each folder's guard holds back (key -> reason), and the problems to report (a failed
+        folder's error is the walk's to report; the keys under it are held back without a second one)."""
+        held: dict[str, str] = {}
+        for folder in (f for f in self.folders if f.error is not None):
+            for key in (k for k in gone if k[len(self.prefix) :].startswith(folder.path)):
+                held[key] = f"not seen: the listing of {folder.url} failed; delete held back"
+        if max_delete is not None or not self.folders:
+            return held, []
+        return held, self._hold_shrunk(set(gone), held)
+
+    def _hold_shrunk(self, gone: set[str], held: dict[str, str]) -> list[str]:
+        """Hold back (in ``held``) what a listing that lost more than half of its folder's objects would delete."""
+        listed = [f for f in self.folders if f.error is None]
+        groups: dict[str, list[str]] = {}
+        for key in self.mirror:
+            owner = _owner(key[len(self.prefix) :], listed)
+            if key.startswith(self.prefix) and key not in held and owner is not None:
                 groups.setdefault(owner.path, []).append(key)
-    by_path = {f.path: f for f in listed}
-    gone_set = set(gone)
-    for path, keys in sorted(groups.items()):
-        folder = by_path[path]
-        lost = [k for k in keys if k in gone_set]
-        seen = sum(1 for f in files if (owner := _owner(f.path, listed)) is not None and owner.path == path)
-        if not lost or seen * 2 >= len(keys):
-            continue
-        what = "is empty" if folder.entries == 0 else f"lists {seen} of the mirror's {len(keys)} objects there"
-        for key in lost:
-            held[key] = f"gone from the listing of {folder.url}, which {what}: delete held back"
-        problems.append(
-            f"{prefix}{path}: the listing of {folder.url} {what}; it lacks {len(lost)} of them (more than half); "
-            f"refusing to delete them in case the listing is incomplete; if BLS really removed them, run again "
-            f"with --max-delete {len(lost)}"
-        )
-    return held, problems
+        by_path = {f.path: f for f in listed}
+        problems: list[str] = []
+        for path, keys in sorted(groups.items()):
+            folder = by_path[path]
+            lost = [k for k in keys if k in gone]
+            seen = sum(1 for f in self.files if (owner := _owner(f.path, listed)) is not None and owner.path == path)
+            if not lost or seen * 2 >= len(keys):
+                continue
+            what = "is empty" if folder.entries == 0 else f"lists {seen} of the mirror's {len(keys)} objects there"
+            for key in lost:
+                held[key] = f"gone from the listing of {folder.url}, which {what}: delete held back"
+            problems.append(
+                f"{self.prefix}{path}: the listing of {folder.url} {what}; it lacks {len(lost)} of them (more than "
+                f"half); refusing to delete them in case the listing is incomplete; if BLS really removed them, run "
+                f"again with --max-delete {len(lost)}"
+            )
+        return problems
 
 
 def make_plan(
@@ -268,7 +266,7 @@ def make_plan(
         actions.append(Action(survey, kind, source.path, key, reason, source.size, source))
 
     everything_gone = sorted(k for k in mirror if k.startswith(prefix) and k not in listed)
-    held, problems = _folder_guards(prefix, everything_gone, mirror, sources, folders, max_delete=max_delete)
+    held, problems = _Guards(prefix, mirror, sources, folders).hold(everything_gone, max_delete=max_delete)
     gone = [k for k in everything_gone if k not in held]
     allowed = len(gone)
     if max_delete is None and gone and len(gone) * 2 > len(mirror):
