@@ -53,7 +53,7 @@ def test_each_listed_file_is_uploaded_or_skipped_with_its_reason() -> None:
     assert got["unfinished"] == ("upload", "no SHA-256 recorded: the last upload did not finish")
     assert got["new"] == ("upload", "new: not in the mirror")
     assert plan.problems == ()
-    assert [a.key for a in plan.uploads] == [
+    assert [a.key for a in plan.of("upload")] == [
         "bls/pr/newer",
         "bls/pr/resized",
         "bls/pr/foreign",
@@ -66,7 +66,7 @@ def test_files_gone_from_the_listing_are_deleted() -> None:
     files = [src(f"f{i}", 1) for i in range(4)]
     mirror = {m.key: m for m in [mirrored(f) for f in files] + [MirrorObject(key="bls/pr/old", size=3)]}
     plan = make_plan("pr", files, mirror)
-    assert [(a.key, a.reason) for a in plan.deletes] == [("bls/pr/old", "gone from the source listing")]
+    assert [(a.key, a.reason) for a in plan.of("delete")] == [("bls/pr/old", "gone from the source listing")]
     assert plan.problems == ()
 
 
@@ -74,7 +74,7 @@ def test_a_listing_missing_more_than_half_of_the_mirror_deletes_nothing() -> Non
     kept = src("f0", 1)
     mirror = {m.key: m for m in [mirrored(src(f"f{i}", 1)) for i in range(5)]}
     plan = make_plan("pr", [kept], mirror)
-    assert plan.deletes == []
+    assert plan.of("delete") == []
     assert len(plan.of("keep")) == 4
     assert len(plan.problems) == 1
     assert "more than half" in plan.problems[0]
@@ -85,14 +85,14 @@ def test_max_delete_caps_deletes_and_explicitly_allows_a_large_one() -> None:
     kept = src("f0", 1)
     mirror = {m.key: m for m in [mirrored(src(f"f{i}", 1)) for i in range(5)]}
     capped = make_plan("pr", [kept], mirror, max_delete=2)
-    assert [a.path for a in capped.deletes] == ["f1", "f2"]
+    assert [a.path for a in capped.of("delete")] == ["f1", "f2"]
     assert [a.path for a in capped.of("keep")] == ["f3", "f4"]
     assert "--max-delete is 2" in capped.problems[0]
     allowed = make_plan("pr", [kept], mirror, max_delete=4)
-    assert [a.path for a in allowed.deletes] == ["f1", "f2", "f3", "f4"]
+    assert [a.path for a in allowed.of("delete")] == ["f1", "f2", "f3", "f4"]
     assert allowed.problems == ()
     none = make_plan("pr", [kept], mirror, max_delete=0)
-    assert none.deletes == []
+    assert none.of("delete") == []
 
 
 def test_objects_outside_the_survey_prefix_are_never_planned() -> None:
@@ -136,14 +136,14 @@ def test_an_empty_sub_folder_listing_deletes_nothing_under_it() -> None:
     mirror = tree_mirror([*ROOT_FILES, "sub/a", "sub/b"])
     files = [src(p, 1) for p in ROOT_FILES]
     plan = make_plan("pr", files, mirror, folders=(folder("", 11), folder("sub/", 0)))
-    assert plan.deletes == []
+    assert plan.of("delete") == []
     assert {a.path for a in plan.of("keep")} == {"sub/a", "sub/b"}
     assert len(plan.problems) == 1
     assert "sub/" in plan.problems[0]
     assert "is empty" in plan.problems[0]
     assert "--max-delete 2" in plan.problems[0]
     allowed = make_plan("pr", files, mirror, folders=(folder("", 11), folder("sub/", 0)), max_delete=2)
-    assert {a.path for a in allowed.deletes} == {"sub/a", "sub/b"}
+    assert {a.path for a in allowed.of("delete")} == {"sub/a", "sub/b"}
 
 
 def test_a_sub_folder_listing_with_fewer_than_half_its_mirror_deletes_nothing_there() -> None:
@@ -151,7 +151,7 @@ def test_a_sub_folder_listing_with_fewer_than_half_its_mirror_deletes_nothing_th
     mirror = tree_mirror([*ROOT_FILES, *sub])
     files = [src(p, 1) for p in [*ROOT_FILES, "sub/0", "sub/1"]]
     plan = make_plan("pr", files, mirror, folders=(folder("", 11), folder("sub/", 2)))
-    assert plan.deletes == []
+    assert plan.of("delete") == []
     assert {a.path for a in plan.of("keep")} == {"sub/2", "sub/3", "sub/4", "sub/5"}
     assert "lists 2 of the mirror's 6 objects" in plan.problems[0]
     # the same survey-wide: 4 of 16 gone is not "more than half", so only the per-folder guard held them
@@ -163,7 +163,7 @@ def test_a_failed_sub_folder_listing_deletes_nothing_under_it_even_with_max_dele
     folders = (folder("", 11), folder("sub/", error="GET .../sub/ answered 500"))
     for max_delete in (None, 100):
         plan = make_plan("pr", files, mirror, folders=folders, max_delete=max_delete)
-        assert plan.deletes == []
+        assert plan.of("delete") == []
         assert {a.path for a in plan.of("keep")} == {"sub/a", "sub/deeper/b"}
         assert all("listing of " + URL + "sub/ failed" in a.reason for a in plan.of("keep"))
         assert plan.problems == ()  # the walk reports the folder's error once
@@ -173,7 +173,7 @@ def test_a_renamed_file_in_a_small_folder_is_deleted() -> None:
     mirror = tree_mirror([*ROOT_FILES, "sub/old"])
     files = [src(p, 1) for p in [*ROOT_FILES, "sub/new"]]
     plan = make_plan("pr", files, mirror, folders=(folder("", 11), folder("sub/", 1)))
-    assert [a.path for a in plan.deletes] == ["sub/old"]
+    assert [a.path for a in plan.of("delete")] == ["sub/old"]
     assert plan.problems == ()
 
 
@@ -181,10 +181,10 @@ def test_a_sub_folder_removed_from_its_parent_counts_against_the_parent_listing(
     mirror = tree_mirror([*ROOT_FILES, "gone/a", "gone/b"])
     files = [src(p, 1) for p in ROOT_FILES]
     plan = make_plan("pr", files, mirror, folders=(folder("", 10),))
-    assert sorted(a.path for a in plan.deletes) == ["gone/a", "gone/b"]  # 10 listed of 12: not under half
+    assert sorted(a.path for a in plan.of("delete")) == ["gone/a", "gone/b"]  # 10 listed of 12: not under half
     many = tree_mirror([*ROOT_FILES, *(f"gone/{i}" for i in range(30))])
     held = make_plan("pr", files, many, folders=(folder("", 10),))
-    assert held.deletes == []
+    assert held.of("delete") == []
     assert "lists 10 of the mirror's 40 objects" in held.problems[0]
 
 

@@ -98,7 +98,7 @@ class Checker:
         when an earlier run confirmed this listed time (the object's ``source-timestamp-confirmed`` tag), else by
         a HEAD of the file (read-only, so a dry run does it too; a HEAD that fails leaves the file to be
         uploaded). A confirmed skip is remembered in that tag (not in a dry run)."""
-        if not plan.checks:
+        if not plan.of("check"):
             return plan
         actions = [
             self._settle(a, a.source, mirror) if a.action == "check" and a.source is not None else a

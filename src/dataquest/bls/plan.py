@@ -79,23 +79,8 @@ class Plan:
     problems: tuple[str, ...] = ()
 
     def of(self, kind: ActionKind) -> list[Action]:
+        """The actions of one kind, in plan order: ``plan.of("upload")``."""
         return [a for a in self.actions if a.action == kind]
-
-    @property
-    def uploads(self) -> list[Action]:
-        return self.of("upload")
-
-    @property
-    def skips(self) -> list[Action]:
-        return self.of("skip")
-
-    @property
-    def deletes(self) -> list[Action]:
-        return self.of("delete")
-
-    @property
-    def checks(self) -> list[Action]:
-        return self.of("check")
 
 
 def mirror_prefix(survey: str) -> str:

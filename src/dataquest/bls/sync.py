@@ -200,26 +200,26 @@ class _Run:
     def count_dry_run(self, plan: Plan) -> None:
         summary = self.summary
         summary.plan.extend(plan.actions)
-        summary.uploaded += len(plan.uploads)
-        summary.skipped += len(plan.skips)
-        summary.deleted += len(plan.deletes)
-        would = sum(a.size for a in plan.uploads)
+        summary.uploaded += len(plan.of("upload"))
+        summary.skipped += len(plan.of("skip"))
+        summary.deleted += len(plan.of("delete"))
+        would = sum(a.size for a in plan.of("upload"))
         summary.bytes_downloaded += would
         summary.bytes_uploaded += would
         for action in plan.actions:
             self.trail.add(f"would {action.action}", level=logging.DEBUG, **to_document(action))
 
     def execute(self, plan: Plan, lease: leases.Lease, survey_url: str) -> None:
-        for action in plan.skips:
+        for action in plan.of("skip"):
             self.summary.skipped += 1
             self.trail.add("skip", level=logging.DEBUG, **to_document(action))
-        uploads = plan.uploads
+        uploads = plan.of("upload")
         self.bar.start(f"bls/{plan.survey}", len(uploads), sum(a.size for a in uploads))
         allow = within(survey_url)
         for action in uploads:
             lease.check()
             self.upload(action, allow)
-        deletes = plan.deletes
+        deletes = plan.of("delete")
         if deletes:
             lease.check()
             self.delete(plan, deletes)
