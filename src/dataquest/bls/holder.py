@@ -51,8 +51,11 @@ class ProcessIdentity:
     host: str
     pid: int
     boot_id: str | None = None
+    """The kernel's boot id: after a reboot, the same host name and PID are another process."""
     pid_ns: str | None = None
+    """The PID namespace: a container on the same machine has one of its own."""
     start: str | None = None
+    """The start time in clock ticks since boot: a PID taken over by a younger process shows a later one."""
 
     @classmethod
     def current(cls) -> ProcessIdentity:
