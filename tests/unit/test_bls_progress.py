@@ -81,6 +81,16 @@ def test_disabled_the_bar_writes_nothing_and_leaves_the_log_handlers_alone() -> 
     assert logging.getLogger(log.LOGGER_NAME).handlers == before
 
 
+def test_asked_for_on_a_stream_that_is_not_a_terminal_the_bar_stays_silent() -> None:
+    piped = io.StringIO()  # isatty() is False: a pipe, a file, a CI log
+    bar = Progress(True, piped)
+    bar.start("bls/pr", 1, MiB)
+    bar.add_bytes(MiB)
+    bar.file_done()
+    bar.finish()
+    assert piped.getvalue() == ""
+
+
 def test_without_tqdm_the_sync_runs_and_the_bar_says_it_is_off(
     s3: Any, source: Source, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -92,6 +102,7 @@ def test_without_tqdm_the_sync_runs_and_the_bar_says_it_is_off(
     assert keys(s3, "bls/pr/") == ["bls/pr/pr.class", "bls/pr/pr.series", "bls/pr/sub/deep.txt"]
     source.site.put("pr/new.txt", b"new")
     logging.getLogger(log.LOGGER_NAME).propagate = True  # let caplog see the warning
+    monkeypatch.setattr(sys, "stderr", Terminal())  # the bar is asked for on a terminal
     with caplog.at_level(logging.WARNING, logger=log.LOGGER_NAME):
         asked = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG, progress=True)
     assert asked.ok, asked.errors
@@ -101,13 +112,15 @@ def test_without_tqdm_the_sync_runs_and_the_bar_says_it_is_off(
 
 def test_the_ingest_path_never_imports_tqdm() -> None:
     code = (
-        "import sys\n"
+        "import io, sys\n"
         "import dataquest.handlers.ingest, dataquest.bls.sync\n"
         "from dataquest.bls.progress import Progress\n"
         "bar = Progress(False)\n"
         "bar.start('bls/pr', 1, 1); bar.add_bytes(1); bar.file_done(); bar.finish()\n"
         "assert 'tqdm' not in sys.modules, 'tqdm was imported'\n"
-        "Progress(True, open('/dev/null', 'w')).start('bls/pr', 1, 1)\n"
+        "class Terminal(io.StringIO):\n"
+        "    def isatty(self): return True\n"
+        "Progress(True, Terminal()).start('bls/pr', 1, 1)\n"
         "assert 'tqdm' in sys.modules  # the check above can fail\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)

@@ -24,8 +24,8 @@ class Progress:
     """One bar per survey on ``stream`` (stderr) when ``enabled``; silent otherwise."""
 
     def __init__(self, enabled: bool, stream: TextIO | None = None) -> None:
-        self.enabled = enabled
         self.stream = stream or sys.stderr
+        self.enabled = enabled and self.stream.isatty()  # never bar lines into a file or a pipe
         self.files = 0
         self.files_done = 0
         self._bar: Any = None  # a tqdm bar (tqdm ships no type hints)
