@@ -34,12 +34,17 @@ CFG = TransferConfig(part_size=64 * 1024, multipart_threshold=100 * 1024, concur
 CONTACT = "ops@example.org"
 
 
+def stock(s: BlsSite) -> None:
+    """The survey every test here starts from: a small file, a text, and a multipart one (5 parts)."""
+    s.put("pr/pr.class", b"class\r\n")
+    s.put("pr/pr.txt", b"readme " * 100)
+    s.put_generated("pr/pr.data.1.AllData", 300 * 1024, seed=1)
+
+
 @pytest.fixture
 def site() -> Iterator[BlsSite]:
     with BlsSite() as s:
-        s.put("pr/pr.class", b"class\r\n")
-        s.put("pr/pr.txt", b"readme " * 100)
-        s.put_generated("pr/pr.data.1.AllData", 300 * 1024, seed=1)  # multipart: 5 parts
+        stock(s)
         s.put("pr/sub/nested.txt", b"nested")
         yield s
 
@@ -159,16 +164,16 @@ def test_a_slow_response_beyond_the_timeout_is_retried(site: BlsSite, s3: Any) -
     assert site.count("pr/") == 2
 
 
-@pytest.mark.parametrize(
-    "page",
-    [
-        b"",
-        b"<html><body><h1>Service Unavailable</h1></body></html>",
-        b'<html><pre><A HREF="/pub/time.series/">[To Parent Directory]</A><br><br>  9/4/2025  7:30 AM    ',
-        b'<html><pre><A HREF="/pub/time.series/">[To Parent Directory]</A><br><br></pre></html>',
-    ],
-    ids=["blank", "garbage", "truncated", "empty"],
-)
+def bad_listings(parent: str) -> pytest.MarkDecorator:
+    """Listing pages that must never cause a delete (blank, garbage, cut short, empty), ``parent`` their parent
+    link's path; as a parametrize mark over ``page``."""
+    head = f'<html><pre><A HREF="{parent}">[To Parent Directory]</A><br><br>'.encode()
+    pages = [b"", b"<html><body><h1>Service Unavailable</h1></body></html>"]
+    pages += [head + b"  9/4/2025  7:30 AM    ", head + b"</pre></html>"]
+    return pytest.mark.parametrize("page", pages, ids=["blank", "garbage", "truncated", "empty"])
+
+
+@bad_listings("/pub/time.series/")
 def test_a_bad_listing_deletes_nothing(site: BlsSite, s3: Any, page: bytes) -> None:
     assert sync(site, s3).ok
     before = mirror(s3)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,28 +14,24 @@ import httpx
 import pytest
 
 from dataquest.bls.sync import SyncSummary, sync_surveys
-from dataquest.bls.transfer import TransferConfig
 from dataquest.cli import main
 from dataquest.config import Settings
 from dataquest.errors import SourceError
 from dataquest.httpclient import Fetcher, build_client
 from dataquest.storage import MAX_METADATA_BYTES, metadata_bytes
-from tests.support import aws
+from tests.integration.test_sync_bls import CFG, CONTACT, bad_listings, mirror, s3, stock
 from tests.support.bls_site import BlsSite, iis_entry
 
 pytestmark = pytest.mark.integration
+__all__ = ["s3"]  # a fixture of test_sync_bls's, used here
 
-CFG = TransferConfig(part_size=64 * 1024, multipart_threshold=100 * 1024, concurrency=3)
-CONTACT = "ops@example.org"
 SECRET = "hunter2-s3cr3t"
 
 
 @pytest.fixture
 def site() -> Iterator[BlsSite]:
     with BlsSite() as s:
-        s.put("pr/pr.class", b"class\r\n")
-        s.put("pr/pr.txt", b"readme " * 100)
-        s.put_generated("pr/pr.data.1.AllData", 300 * 1024, seed=1)  # multipart
+        stock(s)
         for i in range(3):
             s.put(f"pr/sub/nested{i}.txt", b"nested %d" % i)
         yield s
@@ -50,17 +45,6 @@ def evil() -> Iterator[BlsSite]:
         yield s
 
 
-@pytest.fixture
-def s3(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
-    import moto.s3.models
-
-    monkeypatch.setattr(moto.s3.models, "S3_UPLOAD_PART_MIN_SIZE", 1)
-    client = aws.client("s3", moto_endpoint)
-    client.bucket = f"faults-{uuid.uuid4().hex[:12]}"
-    client.create_bucket(Bucket=client.bucket)
-    return client
-
-
 SLEEPS: list[float] = []  # what the Fetcher would have slept: tests never sleep for real
 
 
@@ -68,13 +52,6 @@ def sync(site: BlsSite, s3: Any, base_url: str | None = None, **kw: Any) -> Sync
     settings = Settings(bucket=s3.bucket, contact=CONTACT, bls_base_url=base_url or site.base_url, request_interval=0)
     fetcher = Fetcher(build_client(f"dataquest/test (+{CONTACT})"), min_interval=0, sleep=SLEEPS.append)
     return sync_surveys(settings, fetcher, s3, transfer_config=CFG, **kw)
-
-
-def mirror(s3: Any) -> dict[str, bytes]:
-    out = {}
-    for obj in s3.list_objects_v2(Bucket=s3.bucket, Prefix="bls/").get("Contents", []):
-        out[obj["Key"]] = s3.get_object(Bucket=s3.bucket, Key=obj["Key"])["Body"].read()
-    return out
 
 
 def trail(s3: Any) -> list[dict[str, Any]]:
@@ -173,16 +150,7 @@ def test_the_cli_prints_its_summary_and_exits_non_zero_when_one_file_loops(
 # --- every listing is guarded, per folder --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "page",
-    [
-        b"",
-        b"<html><body><h1>Service Unavailable</h1></body></html>",
-        b'<html><pre><A HREF="/pub/time.series/pr/">[To Parent Directory]</A><br><br>  9/4/2025  7:30 AM    ',
-        b'<html><pre><A HREF="/pub/time.series/pr/">[To Parent Directory]</A><br><br></pre></html>',
-    ],
-    ids=["blank", "garbage", "truncated", "empty"],
-)
+@bad_listings("/pub/time.series/pr/")
 def test_a_bad_sub_folder_listing_deletes_nothing_under_it(site: BlsSite, s3: Any, page: bytes) -> None:
     assert sync(site, s3).ok
     before = mirror(s3)

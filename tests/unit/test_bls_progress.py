@@ -36,6 +36,14 @@ def visible(raw: str) -> list[str]:
     return [piece for piece in re.split(r"[\r\n]", raw) if piece.strip()]
 
 
+def one_file(bar: Progress) -> None:
+    """A survey of one file of a MiB, done."""
+    bar.start("bls/pr", 1, MiB)
+    bar.add_bytes(MiB)
+    bar.file_done()
+    bar.finish()
+
+
 def test_the_bar_shows_bytes_files_rate_and_eta_on_a_terminal() -> None:
     out = Terminal()
     bar = Progress(True, out)
@@ -72,22 +80,14 @@ def test_disabled_the_bar_writes_nothing_and_leaves_the_log_handlers_alone() -> 
     out = Terminal()
     log.setup("INFO", out, json_lines=False)  # the conftest restores the logger after the test
     before = list(logging.getLogger(log.LOGGER_NAME).handlers)
-    bar = Progress(False, out)
-    bar.start("bls/pr", 1, MiB)
-    bar.add_bytes(MiB)
-    bar.file_done()
-    bar.finish()
+    one_file(Progress(False, out))
     assert out.getvalue() == ""
     assert logging.getLogger(log.LOGGER_NAME).handlers == before
 
 
 def test_asked_for_on_a_stream_that_is_not_a_terminal_the_bar_stays_silent() -> None:
     piped = io.StringIO()  # isatty() is False: a pipe, a file, a CI log
-    bar = Progress(True, piped)
-    bar.start("bls/pr", 1, MiB)
-    bar.add_bytes(MiB)
-    bar.file_done()
-    bar.finish()
+    one_file(Progress(True, piped))
     assert piped.getvalue() == ""
 
 
