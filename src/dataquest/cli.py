@@ -17,6 +17,7 @@ from typing import Any
 
 from dataquest import __version__, log
 from dataquest.config import LATEST_REPORT_PREFIX, Settings
+from dataquest.documents import first_error, to_document
 from dataquest.errors import ConfigurationError, DataQuestError, Interrupted
 from dataquest.report_options import DEFAULTS as REPORT_DEFAULTS
 from dataquest.report_options import PERIODS
@@ -63,7 +64,7 @@ def _cmd_sync_bls(args: argparse.Namespace, settings: Settings) -> Outcome:
             max_delete=args.max_delete,
             progress=sys.stderr.isatty(),
         )
-    doc = summary.to_document()
+    doc = to_document(summary)
     if summary.dry_run:
         counts = (
             f"would upload {summary.uploaded}, skip {summary.skipped}, delete {summary.deleted}, "
@@ -76,12 +77,8 @@ def _cmd_sync_bls(args: argparse.Namespace, settings: Settings) -> Outcome:
         )
     lines = [f"{','.join(summary.surveys)}: {summary.files_seen} files seen, {counts}"]
     if summary.dry_run:
-        lines[:0] = [f"{a['action']:6} {a['key']}  ({a['reason']})" for a in summary.plan]
-    error = None
-    if summary.errors:
-        first = summary.errors[0]
-        where = first.get("key") or first.get("path") or "?"
-        error = f"{len(summary.errors)} error(s); first: {where}: {first['error']}"
+        lines[:0] = [f"{a.action:6} {a.key}  ({a.reason})" for a in summary.plan]
+    error = first_error(summary.errors) if summary.errors else None
     return Outcome(document=doc, text="\n".join(lines), ok=summary.ok, error=error)
 
 

@@ -168,3 +168,18 @@ def normalise_base_url(url: str, source: str) -> str:
     if not url.startswith(("http://", "https://")):
         raise ConfigurationError(f"{source}={url!r} is not an http(s) URL")
     return url if url.endswith("/") else url + "/"
+
+
+# --- S3 object metadata, tags and lock keys: each spelled once (the sync, verify, storage and the lease use them) ---
+META_SIZE = "source-size"
+META_TIMESTAMP = "source-timestamp"
+META_URL = "source-url"
+META_LAST_MODIFIED = "source-last-modified"
+# The object's SHA-256: in user metadata for a one-request PUT, in a tag of this name for a multipart upload.
+META_SHA256 = "sha256"
+TAG_SHA256 = "sha256"
+# The listed timestamp a HEAD confirmed unchanged (a clock change): a tag, so that keeping it writes no new version
+# and notifies nothing; the next run skips that file without asking the source again.
+TAG_CONFIRMED_TIMESTAMP = "source-timestamp-confirmed"
+LOCKS_PREFIX = "_locks/"
+SYNC_LEASE_PREFIX = f"{LOCKS_PREFIX}sync-bls/"

@@ -7,21 +7,25 @@ botocore errors are translated into :class:`~dataquest.errors.StorageError` nami
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from dataquest.config import META_SHA256
 from dataquest.errors import StorageError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import GetObjectOutputTypeDef
     from mypy_boto3_sqs import SQSClient
 
     from dataquest.config import Settings
+
+T = TypeVar("T")
 
 NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 MAX_METADATA_BYTES = 2048  # S3's limit on user metadata: the UTF-8 bytes of every key and value together
@@ -100,45 +104,46 @@ def describe(exc: BaseException) -> str:
 
 def head(s3: S3Client, bucket: str, key: str) -> ObjectInfo | None:
     """The object's info, or ``None`` when there is no such object."""
-    try:
-        resp = s3.head_object(Bucket=bucket, Key=key)
-    except ClientError as exc:
-        if error_code(exc) in NOT_FOUND_CODES:
-            return None
-        raise StorageError(f"HEAD s3://{bucket}/{key} failed: {describe(exc)}", key=key) from exc
-    except BotoCoreError as exc:
-        raise StorageError(f"HEAD s3://{bucket}/{key} failed: {describe(exc)}", key=key) from exc
-    return ObjectInfo(
-        key=key,
-        size=int(resp.get("ContentLength", 0)),
-        etag=str(resp.get("ETag", "")).strip('"'),
-        version_id=_version(resp.get("VersionId")),
-        metadata=dict(resp.get("Metadata", {})),
-    )
+    resp = _read("HEAD", bucket, key, lambda: s3.head_object(Bucket=bucket, Key=key))
+    return None if resp is None else _info(key, int(resp.get("ContentLength", 0)), resp)
 
 
 def get_bytes(s3: S3Client, bucket: str, key: str) -> tuple[bytes, ObjectInfo] | None:
     """The object's bytes and info, or ``None`` when there is no such object."""
-    try:
+
+    def get() -> tuple[bytes, GetObjectOutputTypeDef]:
         resp = s3.get_object(Bucket=bucket, Key=key)
-        body = resp["Body"].read()
+        return resp["Body"].read(), resp
+
+    got = _read("GET", bucket, key, get)
+    return None if got is None else (got[0], _info(key, len(got[0]), got[1]))
+
+
+def _read(verb: str, bucket: str, key: str, request: Callable[[], T]) -> T | None:
+    """``request()``'s answer, ``None`` when the object does not exist; any other failure a
+    :class:`StorageError` naming the request."""
+    try:
+        return request()
     except ClientError as exc:
         if error_code(exc) in NOT_FOUND_CODES:
             return None
-        raise StorageError(f"GET s3://{bucket}/{key} failed: {describe(exc)}", key=key) from exc
+        raise StorageError(f"{verb} s3://{bucket}/{key} failed: {describe(exc)}", key=key) from exc
     except BotoCoreError as exc:
-        raise StorageError(f"GET s3://{bucket}/{key} failed: {describe(exc)}", key=key) from exc
-    info = ObjectInfo(
+        raise StorageError(f"{verb} s3://{bucket}/{key} failed: {describe(exc)}", key=key) from exc
+
+
+def _info(key: str, size: int, resp: Mapping[str, Any], metadata: dict[str, str] | None = None) -> ObjectInfo:
+    """What a HEAD, GET or PUT answer tells about ``key``."""
+    return ObjectInfo(
         key=key,
-        size=len(body),
+        size=size,
         etag=str(resp.get("ETag", "")).strip('"'),
         version_id=_version(resp.get("VersionId")),
-        metadata=dict(resp.get("Metadata", {})),
+        metadata=dict(resp.get("Metadata", {})) if metadata is None else metadata,
     )
-    return body, info
 
 
-def put_bytes(
+def put_bytes(  # noqa: PLR0913, RUF100 - the client and the object, then keyword-only headers
     s3: S3Client,
     bucket: str,
     key: str,
@@ -149,18 +154,12 @@ def put_bytes(
     **extra: Any,
 ) -> ObjectInfo:
     """PUT ``body`` (one request: the object is replaced whole or not at all) with its SHA-256 in metadata."""
-    meta = {"sha256": hashlib.sha256(body).hexdigest(), **(metadata or {})}
+    meta = {META_SHA256: hashlib.sha256(body).hexdigest(), **(metadata or {})}
     try:
         resp = s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, Metadata=meta, **extra)
     except (ClientError, BotoCoreError) as exc:
         raise StorageError(f"PUT s3://{bucket}/{key} failed: {describe(exc)}", key=key) from exc
-    return ObjectInfo(
-        key=key,
-        size=len(body),
-        etag=str(resp.get("ETag", "")).strip('"'),
-        version_id=_version(resp.get("VersionId")),
-        metadata=meta,
-    )
+    return _info(key, len(body), resp, meta)
 
 
 def _version(value: object) -> str | None:

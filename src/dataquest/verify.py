@@ -29,10 +29,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from dataquest import log
 from dataquest.bls import lease as leases
 from dataquest.bls.listing import walk
-from dataquest.bls.plan import META_SHA256, TAG_SHA256, mirror_prefix, source_metadata
+from dataquest.bls.plan import mirror_prefix, source_metadata
 from dataquest.bls.sync import failure
 from dataquest.bls.transfer import TransferConfig, transfer
-from dataquest.config import BLS_PREFIX, Settings
+from dataquest.config import BLS_PREFIX, META_SHA256, TAG_SHA256, Settings
 from dataquest.errors import DataQuestError, StorageError
 from dataquest.storage import NOT_FOUND_CODES, describe, error_code
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,28 +14,24 @@ import httpx
 import pytest
 
 from dataquest.bls.sync import SyncSummary, sync_surveys
-from dataquest.bls.transfer import TransferConfig
 from dataquest.cli import main
 from dataquest.config import Settings
 from dataquest.errors import SourceError
 from dataquest.httpclient import Fetcher, build_client
 from dataquest.storage import MAX_METADATA_BYTES, metadata_bytes
-from tests.support import aws
+from tests.integration.test_sync_bls import CFG, CONTACT, bad_listings, mirror, s3, stock
 from tests.support.bls_site import BlsSite, iis_entry
 
 pytestmark = pytest.mark.integration
+__all__ = ["s3"]  # a fixture of test_sync_bls's, used here
 
-CFG = TransferConfig(part_size=64 * 1024, multipart_threshold=100 * 1024, concurrency=3)
-CONTACT = "ops@example.org"
 SECRET = "hunter2-s3cr3t"
 
 
 @pytest.fixture
 def site() -> Iterator[BlsSite]:
     with BlsSite() as s:
-        s.put("pr/pr.class", b"class\r\n")
-        s.put("pr/pr.txt", b"readme " * 100)
-        s.put_generated("pr/pr.data.1.AllData", 300 * 1024, seed=1)  # multipart
+        stock(s)
         for i in range(3):
             s.put(f"pr/sub/nested{i}.txt", b"nested %d" % i)
         yield s
@@ -50,17 +45,6 @@ def evil() -> Iterator[BlsSite]:
         yield s
 
 
-@pytest.fixture
-def s3(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
-    import moto.s3.models
-
-    monkeypatch.setattr(moto.s3.models, "S3_UPLOAD_PART_MIN_SIZE", 1)
-    client = aws.client("s3", moto_endpoint)
-    client.bucket = f"faults-{uuid.uuid4().hex[:12]}"
-    client.create_bucket(Bucket=client.bucket)
-    return client
-
-
 SLEEPS: list[float] = []  # what the Fetcher would have slept: tests never sleep for real
 
 
@@ -68,13 +52,6 @@ def sync(site: BlsSite, s3: Any, base_url: str | None = None, **kw: Any) -> Sync
     settings = Settings(bucket=s3.bucket, contact=CONTACT, bls_base_url=base_url or site.base_url, request_interval=0)
     fetcher = Fetcher(build_client(f"dataquest/test (+{CONTACT})"), min_interval=0, sleep=SLEEPS.append)
     return sync_surveys(settings, fetcher, s3, transfer_config=CFG, **kw)
-
-
-def mirror(s3: Any) -> dict[str, bytes]:
-    out = {}
-    for obj in s3.list_objects_v2(Bucket=s3.bucket, Prefix="bls/").get("Contents", []):
-        out[obj["Key"]] = s3.get_object(Bucket=s3.bucket, Key=obj["Key"])["Body"].read()
-    return out
 
 
 def trail(s3: Any) -> list[dict[str, Any]]:
@@ -95,8 +72,8 @@ def test_a_file_redirected_to_another_host_is_not_fetched_and_is_that_files_erro
 ) -> None:
     site.redirect("pr/pr.txt", evil.url("pr/pr.txt"))
     summary = sync(site, s3)
-    assert [e["key"] for e in summary.errors] == ["bls/pr/pr.txt"]
-    assert "not followed" in summary.errors[0]["error"]
+    assert [e.key for e in summary.errors] == ["bls/pr/pr.txt"]
+    assert "not followed" in summary.errors[0].error
     assert evil.requests == []  # neither our User-Agent nor our contact went there
     assert "bls/pr/pr.txt" not in mirror(s3)
     assert len(mirror(s3)) == 5
@@ -118,8 +95,8 @@ def test_a_redirect_that_leaves_the_survey_folder_is_refused(site: BlsSite, s3: 
     site.put("ce/ce.txt", b"x" * 700)
     site.redirect("pr/pr.txt", location)
     summary = sync(site, s3)
-    assert [e["key"] for e in summary.errors] == ["bls/pr/pr.txt"]
-    assert "not followed" in summary.errors[0]["error"]
+    assert [e.key for e in summary.errors] == ["bls/pr/pr.txt"]
+    assert "not followed" in summary.errors[0].error
     assert site.count("ce/ce.txt") == 0
     assert len(mirror(s3)) == 5
 
@@ -138,8 +115,8 @@ def test_a_redirect_loop_on_one_file_is_that_files_error_and_the_run_goes_on(sit
     started = time.monotonic()
     summary = sync(site, s3)
     assert time.monotonic() - started < 10
-    assert [e["key"] for e in summary.errors] == ["bls/pr/pr.txt"]
-    assert "redirected more than 5 times" in summary.errors[0]["error"]
+    assert [e.key for e in summary.errors] == ["bls/pr/pr.txt"]
+    assert "redirected more than 5 times" in summary.errors[0].error
     assert site.count("pr/pr.txt") + site.count("pr/pr.txt2") == 6  # the first request and 5 hops
     assert len(mirror(s3)) == 5
 
@@ -150,7 +127,7 @@ def test_a_sub_folder_listing_redirected_off_the_host_keeps_that_folders_mirror(
     assert sync(site, s3).ok
     site.redirect("pr/sub/", evil.url("pr/"))
     summary = sync(site, s3)
-    assert [e.get("path") for e in summary.errors] == [site.base_url + "pr/sub/"]
+    assert [e.path for e in summary.errors] == [site.base_url + "pr/sub/"]
     assert summary.deleted == 0
     assert mirror(s3) == expected(site)
     assert evil.requests == []
@@ -173,16 +150,7 @@ def test_the_cli_prints_its_summary_and_exits_non_zero_when_one_file_loops(
 # --- every listing is guarded, per folder --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "page",
-    [
-        b"",
-        b"<html><body><h1>Service Unavailable</h1></body></html>",
-        b'<html><pre><A HREF="/pub/time.series/pr/">[To Parent Directory]</A><br><br>  9/4/2025  7:30 AM    ',
-        b'<html><pre><A HREF="/pub/time.series/pr/">[To Parent Directory]</A><br><br></pre></html>',
-    ],
-    ids=["blank", "garbage", "truncated", "empty"],
-)
+@bad_listings("/pub/time.series/pr/")
 def test_a_bad_sub_folder_listing_deletes_nothing_under_it(site: BlsSite, s3: Any, page: bytes) -> None:
     assert sync(site, s3).ok
     before = mirror(s3)
@@ -191,7 +159,7 @@ def test_a_bad_sub_folder_listing_deletes_nothing_under_it(site: BlsSite, s3: An
     assert not summary.ok
     assert summary.deleted == 0
     assert mirror(s3) == before
-    assert any("sub/" in (e.get("path") or "") + e["error"] for e in summary.errors)
+    assert any("sub/" in (e.path or "") + e.error for e in summary.errors)
 
 
 def test_a_sub_folder_listing_less_than_half_of_its_mirror_deletes_nothing_without_max_delete(
@@ -202,7 +170,7 @@ def test_a_sub_folder_listing_less_than_half_of_its_mirror_deletes_nothing_witho
     site.remove("pr/sub/nested1.txt")
     refused = sync(site, s3)
     assert refused.deleted == 0
-    assert "lists 1 of the mirror's 3 objects" in refused.errors[0]["error"]
+    assert "lists 1 of the mirror's 3 objects" in refused.errors[0].error
     assert len(mirror(s3)) == 6
     allowed = sync(site, s3, max_delete=2)
     assert allowed.ok, allowed.errors
@@ -267,8 +235,8 @@ def test_an_unresolvable_host_fails_at_once(site: BlsSite, s3: Any) -> None:
     assert time.monotonic() - started < 3
     assert sleeps == []  # no retry: it could never pass
     assert fetcher.requests_sent == 1
-    assert "ConnectError" in summary.errors[0]["error"]
-    assert "DQ_BLS_BASE_URL" in summary.errors[0]["error"]
+    assert "ConnectError" in summary.errors[0].error
+    assert "DQ_BLS_BASE_URL" in summary.errors[0].error
 
 
 @pytest.mark.parametrize("status", [400, 401, 404, 410, 451])
@@ -278,8 +246,8 @@ def test_a_4xx_on_a_file_is_requested_once(site: BlsSite, s3: Any, status: int) 
     summary = sync(site, s3)
     assert SLEEPS == []
     assert site.count("pr/pr.txt") == 1
-    assert [e["key"] for e in summary.errors] == ["bls/pr/pr.txt"]
-    assert f"answered {status}" in summary.errors[0]["error"]
+    assert [e.key for e in summary.errors] == ["bls/pr/pr.txt"]
+    assert f"answered {status}" in summary.errors[0].error
 
 
 @pytest.mark.parametrize("status", [408, 429, 500, 503])
@@ -395,7 +363,7 @@ def test_population_errors_name_the_population_api_not_bls(
 def test_a_binary_error_body_is_never_dumped_raw(site: BlsSite, s3: Any) -> None:
     site.fail("pr/pr.txt", 400, times=None, body=bytes(range(256)) * 64)
     summary = sync(site, s3)
-    error = summary.errors[0]["error"]
+    error = summary.errors[0].error
     assert error.isprintable()
     assert "\\x00" in error
     assert len(error) < 500

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from dataquest.bls.lease import Lease, ProcessIdentity, acquire, lease_key, owner_gone
+from dataquest.bls.holder import ProcessIdentity, owner_gone
+from dataquest.bls.lease import Lease, acquire, lease_key
 from dataquest.errors import LeaseHeldError
 
 BUCKET = "lease-bucket"

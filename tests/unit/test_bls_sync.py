@@ -13,6 +13,7 @@ from dataquest.bls.lease import acquire
 from dataquest.bls.sync import SUMMARY_KEYS, sync_surveys
 from dataquest.bls.transfer import TransferConfig
 from dataquest.config import Settings
+from dataquest.documents import to_document
 from dataquest.errors import ConfigurationError
 from dataquest.httpclient import Fetcher
 from tests.support.bls_site import BlsSite
@@ -92,7 +93,7 @@ def source() -> Source:
 
 def test_first_sync_mirrors_every_file_and_reports_the_contract_document(s3: Any, source: Source) -> None:
     summary = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
-    doc = summary.to_document()
+    doc = to_document(summary)
     assert tuple(doc) == SUMMARY_KEYS
     assert summary.ok
     assert {k: doc[k] for k in ("surveys", "files_seen", "uploaded", "skipped", "deleted")} == {
@@ -130,7 +131,7 @@ def test_a_failing_survey_does_not_stop_the_others(s3: Any, source: Source) -> N
     source.status["/pub/time.series/xx/"] = 404
     summary = sync_surveys(settings(surveys=("xx", "ce", "pr")), source.fetcher(), s3, transfer_config=CFG)
     assert not summary.ok
-    assert summary.errors == [
+    assert to_document(summary.errors) == [
         {
             "path": BASE + "xx/",
             "error": f"GET {BASE}xx/ answered 404 Not Found: check the survey name (--survey, DQ_BLS_SURVEYS) "
@@ -145,8 +146,8 @@ def test_a_403_is_reported_with_the_fix(s3: Any, source: Source) -> None:
     source.status["/pub/time.series/pr/"] = 403
     summary = sync_surveys(settings(), source.fetcher(), s3)
     assert len(summary.errors) == 1
-    assert "403 Forbidden" in summary.errors[0]["error"]
-    assert "set DQ_CONTACT" in summary.errors[0]["error"]
+    assert "403 Forbidden" in summary.errors[0].error
+    assert "set DQ_CONTACT" in summary.errors[0].error
 
 
 def test_a_dry_run_prints_the_plan_and_changes_nothing(s3: Any, source: Source) -> None:
@@ -157,7 +158,7 @@ def test_a_dry_run_prints_the_plan_and_changes_nothing(s3: Any, source: Source) 
     source.site.put("pr/new.txt", b"new")
     source.seen.clear()
     summary = sync_surveys(settings(), source.fetcher(), s3, dry_run=True, transfer_config=CFG)
-    doc = summary.to_document()
+    doc = to_document(summary)
     assert doc["dry_run"] is True
     assert {(a["action"], a["key"]) for a in doc["plan"]} == {
         ("upload", "bls/pr/new.txt"),
@@ -209,7 +210,7 @@ def test_a_held_lease_declines_that_survey_clearly(s3: Any, source: Source) -> N
     acquire(s3, BUCKET, "pr", ttl=600)
     summary = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
     assert not summary.ok
-    assert "another sync of survey 'pr' is running" in summary.errors[0]["error"]
+    assert "another sync of survey 'pr' is running" in summary.errors[0].error
     assert keys(s3, "bls/") == []
     assert source.seen == []
 
@@ -266,25 +267,6 @@ def test_the_sync_uploads_with_the_parts_in_flight_of_its_settings(
     assert seen == [4 if parts is None else parts] * 3
 
 
-def test_the_progress_bar_draws_on_its_stream_only_when_enabled() -> None:
-    import io
-
-    from dataquest.bls.sync import Progress
-
-    out = io.StringIO()
-    bar = Progress(True, out)
-    bar.start("bls/pr", 2, 2 * 1024 * 1024)
-    bar.add_bytes(1024 * 1024)
-    bar.file_done()
-    bar.finish()
-    assert out.getvalue().splitlines()[-1].endswith("bls/pr [###############               ] 1/2 files 1.0/2.0 MiB")
-    silent = io.StringIO()
-    off = Progress(False, silent)
-    off.start("bls/pr", 1, 1)
-    off.finish()
-    assert silent.getvalue() == ""
-
-
 def test_the_trail_counts_the_requests_of_its_own_run_only(s3: Any, source: Source) -> None:
     fetcher = source.fetcher()
     sync_surveys(settings(), fetcher, s3, transfer_config=CFG)
@@ -300,7 +282,7 @@ def test_any_exception_while_fetching_one_file_is_that_files_error_and_the_run_g
     source.raises["/pub/time.series/pr/pr.class"] = httpx.DecodingError("bad gzip")
     source.redirects["/pub/time.series/pr/sub/deep.txt"] = "https://evil.example/deep.txt"
     summary = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
-    errors = {e["key"]: e["error"] for e in summary.errors}
+    errors = {e.key: e.error for e in summary.errors}
     assert set(errors) == {"bls/pr/pr.class", "bls/pr/sub/deep.txt"}
     assert "DecodingError" in errors["bls/pr/pr.class"]
     assert "evil.example" in errors["bls/pr/sub/deep.txt"]
@@ -317,9 +299,9 @@ def test_an_unexpected_exception_from_s3_is_that_files_error(s3: Any, source: So
 
     s3.meta.events.register("before-parameter-build.s3.PutObject", explode)
     summary = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
-    assert [e["key"] for e in summary.errors] == ["bls/pr/pr.class"]
-    assert summary.errors[0]["error"].startswith("ValueError: not a botocore error")
-    assert summary.errors[0]["error"].isprintable()
+    assert [e.key for e in summary.errors] == ["bls/pr/pr.class"]
+    assert summary.errors[0].error.startswith("ValueError: not a botocore error")
+    assert summary.errors[0].error.isprintable()
     assert summary.uploaded == 2
 
 
@@ -327,7 +309,7 @@ def test_an_unexpected_exception_of_one_survey_does_not_stop_the_others(s3: Any,
     source.site.put("ce/ce.txt", b"ce")
     source.raises["/pub/time.series/xx/"] = RuntimeError("boom")
     summary = sync_surveys(settings(surveys=("xx", "pr", "ce")), source.fetcher(), s3, transfer_config=CFG)
-    assert summary.errors == [{"path": BASE + "xx/", "error": "unexpected RuntimeError: boom"}]
+    assert to_document(summary.errors) == [{"path": BASE + "xx/", "error": "unexpected RuntimeError: boom"}]
     assert "bls/ce/ce.txt" in keys(s3)
 
 
@@ -337,8 +319,8 @@ def test_a_broken_sub_folder_listing_keeps_its_mirror_and_is_an_error(s3: Any, s
     summary = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
     assert summary.deleted == 0
     assert "bls/pr/sub/deep.txt" in keys(s3)
-    assert summary.errors[0]["path"] == BASE + "pr/sub/"
-    assert "not a BLS directory listing" in summary.errors[0]["error"]
+    assert summary.errors[0].path == BASE + "pr/sub/"
+    assert "not a BLS directory listing" in summary.errors[0].error
 
 
 def test_an_empty_sub_folder_listing_deletes_nothing_there(s3: Any, source: Source) -> None:
@@ -348,7 +330,7 @@ def test_an_empty_sub_folder_listing_deletes_nothing_there(s3: Any, source: Sour
     summary = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
     assert summary.deleted == 0
     assert "bls/pr/sub/deep.txt" in keys(s3)
-    assert "is empty" in summary.errors[0]["error"]
+    assert "is empty" in summary.errors[0].error
     allowed = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG, max_delete=1)
     assert allowed.deleted == 1
 
@@ -407,7 +389,7 @@ def test_an_object_from_before_last_modified_was_recorded_is_confirmed_by_its_wr
 def test_a_dry_run_confirms_a_clock_shift_too_and_tags_nothing(s3: Any, source: Source) -> None:
     sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
     source.site.listing_clock = timedelta(hours=2)
-    doc = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG, dry_run=True).to_document()
+    doc = to_document(sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG, dry_run=True))
     assert {a["action"] for a in doc["plan"]} == {"skip"}
     assert s3.get_object_tagging(Bucket=BUCKET, Key="bls/pr/pr.class")["TagSet"] == []
 
@@ -418,8 +400,8 @@ def test_credentials_in_the_base_url_reach_no_sink(s3: Any, source: Source, capl
     with caplog.at_level("DEBUG", logger="dataquest"):
         summary = sync_surveys(settings(bls_base_url=secret), source.fetcher(), s3, transfer_config=CFG)
     assert summary.uploaded == 2
-    assert "hunter2" not in json.dumps(summary.to_document())
-    assert any("***@download.bls.gov" in e["error"] for e in summary.errors)
+    assert "hunter2" not in json.dumps(to_document(summary))
+    assert any("***@download.bls.gov" in e.error for e in summary.errors)
     trail_text = body(s3, sorted(keys(s3, "_logs/ingest/"))[-1]).decode()
     assert "hunter2" not in trail_text
     assert "***@download.bls.gov" in trail_text
@@ -458,7 +440,7 @@ def test_an_object_whose_head_fails_is_that_files_error_and_left_as_it_is(s3: An
     s3.meta.events.register("before-parameter-build.s3.HeadObject", deny)
     source.site.put("pr/new.txt", b"new")
     summary = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
-    assert summary.errors == [
+    assert to_document(summary.errors) == [
         {"key": "bls/pr/pr.class", "error": "HEAD s3://sync-bucket/bls/pr/pr.class failed: AccessDenied: injected"}
     ]
     assert (summary.uploaded, summary.skipped, summary.deleted) == (1, 2, 0)

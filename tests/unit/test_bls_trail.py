@@ -129,7 +129,7 @@ def test_an_unexpected_failure_of_one_survey_is_its_error_and_the_others_sync(
     monkeypatch.setattr(sync_module, "walk", walk)
     summary = sync_module.sync_surveys(settings(surveys=("ce", "pr")), source.fetcher(), s3, transfer_config=CFG)
     assert summary.uploaded == 1
-    assert [e["error"] for e in summary.errors] == ["unexpected RuntimeError: injected bug"]
+    assert [e.error for e in summary.errors] == ["unexpected RuntimeError: injected bug"]
     assert keys(s3, "bls/") == ["bls/pr/a.txt"]
     assert keys(s3, "_locks/") == []
     assert summary.trail_key is not None

@@ -3,7 +3,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import threading
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -12,8 +11,9 @@ import httpx
 import pytest
 
 from dataquest.bls.listing import SourceFile
+from dataquest.bls.mirror import abort_stale_uploads
 from dataquest.bls.plan import source_metadata
-from dataquest.bls.transfer import TransferConfig, abort_stale_uploads, transfer
+from dataquest.bls.transfer import TransferConfig, transfer
 from dataquest.errors import SourceError, StorageError
 from dataquest.httpclient import Fetcher
 
@@ -75,18 +75,21 @@ def test_a_small_file_is_one_put_with_its_sha256_in_metadata(s3: Any) -> None:
 def test_a_large_file_streams_as_bounded_parts_with_its_sha256_in_a_tag(s3: Any) -> None:
     data = bytes(range(256)) * 40  # 10240 bytes: 11 parts of at most 1000
     sizes: list[int] = []
-    inflight = [0, 0]
-    lock = threading.Lock()
+    inflight = [0, 0]  # now, most at once
+    together = threading.Condition()
 
     def before(params: dict[str, Any], **_: Any) -> None:
-        with lock:
+        # Each part waits (up to 5 s) until a second one is in flight too, once: uploads one at a time would
+        # never get there, and the most seen would stay 1.
+        with together:
             sizes.append(len(params["Body"]))
             inflight[0] += 1
             inflight[1] = max(inflight[1], inflight[0])
-        time.sleep(0.01)
+            together.notify_all()
+            together.wait_for(lambda: inflight[1] >= 2, timeout=5)
 
     def after(**_: Any) -> None:
-        with lock:
+        with together:
             inflight[0] -= 1
 
     s3.meta.events.register("before-parameter-build.s3.UploadPart", before)
@@ -96,7 +99,7 @@ def test_a_large_file_streams_as_bounded_parts_with_its_sha256_in_a_tag(s3: Any)
     sha = hashlib.sha256(data).hexdigest()
     assert (result.multipart, result.parts, result.sha256) == (True, 11, sha)
     assert sorted(sizes) == [240] + [1000] * 10
-    assert inflight[1] <= CFG.concurrency
+    assert 2 <= inflight[1] <= CFG.concurrency  # parts went up side by side, never more than configured
     tags = s3.get_object_tagging(Bucket=BUCKET, Key="bls/pr/big")["TagSet"]
     assert tags == [{"Key": "sha256", "Value": sha}]
     meta = s3.head_object(Bucket=BUCKET, Key="bls/pr/big")["Metadata"]

@@ -6,34 +6,32 @@ import io
 import json
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from dataquest import log
+from dataquest.bls.sync import SyncSummary
 from dataquest.config import POPULATION_KEY, Settings
+from dataquest.documents import ItemError
 from dataquest.errors import ConfigurationError, LeaseHeldError, SourceError
 from dataquest.handlers import ingest
 from tests.conftest import EVENTS
 
 
-@dataclass
-class FakeSummary:
-    errors: list[dict[str, str]] = field(default_factory=list)
-
-    def to_document(self) -> dict[str, Any]:
-        return {
-            "surveys": ["pr", "ce"],
-            "files_seen": 12,
-            "uploaded": 3,
-            "skipped": 9,
-            "deleted": 1,
-            "bytes_downloaded": 4000,
-            "bytes_uploaded": 3000,
-            "duration_ms": 250,
-            "errors": list(self.errors),
-        }
+def FakeSummary(errors: list[dict[str, str]] | None = None) -> SyncSummary:
+    return SyncSummary(
+        surveys=["pr", "ce"],
+        files_seen=12,
+        uploaded=3,
+        skipped=9,
+        deleted=1,
+        bytes_downloaded=4000,
+        bytes_uploaded=3000,
+        duration_ms=250,
+        errors=[ItemError.from_document(e) for e in errors or []],
+    )
 
 
 @dataclass
@@ -61,7 +59,7 @@ def wired(monkeypatch: pytest.MonkeyPatch) -> tuple[Calls, io.StringIO, io.Strin
     ingest.configure(ingest.Resources(settings, s3=object(), fetcher=object(), metrics_stream=metrics))  # type: ignore[arg-type]
     log.setup("INFO", stream=logs, json_lines=True)
 
-    def sync(settings_: Settings, fetcher: object, s3: object, **kw: Any) -> FakeSummary:
+    def sync(settings_: Settings, fetcher: object, s3: object, **kw: Any) -> SyncSummary:
         calls.order.append(f"sync:{','.join(settings_.surveys)}")
         return FakeSummary()
 

@@ -24,21 +24,21 @@ A run that finds the lease held waits up to ``wait`` seconds, then raises
 from __future__ import annotations
 
 import json
-import math
-import os
-import socket
+import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dataquest import log
+from dataquest.bls.holder import Holder, ProcessIdentity, owner_gone, read_holder
+from dataquest.config import SYNC_LEASE_PREFIX
+from dataquest.documents import to_document
 from dataquest.errors import LeaseHeldError, StorageError
 from dataquest.storage import NOT_FOUND_CODES, describe, error_code
 
@@ -47,14 +47,11 @@ if TYPE_CHECKING:
 
 logger = log.get(__name__)
 
-LEASE_PREFIX = "_locks/sync-bls/"
 _CONFLICT_CODES = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict", "409"})
-MAX_RECORDED_TTL = 24 * 3600.0
-"""A TTL recorded in a lease is believed up to this; past it, the reader's own TTL bounds the lease."""
 
 
 def lease_key(survey: str) -> str:
-    return f"{LEASE_PREFIX}{survey}.json"
+    return f"{SYNC_LEASE_PREFIX}{survey}.json"
 
 
 def _iso(ts: float) -> str:
@@ -64,153 +61,24 @@ def _iso(ts: float) -> str:
         return repr(ts)
 
 
-# --- who holds it --------------------------------------------------------------------------------------------
-def _read_text(path: str) -> str | None:
-    try:
-        return Path(path).read_text().strip()
-    except OSError:
-        return None
-
-
-def _process_start(pid: int) -> str | None:
-    """The process's start time in clock ticks since boot (``/proc/<pid>/stat`` field 22), where /proc exists."""
-    stat = _read_text(f"/proc/{pid}/stat")
-    if stat is None:
-        return None
-    fields = stat.rsplit(")", 1)[-1].split()  # the command name may hold blanks and parentheses
-    return fields[19] if len(fields) > 19 else None
-
-
-def _pid_namespace() -> str | None:
-    try:
-        return os.readlink("/proc/self/ns/pid")
-    except OSError:
-        return None
-
-
-@dataclass(frozen=True)
-class ProcessIdentity:
-    """Enough to tell, on the same host, whether a process still runs: host, boot, PID namespace, PID, start."""
-
-    host: str
-    pid: int
-    boot_id: str | None = None
-    pid_ns: str | None = None
-    start: str | None = None
-
-    @classmethod
-    def current(cls) -> ProcessIdentity:
-        pid = os.getpid()
-        return cls(
-            host=socket.gethostname(),
-            pid=pid,
-            boot_id=_read_text("/proc/sys/kernel/random/boot_id"),
-            pid_ns=_pid_namespace(),
-            start=_process_start(pid),
-        )
-
-    def to_document(self) -> dict[str, Any]:
-        return {"host": self.host, "pid": self.pid, "boot_id": self.boot_id, "pid_ns": self.pid_ns, "start": self.start}
-
-    @classmethod
-    def from_document(cls, doc: object) -> ProcessIdentity | None:
-        if not isinstance(doc, Mapping):
-            return None
-        host, pid = doc.get("host"), doc.get("pid")
-        if not isinstance(host, str) or isinstance(pid, bool) or not isinstance(pid, int) or not 0 < pid < 2**31:
-            return None
-        boot_id, pid_ns, start = (doc.get(k) for k in ("boot_id", "pid_ns", "start"))
-        return cls(
-            host=host,
-            pid=pid,
-            boot_id=boot_id if isinstance(boot_id, str) else None,
-            pid_ns=pid_ns if isinstance(pid_ns, str) else None,
-            start=start if isinstance(start, str) else None,
-        )
-
-    def same_host(self, other: ProcessIdentity) -> bool:
-        """Both on one host and one PID namespace (a container on the same machine has a namespace of its own)."""
-        if self.host != other.host:
-            return False
-        if self.boot_id and other.boot_id and self.boot_id != other.boot_id:
-            return False
-        return not (self.pid_ns and other.pid_ns and self.pid_ns != other.pid_ns)
-
-
-def owner_gone(owner: ProcessIdentity, here: ProcessIdentity) -> bool:
-    """True when ``owner`` ran on this host and no longer runs (its PID is free, or now a younger process)."""
-    if not here.same_host(owner):
-        return False  # another host's process: only its expiry can tell
-    if owner.pid == here.pid:
-        return owner.start is not None and here.start is not None and owner.start != here.start
-    start_now = _process_start(owner.pid)
-    if start_now is not None:  # the PID runs: the owner, or a newer process that took its PID
-        return owner.start is not None and owner.start != start_now
-    if Path("/proc/self/stat").exists():
-        return True  # /proc works here and has no such PID
-    try:
-        os.kill(owner.pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False  # it exists (another user's)
-    return False
-
-
 # --- the lease object ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Holder:
-    """A lease someone else holds, as read: who, until when (effective), and whether it was malformed."""
+class LeaseDocument:
+    """The lease object's JSON, as its holder writes it (read back by :func:`read_holder`, which trusts none of it)."""
 
     owner: str
+    survey: str
+    process: ProcessIdentity
+    ttl: float
+    renewed_at: str
     expires_at: float
-    etag: str | None
-    problem: str | None = None
-    """Why the object could not be trusted as written (then ``expires_at`` is its LastModified plus the TTL)."""
-    process: ProcessIdentity | None = None
-
-
-def _finite_number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def read_holder(raw: bytes, etag: str | None, last_modified: float, ttl: float) -> Holder:
-    """What a lease object says, made safe: an expiry no later than ``LastModified`` plus the recorded TTL."""
-    try:
-        doc: object = json.loads(raw)
-    except (ValueError, RecursionError):
-        doc = None
-    if not isinstance(doc, dict):
-        bound = last_modified + ttl
-        return Holder("an unreadable lease (not a JSON object)", bound, etag, problem="it is not a JSON object")
-    owner = doc.get("owner")
-    owner_text = owner if isinstance(owner, str) else "an unnamed holder"
-    recorded_ttl = _finite_number(doc.get("ttl"))
-    holder_ttl = max(ttl, recorded_ttl) if recorded_ttl is not None and 0 < recorded_ttl <= MAX_RECORDED_TTL else ttl
-    bound = last_modified + holder_ttl
-    expires = _finite_number(doc.get("expires_at"))
-    process = ProcessIdentity.from_document(doc.get("process"))
-    if expires is None:
-        seen = "missing" if "expires_at" not in doc else _short(doc.get("expires_at"))
-        return Holder(owner_text, bound, etag, problem=f"its expires_at is {seen}", process=process)
-    return Holder(owner_text, min(expires, bound), etag, process=process)
-
-
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    expires: str
 
 
 class Lease:
     """A held lease: :meth:`keep_alive` renews it in the background, :meth:`release` ends it."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913, RUF100 - where, how long, then the seams tests inject (clock, process)
         self,
         s3: S3Client,
         bucket: str,
@@ -241,18 +109,17 @@ class Lease:
 
     def _body(self) -> bytes:
         now = self._clock()
-        expires_at = now + self.ttl
-        doc = {
-            "owner": self.owner,
-            "survey": self.survey,
-            "process": self.process.to_document(),
-            "ttl": self.ttl,
-            "renewed_at": _iso(now),
-            "expires_at": expires_at,
-            "expires": _iso(expires_at),
-        }
-        self._pending_expiry = expires_at
-        return json.dumps(doc).encode()
+        doc = LeaseDocument(
+            owner=self.owner,
+            survey=self.survey,
+            process=self.process,
+            ttl=self.ttl,
+            renewed_at=_iso(now),
+            expires_at=now + self.ttl,
+            expires=_iso(now + self.ttl),
+        )
+        self._pending_expiry = doc.expires_at
+        return json.dumps(to_document(doc)).encode()
 
     def _put(self, *, if_match: str | None = None) -> str:
         """Create the lease (``If-None-Match: *``) or overwrite the one whose ETag is ``if_match``."""
@@ -273,14 +140,7 @@ class Lease:
 
     def try_acquire(self) -> Holder | None:
         """Take the lease if it is free, expired, orphaned or unreadable past its bound; else its holder."""
-        try:
-            self.etag = self._put()
-        except ClientError as exc:
-            if error_code(exc) not in _CONFLICT_CODES:
-                raise self._error("PUT", exc) from exc
-        except BotoCoreError as exc:
-            raise self._error("PUT", exc) from exc
-        else:
+        if self._claim():
             return None
         holder = self._read()
         if holder is None:
@@ -288,25 +148,29 @@ class Lease:
         reason = self._takeover_reason(holder)
         if reason is None:
             if holder.problem:
-                log.event(
-                    logger,
-                    "malformed lease treated as held",
-                    level=30,
-                    key=self.key,
-                    problem=holder.problem,
-                    held_until=_iso(holder.expires_at),
-                )
+                until = _iso(holder.expires_at)
+                what = {"key": self.key, "problem": holder.problem, "held_until": until}
+                log.event(logger, "malformed lease treated as held", level=logging.WARNING, **what)
             return holder
-        try:
-            self.etag = self._put(if_match=holder.etag)
-        except ClientError as exc:
-            if error_code(exc) not in _CONFLICT_CODES | NOT_FOUND_CODES:
-                raise self._error("PUT", exc) from exc
+        if not self._claim(if_match=holder.etag):
             return holder  # another run took it over first
+        log.event(
+            logger, "lease taken over", level=logging.WARNING, key=self.key, previous_owner=holder.owner, reason=reason
+        )
+        return None
+
+    def _claim(self, *, if_match: str | None = None) -> bool:
+        """Create the lease, or take over the one whose ETag is ``if_match``; False if another run got there first."""
+        lost = _CONFLICT_CODES if if_match is None else _CONFLICT_CODES | NOT_FOUND_CODES
+        try:
+            self.etag = self._put(if_match=if_match)
+        except ClientError as exc:
+            if error_code(exc) not in lost:
+                raise self._error("PUT", exc) from exc
+            return False
         except BotoCoreError as exc:
             raise self._error("PUT", exc) from exc
-        log.event(logger, "lease taken over", level=30, key=self.key, previous_owner=holder.owner, reason=reason)
-        return None
+        return True
 
     def _takeover_reason(self, holder: Holder) -> str | None:
         now = self._clock()
@@ -342,11 +206,11 @@ class Lease:
             except ClientError as exc:
                 if error_code(exc) in _CONFLICT_CODES | NOT_FOUND_CODES:
                     self.lost = f"the lease s3://{self.bucket}/{self.key} was taken over by another sync"
-                    log.event(logger, "lease lost", level=40, key=self.key)
+                    log.event(logger, "lease lost", level=logging.ERROR, key=self.key)
                     return
-                log.event(logger, "lease renewal failed", level=30, key=self.key, error=describe(exc))
+                log.event(logger, "lease renewal failed", level=logging.WARNING, key=self.key, error=describe(exc))
             except BotoCoreError as exc:
-                log.event(logger, "lease renewal failed", level=30, key=self.key, error=describe(exc))
+                log.event(logger, "lease renewal failed", level=logging.WARNING, key=self.key, error=describe(exc))
 
     def check(self) -> None:
         """Raise :class:`LeaseHeldError` if the lease was lost or has lapsed (stop acting on the survey)."""
@@ -380,11 +244,11 @@ class Lease:
                 self.s3.delete_object(Bucket=self.bucket, Key=self.key, IfMatch=self.etag)
             except (ClientError, BotoCoreError) as exc:
                 # It expires on its own; the next run takes it over.
-                log.event(logger, "lease release failed", level=30, key=self.key, error=describe(exc))
+                log.event(logger, "lease release failed", level=logging.WARNING, key=self.key, error=describe(exc))
             self.etag = None
 
 
-def acquire(
+def acquire(  # noqa: PLR0913, RUF100 - where and how long, then the seams tests inject (clock, sleep, process)
     s3: S3Client,
     bucket: str,
     survey: str,

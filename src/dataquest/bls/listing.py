@@ -18,9 +18,10 @@ recorded in :attr:`Tree.folders` with its error, and the walk goes on: the plan 
 from __future__ import annotations
 
 import html
+import logging
 import re
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 from urllib.parse import quote, unquote, urljoin, urlsplit
@@ -218,58 +219,82 @@ def walk(source: ListingSource, survey_url: str) -> Tree:
     fails whole, nothing is deleted). A sub-folder's listing that fails (an error status, a refused redirect,
     garbage) is recorded as that :class:`Folder`'s ``error`` and the walk goes on with the others.
     """
-    if not survey_url.endswith("/"):
-        survey_url += "/"
-    allow = within(survey_url)
-    files: dict[str, SourceFile] = {}
-    folders: list[Folder] = []
-    ignored: list[Ignored] = []
-    seen: set[str] = {survey_url}
-    queue: deque[tuple[str, str]] = deque([(survey_url, "")])  # (URL, path below the survey folder)
-    total = 0
-    while queue:
-        folder_url, path = queue.popleft()
-        if len(folders) >= MAX_FOLDERS:
-            raise ListingError(
-                f"{survey_url}: more than {MAX_FOLDERS} folders; refusing to walk further (a loop in the listings?)",
-                url=survey_url,
-            )
+    walker = _Walker(source, survey_url if survey_url.endswith("/") else survey_url + "/")
+    return walker.run()
+
+
+@dataclass
+class _Walker:
+    """One walk's queue and findings."""
+
+    source: ListingSource
+    survey_url: str
+    files: dict[str, SourceFile] = field(default_factory=dict)
+    folders: list[Folder] = field(default_factory=list)
+    ignored: list[Ignored] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+    queue: deque[tuple[str, str]] = field(default_factory=deque)  # (URL, path below the survey folder)
+    total: int = 0
+
+    def run(self) -> Tree:
+        self.seen.add(self.survey_url)
+        self.queue.append((self.survey_url, ""))
+        while self.queue:
+            folder_url, path = self.queue.popleft()
+            if len(self.folders) >= MAX_FOLDERS:
+                raise ListingError(
+                    f"{self.survey_url}: more than {MAX_FOLDERS} folders; refusing to walk further "
+                    "(a loop in the listings?)",
+                    url=self.survey_url,
+                )
+            entries = self.read_folder(folder_url, path)
+            for entry in entries or ():
+                self.take(entry, folder_url)
+        return Tree(
+            files=tuple(self.files[p] for p in sorted(self.files)),
+            folders=tuple(self.folders),
+            ignored=tuple(self.ignored),
+            listing_bytes=self.total,
+        )
+
+    def read_folder(self, folder_url: str, path: str) -> list[Entry] | None:
+        """The folder's entries; ``None`` when a sub-folder's listing failed (recorded as its error)."""
+        survey = folder_url == self.survey_url
         try:
-            page = source.get_text(folder_url, max_bytes=MAX_LISTING_BYTES, source=BLS, allow=allow)
-            total += len(page.encode())
+            page = self.source.get_text(
+                folder_url, max_bytes=MAX_LISTING_BYTES, source=BLS, allow=within(self.survey_url)
+            )
+            self.total += len(page.encode())
             entries = parse_listing(page, folder_url)
         except SourceError as exc:
-            if folder_url == survey_url:
+            if survey:
                 raise
-            folders.append(Folder(path, folder_url, error=str(exc)))
-            log.event(logger, "listing failed", level=40, url=folder_url, error=str(exc))
-            continue
-        if folder_url == survey_url and not entries:
+            self.folders.append(Folder(path, folder_url, error=str(exc)))
+            log.event(logger, "listing failed", level=logging.ERROR, url=folder_url, error=str(exc))
+            return None
+        if survey and not entries:
             raise ListingError(
-                f"GET {survey_url}: the survey's listing is empty; nothing is deleted on its account "
+                f"GET {self.survey_url}: the survey's listing is empty; nothing is deleted on its account "
                 "(check the survey name and the base URL, then run again)",
-                url=survey_url,
+                url=self.survey_url,
             )
-        folders.append(Folder(path, folder_url, entries=len(entries)))
-        for entry in entries:
-            rel, why = _relative(entry.href, folder_url, survey_url)
-            if rel is None:
-                ignored.append(Ignored(entry.href, why))
-                log.event(logger, "listing link ignored", url=folder_url, href=entry.href, reason=why)
-                continue
-            url = urljoin(survey_url, quote(rel, safe="/"))
-            if entry.kind == "dir":
-                sub = url if url.endswith("/") else url + "/"
-                if sub not in seen:
-                    seen.add(sub)
-                    queue.append((sub, rel if rel.endswith("/") else rel + "/"))
-            elif rel.endswith("/"):
-                ignored.append(Ignored(entry.href, "a file entry whose link ends with '/'"))
-            elif entry.size is not None:
-                files[rel] = SourceFile(path=rel, url=url, size=entry.size, modified=entry.modified)
-    return Tree(
-        files=tuple(files[p] for p in sorted(files)),
-        folders=tuple(folders),
-        ignored=tuple(ignored),
-        listing_bytes=total,
-    )
+        self.folders.append(Folder(path, folder_url, entries=len(entries)))
+        return entries
+
+    def take(self, entry: Entry, folder_url: str) -> None:
+        """A listed file is kept, a sub-folder queued once; a link outside the survey folder ignored (and logged)."""
+        rel, why = _relative(entry.href, folder_url, self.survey_url)
+        if rel is None:
+            self.ignored.append(Ignored(entry.href, why))
+            log.event(logger, "listing link ignored", url=folder_url, href=entry.href, reason=why)
+            return
+        url = urljoin(self.survey_url, quote(rel, safe="/"))
+        if entry.kind == "dir":
+            sub = url if url.endswith("/") else url + "/"
+            if sub not in self.seen:
+                self.seen.add(sub)
+                self.queue.append((sub, rel if rel.endswith("/") else rel + "/"))
+        elif rel.endswith("/"):
+            self.ignored.append(Ignored(entry.href, "a file entry whose link ends with '/'"))
+        elif entry.size is not None:
+            self.files[rel] = SourceFile(path=rel, url=url, size=entry.size, modified=entry.modified)

@@ -31,23 +31,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal
+from typing import Literal
 
 from dataquest import log
 from dataquest.bls.listing import Folder, SourceFile
-from dataquest.config import BLS_PREFIX
+from dataquest.config import BLS_PREFIX, META_LAST_MODIFIED, META_SIZE, META_TIMESTAMP, META_URL
+from dataquest.documents import INTERNAL
 
 ActionKind = Literal["upload", "skip", "check", "delete", "keep"]
 
-META_SIZE = "source-size"
-META_TIMESTAMP = "source-timestamp"
-META_URL = "source-url"
-META_LAST_MODIFIED = "source-last-modified"
-META_SHA256 = "sha256"
-TAG_SHA256 = "sha256"
-# The listed timestamp a HEAD confirmed unchanged (a clock change): a tag, so that keeping it writes no new version
-# and notifies nothing; the next run skips that file without asking the source again.
-TAG_CONFIRMED_TIMESTAMP = "source-timestamp-confirmed"
 MAX_CLOCK_SHIFT = timedelta(hours=23)  # a time zone move or a DST change; a day later is a new release
 
 
@@ -65,20 +57,18 @@ class MirrorObject:
 
 @dataclass(frozen=True)
 class Action:
-    """One step of a plan: ``upload``, ``skip``, ``delete``, or ``keep`` (a delete held back by a guard)."""
+    """One step of a plan: ``upload``, ``skip``, ``check``, ``delete``, or ``keep`` (a delete held back by a guard).
 
-    kind: ActionKind
+    Serialised (:func:`dataquest.documents.to_document`) as the plan's entry: ``{"survey", "action", "path",
+    "key", "reason", "size"}``; the listed file it came from stays internal."""
+
+    survey: str
+    action: ActionKind
     path: str
     key: str
     reason: str
-    size: int | None = None
-    source: SourceFile | None = field(default=None, compare=False)
-
-    def to_document(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {"action": self.kind, "path": self.path, "key": self.key, "reason": self.reason}
-        if self.size is not None:
-            doc["size"] = self.size
-        return doc
+    size: int
+    source: SourceFile | None = field(default=None, compare=False, metadata=INTERNAL)
 
 
 @dataclass(frozen=True)
@@ -89,26 +79,8 @@ class Plan:
     problems: tuple[str, ...] = ()
 
     def of(self, kind: ActionKind) -> list[Action]:
-        return [a for a in self.actions if a.kind == kind]
-
-    @property
-    def uploads(self) -> list[Action]:
-        return self.of("upload")
-
-    @property
-    def skips(self) -> list[Action]:
-        return self.of("skip")
-
-    @property
-    def deletes(self) -> list[Action]:
-        return self.of("delete")
-
-    @property
-    def checks(self) -> list[Action]:
-        return self.of("check")
-
-    def to_document(self) -> list[dict[str, Any]]:
-        return [{"survey": self.survey, **a.to_document()} for a in self.actions]
+        """The actions of one kind, in plan order: ``plan.of("upload")``."""
+        return [a for a in self.actions if a.action == kind]
 
 
 def mirror_prefix(survey: str) -> str:
@@ -146,27 +118,27 @@ def http_date(value: str | None) -> datetime | None:
 
 def confirm(action: Action, obj: MirrorObject | None, last_modified: str | None) -> Action:
     """A ``check`` action made an upload or a skip from the source's ``Last-Modified`` (from a HEAD)."""
-    if action.kind != "check":
+    if action.action != "check":
         return action
     seen = http_date(last_modified)
     if seen is None or obj is None:
-        return replace(action, kind="upload", reason=f"{action.reason}; the source sends no Last-Modified to confirm")
+        return replace(action, action="upload", reason=f"{action.reason}; the source sends no Last-Modified to confirm")
     recorded_raw = (obj.metadata or {}).get(META_LAST_MODIFIED)
     recorded = http_date(recorded_raw)
     if recorded is not None:
         if seen == recorded:
-            return replace(action, kind="skip", reason=f"{action.reason}; Last-Modified {last_modified} as recorded")
+            return replace(action, action="skip", reason=f"{action.reason}; Last-Modified {last_modified} as recorded")
         return replace(
-            action, kind="upload", reason=f"{action.reason}; Last-Modified {last_modified}, recorded {recorded_raw}"
+            action, action="upload", reason=f"{action.reason}; Last-Modified {last_modified}, recorded {recorded_raw}"
         )
     if obj.last_modified is not None and seen <= obj.last_modified:
         return replace(
             action,
-            kind="skip",
+            action="skip",
             reason=f"{action.reason}; Last-Modified {last_modified} is before the mirror's copy was written "
             f"({obj.last_modified.isoformat()})",
         )
-    return replace(action, kind="upload", reason=f"{action.reason}; Last-Modified {last_modified} is newer")
+    return replace(action, action="upload", reason=f"{action.reason}; Last-Modified {last_modified} is newer")
 
 
 def needs_details(source: SourceFile, object_size: int) -> bool:
@@ -211,53 +183,51 @@ def _owner(path: str, folders: Iterable[Folder]) -> Folder | None:
     return best
 
 
-def _folder_guards(
-    prefix: str,
-    gone: list[str],
-    mirror: Mapping[str, MirrorObject],
-    files: list[SourceFile],
-    folders: tuple[Folder, ...],
-    *,
-    max_delete: int | None,
-) -> tuple[dict[str, str], list[str]]:
-    """The gone keys each folder's guard holds back (key -> reason), and the problems to report (a failed
-    folder's error is the walk's to report; the keys under it are held back without a second one)."""
-    held: dict[str, str] = {}
-    problems: list[str] = []
-    if not folders:
-        return held, problems
-    failed = [f for f in folders if f.error is not None]
-    listed = [f for f in folders if f.error is None]
-    for folder in failed:
-        under = [k for k in gone if k[len(prefix) :].startswith(folder.path)]
-        for key in under:  # the folder's own error is reported by the walk: no second problem for it
-            held[key] = f"not seen: the listing of {folder.url} failed; delete held back"
-    if max_delete is not None:
-        return held, problems
-    groups: dict[str, list[str]] = {}
-    for key in mirror:
-        path = key[len(prefix) :]
-        if key.startswith(prefix) and key not in held:
-            owner = _owner(path, listed)
-            if owner is not None:
+@dataclass(frozen=True)
+class _Guards:
+    """The folder-by-folder delete guards of one survey's plan."""
+
+    prefix: str
+    mirror: Mapping[str, MirrorObject]
+    files: list[SourceFile]
+    folders: tuple[Folder, ...]
+
+    def hold(self, gone: list[str], *, max_delete: int | None) -> tuple[dict[str, str], list[str]]:
+        """The gone keys each folder's guard holds back (key -> reason), and the problems to report (a failed
+        folder's error is the walk's to report; the keys under it are held back without a second one)."""
+        held: dict[str, str] = {}
+        for folder in (f for f in self.folders if f.error is not None):
+            for key in (k for k in gone if k[len(self.prefix) :].startswith(folder.path)):
+                held[key] = f"not seen: the listing of {folder.url} failed; delete held back"
+        if max_delete is not None or not self.folders:
+            return held, []
+        return held, self._hold_shrunk(set(gone), held)
+
+    def _hold_shrunk(self, gone: set[str], held: dict[str, str]) -> list[str]:
+        """Hold back (in ``held``) what a listing that lost more than half of its folder's objects would delete."""
+        listed = [f for f in self.folders if f.error is None]
+        groups: dict[str, list[str]] = {}
+        for key in self.mirror:
+            owner = _owner(key[len(self.prefix) :], listed)
+            if key.startswith(self.prefix) and key not in held and owner is not None:
                 groups.setdefault(owner.path, []).append(key)
-    by_path = {f.path: f for f in listed}
-    gone_set = set(gone)
-    for path, keys in sorted(groups.items()):
-        folder = by_path[path]
-        lost = [k for k in keys if k in gone_set]
-        seen = sum(1 for f in files if (owner := _owner(f.path, listed)) is not None and owner.path == path)
-        if not lost or seen * 2 >= len(keys):
-            continue
-        what = "is empty" if folder.entries == 0 else f"lists {seen} of the mirror's {len(keys)} objects there"
-        for key in lost:
-            held[key] = f"gone from the listing of {folder.url}, which {what}: delete held back"
-        problems.append(
-            f"{prefix}{path}: the listing of {folder.url} {what}; it lacks {len(lost)} of them (more than half); "
-            f"refusing to delete them in case the listing is incomplete; if BLS really removed them, run again "
-            f"with --max-delete {len(lost)}"
-        )
-    return held, problems
+        by_path = {f.path: f for f in listed}
+        problems: list[str] = []
+        for path, keys in sorted(groups.items()):
+            folder = by_path[path]
+            lost = [k for k in keys if k in gone]
+            seen = sum(1 for f in self.files if (owner := _owner(f.path, listed)) is not None and owner.path == path)
+            if not lost or seen * 2 >= len(keys):
+                continue
+            what = "is empty" if folder.entries == 0 else f"lists {seen} of the mirror's {len(keys)} objects there"
+            for key in lost:
+                held[key] = f"gone from the listing of {folder.url}, which {what}: delete held back"
+            problems.append(
+                f"{self.prefix}{path}: the listing of {folder.url} {what}; it lacks {len(lost)} of them (more than "
+                f"half); refusing to delete them in case the listing is incomplete; if BLS really removed them, run "
+                f"again with --max-delete {len(lost)}"
+            )
+        return problems
 
 
 def make_plan(
@@ -278,10 +248,10 @@ def make_plan(
         key = prefix + source.path
         listed.add(key)
         kind, reason = decide(source, mirror.get(key))
-        actions.append(Action(kind, source.path, key, reason, source.size, source))
+        actions.append(Action(survey, kind, source.path, key, reason, source.size, source))
 
     everything_gone = sorted(k for k in mirror if k.startswith(prefix) and k not in listed)
-    held, problems = _folder_guards(prefix, everything_gone, mirror, sources, folders, max_delete=max_delete)
+    held, problems = _Guards(prefix, mirror, sources, folders).hold(everything_gone, max_delete=max_delete)
     gone = [k for k in everything_gone if k not in held]
     allowed = len(gone)
     if max_delete is None and gone and len(gone) * 2 > len(mirror):
@@ -301,9 +271,9 @@ def make_plan(
         size = mirror[key].size
         path = key[len(prefix) :]
         if i < allowed:
-            actions.append(Action("delete", path, key, "gone from the source listing", size))
+            actions.append(Action(survey, "delete", path, key, "gone from the source listing", size))
         else:
-            actions.append(Action("keep", path, key, "gone from the source listing; delete held back", size))
+            actions.append(Action(survey, "keep", path, key, "gone from the source listing; delete held back", size))
     for key, why in sorted(held.items()):
-        actions.append(Action("keep", key[len(prefix) :], key, why, mirror[key].size))
+        actions.append(Action(survey, "keep", key[len(prefix) :], key, why, mirror[key].size))
     return Plan(survey=survey, prefix=prefix, actions=tuple(actions), problems=tuple(problems))

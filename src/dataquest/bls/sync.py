@@ -14,63 +14,42 @@ trail with an ``interrupted`` event before it goes on up, carrying the summary r
 
 from __future__ import annotations
 
-import sys
+import logging
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dataquest import log
 from dataquest.bls import lease as leases
-from dataquest.bls.listing import SourceFile, walk, within
-from dataquest.bls.plan import (
-    META_SHA256,
-    META_SIZE,
-    TAG_CONFIRMED_TIMESTAMP,
-    TAG_SHA256,
-    Action,
-    MirrorObject,
-    Plan,
-    confirm,
-    make_plan,
-    mirror_prefix,
-    needs_details,
-    source_metadata,
-)
-from dataquest.bls.trail import Trail
-from dataquest.bls.transfer import TransferConfig, abort_stale_uploads, transfer
+from dataquest.bls.listing import walk, within
+from dataquest.bls.mirror import Checker, abort_stale_uploads, read_mirror
+from dataquest.bls.plan import Action, Plan, make_plan, mirror_prefix, source_metadata
+from dataquest.bls.progress import Progress
+from dataquest.bls.trail import Trail, failure
+from dataquest.bls.transfer import TransferConfig, transfer
 from dataquest.config import Settings
-from dataquest.errors import ConfigurationError, DataQuestError, Interrupted, StorageError
-from dataquest.httpclient import BLS
-from dataquest.storage import describe, head
+from dataquest.documents import INTERNAL, OMIT_EMPTY, ItemError, to_document
+from dataquest.errors import ConfigurationError, DataQuestError, Interrupted
+from dataquest.storage import describe
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
     from dataquest.httpclient import Fetcher, RedirectPolicy
 
-logger = log.get(__name__)
+__all__ = ["SUMMARY_KEYS", "SyncSummary", "failure", "sync_surveys"]
 
-SUMMARY_KEYS = (
-    "surveys",
-    "files_seen",
-    "uploaded",
-    "skipped",
-    "deleted",
-    "bytes_downloaded",
-    "bytes_uploaded",
-    "duration_ms",
-    "errors",
-)
+logger = log.get(__name__)
 
 
 @dataclass
 class SyncSummary:
-    """The counts of a run; :meth:`to_document` is the contract's ``sync-bls --json`` document."""
+    """The counts of a run; :func:`dataquest.documents.to_document` of it is the contract's ``sync-bls --json``
+    document (``dry_run`` and ``plan`` only in a dry run)."""
 
     surveys: list[str] = field(default_factory=list)
     files_seen: int = 0
@@ -80,74 +59,21 @@ class SyncSummary:
     bytes_downloaded: int = 0
     bytes_uploaded: int = 0
     duration_ms: int = 0
-    errors: list[dict[str, str]] = field(default_factory=list)
-    dry_run: bool = False
-    plan: list[dict[str, Any]] = field(default_factory=list)
-    trail_key: str | None = None
+    errors: list[ItemError] = field(default_factory=list)
+    dry_run: bool = field(default=False, metadata=OMIT_EMPTY)
+    plan: list[Action] = field(default_factory=list, metadata=OMIT_EMPTY)
+    trail_key: str | None = field(default=None, metadata=INTERNAL)
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
-    def to_document(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {k: getattr(self, k) for k in SUMMARY_KEYS}
-        doc["surveys"] = list(self.surveys)
-        doc["errors"] = [dict(e) for e in self.errors]
-        if self.dry_run:
-            doc["dry_run"] = True
-            doc["plan"] = list(self.plan)
-        return doc
+
+SUMMARY_KEYS = tuple(f.name for f in fields(SyncSummary) if not f.metadata)
+"""The contract's keys of the ``sync-bls --json`` document, in order (``dry_run`` and ``plan`` only in a dry run)."""
 
 
-class Progress:
-    """A one-line progress bar on a terminal (stderr); silent otherwise."""
-
-    def __init__(self, enabled: bool, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stderr
-        self.enabled = enabled
-        self.total_bytes = 0
-        self.done_bytes = 0
-        self.files = 0
-        self.files_done = 0
-        self.label = ""
-        self._last = 0.0
-
-    def start(self, label: str, files: int, total_bytes: int) -> None:
-        self.label, self.files, self.total_bytes = label, files, total_bytes
-        self.files_done = self.done_bytes = 0
-        self._draw(force=True)
-
-    def add_bytes(self, n: int) -> None:
-        self.done_bytes += n
-        self._draw()
-
-    def file_done(self) -> None:
-        self.files_done += 1
-        self._draw(force=True)
-
-    def _draw(self, force: bool = False) -> None:
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if not force and now - self._last < 0.1:
-            return
-        self._last = now
-        frac = self.done_bytes / self.total_bytes if self.total_bytes else 1.0
-        bar = "#" * int(frac * 30)
-        mib = 1024 * 1024
-        self.stream.write(
-            f"\r{self.label} [{bar:<30}] {self.files_done}/{self.files} files "
-            f"{self.done_bytes / mib:.1f}/{self.total_bytes / mib:.1f} MiB"
-        )
-        self.stream.flush()
-
-    def finish(self) -> None:
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-def sync_surveys(
+def sync_surveys(  # noqa: PLR0913, RUF100 - the clients, then keyword-only options: the signature callers use
     settings: Settings,
     fetcher: Fetcher,
     s3: S3Client,
@@ -163,8 +89,6 @@ def sync_surveys(
     settings.user_agent()  # a missing or invalid contact fails here, before any request
     if max_delete is not None and max_delete < 0:
         raise ConfigurationError(f"--max-delete {max_delete}: give zero or a positive number")
-    started = time.monotonic()
-    requests_before = fetcher.requests_sent  # a Lambda container reuses its Fetcher across runs
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ") + "-" + uuid.uuid4().hex[:8]  # sorts by time
     run = _Run(
         bucket=bucket,
@@ -174,68 +98,27 @@ def sync_surveys(
         trail=Trail(run_id) if dry_run else Trail(run_id, s3, bucket),
         bar=Progress(progress),
         cfg=transfer_config or TransferConfig(concurrency=settings.parts_in_flight),
-        dry_run=dry_run,
         max_delete=max_delete,
         lease_ttl=settings.lease_ttl,
         lease_wait=lease_wait,
+        requests_before=fetcher.requests_sent,
     )
-    summary, trail = run.summary, run.trail
-    trail.add(
-        "start",
-        bucket=bucket,
-        surveys=list(settings.surveys),
-        base_url=settings.bls_base_url,
-        dry_run=dry_run,
-        max_delete=max_delete,
-    )
-    trail.keep_writing()
+    start: dict[str, Any] = {"bucket": bucket, "surveys": list(settings.surveys), "base_url": settings.bls_base_url}
+    run.trail.add("start", **start, dry_run=dry_run, max_delete=max_delete)
+    run.trail.keep_writing()
     try:
         for survey in settings.surveys:
-            survey_url = f"{settings.bls_base_url}{survey}/"
-            try:
-                run.sync_survey(survey, survey_url)
-            except DataQuestError as exc:
-                summary.errors.append({"path": log.redact(survey_url), "error": failure(exc)})
-                trail.add("error", level=40, survey=survey, path=survey_url, error=failure(exc))
-            except Exception as exc:
-                error = f"unexpected {failure(exc)}"
-                summary.errors.append({"path": log.redact(survey_url), "error": error})
-                logger.debug("survey failed", exc_info=True, extra={"fields": {"survey": survey}})
-                trail.add("error", level=40, survey=survey, path=survey_url, error=error)
-            trail.write()
+            run.sync_one(survey, f"{settings.bls_base_url}{survey}/")
     except KeyboardInterrupt as exc:  # SIGTERM/SIGINT (dataquest.signals) or Ctrl-C: record how far it got
-        signal_name = exc.signal_name if isinstance(exc, Interrupted) else "SIGINT"
-        summary.errors.append({"key": trail.key, "error": f"interrupted by {signal_name}"})
-        _finish(run, started, requests_before, dry_run, event="interrupted", signal=signal_name)
-        interrupted = exc if isinstance(exc, Interrupted) else Interrupted(signal_name)
-        interrupted.document = summary.to_document()
+        interrupted = exc if isinstance(exc, Interrupted) else Interrupted("SIGINT")
+        run.summary.errors.append(ItemError(key=run.trail.key, error=f"interrupted by {interrupted.signal_name}"))
+        run.finish(event="interrupted", signal=interrupted.signal_name)
+        interrupted.document = to_document(run.summary)
         if interrupted is exc:
             raise
         raise interrupted from exc
-    _finish(run, started, requests_before, dry_run, event="summary")
-    return summary
-
-
-def _finish(run: _Run, started: float, requests_before: int, dry_run: bool, *, event: str, **fields: Any) -> None:
-    """The summary event, and the trail's last write (its key in the summary, or its failure in the errors)."""
-    summary, trail = run.summary, run.trail
-    trail.stop_writing()
-    run.bar.finish()
-    summary.duration_ms = int((time.monotonic() - started) * 1000)
-    trail.add(
-        event,
-        **fields,
-        **{k: v for k, v in summary.to_document().items() if k != "plan"},
-        requests_sent=run.fetcher.requests_sent - requests_before,
-    )
-    if dry_run:
-        return
-    if trail.write():
-        summary.trail_key = trail.key
-    else:
-        summary.errors.append(
-            {"key": trail.key, "error": f"writing the run's event trail failed: {trail.write_error or '?'}"}
-        )
+    run.finish(event="summary")
+    return run.summary
 
 
 @dataclass
@@ -249,37 +132,40 @@ class _Run:
     trail: Trail
     bar: Progress
     cfg: TransferConfig
-    dry_run: bool
     max_delete: int | None
     lease_ttl: float
     lease_wait: float
+    requests_before: int  # a Lambda container reuses its Fetcher across runs: count this run's requests only
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def dry_run(self) -> bool:
+        return self.summary.dry_run
+
+    def error(self, survey: str, error: str, *, key: str | None = None, path: str | None = None) -> None:
+        """One item's error: a row of the summary (its key, else its URL redacted) and an ``error`` event."""
+        redacted = None if key is not None or path is None else log.redact(path)
+        self.summary.errors.append(ItemError(key=key, path=redacted, error=error))
+        where = {name: value for name, value in (("key", key), ("path", path)) if value is not None}
+        self.trail.add("error", level=logging.ERROR, survey=survey, **where, error=error)
+
+    def sync_one(self, survey: str, survey_url: str) -> None:
+        """One survey, any failure of it that survey's error; the trail written after it."""
+        try:
+            self.sync_survey(survey, survey_url)
+        except DataQuestError as exc:
+            self.error(survey, failure(exc), path=survey_url)
+        except Exception as exc:
+            logger.debug("survey failed", exc_info=True, extra={"fields": {"survey": survey}})
+            self.error(survey, f"unexpected {failure(exc)}", path=survey_url)
+        self.trail.write()
 
     def sync_survey(self, survey: str, survey_url: str) -> None:
-        prefix = mirror_prefix(survey)
         lease = None
         if not self.dry_run:
             lease = leases.acquire(self.s3, self.bucket, survey, ttl=self.lease_ttl, wait=self.lease_wait)
         try:
-            if lease is not None:
-                lease.keep_alive()
-                for key in abort_stale_uploads(self.s3, self.bucket, prefix):
-                    self.trail.add("abort", level=30, survey=survey, key=key, reason="a stale multipart upload")
-            tree = walk(self.fetcher, survey_url)
-            for folder in tree.failed:
-                error = folder.error or "its listing failed"
-                self.summary.errors.append({"path": log.redact(folder.url), "error": error})
-                self.trail.add("error", level=40, survey=survey, path=folder.url, error=error)
-            self.summary.files_seen += len(tree.files)
-            mirror = read_mirror(self.s3, self.bucket, prefix, tree.files)
-            for obj in mirror.values():
-                if obj.error is not None:
-                    self.summary.errors.append({"key": obj.key, "error": obj.error})
-                    self.trail.add("error", level=40, survey=survey, key=obj.key, error=obj.error)
-            plan = make_plan(survey, tree.files, mirror, max_delete=self.max_delete, folders=tree.folders)
-            plan = self.confirm_checks(plan, mirror, survey_url)
-            for problem in plan.problems:
-                self.summary.errors.append({"key": prefix, "error": problem})
-                self.trail.add("error", level=40, survey=survey, key=prefix, error=problem)
+            plan = self.plan(survey, survey_url, lease)
             if lease is None:
                 self.count_dry_run(plan)
             else:
@@ -288,87 +174,62 @@ class _Run:
             if lease is not None:
                 lease.release()
 
-    def confirm_checks(self, plan: Plan, mirror: dict[str, MirrorObject], survey_url: str) -> Plan:
-        """Each ``check`` (same size, listed time moved by whole hours) made an upload or a skip: a skip at once
-        when an earlier run confirmed this listed time (the object's ``source-timestamp-confirmed`` tag), else by
-        a HEAD of the file (read-only, so a dry run does it too; a HEAD that fails leaves the file to be
-        uploaded). A confirmed skip is remembered in that tag (not in a dry run)."""
-        if not plan.checks:
-            return plan
-        allow = within(survey_url)
-        actions: list[Action] = []
-        for action in plan.actions:
-            if action.kind != "check" or action.source is None:
-                actions.append(action)
-                continue
-            tags = self._tags(action.key)
-            listed = action.source.timestamp
-            if tags.get(TAG_CONFIRMED_TIMESTAMP) == listed:
-                reason = f"{action.reason}; confirmed unchanged by an earlier run's Last-Modified"
-                actions.append(replace(action, kind="skip", reason=reason))
-                continue
-            try:
-                response = self.fetcher.head(action.source.url, source=BLS, allow=allow)
-                last_modified = response.headers.get("last-modified")
-            except Exception as exc:  # noqa: BLE001 - the GET of the upload meets it again and reports it
-                log.event(logger, "clock check failed", level=30, key=action.key, error=failure(exc))
-                last_modified = None
-            decided = confirm(action, mirror.get(action.key), last_modified)
-            if decided.kind == "skip" and not self.dry_run:
-                self._remember(action.key, tags, listed)
-            actions.append(decided)
-        return Plan(plan.survey, plan.prefix, tuple(actions), plan.problems)
-
-    def _tags(self, key: str) -> dict[str, str]:
-        try:
-            found = self.s3.get_object_tagging(Bucket=self.bucket, Key=key).get("TagSet", [])
-        except (ClientError, BotoCoreError) as exc:
-            log.event(logger, "reading tags failed", level=30, key=key, error=describe(exc))
-            return {}
-        return {t["Key"]: t["Value"] for t in found}
-
-    def _remember(self, key: str, tags: dict[str, str], listed: str) -> None:
-        """Tag ``key`` with the listed timestamp confirmed unchanged (its other tags, the SHA-256, kept)."""
-        tag_set = [{"Key": k, "Value": v} for k, v in {**tags, TAG_CONFIRMED_TIMESTAMP: listed}.items()]
-        try:
-            self.s3.put_object_tagging(Bucket=self.bucket, Key=key, Tagging={"TagSet": tag_set})  # type: ignore[typeddict-item]
-        except (ClientError, BotoCoreError) as exc:  # the next run asks the source again: slower, not wrong
-            log.event(logger, "remembering a confirmed clock change failed", level=30, key=key, error=describe(exc))
+    def plan(self, survey: str, survey_url: str, lease: leases.Lease | None) -> Plan:
+        """Walk the listing, read the mirror, plan, settle the clock checks; every error on the way reported."""
+        prefix = mirror_prefix(survey)
+        if lease is not None:
+            lease.keep_alive()
+            for key in abort_stale_uploads(self.s3, self.bucket, prefix):
+                self.trail.add(
+                    "abort", level=logging.WARNING, survey=survey, key=key, reason="a stale multipart upload"
+                )
+        tree = walk(self.fetcher, survey_url)
+        for folder in tree.failed:
+            self.error(survey, folder.error or "its listing failed", path=folder.url)
+        self.summary.files_seen += len(tree.files)
+        mirror = read_mirror(self.s3, self.bucket, prefix, tree.files)
+        for obj in mirror.values():
+            if obj.error is not None:
+                self.error(survey, obj.error, key=obj.key)
+        plan = make_plan(survey, tree.files, mirror, max_delete=self.max_delete, folders=tree.folders)
+        plan = Checker(self.fetcher, self.s3, self.bucket, survey_url, self.dry_run).confirm_checks(plan, mirror)
+        for problem in plan.problems:
+            self.error(survey, problem, key=prefix)
+        return plan
 
     def count_dry_run(self, plan: Plan) -> None:
         summary = self.summary
-        summary.plan.extend(plan.to_document())
-        summary.uploaded += len(plan.uploads)
-        summary.skipped += len(plan.skips)
-        summary.deleted += len(plan.deletes)
-        would = sum(a.size or 0 for a in plan.uploads)
+        summary.plan.extend(plan.actions)
+        summary.uploaded += len(plan.of("upload"))
+        summary.skipped += len(plan.of("skip"))
+        summary.deleted += len(plan.of("delete"))
+        would = sum(a.size for a in plan.of("upload"))
         summary.bytes_downloaded += would
         summary.bytes_uploaded += would
         for action in plan.actions:
-            self.trail.add(f"would {action.kind}", level=10, survey=plan.survey, **action.to_document())
+            self.trail.add(f"would {action.action}", level=logging.DEBUG, **to_document(action))
 
     def execute(self, plan: Plan, lease: leases.Lease, survey_url: str) -> None:
-        for action in plan.skips:
+        for action in plan.of("skip"):
             self.summary.skipped += 1
-            self.trail.add("skip", level=10, survey=plan.survey, **action.to_document())
-        uploads = plan.uploads
-        self.bar.start(f"bls/{plan.survey}", len(uploads), sum(a.size or 0 for a in uploads))
+            self.trail.add("skip", level=logging.DEBUG, **to_document(action))
+        uploads = plan.of("upload")
+        self.bar.start(f"bls/{plan.survey}", len(uploads), sum(a.size for a in uploads))
         allow = within(survey_url)
         for action in uploads:
             lease.check()
-            self.upload(plan.survey, action, allow)
-        deletes = plan.deletes
+            self.upload(action, allow)
+        deletes = plan.of("delete")
         if deletes:
             lease.check()
             self.delete(plan, deletes)
         for action in plan.of("keep"):
-            self.trail.add("keep", level=30, survey=plan.survey, **action.to_document())
+            self.trail.add("keep", level=logging.WARNING, **to_document(action))
 
-    def upload(self, survey: str, action: Action, allow: RedirectPolicy) -> None:
+    def upload(self, action: Action, allow: RedirectPolicy) -> None:
         source = action.source
         if source is None:  # an upload action always carries its source
             raise ValueError(f"upload of {action.key} has no source")
-        summary = self.summary
         started = time.monotonic()
         downloaded = 0
 
@@ -390,96 +251,49 @@ class _Run:
                 allow=allow,
             )
         except Exception as exc:  # noqa: BLE001 - any failure of one file is that file's error; the run goes on
-            error = failure(exc)
-            summary.errors.append({"key": action.key, "error": error})
-            self.trail.add("error", level=40, survey=survey, key=action.key, path=action.path, error=error)
+            self.error(action.survey, failure(exc), key=action.key, path=action.path)
             return
         finally:
-            summary.bytes_downloaded += downloaded
+            self.summary.bytes_downloaded += downloaded
             self.bar.file_done()
-        summary.uploaded += 1
-        summary.bytes_uploaded += result.size
-        self.trail.add(
-            "upload",
-            survey=survey,
-            **action.to_document(),
-            sha256=result.sha256,
-            multipart=result.multipart,
-            parts=result.parts,
-            ms=int((time.monotonic() - started) * 1000),
-        )
+        self.summary.uploaded += 1
+        self.summary.bytes_uploaded += result.size
+        ms = int((time.monotonic() - started) * 1000)
+        self.trail.add("upload", **{**to_document(action), **to_document(result)}, ms=ms)
 
     def delete(self, plan: Plan, deletes: list[Action]) -> None:
-        summary, bucket = self.summary, self.bucket
         for start in range(0, len(deletes), 1000):
             batch = [a for a in deletes[start : start + 1000] if a.key.startswith(plan.prefix)]  # never outside
-            try:
-                resp = self.s3.delete_objects(
-                    Bucket=bucket, Delete={"Objects": [{"Key": a.key} for a in batch], "Quiet": True}
-                )
-            except (ClientError, BotoCoreError) as exc:
-                for action in batch:
-                    error = f"DELETE s3://{bucket}/{action.key} failed: {describe(exc)}"
-                    summary.errors.append({"key": action.key, "error": error})
-                    self.trail.add("error", level=40, survey=plan.survey, key=action.key, error=error)
-                continue
-            failed = {e.get("Key", ""): e.get("Message", e.get("Code", "")) for e in resp.get("Errors", [])}
-            for action in batch:
-                if action.key in failed:
-                    error = f"DELETE s3://{bucket}/{action.key} failed: {failed[action.key]}"
-                    summary.errors.append({"key": action.key, "error": error})
-                    self.trail.add("error", level=40, survey=plan.survey, key=action.key, error=error)
+            for action, failed in zip(batch, self.delete_batch(batch), strict=True):
+                if failed is not None:
+                    self.error(plan.survey, f"DELETE s3://{self.bucket}/{action.key} failed: {failed}", key=action.key)
                 else:
-                    summary.deleted += 1
-                    self.trail.add("delete", survey=plan.survey, **action.to_document())
+                    self.summary.deleted += 1
+                    self.trail.add("delete", **to_document(action))
 
-
-def failure(exc: BaseException) -> str:
-    """One line for an error of the summary and the trail: a DataQuestError's own message; anything else (a bug,
-    a library's exception) by type and message, escaped and redacted."""
-    if isinstance(exc, DataQuestError):
-        return str(exc)
-    return log.redact(f"{type(exc).__name__}: {log.printable(str(exc), 500)[1:-1]}")
-
-
-def read_mirror(s3: S3Client, bucket: str, prefix: str, files: tuple[SourceFile, ...]) -> dict[str, MirrorObject]:
-    """The objects under ``prefix``; for those whose size matches their listed file, what they recorded."""
-    sizes: dict[str, int] = {}
-    written: dict[str, datetime] = {}
-    try:
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for item in page.get("Contents", []):
-                sizes[item["Key"]] = int(item.get("Size", 0))
-                if "LastModified" in item:
-                    written[item["Key"]] = item["LastModified"]
-    except (ClientError, BotoCoreError) as exc:
-        raise StorageError(f"listing s3://{bucket}/{prefix} failed: {describe(exc)}", key=prefix) from exc
-
-    by_key = {prefix + f.path: f for f in files}
-    wanted = [k for k, size in sizes.items() if k in by_key and needs_details(by_key[k], size)]
-
-    def details(key: str) -> MirrorObject | None:
+    def delete_batch(self, batch: list[Action]) -> list[str | None]:
+        """One DeleteObjects request: for each action, why its delete failed, or ``None``."""
         try:
-            info = head(s3, bucket, key)
-            if info is None:  # deleted between the listing and the HEAD
-                return None
-            sha = info.metadata.get(META_SHA256) or (_tag(s3, bucket, key) if META_SIZE in info.metadata else None)
-        except Exception as exc:  # noqa: BLE001 - one object's failure is that file's error, not the survey's
-            return MirrorObject(key=key, size=sizes[key], last_modified=written.get(key), error=failure(exc))
-        return MirrorObject(key=key, size=info.size, metadata=info.metadata, sha256=sha, last_modified=written.get(key))
+            resp = self.s3.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": [{"Key": a.key} for a in batch], "Quiet": True}
+            )
+        except (ClientError, BotoCoreError) as exc:
+            return [describe(exc)] * len(batch)
+        failed = {e.get("Key", ""): e.get("Message", e.get("Code", "")) for e in resp.get("Errors", [])}
+        return [failed.get(a.key) for a in batch]
 
-    mirror = {k: MirrorObject(key=k, size=size, last_modified=written.get(k)) for k, size in sizes.items()}
-    if wanted:
-        with ThreadPoolExecutor(max_workers=min(8, len(wanted)), thread_name_prefix="dq-head") as pool:
-            for found in pool.map(details, wanted):
-                if found is not None:
-                    mirror[found.key] = found
-    return mirror
-
-
-def _tag(s3: S3Client, bucket: str, key: str) -> str | None:
-    try:
-        tags = s3.get_object_tagging(Bucket=bucket, Key=key).get("TagSet", [])
-    except (ClientError, BotoCoreError) as exc:
-        raise StorageError(f"reading the tags of s3://{bucket}/{key} failed: {describe(exc)}", key=key) from exc
-    return next((t["Value"] for t in tags if t["Key"] == TAG_SHA256), None)
+    def finish(self, *, event: str, **fields: Any) -> None:
+        """The summary event, and the trail's last write (its key in the summary, or its failure in the errors)."""
+        summary, trail = self.summary, self.trail
+        trail.stop_writing()
+        self.bar.finish()
+        summary.duration_ms = int((time.monotonic() - self.started) * 1000)
+        counts = {k: v for k, v in to_document(summary).items() if k != "plan"}
+        trail.add(event, **fields, **counts, requests_sent=self.fetcher.requests_sent - self.requests_before)
+        if self.dry_run:
+            return
+        if trail.write():
+            summary.trail_key = trail.key
+        else:
+            error = f"writing the run's event trail failed: {trail.write_error or '?'}"
+            summary.errors.append(ItemError(key=trail.key, error=error))

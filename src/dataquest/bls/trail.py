@@ -15,6 +15,7 @@ seconds behind, and without its ``summary`` event: that is how a reader tells a 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from dataquest import log
 from dataquest.config import INGEST_LOG_PREFIX
-from dataquest.errors import StorageError
+from dataquest.errors import DataQuestError, StorageError
 from dataquest.storage import put_bytes
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ class Trail:
             self._thread.join()
         self._thread = None
 
-    def add(self, event: str, level: int = 20, **fields: Any) -> None:
+    def add(self, event: str, level: int = logging.INFO, **fields: Any) -> None:
         now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         doc = {"time": now, "run_id": self.run_id, "event": event, **fields}
         with self._lock:
@@ -122,9 +123,17 @@ class Trail:
                 put_bytes(self._s3, self._bucket, self.key, self.body(), content_type="application/x-ndjson")
             except StorageError as exc:
                 self.write_error = str(exc)
-                log.event(logger, "trail write failed", level=30, key=self.key, error=str(exc))
+                log.event(logger, "trail write failed", level=logging.WARNING, key=self.key, error=str(exc))
                 return False
             self._written_lines = count
             self.writes += 1
             self.write_error = None
             return True
+
+
+def failure(exc: BaseException) -> str:
+    """One line for an error of the summary and the trail: a DataQuestError's own message; anything else (a bug,
+    a library's exception) by type and message, escaped and redacted."""
+    if isinstance(exc, DataQuestError):
+        return str(exc)
+    return log.redact(f"{type(exc).__name__}: {log.printable(str(exc), 500)[1:-1]}")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -32,7 +33,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from dataquest import log
 from dataquest.bls.listing import SourceFile
-from dataquest.bls.plan import META_LAST_MODIFIED, META_SHA256, META_URL, TAG_SHA256
+from dataquest.config import META_LAST_MODIFIED, META_SHA256, META_URL, TAG_SHA256
 from dataquest.errors import SourceError, StorageError
 from dataquest.httpclient import BLS, RedirectPolicy, same_origin
 from dataquest.storage import describe, fit_metadata
@@ -63,6 +64,8 @@ class TransferConfig:
 
 @dataclass(frozen=True)
 class TransferResult:
+    """What an upload wrote; a document (:func:`dataquest.documents.to_document`) for the run's trail."""
+
     key: str
     size: int
     sha256: str
@@ -70,7 +73,7 @@ class TransferResult:
     parts: int
 
 
-def transfer(
+def transfer(  # noqa: PLR0913, RUF100 - the clients, then keyword-only: what goes where, and how
     fetcher: Fetcher,
     s3: S3Client,
     *,
@@ -188,66 +191,82 @@ def _put_single(target: _Target, blocks: Iterator[bytes]) -> TransferResult:
     return TransferResult(key=key, size=len(body), sha256=digest.hexdigest(), multipart=False, parts=1)
 
 
-def _put_multipart(target: _Target, blocks: Iterator[bytes], cfg: TransferConfig) -> TransferResult:
-    s3, bucket, key, metadata, content_type = target.s3, target.bucket, target.key, target.metadata, target.content_type
-    where = f"s3://{bucket}/{key}"
-    try:
-        upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType=content_type, Metadata=metadata)[
-            "UploadId"
-        ]
-    except (ClientError, BotoCoreError) as exc:
-        raise StorageError(f"starting a multipart upload to {where} failed: {describe(exc)}", key=key) from exc
+class _Parts:
+    """The parts of one multipart upload: at most ``concurrency`` in flight, the file's SHA-256 on its own thread."""
 
-    digest = hashlib.sha256()
-    size = 0
-    slots = threading.BoundedSemaphore(cfg.concurrency)
-    pending: set[Future[dict[str, object]]] = set()
-    done_parts: list[dict[str, object]] = []
+    def __init__(self, target: _Target, upload_id: str, cfg: TransferConfig) -> None:
+        self.target = target
+        self.upload_id = upload_id
+        self.cfg = cfg
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self.slots = threading.BoundedSemaphore(cfg.concurrency)
+        self.pending: set[Future[dict[str, object]]] = set()
+        self.done: list[dict[str, object]] = []
 
-    def upload(number: int, body: bytes) -> dict[str, object]:
-        try:
-            resp = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body)
-            return {"PartNumber": number, "ETag": resp["ETag"]}
-        finally:
-            slots.release()
-
-    def collect(futures: set[Future[dict[str, object]]]) -> None:
-        for fut in futures:
-            pending.discard(fut)
-            done_parts.append(fut.result())  # raises the part's error, which aborts the upload
-
-    pool = ThreadPoolExecutor(max_workers=cfg.concurrency, thread_name_prefix="dq-part")
-    # The whole file's SHA-256 on a thread of its own, block after block in order (hashlib releases the GIL), so
-    # that hashing overlaps reading the next block instead of delaying it; at most one block waits to be hashed.
-    hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dq-sha256")
-    hashed: Future[None] | None = None
-    try:
+    def send(self, blocks: Iterator[bytes], pool: ThreadPoolExecutor, hasher: ThreadPoolExecutor) -> None:
+        """Every block as a part; the hash follows the blocks in order (hashlib releases the GIL), so that hashing
+        overlaps reading the next block instead of delaying it; at most one block waits to be hashed."""
+        hashed: Future[None] | None = None
         for number, block in enumerate(blocks, start=1):
             if hashed is not None:
                 hashed.result()
-            hashed = hasher.submit(digest.update, block)
-            size += len(block)
-            collect({f for f in pending if f.done()})
-            slots.acquire()
-            pending.add(pool.submit(upload, number, block))
+            hashed = hasher.submit(self.digest.update, block)
+            self.size += len(block)
+            self._collect({f for f in self.pending if f.done()})
+            self.slots.acquire()
+            self.pending.add(pool.submit(self._upload, number, block))
             del block
         if hashed is not None:
             hashed.result()
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            collect(finished)
-        done_parts.sort(key=lambda p: int(str(p["PartNumber"])))
-        s3.complete_multipart_upload(
-            Bucket=bucket,
-            Key=key,
-            UploadId=upload_id,
-            MultipartUpload={"Parts": done_parts},  # type: ignore[typeddict-item]
+        while self.pending:
+            finished, _ = wait(self.pending, return_when=FIRST_COMPLETED)
+            self._collect(finished)
+
+    def complete(self) -> None:
+        t = self.target
+        self.done.sort(key=lambda p: int(str(p["PartNumber"])))
+        t.s3.complete_multipart_upload(
+            Bucket=t.bucket,
+            Key=t.key,
+            UploadId=self.upload_id,
+            MultipartUpload={"Parts": self.done},  # type: ignore[typeddict-item]
         )
+
+    def _upload(self, number: int, body: bytes) -> dict[str, object]:
+        t = self.target
+        try:
+            resp = t.s3.upload_part(Bucket=t.bucket, Key=t.key, UploadId=self.upload_id, PartNumber=number, Body=body)
+            return {"PartNumber": number, "ETag": resp["ETag"]}
+        finally:
+            self.slots.release()
+
+    def _collect(self, futures: set[Future[dict[str, object]]]) -> None:
+        for fut in futures:
+            self.pending.discard(fut)
+            self.done.append(fut.result())  # raises the part's error, which aborts the upload
+
+
+def _put_multipart(target: _Target, blocks: Iterator[bytes], cfg: TransferConfig) -> TransferResult:
+    s3, bucket, key = target.s3, target.bucket, target.key
+    where = f"s3://{bucket}/{key}"
+    try:
+        created = s3.create_multipart_upload(
+            Bucket=bucket, Key=key, ContentType=target.content_type, Metadata=target.metadata
+        )
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageError(f"starting a multipart upload to {where} failed: {describe(exc)}", key=key) from exc
+    parts = _Parts(target, created["UploadId"], cfg)
+    pool = ThreadPoolExecutor(max_workers=cfg.concurrency, thread_name_prefix="dq-part")
+    hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dq-sha256")
+    try:
+        parts.send(blocks, pool, hasher)
+        parts.complete()
     except BaseException as exc:
-        for fut in pending:
+        for fut in parts.pending:
             fut.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
-        _abort(s3, bucket, key, upload_id)
+        abort_upload(s3, bucket, key, parts.upload_id)
         if isinstance(exc, ClientError | BotoCoreError):
             raise StorageError(
                 f"multipart upload to {where} failed: {describe(exc)}; aborted, the previous object is untouched; "
@@ -258,8 +277,7 @@ def _put_multipart(target: _Target, blocks: Iterator[bytes], cfg: TransferConfig
     finally:
         pool.shutdown(wait=True)
         hasher.shutdown(wait=True)
-
-    sha = digest.hexdigest()
+    sha = parts.digest.hexdigest()
     try:
         s3.put_object_tagging(Bucket=bucket, Key=key, Tagging={"TagSet": [{"Key": TAG_SHA256, "Value": sha}]})
     except (ClientError, BotoCoreError) as exc:
@@ -268,32 +286,18 @@ def _put_multipart(target: _Target, blocks: Iterator[bytes], cfg: TransferConfig
             "uploads the file again to record it",
             key=key,
         ) from exc
-    return TransferResult(key=key, size=size, sha256=sha, multipart=True, parts=len(done_parts))
+    return TransferResult(key=key, size=parts.size, sha256=sha, multipart=True, parts=len(parts.done))
 
 
-def _abort(s3: S3Client, bucket: str, key: str, upload_id: str) -> None:
+def abort_upload(s3: S3Client, bucket: str, key: str, upload_id: str) -> None:
     try:
         s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
     except (ClientError, BotoCoreError) as exc:
         log.event(
             logger,
             "multipart abort failed",
-            level=40,
+            level=logging.ERROR,
             key=key,
             upload_id=upload_id,
             error=describe(exc),
         )
-
-
-def abort_stale_uploads(s3: S3Client, bucket: str, prefix: str) -> list[str]:
-    """Abort every multipart upload under ``prefix`` (call while holding the survey's lease: they are stale)."""
-    aborted: list[str] = []
-    try:
-        paginator = s3.get_paginator("list_multipart_uploads")
-        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-            for upload in page.get("Uploads", []):
-                _abort(s3, bucket, upload["Key"], upload["UploadId"])
-                aborted.append(upload["Key"])
-    except (ClientError, BotoCoreError) as exc:
-        raise StorageError(f"listing multipart uploads under s3://{bucket}/{prefix} failed: {describe(exc)}") from exc
-    return aborted

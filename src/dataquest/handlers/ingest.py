@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from dataquest import log
 from dataquest.bls.sync import SyncSummary, failure, sync_surveys
 from dataquest.config import BLS_PREFIX, POPULATION_KEY, Settings
+from dataquest.documents import ItemError, to_document
 from dataquest.errors import DataQuestError
 from dataquest.events import parse_schedule_event
 from dataquest.httpclient import Fetcher, build_client
@@ -77,7 +78,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         schedule = parse_schedule_event(event)
         log.event(logger, "ingest start", source=schedule.source, scheduled_time=schedule.time, bucket=bucket)
         try:
-            summary = sync_surveys(res.settings, res.fetcher, res.s3).to_document()
+            summary: dict[str, Any] = to_document(sync_surveys(res.settings, res.fetcher, res.s3))
         except Exception as exc:  # noqa: BLE001 - the whole sync failed (a held lease, a bug): still fetch the population
             summary = _failed_sync(res.settings, exc)
         try:
@@ -106,7 +107,9 @@ def _describe(exc: Exception) -> str:
 def _failed_sync(settings: Settings, exc: Exception) -> dict[str, Any]:
     error = _describe(exc)
     log.event(logger, "sync failed", level=40, error=error)
-    return SyncSummary(surveys=list(settings.surveys), errors=[{"key": BLS_PREFIX, "error": error}]).to_document()
+    failed = SyncSummary(surveys=list(settings.surveys), errors=[ItemError(key=BLS_PREFIX, error=error)])
+    doc: dict[str, Any] = to_document(failed)
+    return doc
 
 
 def _emit(summary: dict[str, Any], stream: TextIO | None) -> None:

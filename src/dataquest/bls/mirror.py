@@ -1,0 +1,160 @@
+"""The mirror reader: what ``bls/<survey>/`` in S3 holds now, and what each object recorded at its last upload.
+
+:func:`read_mirror` lists the survey's prefix and reads (a HEAD, and for a multipart upload its ``sha256`` tag)
+only the objects whose size agrees with their listed file: the plan (:mod:`dataquest.bls.plan`) needs nothing more
+to decide. :func:`confirm_checks` settles the plan's ``check`` actions (same size, listed time moved by whole
+hours): from the ``source-timestamp-confirmed`` tag an earlier run left, else from a HEAD of the source file.
+:func:`abort_stale_uploads` clears the multipart uploads a killed run left under the prefix.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from dataquest import log
+from dataquest.bls.listing import SourceFile, within
+from dataquest.bls.plan import Action, MirrorObject, Plan, confirm, needs_details
+from dataquest.bls.trail import failure
+from dataquest.bls.transfer import abort_upload
+from dataquest.config import META_SHA256, META_SIZE, TAG_CONFIRMED_TIMESTAMP, TAG_SHA256
+from dataquest.errors import StorageError
+from dataquest.httpclient import BLS
+from dataquest.storage import describe, head
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+    from dataquest.httpclient import Fetcher
+
+logger = log.get("dataquest.bls.sync")
+
+
+def _listed(s3: S3Client, bucket: str, prefix: str) -> tuple[dict[str, int], dict[str, datetime]]:
+    """The sizes and S3 ``LastModified`` of the objects under ``prefix``."""
+    sizes: dict[str, int] = {}
+    written: dict[str, datetime] = {}
+    try:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                sizes[item["Key"]] = int(item.get("Size", 0))
+                if "LastModified" in item:
+                    written[item["Key"]] = item["LastModified"]
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageError(f"listing s3://{bucket}/{prefix} failed: {describe(exc)}", key=prefix) from exc
+    return sizes, written
+
+
+def read_mirror(s3: S3Client, bucket: str, prefix: str, files: tuple[SourceFile, ...]) -> dict[str, MirrorObject]:
+    """The objects under ``prefix``; for those whose size matches their listed file, what they recorded."""
+    sizes, written = _listed(s3, bucket, prefix)
+    by_key = {prefix + f.path: f for f in files}
+    wanted = [k for k, size in sizes.items() if k in by_key and needs_details(by_key[k], size)]
+
+    def details(key: str) -> MirrorObject | None:
+        try:
+            info = head(s3, bucket, key)
+            if info is None:  # deleted between the listing and the HEAD
+                return None
+            sha = info.metadata.get(META_SHA256) or (_sha_tag(s3, bucket, key) if META_SIZE in info.metadata else None)
+        except Exception as exc:  # noqa: BLE001 - one object's failure is that file's error, not the survey's
+            return MirrorObject(key=key, size=sizes[key], last_modified=written.get(key), error=failure(exc))
+        return MirrorObject(key=key, size=info.size, metadata=info.metadata, sha256=sha, last_modified=written.get(key))
+
+    mirror = {k: MirrorObject(key=k, size=size, last_modified=written.get(k)) for k, size in sizes.items()}
+    if wanted:
+        with ThreadPoolExecutor(max_workers=min(8, len(wanted)), thread_name_prefix="dq-head") as pool:
+            for found in pool.map(details, wanted):
+                if found is not None:
+                    mirror[found.key] = found
+    return mirror
+
+
+def _sha_tag(s3: S3Client, bucket: str, key: str) -> str | None:
+    try:
+        tags = s3.get_object_tagging(Bucket=bucket, Key=key).get("TagSet", [])
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageError(f"reading the tags of s3://{bucket}/{key} failed: {describe(exc)}", key=key) from exc
+    return next((t["Value"] for t in tags if t["Key"] == TAG_SHA256), None)
+
+
+@dataclass(frozen=True)
+class Checker:
+    """Settles a plan's ``check`` actions for one survey; remembers a confirmed skip unless ``dry_run``."""
+
+    fetcher: Fetcher
+    s3: S3Client
+    bucket: str
+    survey_url: str
+    dry_run: bool
+
+    def confirm_checks(self, plan: Plan, mirror: dict[str, MirrorObject]) -> Plan:
+        """Each ``check`` (same size, listed time moved by whole hours) made an upload or a skip: a skip at once
+        when an earlier run confirmed this listed time (the object's ``source-timestamp-confirmed`` tag), else by
+        a HEAD of the file (read-only, so a dry run does it too; a HEAD that fails leaves the file to be
+        uploaded). A confirmed skip is remembered in that tag (not in a dry run)."""
+        if not plan.of("check"):
+            return plan
+        actions = [
+            self._settle(a, a.source, mirror) if a.action == "check" and a.source is not None else a
+            for a in plan.actions
+        ]
+        return Plan(plan.survey, plan.prefix, tuple(actions), plan.problems)
+
+    def _settle(self, action: Action, source: SourceFile, mirror: dict[str, MirrorObject]) -> Action:
+        tags = self._tags(action.key)
+        listed = source.timestamp
+        if tags.get(TAG_CONFIRMED_TIMESTAMP) == listed:
+            reason = f"{action.reason}; confirmed unchanged by an earlier run's Last-Modified"
+            return replace(action, action="skip", reason=reason)
+        try:
+            response = self.fetcher.head(source.url, source=BLS, allow=within(self.survey_url))
+            last_modified = response.headers.get("last-modified")
+        except Exception as exc:  # noqa: BLE001 - the GET of the upload meets it again and reports it
+            log.event(logger, "clock check failed", level=logging.WARNING, key=action.key, error=failure(exc))
+            last_modified = None
+        decided = confirm(action, mirror.get(action.key), last_modified)
+        if decided.action == "skip" and not self.dry_run:
+            self._remember(action.key, tags, listed)
+        return decided
+
+    def _tags(self, key: str) -> dict[str, str]:
+        try:
+            found = self.s3.get_object_tagging(Bucket=self.bucket, Key=key).get("TagSet", [])
+        except (ClientError, BotoCoreError) as exc:
+            log.event(logger, "reading tags failed", level=logging.WARNING, key=key, error=describe(exc))
+            return {}
+        return {t["Key"]: t["Value"] for t in found}
+
+    def _remember(self, key: str, tags: dict[str, str], listed: str) -> None:
+        """Tag ``key`` with the listed timestamp confirmed unchanged (its other tags, the SHA-256, kept)."""
+        tag_set = [{"Key": k, "Value": v} for k, v in {**tags, TAG_CONFIRMED_TIMESTAMP: listed}.items()]
+        try:
+            self.s3.put_object_tagging(Bucket=self.bucket, Key=key, Tagging={"TagSet": tag_set})  # type: ignore[typeddict-item]
+        except (ClientError, BotoCoreError) as exc:  # the next run asks the source again: slower, not wrong
+            log.event(
+                logger,
+                "remembering a confirmed clock change failed",
+                level=logging.WARNING,
+                key=key,
+                error=describe(exc),
+            )
+
+
+def abort_stale_uploads(s3: S3Client, bucket: str, prefix: str) -> list[str]:
+    """Abort every multipart upload under ``prefix`` (call while holding the survey's lease: they are stale)."""
+    aborted: list[str] = []
+    try:
+        paginator = s3.get_paginator("list_multipart_uploads")
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+            for upload in page.get("Uploads", []):
+                abort_upload(s3, bucket, upload["Key"], upload["UploadId"])
+                aborted.append(upload["Key"])
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageError(f"listing multipart uploads under s3://{bucket}/{prefix} failed: {describe(exc)}") from exc
+    return aborted
