@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.terraform import init_offline, run_terraform
+from tests.support.terraform import copy_terraform, init_offline, run_terraform
 
 pytestmark = [pytest.mark.integration, pytest.mark.terraform]
 
@@ -24,7 +24,7 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if shutil.which("terraform") is None:
         pytest.skip("terraform is not on PATH (install Terraform >= 1.5 to run the Terraform tests)")
     copy = tmp_path_factory.mktemp("validate") / "terraform"
-    shutil.copytree(ROOT / "terraform", copy, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*.tfvars*"))
+    copy_terraform(copy)
     return copy
 
 

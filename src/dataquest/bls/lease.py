@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dataquest import log
+from dataquest.config import LOCKS_PREFIX
 from dataquest.errors import LeaseHeldError, StorageError
 from dataquest.storage import NOT_FOUND_CODES, describe, error_code
 
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 
 logger = log.get(__name__)
 
-LEASE_PREFIX = "_locks/sync-bls/"
+LEASE_PREFIX = f"{LOCKS_PREFIX}sync-bls/"
 _CONFLICT_CODES = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict", "409"})
 MAX_RECORDED_TTL = 24 * 3600.0
 """A TTL recorded in a lease is believed up to this; past it, the reader's own TTL bounds the lease."""

@@ -43,7 +43,7 @@ from dataquest.bls.plan import (
 )
 from dataquest.bls.trail import Trail
 from dataquest.bls.transfer import TransferConfig, abort_stale_uploads, transfer
-from dataquest.config import Settings
+from dataquest.config import BLS_PREFIX, Settings
 from dataquest.errors import ConfigurationError, DataQuestError, Interrupted, StorageError
 from dataquest.httpclient import BLS
 from dataquest.storage import describe, head
@@ -352,7 +352,7 @@ class _Run:
             self.summary.skipped += 1
             self.trail.add("skip", level=10, survey=plan.survey, **action.to_document())
         uploads = plan.uploads
-        self.bar.start(f"bls/{plan.survey}", len(uploads), sum(a.size or 0 for a in uploads))
+        self.bar.start(f"{BLS_PREFIX}{plan.survey}", len(uploads), sum(a.size or 0 for a in uploads))
         allow = within(survey_url)
         for action in uploads:
             lease.check()
