@@ -7,6 +7,7 @@ What the variables' validations reject (an image by tag, a KMS alias...) is chec
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,15 @@ def test_environment_validates(tree: Path, env: str) -> None:
     ).read_text()
     done = run_terraform(directory, "validate", "-json", "-no-color")
     assert '"valid": true' in done.stdout, done.stdout + done.stderr
+
+
+def test_terraform_fmt_is_clean() -> None:
+    if shutil.which("terraform") is None:
+        pytest.skip("terraform is not on PATH")
+    done = subprocess.run(
+        ["terraform", "fmt", "-check", "-recursive", "-diff", str(ROOT / "terraform")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, f"terraform fmt would change:\n{done.stdout}"
