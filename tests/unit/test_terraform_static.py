@@ -224,3 +224,15 @@ def test_bucket_settings_are_written_one_after_the_other() -> None:
     assert list(bodies) == chain, "every bucket setting is a resource named this"
     for before, after in itertools.pairwise(chain):
         assert re.search(rf"depends_on\s+=\s+\[{before}\.this\]", bodies[after]), f"{after} must wait for {before}"
+
+
+def test_dev_and_prod_headers_tell_the_truth_about_their_sizes() -> None:
+    """Both headers say dev and prod run the same sizes, retention and schedule: the literals are equal."""
+    dev, prod = ((TERRAFORM / "envs" / env / "main.tf").read_text() for env in ("dev", "prod"))
+    calls = [_arguments(_blocks(text, "module")["pipeline"]) for text in (dev, prod)]
+    literals = {name: value for name, value in calls[0].items() if re.fullmatch(r'"[^"]*"|[0-9]+|true|false', value)}
+    assert {"ingest_memory_size", "report_memory_size", "log_retention_days", "schedule_expression"} <= set(literals)
+    assert literals == {name: calls[1][name] for name in literals}
+    for text in (dev, prod):
+        assert "dev and prod run the same sizes, retention and\n# schedule" in text
+        assert "this environment's sizes" not in text
