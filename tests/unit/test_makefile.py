@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
@@ -66,3 +68,22 @@ def test_fmt_formats_and_lint_checks_terraform(target: str, command: str) -> Non
     done = make_n(target, "UV=/bin/true")
     assert done.returncode == 0, done.stderr
     assert command in done.stdout
+
+
+def test_run_narrows_no_full_venv_and_a_run_venv_is_completed_by_install_dev(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    venv.mkdir()
+    # No environment yet: run syncs only its extras, with no dev group.
+    done = make_n("install-run", f"VENV={venv}", "UV=/bin/true")
+    assert "sync --frozen --no-dev --extra embedded --extra report --extra cli" in done.stdout, done.stderr
+    # A full environment (stamp newer than the lock): run uses it as it is.
+    (venv / ".synced").touch()
+    os.utime(venv / ".synced", (time.time() + 3600, time.time() + 3600))
+    done = make_n("install-run", f"VENV={venv}", "UV=/bin/true")
+    assert "sync" not in done.stdout, done.stdout
+    # A run environment: install-dev syncs everything, and drops the run stamp.
+    (venv / ".synced").unlink()
+    (venv / ".synced-run").touch()
+    done = make_n("install-dev", f"VENV={venv}", "UV=/bin/true")
+    assert "sync --frozen --all-extras" in done.stdout
+    assert f"rm -f {venv}/.synced-notebook {venv}/.synced-run" in done.stdout
