@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from importlib import resources
 from typing import Any
 
 from dataquest import __version__
@@ -18,8 +20,10 @@ DEFAULT_POPULATION_URL = (
     "https://honolulu-api.datausa.io/tesseract/data.jsonrecords"
     "?cube=acs_yg_total_population_1&drilldowns=Year%2CNation&locale=en&measures=Population"
 )
-POPULATION_KEY = "population/nation_population.json"
-REPORTS_PREFIX = "reports/"
+# The S3 layout names Terraform uses too (its modules read the same file with jsondecode(file(...))).
+LAYOUT: dict[str, Any] = json.loads(resources.files("dataquest").joinpath("layout.json").read_text("utf-8"))
+POPULATION_KEY: str = LAYOUT["report_inputs"]["population"]
+REPORTS_PREFIX: str = LAYOUT["prefixes"]["reports"]
 LATEST_REPORT_PREFIX = f"{REPORTS_PREFIX}latest/"
 # The files of a report folder, in writing order: report.json last, so that its presence means the folder is complete.
 REPORT_FILES: tuple[str, ...] = (
@@ -29,10 +33,11 @@ REPORT_FILES: tuple[str, ...] = (
     "report.html",
     "report.json",
 )
-BLS_PREFIX = "bls/"
+BLS_PREFIX: str = LAYOUT["prefixes"]["bls"]
 # The mirrored file the report reads (its ObjectCreated notifies the report queue, as the population's does).
-BLS_DATA_KEY = f"{BLS_PREFIX}pr/pr.data.0.Current"
-INGEST_LOG_PREFIX = "_logs/ingest/"
+BLS_DATA_KEY: str = LAYOUT["report_inputs"]["bls_data"]
+INGEST_LOG_PREFIX = f"{LAYOUT['prefixes']['logs']}ingest/"
+LOCKS_PREFIX: str = LAYOUT["prefixes"]["locks"]
 # Seconds between the starts of two requests to a source (BLS asks not to be hit several times a second).
 DEFAULT_REQUEST_INTERVAL = 1.0
 # Parts of a multipart upload in flight at once: memory is about (this + 2) x the 8 MiB part size.
@@ -42,7 +47,7 @@ MAX_PARTS_IN_FLIGHT = 64
 # blocks the next one at most this long (on the same host, not at all: its dead owner is seen at once).
 DEFAULT_LEASE_TTL = 60.0
 
-_SURVEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+_SURVEY_RE = re.compile(LAYOUT["survey_name_regex"])
 _EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 
@@ -181,5 +186,4 @@ TAG_SHA256 = "sha256"
 # The listed timestamp a HEAD confirmed unchanged (a clock change): a tag, so that keeping it writes no new version
 # and notifies nothing; the next run skips that file without asking the source again.
 TAG_CONFIRMED_TIMESTAMP = "source-timestamp-confirmed"
-LOCKS_PREFIX = "_locks/"
 SYNC_LEASE_PREFIX = f"{LOCKS_PREFIX}sync-bls/"

@@ -77,7 +77,8 @@ def applied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
     with ExitStack() as stack:
         # Processes, not in-process servers: moto's state is per process, and each env needs an account of its own.
         local_endpoint = stack.enter_context(moto_process())
-        dev_endpoint = stack.enter_context(moto_process())
+        # The dev server keeps the functions' LoggingConfig, as AWS does (moto drops it).
+        dev_endpoint = stack.enter_context(moto_process(module="tests.support.moto_lambda"))
         result = Applied(
             # envs/local takes the endpoint as its one variable: no override file needed.
             local=copy_env(tmp, "local", local_endpoint, [f"-var=aws_endpoint_url={local_endpoint}"], False),
@@ -248,6 +249,13 @@ def test_dev_functions_run_images_by_digest_with_their_settings(applied: Applied
         assert config["ImageConfigResponse"]["ImageConfig"]["Command"] == [handler]
         assert config["Environment"]["Variables"] == expected_env
         assert (config["Timeout"], config["MemorySize"], config["Architectures"]) == (timeout, memory, ["x86_64"])
+        # Lambda's JSON log format, into the group Terraform created (with its retention).
+        assert config["LoggingConfig"] == {
+            "LogFormat": "JSON",
+            "LogGroup": f"/aws/lambda/dataquest-dev-{name}",
+            "ApplicationLogLevel": "INFO",
+            "SystemLogLevel": "INFO",
+        }
         # IAM names are per account: the region in the role's name lets one environment live in two regions.
         assert config["Role"] == f"arn:aws:iam::{ACCOUNT}:role/dataquest-dev-{name}-{REGION}"
 

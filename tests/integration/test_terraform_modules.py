@@ -8,12 +8,11 @@ temporary copy of terraform/ (xdist-safe: nothing shared but the provider mirror
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.support.terraform import TERRAFORM_DIR, init_offline, require_terraform, run_terraform
+from tests.support.terraform import TERRAFORM_DIR, copy_terraform, init_offline, require_terraform, run_terraform
 
 pytestmark = [pytest.mark.integration, pytest.mark.terraform]
 
@@ -29,7 +28,7 @@ def test_every_module_with_logic_has_terraform_tests() -> None:
 def test_module(module: str, tmp_path: Path) -> None:
     require_terraform()
     copy = tmp_path / "terraform"
-    shutil.copytree(TERRAFORM_DIR, copy, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*.tfvars*"))
+    copy_terraform(copy)
     directory = copy / "modules" / module
     init_offline(directory)
 

@@ -7,11 +7,12 @@ What the variables' validations reject (an image by tag, a KMS alias...) is chec
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.support.terraform import init_offline, run_terraform
+from tests.support.terraform import copy_terraform, init_offline, run_terraform
 
 pytestmark = [pytest.mark.integration, pytest.mark.terraform]
 
@@ -24,7 +25,7 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if shutil.which("terraform") is None:
         pytest.skip("terraform is not on PATH (install Terraform >= 1.5 to run the Terraform tests)")
     copy = tmp_path_factory.mktemp("validate") / "terraform"
-    shutil.copytree(ROOT / "terraform", copy, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*.tfvars*"))
+    copy_terraform(copy)
     return copy
 
 
@@ -38,3 +39,15 @@ def test_environment_validates(tree: Path, env: str) -> None:
     ).read_text()
     done = run_terraform(directory, "validate", "-json", "-no-color")
     assert '"valid": true' in done.stdout, done.stdout + done.stderr
+
+
+def test_terraform_fmt_is_clean() -> None:
+    if shutil.which("terraform") is None:
+        pytest.skip("terraform is not on PATH")
+    done = subprocess.run(
+        ["terraform", "fmt", "-check", "-recursive", "-diff", str(ROOT / "terraform")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, f"terraform fmt would change:\n{done.stdout}"

@@ -19,6 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM_DIR = ROOT / "terraform"
+LAYOUT = ROOT / "src" / "dataquest" / "layout.json"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 INGEST_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/dataquest/ingest@sha256:{'1' * 64}"
@@ -132,13 +133,21 @@ def require_success(results: dict[str, tuple[int, str]], what: str) -> None:
         pytest.fail(f"terraform {what} failed in {sorted(failed)}:\n" + "\n".join(failed.values()))
 
 
-def copy_env(tmp: Path, env: str, endpoint: str, args: list[str], override_provider: bool) -> Deployment:
-    tree = tmp / env / "terraform"
+def copy_terraform(tree: Path) -> Path:
+    """terraform/ copied to ``tree`` (no state, plugins, overrides or values), with the S3 layout it reads from the
+    package (``../src/dataquest/layout.json``, beside it as in the repository)."""
     shutil.copytree(
         TERRAFORM_DIR,
         tree,
         ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*override.tf", "*.tfvars", "*.tfvars.json"),
     )
+    (tree.parent / LAYOUT.relative_to(ROOT)).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(LAYOUT, tree.parent / LAYOUT.relative_to(ROOT))
+    return tree
+
+
+def copy_env(tmp: Path, env: str, endpoint: str, args: list[str], override_provider: bool) -> Deployment:
+    tree = copy_terraform(tmp / env / "terraform")
     directory = tree / "envs" / env
     if override_provider:
         (directory / "moto_override.tf").write_text(override(endpoint))

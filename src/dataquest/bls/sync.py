@@ -31,7 +31,7 @@ from dataquest.bls.plan import Action, Plan, make_plan, mirror_prefix, source_me
 from dataquest.bls.progress import Progress
 from dataquest.bls.trail import Trail, failure
 from dataquest.bls.transfer import TransferConfig, transfer
-from dataquest.config import Settings
+from dataquest.config import BLS_PREFIX, Settings
 from dataquest.documents import INTERNAL, OMIT_EMPTY, ItemError, to_document
 from dataquest.errors import ConfigurationError, DataQuestError, Interrupted
 from dataquest.storage import describe
@@ -214,7 +214,7 @@ class _Run:
             self.summary.skipped += 1
             self.trail.add("skip", level=logging.DEBUG, **to_document(action))
         uploads = plan.of("upload")
-        self.bar.start(f"bls/{plan.survey}", len(uploads), sum(a.size for a in uploads))
+        self.bar.start(f"{BLS_PREFIX}{plan.survey}", len(uploads), sum(a.size for a in uploads))
         allow = within(survey_url)
         for action in uploads:
             lease.check()

@@ -3,9 +3,11 @@
 # `dataquest run`), pointed at the emulator by AWS_ENDPOINT_URL.
 
 locals {
+  # The S3 layout the Python package reads too: the report's inputs, as modules/pipeline notifies on them.
+  layout = jsondecode(file("${path.module}/../../../src/dataquest/layout.json"))
   report_trigger_keys = [
-    "population/nation_population.json",
-    "bls/pr/pr.data.0.Current",
+    local.layout.report_inputs.population,
+    local.layout.report_inputs.bls_data,
   ]
 }
 

@@ -1,5 +1,6 @@
-# The prod environment: the whole pipeline (modules/pipeline) with this environment's sizes, retention and schedule.
-# What changes from one deployment to the next (images, addresses, bucket) comes in through variables.tf.
+# The prod environment: the whole pipeline (modules/pipeline). dev and prod run the same sizes, retention and
+# schedule (the literals below, equal in both, so that what is tested in dev is what runs in prod); they differ in
+# their state and in what comes in through variables.tf (images, addresses, bucket).
 
 locals {
   environment = "prod"

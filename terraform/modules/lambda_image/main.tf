@@ -154,6 +154,16 @@ resource "aws_lambda_function" "this" {
     }
   }
 
+  # Lambda's JSON log format: its own records (start, the report with duration and memory) become JSON like ours,
+  # and our lines, JSON objects with a "level", go through as written (EMF lines, with no level, count as INFO).
+  # Lambda drops application lines below application_log_level: keep it at or below DQ_LOG_LEVEL.
+  logging_config {
+    log_format            = "JSON"
+    log_group             = aws_cloudwatch_log_group.this.name
+    application_log_level = var.application_log_level
+    system_log_level      = "INFO"
+  }
+
   tags = var.tags
 
   # The function must not start (and create its own log group) before its group and permissions exist.

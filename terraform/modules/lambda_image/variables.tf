@@ -92,6 +92,18 @@ variable "log_retention_days" {
   }
 }
 
+variable "application_log_level" {
+  description = "Lowest level of the function's own log lines that Lambda keeps (JSON log format): TRACE, DEBUG, INFO, WARN, ERROR or FATAL. The function filters first by DQ_LOG_LEVEL; lower both to see DEBUG lines."
+  type        = string
+  default     = "INFO"
+  nullable    = false
+
+  validation {
+    condition     = contains(["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"], var.application_log_level)
+    error_message = "application_log_level must be one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL."
+  }
+}
+
 variable "s3_access" {
   description = <<-EOT
     What the function may do in the data bucket. Prefixes end with "/" and grant every key below them:

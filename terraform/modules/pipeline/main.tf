@@ -8,10 +8,14 @@ data "aws_region" "current" {}
 locals {
   name = "dataquest-${var.environment}"
 
+  # The S3 layout (prefixes, the report's inputs, the survey-name rule): one file, read by the Python package too.
+  layout   = jsondecode(file("${path.module}/../../../src/dataquest/layout.json"))
+  prefixes = local.layout.prefixes
+
   # The report's inputs: a new version of either one triggers a report (the same keys in every environment).
   report_trigger_keys = [
-    "population/nation_population.json",
-    "bls/pr/pr.data.0.Current",
+    local.layout.report_inputs.population,
+    local.layout.report_inputs.bls_data,
   ]
 
   bucket_name = coalesce(var.bucket_name, "${local.name}-${data.aws_caller_identity.current.account_id}-${data.aws_region.current.name}")
@@ -67,8 +71,8 @@ module "ingest" {
 
   s3_access = {
     bucket_arn     = module.bucket.bucket_arn
-    read_prefixes  = ["bls/", "population/", "_locks/"]
-    write_prefixes = ["bls/", "population/", "_logs/", "_locks/"]
+    read_prefixes  = [local.prefixes.bls, local.prefixes.population, local.prefixes.locks]
+    write_prefixes = [local.prefixes.bls, local.prefixes.population, local.prefixes.logs, local.prefixes.locks]
     list_bucket    = true
     # The sync aborts the multipart uploads a killed run left before it starts its own.
     list_multipart_uploads = true
@@ -92,8 +96,8 @@ module "report" {
 
   s3_access = {
     bucket_arn     = module.bucket.bucket_arn
-    read_prefixes  = ["bls/", "population/", "reports/"]
-    write_prefixes = ["reports/"]
+    read_prefixes  = [local.prefixes.bls, local.prefixes.population, local.prefixes.reports]
+    write_prefixes = [local.prefixes.reports]
     list_bucket    = true
   }
 

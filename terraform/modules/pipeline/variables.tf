@@ -81,8 +81,9 @@ variable "bls_surveys" {
   nullable    = false
 
   validation {
-    condition     = length(var.bls_surveys) > 0 && alltrue([for s in var.bls_surveys : can(regex("^[a-z0-9]+$", s))])
-    error_message = "bls_surveys must list at least one survey folder name (lowercase letters and digits)."
+    # The rule the Python package applies to DQ_BLS_SURVEYS (src/dataquest/layout.json); a local here needs 1.9.
+    condition     = length(var.bls_surveys) > 0 && alltrue([for s in var.bls_surveys : can(regex(local.layout.survey_name_regex, s))])
+    error_message = "bls_surveys must list at least one survey folder name (1 to 32 lowercase letters and digits)."
   }
 }
 

