@@ -1,4 +1,8 @@
-"""Settings: built once from the environment. The only module that reads ``os.environ``."""
+"""Settings: built once from the environment, and every name the package and Terraform share.
+
+Every setting is read here (``DQ_LOG_LEVEL`` too, through :func:`log_level`); the one other reader of
+``os.environ`` is :func:`dataquest.log.in_lambda`, which asks whether the process runs in Lambda, not for a setting.
+"""
 
 from __future__ import annotations
 
@@ -41,6 +45,15 @@ MAX_PARTS_IN_FLIGHT = 64
 # Seconds a sync's lease on a survey lasts unless renewed by its heartbeat (every third of it): a killed run
 # blocks the next one at most this long (on the same host, not at all: its dead owner is seen at once).
 DEFAULT_LEASE_TTL = 60.0
+DEFAULT_LOG_LEVEL = "INFO"
+# The functions' CPU types (Terraform's `architecture`): `dataquest promote` refuses an image built for another.
+LAMBDA_ARCHITECTURES: tuple[str, ...] = ("arm64", "x86_64")
+DEFAULT_ARCHITECTURE = "x86_64"
+# The report function's timeout (terraform/envs/*: report_timeout) and the report queue's visibility timeout,
+# which Terraform's queue module sets to 6x the consumer's timeout (AWS's advice for an SQS event source
+# mapping); the embedded run creates its queue with the same rule.
+REPORT_FUNCTION_TIMEOUT = 300
+REPORT_QUEUE_VISIBILITY_TIMEOUT = 6 * REPORT_FUNCTION_TIMEOUT
 
 _SURVEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
@@ -64,6 +77,7 @@ class Settings:
     request_interval: float = DEFAULT_REQUEST_INTERVAL
     parts_in_flight: int = DEFAULT_PARTS_IN_FLIGHT
     lease_ttl: float = DEFAULT_LEASE_TTL
+    log_level: str = DEFAULT_LOG_LEVEL
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -86,6 +100,7 @@ class Settings:
                 env.get("DQ_PARTS_IN_FLIGHT"), DEFAULT_PARTS_IN_FLIGHT, MAX_PARTS_IN_FLIGHT, "DQ_PARTS_IN_FLIGHT"
             ),
             lease_ttl=parse_seconds(env.get("DQ_LEASE_TTL"), DEFAULT_LEASE_TTL, "DQ_LEASE_TTL", positive=True),
+            log_level=log_level(env),
         )
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -115,6 +130,12 @@ class Settings:
     def user_agent(self) -> str:
         """The User-Agent BLS asks for: the tool and a way to reach its operator."""
         return f"dataquest/{__version__} (+{self.require_contact()})"
+
+
+def log_level(environ: Mapping[str, str] | None = None) -> str:
+    """``DQ_LOG_LEVEL`` as given (default ``INFO``); :func:`dataquest.log.parse_level` reads it in any case."""
+    env = os.environ if environ is None else environ
+    return env.get("DQ_LOG_LEVEL") or DEFAULT_LOG_LEVEL
 
 
 def parse_surveys(raw: str, source: str) -> tuple[str, ...]:

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TextIO
 
+from dataquest import config
 from dataquest.errors import ConfigurationError
 from dataquest.redaction import REDACTED, redact
 
@@ -132,10 +133,8 @@ def setup(level: str | int | None = None, stream: TextIO | None = None, *, json_
     ``level`` (the CLI's ``--log-level``) wins over ``DQ_LOG_LEVEL``; either is read in any case, and a value
     that is not a level is a :class:`~dataquest.errors.ConfigurationError` naming the flag or the variable.
     """
-    if level is not None:
-        number = parse_level(level, "--log-level")
-    else:
-        number = parse_level(os.environ.get("DQ_LOG_LEVEL") or "INFO", "DQ_LOG_LEVEL")
+    raw, source = (level, "--log-level") if level is not None else (config.log_level(), "DQ_LOG_LEVEL")
+    number = parse_level(raw, source)
     out = stream or sys.stderr
     logger = logging.getLogger(LOGGER_NAME)
     if json_lines is None:

@@ -21,7 +21,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dataquest import log
 from dataquest.config import POPULATION_KEY
@@ -51,15 +51,13 @@ class PopulationRow:
 
 @dataclass(frozen=True)
 class PopulationResult:
-    """What :func:`fetch_population` did: the key, whether it wrote, the payload's SHA-256 and row count."""
+    """What :func:`fetch_population` did: the key, whether it wrote, the payload's SHA-256 and row count (the
+    ``fetch-population --json`` document, through :func:`dataquest.documents.to_document`)."""
 
     key: str
     written: bool
     sha256: str
     rows: int
-
-    def to_document(self) -> dict[str, Any]:
-        return {"key": self.key, "written": self.written, "sha256": self.sha256, "rows": self.rows}
 
 
 def parse_population(body: bytes, *, source: str) -> list[PopulationRow]:

@@ -4,9 +4,9 @@ In AWS, an SQS event source mapping polls the report queue and invokes the repor
 to ten records; with ``ReportBatchItemFailures`` it deletes the records that succeeded and leaves the ones named
 in ``batchItemFailures`` on the queue, to come back after the visibility timeout (and, past the redrive policy's
 ``maxReceiveCount``, to go to the dead-letter queue). LocalStack's free tier and moto cannot run image functions,
-so under docker-compose this process plays that part::
+so under docker-compose this process plays that part (its command line is :mod:`dataquest.cli.ops`)::
 
-    python -m dataquest.relay --queue dataquest-local-report \\
+    dataquest relay --queue dataquest-local-report \\
         --function-url http://report:8080/2015-03-31/functions/function/invocations
 
 It long-polls the queue (``--wait-seconds``, 20 by default), hands each batch, as the SQS event Lambda would get,
@@ -31,28 +31,26 @@ endpoint is boto3's own ``AWS_ENDPOINT_URL`` (LocalStack or moto).
 
 from __future__ import annotations
 
-import argparse
 import json
-import signal
-import sys
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import httpx
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dataquest import log, storage
-from dataquest.config import Settings
+from dataquest import log
+from dataquest.documents import INTERNAL
 from dataquest.errors import StorageError
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import MessageTypeDef
 
-logger = log.get("dataquest.relay")  # also when run as python -m dataquest.relay
+logger = log.get(__name__)
 
 MAX_BATCH = 10
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
@@ -87,16 +85,14 @@ class BatchResult:
 
 @dataclass
 class RelayStats:
-    """Totals over the batches a relay has delivered (a record delivered twice counts twice), and, when the
-    run was given the dead-letter queue, the messages found there and the records still on the queue."""
+    """Totals over the batches a relay has delivered (a record delivered twice counts twice): the ``relay
+    --json`` document, through :func:`documents.to_document`."""
 
     batches: int = 0
     received: int = 0
     deleted: int = 0
     failed: int = 0
-    dead_letters: list[dict[str, Any]] | None = None
-    left_on_queue: int | None = None
-    receive_counts: dict[str, int] = field(default_factory=dict, repr=False)
+    receive_counts: dict[str, int] = field(default_factory=dict, repr=False, metadata=INTERNAL)
 
     def add(self, batch: BatchResult) -> None:
         self.batches += 1
@@ -105,18 +101,22 @@ class RelayStats:
         self.failed += len(batch.failed)
         self.receive_counts.update(batch.receive_counts)
 
-    def to_document(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {
-            "batches": self.batches,
-            "received": self.received,
-            "deleted": self.deleted,
-            "failed": self.failed,
-        }
-        if self.dead_letters is not None:
-            doc["dead_letters"] = self.dead_letters
-        if self.left_on_queue is not None:
-            doc["left_on_queue"] = self.left_on_queue
-        return doc
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A message found in the dead-letter queue, with the times it was received from the source queue."""
+
+    message_id: str
+    receive_count: int
+    body: str
+
+
+@dataclass
+class Drained(RelayStats):
+    """The totals of a run given the dead-letter queue: also what is there, and the records left on the queue."""
+
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    left_on_queue: int = 0
 
 
 def sqs_event(messages: Sequence[MessageTypeDef], queue_arn: str) -> dict[str, Any]:
@@ -191,9 +191,7 @@ def deliver(
         failed=[i for i in ids if i in failed],
         reason=reason,
         unreachable=unreachable,
-        receive_counts={
-            m["MessageId"]: int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1")) for m in messages
-        },
+        receive_counts={m["MessageId"]: _receive_count(m) for m in messages},
     )
     if done:
         response = sqs.delete_message_batch(
@@ -203,7 +201,7 @@ def deliver(
         not_deleted = {int(f["Id"]) for f in response.get("Failed", [])}
         result.deleted = [m["MessageId"] for n, m in enumerate(done) if n not in not_deleted]
         if not_deleted:
-            log.event(logger, "relay delete failed", level=30, queue_url=queue_url, count=len(not_deleted))
+            log.event(logger, "relay delete failed", level=logging.WARNING, queue_url=queue_url, count=len(not_deleted))
     retry = [m for m in messages if m["MessageId"] in failed]
     if retry and retry_now:
         response = sqs.change_message_visibility_batch(
@@ -213,7 +211,9 @@ def deliver(
             ],
         )
         if response.get("Failed"):
-            log.event(logger, "relay retry failed", level=30, queue_url=queue_url, count=len(response["Failed"]))
+            log.event(
+                logger, "relay retry failed", level=logging.WARNING, queue_url=queue_url, count=len(response["Failed"])
+            )
     log.event(
         logger,
         "relay batch",
@@ -289,10 +289,10 @@ def handler_invoker(handler: Handler, context: Callable[[], Any] | None = None) 
     return invoke
 
 
-def dead_letters(sqs: SQSClient, dlq_url: str, receive_counts: dict[str, int]) -> list[dict[str, Any]]:
+def dead_letters(sqs: SQSClient, dlq_url: str, receive_counts: dict[str, int]) -> list[DeadLetter]:
     """The messages in the dead-letter queue (read, and left there invisible for a while), each with the number
     of times it was received from the source queue (``receive_counts``, else the DLQ's count less this read)."""
-    out: list[dict[str, Any]] = []
+    out: list[DeadLetter] = []
     while True:
         messages = sqs.receive_message(
             QueueUrl=dlq_url, MaxNumberOfMessages=MAX_BATCH, AttributeNames=["All"], VisibilityTimeout=300
@@ -300,15 +300,19 @@ def dead_letters(sqs: SQSClient, dlq_url: str, receive_counts: dict[str, int]) -
         if not messages:
             return out
         out += [
-            {
-                "message_id": m["MessageId"],
-                "receive_count": receive_counts.get(
+            DeadLetter(
+                m["MessageId"],
+                receive_counts.get(
                     m["MessageId"], int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1")) - 1
                 ),
-                "body": m["Body"][:2000],
-            }
+                m["Body"][:2000],
+            )
             for m in messages
         ]
+
+
+def _receive_count(message: MessageTypeDef) -> int:
+    return int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
 
 
 def queue_depth(sqs: SQSClient, queue_url: str) -> int:
@@ -350,69 +354,13 @@ def run(
         stats.add(batch)
         if batch.unreachable:
             stop.wait(min(5.0, max(1.0, wait_seconds / 4)))  # the function is down: do not spin
-    if dlq_url is not None:
-        stats.dead_letters = dead_letters(sqs, dlq_url, stats.receive_counts)
-        stats.left_on_queue = queue_depth(sqs, queue_url)
-    return stats
+    return stats if dlq_url is None else drained(sqs, queue_url, dlq_url, stats)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m dataquest.relay",
-        description="Play the SQS event source mapping locally: long-poll a queue, post each batch to a "
-        "function's RIE endpoint, delete only the records that succeeded (honouring batchItemFailures).",
+def drained(sqs: SQSClient, queue_url: str, dlq_url: str, stats: RelayStats) -> Drained:
+    """``stats`` with the messages in the dead-letter queue and the count of records left on the queue."""
+    return Drained(
+        **{f.name: getattr(stats, f.name) for f in fields(RelayStats)},
+        dead_letters=dead_letters(sqs, dlq_url, stats.receive_counts),
+        left_on_queue=queue_depth(sqs, queue_url),
     )
-    parser.add_argument("--queue", required=True, help="the queue's name or URL")
-    parser.add_argument(
-        "--function-url",
-        required=True,
-        help=f"the function's invoke endpoint, e.g. http://report:8080{INVOKE_PATH}",
-    )
-    parser.add_argument("--wait-seconds", type=int, default=20, help="SQS long-poll wait (0..20, default 20)")
-    parser.add_argument("--batch-size", type=int, default=MAX_BATCH, help="records per batch (1..10, default 10)")
-    parser.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for one invocation")
-    parser.add_argument("--startup-timeout", type=float, default=120.0, help="seconds to wait for the queue")
-    parser.add_argument("--once", action="store_true", help="stop when the queue is empty; print the totals")
-    parser.add_argument("--log-level", default=None, help="DEBUG, INFO (default), WARNING, ERROR")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    log.setup(args.log_level)
-    stop = threading.Event()
-
-    def _terminate(signum: int, _frame: object) -> None:
-        # PID 1 in a container ignores SIGTERM unless it handles it: stop between batches, or now when idle.
-        stop.set()
-        raise SystemExit(0)
-
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    sqs = storage.sqs_client(Settings.from_env())
-    try:
-        queue_url, queue_arn = resolve_queue(sqs, args.queue, timeout=args.startup_timeout)
-        log.event(logger, "relay started", queue_url=queue_url, function_url=args.function_url)
-        with httpx.Client(timeout=httpx.Timeout(args.timeout, connect=5.0)) as client:
-            stats = run(
-                sqs,
-                queue_url,
-                queue_arn,
-                http_invoker(client, args.function_url),
-                wait_seconds=max(0, min(args.wait_seconds, 20)),
-                batch_size=args.batch_size,
-                stop=stop,
-                once=args.once,
-            )
-    except StorageError as exc:
-        print(f"dataquest relay: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    print(json.dumps(stats.to_document()))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
