@@ -412,3 +412,10 @@ def test_the_cpu_types_promote_knows_are_the_ones_the_command_line_offers() -> N
 
     assert set(promote.IMAGE_ARCHITECTURES) == set(LAMBDA_ARCHITECTURES)
     assert DEFAULT_ARCHITECTURE in LAMBDA_ARCHITECTURES
+
+
+def test_promote_without_a_subcommand_needs_its_three_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["promote", "--repository", "dataquest/report", "--json"]) == cli.EXIT_USAGE
+    captured = capsys.readouterr()
+    assert "needs --from, --to" in json.loads(captured.out)["error"]
+    assert captured.err.startswith("dataquest promote: error: dataquest promote needs --from, --to")
