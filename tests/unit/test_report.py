@@ -330,7 +330,6 @@ def test_cli_report_from_s3_without_inputs_fails_clearly(
 
 def test_cli_fetch_population(s3: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DQ_BUCKET", BUCKET)
-    monkeypatch.setenv("DQ_CONTACT", "ops@example.org")  # every request names its operator (dataquest.app)
     monkeypatch.setenv("DQ_POPULATION_URL", "https://pop.example.test/data")
     monkeypatch.setenv("DQ_REQUEST_INTERVAL", "0")
     seen: list[str] = []
@@ -358,7 +357,6 @@ def test_cli_fetch_population_bad_payload_fails_with_one_line(
     s3: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DQ_BUCKET", BUCKET)
-    monkeypatch.setenv("DQ_CONTACT", "ops@example.org")  # every request names its operator (dataquest.app)
     monkeypatch.setenv("DQ_POPULATION_URL", "https://pop.example.test/data")
     from dataquest import httpclient
 
