@@ -4,9 +4,12 @@ Each client is built on first use, once, and the App closes what it built (an Ap
 closes on exit; a Lambda container's App lives as long as the container). A client handed in (a test's fake,
 the embedded run's emulator clients) is used as it is and left to its owner to close.
 
-The one rule for the User-Agent: every HTTP request dataquest makes carries the operator's contact
-(``DQ_CONTACT``), BLS's and DataUSA's alike, so the HTTP client cannot be built without it: a missing or
-malformed contact is a :class:`~dataquest.errors.ConfigurationError` naming the variable, before any request.
+The one rule for the User-Agent and ``DQ_CONTACT``, for the handlers and the CLI alike: every request carries
+the operator's contact when one is set (a malformed one is an error); BLS answers 403 without it, so whatever
+reaches BLS asks for :attr:`App.bls_fetcher`, which fails with a
+:class:`~dataquest.errors.ConfigurationError` naming the variable before any request. DataUSA does not ask
+for a contact: ``fetch-population`` without one sends ``dataquest/<version>`` alone (the ingest job, which
+reaches BLS first, always has one).
 
 The handlers, the CLI and the embedded run each ask an App for their clients; nothing else builds one.
 Nothing here imports polars: the ingest path stays light at cold start.
@@ -53,9 +56,10 @@ class App:
 
     @property
     def http(self) -> httpx.Client:
-        """The HTTP client for the sources, its User-Agent naming ``DQ_CONTACT`` (required: see the module)."""
+        """The HTTP client for the sources, its User-Agent naming ``DQ_CONTACT`` when set (see the module)."""
         if self._http is None:
-            self._http = self._own(httpclient.build_client(self.settings.user_agent()))
+            agent = self.settings.user_agent(contact_required=False)
+            self._http = self._own(httpclient.build_client(agent))
         return self._http
 
     @property
@@ -64,6 +68,12 @@ class App:
         if self._fetcher is None:
             self._fetcher = httpclient.Fetcher(self.http, min_interval=self.settings.request_interval)
         return self._fetcher
+
+    @property
+    def bls_fetcher(self) -> httpclient.Fetcher:
+        """:attr:`fetcher`, once ``DQ_CONTACT`` is known good: what reaches BLS asks for this one."""
+        self.settings.require_contact()
+        return self.fetcher
 
     @property
     def s3(self) -> S3Client:

@@ -127,8 +127,11 @@ class Settings:
             raise ConfigurationError(f"DQ_CONTACT={self.contact!r} is not an e-mail address: set it to one")
         return self.contact
 
-    def user_agent(self) -> str:
-        """The User-Agent BLS asks for: the tool and a way to reach its operator."""
+    def user_agent(self, *, contact_required: bool = True) -> str:
+        """The User-Agent: the tool and a way to reach its operator, as BLS asks (a malformed contact is always an
+        error; a missing one only when ``contact_required``, else the tool's name alone)."""
+        if self.contact is None and not contact_required:
+            return f"dataquest/{__version__}"
         return f"dataquest/{__version__} (+{self.require_contact()})"
 
 

@@ -86,7 +86,7 @@ def run_ingest(app: App) -> IngestSummary:
     when any step had an error; returns the summary otherwise.
     """
     bucket = app.settings.require_bucket()
-    fetcher, s3 = app.fetcher, app.s3  # a missing DQ_CONTACT fails here, before any request
+    fetcher, s3 = app.bls_fetcher, app.s3  # a missing DQ_CONTACT fails here, before any request
     try:
         summary = IngestSummary.of_sync(sync_surveys(app.settings, fetcher, s3))
     except Exception as exc:  # noqa: BLE001 - the whole sync failed (a held lease, a bug): still fetch the population

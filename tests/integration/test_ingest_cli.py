@@ -96,15 +96,17 @@ def test_ingest_without_a_contact_fails_before_any_request(
     assert objects(s3) == []
 
 
-def test_fetch_population_follows_the_same_contact_rule(
+def test_fetch_population_sends_the_contact_when_set_and_needs_none(
     env: tuple[BlsSite, Any], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     site, _s3 = env
-    monkeypatch.delenv("DQ_CONTACT")
     site.reset_counts()
-    assert main(["fetch-population"]) == EXIT_USAGE
-    assert "DQ_CONTACT is not set" in capsys.readouterr().err
-    assert site.requests == []
-    assert main(["fetch-population", "--contact", "ops@example.org", "--json"]) == 0
+    assert main(["fetch-population", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["written"] is True
-    assert "ops@example.org" in site.requests[-1].user_agent
+    assert "(+ops@example.org)" in site.requests[-1].user_agent
+    monkeypatch.delenv("DQ_CONTACT")  # DataUSA does not ask for one
+    site.require_contact = False
+    assert main(["fetch-population", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["written"] is False
+    assert site.requests[-1].user_agent.startswith("dataquest/")
+    assert "@" not in site.requests[-1].user_agent

@@ -64,12 +64,19 @@ def test_every_request_names_the_contact_in_the_user_agent() -> None:
 
 
 @pytest.mark.parametrize(("contact", "says"), [(None, "DQ_CONTACT is not set"), ("nobody", "not an e-mail address")])
-def test_without_a_contact_no_client_is_built_and_no_request_made(contact: str | None, says: str) -> None:
-    with App(Settings(bucket="b", contact=contact)) as app:
-        with pytest.raises(ConfigurationError, match=says):
-            _ = app.fetcher
-        with pytest.raises(ConfigurationError, match=says):
-            _ = app.http
+def test_what_reaches_bls_needs_a_good_contact_before_any_request(contact: str | None, says: str) -> None:
+    seen: list[httpx.Request] = []
+    http = httpx.Client(transport=httpx.MockTransport(lambda r: seen.append(r) or httpx.Response(200)))
+    with App(Settings(bucket="b", contact=contact), http=http) as app, pytest.raises(ConfigurationError, match=says):
+        _ = app.bls_fetcher
+    assert seen == []
+
+
+def test_without_a_contact_other_sources_get_the_tool_name_alone() -> None:
+    with App(Settings(bucket="b")) as app:
+        assert app.http.headers["User-Agent"] == f"dataquest/{__version__}"
+    with App(Settings(bucket="b", contact="nobody")) as app, pytest.raises(ConfigurationError, match="e-mail"):
+        _ = app.http  # a malformed contact is never sent
 
 
 def test_the_embedded_queue_hides_a_message_for_six_report_timeouts() -> None:

@@ -28,7 +28,7 @@ def cmd_sync_bls(args: argparse.Namespace, settings: Settings) -> Outcome:
     with App(settings) as app:
         summary = sync_surveys(
             settings,
-            app.fetcher,  # no contact: a clear error before any request
+            app.bls_fetcher,  # no contact: a clear error before any request
             app.s3,
             dry_run=args.dry_run,
             max_delete=args.max_delete,
@@ -96,7 +96,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> Outcome:
 
     settings.require_bucket()
     with App(settings) as app:
-        fetcher = app.fetcher if args.repair else None  # repair reaches BLS
+        fetcher = app.bls_fetcher if args.repair else None  # repair reaches BLS
         summary = verify(settings, app.s3, repair=args.repair, fetcher=fetcher)
     error = None
     if not summary.ok:
