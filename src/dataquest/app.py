@@ -21,15 +21,14 @@ import sys
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
-from dataquest import httpclient, storage
+from dataquest import httpclient, log, storage
+from dataquest.config import Settings
 
 if TYPE_CHECKING:
     import httpx
     from mypy_boto3_ecr import ECRClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
-
-    from dataquest.config import Settings
 
 
 class App:
@@ -118,3 +117,11 @@ class App:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def app_from_env() -> App:
+    """An App from the environment, as a Lambda container builds it once: logging set up, the bucket required."""
+    settings = Settings.from_env()
+    log.setup(settings.log_level)
+    settings.require_bucket()
+    return App(settings)

@@ -122,7 +122,7 @@ def emulator_clients(endpoint: str) -> tuple[S3Client, SQSClient]:
     return session.client("s3", endpoint_url=endpoint), session.client("sqs", endpoint_url=endpoint)
 
 
-def create_topology(
+def create_topology(  # noqa: PLR0913, RUF100 - the options are keyword-only, each named at the call
     s3: S3Client,
     sqs: SQSClient,
     bucket: str,

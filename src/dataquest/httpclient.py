@@ -111,7 +111,7 @@ def is_permanent(exc: Exception) -> bool:
 class Fetcher:
     """GETs (and HEADs) with bounded retries, checked redirects and pacing over a caller-built ``httpx.Client``."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913, RUF100 - keyword-only tunables and injected clocks, each named at the call
         self,
         client: httpx.Client,
         *,

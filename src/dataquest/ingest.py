@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from dataquest import log
-from dataquest.bls.sync import failure, sync_surveys
+from dataquest.bls.sync import SyncSummary, failure, sync_surveys
 from dataquest.config import BLS_PREFIX, POPULATION_KEY
-from dataquest.documents import ItemError, to_document
+from dataquest.documents import INTERNAL, OMIT_EMPTY, ItemError, to_document
 from dataquest.errors import DataQuestError, IngestFailedError
 from dataquest.population import PopulationResult, fetch_population
 
 if TYPE_CHECKING:
     from dataquest.app import App
-    from dataquest.bls.sync import SyncSummary
 
 logger = log.get(__name__)
 
@@ -38,39 +37,22 @@ class PopulationFailure:
     error: str
 
 
-@dataclass(kw_only=True)
-class IngestSummary:
-    """The ingest summary: the ``sync-bls`` document's keys, then ``population`` (the ``fetch-population``
-    document, or its failure); ``errors`` holds the sync's and the population's."""
+@dataclass
+class IngestSummary(SyncSummary):
+    """The ingest summary: the ``sync-bls`` document (the sync's own fields, in their order), then
+    ``population``: the ``fetch-population`` document, or its failure. ``errors`` holds the sync's and the
+    population's. A scheduled run is never a dry run: ``dry_run`` and ``plan`` stay out of the document."""
 
-    surveys: list[str] = field(default_factory=list)
-    files_seen: int = 0
-    uploaded: int = 0
-    skipped: int = 0
-    deleted: int = 0
-    bytes_downloaded: int = 0
-    bytes_uploaded: int = 0
-    duration_ms: int = 0
-    errors: list[ItemError] = field(default_factory=list)
+    errors: list[ItemError] = field(default_factory=list)  # type: ignore[assignment]  # SyncSummary's, as ItemError
+    dry_run: bool = field(default=False, metadata=OMIT_EMPTY)
+    plan: list[dict[str, Any]] = field(default_factory=list, metadata=OMIT_EMPTY)
+    trail_key: str | None = field(default=None, metadata=INTERNAL)
     population: PopulationResult | PopulationFailure | None = None
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
 
     @classmethod
     def of_sync(cls, sync: SyncSummary) -> IngestSummary:
-        return cls(
-            surveys=list(sync.surveys),
-            files_seen=sync.files_seen,
-            uploaded=sync.uploaded,
-            skipped=sync.skipped,
-            deleted=sync.deleted,
-            bytes_downloaded=sync.bytes_downloaded,
-            bytes_uploaded=sync.bytes_uploaded,
-            duration_ms=sync.duration_ms,
-            errors=item_errors(sync.errors),
-        )
+        counts = {f.name: getattr(sync, f.name) for f in fields(SyncSummary) if f.name != "errors"}
+        return cls(**counts, errors=item_errors(sync.errors))
 
 
 def item_errors(errors: Sequence[ItemError | Mapping[str, Any]]) -> list[ItemError]:

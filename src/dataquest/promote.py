@@ -213,7 +213,7 @@ def repository_uri(ecr: ECRClient, repository: str) -> str:
         raise PromotionError(f"ECR repository {repository!r} cannot be described: {exc}") from exc
 
 
-def release(
+def release(  # noqa: PLR0913, RUF100 - the options are keyword-only, each named at the call
     ecr: ECRClient,
     *,
     prefix: str,

@@ -145,7 +145,7 @@ def sqs_event(messages: Sequence[MessageTypeDef], queue_arn: str) -> dict[str, A
     }
 
 
-def deliver(
+def deliver(  # noqa: PLR0913, RUF100 - the options are keyword-only, each named at the call
     sqs: SQSClient,
     queue_url: str,
     queue_arn: str,
@@ -175,26 +175,10 @@ def deliver(
         receive_counts={m["MessageId"]: _receive_count(m) for m in messages},
     )
     if done:
-        response = sqs.delete_message_batch(
-            QueueUrl=queue_url,
-            Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(done)],
-        )
-        not_deleted = {int(f["Id"]) for f in response.get("Failed", [])}
-        result.deleted = [m["MessageId"] for n, m in enumerate(done) if n not in not_deleted]
-        if not_deleted:
-            log.event(logger, "relay delete failed", level=logging.WARNING, queue_url=queue_url, count=len(not_deleted))
+        result.deleted = _delete(sqs, queue_url, done)
     retry = [m for m in messages if m["MessageId"] in failed]
     if retry and retry_now:
-        response = sqs.change_message_visibility_batch(
-            QueueUrl=queue_url,
-            Entries=[
-                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0} for n, m in enumerate(retry)
-            ],
-        )
-        if response.get("Failed"):
-            log.event(
-                logger, "relay retry failed", level=logging.WARNING, queue_url=queue_url, count=len(response["Failed"])
-            )
+        _make_visible(sqs, queue_url, retry)
     log.event(
         logger,
         "relay batch",
@@ -204,6 +188,32 @@ def deliver(
         reason=reason,
     )
     return result
+
+
+def _delete(sqs: SQSClient, queue_url: str, done: Sequence[MessageTypeDef]) -> list[str]:
+    """Delete ``done`` from the queue; the ids of those deleted."""
+    response = sqs.delete_message_batch(
+        QueueUrl=queue_url,
+        Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(done)],
+    )
+    not_deleted = {int(f["Id"]) for f in response.get("Failed", [])}
+    if not_deleted:
+        log.event(logger, "relay delete failed", level=logging.WARNING, queue_url=queue_url, count=len(not_deleted))
+    return [m["MessageId"] for n, m in enumerate(done) if n not in not_deleted]
+
+
+def _make_visible(sqs: SQSClient, queue_url: str, retry: Sequence[MessageTypeDef]) -> None:
+    """Make ``retry`` visible again at once, instead of after the visibility timeout."""
+    response = sqs.change_message_visibility_batch(
+        QueueUrl=queue_url,
+        Entries=[
+            {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0} for n, m in enumerate(retry)
+        ],
+    )
+    if response.get("Failed"):
+        log.event(
+            logger, "relay retry failed", level=logging.WARNING, queue_url=queue_url, count=len(response["Failed"])
+        )
 
 
 def receive(sqs: SQSClient, queue_url: str, *, wait_seconds: int, batch_size: int) -> list[MessageTypeDef]:
@@ -270,7 +280,7 @@ def queue_depth(sqs: SQSClient, queue_url: str) -> int:
     return sum(int(v) for v in attrs.values())
 
 
-def run(
+def run(  # noqa: PLR0913, RUF100 - the options are keyword-only, each named at the call
     sqs: SQSClient,
     queue_url: str,
     queue_arn: str,

@@ -211,7 +211,7 @@ def _tally(summary: VerifySummary, finding: Finding, bad: list[str]) -> None:
         bad.append(key)
 
 
-def _repair(
+def _repair(  # noqa: PLR0913, RUF100 - the options are keyword-only, each named at the call
     settings: Settings,
     s3: S3Client,
     fetcher: Fetcher,

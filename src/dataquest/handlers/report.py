@@ -19,21 +19,15 @@ from functools import cache
 from typing import Any
 
 from dataquest import log
-from dataquest.app import App
-from dataquest.config import Settings
+from dataquest.app import App, app_from_env
 from dataquest.errors import DataQuestError, InputMissingError
 from dataquest.events import parse_notification, parse_sqs_event
 
 logger = log.get(__name__)
 
 
-@cache
-def container_app() -> App:
-    """The App of this Lambda container: settings from the environment, read once; the S3 client on first use."""
-    settings = Settings.from_env()
-    log.setup(settings.log_level)
-    settings.require_bucket()
-    return App(settings)
+container_app = cache(app_from_env)
+"""The App of this Lambda container: built from the environment on the first call, then kept."""
 
 
 def handler(event: Any, context: Any, app: App | None = None) -> dict[str, list[dict[str, str]]]:
