@@ -121,7 +121,7 @@ class App:
 
 def app_from_env() -> App:
     """An App from the environment, as a Lambda container builds it once: logging set up, the bucket required."""
+    log.setup()  # DQ_LOG_LEVEL, through config.log_level
     settings = Settings.from_env()
-    log.setup(settings.log_level)
     settings.require_bucket()
     return App(settings)

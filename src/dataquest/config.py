@@ -1,11 +1,13 @@
 """Settings: built once from the environment, and every name the package and Terraform share.
 
-Every setting is read here (``DQ_LOG_LEVEL`` too, through :func:`log_level`); the one other reader of
+Every setting is read here (``DQ_LOG_LEVEL`` too, by :func:`log_level`, which :func:`dataquest.log.setup` asks
+when no ``--log-level`` flag wins over it); the one other reader of
 ``os.environ`` is :func:`dataquest.log.in_lambda`, which asks whether the process runs in Lambda, not for a setting.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -77,7 +79,6 @@ class Settings:
     request_interval: float = DEFAULT_REQUEST_INTERVAL
     parts_in_flight: int = DEFAULT_PARTS_IN_FLIGHT
     lease_ttl: float = DEFAULT_LEASE_TTL
-    log_level: str = DEFAULT_LOG_LEVEL
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -100,7 +101,6 @@ class Settings:
                 env.get("DQ_PARTS_IN_FLIGHT"), DEFAULT_PARTS_IN_FLIGHT, MAX_PARTS_IN_FLIGHT, "DQ_PARTS_IN_FLIGHT"
             ),
             lease_ttl=parse_seconds(env.get("DQ_LEASE_TTL"), DEFAULT_LEASE_TTL, "DQ_LEASE_TTL", positive=True),
-            log_level=log_level(env),
         )
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -135,10 +135,35 @@ class Settings:
         return f"dataquest/{__version__} (+{self.require_contact()})"
 
 
-def log_level(environ: Mapping[str, str] | None = None) -> str:
-    """``DQ_LOG_LEVEL`` as given (default ``INFO``); :func:`dataquest.log.parse_level` reads it in any case."""
+def log_level(environ: Mapping[str, str] | None = None) -> int:
+    """``DQ_LOG_LEVEL`` (default ``INFO``), read in any case by :func:`parse_level`."""
     env = os.environ if environ is None else environ
-    return env.get("DQ_LOG_LEVEL") or DEFAULT_LOG_LEVEL
+    return parse_level(env.get("DQ_LOG_LEVEL") or DEFAULT_LOG_LEVEL, "DQ_LOG_LEVEL")
+
+
+_LEVELS = {
+    "DEBUG": logging.DEBUG,
+    "INFO": logging.INFO,
+    "WARNING": logging.WARNING,
+    "WARN": logging.WARNING,
+    "ERROR": logging.ERROR,
+    "CRITICAL": logging.CRITICAL,
+}
+
+
+def parse_level(raw: str | int, source: str) -> int:
+    """A log level from a name in any case (``debug``, ``Info``) or a number 0..50; ``source`` names the setting."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        if 0 <= raw <= logging.CRITICAL:
+            return raw
+    elif isinstance(raw, str):
+        text = raw.strip()
+        if text.upper() in _LEVELS:
+            return _LEVELS[text.upper()]
+        if text.isascii() and text.isdigit() and len(text) <= 2 and int(text) <= logging.CRITICAL:
+            return int(text)
+    shown = repr(raw) if len(repr(raw)) <= 40 else repr(raw)[:37] + "..."
+    raise ConfigurationError(f"{source}={shown} is not a log level: use DEBUG, INFO, WARNING or ERROR (any case)")
 
 
 def parse_surveys(raw: str, source: str) -> tuple[str, ...]:

@@ -10,8 +10,8 @@ and adds what httpx leaves to its user:
   hop on the base URL's scheme and host, inside the survey folder), at most ``max_redirects`` hops;
 - **pacing**: a minimum interval between requests, so that BLS is never hit several times a second;
 - **errors that name the right cause**: every failure is a :class:`~dataquest.errors.SourceError` whose message
-  says which source (:class:`~dataquest.sources.Source`: BLS, the population API) failed and what to do; a body quoted in a
-  message is escaped and trimmed (:func:`dataquest.log.printable`); URLs are redacted.
+  says which source (:class:`~dataquest.sources.Source`: BLS, the population API) failed and what to do; a
+  body quoted in a message is escaped and trimmed (:func:`dataquest.log.printable`); URLs are redacted.
 """
 
 from __future__ import annotations

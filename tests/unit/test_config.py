@@ -65,9 +65,12 @@ def test_the_log_level_is_a_setting_read_like_the_others(monkeypatch: pytest.Mon
     import logging
 
     from dataquest import log
+    from dataquest.config import log_level
 
-    assert Settings.from_env({}).log_level == "INFO"
-    assert Settings.from_env({"DQ_LOG_LEVEL": "debug"}).log_level == "debug"
+    assert log_level({}) == logging.INFO
+    assert log_level({"DQ_LOG_LEVEL": "debug"}) == logging.DEBUG
+    with pytest.raises(ConfigurationError, match="DQ_LOG_LEVEL='chatty' is not a log level"):
+        log_level({"DQ_LOG_LEVEL": "chatty"})
     monkeypatch.setenv("DQ_LOG_LEVEL", "Warning")
     log.setup()
     assert logging.getLogger("dataquest").level == logging.WARNING
