@@ -1,8 +1,14 @@
-"""Settings: built once from the environment. The only module that reads ``os.environ``."""
+"""Settings: built once from the environment, and every name the package and Terraform share.
+
+Every setting is read here (``DQ_LOG_LEVEL`` too, by :func:`log_level`, which :func:`dataquest.log.setup` asks
+when no ``--log-level`` flag wins over it); the one other reader of
+``os.environ`` is :func:`dataquest.log.in_lambda`, which asks whether the process runs in Lambda, not for a setting.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import re
@@ -46,6 +52,15 @@ MAX_PARTS_IN_FLIGHT = 64
 # Seconds a sync's lease on a survey lasts unless renewed by its heartbeat (every third of it): a killed run
 # blocks the next one at most this long (on the same host, not at all: its dead owner is seen at once).
 DEFAULT_LEASE_TTL = 60.0
+DEFAULT_LOG_LEVEL = "INFO"
+# The functions' CPU types (Terraform's `architecture`): `dataquest promote` refuses an image built for another.
+LAMBDA_ARCHITECTURES: tuple[str, ...] = ("arm64", "x86_64")
+DEFAULT_ARCHITECTURE = "x86_64"
+# The report function's timeout (terraform/envs/*: report_timeout) and the report queue's visibility timeout,
+# which Terraform's queue module sets to 6x the consumer's timeout (AWS's advice for an SQS event source
+# mapping); the embedded run creates its queue with the same rule.
+REPORT_FUNCTION_TIMEOUT = 300
+REPORT_QUEUE_VISIBILITY_TIMEOUT = 6 * REPORT_FUNCTION_TIMEOUT
 
 _SURVEY_RE = re.compile(LAYOUT["survey_name_regex"])
 _EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
@@ -117,9 +132,43 @@ class Settings:
             raise ConfigurationError(f"DQ_CONTACT={self.contact!r} is not an e-mail address: set it to one")
         return self.contact
 
-    def user_agent(self) -> str:
-        """The User-Agent BLS asks for: the tool and a way to reach its operator."""
+    def user_agent(self, *, contact_required: bool = True) -> str:
+        """The User-Agent: the tool and a way to reach its operator, as BLS asks (a malformed contact is always an
+        error; a missing one only when ``contact_required``, else the tool's name alone)."""
+        if self.contact is None and not contact_required:
+            return f"dataquest/{__version__}"
         return f"dataquest/{__version__} (+{self.require_contact()})"
+
+
+def log_level(environ: Mapping[str, str] | None = None) -> int:
+    """``DQ_LOG_LEVEL`` (default ``INFO``), read in any case by :func:`parse_level`."""
+    env = os.environ if environ is None else environ
+    return parse_level(env.get("DQ_LOG_LEVEL") or DEFAULT_LOG_LEVEL, "DQ_LOG_LEVEL")
+
+
+_LEVELS = {
+    "DEBUG": logging.DEBUG,
+    "INFO": logging.INFO,
+    "WARNING": logging.WARNING,
+    "WARN": logging.WARNING,
+    "ERROR": logging.ERROR,
+    "CRITICAL": logging.CRITICAL,
+}
+
+
+def parse_level(raw: str | int, source: str) -> int:
+    """A log level from a name in any case (``debug``, ``Info``) or a number 0..50; ``source`` names the setting."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        if 0 <= raw <= logging.CRITICAL:
+            return raw
+    elif isinstance(raw, str):
+        text = raw.strip()
+        if text.upper() in _LEVELS:
+            return _LEVELS[text.upper()]
+        if text.isascii() and text.isdigit() and len(text) <= 2 and int(text) <= logging.CRITICAL:
+            return int(text)
+    shown = repr(raw) if len(repr(raw)) <= 40 else repr(raw)[:37] + "..."
+    raise ConfigurationError(f"{source}={shown} is not a log level: use DEBUG, INFO, WARNING or ERROR (any case)")
 
 
 def parse_surveys(raw: str, source: str) -> tuple[str, ...]:

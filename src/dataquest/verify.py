@@ -20,9 +20,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -33,6 +34,7 @@ from dataquest.bls.plan import mirror_prefix, source_metadata
 from dataquest.bls.sync import failure
 from dataquest.bls.transfer import TransferConfig, transfer
 from dataquest.config import BLS_PREFIX, META_SHA256, TAG_SHA256, Settings
+from dataquest.documents import INTERNAL, ItemError
 from dataquest.errors import DataQuestError, StorageError
 from dataquest.storage import NOT_FOUND_CODES, describe, error_code
 
@@ -47,31 +49,40 @@ CHUNK = 1024 * 1024
 WORKERS = 4
 
 
+@dataclass(frozen=True)
+class Mismatch:
+    """An object whose bytes hash to ``actual``, not to the ``recorded`` SHA-256 (kept in ``recorded_in``)."""
+
+    key: str
+    recorded: str
+    actual: str
+    recorded_in: str
+
+
+@dataclass(frozen=True)
+class Unrecorded:
+    """An object with no SHA-256 recorded anywhere; ``actual`` is what its bytes hash to."""
+
+    key: str
+    actual: str
+
+
 @dataclass
 class VerifySummary:
-    """What verify found; :meth:`to_document` is the contract's ``verify --json`` document."""
+    """What verify found: the contract's ``verify --json`` document, through :func:`documents.to_document`."""
 
-    surveys: list[str] = field(default_factory=list)
+    surveys: list[str] = field(default_factory=list, metadata=INTERNAL)
     checked: int = 0
-    mismatched: list[dict[str, str]] = field(default_factory=list)
-    unrecorded: list[dict[str, str]] = field(default_factory=list)
+    mismatched: list[Mismatch] = field(default_factory=list)
+    unrecorded: list[Unrecorded] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
-    errors: list[dict[str, str]] = field(default_factory=list)
+    errors: list[ItemError] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         """Nothing left wrong: every mismatch and unrecorded object repaired, no error."""
-        wrong = {d["key"] for d in self.mismatched} | {d["key"] for d in self.unrecorded}
+        wrong = {d.key for d in self.mismatched} | {d.key for d in self.unrecorded}
         return not self.errors and wrong <= set(self.repaired)
-
-    def to_document(self) -> dict[str, Any]:
-        return {
-            "checked": self.checked,
-            "mismatched": [dict(d) for d in self.mismatched],
-            "unrecorded": [dict(d) for d in self.unrecorded],
-            "repaired": list(self.repaired),
-            "errors": [dict(e) for e in self.errors],
-        }
 
 
 @dataclass(frozen=True)
@@ -172,7 +183,7 @@ def verify(
         try:
             keys = _keys(s3, bucket, prefix)
         except StorageError as exc:
-            summary.errors.append({"key": prefix, "error": str(exc)})
+            summary.errors.append(ItemError(key=prefix, error=str(exc)))
             continue
         bad: list[str] = []
         with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="dq-verify") as pool:
@@ -187,27 +198,20 @@ def verify(
 def _tally(summary: VerifySummary, finding: Finding, bad: list[str]) -> None:
     key = finding.key
     if finding.error is not None:
-        summary.errors.append({"key": key, "error": finding.error})
+        summary.errors.append(ItemError(key=key, error=finding.error))
         return
     summary.checked += 1
     if finding.recorded is None:
-        summary.unrecorded.append({"key": key, "actual": finding.actual or ""})
-        log.event(logger, "object has no recorded sha256", level=30, key=key)
+        summary.unrecorded.append(Unrecorded(key, finding.actual or ""))
+        log.event(logger, "object has no recorded sha256", level=logging.WARNING, key=key)
         bad.append(key)
     elif finding.recorded != finding.actual:
-        summary.mismatched.append(
-            {
-                "key": key,
-                "recorded": finding.recorded,
-                "actual": finding.actual or "",
-                "recorded_in": finding.source or "",
-            }
-        )
-        log.event(logger, "object does not match its sha256", level=40, key=key, recorded=finding.recorded)
+        summary.mismatched.append(Mismatch(key, finding.recorded, finding.actual or "", finding.source or ""))
+        log.event(logger, "object does not match its sha256", level=logging.ERROR, key=key, recorded=finding.recorded)
         bad.append(key)
 
 
-def _repair(
+def _repair(  # noqa: PLR0913 - the options are keyword-only, each named at the call
     settings: Settings,
     s3: S3Client,
     fetcher: Fetcher,
@@ -223,7 +227,7 @@ def _repair(
     try:
         lease = leases.acquire(s3, bucket, survey, ttl=settings.lease_ttl)
     except DataQuestError as exc:
-        summary.errors += [{"key": k, "error": f"not repaired: {exc}"} for k in keys]
+        summary.errors += [ItemError(key=k, error=f"not repaired: {exc}") for k in keys]
         return
     try:
         lease.keep_alive()
@@ -234,7 +238,7 @@ def _repair(
             source = listed.get(key)
             if source is None:
                 summary.errors.append(
-                    {"key": key, "error": f"not repaired: {survey_url} no longer lists it; the next sync deletes it"}
+                    ItemError(key=key, error=f"not repaired: {survey_url} no longer lists it; the next sync deletes it")
                 )
                 continue
             try:
@@ -248,11 +252,11 @@ def _repair(
                     config=transfer_config,
                 )
             except DataQuestError as exc:
-                summary.errors.append({"key": key, "error": f"not repaired: {exc}"})
+                summary.errors.append(ItemError(key=key, error=f"not repaired: {exc}"))
                 continue
             summary.repaired.append(key)
             log.event(logger, "object repaired", key=key, sha256=result.sha256, size=result.size)
     except DataQuestError as exc:
-        summary.errors.append({"key": prefix, "error": f"repair of {survey} stopped: {exc}"})
+        summary.errors.append(ItemError(key=prefix, error=f"repair of {survey} stopped: {exc}"))
     finally:
         lease.release()

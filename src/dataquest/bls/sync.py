@@ -73,7 +73,7 @@ SUMMARY_KEYS = tuple(f.name for f in fields(SyncSummary) if not f.metadata)
 """The contract's keys of the ``sync-bls --json`` document, in order (``dry_run`` and ``plan`` only in a dry run)."""
 
 
-def sync_surveys(  # noqa: PLR0913, RUF100 - the clients, then keyword-only options: the signature callers use
+def sync_surveys(  # noqa: PLR0913 - the clients, then keyword-only options: the signature callers use
     settings: Settings,
     fetcher: Fetcher,
     s3: S3Client,

@@ -73,7 +73,7 @@ class TransferResult:
     parts: int
 
 
-def transfer(  # noqa: PLR0913, RUF100 - the clients, then keyword-only: what goes where, and how
+def transfer(  # noqa: PLR0913 - the clients, then keyword-only: what goes where, and how
     fetcher: Fetcher,
     s3: S3Client,
     *,
