@@ -1,7 +1,8 @@
 """``sync-bls``: keep ``bls/<survey>/`` in S3 a byte-identical mirror of BLS survey folders.
 
-For each survey: take its lease, abort multipart uploads a killed run left behind, walk the listing, read what
-the mirror's objects recorded (a HEAD only where the sizes agree), plan (:mod:`dataquest.bls.plan`), then act:
+``--survey all`` is resolved first, once, from the root listing (:func:`dataquest.bls.listing.discover_surveys`:
+a bad root listing fails the run before any survey is touched). For each survey: take its lease, abort multipart
+uploads a killed run left behind, walk the listing, read what the mirror's objects recorded (a HEAD only where the sizes agree), plan (:mod:`dataquest.bls.plan`), then act:
 confirm with a HEAD the files whose listed time moved by whole hours (a clock change), stream the uploads
 (:mod:`dataquest.bls.transfer`) and delete what the listing no longer has, folder by folder under the plan's
 guards. Any failure in one file (an HTTP error, a refused redirect, an S3 error, anything) is that file's error
@@ -25,7 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from dataquest import log
 from dataquest.bls import lease as leases
-from dataquest.bls.listing import walk, within
+from dataquest.bls.listing import discover_surveys, walk, within
 from dataquest.bls.mirror import Checker, abort_stale_uploads, read_mirror
 from dataquest.bls.plan import Action, Plan, make_plan, mirror_prefix, source_metadata
 from dataquest.bls.progress import Progress
@@ -89,12 +90,13 @@ def sync_surveys(  # noqa: PLR0913 - the clients, then keyword-only options: the
     settings.user_agent()  # a missing or invalid contact fails here, before any request
     if max_delete is not None and max_delete < 0:
         raise ConfigurationError(f"--max-delete {max_delete}: give zero or a positive number")
+    surveys = discover_surveys(fetcher, settings.bls_base_url) if settings.all_surveys else settings.surveys
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ") + "-" + uuid.uuid4().hex[:8]  # sorts by time
     run = _Run(
         bucket=bucket,
         fetcher=fetcher,
         s3=s3,
-        summary=SyncSummary(surveys=list(settings.surveys), dry_run=dry_run),
+        summary=SyncSummary(surveys=list(surveys), dry_run=dry_run),
         trail=Trail(run_id) if dry_run else Trail(run_id, s3, bucket),
         bar=Progress(progress),
         cfg=transfer_config or TransferConfig(concurrency=settings.parts_in_flight),
@@ -103,11 +105,11 @@ def sync_surveys(  # noqa: PLR0913 - the clients, then keyword-only options: the
         lease_wait=lease_wait,
         requests_before=fetcher.requests_sent,
     )
-    start: dict[str, Any] = {"bucket": bucket, "surveys": list(settings.surveys), "base_url": settings.bls_base_url}
+    start: dict[str, Any] = {"bucket": bucket, "surveys": list(surveys), "base_url": settings.bls_base_url}
     run.trail.add("start", **start, dry_run=dry_run, max_delete=max_delete)
     run.trail.keep_writing()
     try:
-        for survey in settings.surveys:
+        for survey in surveys:
             run.sync_one(survey, f"{settings.bls_base_url}{survey}/")
     except KeyboardInterrupt as exc:  # SIGTERM/SIGINT (dataquest.signals) or Ctrl-C: record how far it got
         interrupted = exc if isinstance(exc, Interrupted) else Interrupted("SIGINT")
