@@ -120,3 +120,18 @@ def test_two_streams_at_the_stand_in_never_three(s3: Any) -> None:
         assert (site.bodies(), site.max_streams()) == (6, 2)
         for i in range(6):
             assert body(s3, f"bls/pr/pr.data.{i}") == site.data_of(f"pr/pr.data.{i}")
+
+
+def test_the_sync_bls_flags_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataquest.cli import build_parser
+    from dataquest.cli.common import settings_from
+
+    monkeypatch.setenv("DQ_TRANSFER_STREAMS", "4")
+    monkeypatch.setenv("DQ_REQUEST_INTERVAL", "2")
+    args = build_parser().parse_args(["sync-bls", "--survey", "all", "--streams", "3", "--request-interval", "0.5"])
+    got = settings_from(args)
+    assert (got.all_surveys, got.transfer_streams, got.request_interval) == (True, 3, 0.5)
+    env_only = settings_from(build_parser().parse_args(["sync-bls"]))
+    assert (env_only.transfer_streams, env_only.request_interval) == (4, 2.0)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["sync-bls", "--streams", "0"])
