@@ -18,6 +18,7 @@ and adds what httpx leaves to its user:
 
 from __future__ import annotations
 
+import logging
 import random
 import socket
 import ssl
@@ -143,7 +144,9 @@ class Fetcher:
         """One request, retried while its failure may pass; the response is open (streamed)."""
         attempt = 0
         while True:
-            self.pacer.start()
+            started = self.pacer.start()
+            if logger.isEnabledFor(logging.DEBUG):  # each start, on the pacer's clock: bench-tree measures them
+                log.event(logger, "http request", level=logging.DEBUG, method=method, url=url, start=started)
             try:
                 request = self.client.build_request(method, url, headers=headers)
                 response = self.client.send(request, stream=True, follow_redirects=False)

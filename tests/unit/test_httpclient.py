@@ -414,3 +414,17 @@ def test_the_pacer_alone_lets_the_first_start_at_once() -> None:
     pacer = Pacer(0.25, sleep=clock.sleep, clock=clock)
     assert [pacer.start() for _ in range(3)] == [100.0, 100.25, 100.5]
     assert (clock.sleeps, pacer.started) == ([0.25, 0.25], 3)
+
+
+def test_each_request_start_is_logged_at_debug_on_the_pacers_clock(caplog: pytest.LogCaptureFixture) -> None:
+    clock = Clock()
+    f = fetcher(lambda req: httpx.Response(200), clock, min_interval=0.5)
+    with caplog.at_level("DEBUG", logger="dataquest"):
+        f.get("http://x/a")
+        f.head("http://x/b")
+    got = [
+        (r.fields["method"], r.fields["url"], r.fields["start"])  # type: ignore[attr-defined]
+        for r in caplog.records
+        if r.getMessage() == "http request"
+    ]
+    assert got == [("GET", "http://x/a", 100.0), ("HEAD", "http://x/b", 100.5)]
