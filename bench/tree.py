@@ -15,9 +15,11 @@ pipe holds). Three phases, each measured at the source:
 - a new release of ``--changed`` surveys (``SyntheticTree.mutate``): the files moved (checked: exactly the files
   changed or added).
 
-Requests per second are counted at the source in half-open windows ``[t, t + 1 s - JITTER)``: a request that
-arrives up to ``JITTER`` early (the stand-in's arrival jitter: threads, the loopback) is not taken for a client
-that starts requests faster than ``DQ_REQUEST_INTERVAL``; the shortest gap between two arrivals is printed too.
+Requests per second are counted where they start: ``sync-bls`` runs with ``--log-level DEBUG`` and logs each
+request's start on its pacer's clock (``http request``, ``start``); the most starts in any half-open window
+``[t, t + 1 s)`` and the shortest gap between two starts are the client's. At the source the same count uses
+windows ``[t, t + 1 s - JITTER)``, so that a request arriving up to ``JITTER`` late or early (the stand-in's arrival
+jitter: threads, the loopback, a loaded machine) is not taken for a faster client.
 A failed check prints FAILED and makes the exit status 1.
 
 Then the model: the measured cost of a request (the no-op's median gap between requests at the source, and its
@@ -31,6 +33,8 @@ a smaller one makes a quick run). ``--bandwidth-mib`` caps each body's rate at t
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import math
 import os
 import statistics
@@ -57,7 +61,7 @@ GB = 10**9
 # The real tree (one public full-mirror run) and the deployment's politeness defaults (issue 12).
 REAL_SURVEYS, REAL_FILES, REAL_BYTES = 65, 1_095, 35 * GB
 REAL_RATE, REAL_STREAMS = 1.0, 2  # requests started per second, bodies in flight
-JITTER = 0.02  # seconds a request may arrive early at the stand-in without counting as a faster start
+JITTER = 0.05  # seconds a request may arrive early at the stand-in without counting as a faster start
 # AWS Lambda, us-east-1, x86_64, on-demand (https://aws.amazon.com/lambda/pricing/, as listed 2025-09; unchanged
 # since 2020): per GB-second of duration and per request; the monthly free tier is not deducted.
 LAMBDA_GB_S_USD, LAMBDA_REQUEST_USD = 0.0000166667, 0.20 / 1_000_000
@@ -75,7 +79,9 @@ class Phase:
     bodies: list[str]
     body_bytes: int
     stream_seconds: float
-    max_rps: int
+    max_rps: int  # client-side: starts in any [t, t + 1 s)
+    client_min_gap: float  # client-side: the shortest gap between two starts
+    source_max_rps: int  # at the stand-in, in windows [t, t + 1 s - JITTER)
     max_streams: int
     request_gap: float  # median time between two requests' starts at the source
     min_gap: float  # the shortest (a gap a little under the interval is arrival jitter, not a faster client)
@@ -93,6 +99,16 @@ def max_starts_per_second(starts: list[float], jitter: float = JITTER) -> int:
     return best
 
 
+def client_starts(stderr: str) -> list[float]:
+    """The request starts ``sync-bls --log-level DEBUG`` logged (JSON lines ``http request``), sorted."""
+    starts = []
+    for line in stderr.splitlines():
+        if '"http request"' in line:
+            with contextlib.suppress(ValueError, KeyError):
+                starts.append(float(json.loads(line)["start"]))
+    return sorted(starts)
+
+
 def sync(site: BlsSite, endpoint: str, bucket: str, *, interval: float, name: str) -> Phase:
     env = {k: v for k, v in os.environ.items() if k not in ("AWS_CA_BUNDLE", "PYTHONDONTWRITEBYTECODE")}
     env.update(KEYS)
@@ -104,7 +120,7 @@ def sync(site: BlsSite, endpoint: str, bucket: str, *, interval: float, name: st
         DQ_REQUEST_INTERVAL=str(interval),
     )
     site.reset_counts()
-    cmd = [str(ROOT / ".venv" / "bin" / "dataquest"), "sync-bls", "--json", "--survey", "all"]
+    cmd = [str(ROOT / ".venv" / "bin" / "dataquest"), "sync-bls", "--json", "--survey", "all", "--log-level", "DEBUG"]
     with tempfile.TemporaryFile() as err:
         began = time.perf_counter()
         returncode = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err, check=False).returncode
@@ -112,6 +128,8 @@ def sync(site: BlsSite, endpoint: str, bucket: str, *, interval: float, name: st
         if returncode != 0:
             err.seek(0)
             print(f"{name}: sync-bls failed (exit {returncode}):\n{err.read().decode(errors='replace')[-2000:]}")
+        err.seek(0)
+        client = client_starts(err.read().decode(errors="replace"))
     site.wait_idle()
     starts = sorted(r.at for r in site.requests)
     gaps = [b - a for a, b in pairwise(starts)]
@@ -124,7 +142,9 @@ def sync(site: BlsSite, endpoint: str, bucket: str, *, interval: float, name: st
         bodies=sorted(s.path[len(site.root) :] for s in site.streams),
         body_bytes=sum(s.bytes for s in site.streams),
         stream_seconds=sum(s.end - s.start for s in site.streams),
-        max_rps=max_starts_per_second(starts),
+        max_rps=max_starts_per_second(client, jitter=0.0),
+        client_min_gap=min((b - a for a, b in pairwise(client)), default=0.0),
+        source_max_rps=max_starts_per_second(starts),
         max_streams=site.max_streams(),
         request_gap=statistics.median(gaps) if gaps else 0.0,
         min_gap=min(gaps, default=0.0),
@@ -195,8 +215,9 @@ def report(phase: Phase, folders: int) -> None:
     per_folder = sorted(set(phase.listings.values()))
     print(
         f"{phase.name:12} exit {phase.returncode}  {phase.seconds:7.1f} s  {phase.requests:5} requests  "
-        f"{len(phase.bodies):4} bodies  {phase.body_bytes / MiB:9.2f} MiB  max {phase.max_rps} req/s "
-        f"(min gap {phase.min_gap:.3f} s)  max {phase.max_streams} streams  "
+        f"{len(phase.bodies):4} bodies  {phase.body_bytes / MiB:9.2f} MiB  max {phase.max_rps} req/s started "
+        f"(min gap {phase.client_min_gap:.3f} s; at the source {phase.source_max_rps}, min gap {phase.min_gap:.3f} s)  "
+        f"max {phase.max_streams} streams  "
         f"listings: {len(phase.listings)}/{folders} folders, {per_folder} per folder"
     )
 
@@ -241,6 +262,7 @@ def run_phases(args: argparse.Namespace, tree: SyntheticTree, folders: list[str]
         report(changed, len(folders))
         last_ok, last_detail = mirror_check(s3, bucket, site, tree)
         root = site.root
+    phases = (first, noop, changed)
     one_each = {root: 1} | {root + f: 1 for f in folders}
     print()
     results = [
@@ -259,6 +281,13 @@ def run_phases(args: argparse.Namespace, tree: SyntheticTree, folders: list[str]
             f"{len(change.removed)} removed at the source",
         ),
         check("mirror after the change", last_ok, last_detail),
+        check(
+            "politeness",
+            all(p.client_min_gap >= args.interval - 1e-6 and p.max_streams <= REAL_STREAMS for p in phases),
+            f"request starts at least {args.interval} s apart (shortest "
+            f"{min(p.client_min_gap for p in phases):.3f} s, on the client's clock), at most "
+            f"{max(p.max_streams for p in phases)} bodies at once",
+        ),
     ]
     return first, noop, all(results)
 

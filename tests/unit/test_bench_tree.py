@@ -42,3 +42,15 @@ def test_requests_per_second_count_starts_in_half_open_windows_that_jitter_canno
     assert bench.max_starts_per_second(paced, jitter=0.02) == 1
     assert bench.max_starts_per_second([0.0, 0.5, 0.9, 1.0], jitter=0.02) == 3  # a faster client is seen
     assert bench.max_starts_per_second([], jitter=0.02) == 0
+
+
+def test_the_client_starts_are_read_from_the_debug_log(bench: ModuleType) -> None:
+    stderr = "\n".join(
+        [
+            '{"message": "http request", "method": "GET", "start": 12.5}',
+            "a line that is not JSON",
+            '{"message": "http request", "method": "HEAD", "start": 11.0}',
+            '{"message": "upload", "key": "bls/pr/x"}',
+        ]
+    )
+    assert bench.client_starts(stderr) == [11.0, 12.5]
