@@ -22,6 +22,7 @@ import logging
 import random
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -117,6 +118,13 @@ class Fetcher:
         self._sleep = sleep
         self._jitter = jitter
         self.pacer = Pacer(min_interval, sleep=sleep, clock=clock)
+        self._reading: set[httpx.Response] = set()  # the bodies streaming now (from any thread)
+        self._reading_lock = threading.Lock()
+
+    def reading(self) -> list[httpx.Response]:
+        """The responses whose bodies are being read now, by any thread (a stop cuts them)."""
+        with self._reading_lock:
+            return list(self._reading)
 
     @property
     def min_interval(self) -> float:
@@ -225,9 +233,13 @@ class Fetcher:
     ) -> Iterator[httpx.Response]:
         """Open ``url`` for streaming once its status is 2xx (retrying before any body byte is read)."""
         response = self._open("GET", url, headers, source, allow)
+        with self._reading_lock:
+            self._reading.add(response)
         try:
             yield response
         finally:
+            with self._reading_lock:
+                self._reading.discard(response)
             response.close()
 
     def head(

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from dataquest.bls import sync as sync_module
-from dataquest.bls.streams import Streams
+from dataquest.bls.streams import Streams, cut_reads
 from dataquest.config import Settings
 from dataquest.errors import ConfigurationError, Interrupted
 from dataquest.httpclient import Fetcher
@@ -135,3 +135,40 @@ def test_the_sync_bls_flags_win_over_the_environment(monkeypatch: pytest.MonkeyP
     assert (env_only.transfer_streams, env_only.request_interval) == (4, 2.0)
     with pytest.raises(SystemExit):
         build_parser().parse_args(["sync-bls", "--streams", "0"])
+
+
+def test_a_stop_cuts_a_read_blocked_on_a_stalled_source() -> None:
+    """Without the cut, the stalled read would wait for the source (30 s) and then read the whole body."""
+    with BlsSite() as site:
+        site.put_generated("pr/big", 256 * 1024, seed=1)
+        site.stall("pr/big", after=64 * 1024, delay=30, times=1)
+        client = httpx.Client(headers={"User-Agent": "dataquest/test (+ops@example.org)"}, timeout=60)
+        fetcher = Fetcher(client, min_interval=0)
+        streams = Streams(2, on_stop=lambda: cut_reads(fetcher))
+        read: list[int] = []
+        ended: list[BaseException] = []
+
+        def work(item: str) -> None:
+            if item == "fail":
+                while not fetcher.reading():  # the other stream is reading
+                    time.sleep(0.01)
+                time.sleep(0.1)  # and stalled
+                raise RuntimeError("the lease is lost")
+            with fetcher.stream(site.url("pr/big")) as response:
+                try:
+                    for chunk in response.iter_bytes():
+                        read.append(len(chunk))
+                except Exception as exc:
+                    ended.append(exc)
+                    raise
+
+        try:
+            with pytest.raises(RuntimeError, match="the lease is lost"):
+                streams.run(["big", "fail"], work)
+        finally:
+            client.close()
+        assert streams.stopping
+        assert sum(read) < 256 * 1024
+        assert len(ended) == 1
+        assert isinstance(ended[0], httpx.HTTPError)
+        assert fetcher.reading() == []

@@ -31,7 +31,7 @@ from dataquest.bls.listing import discover_surveys, walk, within
 from dataquest.bls.mirror import Checker, abort_stale_uploads, read_mirror
 from dataquest.bls.plan import Action, Plan, make_plan, mirror_prefix, source_metadata
 from dataquest.bls.progress import Progress
-from dataquest.bls.streams import Streams
+from dataquest.bls.streams import Stopped, Streams, cut_reads
 from dataquest.bls.trail import Trail, failure
 from dataquest.bls.transfer import TransferConfig, transfer
 from dataquest.config import BLS_PREFIX, Settings
@@ -105,7 +105,7 @@ def sync_surveys(  # noqa: PLR0913 - the clients, then keyword-only options: the
         lease_ttl=settings.lease_ttl,
         lease_wait=lease_wait,
         requests_before=fetcher.requests_sent,
-        streams=Streams(settings.transfer_streams),
+        streams=Streams(settings.transfer_streams, on_stop=lambda: cut_reads(fetcher)),
     )
     start: dict[str, Any] = {"bucket": bucket, "surveys": list(surveys), "base_url": settings.bls_base_url}
     run.trail.add("start", **start, dry_run=dry_run, max_delete=max_delete)
@@ -258,7 +258,9 @@ class _Run:
                 on_bytes=count,
                 allow=allow,
             )
-        except Exception as exc:  # noqa: BLE001 - any failure of one file is that file's error; the run goes on
+        except Exception as exc:  # any failure of one file is that file's error; the run goes on
+            if self.streams.stopping:  # its read was cut by the stop: not the file's error
+                raise Stopped from exc
             self.error(action.survey, failure(exc), key=action.key, path=action.path)
             return
         finally:
