@@ -153,3 +153,21 @@ def test_a_bad_root_listing_leaves_the_mirror_intact(s3: Any) -> None:
     assert [p for p, _ in src.seen] == ["/pub/time.series/"]  # no survey touched
     assert keys(s3, "_logs/") == trails
     assert keys(s3, "_locks/") == []
+
+
+def test_run_ingest_resolves_all_once_then_syncs_and_fetches_the_population(s3: Any) -> None:
+    import io
+
+    from dataquest.app import App
+    from dataquest.ingest import run_ingest
+    from tests.unit.test_report import POPULATION
+
+    src = root_source()
+    src.site.serve("population.json", POPULATION.encode() if isinstance(POPULATION, str) else POPULATION)
+    cfg = settings(surveys=("all",), population_url=BASE + "population.json")
+    with App(cfg, s3=s3, http=src.fetcher().client, metrics_stream=io.StringIO()) as app:
+        summary = run_ingest(app)
+    assert summary.surveys == ["ce", "pr"]
+    assert summary.uploaded == 4
+    assert [p for p, _ in src.seen].count("/pub/time.series/") == 1
+    assert "population/nation_population.json" in keys(s3, "population/")
