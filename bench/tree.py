@@ -8,9 +8,19 @@ A synthetic tree (tests/support/bls_tree.py: ``round(10 * scale)`` surveys, sub-
 bench/bench_sync.py does (its moto helper is reused; stderr goes to a file, as a whole tree logs more than a
 pipe holds). Three phases, each measured at the source:
 
-- first sync: files and bytes, wall time, requests started in any one second (max), bodies in flight (max);
-- no-op re-sync: listing requests per folder (the goal: one per folder plus the root) and file bodies (goal: 0);
-- a new release of ``--changed`` surveys (``SyntheticTree.mutate``): the files moved against the files changed.
+- first sync (``sync-bls --survey all``): files and bytes, checked byte for byte against the tree, wall time,
+  requests started in any one second (max), bodies in flight (max);
+- no-op re-sync: listing requests per folder (checked: exactly one per folder plus the root) and file bodies
+  (checked: none);
+- a new release of ``--changed`` surveys (``SyntheticTree.mutate``): the files moved (checked: exactly the files
+  changed or added).
+
+Requests per second are counted where they start: ``sync-bls`` runs with ``--log-level DEBUG`` and logs each
+request's start on its pacer's clock (``http request``, ``start``); the most starts in any half-open window
+``[t, t + 1 s)`` and the shortest gap between two starts are the client's. At the source the same count uses
+windows ``[t, t + 1 s - JITTER)``, so that a request arriving up to ``JITTER`` late or early (the stand-in's arrival
+jitter: threads, the loopback, a loaded machine) is not taken for a faster client.
+A failed check prints FAILED and makes the exit status 1.
 
 Then the model: the measured cost of a request (the no-op's median gap between requests at the source, and its
 time outside them) and a stream's throughput (body bytes / time streaming; ``--model-rate-mib`` replaces it with an
@@ -23,6 +33,8 @@ a smaller one makes a quick run). ``--bandwidth-mib`` caps each body's rate at t
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import math
 import os
 import statistics
@@ -33,6 +45,7 @@ import time
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import boto3
 
@@ -48,6 +61,7 @@ GB = 10**9
 # The real tree (one public full-mirror run) and the deployment's politeness defaults (issue 12).
 REAL_SURVEYS, REAL_FILES, REAL_BYTES = 65, 1_095, 35 * GB
 REAL_RATE, REAL_STREAMS = 1.0, 2  # requests started per second, bodies in flight
+JITTER = 0.05  # seconds a request may arrive early at the stand-in without counting as a faster start
 # AWS Lambda, us-east-1, x86_64, on-demand (https://aws.amazon.com/lambda/pricing/, as listed 2025-09; unchanged
 # since 2020): per GB-second of duration and per request; the monthly free tier is not deducted.
 LAMBDA_GB_S_USD, LAMBDA_REQUEST_USD = 0.0000166667, 0.20 / 1_000_000
@@ -65,14 +79,37 @@ class Phase:
     bodies: list[str]
     body_bytes: int
     stream_seconds: float
-    max_rps: int
+    max_rps: int  # client-side: starts in any [t, t + 1 s)
+    client_min_gap: float  # client-side: the shortest gap between two starts
+    source_max_rps: int  # at the stand-in, in windows [t, t + 1 s - JITTER)
     max_streams: int
     request_gap: float  # median time between two requests' starts at the source
     min_gap: float  # the shortest (a gap a little under the interval is arrival jitter, not a faster client)
     outside: float  # wall time before the first request and after the last one (start-up, S3, exit)
 
 
-def sync(site: BlsSite, endpoint: str, bucket: str, surveys: tuple[str, ...], *, interval: float, name: str) -> Phase:
+def max_starts_per_second(starts: list[float], jitter: float = JITTER) -> int:
+    """The most request starts in any half-open window ``[t, t + 1 s - jitter)``."""
+    times = sorted(starts)
+    best, first = 0, 0
+    for last, t in enumerate(times):
+        while t - times[first] >= 1.0 - jitter:
+            first += 1
+        best = max(best, last - first + 1)
+    return best
+
+
+def client_starts(stderr: str) -> list[float]:
+    """The request starts ``sync-bls --log-level DEBUG`` logged (JSON lines ``http request``), sorted."""
+    starts = []
+    for line in stderr.splitlines():
+        if '"http request"' in line:
+            with contextlib.suppress(ValueError, KeyError):
+                starts.append(float(json.loads(line)["start"]))
+    return sorted(starts)
+
+
+def sync(site: BlsSite, endpoint: str, bucket: str, *, interval: float, name: str) -> Phase:
     env = {k: v for k, v in os.environ.items() if k not in ("AWS_CA_BUNDLE", "PYTHONDONTWRITEBYTECODE")}
     env.update(KEYS)
     env.update(
@@ -82,10 +119,8 @@ def sync(site: BlsSite, endpoint: str, bucket: str, surveys: tuple[str, ...], *,
         DQ_BLS_BASE_URL=site.base_url,
         DQ_REQUEST_INTERVAL=str(interval),
     )
-    # Issue 12: `--survey all` goes here (it will also list the root); until then, every survey by name.
-    survey_args = [arg for s in surveys for arg in ("--survey", s)]
     site.reset_counts()
-    cmd = [str(ROOT / ".venv" / "bin" / "dataquest"), "sync-bls", "--json", *survey_args]
+    cmd = [str(ROOT / ".venv" / "bin" / "dataquest"), "sync-bls", "--json", "--survey", "all", "--log-level", "DEBUG"]
     with tempfile.TemporaryFile() as err:
         began = time.perf_counter()
         returncode = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err, check=False).returncode
@@ -93,6 +128,8 @@ def sync(site: BlsSite, endpoint: str, bucket: str, surveys: tuple[str, ...], *,
         if returncode != 0:
             err.seek(0)
             print(f"{name}: sync-bls failed (exit {returncode}):\n{err.read().decode(errors='replace')[-2000:]}")
+        err.seek(0)
+        client = client_starts(err.read().decode(errors="replace"))
     site.wait_idle()
     starts = sorted(r.at for r in site.requests)
     gaps = [b - a for a, b in pairwise(starts)]
@@ -105,7 +142,9 @@ def sync(site: BlsSite, endpoint: str, bucket: str, surveys: tuple[str, ...], *,
         bodies=sorted(s.path[len(site.root) :] for s in site.streams),
         body_bytes=sum(s.bytes for s in site.streams),
         stream_seconds=sum(s.end - s.start for s in site.streams),
-        max_rps=site.max_requests_per_second(),
+        max_rps=max_starts_per_second(client, jitter=0.0),
+        client_min_gap=min((b - a for a, b in pairwise(client)), default=0.0),
+        source_max_rps=max_starts_per_second(starts),
         max_streams=site.max_streams(),
         request_gap=statistics.median(gaps) if gaps else 0.0,
         min_gap=min(gaps, default=0.0),
@@ -176,10 +215,81 @@ def report(phase: Phase, folders: int) -> None:
     per_folder = sorted(set(phase.listings.values()))
     print(
         f"{phase.name:12} exit {phase.returncode}  {phase.seconds:7.1f} s  {phase.requests:5} requests  "
-        f"{len(phase.bodies):4} bodies  {phase.body_bytes / MiB:9.2f} MiB  max {phase.max_rps} req/s "
-        f"(min gap {phase.min_gap:.3f} s)  max {phase.max_streams} streams  "
+        f"{len(phase.bodies):4} bodies  {phase.body_bytes / MiB:9.2f} MiB  max {phase.max_rps} req/s started "
+        f"(min gap {phase.client_min_gap:.3f} s; at the source {phase.source_max_rps}, min gap {phase.min_gap:.3f} s)  "
+        f"max {phase.max_streams} streams  "
         f"listings: {len(phase.listings)}/{folders} folders, {per_folder} per folder"
     )
+
+
+def mirror_check(s3: Any, bucket: str, site: BlsSite, tree: SyntheticTree) -> tuple[bool, str]:
+    """Whether ``bls/`` holds exactly the surveys' files of ``tree``, each byte for byte as the source serves it."""
+    keys = sorted(
+        o["Key"]
+        for p in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="bls/")
+        for o in p.get("Contents", [])
+    )
+    expected = sorted(f"bls/{p}" for p in tree.files if p.split("/", 1)[0] in tree.surveys)
+    if keys != expected:
+        return False, f"{len(keys)} objects under bls/, the tree's surveys have {len(expected)} files"
+    different = [k for k in keys if s3.get_object(Bucket=bucket, Key=k)["Body"].read() != site.data_of(k[4:])]
+    if different:
+        return False, f"{len(different)} of {len(keys)} objects differ from the source, e.g. {different[0]}"
+    return True, f"{len(keys)} objects, byte for byte equal to the source"
+
+
+def check(name: str, ok: bool, detail: str) -> bool:
+    print(f"  {'ok    ' if ok else 'FAILED'} {name}: {detail}")
+    return ok
+
+
+def run_phases(args: argparse.Namespace, tree: SyntheticTree, folders: list[str]) -> tuple[Phase, Phase, bool]:
+    """The three syncs and their checks; the first sync's and the no-op's measures for the model."""
+    with BlsSite(bandwidth=args.bandwidth_mib * MiB or None) as site, moto_process() as endpoint:
+        tree.install(site)
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **_creds())
+        bucket = f"bench-tree-{int(time.time())}"
+        s3.create_bucket(Bucket=bucket)
+        first = sync(site, endpoint, bucket, interval=args.interval, name="first sync")
+        report(first, len(folders))
+        first_ok, first_detail = mirror_check(s3, bucket, site, tree)
+        noop = sync(site, endpoint, bucket, interval=args.interval, name="no-op")
+        report(noop, len(folders))
+        changed_surveys = tree.surveys[: args.changed]
+        change = tree.mutate(changed_surveys)
+        tree.install(site)
+        changed = sync(site, endpoint, bucket, interval=args.interval, name="change")
+        report(changed, len(folders))
+        last_ok, last_detail = mirror_check(s3, bucket, site, tree)
+        root = site.root
+    phases = (first, noop, changed)
+    one_each = {root: 1} | {root + f: 1 for f in folders}
+    print()
+    results = [
+        check("exit status", not any(p.returncode for p in (first, noop, changed)), "0 for every sync"),
+        check("first sync", first_ok, first_detail),
+        check(
+            "no-op",
+            noop.listings == one_each and not noop.bodies,
+            f"{len(noop.bodies)} bodies, {noop.requests} requests: {len(noop.listings)} folders listed "
+            f"(the root and {len(folders)} folders), {sorted(set(noop.listings.values()))} listing(s) each",
+        ),
+        check(
+            f"change in {', '.join(changed_surveys)}",
+            changed.bodies == sorted(change.moved),
+            f"moved {len(changed.bodies)} files, the {len(change.moved)} changed or added; "
+            f"{len(change.removed)} removed at the source",
+        ),
+        check("mirror after the change", last_ok, last_detail),
+        check(
+            "politeness",
+            all(p.client_min_gap >= args.interval - 1e-6 and p.max_streams <= REAL_STREAMS for p in phases),
+            f"request starts at least {args.interval} s apart (shortest "
+            f"{min(p.client_min_gap for p in phases):.3f} s, on the client's clock), at most "
+            f"{max(p.max_streams for p in phases)} bodies at once",
+        ),
+    ]
+    return first, noop, all(results)
 
 
 def main() -> int:
@@ -193,50 +303,15 @@ def main() -> int:
     args = parser.parse_args()
 
     tree = SyntheticTree(seed=args.seed, scale=args.scale)
-    folders = len([f for f in tree.folders() if f != "compressed/"])
+    folders = [f for f in tree.folders() if f != "compressed/"]
     print(
-        f"bench-tree: scale {args.scale}: {len(tree.surveys)} surveys, {len(tree.files)} files, {folders} folders, "
-        f"{tree.total_bytes / MiB:.1f} MiB; interval {args.interval} s; {os.cpu_count()} CPUs, "
-        f"load average {os.getloadavg()[0]:.1f}"
+        f"bench-tree: scale {args.scale}: {len(tree.surveys)} surveys, {len(tree.files)} files, {len(folders)} "
+        f"folders, {tree.total_bytes / MiB:.1f} MiB; interval {args.interval} s; {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
     )
-    with BlsSite(bandwidth=args.bandwidth_mib * MiB or None) as site, moto_process() as endpoint:
-        tree.install(site)
-        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **_creds())
-        bucket = f"bench-tree-{int(time.time())}"
-        s3.create_bucket(Bucket=bucket)
-        surveys = tree.surveys
-        expected_first = sum(1 for p in tree.files if p.split("/", 1)[0] in surveys)
-        first = sync(site, endpoint, bucket, surveys, interval=args.interval, name="first sync")
-        report(first, folders)
-        noop = sync(site, endpoint, bucket, surveys, interval=args.interval, name="no-op")
-        report(noop, folders)
-        change = tree.mutate(surveys[: args.changed])
-        tree.install(site)
-        changed = sync(site, endpoint, bucket, surveys, interval=args.interval, name="change")
-        report(changed, folders)
-        keys = {
-            o["Key"]
-            for p in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="bls/")
-            for o in p.get("Contents", [])
-        }
-    if any(p.returncode for p in (first, noop, changed)):
-        return 1
-    expected = {f"bls/{p}" for p in tree.files if p.split("/", 1)[0] in surveys}
-    print()
-    print(f"first sync: {len(first.bodies)} of {expected_first} files, {first.body_bytes} bytes")
-    print(
-        f"no-op: {len(noop.bodies)} bodies, listings per folder {sorted(set(noop.listings.values()))} "
-        f"(root: {noop.listings.get(site.root, 0)}; today's sync-bls does not list it)"
-    )
-    print(
-        f"change ({', '.join(surveys[: args.changed])}): moved {len(changed.bodies)} files "
-        f"({'exactly' if changed.bodies == list(change.moved) else 'NOT only'} the {len(change.moved)} changed or "
-        "added), "
-        f"{len(change.removed)} removed at the source"
-    )
-    print(f"mirror: {len(keys)} objects under bls/, {'equal to' if keys == expected else 'DIFFERENT from'} the tree")
+    first, noop, ok = run_phases(args, tree, folders)
     model(tree, first, noop, args.model_rate_mib or None, args.interval)
-    return 0
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

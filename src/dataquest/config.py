@@ -49,6 +49,14 @@ DEFAULT_REQUEST_INTERVAL = 1.0
 # Parts of a multipart upload in flight at once: memory is about (this + 2) x the 8 MiB part size.
 DEFAULT_PARTS_IN_FLIGHT = 4
 MAX_PARTS_IN_FLIGHT = 64
+# File transfers streaming at once in one process (sync-bls's worker pool; in AWS, the transfer function's
+# maximum concurrency): BLS asks for few connections, so two by default.
+DEFAULT_TRANSFER_STREAMS = 2
+MAX_TRANSFER_STREAMS = 16
+# `--survey all` / DQ_BLS_SURVEYS=all: every survey folder of the root listing (dataquest.bls.discovery), alone.
+ALL_SURVEYS = "all"
+# Folders of the root listing that match the survey-name rule but hold no survey: skipped by `all`.
+NON_SURVEY_FOLDERS: frozenset[str] = frozenset({"compressed"})
 # Seconds a sync's lease on a survey lasts unless renewed by its heartbeat (every third of it): a killed run
 # blocks the next one at most this long (on the same host, not at all: its dead owner is seen at once).
 DEFAULT_LEASE_TTL = 60.0
@@ -83,6 +91,7 @@ class Settings:
     aws_region: str = "us-east-1"
     request_interval: float = DEFAULT_REQUEST_INTERVAL
     parts_in_flight: int = DEFAULT_PARTS_IN_FLIGHT
+    transfer_streams: int = DEFAULT_TRANSFER_STREAMS
     lease_ttl: float = DEFAULT_LEASE_TTL
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -105,6 +114,9 @@ class Settings:
             parts_in_flight=parse_count(
                 env.get("DQ_PARTS_IN_FLIGHT"), DEFAULT_PARTS_IN_FLIGHT, MAX_PARTS_IN_FLIGHT, "DQ_PARTS_IN_FLIGHT"
             ),
+            transfer_streams=parse_count(
+                env.get("DQ_TRANSFER_STREAMS"), DEFAULT_TRANSFER_STREAMS, MAX_TRANSFER_STREAMS, "DQ_TRANSFER_STREAMS"
+            ),
             lease_ttl=parse_seconds(env.get("DQ_LEASE_TTL"), DEFAULT_LEASE_TTL, "DQ_LEASE_TTL", positive=True),
         )
 
@@ -116,6 +128,11 @@ class Settings:
         if "bls_base_url" in given:
             given["bls_base_url"] = normalise_base_url(given["bls_base_url"], "--bls-base-url")
         return replace(self, **given)
+
+    @property
+    def all_surveys(self) -> bool:
+        """Whether the surveys are ``all``: every survey folder of the root listing, found at the run's start."""
+        return self.surveys == (ALL_SURVEYS,)
 
     def require_bucket(self) -> str:
         if not self.bucket:
@@ -176,11 +193,23 @@ def parse_surveys(raw: str, source: str) -> tuple[str, ...]:
     if not surveys:
         raise ConfigurationError(f"{source} is empty: give at least one survey folder, e.g. 'pr'")
     for s in surveys:
-        if not _SURVEY_RE.match(s):
+        if not is_survey_name(s):
             raise ConfigurationError(
                 f"{source}: {s!r} is not a survey folder name (lowercase letters and digits, e.g. 'pr', 'ce')"
             )
-    return tuple(dict.fromkeys(surveys))
+    unique = tuple(dict.fromkeys(surveys))
+    if ALL_SURVEYS in unique and len(unique) > 1:
+        others = ", ".join(s for s in unique if s != ALL_SURVEYS)
+        raise ConfigurationError(
+            f"{source}: '{ALL_SURVEYS}' stands alone (every survey folder of the root listing); it cannot be mixed "
+            f"with names ({others}): give either '{ALL_SURVEYS}' or the names"
+        )
+    return unique
+
+
+def is_survey_name(name: str) -> bool:
+    """The one survey-name rule (``layout.json``'s ``survey_name_regex``): settings and root discovery use it."""
+    return _SURVEY_RE.match(name) is not None
 
 
 def parse_seconds(raw: str | None, default: float, source: str, *, positive: bool = False) -> float:

@@ -8,7 +8,9 @@ and adds what httpx leaves to its user:
   an invalid URL, a certificate that does not verify, any other 4xx;
 - **redirects** followed by hand, each hop checked by a policy (:data:`RedirectPolicy`: the sync's keeps every
   hop on the base URL's scheme and host, inside the survey folder), at most ``max_redirects`` hops;
-- **pacing**: a minimum interval between requests, so that BLS is never hit several times a second;
+- **pacing** (:class:`Pacer`): a minimum interval between the *starts* of two requests (``DQ_REQUEST_INTERVAL``,
+  1 s by default), for every thread that shares the Fetcher (``sync-bls``'s transfer streams): every request
+  counts, listings, HEADs, GETs, each retry and each redirect hop; the first request of a run never waits;
 - **errors that name the right cause**: every failure is a :class:`~dataquest.errors.SourceError` whose message
   says which source (:class:`~dataquest.sources.Source`: BLS, the population API) failed and what to do; a
   body quoted in a message is escaped and trimmed (:func:`dataquest.log.printable`); URLs are redacted.
@@ -16,6 +18,7 @@ and adds what httpx leaves to its user:
 
 from __future__ import annotations
 
+import logging
 import random
 import socket
 import ssl
@@ -29,6 +32,7 @@ import httpx
 
 from dataquest import log
 from dataquest.errors import SourceError
+from dataquest.pacing import Pacer
 from dataquest.sources import BLS, GENERIC, POPULATION, RETRY_STATUSES, Source, raise_for_status
 
 __all__ = [  # Source and its kinds live in dataquest.sources; named here too, where the fetches are
@@ -37,6 +41,7 @@ __all__ = [  # Source and its kinds live in dataquest.sources; named here too, w
     "POPULATION",
     "RETRY_STATUSES",
     "Fetcher",
+    "Pacer",
     "RedirectPolicy",
     "Source",
     "build_client",
@@ -109,26 +114,26 @@ class Fetcher:
         self.retries = retries
         self.backoff = backoff
         self.max_backoff = max_backoff
-        self.min_interval = min_interval
         self.max_redirects = max_redirects
         self._sleep = sleep
-        self._clock = clock
         self._jitter = jitter
-        self._lock = threading.Lock()
-        self._last: float | None = None
-        self.requests_sent = 0
+        self.pacer = Pacer(min_interval, sleep=sleep, clock=clock)
+        self._reading: set[httpx.Response] = set()  # the bodies streaming now (from any thread)
+        self._reading_lock = threading.Lock()
 
-    def _pace(self) -> None:
-        """Wait until ``min_interval`` has passed since the previous request started; the first never waits."""
-        with self._lock:
-            now = self._clock()
-            if self._last is not None and self.min_interval > 0:
-                wait = self._last + self.min_interval - now
-                if wait > 0:
-                    self._sleep(wait)
-                    now = self._clock()
-            self._last = now
-            self.requests_sent += 1
+    def reading(self) -> list[httpx.Response]:
+        """The responses whose bodies are being read now, by any thread (a stop cuts them)."""
+        with self._reading_lock:
+            return list(self._reading)
+
+    @property
+    def min_interval(self) -> float:
+        return self.pacer.interval
+
+    @property
+    def requests_sent(self) -> int:
+        """Requests started through this Fetcher (each retry and redirect hop is one)."""
+        return self.pacer.started
 
     def _delay(self, attempt: int, response: httpx.Response | None) -> float:
         if response is not None and "retry-after" in response.headers:
@@ -147,7 +152,9 @@ class Fetcher:
         """One request, retried while its failure may pass; the response is open (streamed)."""
         attempt = 0
         while True:
-            self._pace()
+            started = self.pacer.start()
+            if logger.isEnabledFor(logging.DEBUG):  # each start, on the pacer's clock: bench-tree measures them
+                log.event(logger, "http request", level=logging.DEBUG, method=method, url=url, start=started)
             try:
                 request = self.client.build_request(method, url, headers=headers)
                 response = self.client.send(request, stream=True, follow_redirects=False)
@@ -226,9 +233,13 @@ class Fetcher:
     ) -> Iterator[httpx.Response]:
         """Open ``url`` for streaming once its status is 2xx (retrying before any body byte is read)."""
         response = self._open("GET", url, headers, source, allow)
+        with self._reading_lock:
+            self._reading.add(response)
         try:
             yield response
         finally:
+            with self._reading_lock:
+                self._reading.discard(response)
             response.close()
 
     def head(

@@ -160,6 +160,7 @@ def test_a_killed_run_does_not_block_the_next_on_this_host_and_its_trail_shows_h
     env.site.put_generated(BIG, BIG_SIZE, seed=6)
     env.site.stall(BIG, after=8 * MiB + 512 * 1024, delay=60, times=1)
     ttl = {"DQ_LEASE_TTL": "600"}  # an expiry far away: only the dead-owner check can free the lease
+    ttl["DQ_TRANSFER_STREAMS"] = "1"  # one file after another: the trail shows exactly the file before the stall
     proc = env.start("sync-bls", extra=ttl)
     try:
         wait_for_a_part(env)

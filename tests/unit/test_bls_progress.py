@@ -125,3 +125,26 @@ def test_the_ingest_path_never_imports_tqdm() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_transfer_threads_count_on_one_bar_without_losing_a_byte_or_a_file() -> None:
+    import threading
+
+    out = Terminal()
+    bar = Progress(True, out)
+    bar.start("bls/pr", 4 * 200, 4 * 200 * 1000)
+
+    def stream() -> None:
+        for _ in range(200):
+            for _ in range(10):
+                bar.add_bytes(100)
+            bar.file_done()
+
+    threads = [threading.Thread(target=stream) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert (bar._bar.n, bar.files_done) == (4 * 200 * 1000, 800)
+    bar.finish()
+    assert "800/800 files" in visible(out.getvalue())[-1]

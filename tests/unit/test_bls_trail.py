@@ -83,8 +83,8 @@ def test_an_interrupt_mid_run_aborts_the_upload_releases_the_lease_and_writes_th
         return real_transfer(*args, **kw)
 
     monkeypatch.setattr(sync_module, "transfer", stopping)
-    with pytest.raises(Interrupted) as info:
-        sync_module.sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
+    with pytest.raises(Interrupted) as info:  # one stream: a, then b (interrupted), and c never starts
+        sync_module.sync_surveys(settings(transfer_streams=1), source.fetcher(), s3, transfer_config=CFG)
     doc = info.value.document
     assert doc is not None
     assert (doc["uploaded"], doc["errors"][-1]["error"]) == (1, "interrupted by SIGTERM")

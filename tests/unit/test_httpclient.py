@@ -3,12 +3,13 @@ from __future__ import annotations
 import itertools
 import socket
 import ssl
+import threading
 
 import httpx
 import pytest
 
 from dataquest.errors import ForbiddenError, SourceError
-from dataquest.httpclient import BLS, POPULATION, Fetcher, build_client, is_permanent, same_origin
+from dataquest.httpclient import BLS, POPULATION, Fetcher, Pacer, build_client, is_permanent, same_origin
 
 
 class Clock:
@@ -343,3 +344,87 @@ def test_credentials_in_the_url_never_reach_the_error() -> None:
     assert "hunter2" not in str(info.value)
     assert "s3cr3t" not in str(info.value)
     assert info.value.url == "https://***@x/a?api_key=***&cube=c"
+
+
+class SharedClock(Clock):
+    """The fake clock, safe to advance from several threads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            super().sleep(seconds)
+
+
+def test_one_pacer_spaces_every_request_start_of_every_thread() -> None:
+    """Listings, HEADs, GETs, a retry and a redirect hop, from two threads: each start is a full interval after
+    the one before (on the fake clock), the first one waits for nothing, and every request was paced."""
+    clock = SharedClock()
+    lock = threading.Lock()
+    arrived: list[str] = []
+    failed_once: set[str] = set()
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        path = req.url.path
+        with lock:
+            arrived.append(f"{req.method} {path}")
+            first = path not in failed_once
+            failed_once.add(path)
+        if path.startswith("/retry") and first:
+            return httpx.Response(503)
+        if path.startswith("/moved"):
+            return httpx.Response(302, headers={"Location": "/pr/moved-here"})
+        return httpx.Response(200, content=b"x")
+
+    f = fetcher(handler, clock, min_interval=1.0, backoff=0.0)
+    starts: list[float] = []
+    start = f.pacer.start
+
+    def recorded() -> float:
+        granted = start()
+        with lock:
+            starts.append(granted)
+        return granted
+
+    f.pacer.start = recorded  # type: ignore[method-assign]
+
+    def worker(n: int) -> None:
+        for i in range(5):
+            f.get(f"http://x/pr/{n}-{i}/")
+            f.head(f"http://x/pr/{n}-{i}.txt")
+        f.get(f"http://x/retry{n}")
+        f.get(f"http://x/moved{n}")
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(arrived) == f.requests_sent == len(starts) == 2 * (10 + 2 + 2)
+    ordered = sorted(starts)
+    assert ordered[0] == 100.0  # the first request of the run is not delayed
+    assert min(b - a for a, b in itertools.pairwise(ordered)) == pytest.approx(1.0)
+    assert ordered[-1] - ordered[0] == pytest.approx(len(starts) - 1)  # and never more than needed
+
+
+def test_the_pacer_alone_lets_the_first_start_at_once() -> None:
+    clock = Clock()
+    pacer = Pacer(0.25, sleep=clock.sleep, clock=clock)
+    assert [pacer.start() for _ in range(3)] == [100.0, 100.25, 100.5]
+    assert (clock.sleeps, pacer.started) == ([0.25, 0.25], 3)
+
+
+def test_each_request_start_is_logged_at_debug_on_the_pacers_clock(caplog: pytest.LogCaptureFixture) -> None:
+    clock = Clock()
+    f = fetcher(lambda req: httpx.Response(200), clock, min_interval=0.5)
+    with caplog.at_level("DEBUG", logger="dataquest"):
+        f.get("http://x/a")
+        f.head("http://x/b")
+    got = [
+        (r.fields["method"], r.fields["url"], r.fields["start"])  # type: ignore[attr-defined]
+        for r in caplog.records
+        if r.getMessage() == "http request"
+    ]
+    assert got == [("GET", "http://x/a", 100.0), ("HEAD", "http://x/b", 100.5)]

@@ -13,6 +13,15 @@ the survey folder on the same host: the parent link, other hosts, ``..``, query 
 (``%2F``, ``%5C``: a name, not a folder) and names that would make odd S3 keys are ignored (and logged), never
 followed. The same rules hold for every redirect hop (:func:`within`). A sub-folder whose listing fails is
 recorded in :attr:`Tree.folders` with its error, and the walk goes on: the plan deletes nothing under it.
+The link rules themselves live in :mod:`dataquest.bls.links`.
+
+**The root listing rule** (``--survey all``, :func:`discover_surveys`): the surveys are the *folder* entries of
+the root listing (``DQ_BLS_BASE_URL``) whose link is one folder right below the root and whose name matches the
+survey-name rule (``layout.json``'s ``survey_name_regex``, lowercase letters and digits), except the folders
+named in ``config.NON_SURVEY_FOLDERS`` (``compressed``: archives of the surveys, not a survey). Everything else
+is skipped and logged at DEBUG: files (``overview.txt``), the parent link, links outside the root, other names.
+A root page that is not a BLS listing, or lists no survey folder, is a :class:`ListingError` naming the URL, and
+the run mirrors and deletes nothing.
 """
 
 from __future__ import annotations
@@ -24,17 +33,31 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
-from urllib.parse import quote, unquote, urljoin, urlsplit
+from urllib.parse import quote, urljoin
 
 from dataquest import log
+from dataquest.bls.links import relative, within
+from dataquest.config import ALL_SURVEYS, NON_SURVEY_FOLDERS, is_survey_name
 from dataquest.errors import ListingError, SourceError
 from dataquest.httpclient import BLS, RedirectPolicy, Source
+
+__all__ = [  # within: the link rules live in dataquest.bls.links; the sync and the mirror import it from here
+    "Entry",
+    "Folder",
+    "Ignored",
+    "ListingSource",
+    "SourceFile",
+    "Tree",
+    "discover_surveys",
+    "parse_listing",
+    "walk",
+    "within",
+]
 
 logger = log.get(__name__)
 
 MAX_LISTING_BYTES = 8 * 1024 * 1024
 MAX_FOLDERS = 1000
-MAX_KEY_BYTES = 900  # S3 allows 1024 bytes; leave room for the "bls/<survey>/" prefix
 
 _PRE_RE = re.compile(r"<pre>(.*?)(</pre>|$)", re.IGNORECASE | re.DOTALL)
 _ANCHOR_RE = re.compile(r"<a\s", re.IGNORECASE)
@@ -45,7 +68,6 @@ _ENTRY_RE = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _PARENT_RE = re.compile(r"<a\s+href=\"[^\"]*\"\s*>\s*\[To Parent Directory\]\s*</a>", re.IGNORECASE)
-_BAD_NAME_RE = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
 @dataclass(frozen=True)
@@ -165,53 +187,6 @@ def parse_listing(page: str, url: str) -> list[Entry]:
     return entries
 
 
-def _relative(href: str, folder_url: str, survey_url: str) -> tuple[str | None, str]:
-    """``href`` resolved against ``folder_url`` as a path under ``survey_url``, or ``None`` and why not."""
-    if "?" in href or "#" in href:
-        return None, "has a query string or fragment"
-    try:
-        target, survey = urlsplit(urljoin(folder_url, href)), urlsplit(survey_url)
-        same = (target.scheme, target.hostname, target.port) == (survey.scheme, survey.hostname, survey.port)
-    except ValueError:  # urllib refuses it: "Invalid IPv6 URL", a port that is not a number
-        return None, "is not a valid URL"
-    if not same:
-        return None, "points to another host or scheme"
-    raw_path = target.path
-    if not raw_path.startswith(survey.path):
-        return None, "leaves the survey folder"
-    # Decode segment by segment: an encoded '/' or '\\' (%2F, %5C) is part of a name, and no name may hold one.
-    try:
-        segments = [unquote(seg, errors="strict") for seg in raw_path[len(survey.path) :].split("/")]
-    except UnicodeDecodeError:
-        return None, "is not UTF-8 once its %-escapes are decoded"
-    if any("/" in seg or "\\" in seg for seg in segments):
-        return None, "encodes a '/' or '\\' in a name (%2F, %5C)"
-    rel = "/".join(segments)
-    parts = rel.rstrip("/").split("/")
-    if not rel or any(p in ("", ".", "..") for p in parts):
-        return None, "leaves the survey folder or has an empty, '.' or '..' segment"
-    if _BAD_NAME_RE.search(rel):
-        return None, "has control characters or a backslash in its name"
-    if len(rel.encode()) > MAX_KEY_BYTES:
-        return None, f"its name is longer than {MAX_KEY_BYTES} bytes"
-    return rel, ""
-
-
-def within(survey_url: str) -> RedirectPolicy:
-    """The redirect policy of a survey: every hop obeys the listing's rules (same scheme and host as the base
-    URL, inside the survey folder, no query, no encoded separator)."""
-    if not survey_url.endswith("/"):
-        survey_url += "/"
-
-    def policy(first_url: str, next_url: str) -> str | None:
-        if next_url == survey_url:
-            return None
-        rel, why = _relative(next_url, survey_url, survey_url)
-        return None if rel is not None else why
-
-    return policy
-
-
 def walk(source: ListingSource, survey_url: str) -> Tree:
     """List ``survey_url`` and every sub-folder under it (breadth first, no recursion).
 
@@ -221,6 +196,39 @@ def walk(source: ListingSource, survey_url: str) -> Tree:
     """
     walker = _Walker(source, survey_url if survey_url.endswith("/") else survey_url + "/")
     return walker.run()
+
+
+def discover_surveys(source: ListingSource, base_url: str) -> tuple[str, ...]:
+    """The survey folders of the root listing at ``base_url``, sorted, by the root listing rule (module docstring).
+
+    Raises :class:`ListingError` naming the URL when the page is not a BLS listing or has no survey folder.
+    """
+    root = base_url if base_url.endswith("/") else base_url + "/"
+    page = source.get_text(root, max_bytes=MAX_LISTING_BYTES, source=BLS, allow=within(root))
+    found: set[str] = set()
+    for entry in parse_listing(page, root):
+        rel, why = relative(entry.href, root, root)
+        name = (rel or "").rstrip("/")
+        if rel is None:
+            pass
+        elif entry.kind != "dir":
+            why = "a file, not a folder"
+        elif "/" in name or not is_survey_name(name) or name == ALL_SURVEYS:
+            why = "not a survey folder name (the survey-name rule)"
+        elif name in NON_SURVEY_FOLDERS:
+            why = "a folder that holds no survey"
+        else:
+            found.add(name)
+            continue
+        log.event(logger, "root entry skipped", level=logging.DEBUG, url=root, href=entry.href, reason=why)
+    if not found:
+        raise ListingError(
+            f"GET {root}: the root listing has no survey folder (lowercase letters and digits, not "
+            f"{', '.join(sorted(NON_SURVEY_FOLDERS))}); nothing is mirrored or deleted (check DQ_BLS_BASE_URL)",
+            url=root,
+        )
+    log.event(logger, "surveys discovered", url=root, surveys=len(found))
+    return tuple(sorted(found))
 
 
 @dataclass
@@ -283,7 +291,7 @@ class _Walker:
 
     def take(self, entry: Entry, folder_url: str) -> None:
         """A listed file is kept, a sub-folder queued once; a link outside the survey folder ignored (and logged)."""
-        rel, why = _relative(entry.href, folder_url, self.survey_url)
+        rel, why = relative(entry.href, folder_url, self.survey_url)
         if rel is None:
             self.ignored.append(Ignored(entry.href, why))
             log.event(logger, "listing link ignored", url=folder_url, href=entry.href, reason=why)

@@ -4,13 +4,15 @@ Drawn by tqdm, imported only when the bar is enabled (the command line on a term
 imports it, and its image does not install it (tqdm comes with the ``cli`` extra; without it the bar is off and a
 warning says why). While a bar is shown, the
 ``dataquest`` logger's lines on the bar's terminal are written through ``tqdm.write``, above the bar, never on
-its line. Disabled (stderr is not a terminal, a Lambda, a test), every method does nothing.
+its line. Disabled (stderr is not a terminal, a Lambda, a test), every method does nothing. The transfer threads
+(``DQ_TRANSFER_STREAMS``) count bytes and files on the same bar: each update holds the bar's lock.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any, TextIO
 
@@ -30,6 +32,7 @@ class Progress:
         self.files_done = 0
         self._bar: Any = None  # a tqdm bar (tqdm ships no type hints)
         self._moved: list[tuple[logging.Handler, logging.Handler]] = []
+        self._lock = threading.Lock()  # the transfer threads update one bar
 
     def start(self, label: str, files: int, total_bytes: int) -> None:
         if not self.enabled:
@@ -57,12 +60,14 @@ class Progress:
 
     def add_bytes(self, n: int) -> None:
         if self._bar is not None:
-            self._bar.update(n)
+            with self._lock:
+                self._bar.update(n)
 
     def file_done(self) -> None:
-        self.files_done += 1
-        if self._bar is not None:
-            self._bar.set_postfix_str(self._files())
+        with self._lock:
+            self.files_done += 1
+            if self._bar is not None:
+                self._bar.set_postfix_str(self._files())
 
     def finish(self) -> None:
         if self._bar is not None:

@@ -1,40 +1,42 @@
 """``sync-bls``: keep ``bls/<survey>/`` in S3 a byte-identical mirror of BLS survey folders.
 
-For each survey: take its lease, abort multipart uploads a killed run left behind, walk the listing, read what
-the mirror's objects recorded (a HEAD only where the sizes agree), plan (:mod:`dataquest.bls.plan`), then act:
-confirm with a HEAD the files whose listed time moved by whole hours (a clock change), stream the uploads
-(:mod:`dataquest.bls.transfer`) and delete what the listing no longer has, folder by folder under the plan's
-guards. Any failure in one file (an HTTP error, a refused redirect, an S3 error, anything) is that file's error
-and the run goes on; a failure in one survey (its listing, its lease, or anything unexpected) does not stop the
-others. Every step is an event of the run's trail (:mod:`dataquest.bls.trail`), written to ``_logs/ingest/`` as
-the run goes (not in a dry run, which changes nothing). An interrupt (SIGTERM or SIGINT under
-:func:`dataquest.signals.interruptible`, Ctrl-C) aborts the upload in flight, releases the lease, and writes the
+``--survey all`` is resolved first, once, from the root listing (:func:`dataquest.bls.listing.discover_surveys`:
+a bad root listing fails the run before any survey is touched). For each survey: take its lease, abort multipart
+uploads a killed run left behind, walk the listing, read what the mirror's objects recorded (a HEAD only where
+the sizes agree), plan (:mod:`dataquest.bls.plan`), then act: confirm with a HEAD the files whose listed time
+moved by whole hours (a clock change), stream the uploads (:mod:`dataquest.bls.transfer`), ``DQ_TRANSFER_STREAMS``
+at once (:mod:`dataquest.bls.streams`), and delete what the listing no longer has, folder by folder under the
+plan's guards. Any failure in one file (an HTTP error, a refused redirect, an S3 error, anything) is that file's
+error and the run goes on; a failure in one survey (its listing, its lease, or anything unexpected) does not stop
+the others. Every step is an event of the run's trail (:mod:`dataquest.bls.trail`), written to ``_logs/ingest/``
+as the run goes (not in a dry run, which changes nothing). An interrupt (SIGTERM or SIGINT under
+:func:`dataquest.signals.interruptible`, Ctrl-C) aborts the uploads in flight, releases the lease, and writes the
 trail with an ``interrupted`` event before it goes on up, carrying the summary reached.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from dataquest import log
 from dataquest.bls import lease as leases
-from dataquest.bls.listing import walk, within
+from dataquest.bls.deletes import delete_keys
+from dataquest.bls.listing import discover_surveys, walk, within
 from dataquest.bls.mirror import Checker, abort_stale_uploads, read_mirror
 from dataquest.bls.plan import Action, Plan, make_plan, mirror_prefix, source_metadata
 from dataquest.bls.progress import Progress
+from dataquest.bls.streams import Stopped, Streams, cut_reads
 from dataquest.bls.trail import Trail, failure
 from dataquest.bls.transfer import TransferConfig, transfer
 from dataquest.config import BLS_PREFIX, Settings
 from dataquest.documents import INTERNAL, OMIT_EMPTY, ItemError, to_document
 from dataquest.errors import ConfigurationError, DataQuestError, Interrupted
-from dataquest.storage import describe
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -89,12 +91,13 @@ def sync_surveys(  # noqa: PLR0913 - the clients, then keyword-only options: the
     settings.user_agent()  # a missing or invalid contact fails here, before any request
     if max_delete is not None and max_delete < 0:
         raise ConfigurationError(f"--max-delete {max_delete}: give zero or a positive number")
+    surveys = discover_surveys(fetcher, settings.bls_base_url) if settings.all_surveys else settings.surveys
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ") + "-" + uuid.uuid4().hex[:8]  # sorts by time
     run = _Run(
         bucket=bucket,
         fetcher=fetcher,
         s3=s3,
-        summary=SyncSummary(surveys=list(settings.surveys), dry_run=dry_run),
+        summary=SyncSummary(surveys=list(surveys), dry_run=dry_run),
         trail=Trail(run_id) if dry_run else Trail(run_id, s3, bucket),
         bar=Progress(progress),
         cfg=transfer_config or TransferConfig(concurrency=settings.parts_in_flight),
@@ -102,12 +105,13 @@ def sync_surveys(  # noqa: PLR0913 - the clients, then keyword-only options: the
         lease_ttl=settings.lease_ttl,
         lease_wait=lease_wait,
         requests_before=fetcher.requests_sent,
+        streams=Streams(settings.transfer_streams, on_stop=lambda: cut_reads(fetcher)),
     )
-    start: dict[str, Any] = {"bucket": bucket, "surveys": list(settings.surveys), "base_url": settings.bls_base_url}
+    start: dict[str, Any] = {"bucket": bucket, "surveys": list(surveys), "base_url": settings.bls_base_url}
     run.trail.add("start", **start, dry_run=dry_run, max_delete=max_delete)
     run.trail.keep_writing()
     try:
-        for survey in settings.surveys:
+        for survey in surveys:
             run.sync_one(survey, f"{settings.bls_base_url}{survey}/")
     except KeyboardInterrupt as exc:  # SIGTERM/SIGINT (dataquest.signals) or Ctrl-C: record how far it got
         interrupted = exc if isinstance(exc, Interrupted) else Interrupted("SIGINT")
@@ -136,7 +140,9 @@ class _Run:
     lease_ttl: float
     lease_wait: float
     requests_before: int  # a Lambda container reuses its Fetcher across runs: count this run's requests only
+    streams: Streams
     started: float = field(default_factory=time.monotonic)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # the tallies, from the transfer threads
 
     @property
     def dry_run(self) -> bool:
@@ -145,7 +151,8 @@ class _Run:
     def error(self, survey: str, error: str, *, key: str | None = None, path: str | None = None) -> None:
         """One item's error: a row of the summary (its key, else its URL redacted) and an ``error`` event."""
         redacted = None if key is not None or path is None else log.redact(path)
-        self.summary.errors.append(ItemError(key=key, path=redacted, error=error))
+        with self.lock:
+            self.summary.errors.append(ItemError(key=key, path=redacted, error=error))
         where = {name: value for name, value in (("key", key), ("path", path)) if value is not None}
         self.trail.add("error", level=logging.ERROR, survey=survey, **where, error=error)
 
@@ -216,9 +223,7 @@ class _Run:
         uploads = plan.of("upload")
         self.bar.start(f"{BLS_PREFIX}{plan.survey}", len(uploads), sum(a.size for a in uploads))
         allow = within(survey_url)
-        for action in uploads:
-            lease.check()
-            self.upload(action, allow)
+        self.streams.run(uploads, lambda action: self.upload(action, allow, lease))
         deletes = plan.of("delete")
         if deletes:
             lease.check()
@@ -226,7 +231,9 @@ class _Run:
         for action in plan.of("keep"):
             self.trail.add("keep", level=logging.WARNING, **to_document(action))
 
-    def upload(self, action: Action, allow: RedirectPolicy) -> None:
+    def upload(self, action: Action, allow: RedirectPolicy, lease: leases.Lease) -> None:
+        """One file, on a transfer thread: its failure is its error; a lost lease or a stop goes up (the survey's)."""
+        lease.check()
         source = action.source
         if source is None:  # an upload action always carries its source
             raise ValueError(f"upload of {action.key} has no source")
@@ -235,6 +242,7 @@ class _Run:
 
         def count(n: int) -> None:
             nonlocal downloaded
+            self.streams.check()  # the pool stopped (an interrupt, a lost lease): abort this upload here
             downloaded += n
             self.bar.add_bytes(n)
 
@@ -250,37 +258,29 @@ class _Run:
                 on_bytes=count,
                 allow=allow,
             )
-        except Exception as exc:  # noqa: BLE001 - any failure of one file is that file's error; the run goes on
+        except Exception as exc:  # any failure of one file is that file's error; the run goes on
+            if self.streams.stopping:  # its read was cut by the stop: not the file's error
+                raise Stopped from exc
             self.error(action.survey, failure(exc), key=action.key, path=action.path)
             return
         finally:
-            self.summary.bytes_downloaded += downloaded
+            with self.lock:
+                self.summary.bytes_downloaded += downloaded
             self.bar.file_done()
-        self.summary.uploaded += 1
-        self.summary.bytes_uploaded += result.size
+        with self.lock:
+            self.summary.uploaded += 1
+            self.summary.bytes_uploaded += result.size
         ms = int((time.monotonic() - started) * 1000)
         self.trail.add("upload", **{**to_document(action), **to_document(result)}, ms=ms)
 
     def delete(self, plan: Plan, deletes: list[Action]) -> None:
-        for start in range(0, len(deletes), 1000):
-            batch = [a for a in deletes[start : start + 1000] if a.key.startswith(plan.prefix)]  # never outside
-            for action, failed in zip(batch, self.delete_batch(batch), strict=True):
-                if failed is not None:
-                    self.error(plan.survey, f"DELETE s3://{self.bucket}/{action.key} failed: {failed}", key=action.key)
-                else:
-                    self.summary.deleted += 1
-                    self.trail.add("delete", **to_document(action))
-
-    def delete_batch(self, batch: list[Action]) -> list[str | None]:
-        """One DeleteObjects request: for each action, why its delete failed, or ``None``."""
-        try:
-            resp = self.s3.delete_objects(
-                Bucket=self.bucket, Delete={"Objects": [{"Key": a.key} for a in batch], "Quiet": True}
-            )
-        except (ClientError, BotoCoreError) as exc:
-            return [describe(exc)] * len(batch)
-        failed = {e.get("Key", ""): e.get("Message", e.get("Code", "")) for e in resp.get("Errors", [])}
-        return [failed.get(a.key) for a in batch]
+        batch = [a for a in deletes if a.key.startswith(plan.prefix)]  # never outside the survey's prefix
+        for action, failed in zip(batch, delete_keys(self.s3, self.bucket, [a.key for a in batch]), strict=True):
+            if failed is not None:
+                self.error(plan.survey, f"DELETE s3://{self.bucket}/{action.key} failed: {failed}", key=action.key)
+            else:
+                self.summary.deleted += 1
+                self.trail.add("delete", **to_document(action))
 
     def finish(self, *, event: str, **fields: Any) -> None:
         """The summary event, and the trail's last write (its key in the summary, or its failure in the errors)."""

@@ -50,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
         dest="surveys",
         default=None,
         metavar="S",
-        help="survey folder (repeatable; default: $DQ_BLS_SURVEYS or 'pr'; verify: 'all' for every one in the bucket)",
+        help="survey folder (repeatable; default: $DQ_BLS_SURVEYS or 'pr'); 'all' alone: every survey folder of the "
+        "root listing (verify: of the bucket)",
     )
     bls_source.add_argument("--contact", default=None, help="contact e-mail for the User-Agent (default: $DQ_CONTACT)")
     bls_source.add_argument(

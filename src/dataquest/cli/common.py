@@ -38,6 +38,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         bls_base_url=getattr(args, "bls_base_url", None),
         surveys=getattr(args, "surveys", None),
         population_url=getattr(args, "population_url", None),
+        transfer_streams=getattr(args, "streams", None),
+        request_interval=getattr(args, "request_interval", None),
     )
 
 

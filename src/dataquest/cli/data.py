@@ -9,8 +9,16 @@ import sys
 from typing import TYPE_CHECKING
 
 from dataquest.cli.common import Outcome, add_contact, add_population_url
-from dataquest.config import Settings
+from dataquest.config import (
+    DEFAULT_REQUEST_INTERVAL,
+    DEFAULT_TRANSFER_STREAMS,
+    MAX_TRANSFER_STREAMS,
+    Settings,
+    parse_count,
+    parse_seconds,
+)
 from dataquest.documents import first_error, to_document
+from dataquest.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from dataquest.bls.sync import SyncSummary
@@ -134,6 +142,21 @@ def add_commands(
         metavar="N",
         help="delete at most N objects per survey this run (default: no cap beyond the empty-listing guard)",
     )
+    p.add_argument(
+        "--streams",
+        type=_streams,
+        default=None,
+        metavar="N",
+        help=f"file transfers streaming at once (default: $DQ_TRANSFER_STREAMS or {DEFAULT_TRANSFER_STREAMS})",
+    )
+    p.add_argument(
+        "--request-interval",
+        type=_interval,
+        default=None,
+        metavar="SECONDS",
+        help="seconds between two request starts to BLS, every stream together "
+        f"(default: $DQ_REQUEST_INTERVAL or {DEFAULT_REQUEST_INTERVAL})",
+    )
     p.set_defaults(func=cmd_sync_bls)
 
     p = sub.add_parser("fetch-population", parents=[common], help="store the DataUSA US population JSON in S3")
@@ -152,3 +175,17 @@ def add_commands(
     )
     p.add_argument("--repair", action="store_true", help="fetch mismatched and unrecorded objects again from BLS")
     p.set_defaults(func=cmd_verify)
+
+
+def _streams(raw: str) -> int:
+    try:
+        return parse_count(raw, DEFAULT_TRANSFER_STREAMS, MAX_TRANSFER_STREAMS, "--streams")
+    except ConfigurationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _interval(raw: str) -> float:
+    try:
+        return parse_seconds(raw, DEFAULT_REQUEST_INTERVAL, "--request-interval")
+    except ConfigurationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
