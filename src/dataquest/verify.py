@@ -1,16 +1,16 @@
 """``dataquest verify``: re-hash the mirror against the SHA-256 each object recorded, and repair what differs.
 
 Each object under ``bls/<survey>/`` recorded the SHA-256 of its bytes when the sync wrote it: in its ``sha256``
-metadata (a single-part upload), in its ``sha256`` tag (a multipart upload, whose metadata is fixed before the
-bytes are seen), or at least in S3's own ``ChecksumSHA256`` (a full-object checksum; a multipart upload's
-composite ``<hash>-<parts>`` cannot be compared with a file's hash and is not used). An object the transfer
-function uploaded over several invocations records the chained digest in its ``sha256-parts`` tag with its
-``part-size`` (:mod:`dataquest.bls.resume`): its bytes are hashed part by part and compared with that. Verify HEADs each object,
-reads its bytes back streamed (1 MiB at a time, a few objects at once: memory stays bounded whatever the
-size), pinned to the version it HEADed (``If-Match``), and compares. An object whose bytes no longer match is
-``mismatched``; one with no record at all is ``unrecorded``. S3 checks a body against its checksum on upload,
-not afterwards: an object replaced with bytes of the same size (and its old metadata copied over) is exactly
-what a sync never notices and verify does.
+metadata (a single-part upload), in its ``sha256`` tag (a multipart upload, whose metadata is fixed before the bytes
+are seen), or at least in S3's own ``ChecksumSHA256`` (a full-object checksum; a multipart upload's composite
+``<hash>-<parts>`` cannot be compared with a file's hash and is not used). An object the transfer function uploaded
+over several invocations records the chained digest in its ``sha256-parts`` tag with its ``part-size``
+(:mod:`dataquest.bls.resume`): its bytes are hashed part by part and compared with that. Verify HEADs each object,
+reads its bytes back streamed (1 MiB at a time, a few objects at once: memory stays bounded whatever the size),
+pinned to the version it HEADed (``If-Match``), and compares. An object whose bytes no longer match is
+``mismatched``; one with no record at all is ``unrecorded``. S3 checks a body against its checksum on upload, not
+afterwards: an object replaced with bytes of the same size (and its old metadata copied over) is exactly what a sync
+never notices and verify does.
 
 With ``repair``, each mismatched or unrecorded object is fetched again from the source through the sync's own
 transfer path (streamed, replaced whole or not at all, the hash recorded), under the survey's lease; an
@@ -33,9 +33,9 @@ from dataquest import log
 from dataquest.bls import lease as leases
 from dataquest.bls.listing import walk
 from dataquest.bls.plan import mirror_prefix, source_metadata
+from dataquest.bls.resume import PartsDigest
 from dataquest.bls.sync import failure
 from dataquest.bls.transfer import TransferConfig, transfer
-from dataquest.bls.resume import PartsDigest
 from dataquest.config import BLS_PREFIX, META_SHA256, TAG_PART_SIZE, TAG_SHA256, TAG_SHA256_PARTS, Settings
 from dataquest.documents import INTERNAL, ItemError
 from dataquest.errors import DataQuestError, StorageError
