@@ -40,8 +40,14 @@ def test_a_message_is_the_designs_json_and_parses_back_to_itself() -> None:
         "v": 1,
         "run_id": "run-1",
         "survey": "pr",
-        "files": [{"path": "pr.data.0.Current", "url": URL + "pr.data.0.Current", "size": 123,
-                   "timestamp": "2026-01-02T03:04:00"}],
+        "files": [
+            {
+                "path": "pr.data.0.Current",
+                "url": URL + "pr.data.0.Current",
+                "size": 123,
+                "timestamp": "2026-01-02T03:04:00",
+            }
+        ],
         "resume": None,
     }
     assert parse_message(message.body()) == message
@@ -49,8 +55,13 @@ def test_a_message_is_the_designs_json_and_parses_back_to_itself() -> None:
 
 
 def test_a_continuation_carries_its_upload_offset_parts_validator_and_part_digests() -> None:
-    resume = Resume("up-1", 16, (Part(1, '"e1"'), Part(2, '"e2"')), "Thu, 04 Sep 2025 07:30:00 GMT",
-                    PartDigests(8, ("a" * 64, "b" * 64)))
+    resume = Resume(
+        "up-1",
+        16,
+        (Part(1, '"e1"'), Part(2, '"e2"')),
+        "Thu, 04 Sep 2025 07:30:00 GMT",
+        PartDigests(8, ("a" * 64, "b" * 64)),
+    )
     message = TransferMessage(1, "run-1", "pr", (JobFile("big", URL + "big", 40, "2026-01-02T03:04:00"),), resume)
 
     doc = json.loads(message.body())
@@ -105,8 +116,13 @@ def test_a_malformed_message_is_a_validation_error_naming_what_is_wrong(change: 
 
 
 def _resume() -> dict[str, Any]:
-    return {"upload_id": "u", "offset": 5, "parts": [], "validator": "v",
-            "sha256_state": {"part_size": 5, "digests": []}}
+    return {
+        "upload_id": "u",
+        "offset": 5,
+        "parts": [],
+        "validator": "v",
+        "sha256_state": {"part_size": 5, "digests": []},
+    }
 
 
 def test_not_json_is_a_validation_error() -> None:

@@ -7,19 +7,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
-from functools import partial
 from datetime import datetime
-from typing import Any
+from functools import partial
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from dataquest import relay
-from dataquest.app import App
-from dataquest.bls.jobs import VERSION, JobFile, TransferMessage, outcome_key, parse_message
-from dataquest.bls.listing import SourceFile
+from dataquest.bls.jobs import parse_message
 from dataquest.bls.resume import PartsDigest
 from dataquest.bls.transfer import TransferConfig
 from dataquest.config import Settings, transfer_interval
@@ -28,89 +22,15 @@ from dataquest.handlers import transfer as transfer_handler
 from dataquest.invoke import handler_invoker
 from dataquest.transferjob import Transfers, run_record
 from dataquest.verify import check_object
-from tests.support.bls_site import BlsSite
+from tests.support.fanout import BUCKET, MODIFIED, Context, Fanout, fanout_world
 
-BUCKET = "fanout-bucket"
 MiB = 1024 * 1024
-MODIFIED = datetime(2025, 9, 4, 7, 30)
-
-
-@dataclass
-class Context:
-    """A Lambda context whose remaining time is ``left_ms`` (0: every part boundary is near the limit)."""
-
-    left_ms: int = 15 * 60_000
-    aws_request_id: str = "req-1"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.left_ms
-
-
-@dataclass
-class Fanout:
-    site: BlsSite
-    app: App
-    s3: Any
-    sqs: Any
-    queue_url: str
-    queue_arn: str
-
-    def message(self, *paths: str, survey: str = "pr", run_id: str = "run-1") -> TransferMessage:
-        files = []
-        for path in paths:
-            f = self.site.files[self.site.root + f"{survey}/{path}"]
-            files.append(JobFile.of(SourceFile(path, self.site.url(f"{survey}/{path}"), f.size, f.modified)))
-        return TransferMessage(VERSION, run_id, survey, tuple(files))
-
-    def send(self, message: TransferMessage) -> None:
-        self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=message.body())
-
-    def drain(self, context: Context, *, limit: int = 20) -> list[dict[str, Any]]:
-        """Deliver the queue to the handler, one record per invocation (as a tight time limit would), until empty."""
-        answers = []
-        for _ in range(limit):
-            messages = relay.receive(self.sqs, self.queue_url, wait_seconds=0, batch_size=1)
-            if not messages:
-                return answers
-
-            def function(event: dict[str, Any], ctx: Any) -> dict[str, Any]:
-                answers.append(transfer_handler.handler(event, ctx, app=self.app))
-                return answers[-1]
-
-            invoke = handler_invoker(function, lambda: context)
-            relay.deliver(self.sqs, self.queue_url, self.queue_arn, messages, invoke, retry_now=True)
-        raise AssertionError(f"the queue was not drained in {limit} invocations")
-
-    def body(self, key: str) -> bytes:
-        return bytes(self.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
-
-    def tags(self, key: str) -> dict[str, str]:
-        return {t["Key"]: t["Value"] for t in self.s3.get_object_tagging(Bucket=BUCKET, Key=key)["TagSet"]}
-
-    def outcomes(self, run_id: str = "run-1") -> list[dict[str, Any]]:
-        prefix = outcome_key(run_id, "").removesuffix(".jsonl")
-        found = self.s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])
-        lines = [line for o in found for line in self.body(o["Key"]).decode().splitlines()]
-        return sorted((json.loads(line) for line in lines), key=lambda d: (d["path"], d.get("offset") or 1 << 62))
 
 
 @pytest.fixture
 def fanout() -> Iterator[Fanout]:
-    with mock_aws(), BlsSite() as site:
-        s3 = boto3.client("s3", region_name="us-east-1")
-        s3.create_bucket(Bucket=BUCKET)
-        sqs = boto3.client("sqs", region_name="us-east-1")
-        url = sqs.create_queue(QueueName="transfers")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        settings = Settings(
-            bucket=BUCKET,
-            contact="ops@example.org",
-            bls_base_url=site.base_url,
-            request_interval=0,
-            transfer_queue_url=url,
-        )
-        with App(settings, s3=s3, sqs=sqs) as app:
-            yield Fanout(site, app, s3, sqs, url, arn)
+    with fanout_world() as world:
+        yield world
 
 
 def test_a_file_bigger_than_one_invocation_takes_several_and_arrives_whole(fanout: Fanout) -> None:
@@ -156,7 +76,9 @@ def test_a_source_changed_between_two_invocations_aborts_and_starts_over(fanout:
     fanout.send(fanout.message("pr.data.1.AllData"))
     first = relay.receive(fanout.sqs, fanout.queue_url, wait_seconds=0, batch_size=1)
     function = partial(transfer_handler.handler, app=fanout.app)
-    relay.deliver(fanout.sqs, fanout.queue_url, fanout.queue_arn, first, handler_invoker(function, lambda: Context(left_ms=0)))
+    relay.deliver(
+        fanout.sqs, fanout.queue_url, fanout.queue_arn, first, handler_invoker(function, lambda: Context(left_ms=0))
+    )
     paused = fanout.s3.list_multipart_uploads(Bucket=BUCKET)["Uploads"]
     assert len(paused) == 1
 
@@ -217,7 +139,8 @@ def test_a_continuation_whose_upload_is_gone_starts_over(fanout: Fanout) -> None
     near = Transfers.of(fanout.app, Context(left_ms=0), config=cfg)
     assert run_record(near, SqsMessage("m-1", fanout.message("big").body()))
     paused = parse_message(fanout.sqs.receive_message(QueueUrl=fanout.queue_url)["Messages"][0]["Body"])
-    assert paused.resume is not None and paused.resume.offset == 1000
+    assert paused.resume is not None
+    assert paused.resume.offset == 1000
     fanout.s3.abort_multipart_upload(Bucket=BUCKET, Key="bls/pr/big", UploadId=paused.resume.upload_id)
 
     assert run_record(Transfers.of(fanout.app, Context(), config=cfg), SqsMessage("m-2", paused.body()))
