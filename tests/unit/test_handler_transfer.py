@@ -156,3 +156,22 @@ def test_a_transfer_container_paces_at_the_interval_times_the_maximum_concurrenc
     loaded = Settings.from_env(env)
     assert (loaded.transfer_streams, loaded.transfer_queue_url, transfer_interval(loaded)) == (3, "https://q", 1.5)
     assert Settings.from_env({}).transfer_streams == 2
+
+
+def test_verify_finds_an_object_whose_bytes_no_longer_match_its_chained_digest(fanout: Fanout) -> None:
+    good = bytes(range(256)) * 100
+    chained = PartsDigest(1000)
+    chained.update(good[:10])
+    chained.update(good[10:])  # any chunking: the parts are cut at part-size
+    tags = {"TagSet": [{"Key": "sha256-parts", "Value": chained.hexdigest()}, {"Key": "part-size", "Value": "1000"}]}
+    fanout.s3.put_object(Bucket=BUCKET, Key="bls/pr/x", Body=good, Tagging="")
+    fanout.s3.put_object_tagging(Bucket=BUCKET, Key="bls/pr/x", Tagging=tags)
+    assert check_object(fanout.s3, BUCKET, "bls/pr/x").actual == chained.hexdigest()
+
+    fanout.s3.put_object(Bucket=BUCKET, Key="bls/pr/x", Body=good[:-1] + b"!")
+    fanout.s3.put_object_tagging(Bucket=BUCKET, Key="bls/pr/x", Tagging=tags)
+    finding = check_object(fanout.s3, BUCKET, "bls/pr/x")
+
+    assert finding.recorded == chained.hexdigest()
+    assert finding.actual not in (None, chained.hexdigest())
+    assert finding.source == "sha256-parts tag/1000"
