@@ -1,14 +1,14 @@
 """Resumable transfers: a file bigger than one invocation, streamed into one multipart upload over several.
 
-``ResumableJob.transfer`` streams the file part by part (one part at a time: the source, paced and capped at
-the transfer streams, is the bottleneck, not S3). After each part it asks ``near_limit()``; near the time limit it
-stops at that part boundary and returns :class:`Paused` with a :class:`~dataquest.bls.jobs.Resume`: the upload
-id, the next byte offset, the parts so far, the validator (the first response's ``Last-Modified``) and each
-part's SHA-256. The caller sends that as a continuation message. The continuation asks for
+``ResumableJob.transfer`` streams the file part by part (one part at a time: the source, paced and capped at the
+transfer streams, is the bottleneck, not S3). After each part it asks ``near_limit()``; near the time limit it stops
+at that part boundary and returns :class:`Paused` with a :class:`~dataquest.bls.jobs.Resume`: the upload id, the
+next byte offset, the parts so far, the validator (the first response's ``Last-Modified``, else its ``ETag``) and
+each part's SHA-256. The caller sends that as a continuation message. The continuation asks for
 ``Range: bytes=<offset>-`` with ``If-Range: <validator>``: a ``206`` goes on where the last one stopped; a ``200``
-means the source changed, so the upload is aborted and the file starts over from byte 0 with that response. A
-continuation whose upload is gone (aborted by a planner's clean-up of stale uploads, or by a failure) starts over
-too. A file with no validator is never paused.
+means the source changed, so the upload is aborted and the file starts over from byte 0 with that response.
+A continuation whose upload is gone (aborted by a planner's clean-up of stale uploads, or by a failure) starts
+over too. A file with no validator is never paused.
 
 The whole-file SHA-256 (see :mod:`dataquest.bls.transfer`): a transfer that finishes in the invocation where it
 started records ``sha256``; a resumed one records the chained ``sha256-parts`` and ``part-size`` tags
@@ -189,6 +189,7 @@ class ResumableJob:
                 url=self.source.url,
             )
         last_modified = response.headers.get("last-modified")
+        validator = last_modified or response.headers.get("etag")  # what If-Range compares on the continuation
         meta = with_last_modified(self.metadata, last_modified)
         content_type = response.headers.get("content-type", "application/octet-stream")
         try:
@@ -200,9 +201,7 @@ class ResumableJob:
                 f"starting a multipart upload to s3://{self.bucket}/{self.key} failed: {describe(exc)}", key=self.key
             ) from exc
         digest = PartsDigest(self.cfg.part_size)
-        return _Upload(
-            self.s3, self.bucket, self.key, created["UploadId"], last_modified, digest, whole=hashlib.sha256()
-        )
+        return _Upload(self.s3, self.bucket, self.key, created["UploadId"], validator, digest, whole=hashlib.sha256())
 
     def go_on(self, resume: Resume, response: httpx.Response) -> _Upload:
         expected = f"bytes {resume.offset}-"
