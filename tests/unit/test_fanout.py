@@ -69,6 +69,8 @@ def test_the_planner_queue_and_transfer_handler_mirror_a_synthetic_tree_byte_for
         wanted = {p: fanout.site.data_of(p) for p in tree.files if p.split("/", 1)[0] in tree.surveys}
         assert mirrored.keys() == wanted.keys()
         assert all(mirrored[p] == wanted[p] for p in wanted)
+        run_folder = str(summary.trail_key).removesuffix(".jsonl") + "/transfers/"
+        assert all(k.startswith(run_folder) for k in keys(fanout.s3, "_logs/ingest/") if "/transfers/" in k)
         outcomes = [
             json.loads(line)
             for k in keys(fanout.s3, "_logs/ingest/")
