@@ -29,7 +29,6 @@ from dataquest.bls.plan import decide, mirror_prefix, source_metadata
 from dataquest.bls.resume import Finished, ResumableJob
 from dataquest.bls.trail import failure
 from dataquest.bls.transfer import TransferConfig, abort_upload
-from dataquest.config import transfer_interval
 from dataquest.documents import OMIT_EMPTY, to_document
 from dataquest.errors import ConfigurationError, DataQuestError, ValidationError
 from dataquest.events import SqsMessage
@@ -74,10 +73,9 @@ class Transfers:
 
     @classmethod
     def of(cls, app: App, context: Any, **options: Any) -> Transfers:
-        """The transfer container's clients: its Fetcher paced at ``DQ_REQUEST_INTERVAL * DQ_TRANSFER_STREAMS``."""
-        settings = app.settings
-        settings.require_contact()
-        fetcher = Fetcher(app.http, min_interval=transfer_interval(settings))
+        """The transfer container's clients (:attr:`App.transfer_fetcher`: paced at ``DQ_REQUEST_INTERVAL *
+        DQ_TRANSFER_STREAMS``) and the invocation's clock."""
+        fetcher = app.transfer_fetcher
         remaining = getattr(context, "get_remaining_time_in_millis", None)
         return cls(app, fetcher, remaining if callable(remaining) else (lambda: 15 * 60_000), **options)
 

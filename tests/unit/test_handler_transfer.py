@@ -7,12 +7,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 
 import pytest
 
 from dataquest import relay
+from dataquest.app import App
 from dataquest.bls.jobs import parse_message
 from dataquest.bls.resume import PartsDigest
 from dataquest.bls.transfer import TransferConfig
@@ -156,6 +158,10 @@ def test_a_transfer_container_paces_at_the_interval_times_the_maximum_concurrenc
     loaded = Settings.from_env(env)
     assert (loaded.transfer_streams, loaded.transfer_queue_url, transfer_interval(loaded)) == (3, "https://q", 1.5)
     assert Settings.from_env({}).transfer_streams == 2
+    with App(replace(settings, contact="ops@example.org")) as app:
+        assert app.transfer_fetcher.min_interval == 2.0
+        assert app.transfer_fetcher is app.transfer_fetcher  # its pacing spans the container's invocations
+        assert app.fetcher.min_interval == 1.0
 
 
 def test_verify_finds_an_object_whose_bytes_no_longer_match_its_chained_digest(fanout: Fanout) -> None:
