@@ -181,3 +181,17 @@ def test_verify_finds_an_object_whose_bytes_no_longer_match_its_chained_digest(f
     assert finding.recorded == chained.hexdigest()
     assert finding.actual not in (None, chained.hexdigest())
     assert finding.source == "sha256-parts tag/1000"
+
+
+def test_the_transfer_handler_starts_requests_no_faster_than_its_share_of_the_interval(fanout: Fanout) -> None:
+    names = [f"pr.m{i}" for i in range(8)]
+    for name in names:
+        fanout.site.put(f"pr/{name}", name.encode(), modified=MODIFIED)
+    settings = replace(fanout.app.settings, request_interval=0.125, transfer_streams=2)  # 0.25 s per container
+    with App(settings, s3=fanout.s3, sqs=fanout.sqs) as app:
+        fanout.app = app
+        fanout.send(fanout.message(*names))
+        assert fanout.drain(Context()) == [{"batchItemFailures": []}]
+
+    assert fanout.site.file_gets() == 8
+    assert fanout.site.max_requests_per_second() <= 4  # one start per 0.25 s: 4 in any one-second window
