@@ -194,4 +194,5 @@ def test_the_transfer_handler_starts_requests_no_faster_than_its_share_of_the_in
         assert fanout.drain(Context()) == [{"batchItemFailures": []}]
 
     assert fanout.site.file_gets() == 8
-    assert fanout.site.max_requests_per_second() <= 4  # one start per 0.25 s: 4 in any one-second window
+    # one start per 0.25 s: 4 in a second, 5 on its boundary; paced at the interval alone, all 8 would fit in one
+    assert fanout.site.max_requests_per_second() <= 5
