@@ -16,6 +16,8 @@ import pytest
 from dataquest import relay
 from dataquest.app import App
 from dataquest.bls.jobs import parse_message
+from dataquest.bls.mirror import read_object
+from dataquest.bls.plan import decide
 from dataquest.bls.resume import PartsDigest
 from dataquest.bls.transfer import TransferConfig
 from dataquest.config import Settings, transfer_interval
@@ -59,6 +61,8 @@ def test_a_file_bigger_than_one_invocation_takes_several_and_arrives_whole(fanou
         ("upload", size - 16 * MiB),
     ]
     assert fanout.s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
+    source = fanout.message("pr.data.1.AllData").files[0].source()
+    assert decide(source, read_object(fanout.s3, BUCKET, key))[0] == "skip"  # the next plan takes it as done
 
 
 def test_a_file_done_in_one_invocation_records_its_plain_sha256(fanout: Fanout) -> None:
