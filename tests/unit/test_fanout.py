@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -42,14 +43,21 @@ def drain(fanout: Fanout) -> int:
     return batches
 
 
-def test_the_planner_queue_and_transfer_handler_mirror_a_synthetic_tree_byte_for_byte(fanout: Fanout) -> None:
-    tree = SyntheticTree(seed=3, scale=1)
+@contextmanager
+def planner(fanout: Fanout, tree: SyntheticTree) -> Iterator[App]:
+    """``tree`` served, and the App of the ingest job mirroring its surveys (the transfer handler's App too)."""
     tree.install(fanout.site)
     fanout.site.serve("/population.json", POPULATION)
     settings = replace(fanout.app.settings, surveys=tree.surveys, population_url=fanout.site.url("/population.json"))
     with App(settings, s3=fanout.s3, sqs=fanout.sqs) as app:
-        summary = run_ingest(app)
         fanout.app = app
+        yield app
+
+
+def test_the_planner_queue_and_transfer_handler_mirror_a_synthetic_tree_byte_for_byte(fanout: Fanout) -> None:
+    tree = SyntheticTree(seed=3, scale=1)
+    with planner(fanout, tree) as app:
+        summary = run_ingest(app)
 
         assert (summary.uploaded, summary.files_seen, summary.errors) == (0, len(tree.files) - 3, [])
         expected = {
@@ -90,11 +98,7 @@ def test_the_planner_queue_and_transfer_handler_mirror_a_synthetic_tree_byte_for
 
 def test_a_release_in_three_surveys_plans_only_their_files_and_the_planner_deletes(fanout: Fanout) -> None:
     tree = SyntheticTree(seed=5, scale=1)
-    tree.install(fanout.site)
-    fanout.site.serve("/population.json", POPULATION)
-    settings = replace(fanout.app.settings, surveys=tree.surveys, population_url=fanout.site.url("/population.json"))
-    with App(settings, s3=fanout.s3, sqs=fanout.sqs) as app:
-        fanout.app = app
+    with planner(fanout, tree) as app:
         run_ingest(app)
         drain(fanout)
         change = tree.mutate(tree.surveys[:3])
