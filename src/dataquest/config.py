@@ -49,13 +49,17 @@ DEFAULT_REQUEST_INTERVAL = 1.0
 # Parts of a multipart upload in flight at once: memory is about (this + 2) x the 8 MiB part size.
 DEFAULT_PARTS_IN_FLIGHT = 4
 MAX_PARTS_IN_FLIGHT = 64
+# File transfers streaming at once in one process (sync-bls's worker pool; in AWS, the transfer function's
+# maximum concurrency): BLS asks for few connections, so two by default.
+DEFAULT_TRANSFER_STREAMS = 2
+MAX_TRANSFER_STREAMS = 16
+# `--survey all` / DQ_BLS_SURVEYS=all: every survey folder of the root listing (dataquest.bls.discovery), alone.
+ALL_SURVEYS = "all"
+# Folders of the root listing that match the survey-name rule but hold no survey: skipped by `all`.
+NON_SURVEY_FOLDERS: frozenset[str] = frozenset({"compressed"})
 # Seconds a sync's lease on a survey lasts unless renewed by its heartbeat (every third of it): a killed run
 # blocks the next one at most this long (on the same host, not at all: its dead owner is seen at once).
 DEFAULT_LEASE_TTL = 60.0
-# Transfers streaming from BLS at once: the transfer function's maximum concurrency in AWS (its SQS event source's
-# maximum_concurrency), the worker pool in one process.
-DEFAULT_TRANSFER_STREAMS = 2
-MAX_TRANSFER_STREAMS = 64
 DEFAULT_LOG_LEVEL = "INFO"
 # The functions' CPU types (Terraform's `architecture`): `dataquest promote` refuses an image built for another.
 LAMBDA_ARCHITECTURES: tuple[str, ...] = ("arm64", "x86_64")
@@ -87,8 +91,8 @@ class Settings:
     aws_region: str = "us-east-1"
     request_interval: float = DEFAULT_REQUEST_INTERVAL
     parts_in_flight: int = DEFAULT_PARTS_IN_FLIGHT
-    lease_ttl: float = DEFAULT_LEASE_TTL
     transfer_streams: int = DEFAULT_TRANSFER_STREAMS
+    lease_ttl: float = DEFAULT_LEASE_TTL
     transfer_queue_url: str | None = None
     """``DQ_TRANSFER_QUEUE_URL``: set, the ingest job plans and sends the uploads to this queue (the fan-out)."""
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -112,10 +116,10 @@ class Settings:
             parts_in_flight=parse_count(
                 env.get("DQ_PARTS_IN_FLIGHT"), DEFAULT_PARTS_IN_FLIGHT, MAX_PARTS_IN_FLIGHT, "DQ_PARTS_IN_FLIGHT"
             ),
-            lease_ttl=parse_seconds(env.get("DQ_LEASE_TTL"), DEFAULT_LEASE_TTL, "DQ_LEASE_TTL", positive=True),
             transfer_streams=parse_count(
                 env.get("DQ_TRANSFER_STREAMS"), DEFAULT_TRANSFER_STREAMS, MAX_TRANSFER_STREAMS, "DQ_TRANSFER_STREAMS"
             ),
+            lease_ttl=parse_seconds(env.get("DQ_LEASE_TTL"), DEFAULT_LEASE_TTL, "DQ_LEASE_TTL", positive=True),
             transfer_queue_url=env.get("DQ_TRANSFER_QUEUE_URL") or None,
         )
 
