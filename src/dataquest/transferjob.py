@@ -86,7 +86,7 @@ class Transfers:
 def run_record(transfers: Transfers, record: SqsMessage) -> bool:
     """One SQS record; False (the record fails, SQS delivers it again) on a malformed message or any file's error."""
     try:
-        message = parse_message(record.body)
+        message = _within_survey(parse_message(record.body), transfers.app.settings.bls_base_url)
         outcomes = [_one(transfers, message, f, record.message_id) for f in message.files]
     except Exception as exc:  # noqa: BLE001 - whatever a record holds, it fails alone, never the batch
         fields = {"message_id": record.message_id, "error": failure(exc)}
@@ -96,13 +96,21 @@ def run_record(transfers: Transfers, record: SqsMessage) -> bool:
     return all(o.event != "error" for o in outcomes)
 
 
+def _within_survey(message: TransferMessage, base_url: str) -> TransferMessage:
+    """``message`` when every URL of it is under its survey's folder (all checked before any is fetched)."""
+    survey_url = f"{base_url}{message.survey}/"
+    for job in message.files:
+        if not job.url.startswith(survey_url):
+            where = f"{log.redact(job.url)} is not under {log.redact(survey_url)}"
+            raise ValidationError(f"transfer message: {where}")
+    return message
+
+
 def _one(transfers: Transfers, message: TransferMessage, job: JobFile, message_id: str) -> Outcome:
     app, survey = transfers.app, message.survey
     bucket, key = app.settings.require_bucket(), mirror_prefix(survey) + job.path
     survey_url = f"{app.settings.bls_base_url}{survey}/"
     allow = within(survey_url)
-    if not job.url.startswith(survey_url):
-        raise ValidationError(f"transfer message: {log.redact(job.url)} is not under {log.redact(survey_url)}")
     source = job.source()
     base = Outcome("skip", survey, job.path, key, 0, 0, job.size, message_id)
     started = time.monotonic()

@@ -21,6 +21,7 @@ from dataquest.bls.plan import decide
 from dataquest.bls.resume import PartsDigest
 from dataquest.bls.transfer import TransferConfig
 from dataquest.config import Settings, transfer_interval
+from dataquest.documents import to_document
 from dataquest.events import SqsMessage
 from dataquest.handlers import transfer as transfer_handler
 from dataquest.invoke import handler_invoker
@@ -116,7 +117,9 @@ def test_a_redelivered_message_for_a_finished_file_is_skipped_without_a_download
 
 def test_a_malformed_record_fails_alone(fanout: Fanout) -> None:
     fanout.site.put("pr/pr.class", b"class\r\n", modified=MODIFIED)
+    fanout.site.put("pr/pr.series", b"series\r\n", modified=MODIFIED)
     good = fanout.message("pr.class").body()
+    series = fanout.message("pr.series").files
     outside = json.loads(good)
     outside["files"][0]["url"] = "https://elsewhere.example/pr.class"
     event = {
@@ -126,15 +129,20 @@ def test_a_malformed_record_fails_alone(fanout: Fanout) -> None:
             {"messageId": "m-old", "body": json.dumps({**json.loads(good), "v": 0})},
             {"messageId": "m-escape", "body": good.replace("pr.class", "../ce/ce.class", 1)},
             {"messageId": "m-outside", "body": json.dumps(outside)},
+            {
+                "messageId": "m-half",
+                "body": json.dumps({**outside, "files": [*to_document(series), *outside["files"]]}),
+            },
         ]
     }
 
     answer = transfer_handler.handler(event, Context(), app=fanout.app)
 
     failed = [f["itemIdentifier"] for f in answer["batchItemFailures"]]
-    assert failed == ["m-garbage", "m-old", "m-escape", "m-outside"]
+    assert failed == ["m-garbage", "m-old", "m-escape", "m-outside", "m-half"]
     assert fanout.body("bls/pr/pr.class") == b"class\r\n"
-    assert fanout.site.file_gets() == 1
+    assert fanout.site.file_gets() == 1  # m-half's good file was not fetched: every URL is checked first
+    assert fanout.s3.list_objects_v2(Bucket=BUCKET, Prefix="bls/pr/pr.series")["KeyCount"] == 0
 
 
 @pytest.mark.usefixtures("small_parts")

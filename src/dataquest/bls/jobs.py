@@ -22,6 +22,7 @@ read every listing (so that planner and transfers never overlap at the source), 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,7 +32,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from dataquest import log
 from dataquest.bls.listing import SourceFile
-from dataquest.config import INGEST_LOG_PREFIX
+from dataquest.config import INGEST_LOG_PREFIX, LAYOUT
 from dataquest.documents import ItemError, renamed, to_document
 from dataquest.errors import ValidationError
 from dataquest.storage import describe
@@ -47,6 +48,8 @@ VERSION = 1
 MAX_BATCH_FILES = 8
 MAX_BATCH_BYTES = 8 * 1024 * 1024
 SEND_BATCH = 10  # SendMessageBatch's limit
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # a part of the outcome's key: no '/'
+_SURVEY = re.compile(LAYOUT["survey_name_regex"])  # the survey-name rule of the settings
 
 
 def outcome_key(run_id: str, message_id: str) -> str:
@@ -205,9 +208,11 @@ def parse_message(body: str) -> TransferMessage:
     resume = None if raw_resume is None else _resume(raw_resume)
     if resume is not None and len(files) != 1:
         raise ValidationError("transfer message: resume is only for a single-file message")
-    return TransferMessage(
-        VERSION, _get(doc, "run_id", str, "the message"), _get(doc, "survey", str, "the message"), files, resume
-    )
+    run_id: str = _get(doc, "run_id", str, "the message")
+    survey: str = _get(doc, "survey", str, "the message")
+    if not _RUN_ID.fullmatch(run_id) or not _SURVEY.match(survey):
+        raise ValidationError(f"transfer message: run_id {run_id[:80]!r} or survey {survey[:20]!r} is malformed")
+    return TransferMessage(VERSION, run_id, survey, files, resume)
 
 
 # --- the planner's side ----------------------------------------------------------------------------------------
