@@ -93,6 +93,8 @@ class Settings:
     parts_in_flight: int = DEFAULT_PARTS_IN_FLIGHT
     transfer_streams: int = DEFAULT_TRANSFER_STREAMS
     lease_ttl: float = DEFAULT_LEASE_TTL
+    transfer_queue_url: str | None = None
+    """``DQ_TRANSFER_QUEUE_URL``: set, the ingest job plans and sends the uploads to this queue (the fan-out)."""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -118,6 +120,7 @@ class Settings:
                 env.get("DQ_TRANSFER_STREAMS"), DEFAULT_TRANSFER_STREAMS, MAX_TRANSFER_STREAMS, "DQ_TRANSFER_STREAMS"
             ),
             lease_ttl=parse_seconds(env.get("DQ_LEASE_TTL"), DEFAULT_LEASE_TTL, "DQ_LEASE_TTL", positive=True),
+            transfer_queue_url=env.get("DQ_TRANSFER_QUEUE_URL") or None,
         )
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -155,6 +158,13 @@ class Settings:
         if self.contact is None and not contact_required:
             return f"dataquest/{__version__}"
         return f"dataquest/{__version__} (+{self.require_contact()})"
+
+
+def transfer_interval(settings: Settings) -> float:
+    """Seconds between two request starts of one transfer container: the deployment-wide ``DQ_REQUEST_INTERVAL``
+    times the maximum concurrency (``DQ_TRANSFER_STREAMS``). The rule is "interval times maximum concurrency":
+    however many containers run, together they start at most one request per ``DQ_REQUEST_INTERVAL``."""
+    return settings.request_interval * settings.transfer_streams
 
 
 def log_level(environ: Mapping[str, str] | None = None) -> int:
@@ -261,6 +271,10 @@ META_LAST_MODIFIED = "source-last-modified"
 # The object's SHA-256: in user metadata for a one-request PUT, in a tag of this name for a multipart upload.
 META_SHA256 = "sha256"
 TAG_SHA256 = "sha256"
+# A transfer resumed across invocations cannot save hashlib's state: it records the chained digest instead, the
+# SHA-256 of the concatenated SHA-256 digests (32 bytes each) of its parts, and the part size (see bls/resume.py).
+TAG_SHA256_PARTS = "sha256-parts"
+TAG_PART_SIZE = "part-size"
 # The listed timestamp a HEAD confirmed unchanged (a clock change): a tag, so that keeping it writes no new version
 # and notifies nothing; the next run skips that file without asking the source again.
 TAG_CONFIRMED_TIMESTAMP = "source-timestamp-confirmed"

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from dataquest import log
 from dataquest.bls import lease as leases
 from dataquest.bls.deletes import delete_keys
+from dataquest.bls.jobs import Planned, QueueDispatcher
 from dataquest.bls.listing import discover_surveys, walk, within
 from dataquest.bls.mirror import Checker, abort_stale_uploads, read_mirror
 from dataquest.bls.plan import Action, Plan, make_plan, mirror_prefix, source_metadata
@@ -64,6 +65,7 @@ class SyncSummary:
     errors: list[ItemError] = field(default_factory=list)
     dry_run: bool = field(default=False, metadata=OMIT_EMPTY)
     plan: list[Action] = field(default_factory=list, metadata=OMIT_EMPTY)
+    planned: dict[str, Planned] = field(default_factory=dict, metadata=OMIT_EMPTY)
     trail_key: str | None = field(default=None, metadata=INTERNAL)
 
     @property
@@ -85,8 +87,10 @@ def sync_surveys(  # noqa: PLR0913 - the clients, then keyword-only options: the
     progress: bool = False,
     transfer_config: TransferConfig | None = None,
     lease_wait: float = 0.0,
+    dispatch: QueueDispatcher | None = None,
 ) -> SyncSummary:
-    """Mirror every survey of ``settings`` into ``s3``; one survey's failure is recorded, the others go on."""
+    """Mirror every survey of ``settings`` into ``s3``; one survey's failure is recorded, the others go on. With
+    ``dispatch`` (the fan-out's planner) the uploads go to it, sent once every survey is planned."""
     bucket = settings.require_bucket()
     settings.user_agent()  # a missing or invalid contact fails here, before any request
     if max_delete is not None and max_delete < 0:
@@ -106,6 +110,7 @@ def sync_surveys(  # noqa: PLR0913 - the clients, then keyword-only options: the
         lease_wait=lease_wait,
         requests_before=fetcher.requests_sent,
         streams=Streams(settings.transfer_streams, on_stop=lambda: cut_reads(fetcher)),
+        dispatch=dispatch,
     )
     start: dict[str, Any] = {"bucket": bucket, "surveys": list(surveys), "base_url": settings.bls_base_url}
     run.trail.add("start", **start, dry_run=dry_run, max_delete=max_delete)
@@ -113,6 +118,8 @@ def sync_surveys(  # noqa: PLR0913 - the clients, then keyword-only options: the
     try:
         for survey in surveys:
             run.sync_one(survey, f"{settings.bls_base_url}{survey}/")
+        if dispatch is not None:
+            run.summary.errors.extend(dispatch.send())
     except KeyboardInterrupt as exc:  # SIGTERM/SIGINT (dataquest.signals) or Ctrl-C: record how far it got
         interrupted = exc if isinstance(exc, Interrupted) else Interrupted("SIGINT")
         run.summary.errors.append(ItemError(key=run.trail.key, error=f"interrupted by {interrupted.signal_name}"))
@@ -143,6 +150,7 @@ class _Run:
     streams: Streams
     started: float = field(default_factory=time.monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock)  # the tallies, from the transfer threads
+    dispatch: QueueDispatcher | None = None
 
     @property
     def dry_run(self) -> bool:
@@ -221,6 +229,9 @@ class _Run:
             self.summary.skipped += 1
             self.trail.add("skip", level=logging.DEBUG, **to_document(action))
         uploads = plan.of("upload")
+        if self.dispatch is not None:  # the fan-out: the transfer function makes them
+            self.hand_over(self.dispatch, plan.survey, uploads)
+            uploads = []
         self.bar.start(f"{BLS_PREFIX}{plan.survey}", len(uploads), sum(a.size for a in uploads))
         allow = within(survey_url)
         self.streams.run(uploads, lambda action: self.upload(action, allow, lease))
@@ -230,6 +241,12 @@ class _Run:
             self.delete(plan, deletes)
         for action in plan.of("keep"):
             self.trail.add("keep", level=logging.WARNING, **to_document(action))
+
+    def hand_over(self, dispatch: QueueDispatcher, survey: str, uploads: list[Action]) -> None:
+        """The survey's uploads held for the transfer queue, counted in ``planned``."""
+        planned = self.summary.planned[survey] = Planned(len(uploads), sum(a.size for a in uploads))
+        self.trail.add("planned", survey=survey, **to_document(planned))
+        dispatch.hold(self.trail.run_id, survey, uploads)
 
     def upload(self, action: Action, allow: RedirectPolicy, lease: leases.Lease) -> None:
         """One file, on a transfer thread: its failure is its error; a lost lease or a stop goes up (the survey's)."""
