@@ -273,8 +273,8 @@ local-down: ## stop and remove the local services, their network and the local T
 
 .PHONY: push
 push: env-guard install images ## build both images, tag them with the git commit, push to ECR, print the digests (ENV=dev)
-	@registry=$$($(PY) -m dataquest.promote registry); \
-	$(PY) -m dataquest.promote login-password | docker login --username AWS --password-stdin "$$registry" >&2; \
+	@registry=$$($(PY) -m dataquest.cli promote registry); \
+	$(PY) -m dataquest.cli promote login-password | docker login --username AWS --password-stdin "$$registry" >&2; \
 	for fn in ingest report; do \
 	  target="$$registry/$(ECR_PREFIX)/$$fn:$(GIT_SHA)"; \
 	  docker tag $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) "$$target"; \
@@ -285,7 +285,7 @@ push: env-guard install images ## build both images, tag them with the git commi
 
 .PHONY: promote
 promote: env-guard install ## promote FROM (default: this commit) to TO (default: ENV-FROM) by digest, refusing an image not built for ARCH; write terraform/envs/ENV/images.auto.tfvars.json
-	$(PY) -m dataquest.promote release --env $(ENV) --from $(FROM) $(if $(TO),--to $(TO)) --prefix $(ECR_PREFIX) --architecture $(ARCH) \
+	$(PY) -m dataquest.cli promote release --env $(ENV) --from $(FROM) $(if $(TO),--to $(TO)) --prefix $(ECR_PREFIX) --architecture $(ARCH) \
 	  --tfvars terraform/envs/$(ENV)/images.auto.tfvars.json
 
 define wait_healthy

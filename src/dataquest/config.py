@@ -1,8 +1,14 @@
-"""Settings: built once from the environment. The only module that reads ``os.environ``."""
+"""Settings: built once from the environment, and every name the package and Terraform share.
+
+Every setting is read here (``DQ_LOG_LEVEL`` too, by :func:`log_level`, which :func:`dataquest.log.setup` asks
+when no ``--log-level`` flag wins over it); the one other reader of
+``os.environ`` is :func:`dataquest.log.in_lambda`, which asks whether the process runs in Lambda, not for a setting.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import re
@@ -46,6 +52,19 @@ MAX_PARTS_IN_FLIGHT = 64
 # Seconds a sync's lease on a survey lasts unless renewed by its heartbeat (every third of it): a killed run
 # blocks the next one at most this long (on the same host, not at all: its dead owner is seen at once).
 DEFAULT_LEASE_TTL = 60.0
+# Transfers streaming from BLS at once: the transfer function's maximum concurrency in AWS (its SQS event source's
+# maximum_concurrency), the worker pool in one process.
+DEFAULT_TRANSFER_STREAMS = 2
+MAX_TRANSFER_STREAMS = 64
+DEFAULT_LOG_LEVEL = "INFO"
+# The functions' CPU types (Terraform's `architecture`): `dataquest promote` refuses an image built for another.
+LAMBDA_ARCHITECTURES: tuple[str, ...] = ("arm64", "x86_64")
+DEFAULT_ARCHITECTURE = "x86_64"
+# The report function's timeout (terraform/envs/*: report_timeout) and the report queue's visibility timeout,
+# which Terraform's queue module sets to 6x the consumer's timeout (AWS's advice for an SQS event source
+# mapping); the embedded run creates its queue with the same rule.
+REPORT_FUNCTION_TIMEOUT = 300
+REPORT_QUEUE_VISIBILITY_TIMEOUT = 6 * REPORT_FUNCTION_TIMEOUT
 
 _SURVEY_RE = re.compile(LAYOUT["survey_name_regex"])
 _EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
@@ -69,6 +88,9 @@ class Settings:
     request_interval: float = DEFAULT_REQUEST_INTERVAL
     parts_in_flight: int = DEFAULT_PARTS_IN_FLIGHT
     lease_ttl: float = DEFAULT_LEASE_TTL
+    transfer_streams: int = DEFAULT_TRANSFER_STREAMS
+    transfer_queue_url: str | None = None
+    """``DQ_TRANSFER_QUEUE_URL``: set, the ingest job plans and sends the uploads to this queue (the fan-out)."""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -91,6 +113,10 @@ class Settings:
                 env.get("DQ_PARTS_IN_FLIGHT"), DEFAULT_PARTS_IN_FLIGHT, MAX_PARTS_IN_FLIGHT, "DQ_PARTS_IN_FLIGHT"
             ),
             lease_ttl=parse_seconds(env.get("DQ_LEASE_TTL"), DEFAULT_LEASE_TTL, "DQ_LEASE_TTL", positive=True),
+            transfer_streams=parse_count(
+                env.get("DQ_TRANSFER_STREAMS"), DEFAULT_TRANSFER_STREAMS, MAX_TRANSFER_STREAMS, "DQ_TRANSFER_STREAMS"
+            ),
+            transfer_queue_url=env.get("DQ_TRANSFER_QUEUE_URL") or None,
         )
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -117,9 +143,50 @@ class Settings:
             raise ConfigurationError(f"DQ_CONTACT={self.contact!r} is not an e-mail address: set it to one")
         return self.contact
 
-    def user_agent(self) -> str:
-        """The User-Agent BLS asks for: the tool and a way to reach its operator."""
+    def user_agent(self, *, contact_required: bool = True) -> str:
+        """The User-Agent: the tool and a way to reach its operator, as BLS asks (a malformed contact is always an
+        error; a missing one only when ``contact_required``, else the tool's name alone)."""
+        if self.contact is None and not contact_required:
+            return f"dataquest/{__version__}"
         return f"dataquest/{__version__} (+{self.require_contact()})"
+
+
+def transfer_interval(settings: Settings) -> float:
+    """Seconds between two request starts of one transfer container: the deployment-wide ``DQ_REQUEST_INTERVAL``
+    times the maximum concurrency (``DQ_TRANSFER_STREAMS``). The rule is "interval times maximum concurrency":
+    however many containers run, together they start at most one request per ``DQ_REQUEST_INTERVAL``."""
+    return settings.request_interval * settings.transfer_streams
+
+
+def log_level(environ: Mapping[str, str] | None = None) -> int:
+    """``DQ_LOG_LEVEL`` (default ``INFO``), read in any case by :func:`parse_level`."""
+    env = os.environ if environ is None else environ
+    return parse_level(env.get("DQ_LOG_LEVEL") or DEFAULT_LOG_LEVEL, "DQ_LOG_LEVEL")
+
+
+_LEVELS = {
+    "DEBUG": logging.DEBUG,
+    "INFO": logging.INFO,
+    "WARNING": logging.WARNING,
+    "WARN": logging.WARNING,
+    "ERROR": logging.ERROR,
+    "CRITICAL": logging.CRITICAL,
+}
+
+
+def parse_level(raw: str | int, source: str) -> int:
+    """A log level from a name in any case (``debug``, ``Info``) or a number 0..50; ``source`` names the setting."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        if 0 <= raw <= logging.CRITICAL:
+            return raw
+    elif isinstance(raw, str):
+        text = raw.strip()
+        if text.upper() in _LEVELS:
+            return _LEVELS[text.upper()]
+        if text.isascii() and text.isdigit() and len(text) <= 2 and int(text) <= logging.CRITICAL:
+            return int(text)
+    shown = repr(raw) if len(repr(raw)) <= 40 else repr(raw)[:37] + "..."
+    raise ConfigurationError(f"{source}={shown} is not a log level: use DEBUG, INFO, WARNING or ERROR (any case)")
 
 
 def parse_surveys(raw: str, source: str) -> tuple[str, ...]:
@@ -183,6 +250,10 @@ META_LAST_MODIFIED = "source-last-modified"
 # The object's SHA-256: in user metadata for a one-request PUT, in a tag of this name for a multipart upload.
 META_SHA256 = "sha256"
 TAG_SHA256 = "sha256"
+# A transfer resumed across invocations cannot save hashlib's state: it records the chained digest instead, the
+# SHA-256 of the concatenated SHA-256 digests (32 bytes each) of its parts, and the part size (see bls/resume.py).
+TAG_SHA256_PARTS = "sha256-parts"
+TAG_PART_SIZE = "part-size"
 # The listed timestamp a HEAD confirmed unchanged (a clock change): a tag, so that keeping it writes no new version
 # and notifies nothing; the next run skips that file without asking the source again.
 TAG_CONFIRMED_TIMESTAMP = "source-timestamp-confirmed"

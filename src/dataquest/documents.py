@@ -6,7 +6,8 @@ Two field options shape the output, through ``dataclasses.field(metadata=...)``:
 
 - :data:`OMIT_EMPTY`: the key is left out while the value is falsy (``dry_run`` and ``plan`` appear only in a
   dry run);
-- :data:`INTERNAL`: the field is never serialised (a frame, a handle kept for the caller).
+- :data:`INTERNAL`: the field is never serialised (a frame, a handle kept for the caller);
+- :func:`renamed`: the key is another name than the field's (``from``, which Python cannot spell).
 
 Errors are :class:`ItemError` rows, ``{"path" or "key", "error"}`` in the contract's words, and
 :func:`first_error` is the one sentence that names the first of them.
@@ -26,6 +27,11 @@ INTERNAL: Final[Mapping[str, bool]] = {"internal": True}
 """Field metadata: never serialise the field."""
 
 
+def renamed(key: str) -> Mapping[str, str]:
+    """Field metadata: serialise the field under ``key``."""
+    return {"name": key}
+
+
 def to_document(value: Any) -> Any:
     """The JSON-ready form of ``value``: dataclasses field by field, sequences as lists, mappings as dicts."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -36,7 +42,7 @@ def to_document(value: Any) -> Any:
             item = getattr(value, f.name)
             if f.metadata.get("omit_empty") and not item:
                 continue
-            doc[f.name] = to_document(item)
+            doc[f.metadata.get("name", f.name)] = to_document(item)
         return doc
     if isinstance(value, Mapping):
         return {str(k): to_document(v) for k, v in value.items()}

@@ -5,7 +5,7 @@
 2. the topology Terraform creates (:func:`create_topology`): a versioned bucket, the report queue with a
    dead-letter queue (redrive ``maxReceiveCount``), and the bucket notification, ObjectCreated on
    ``population/nation_population.json`` and ``bls/pr/pr.data.0.Current`` to the queue;
-3. the ingest handler, invoked with a scheduled-rule event;
+3. the ingest job (:func:`dataquest.ingest.run_ingest`, what the ingest handler runs);
 4. :func:`deliver_notifications`: the queued messages delivered to the report handler by
    :mod:`dataquest.relay`, the event source mapping's one implementation (also the docker-compose relay): only
    the records that succeeded are deleted; the failed ones become visible again (at once here, after the
@@ -13,8 +13,10 @@
    where they are reported;
 5. the report files of ``reports/latest/`` copied to ``--out``.
 
-The handlers are the Lambda ones, unchanged: they get their clients through ``configure`` instead of the
-environment, since this process talks to its own emulator.
+Every client comes from one :class:`~dataquest.app.App` over the emulator's S3 and SQS clients, which the
+report handler (the Lambda one, unchanged) is handed as ``app=``; the App closes the HTTP client it opened
+when the run ends. The queue's visibility timeout is Terraform's: 6x the report function's timeout
+(:data:`~dataquest.config.REPORT_QUEUE_VISIBILITY_TIMEOUT`).
 """
 
 from __future__ import annotations
@@ -26,18 +28,28 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import boto3
 
-from dataquest import log, relay, storage
-from dataquest.config import LATEST_REPORT_PREFIX, REPORT_FILES, REPORTS_PREFIX, Settings
-from dataquest.errors import ConfigurationError, StorageError
-from dataquest.events import REPORT_INPUT_KEYS, scheduled_event
-from dataquest.handlers import ingest, report
-from dataquest.httpclient import Fetcher, build_client
-from dataquest.relay import MAX_BATCH, Handler, RelayStats
+from dataquest import ingest, log, relay, storage
+from dataquest.app import App
+from dataquest.config import (
+    LATEST_REPORT_PREFIX,
+    REPORT_FILES,
+    REPORT_FUNCTION_TIMEOUT,
+    REPORT_QUEUE_VISIBILITY_TIMEOUT,
+    REPORTS_PREFIX,
+    Settings,
+)
+from dataquest.documents import ItemError
+from dataquest.errors import ConfigurationError, IngestFailedError, StorageError
+from dataquest.events import REPORT_INPUT_KEYS
+from dataquest.handlers import report
+from dataquest.ingest import IngestSummary
+from dataquest.relay import MAX_BATCH, Drained, Handler
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -69,7 +81,7 @@ class LambdaContext:
     function_name: str
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     memory_limit_in_mb: int = 1024
-    timeout_ms: int = 900_000
+    timeout_ms: int = REPORT_FUNCTION_TIMEOUT * 1000
 
     @property
     def invoked_function_arn(self) -> str:
@@ -81,55 +93,22 @@ class LambdaContext:
 
 @dataclass
 class RunResult:
-    """The summary ``dataquest run`` prints."""
+    """The summary ``dataquest run`` prints, through :func:`documents.to_document`."""
 
-    ingest: dict[str, Any]
-    relay: RelayStats
+    ingest: IngestSummary
+    reports_produced: int = field(init=False)
     reports: list[str]
-    out: Path
+    out: str
     files: list[str]
-    errors: list[dict[str, str]]
+    relay: Drained
+    errors: list[ItemError]
+
+    def __post_init__(self) -> None:
+        self.reports_produced = len(self.reports)
 
     @property
     def ok(self) -> bool:
         return not self.errors
-
-    def to_document(self) -> dict[str, Any]:
-        return {
-            "ingest": self.ingest,
-            "reports_produced": len(self.reports),
-            "reports": self.reports,
-            "out": str(self.out),
-            "files": self.files,
-            "relay": self.relay.to_document(),
-            "errors": self.errors,
-        }
-
-    def describe(self) -> str:
-        ing = self.ingest
-        pop = ing.get("population", {})
-        lines = [
-            f"ingest: {ing.get('files_seen', 0)} files seen, {ing.get('uploaded', 0)} uploaded, "
-            f"{ing.get('deleted', 0)} deleted, {ing.get('bytes_downloaded', 0)} bytes downloaded; "
-            f"population {'written' if pop.get('written') else 'unchanged'} ({pop.get('rows', '?')} rows)",
-            f"notifications: {self.relay.received} delivered in {self.relay.batches} "
-            f"batch{'es' if self.relay.batches != 1 else ''}, "
-            f"{len(self.relay.dead_letters or [])} dead-lettered",
-            f"reports produced: {len(self.reports)}" + (f" ({', '.join(self.reports)})" if self.reports else ""),
-        ]
-        report = self.out / "report.json"
-        if report.is_file():
-            doc = json.loads(report.read_text())
-            stats = doc.get("population_stats", {})
-            lines.append(
-                f"population {stats.get('start_year')}..{stats.get('end_year')}: mean {stats.get('mean')}, "
-                f"std {stats.get('std')}; best years: {len(doc.get('best_years', []))} series; "
-                f"{doc.get('series_population', [{}])[0].get('series_id', '?')} rows: "
-                f"{len(doc.get('series_population', []))}"
-            )
-        lines.append(f"files: {', '.join(str(self.out / f) for f in self.files) or 'none'}")
-        lines += [f"error: {e.get('key') or e.get('path')}: {e.get('error')}" for e in self.errors]
-        return "\n".join(lines)
 
 
 def emulator_clients(endpoint: str) -> tuple[S3Client, SQSClient]:
@@ -143,7 +122,7 @@ def emulator_clients(endpoint: str) -> tuple[S3Client, SQSClient]:
     return session.client("s3", endpoint_url=endpoint), session.client("sqs", endpoint_url=endpoint)
 
 
-def create_topology(
+def create_topology(  # noqa: PLR0913 - the options are keyword-only, each named at the call
     s3: S3Client,
     sqs: SQSClient,
     bucket: str,
@@ -151,7 +130,7 @@ def create_topology(
     queue: str = QUEUE_NAME,
     dlq: str = DLQ_NAME,
     max_receive_count: int = 5,
-    visibility_timeout: int = 60,
+    visibility_timeout: int = REPORT_QUEUE_VISIBILITY_TIMEOUT,
 ) -> Topology:
     """Create the bucket (versioned), the queue and its DLQ, and the notification, as Terraform does."""
     s3.create_bucket(Bucket=bucket)
@@ -190,14 +169,14 @@ def create_topology(
 
 def deliver_notifications(
     sqs: SQSClient, topology: Topology, handler: Handler, *, batch_size: int = MAX_BATCH, max_batches: int = 1000
-) -> RelayStats:
+) -> Drained:
     """Deliver the queue to ``handler`` as the event source mapping does, until the queue is empty.
 
     Failed records are made visible again at once, not after the visibility timeout, so that the redrive policy
     moves a record that keeps failing to the dead-letter queue within the run; the result names what is there.
     ``max_batches`` bounds the loop should a queue have no redrive policy.
     """
-    return relay.run(
+    stats = relay.run(
         sqs,
         topology.queue_url,
         topology.queue_arn,
@@ -207,8 +186,8 @@ def deliver_notifications(
         once=True,
         max_batches=max_batches,
         retry_now=True,
-        dlq_url=topology.dlq_url,
     )
+    return relay.drained(sqs, topology.queue_url, topology.dlq_url, stats)
 
 
 def run(settings: Settings, out: Path, *, max_receive_count: int = 5) -> RunResult:
@@ -233,33 +212,33 @@ def run(settings: Settings, out: Path, *, max_receive_count: int = 5) -> RunResu
         s3, sqs = emulator_clients(endpoint)
         local = settings.with_overrides(bucket=bucket, aws_endpoint_url=endpoint, aws_region=REGION)
         topology = create_topology(s3, sqs, bucket, max_receive_count=max_receive_count)
-        fetcher = Fetcher(build_client(local.user_agent()), min_interval=local.request_interval)
-        ingest.configure(ingest.Resources(local, s3, fetcher, metrics_stream=sys.stderr))
-        report.configure(report.Resources(local, s3))
-        errors: list[dict[str, str]] = []
-        started = time.monotonic()
-        try:
-            summary = ingest.handler(
-                scheduled_event(f"arn:aws:events:{REGION}:123456789012:rule/dataquest-ingest-daily"),
-                LambdaContext("dataquest-ingest"),
-            )
-        except ingest.IngestFailedError as exc:
-            summary = exc.summary
-            errors += summary.get("errors", [])
-        log.event(logger, "ingest done", seconds=round(time.monotonic() - started, 3))
-        relayed = deliver_notifications(sqs, topology, report.handler)
-        errors += [
-            {"key": f"sqs:{DLQ_NAME}/{d['message_id']}", "error": "notification dead-lettered: the report failed"}
-            for d in relayed.dead_letters or []
-        ]
-        reports = _report_folders(s3, bucket)
-        files = _download_latest(s3, bucket, out)
-        if not files and not errors:
-            errors.append({"key": LATEST_REPORT_PREFIX, "error": "no report was produced"})
-        return RunResult(summary, relayed, reports, out, files, errors)
+        with App(local, s3=s3, sqs=sqs, metrics_stream=sys.stderr) as app:
+            return _pipeline(app, topology, out)
     finally:
         server.stop()
         access_log.setLevel(access_level)
+
+
+def _pipeline(app: App, topology: Topology, out: Path) -> RunResult:
+    """The ingest handler, the notifications delivered to the report handler, the report files fetched."""
+    errors: list[ItemError] = []
+    started = time.monotonic()
+    try:
+        summary = ingest.run_ingest(app)
+    except IngestFailedError as exc:
+        summary = exc.summary
+        errors += summary.errors
+    log.event(logger, "ingest done", seconds=round(time.monotonic() - started, 3))
+    relayed = deliver_notifications(app.sqs, topology, partial(report.handler, app=app))
+    errors += [
+        ItemError(key=f"sqs:{DLQ_NAME}/{d.message_id}", error="notification dead-lettered: the report failed")
+        for d in relayed.dead_letters
+    ]
+    reports = _report_folders(app.s3, topology.bucket)
+    files = _download_latest(app.s3, topology.bucket, out)
+    if not files and not errors:
+        errors.append(ItemError(key=LATEST_REPORT_PREFIX, error="no report was produced"))
+    return RunResult(ingest=summary, reports=reports, out=str(out), files=files, relay=relayed, errors=errors)
 
 
 def _report_folders(s3: S3Client, bucket: str) -> list[str]:

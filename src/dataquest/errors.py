@@ -11,7 +11,9 @@ the boundary with ``raise ... from exc`` so that callers (the CLI, the handlers)
     ├── StorageError            S3 or SQS failed (names the bucket/key)
     │   ├── InputMissingError   an input of the report is not in the bucket (yet)
     │   └── LeaseHeldError      another sync holds the lease on this survey
-    └── ValidationError         data that does not have the expected shape (names what was expected and seen)
+    ├── ValidationError         data that does not have the expected shape (names what was expected and seen)
+    ├── IngestFailedError       the ingest job finished with errors (its ``summary`` holds all it reached)
+    └── PromotionError          an ECR promotion could not be made; nothing was changed
 
     KeyboardInterrupt
     └── Interrupted             SIGTERM or SIGINT arrived (see :mod:`dataquest.signals`); not a DataQuestError,
@@ -20,7 +22,13 @@ the boundary with ``raise ... from exc`` so that callers (the CLI, the handlers)
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from dataquest.documents import first_error
 from dataquest.redaction import redact
+
+if TYPE_CHECKING:
+    from dataquest.ingest import IngestSummary
 
 
 class DataQuestError(Exception):
@@ -73,6 +81,21 @@ class LeaseHeldError(StorageError):
 
 class ValidationError(DataQuestError):
     """Input data does not have the expected shape; the stored copy is left as it was."""
+
+
+class IngestFailedError(DataQuestError):
+    """Some part of the ingest job failed; ``summary`` holds everything the run did reach.
+
+    Raised after everything is done (and logged, and its metrics emitted), so that the schedule's retry policy
+    and dead-letter queue see the failure."""
+
+    def __init__(self, summary: IngestSummary) -> None:
+        super().__init__(f"ingest finished with {first_error(summary.errors)}")
+        self.summary = summary
+
+
+class PromotionError(DataQuestError):
+    """A promotion could not be made; nothing was changed."""
 
 
 class Interrupted(KeyboardInterrupt):

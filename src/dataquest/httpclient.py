@@ -10,8 +10,8 @@ and adds what httpx leaves to its user:
   hop on the base URL's scheme and host, inside the survey folder), at most ``max_redirects`` hops;
 - **pacing**: a minimum interval between requests, so that BLS is never hit several times a second;
 - **errors that name the right cause**: every failure is a :class:`~dataquest.errors.SourceError` whose message
-  says which source (:class:`Source`: BLS, the population API) failed and what to do; a body quoted in a
-  message is escaped and trimmed (:func:`dataquest.log.printable`); URLs are redacted.
+  says which source (:class:`~dataquest.sources.Source`: BLS, the population API) failed and what to do; a
+  body quoted in a message is escaped and trimmed (:func:`dataquest.log.printable`); URLs are redacted.
 """
 
 from __future__ import annotations
@@ -23,21 +23,33 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from dataquest import log
-from dataquest.errors import ForbiddenError, SourceError
+from dataquest.errors import SourceError
+from dataquest.sources import BLS, GENERIC, POPULATION, RETRY_STATUSES, Source, raise_for_status
+
+__all__ = [  # Source and its kinds live in dataquest.sources; named here too, where the fetches are
+    "BLS",
+    "GENERIC",
+    "POPULATION",
+    "RETRY_STATUSES",
+    "Fetcher",
+    "RedirectPolicy",
+    "Source",
+    "build_client",
+    "is_permanent",
+    "raise_for_status",
+    "same_origin",
+]
 
 logger = log.get(__name__)
 
-RETRY_STATUSES = frozenset({408, 429, *range(500, 600)})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool=10.0)
 MAX_REDIRECTS = 5
-ERROR_BODY_PREVIEW = 120  # characters of an error response's body quoted in its message
 
 RedirectPolicy = Callable[[str, str], str | None]
 """``policy(first_url, next_url)``: ``None`` to follow the hop to ``next_url``, else why it is refused."""
@@ -49,37 +61,6 @@ def same_origin(first_url: str, next_url: str) -> str | None:
     if (a.scheme, a.hostname, a.port) != (b.scheme, b.hostname, b.port):
         return f"leaves {a.scheme}://{a.hostname}{'' if a.port is None else f':{a.port}'}"
     return None
-
-
-@dataclass(frozen=True)
-class Source:
-    """Which source a request is for, so that its errors name the right cause and the right setting."""
-
-    name: str
-    on_403: str
-    on_404: str
-    on_unreachable: str
-
-
-GENERIC = Source(
-    name="the source",
-    on_403="the server refuses the request; check the URL and whether it needs access rights",
-    on_404="check the URL",
-    on_unreachable="check the URL and the network, then run again",
-)
-BLS = Source(
-    name="BLS",
-    on_403="BLS refuses requests without a contact address in the User-Agent; set DQ_CONTACT to a real e-mail "
-    "address you read",
-    on_404="check the survey name (--survey, DQ_BLS_SURVEYS) and DQ_BLS_BASE_URL",
-    on_unreachable="check DQ_BLS_BASE_URL and the network, then run again",
-)
-POPULATION = Source(
-    name="the population API",
-    on_403="the population API refuses the request; check DQ_POPULATION_URL (its host, and any key it needs)",
-    on_404="the population API has no such resource; check DQ_POPULATION_URL",
-    on_unreachable="check DQ_POPULATION_URL and the network, then run again",
-)
 
 
 def build_client(user_agent: str, *, timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.Client:
@@ -111,7 +92,7 @@ def is_permanent(exc: Exception) -> bool:
 class Fetcher:
     """GETs (and HEADs) with bounded retries, checked redirects and pacing over a caller-built ``httpx.Client``."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only tunables and injected clocks, each named at the call
         self,
         client: httpx.Client,
         *,
@@ -304,32 +285,3 @@ class Fetcher:
     ) -> str:
         """GET ``url`` and decode its body as text (a directory listing, a JSON document)."""
         return self.get(url, max_bytes=max_bytes, source=source, allow=allow).text
-
-
-def _body_preview(response: httpx.Response) -> str:
-    """The first bytes of an error response's body, escaped and trimmed for a message ('' when unreadable)."""
-    if response.request.method == "HEAD":
-        return ""
-    try:
-        data = b""
-        for chunk in response.iter_bytes():
-            data += chunk
-            if len(data) >= ERROR_BODY_PREVIEW * 4:
-                break
-    except (httpx.HTTPError, RuntimeError):
-        return ""
-    data = data.strip()
-    return f" ({log.printable(data, ERROR_BODY_PREVIEW)})" if data else ""
-
-
-def raise_for_status(response: httpx.Response, url: str, *, source: Source = GENERIC, method: str = "GET") -> None:
-    status = response.status_code
-    if 200 <= status < 300:
-        return
-    said = f"{method} {url} answered {status} {response.reason_phrase}"
-    if status == 403:
-        raise ForbiddenError(f"{said}: {source.on_403}", url=url, status=status)
-    if status == 404:
-        raise SourceError(f"{said}: {source.on_404}", url=url, status=status)
-    retried = " after retries; try again later" if status in RETRY_STATUSES else ""
-    raise SourceError(f"{said}{_body_preview(response)}{retried}", url=url, status=status)

@@ -21,12 +21,14 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from dataquest.errors import ConfigurationError
+from dataquest import config
+from dataquest.config import parse_level
 from dataquest.redaction import REDACTED, redact
 
 # The public names; REDACTED and redact are re-exported from dataquest.redaction (callers write log.redact).
 __all__ = [
     "LOGGER_NAME",
+    "parse_level",
     "METRICS_NAMESPACE",
     "REDACTED",
     "redact",
@@ -101,41 +103,13 @@ def in_lambda() -> bool:
     return "AWS_LAMBDA_FUNCTION_NAME" in os.environ or "AWS_LAMBDA_RUNTIME_API" in os.environ
 
 
-_LEVELS = {
-    "DEBUG": logging.DEBUG,
-    "INFO": logging.INFO,
-    "WARNING": logging.WARNING,
-    "WARN": logging.WARNING,
-    "ERROR": logging.ERROR,
-    "CRITICAL": logging.CRITICAL,
-}
-
-
-def parse_level(raw: str | int, source: str) -> int:
-    """A log level from a name in any case (``debug``, ``Info``) or a number 0..50; ``source`` names the setting."""
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        if 0 <= raw <= logging.CRITICAL:
-            return raw
-    elif isinstance(raw, str):
-        text = raw.strip()
-        if text.upper() in _LEVELS:
-            return _LEVELS[text.upper()]
-        if text.isascii() and text.isdigit() and len(text) <= 2 and int(text) <= logging.CRITICAL:
-            return int(text)
-    shown = repr(raw) if len(repr(raw)) <= 40 else repr(raw)[:37] + "..."
-    raise ConfigurationError(f"{source}={shown} is not a log level: use DEBUG, INFO, WARNING or ERROR (any case)")
-
-
 def setup(level: str | int | None = None, stream: TextIO | None = None, *, json_lines: bool | None = None) -> None:
     """Configure the ``dataquest`` logger once (idempotent): JSON unless stderr is a terminal.
 
     ``level`` (the CLI's ``--log-level``) wins over ``DQ_LOG_LEVEL``; either is read in any case, and a value
     that is not a level is a :class:`~dataquest.errors.ConfigurationError` naming the flag or the variable.
     """
-    if level is not None:
-        number = parse_level(level, "--log-level")
-    else:
-        number = parse_level(os.environ.get("DQ_LOG_LEVEL") or "INFO", "DQ_LOG_LEVEL")
+    number = parse_level(level, "--log-level") if level is not None else config.log_level()
     out = stream or sys.stderr
     logger = logging.getLogger(LOGGER_NAME)
     if json_lines is None:

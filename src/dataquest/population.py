@@ -51,15 +51,13 @@ class PopulationRow:
 
 @dataclass(frozen=True)
 class PopulationResult:
-    """What :func:`fetch_population` did: the key, whether it wrote, the payload's SHA-256 and row count."""
+    """What :func:`fetch_population` did: the key, whether it wrote, the payload's SHA-256 and row count (the
+    ``fetch-population --json`` document, through :func:`dataquest.documents.to_document`)."""
 
     key: str
     written: bool
     sha256: str
     rows: int
-
-    def to_document(self) -> dict[str, Any]:
-        return {"key": self.key, "written": self.written, "sha256": self.sha256, "rows": self.rows}
 
 
 def parse_population(body: bytes, *, source: str) -> list[PopulationRow]:
@@ -67,6 +65,29 @@ def parse_population(body: bytes, *, source: str) -> list[PopulationRow]:
 
     ``source`` (a URL, an S3 key or a path) is named in every message.
     """
+    doc, text = _json_document(body, source)
+    if not isinstance(doc, dict) or "data" not in doc:
+        raise ValidationError(
+            f"{source}: the population payload has no 'data' list (expected a JSON object with 'data'); "
+            f"it starts with {_preview(text)}"
+        )
+    data = doc["data"]
+    if not isinstance(data, list) or not data:
+        seen = "an empty list" if isinstance(data, list) else type(data).__name__
+        raise ValidationError(f"{source}: the population payload's 'data' is {seen}; expected a non-empty list")
+    rows: list[PopulationRow] = []
+    years: set[int] = set()
+    for index, item in enumerate(data):
+        row = _parse_row(item, index, source)
+        if row.year in years:
+            raise ValidationError(f"{source}: data[{index}]: year {row.year} appears twice; expected one row a year")
+        years.add(row.year)
+        rows.append(row)
+    return rows
+
+
+def _json_document(body: bytes, source: str) -> tuple[Any, str]:
+    """The payload parsed as JSON, and its text; :class:`ValidationError` naming ``source`` when it is not."""
     if len(body) > MAX_POPULATION_BYTES:
         raise ValidationError(
             f"{source}: the population payload is {len(body)} bytes, over the {MAX_POPULATION_BYTES}-byte cap; "
@@ -96,24 +117,7 @@ def parse_population(body: bytes, *, source: str) -> list[PopulationRow]:
             f"{source}: the population payload cannot be read as JSON (a number of thousands of digits: no year "
             f"or population has that many); it starts with {_preview(text)}"
         ) from exc
-    if not isinstance(doc, dict) or "data" not in doc:
-        raise ValidationError(
-            f"{source}: the population payload has no 'data' list (expected a JSON object with 'data'); "
-            f"it starts with {_preview(text)}"
-        )
-    data = doc["data"]
-    if not isinstance(data, list) or not data:
-        seen = "an empty list" if isinstance(data, list) else type(data).__name__
-        raise ValidationError(f"{source}: the population payload's 'data' is {seen}; expected a non-empty list")
-    rows: list[PopulationRow] = []
-    years: set[int] = set()
-    for index, item in enumerate(data):
-        row = _parse_row(item, index, source)
-        if row.year in years:
-            raise ValidationError(f"{source}: data[{index}]: year {row.year} appears twice; expected one row a year")
-        years.add(row.year)
-        rows.append(row)
-    return rows
+    return doc, text
 
 
 def _parse_row(item: object, index: int, source: str) -> PopulationRow:

@@ -19,7 +19,7 @@ tag is put, the architecture is read from the image itself: a single-platform ma
 through ``get_download_url_for_layer`` and checked against its digest) names it; an index names one per entry.
 Anything but exactly the function's is refused with one line saying what to rebuild.
 
-``python -m dataquest.promote`` wraps it for ``make push`` and ``make promote``:
+``dataquest promote`` wraps it (:mod:`dataquest.cli.ops`) for ``make push`` and ``make promote``:
 
 - ``release --env ENV --from TAG [--to TAG] [--prefix dataquest] [--tfvars PATH]``: promotes ``<prefix>/ingest``
   and ``<prefix>/report`` and writes the ``<function>_image_uri = <repository uri>@sha256:...`` values the
@@ -29,22 +29,23 @@ Anything but exactly the function's is refused with one line saying what to rebu
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import json
-import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import httpx
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dataquest import log
-from dataquest.errors import DataQuestError
+from dataquest.config import DEFAULT_ARCHITECTURE
+from dataquest.documents import INTERNAL, renamed
+from dataquest.errors import PromotionError
+
+__all__ = ["PromotionError", "Promotion", "Release", "promote", "release", "registry"]
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
@@ -61,34 +62,29 @@ ACCEPTED_MEDIA_TYPES = [
 ]
 
 
-# Lambda's CPU types (Terraform's `architecture`) and the name an image config gives each (OCI / Docker).
+# Lambda's CPU types (Terraform's `architecture`, in config) and the name an image config gives each (OCI / Docker).
 IMAGE_ARCHITECTURES = {"x86_64": "amd64", "arm64": "arm64"}
-DEFAULT_ARCHITECTURE = "x86_64"
-
-
-class PromotionError(DataQuestError):
-    """A promotion could not be made; nothing was changed."""
 
 
 @dataclass(frozen=True)
 class Promotion:
-    """The outcome: the contract's JSON document is :meth:`to_document`."""
+    """The outcome: the contract's ``promote --json`` document, through :func:`documents.to_document`."""
 
     repository: str
     digest: str
-    from_tag: str
-    to_tag: str
+    from_tag: str = field(metadata=renamed("from"))
+    to_tag: str = field(metadata=renamed("to"))
     changed: bool
-    previous_digest: str | None = None
+    previous_digest: str | None = field(default=None, metadata=INTERNAL)
 
-    def to_document(self) -> dict[str, Any]:
-        return {
-            "repository": self.repository,
-            "digest": self.digest,
-            "from": self.from_tag,
-            "to": self.to_tag,
-            "changed": self.changed,
-        }
+
+@dataclass(frozen=True)
+class Release:
+    """What :func:`release` did: the promotions, the image URIs by digest, and where they were written."""
+
+    promotions: list[Promotion]
+    image_uris: dict[str, str]
+    tfvars: str | None
 
 
 def _code(exc: ClientError) -> str:
@@ -217,7 +213,7 @@ def repository_uri(ecr: ECRClient, repository: str) -> str:
         raise PromotionError(f"ECR repository {repository!r} cannot be described: {exc}") from exc
 
 
-def release(
+def release(  # noqa: PLR0913 - the options are keyword-only, each named at the call
     ecr: ECRClient,
     *,
     prefix: str,
@@ -226,7 +222,7 @@ def release(
     tfvars: Path | None = None,
     functions: Sequence[str] = FUNCTIONS,
     architecture: str = DEFAULT_ARCHITECTURE,
-) -> dict[str, Any]:
+) -> Release:
     """Promote every function's image and write ``<function>_image_uri`` (by digest) to ``tfvars``.
 
     Every source tag is resolved, and its architecture checked, before any tag is put, so a missing image or one
@@ -243,11 +239,7 @@ def release(
     if tfvars is not None:
         tfvars.parent.mkdir(parents=True, exist_ok=True)
         tfvars.write_text(json.dumps(uris, indent=2, sort_keys=True) + "\n")
-    return {
-        "promotions": [p.to_document() for p in promotions.values()],
-        "image_uris": uris,
-        "tfvars": str(tfvars) if tfvars else None,
-    }
+    return Release(list(promotions.values()), uris, str(tfvars) if tfvars else None)
 
 
 def registry(ecr: ECRClient) -> tuple[str, str]:
@@ -255,58 +247,3 @@ def registry(ecr: ECRClient) -> tuple[str, str]:
     data = ecr.get_authorization_token()["authorizationData"][0]
     _user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
     return data["proxyEndpoint"].removeprefix("https://").removeprefix("http://"), password
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m dataquest.promote", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="action", required=True)
-    p = sub.add_parser("release", help="promote every function's image and write the Terraform image URIs")
-    p.add_argument("--env", required=True, help="the Terraform environment (dev, prod)")
-    p.add_argument("--from", dest="from_tag", required=True, help="the tag make push gave (the git commit)")
-    p.add_argument("--to", dest="to_tag", default=None, help="the release tag (default: <env>-<from>)")
-    p.add_argument("--prefix", default="dataquest", help="repositories are <prefix>/<function>")
-    p.add_argument(
-        "--architecture",
-        choices=sorted(IMAGE_ARCHITECTURES),
-        default=DEFAULT_ARCHITECTURE,
-        help="the functions' CPU type (Terraform's architecture); an image built for another is refused",
-    )
-    p.add_argument(
-        "--tfvars",
-        default=None,
-        help="where to write the image URIs (default terraform/envs/<env>/images.auto.tfvars.json)",
-    )
-    sub.add_parser("registry", help="print the ECR registry host (for docker tag/push)")
-    sub.add_parser("login-password", help="print a docker login password (docker login -u AWS --password-stdin)")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    log.setup(None)
-    ecr: ECRClient = boto3.client("ecr")
-    try:
-        if args.action == "registry":
-            print(registry(ecr)[0])
-        elif args.action == "login-password":
-            print(registry(ecr)[1])
-        else:
-            tfvars = Path(args.tfvars or f"terraform/envs/{args.env}/images.auto.tfvars.json")
-            to_tag = args.to_tag or f"{args.env}-{args.from_tag}"
-            doc = release(
-                ecr,
-                prefix=args.prefix,
-                from_tag=args.from_tag,
-                to_tag=to_tag,
-                tfvars=tfvars,
-                architecture=args.architecture,
-            )
-            print(json.dumps(doc))
-    except (DataQuestError, BotoCoreError, ClientError) as exc:
-        print(f"dataquest promote: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -4,9 +4,9 @@ In AWS, an SQS event source mapping polls the report queue and invokes the repor
 to ten records; with ``ReportBatchItemFailures`` it deletes the records that succeeded and leaves the ones named
 in ``batchItemFailures`` on the queue, to come back after the visibility timeout (and, past the redrive policy's
 ``maxReceiveCount``, to go to the dead-letter queue). LocalStack's free tier and moto cannot run image functions,
-so under docker-compose this process plays that part::
+so under docker-compose this process plays that part (its command line is :mod:`dataquest.cli.ops`)::
 
-    python -m dataquest.relay --queue dataquest-local-report \\
+    dataquest relay --queue dataquest-local-report \\
         --function-url http://report:8080/2015-03-31/functions/function/invocations
 
 It long-polls the queue (``--wait-seconds``, 20 by default), hands each batch, as the SQS event Lambda would get,
@@ -18,10 +18,8 @@ to an :data:`Invoke`, and deletes exactly the records that succeeded:
   (the whole batch is retried, as the event source mapping does);
 - any other answer (``null``, a document without ``batchItemFailures``): every record.
 
-Two invokers: :func:`http_invoker` posts to a Runtime Interface Emulator endpoint (docker-compose);
-:func:`handler_invoker` calls a handler in this process (``dataquest run``, which passes the report handler in:
-this module imports no handler, so that it runs where polars is not installed), a raised exception being the
-function error Lambda reports.
+The invokers (:mod:`dataquest.invoke`): :func:`http_invoker` posts to a Runtime Interface Emulator endpoint
+(docker-compose); :func:`handler_invoker` calls a handler in this process (``dataquest run``).
 
 By default records left on the queue are not made visible again early: they return after the queue's visibility
 timeout, as in AWS. :func:`run` can instead make them visible at once (``retry_now``, for a run that must finish
@@ -31,46 +29,51 @@ endpoint is boto3's own ``AWS_ENDPOINT_URL`` (LocalStack or moto).
 
 from __future__ import annotations
 
-import argparse
-import json
-import signal
-import sys
+import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import httpx
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dataquest import log, storage
-from dataquest.config import Settings
+from dataquest import log
+from dataquest.documents import INTERNAL
+from dataquest.invoke import INVOKE_PATH, NOT_JSON, Answer, Handler, Invoke, failed_ids, handler_invoker, http_invoker
+
+__all__ = [  # the invokers are dataquest.invoke's, named here too: the relay is where callers meet them
+    "INVOKE_PATH",
+    "MAX_BATCH",
+    "NOT_JSON",
+    "Answer",
+    "BatchResult",
+    "DeadLetter",
+    "Drained",
+    "Handler",
+    "Invoke",
+    "RelayStats",
+    "deliver",
+    "drained",
+    "failed_ids",
+    "handler_invoker",
+    "http_invoker",
+    "queue_depth",
+    "receive",
+    "resolve_queue",
+    "run",
+    "sqs_event",
+]
 from dataquest.errors import StorageError
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import MessageTypeDef
 
-logger = log.get("dataquest.relay")  # also when run as python -m dataquest.relay
+logger = log.get(__name__)
 
 MAX_BATCH = 10
-INVOKE_PATH = "/2015-03-31/functions/function/invocations"
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What the function endpoint answered to one invocation."""
-
-    status: int
-    payload: Any
-    function_error: str | None = None
-
-
-Invoke = Callable[[dict[str, Any]], Answer]
-# The function_error of an answer whose body is not JSON.
-NOT_JSON = "the answer is not JSON"
-Handler = Callable[[dict[str, Any], Any], Any]
 
 
 @dataclass
@@ -87,16 +90,14 @@ class BatchResult:
 
 @dataclass
 class RelayStats:
-    """Totals over the batches a relay has delivered (a record delivered twice counts twice), and, when the
-    run was given the dead-letter queue, the messages found there and the records still on the queue."""
+    """Totals over the batches a relay has delivered (a record delivered twice counts twice): the ``relay
+    --json`` document, through :func:`documents.to_document`."""
 
     batches: int = 0
     received: int = 0
     deleted: int = 0
     failed: int = 0
-    dead_letters: list[dict[str, Any]] | None = None
-    left_on_queue: int | None = None
-    receive_counts: dict[str, int] = field(default_factory=dict, repr=False)
+    receive_counts: dict[str, int] = field(default_factory=dict, repr=False, metadata=INTERNAL)
 
     def add(self, batch: BatchResult) -> None:
         self.batches += 1
@@ -105,18 +106,22 @@ class RelayStats:
         self.failed += len(batch.failed)
         self.receive_counts.update(batch.receive_counts)
 
-    def to_document(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {
-            "batches": self.batches,
-            "received": self.received,
-            "deleted": self.deleted,
-            "failed": self.failed,
-        }
-        if self.dead_letters is not None:
-            doc["dead_letters"] = self.dead_letters
-        if self.left_on_queue is not None:
-            doc["left_on_queue"] = self.left_on_queue
-        return doc
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A message found in the dead-letter queue, with the times it was received from the source queue."""
+
+    message_id: str
+    receive_count: int
+    body: str
+
+
+@dataclass
+class Drained(RelayStats):
+    """The totals of a run given the dead-letter queue: also what is there, and the records left on the queue."""
+
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    left_on_queue: int = 0
 
 
 def sqs_event(messages: Sequence[MessageTypeDef], queue_arn: str) -> dict[str, Any]:
@@ -140,31 +145,7 @@ def sqs_event(messages: Sequence[MessageTypeDef], queue_arn: str) -> dict[str, A
     }
 
 
-def failed_ids(batch_ids: Sequence[str], answer: Answer) -> tuple[set[str], str | None]:
-    """The ids of the records to leave on the queue, and why (``None`` when every record succeeded)."""
-    everything = set(batch_ids)
-    if answer.status != 200:
-        return everything, f"the function endpoint answered HTTP {answer.status}"
-    payload = answer.payload
-    if answer.function_error or (isinstance(payload, dict) and "errorType" in payload and "errorMessage" in payload):
-        error_type = payload.get("errorType") if isinstance(payload, dict) else None
-        message = payload.get("errorMessage") if isinstance(payload, dict) else payload
-        return everything, f"the function failed: {error_type or answer.function_error}: {message}"
-    if not isinstance(payload, dict) or "batchItemFailures" not in payload:
-        return set(), None
-    items = payload["batchItemFailures"]
-    if not isinstance(items, list):
-        return everything, "batchItemFailures is not a list: the whole batch failed"
-    named: set[str] = set()
-    for item in items:
-        ident = item.get("itemIdentifier") if isinstance(item, dict) else None
-        if not isinstance(ident, str) or ident not in everything:
-            return everything, f"batchItemFailures names {ident!r}, which is not in the batch: the whole batch failed"
-        named.add(ident)
-    return named, (f"{len(named)} record(s) named in batchItemFailures" if named else None)
-
-
-def deliver(
+def deliver(  # noqa: PLR0913 - the options are keyword-only, each named at the call
     sqs: SQSClient,
     queue_url: str,
     queue_arn: str,
@@ -191,29 +172,13 @@ def deliver(
         failed=[i for i in ids if i in failed],
         reason=reason,
         unreachable=unreachable,
-        receive_counts={
-            m["MessageId"]: int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1")) for m in messages
-        },
+        receive_counts={m["MessageId"]: _receive_count(m) for m in messages},
     )
     if done:
-        response = sqs.delete_message_batch(
-            QueueUrl=queue_url,
-            Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(done)],
-        )
-        not_deleted = {int(f["Id"]) for f in response.get("Failed", [])}
-        result.deleted = [m["MessageId"] for n, m in enumerate(done) if n not in not_deleted]
-        if not_deleted:
-            log.event(logger, "relay delete failed", level=30, queue_url=queue_url, count=len(not_deleted))
+        result.deleted = _delete(sqs, queue_url, done)
     retry = [m for m in messages if m["MessageId"] in failed]
     if retry and retry_now:
-        response = sqs.change_message_visibility_batch(
-            QueueUrl=queue_url,
-            Entries=[
-                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0} for n, m in enumerate(retry)
-            ],
-        )
-        if response.get("Failed"):
-            log.event(logger, "relay retry failed", level=30, queue_url=queue_url, count=len(response["Failed"]))
+        _make_visible(sqs, queue_url, retry)
     log.event(
         logger,
         "relay batch",
@@ -223,6 +188,32 @@ def deliver(
         reason=reason,
     )
     return result
+
+
+def _delete(sqs: SQSClient, queue_url: str, done: Sequence[MessageTypeDef]) -> list[str]:
+    """Delete ``done`` from the queue; the ids of those deleted."""
+    response = sqs.delete_message_batch(
+        QueueUrl=queue_url,
+        Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(done)],
+    )
+    not_deleted = {int(f["Id"]) for f in response.get("Failed", [])}
+    if not_deleted:
+        log.event(logger, "relay delete failed", level=logging.WARNING, queue_url=queue_url, count=len(not_deleted))
+    return [m["MessageId"] for n, m in enumerate(done) if n not in not_deleted]
+
+
+def _make_visible(sqs: SQSClient, queue_url: str, retry: Sequence[MessageTypeDef]) -> None:
+    """Make ``retry`` visible again at once, instead of after the visibility timeout."""
+    response = sqs.change_message_visibility_batch(
+        QueueUrl=queue_url,
+        Entries=[
+            {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0} for n, m in enumerate(retry)
+        ],
+    )
+    if response.get("Failed"):
+        log.event(
+            logger, "relay retry failed", level=logging.WARNING, queue_url=queue_url, count=len(response["Failed"])
+        )
 
 
 def receive(sqs: SQSClient, queue_url: str, *, wait_seconds: int, batch_size: int) -> list[MessageTypeDef]:
@@ -255,44 +246,10 @@ def resolve_queue(sqs: SQSClient, queue: str, *, timeout: float = 0.0, poll: flo
             return url, arn
 
 
-def http_invoker(client: httpx.Client, function_url: str) -> Invoke:
-    """Invoke through a Runtime Interface Emulator (or anything speaking Lambda's Invoke API) at ``function_url``."""
-
-    def invoke(event: dict[str, Any]) -> Answer:
-        response = client.post(function_url, content=json.dumps(event), headers={"Content-Type": "application/json"})
-        function_error = response.headers.get("X-Amz-Function-Error")
-        try:
-            payload = response.json() if response.content else None
-        except ValueError:
-            # Not JSON, such as the RIE's "Task timed out after 300.00 seconds" (it answers a timeout with 200):
-            # Lambda fails the whole batch on an answer that is not JSON, so the relay does too.
-            payload = response.text
-            function_error = function_error or NOT_JSON
-        return Answer(response.status_code, payload, function_error)
-
-    return invoke
-
-
-def handler_invoker(handler: Handler, context: Callable[[], Any] | None = None) -> Invoke:
-    """Invoke ``handler(event, context())`` in this process. As Lambda's runtime does, a raised exception becomes
-    the function error (an ``errorType``/``errorMessage`` document), which fails the whole batch."""
-
-    def invoke(event: dict[str, Any]) -> Answer:
-        try:
-            payload = handler(event, context() if context is not None else None)
-        except Exception as exc:  # as Lambda does: a raising handler is a function error, logged with its trace
-            error = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
-            logger.error("function raised", exc_info=True, extra={"fields": {"error": f"{type(exc).__name__}: {exc}"}})
-            return Answer(200, error, "Unhandled")
-        return Answer(200, payload)
-
-    return invoke
-
-
-def dead_letters(sqs: SQSClient, dlq_url: str, receive_counts: dict[str, int]) -> list[dict[str, Any]]:
+def dead_letters(sqs: SQSClient, dlq_url: str, receive_counts: dict[str, int]) -> list[DeadLetter]:
     """The messages in the dead-letter queue (read, and left there invisible for a while), each with the number
     of times it was received from the source queue (``receive_counts``, else the DLQ's count less this read)."""
-    out: list[dict[str, Any]] = []
+    out: list[DeadLetter] = []
     while True:
         messages = sqs.receive_message(
             QueueUrl=dlq_url, MaxNumberOfMessages=MAX_BATCH, AttributeNames=["All"], VisibilityTimeout=300
@@ -300,15 +257,19 @@ def dead_letters(sqs: SQSClient, dlq_url: str, receive_counts: dict[str, int]) -
         if not messages:
             return out
         out += [
-            {
-                "message_id": m["MessageId"],
-                "receive_count": receive_counts.get(
+            DeadLetter(
+                m["MessageId"],
+                receive_counts.get(
                     m["MessageId"], int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1")) - 1
                 ),
-                "body": m["Body"][:2000],
-            }
+                m["Body"][:2000],
+            )
             for m in messages
         ]
+
+
+def _receive_count(message: MessageTypeDef) -> int:
+    return int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
 
 
 def queue_depth(sqs: SQSClient, queue_url: str) -> int:
@@ -319,7 +280,7 @@ def queue_depth(sqs: SQSClient, queue_url: str) -> int:
     return sum(int(v) for v in attrs.values())
 
 
-def run(
+def run(  # noqa: PLR0913 - the options are keyword-only, each named at the call
     sqs: SQSClient,
     queue_url: str,
     queue_arn: str,
@@ -350,69 +311,13 @@ def run(
         stats.add(batch)
         if batch.unreachable:
             stop.wait(min(5.0, max(1.0, wait_seconds / 4)))  # the function is down: do not spin
-    if dlq_url is not None:
-        stats.dead_letters = dead_letters(sqs, dlq_url, stats.receive_counts)
-        stats.left_on_queue = queue_depth(sqs, queue_url)
-    return stats
+    return stats if dlq_url is None else drained(sqs, queue_url, dlq_url, stats)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m dataquest.relay",
-        description="Play the SQS event source mapping locally: long-poll a queue, post each batch to a "
-        "function's RIE endpoint, delete only the records that succeeded (honouring batchItemFailures).",
+def drained(sqs: SQSClient, queue_url: str, dlq_url: str, stats: RelayStats) -> Drained:
+    """``stats`` with the messages in the dead-letter queue and the count of records left on the queue."""
+    return Drained(
+        **{f.name: getattr(stats, f.name) for f in fields(RelayStats)},
+        dead_letters=dead_letters(sqs, dlq_url, stats.receive_counts),
+        left_on_queue=queue_depth(sqs, queue_url),
     )
-    parser.add_argument("--queue", required=True, help="the queue's name or URL")
-    parser.add_argument(
-        "--function-url",
-        required=True,
-        help=f"the function's invoke endpoint, e.g. http://report:8080{INVOKE_PATH}",
-    )
-    parser.add_argument("--wait-seconds", type=int, default=20, help="SQS long-poll wait (0..20, default 20)")
-    parser.add_argument("--batch-size", type=int, default=MAX_BATCH, help="records per batch (1..10, default 10)")
-    parser.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for one invocation")
-    parser.add_argument("--startup-timeout", type=float, default=120.0, help="seconds to wait for the queue")
-    parser.add_argument("--once", action="store_true", help="stop when the queue is empty; print the totals")
-    parser.add_argument("--log-level", default=None, help="DEBUG, INFO (default), WARNING, ERROR")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    log.setup(args.log_level)
-    stop = threading.Event()
-
-    def _terminate(signum: int, _frame: object) -> None:
-        # PID 1 in a container ignores SIGTERM unless it handles it: stop between batches, or now when idle.
-        stop.set()
-        raise SystemExit(0)
-
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    sqs = storage.sqs_client(Settings.from_env())
-    try:
-        queue_url, queue_arn = resolve_queue(sqs, args.queue, timeout=args.startup_timeout)
-        log.event(logger, "relay started", queue_url=queue_url, function_url=args.function_url)
-        with httpx.Client(timeout=httpx.Timeout(args.timeout, connect=5.0)) as client:
-            stats = run(
-                sqs,
-                queue_url,
-                queue_arn,
-                http_invoker(client, args.function_url),
-                wait_seconds=max(0, min(args.wait_seconds, 20)),
-                batch_size=args.batch_size,
-                stop=stop,
-                once=args.once,
-            )
-    except StorageError as exc:
-        print(f"dataquest relay: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    print(json.dumps(stats.to_document()))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,6 +11,7 @@ is noted and ignored, so that the cleanup finishes; ``SIGKILL`` cannot be caught
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from collections.abc import Iterator
@@ -37,10 +38,10 @@ def interruptible() -> Iterator[None]:
         nonlocal raised
         name = signal.Signals(signum).name
         if raised:
-            log.event(logger, "signal ignored while stopping", level=30, signal=name)
+            log.event(logger, "signal ignored while stopping", level=logging.WARNING, signal=name)
             return
         raised = True
-        log.event(logger, "stopping on signal", level=30, signal=name)
+        log.event(logger, "stopping on signal", level=logging.WARNING, signal=name)
         raise Interrupted(name)
 
     previous = {sig: signal.signal(sig, on_signal) for sig in SIGNALS}

@@ -143,7 +143,7 @@ def _info(key: str, size: int, resp: Mapping[str, Any], metadata: dict[str, str]
     )
 
 
-def put_bytes(  # noqa: PLR0913, RUF100 - the client and the object, then keyword-only headers
+def put_bytes(  # noqa: PLR0913 - the client and the object, then keyword-only headers
     s3: S3Client,
     bucket: str,
     key: str,

@@ -1,14 +1,16 @@
 """``dataquest verify``: re-hash the mirror against the SHA-256 each object recorded, and repair what differs.
 
 Each object under ``bls/<survey>/`` recorded the SHA-256 of its bytes when the sync wrote it: in its ``sha256``
-metadata (a single-part upload), in its ``sha256`` tag (a multipart upload, whose metadata is fixed before the
-bytes are seen), or at least in S3's own ``ChecksumSHA256`` (a full-object checksum; a multipart upload's
-composite ``<hash>-<parts>`` cannot be compared with a file's hash and is not used). Verify HEADs each object,
-reads its bytes back streamed (1 MiB at a time, a few objects at once: memory stays bounded whatever the
-size), pinned to the version it HEADed (``If-Match``), and compares. An object whose bytes no longer match is
-``mismatched``; one with no record at all is ``unrecorded``. S3 checks a body against its checksum on upload,
-not afterwards: an object replaced with bytes of the same size (and its old metadata copied over) is exactly
-what a sync never notices and verify does.
+metadata (a single-part upload), in its ``sha256`` tag (a multipart upload, whose metadata is fixed before the bytes
+are seen), or at least in S3's own ``ChecksumSHA256`` (a full-object checksum; a multipart upload's composite
+``<hash>-<parts>`` cannot be compared with a file's hash and is not used). An object the transfer function uploaded
+over several invocations records the chained digest in its ``sha256-parts`` tag with its ``part-size``
+(:mod:`dataquest.bls.resume`): its bytes are hashed part by part and compared with that. Verify HEADs each object,
+reads its bytes back streamed (1 MiB at a time, a few objects at once: memory stays bounded whatever the size),
+pinned to the version it HEADed (``If-Match``), and compares. An object whose bytes no longer match is
+``mismatched``; one with no record at all is ``unrecorded``. S3 checks a body against its checksum on upload, not
+afterwards: an object replaced with bytes of the same size (and its old metadata copied over) is exactly what a sync
+never notices and verify does.
 
 With ``repair``, each mismatched or unrecorded object is fetched again from the source through the sync's own
 transfer path (streamed, replaced whole or not at all, the hash recorded), under the survey's lease; an
@@ -20,9 +22,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -30,9 +33,11 @@ from dataquest import log
 from dataquest.bls import lease as leases
 from dataquest.bls.listing import walk
 from dataquest.bls.plan import mirror_prefix, source_metadata
+from dataquest.bls.resume import PartsDigest
 from dataquest.bls.sync import failure
 from dataquest.bls.transfer import TransferConfig, transfer
-from dataquest.config import BLS_PREFIX, META_SHA256, TAG_SHA256, Settings
+from dataquest.config import BLS_PREFIX, META_SHA256, TAG_PART_SIZE, TAG_SHA256, TAG_SHA256_PARTS, Settings
+from dataquest.documents import INTERNAL, ItemError
 from dataquest.errors import DataQuestError, StorageError
 from dataquest.storage import NOT_FOUND_CODES, describe, error_code
 
@@ -47,31 +52,40 @@ CHUNK = 1024 * 1024
 WORKERS = 4
 
 
+@dataclass(frozen=True)
+class Mismatch:
+    """An object whose bytes hash to ``actual``, not to the ``recorded`` SHA-256 (kept in ``recorded_in``)."""
+
+    key: str
+    recorded: str
+    actual: str
+    recorded_in: str
+
+
+@dataclass(frozen=True)
+class Unrecorded:
+    """An object with no SHA-256 recorded anywhere; ``actual`` is what its bytes hash to."""
+
+    key: str
+    actual: str
+
+
 @dataclass
 class VerifySummary:
-    """What verify found; :meth:`to_document` is the contract's ``verify --json`` document."""
+    """What verify found: the contract's ``verify --json`` document, through :func:`documents.to_document`."""
 
-    surveys: list[str] = field(default_factory=list)
+    surveys: list[str] = field(default_factory=list, metadata=INTERNAL)
     checked: int = 0
-    mismatched: list[dict[str, str]] = field(default_factory=list)
-    unrecorded: list[dict[str, str]] = field(default_factory=list)
+    mismatched: list[Mismatch] = field(default_factory=list)
+    unrecorded: list[Unrecorded] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
-    errors: list[dict[str, str]] = field(default_factory=list)
+    errors: list[ItemError] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         """Nothing left wrong: every mismatch and unrecorded object repaired, no error."""
-        wrong = {d["key"] for d in self.mismatched} | {d["key"] for d in self.unrecorded}
+        wrong = {d.key for d in self.mismatched} | {d.key for d in self.unrecorded}
         return not self.errors and wrong <= set(self.repaired)
-
-    def to_document(self) -> dict[str, Any]:
-        return {
-            "checked": self.checked,
-            "mismatched": [dict(d) for d in self.mismatched],
-            "unrecorded": [dict(d) for d in self.unrecorded],
-            "repaired": list(self.repaired),
-            "errors": [dict(e) for e in self.errors],
-        }
 
 
 @dataclass(frozen=True)
@@ -95,9 +109,11 @@ def recorded_sha256(s3: S3Client, bucket: str, key: str) -> tuple[str | None, st
     if meta.get(META_SHA256):
         return meta[META_SHA256].lower(), "metadata", etag, version_id
     tags = s3.get_object_tagging(Bucket=bucket, Key=key).get("TagSet", [])
-    tagged = next((t["Value"] for t in tags if t["Key"] == TAG_SHA256), None)
-    if tagged:
-        return tagged.lower(), "tag", etag, version_id
+    tagged = {t["Key"]: t["Value"] for t in tags}
+    if tagged.get(TAG_SHA256):
+        return tagged[TAG_SHA256].lower(), "tag", etag, version_id
+    if tagged.get(TAG_SHA256_PARTS) and tagged.get(TAG_PART_SIZE, "").isdigit():
+        return tagged[TAG_SHA256_PARTS].lower(), f"{TAG_SHA256_PARTS} tag/{tagged[TAG_PART_SIZE]}", etag, version_id
     checksum = head.get("ChecksumSHA256")
     if checksum and "-" not in checksum:  # "<base64>-<parts>" is a composite of the parts' checksums
         try:
@@ -107,13 +123,20 @@ def recorded_sha256(s3: S3Client, bucket: str, key: str) -> tuple[str | None, st
     return None, None, etag, version_id
 
 
+def _hasher(recorded_in: str | None) -> hashlib._Hash | PartsDigest:
+    """The plain SHA-256, or the chained digest of ``part-size`` parts when that is what the object recorded."""
+    if recorded_in is not None and recorded_in.startswith(f"{TAG_SHA256_PARTS} tag/"):
+        return PartsDigest(int(recorded_in.rsplit("/", 1)[1]))
+    return hashlib.sha256()
+
+
 def check_object(s3: S3Client, bucket: str, key: str) -> Finding:
     """HEAD, then read the object's bytes (streamed, pinned to that version) and hash them."""
     try:
         recorded, source, etag, version_id = recorded_sha256(s3, bucket, key)
         pin: dict[str, str] = {"VersionId": version_id} if version_id else {"IfMatch": etag}
         body = s3.get_object(Bucket=bucket, Key=key, **pin)["Body"]  # type: ignore[arg-type]
-        digest = hashlib.sha256()
+        digest = _hasher(source)
         for chunk in body.iter_chunks(chunk_size=CHUNK):
             digest.update(chunk)
     except ClientError as exc:
@@ -172,7 +195,7 @@ def verify(
         try:
             keys = _keys(s3, bucket, prefix)
         except StorageError as exc:
-            summary.errors.append({"key": prefix, "error": str(exc)})
+            summary.errors.append(ItemError(key=prefix, error=str(exc)))
             continue
         bad: list[str] = []
         with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="dq-verify") as pool:
@@ -187,27 +210,20 @@ def verify(
 def _tally(summary: VerifySummary, finding: Finding, bad: list[str]) -> None:
     key = finding.key
     if finding.error is not None:
-        summary.errors.append({"key": key, "error": finding.error})
+        summary.errors.append(ItemError(key=key, error=finding.error))
         return
     summary.checked += 1
     if finding.recorded is None:
-        summary.unrecorded.append({"key": key, "actual": finding.actual or ""})
-        log.event(logger, "object has no recorded sha256", level=30, key=key)
+        summary.unrecorded.append(Unrecorded(key, finding.actual or ""))
+        log.event(logger, "object has no recorded sha256", level=logging.WARNING, key=key)
         bad.append(key)
     elif finding.recorded != finding.actual:
-        summary.mismatched.append(
-            {
-                "key": key,
-                "recorded": finding.recorded,
-                "actual": finding.actual or "",
-                "recorded_in": finding.source or "",
-            }
-        )
-        log.event(logger, "object does not match its sha256", level=40, key=key, recorded=finding.recorded)
+        summary.mismatched.append(Mismatch(key, finding.recorded, finding.actual or "", finding.source or ""))
+        log.event(logger, "object does not match its sha256", level=logging.ERROR, key=key, recorded=finding.recorded)
         bad.append(key)
 
 
-def _repair(
+def _repair(  # noqa: PLR0913 - the options are keyword-only, each named at the call
     settings: Settings,
     s3: S3Client,
     fetcher: Fetcher,
@@ -223,7 +239,7 @@ def _repair(
     try:
         lease = leases.acquire(s3, bucket, survey, ttl=settings.lease_ttl)
     except DataQuestError as exc:
-        summary.errors += [{"key": k, "error": f"not repaired: {exc}"} for k in keys]
+        summary.errors += [ItemError(key=k, error=f"not repaired: {exc}") for k in keys]
         return
     try:
         lease.keep_alive()
@@ -234,7 +250,7 @@ def _repair(
             source = listed.get(key)
             if source is None:
                 summary.errors.append(
-                    {"key": key, "error": f"not repaired: {survey_url} no longer lists it; the next sync deletes it"}
+                    ItemError(key=key, error=f"not repaired: {survey_url} no longer lists it; the next sync deletes it")
                 )
                 continue
             try:
@@ -248,11 +264,11 @@ def _repair(
                     config=transfer_config,
                 )
             except DataQuestError as exc:
-                summary.errors.append({"key": key, "error": f"not repaired: {exc}"})
+                summary.errors.append(ItemError(key=key, error=f"not repaired: {exc}"))
                 continue
             summary.repaired.append(key)
             log.event(logger, "object repaired", key=key, sha256=result.sha256, size=result.size)
     except DataQuestError as exc:
-        summary.errors.append({"key": prefix, "error": f"repair of {survey} stopped: {exc}"})
+        summary.errors.append(ItemError(key=prefix, error=f"repair of {survey} stopped: {exc}"))
     finally:
         lease.release()

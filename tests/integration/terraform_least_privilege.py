@@ -35,6 +35,8 @@ from botocore.exceptions import ClientError
 from dataquest.bls import lease as leases
 from dataquest.bls.transfer import TransferConfig
 from dataquest.config import INGEST_LOG_PREFIX, LATEST_REPORT_PREFIX, POPULATION_KEY, REPORT_FILES
+from dataquest.documents import to_document
+from dataquest.errors import IngestFailedError
 from dataquest.handlers import ingest, report
 from dataquest.relay import sqs_event
 from tests.conftest import EVENTS
@@ -189,8 +191,8 @@ def _ingest() -> dict[str, Any]:
     event = json.loads((EVENTS / "schedule-scheduler.json").read_text())
     try:
         return ingest.handler(event, Context())
-    except ingest.IngestFailedError as exc:
-        pytest.fail(f"the ingest run failed under its role's policies: {json.dumps(exc.summary['errors'])}")
+    except IngestFailedError as exc:
+        pytest.fail(f"the ingest run failed under its role's policies: {json.dumps(to_document(exc.summary.errors))}")
 
 
 def _trail(s3: Any, key: str | None) -> list[dict[str, Any]]:
@@ -230,7 +232,7 @@ def test_ingest_does_its_whole_job_with_only_its_roles_policies(
             DQ_REQUEST_INTERVAL="0",
             DQ_LEASE_TTL="1",  # renewed every third of a second: the heartbeat's writes run too
         )
-        monkeypatch.setattr(ingest, "_resources", None)  # a cold container: clients built from this environment
+        ingest.container_app.cache_clear()  # a cold container: clients built from this environment
 
         # A first sync: every file, the big one in parts; the population stored; a trail written.
         first = _ingest()
@@ -262,9 +264,9 @@ def test_ingest_does_its_whole_job_with_only_its_roles_policies(
         holder.keep_alive()
         try:
             event = json.loads((EVENTS / "schedule-scheduler.json").read_text())
-            with pytest.raises(ingest.IngestFailedError) as held:
+            with pytest.raises(IngestFailedError) as held:
                 ingest.handler(event, Context())
-            errors = json.dumps(held.value.summary["errors"])
+            errors = json.dumps(to_document(held.value.summary.errors))
             assert "another sync" in errors
             assert "AccessDenied" not in errors
             assert "Forbidden" not in errors
@@ -291,7 +293,7 @@ def test_report_does_its_whole_job_with_only_its_roles_policies(
     admin.put_object(Bucket=DEV_BUCKET, Key="bls/pr/pr.data.0.Current", Body=tree.files["pr/pr.data.0.Current"])
     admin.put_object(Bucket=DEV_BUCKET, Key=POPULATION_KEY, Body=tree.population)
     _as(monkeypatch, enforcing, "report")
-    monkeypatch.setattr(report, "_resources", None)
+    report.container_app.cache_clear()  # a cold container: clients built from this environment
 
     # What the event source mapping does with the function's role (it knows the queue by ARN, so no GetQueueUrl):
     # read the queue's attributes, receive, hand the batch to the function, delete what succeeded.

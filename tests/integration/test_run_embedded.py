@@ -228,3 +228,27 @@ def test_a_source_failure_is_reported_and_exits_non_zero(site: BlsSite, tmp_path
     relay = summary["relay"]
     assert (relay["failed"], relay["dead_letters"], relay["left_on_queue"]) == (0, [], 0)
     assert proc.stderr.strip().splitlines()[-1].startswith("dataquest run: error: ")
+
+
+def test_the_embedded_run_closes_the_http_client_it_opened(
+    site: BlsSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import httpx
+
+    from dataquest import embedded, httpclient
+    from dataquest.config import Settings
+
+    publish(site, small_tree())
+    opened: list[httpx.Client] = []
+    build = httpclient.build_client
+
+    def recording(user_agent: str, **kw: object) -> httpx.Client:
+        opened.append(build(user_agent))
+        return opened[-1]
+
+    monkeypatch.setattr(httpclient, "build_client", recording)
+    settings = Settings.from_env(pipeline_env(site))
+    result = embedded.run(settings, tmp_path / "out")
+    assert result.ok, result.errors
+    assert len(opened) == 1
+    assert opened[0].is_closed  # was left open before the App owned it

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
+from dataquest.app import App
 from dataquest.config import REPORT_FILES, Settings
+from dataquest.documents import to_document
 from dataquest.embedded import Topology, create_topology, deliver_notifications
 from dataquest.handlers import report
 from tests.integration.test_run_embedded import small_tree
@@ -28,8 +30,8 @@ def wired(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any
     name = f"dq-{uuid.uuid4().hex[:10]}"
     s3, sqs = client("s3", moto_endpoint), client("sqs", moto_endpoint)
     topology = create_topology(s3, sqs, name, queue=f"{name}-q", dlq=f"{name}-dlq", max_receive_count=2)
-    monkeypatch.setattr(report, "_resources", None)
-    report.configure(report.Resources(Settings(bucket=name), s3))
+    app = App(Settings(bucket=name), s3=s3)
+    monkeypatch.setattr(report, "container_app", lambda: app)  # the handler as the relay calls it
     return s3, sqs, topology
 
 
@@ -76,7 +78,7 @@ def test_a_poisoned_message_ends_in_the_dlq_after_the_configured_receives(wired:
     result = deliver_notifications(sqs, topology, report.handler)
     # two receives (maxReceiveCount=2), both failed; the good messages were acknowledged at once
     assert result.failed == 2
-    assert result.dead_letters == [
+    assert to_document(result.dead_letters) == [
         {"message_id": poison["MessageId"], "receive_count": 2, "body": "{this is not an S3 notification"}
     ]
     assert result.left_on_queue == 0
@@ -92,5 +94,5 @@ def test_a_record_nested_100000_deep_fails_alone_and_the_batch_makes_its_report(
     poison = sqs.send_message(QueueUrl=topology.queue_url, MessageBody=deep)
     result = deliver_notifications(sqs, topology, report.handler)
     assert result.failed == 2  # the poison's two receives; nothing else failed
-    assert [d["message_id"] for d in result.dead_letters] == [poison["MessageId"]]
+    assert [d.message_id for d in result.dead_letters] == [poison["MessageId"]]
     assert len(report_folders(s3, topology.bucket)) == 1  # the good records in its batches made the report

@@ -217,3 +217,17 @@ def test_a_directory_as_data_file_says_it_is_a_directory(
 def test_error_text_is_made_printable_and_capped() -> None:
     assert cli._one_line("a\x1b[2Jb\x00c\n  d") == "a\\x1b[2Jb\\x00c d"
     assert len(cli._one_line("x" * 10_000)) == 2000
+
+
+def test_help_lists_every_command_and_imports_no_polars() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom dataquest import cli\ntry:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print('polars' in sys.modules, 'boto3' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    for command in ("sync-bls", "fetch-population", "ingest", "report", "verify", "run", "relay", "promote"):
+        assert command in out
+    assert out.strip().splitlines()[-1] == "False False"

@@ -109,7 +109,7 @@ def test_the_functions_run_their_handlers_under_the_mounted_rie(services: dict[s
 def test_the_relay_is_the_package_feeding_the_report_function(services: dict[str, Any]) -> None:
     relay = services["relay"]
     assert relay["image"] == services["report"]["image"]
-    assert relay["entrypoint"] == ["python", "-m", "dataquest.relay"]
+    assert relay["entrypoint"] == ["python", "-m", "dataquest.cli", "relay"]
     command = relay["command"]
     assert command[command.index("--function-url") + 1] == f"http://report:8080{INVOKE}"
     assert command[command.index("--queue") + 1] == "${DQ_QUEUE:-dataquest-local-report}"

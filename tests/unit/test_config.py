@@ -59,3 +59,18 @@ def test_a_garbled_endpoint_url_is_a_configuration_error() -> None:
     for bad in ("not a url", "localhost:4566", "http://", "ftp://x"):
         with pytest.raises(ConfigurationError, match="AWS_ENDPOINT_URL="):
             Settings.from_env({"AWS_ENDPOINT_URL": bad})
+
+
+def test_the_log_level_is_a_setting_read_like_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+
+    from dataquest import log
+    from dataquest.config import log_level
+
+    assert log_level({}) == logging.INFO
+    assert log_level({"DQ_LOG_LEVEL": "debug"}) == logging.DEBUG
+    with pytest.raises(ConfigurationError, match="DQ_LOG_LEVEL='chatty' is not a log level"):
+        log_level({"DQ_LOG_LEVEL": "chatty"})
+    monkeypatch.setenv("DQ_LOG_LEVEL", "Warning")
+    log.setup()
+    assert logging.getLogger("dataquest").level == logging.WARNING

@@ -15,6 +15,7 @@ import pytest
 from moto import mock_aws
 
 from dataquest import log
+from dataquest.app import App
 from dataquest.config import POPULATION_KEY, Settings
 from dataquest.errors import InputMissingError, StorageError, ValidationError
 from dataquest.handlers import report
@@ -50,8 +51,8 @@ class FakeRunReport:
 
 @pytest.fixture
 def logs(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
-    monkeypatch.setattr(report, "_resources", None)
-    report.configure(report.Resources(Settings(bucket=BUCKET), s3=object()))  # type: ignore[arg-type]
+    app = App(Settings(bucket=BUCKET), s3=object())  # type: ignore[arg-type]
+    monkeypatch.setattr(report, "container_app", lambda: app)  # what Lambda's handler(event, context) finds
     stream = io.StringIO()
     log.setup("INFO", stream=stream, json_lines=True)
     return stream
@@ -172,8 +173,8 @@ def test_duplicates_across_invocations_are_harmless(monkeypatch: pytest.MonkeyPa
         s3.create_bucket(Bucket=BUCKET)
         s3.put_object(Bucket=BUCKET, Key="bls/pr/pr.data.0.Current", Body=DATA)
         s3.put_object(Bucket=BUCKET, Key=POPULATION_KEY, Body=POPULATION)
-        monkeypatch.setattr(report, "_resources", None)
-        report.configure(report.Resources(Settings(bucket=BUCKET), s3))
+        app = App(Settings(bucket=BUCKET), s3=s3)
+        monkeypatch.setattr(report, "container_app", lambda: app)
 
         def reports() -> dict[str, str]:
             listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="reports/").get("Contents", [])
@@ -215,8 +216,8 @@ def test_a_notification_before_the_other_input_exists_waits_and_the_other_one_ma
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket=BUCKET)
-        monkeypatch.setattr(report, "_resources", None)
-        report.configure(report.Resources(Settings(bucket=BUCKET), s3))
+        app = App(Settings(bucket=BUCKET), s3=s3)
+        monkeypatch.setattr(report, "container_app", lambda: app)
         # the first ingest: the BLS file lands, the population is not there yet
         s3.put_object(Bucket=BUCKET, Key="bls/pr/pr.data.0.Current", Body=DATA)
         first = {"Records": [record("bls", s3_body("bls/pr/pr.data.0.Current"))]}

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from dataquest.config import POPULATION_KEY
+from dataquest.documents import to_document
 from dataquest.errors import SourceError, ValidationError
 from dataquest.httpclient import Fetcher
 from dataquest.population import MAX_POPULATION_BYTES, PopulationRow, fetch_population, parse_population
@@ -165,7 +166,7 @@ def test_stores_the_response_bytes_as_received_with_their_sha256(s3: object) -> 
     body = json.dumps(TESSERACT, indent=4).encode()
     result = fetch_population(_serving(body), s3, BUCKET, URL)  # type: ignore[arg-type]
     digest = hashlib.sha256(body).hexdigest()
-    assert result.to_document() == {"key": POPULATION_KEY, "written": True, "sha256": digest, "rows": 2}
+    assert to_document(result) == {"key": POPULATION_KEY, "written": True, "sha256": digest, "rows": 2}
     assert _stored(s3) == body
     head = s3.head_object(Bucket=BUCKET, Key=POPULATION_KEY)  # type: ignore[attr-defined]
     assert head["Metadata"]["sha256"] == digest
@@ -180,7 +181,7 @@ def test_an_unchanged_payload_writes_nothing(s3: object) -> None:
     s3.meta.events.register("before-call.s3.PutObject", lambda **kw: puts.append("put"))  # type: ignore[attr-defined]
     second = fetch_population(_serving(body), s3, BUCKET, URL)  # type: ignore[arg-type]
     assert first.written is True
-    assert second.to_document() == {**first.to_document(), "written": False}
+    assert to_document(second) == {**to_document(first), "written": False}
     assert puts == []
     assert s3.head_object(Bucket=BUCKET, Key=POPULATION_KEY)["ETag"] == etag  # type: ignore[attr-defined]
 

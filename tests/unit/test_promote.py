@@ -17,6 +17,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from dataquest import cli, promote
+from dataquest.documents import to_document
 from tests.conftest import ROOT
 
 REAL_DOWNLOAD_CONFIG = promote.download_config  # the autouse fixture below serves the blobs for moto instead
@@ -111,7 +112,7 @@ def immutable(ecr: Any) -> str:
 def test_promote_puts_the_tag_on_the_same_digest(ecr: Any, mutable: str) -> None:
     digest = push(ecr, mutable, "abc1234", "one")
     result = promote.promote(ecr, mutable, "abc1234", "dev")
-    assert result.to_document() == {
+    assert to_document(result) == {
         "repository": mutable,
         "digest": digest,
         "from": "abc1234",
@@ -211,7 +212,9 @@ def test_release_promotes_both_functions_and_writes_digests_for_terraform(ecr: A
     digests = {fn: push(ecr, f"dataquest/{fn}", "abc1234", fn) for fn in promote.FUNCTIONS}
     tfvars = tmp_path / "envs" / "prod" / "images.auto.tfvars.json"
 
-    doc = promote.release(ecr, prefix="dataquest", from_tag="abc1234", to_tag="prod-abc1234", tfvars=tfvars)
+    doc = to_document(
+        promote.release(ecr, prefix="dataquest", from_tag="abc1234", to_tag="prod-abc1234", tfvars=tfvars)
+    )
 
     written = json.loads(tfvars.read_text())
     assert set(written) == {"ingest_image_uri", "report_image_uri"}
@@ -235,24 +238,24 @@ def test_release_checks_every_source_before_tagging_any(ecr: Any, tmp_path: Path
     assert not tfvars.exists()
 
 
-def test_module_main_release_and_registry(
+def test_promote_release_and_registry_for_make(
     ecr: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
     for fn in promote.FUNCTIONS:
         ecr.create_repository(repositoryName=f"dataquest/{fn}")
         push(ecr, f"dataquest/{fn}", "abc1234", fn)
-    assert promote.main(["release", "--env", "dev", "--from", "abc1234"]) == 0
+    assert cli.main(["promote", "release", "--env", "dev", "--from", "abc1234"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert {p["to"] for p in doc["promotions"]} == {"dev-abc1234"}
     assert json.loads((tmp_path / "terraform/envs/dev/images.auto.tfvars.json").read_text()) == doc["image_uris"]
 
-    assert promote.main(["registry"]) == 0
+    assert cli.main(["promote", "registry"]) == 0
     assert capsys.readouterr().out.strip().endswith(".dkr.ecr.us-east-1.amazonaws.com")
-    assert promote.main(["login-password"]) == 0
+    assert cli.main(["promote", "login-password"]) == 0
     assert capsys.readouterr().out.strip()
 
-    assert promote.main(["release", "--env", "dev", "--from", "missing"]) == 1
+    assert cli.main(["promote", "release", "--env", "dev", "--from", "missing"]) == 1
     assert "source tag 'missing' not found" in capsys.readouterr().err
 
 
@@ -333,11 +336,11 @@ def test_make_promote_passes_the_architecture(
     for fn in promote.FUNCTIONS:
         ecr.create_repository(repositoryName=f"dataquest/{fn}")
         push(ecr, f"dataquest/{fn}", "abc1234", fn, arch="arm64")
-    assert promote.main(["release", "--env", "dev", "--from", "abc1234"]) == 1
+    assert cli.main(["promote", "release", "--env", "dev", "--from", "abc1234"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err.startswith("dataquest promote: error: dataquest/ingest:abc1234 is built for linux/arm64")
-    assert promote.main(["release", "--env", "dev", "--from", "abc1234", "--architecture", "arm64"]) == 0
+    assert cli.main(["promote", "release", "--env", "dev", "--from", "abc1234", "--architecture", "arm64"]) == 0
     assert {p["to"] for p in json.loads(capsys.readouterr().out)["promotions"]} == {"dev-abc1234"}
 
 
@@ -402,3 +405,17 @@ def test_the_cli_promotes_an_arm64_image_for_an_arm64_function(
     assert cli.main(argv) == 0
     assert json.loads(capsys.readouterr().out)["digest"] == digest
     assert tags(ecr, mutable) == {digest: ["abc1234", "dev"]}
+
+
+def test_the_cpu_types_promote_knows_are_the_ones_the_command_line_offers() -> None:
+    from dataquest.config import DEFAULT_ARCHITECTURE, LAMBDA_ARCHITECTURES
+
+    assert set(promote.IMAGE_ARCHITECTURES) == set(LAMBDA_ARCHITECTURES)
+    assert DEFAULT_ARCHITECTURE in LAMBDA_ARCHITECTURES
+
+
+def test_promote_without_a_subcommand_needs_its_three_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["promote", "--repository", "dataquest/report", "--json"]) == cli.EXIT_USAGE
+    captured = capsys.readouterr()
+    assert "needs --from, --to" in json.loads(captured.out)["error"]
+    assert captured.err.startswith("dataquest promote: error: dataquest promote needs --from, --to")

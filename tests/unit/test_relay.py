@@ -14,7 +14,8 @@ import httpx
 import pytest
 from moto import mock_aws
 
-from dataquest import relay
+from dataquest import cli, relay
+from dataquest.documents import to_document
 from dataquest.errors import StorageError
 
 FUNCTION_URL = "http://report:8080" + relay.INVOKE_PATH
@@ -69,7 +70,7 @@ def test_partial_failures_stay_on_the_queue_and_the_rest_are_deleted(sqs: Any, q
 
     stats = relay.run(sqs, url, arn, _endpoint(answer, seen), wait_seconds=0, once=True)
 
-    assert stats.to_document() == {"batches": 1, "received": 3, "deleted": 2, "failed": 1}
+    assert to_document(stats) == {"batches": 1, "received": 3, "deleted": 2, "failed": 1}
     records = seen[0]["Records"]
     assert sorted(r["body"] for r in records) == ["bad", "ok-1", "ok-2"]
     assert {r["eventSource"] for r in records} == {"aws:sqs"}
@@ -203,15 +204,16 @@ def test_main_relays_until_empty_and_prints_the_totals(
     _send(sqs, url, ["a", "b"])
     transport = httpx.MockTransport(lambda _r: httpx.Response(200, json={"batchItemFailures": []}))
     real_client = httpx.Client
-    monkeypatch.setattr(relay.httpx, "Client", lambda **kw: real_client(transport=transport, **kw))
-    code = relay.main(["--queue", "report", "--function-url", FUNCTION_URL, "--wait-seconds", "0", "--once"])
+    monkeypatch.setattr(httpx, "Client", lambda **kw: real_client(transport=transport, **kw))
+    args = ["relay", "--queue", "report", "--function-url", FUNCTION_URL, "--wait-seconds", "0", "--once", "--json"]
+    code = cli.main(args)
     assert code == 0
     assert json.loads(capsys.readouterr().out) == {"batches": 1, "received": 2, "deleted": 2, "failed": 0}
     assert _on_queue(sqs, url) == (0, 0)
 
 
 def test_main_names_a_missing_queue(capsys: pytest.CaptureFixture[str], sqs: Any) -> None:
-    code = relay.main(["--queue", "absent", "--function-url", FUNCTION_URL, "--startup-timeout", "0", "--once"])
+    code = cli.main(["relay", "--queue", "absent", "--function-url", FUNCTION_URL, "--startup-timeout", "0", "--once"])
     assert code == 1
     assert "'absent' cannot be found" in capsys.readouterr().err
 
@@ -239,7 +241,7 @@ def test_the_in_process_invoker_passes_the_context_and_the_answer(sqs: Any, queu
         return _fail_bodies("bad")(event, context)
 
     stats = relay.run(sqs, url, arn, relay.handler_invoker(handler, lambda: "ctx"), wait_seconds=0, once=True)
-    assert stats.to_document() == {"batches": 1, "received": 2, "deleted": 1, "failed": 1}
+    assert to_document(stats) == {"batches": 1, "received": 2, "deleted": 1, "failed": 1}
     assert contexts == ["ctx"]
     assert _on_queue(sqs, url) == (0, 1)  # by default a failed record waits for the visibility timeout
 
@@ -286,7 +288,7 @@ def test_a_transient_failure_is_retried_at_once_and_succeeds(sqs: Any, queue: tu
 
     stats = relay.run(sqs, url, arn, relay.handler_invoker(flaky), wait_seconds=0, once=True, retry_now=True)
     assert calls == [2, 2]
-    assert stats.to_document() == {"batches": 2, "received": 4, "deleted": 2, "failed": 2}
+    assert to_document(stats) == {"batches": 2, "received": 4, "deleted": 2, "failed": 2}
     assert _on_queue(sqs, url) == (0, 0)
 
 
@@ -310,7 +312,7 @@ def test_a_record_that_keeps_failing_is_reported_from_the_dead_letter_queue(sqs:
         dlq_url=dlq,
     )
     # received twice (maxReceiveCount=2), failed twice, then moved to the DLQ by the redrive policy
-    assert stats.to_document() == {
+    assert to_document(stats) == {
         "batches": 2,
         "received": 3,
         "deleted": 1,

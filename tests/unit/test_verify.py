@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from dataquest.bls.sync import sync_surveys
+from dataquest.documents import to_document
 from dataquest.verify import VerifySummary, verify
 from tests.unit.test_bls_sync import CFG, Source, body, keys, settings
 
@@ -43,7 +44,7 @@ def replace_keeping_the_record(s3: Any, key: str, data: bytes) -> None:
 
 def test_an_intact_mirror_verifies_clean(s3: Any, mirrored: Source) -> None:
     summary = run(s3, mirrored)
-    assert summary.to_document() == {"checked": 3, "mismatched": [], "unrecorded": [], "repaired": [], "errors": []}
+    assert to_document(summary) == {"checked": 3, "mismatched": [], "unrecorded": [], "repaired": [], "errors": []}
     assert summary.ok
     assert mirrored.file_gets() == 3  # the sync's; verify read S3 only
 
@@ -59,7 +60,7 @@ def test_bytes_replaced_with_the_same_size_are_found_and_repaired(
     found = run(s3, mirrored)
     assert not found.ok
     assert found.checked == 3
-    assert found.mismatched == [
+    assert to_document(found.mismatched) == [
         {
             "key": key,
             "recorded": hashlib.sha256(good).hexdigest(),
@@ -74,14 +75,16 @@ def test_bytes_replaced_with_the_same_size_are_found_and_repaired(
     assert repaired.ok
     assert body(s3, key) == good
     assert keys(s3, "_locks/") == []  # the repair's lease is released
-    assert run(s3, mirrored).to_document()["mismatched"] == []
+    assert to_document(run(s3, mirrored))["mismatched"] == []
 
 
 def test_an_object_with_no_record_is_unrecorded_and_repair_records_it(s3: Any, mirrored: Source) -> None:
     s3.put_object(Bucket=BUCKET, Key="bls/pr/pr.class", Body=b"class\r\n")  # no metadata, no checksum
     found = run(s3, mirrored)
-    assert found.unrecorded == [{"key": "bls/pr/pr.class", "actual": hashlib.sha256(b"class\r\n").hexdigest()}]
-    assert found.mismatched == []
+    assert to_document(found.unrecorded) == [
+        {"key": "bls/pr/pr.class", "actual": hashlib.sha256(b"class\r\n").hexdigest()}
+    ]
+    assert to_document(found.mismatched) == []
     assert not found.ok
     assert run(s3, mirrored, repair=True).repaired == ["bls/pr/pr.class"]
     assert s3.head_object(Bucket=BUCKET, Key="bls/pr/pr.class")["Metadata"]["sha256"]
@@ -99,8 +102,8 @@ def test_an_object_the_source_no_longer_lists_is_not_repaired_but_reported(s3: A
     s3.put_object(Bucket=BUCKET, Key="bls/pr/gone.txt", Body=b"old")
     summary = run(s3, mirrored, repair=True)
     assert summary.repaired == []
-    assert [e["key"] for e in summary.errors] == ["bls/pr/gone.txt"]
-    assert "no longer lists it" in summary.errors[0]["error"]
+    assert [e.key for e in summary.errors] == ["bls/pr/gone.txt"]
+    assert "no longer lists it" in summary.errors[0].error
     assert not summary.ok
 
 
@@ -109,7 +112,7 @@ def test_all_verifies_every_survey_folder_in_the_bucket(s3: Any, mirrored: Sourc
     summary = run(s3, mirrored, surveys=("all",))
     assert summary.surveys == ["ce", "pr"]
     assert summary.checked == 4
-    assert [d["key"] for d in summary.unrecorded] == ["bls/ce/ce.txt"]
+    assert [d.key for d in summary.unrecorded] == ["bls/ce/ce.txt"]
 
 
 def test_a_repair_while_a_sync_holds_the_lease_is_refused_per_object(s3: Any, mirrored: Source) -> None:
@@ -119,7 +122,7 @@ def test_a_repair_while_a_sync_holds_the_lease_is_refused_per_object(s3: Any, mi
     held = acquire(s3, BUCKET, "pr", ttl=60)
     summary = run(s3, mirrored, repair=True)
     assert summary.repaired == []
-    assert "another sync of survey 'pr' is running" in summary.errors[0]["error"]
+    assert "another sync of survey 'pr' is running" in summary.errors[0].error
     held.release()
 
 
@@ -140,7 +143,7 @@ def test_a_stream_that_breaks_mid_read_is_that_objects_error(
         return answer
 
     monkeypatch.setattr(s3, "get_object", cut)
-    doc = run(s3, mirrored).to_document()
+    doc = to_document(run(s3, mirrored))
     assert doc["checked"] == 2  # the other two were read whole
     assert doc["errors"] == [
         {

@@ -78,7 +78,7 @@ class LeaseDocument:
 class Lease:
     """A held lease: :meth:`keep_alive` renews it in the background, :meth:`release` ends it."""
 
-    def __init__(  # noqa: PLR0913, RUF100 - where, how long, then the seams tests inject (clock, process)
+    def __init__(  # noqa: PLR0913 - where, how long, then the seams tests inject (clock, process)
         self,
         s3: S3Client,
         bucket: str,
@@ -248,7 +248,7 @@ class Lease:
             self.etag = None
 
 
-def acquire(  # noqa: PLR0913, RUF100 - where and how long, then the seams tests inject (clock, sleep, process)
+def acquire(  # noqa: PLR0913 - where and how long, then the seams tests inject (clock, sleep, process)
     s3: S3Client,
     bucket: str,
     survey: str,

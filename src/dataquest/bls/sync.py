@@ -25,6 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from dataquest import log
 from dataquest.bls import lease as leases
+from dataquest.bls.jobs import Planned, QueueDispatcher
 from dataquest.bls.listing import walk, within
 from dataquest.bls.mirror import Checker, abort_stale_uploads, read_mirror
 from dataquest.bls.plan import Action, Plan, make_plan, mirror_prefix, source_metadata
@@ -62,6 +63,7 @@ class SyncSummary:
     errors: list[ItemError] = field(default_factory=list)
     dry_run: bool = field(default=False, metadata=OMIT_EMPTY)
     plan: list[Action] = field(default_factory=list, metadata=OMIT_EMPTY)
+    planned: dict[str, Planned] = field(default_factory=dict, metadata=OMIT_EMPTY)
     trail_key: str | None = field(default=None, metadata=INTERNAL)
 
     @property
@@ -73,7 +75,7 @@ SUMMARY_KEYS = tuple(f.name for f in fields(SyncSummary) if not f.metadata)
 """The contract's keys of the ``sync-bls --json`` document, in order (``dry_run`` and ``plan`` only in a dry run)."""
 
 
-def sync_surveys(  # noqa: PLR0913, RUF100 - the clients, then keyword-only options: the signature callers use
+def sync_surveys(  # noqa: PLR0913 - the clients, then keyword-only options: the signature callers use
     settings: Settings,
     fetcher: Fetcher,
     s3: S3Client,
@@ -83,8 +85,12 @@ def sync_surveys(  # noqa: PLR0913, RUF100 - the clients, then keyword-only opti
     progress: bool = False,
     transfer_config: TransferConfig | None = None,
     lease_wait: float = 0.0,
+    dispatch: QueueDispatcher | None = None,
 ) -> SyncSummary:
-    """Mirror every survey of ``settings`` into ``s3``; one survey's failure is recorded, the others go on."""
+    """Mirror every survey of ``settings`` into ``s3``; one survey's failure is recorded, the others go on.
+
+    With ``dispatch`` (the fan-out's planner) the uploads are not made here: each survey's are handed to it, and
+    it sends them to the transfer queue once every survey has been planned (and its deletes made)."""
     bucket = settings.require_bucket()
     settings.user_agent()  # a missing or invalid contact fails here, before any request
     if max_delete is not None and max_delete < 0:
@@ -102,6 +108,7 @@ def sync_surveys(  # noqa: PLR0913, RUF100 - the clients, then keyword-only opti
         lease_ttl=settings.lease_ttl,
         lease_wait=lease_wait,
         requests_before=fetcher.requests_sent,
+        dispatch=dispatch,
     )
     start: dict[str, Any] = {"bucket": bucket, "surveys": list(settings.surveys), "base_url": settings.bls_base_url}
     run.trail.add("start", **start, dry_run=dry_run, max_delete=max_delete)
@@ -109,6 +116,8 @@ def sync_surveys(  # noqa: PLR0913, RUF100 - the clients, then keyword-only opti
     try:
         for survey in settings.surveys:
             run.sync_one(survey, f"{settings.bls_base_url}{survey}/")
+        if dispatch is not None:
+            run.summary.errors.extend(dispatch.send())
     except KeyboardInterrupt as exc:  # SIGTERM/SIGINT (dataquest.signals) or Ctrl-C: record how far it got
         interrupted = exc if isinstance(exc, Interrupted) else Interrupted("SIGINT")
         run.summary.errors.append(ItemError(key=run.trail.key, error=f"interrupted by {interrupted.signal_name}"))
@@ -137,6 +146,7 @@ class _Run:
     lease_wait: float
     requests_before: int  # a Lambda container reuses its Fetcher across runs: count this run's requests only
     started: float = field(default_factory=time.monotonic)
+    dispatch: QueueDispatcher | None = None
 
     @property
     def dry_run(self) -> bool:
@@ -215,8 +225,10 @@ class _Run:
             self.trail.add("skip", level=logging.DEBUG, **to_document(action))
         uploads = plan.of("upload")
         self.bar.start(f"{BLS_PREFIX}{plan.survey}", len(uploads), sum(a.size for a in uploads))
+        if self.dispatch is not None:
+            self.hand_over(plan.survey, uploads)
         allow = within(survey_url)
-        for action in uploads:
+        for action in uploads if self.dispatch is None else ():
             lease.check()
             self.upload(action, allow)
         deletes = plan.of("delete")
@@ -225,6 +237,13 @@ class _Run:
             self.delete(plan, deletes)
         for action in plan.of("keep"):
             self.trail.add("keep", level=logging.WARNING, **to_document(action))
+
+    def hand_over(self, survey: str, uploads: list[Action]) -> None:
+        """The fan-out: the survey's uploads held for the transfer queue, counted in ``planned``."""
+        planned = self.summary.planned[survey] = Planned(len(uploads), sum(a.size for a in uploads))
+        self.trail.add("planned", survey=survey, **to_document(planned))
+        if self.dispatch is not None:
+            self.dispatch.hold(self.trail.run_id, survey, uploads)
 
     def upload(self, action: Action, allow: RedirectPolicy) -> None:
         source = action.source

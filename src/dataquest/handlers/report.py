@@ -14,48 +14,25 @@ polars is imported only when a report is computed, not at cold start.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+import logging
+from functools import cache
+from typing import Any
 
 from dataquest import log
-from dataquest.config import Settings
+from dataquest.app import App, app_from_env
 from dataquest.errors import DataQuestError, InputMissingError
 from dataquest.events import parse_notification, parse_sqs_event
-from dataquest.storage import s3_client
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
 
 logger = log.get(__name__)
 
 
-@dataclass(frozen=True)
-class Resources:
-    """What one container builds once: settings and the S3 client."""
-
-    settings: Settings
-    s3: S3Client
+container_app = cache(app_from_env)
+"""The App of this Lambda container: built from the environment on the first call, then kept."""
 
 
-_resources: Resources | None = None
-
-
-def configure(resources: Resources | None = None) -> Resources:
-    """Use ``resources`` (``dataquest run``), or build them from the environment once (Lambda)."""
-    global _resources  # noqa: PLW0603 - one set of clients per container, by design
-    if resources is not None:
-        _resources = resources
-    elif _resources is None:
-        log.setup()
-        settings = Settings.from_env()
-        settings.require_bucket()
-        _resources = Resources(settings, s3_client(settings))
-    return _resources
-
-
-def handler(event: Any, context: Any) -> dict[str, list[dict[str, str]]]:
-    res = configure()
-    bucket = res.settings.require_bucket()
+def handler(event: Any, context: Any, app: App | None = None) -> dict[str, list[dict[str, str]]]:
+    app = app or container_app()
+    bucket = app.settings.require_bucket()
     with log.invocation(context):
         failed: list[str] = []
         wanting: list[str] = []  # ids of the records that announce a change of an input
@@ -63,7 +40,9 @@ def handler(event: Any, context: Any) -> dict[str, list[dict[str, str]]]:
             try:
                 note = parse_notification(message.body)
             except DataQuestError as exc:
-                log.event(logger, "malformed record", level=40, message_id=message.message_id, error=str(exc))
+                log.event(
+                    logger, "malformed record", level=logging.ERROR, message_id=message.message_id, error=str(exc)
+                )
                 failed.append(message.message_id)
                 continue
             except Exception as exc:  # whatever a record holds, it fails alone, never the batch
@@ -82,20 +61,20 @@ def handler(event: Any, context: Any) -> dict[str, list[dict[str, str]]]:
                 keys=[c.key for c in note.changes],
                 inputs_changed=len(changes),
             )
-        if wanting and not _report(res, bucket):
+        if wanting and not _report(app, bucket):
             failed.extend(wanting)
         return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
 
 
-def _report(res: Resources, bucket: str) -> bool:
+def _report(app: App, bucket: str) -> bool:
     from dataquest.report import run_report  # noqa: PLC0415 - polars only when there is a report to compute
 
     try:
-        result = run_report(res.s3, bucket)
+        result = run_report(app.s3, bucket)
     except InputMissingError as exc:
         log.event(logger, "report waiting for input", bucket=bucket, key=exc.key)
         return True
-    except Exception as exc:  # per-record isolation, as Powertools' BatchProcessor does; logged with its trace
+    except Exception as exc:  # the run fails the records that asked for it (and only those); logged with its trace
         fields = {"bucket": bucket, "error": f"{type(exc).__name__}: {exc}"}
         logger.error("report failed", exc_info=True, extra={"fields": fields})
         return False

@@ -1,0 +1,154 @@
+"""The commands that move data: ``sync-bls``, ``fetch-population``, ``ingest`` (both, as the Lambda runs them)
+and ``verify``. Each builds one :class:`~dataquest.app.App` and lets it close what it opened (the App is
+imported in the command: boto3 and httpx load only for a command that uses them)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from dataquest.cli.common import Outcome, add_contact, add_population_url
+from dataquest.config import Settings
+from dataquest.documents import first_error, to_document
+
+if TYPE_CHECKING:
+    from dataquest.bls.sync import SyncSummary
+    from dataquest.verify import VerifySummary
+
+
+def cmd_sync_bls(args: argparse.Namespace, settings: Settings) -> Outcome:
+    from dataquest.app import App
+    from dataquest.bls.sync import sync_surveys
+
+    settings.require_bucket()
+    with App(settings) as app:
+        summary = sync_surveys(
+            settings,
+            app.bls_fetcher,  # no contact: a clear error before any request
+            app.s3,
+            dry_run=args.dry_run,
+            max_delete=args.max_delete,
+            progress=sys.stderr.isatty(),
+        )
+    error = first_error(summary.errors) if summary.errors else None
+    return Outcome(document=to_document(summary), text=_sync_text(summary), ok=summary.ok, error=error)
+
+
+def _sync_text(summary: SyncSummary) -> str:
+    if summary.dry_run:
+        counts = (
+            f"would upload {summary.uploaded}, skip {summary.skipped}, delete {summary.deleted}, "
+            f"would download {summary.bytes_downloaded} bytes (nothing changed, {summary.duration_ms} ms)"
+        )
+    else:
+        counts = (
+            f"uploaded {summary.uploaded}, skipped {summary.skipped}, deleted {summary.deleted}, "
+            f"{summary.bytes_downloaded} bytes downloaded in {summary.duration_ms} ms"
+        )
+    lines = [f"{','.join(summary.surveys)}: {summary.files_seen} files seen, {counts}"]
+    if summary.dry_run:
+        lines[:0] = [f"{a.action:6} {a.key}  ({a.reason})" for a in summary.plan]
+    return "\n".join(lines)
+
+
+def cmd_fetch_population(args: argparse.Namespace, settings: Settings) -> Outcome:
+    from dataquest.app import App
+    from dataquest.population import fetch_population
+
+    bucket = settings.require_bucket()
+    with App(settings) as app:
+        result = fetch_population(app.fetcher, app.s3, bucket, settings.population_url)
+    state = "stored" if result.written else "unchanged, nothing written"
+    text = f"population: s3://{bucket}/{result.key} {state} ({result.rows} rows, sha256 {result.sha256})"
+    return Outcome(document=to_document(result), text=text)
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> Outcome:
+    from dataquest.app import App
+    from dataquest.errors import IngestFailedError
+    from dataquest.ingest import run_ingest
+    from dataquest.population import PopulationResult
+
+    settings.require_bucket()
+    error = None
+    with App(settings, metrics_stream=sys.stderr) as app:  # stdout is the document's
+        try:
+            summary = run_ingest(app)
+        except IngestFailedError as exc:
+            summary, error = exc.summary, str(exc)
+    pop = summary.population
+    state = ("written" if pop.written else "unchanged") if isinstance(pop, PopulationResult) else "failed"
+    text = (
+        f"{','.join(summary.surveys)}: {summary.files_seen} files seen, uploaded {summary.uploaded}, "
+        f"skipped {summary.skipped}, deleted {summary.deleted}, {summary.bytes_downloaded} bytes downloaded "
+        f"in {summary.duration_ms} ms; population {state}"
+    )
+    return Outcome(document=to_document(summary), text=text, ok=summary.ok, error=error)
+
+
+def cmd_verify(args: argparse.Namespace, settings: Settings) -> Outcome:
+    from dataquest.app import App
+    from dataquest.verify import verify
+
+    settings.require_bucket()
+    with App(settings) as app:
+        fetcher = app.bls_fetcher if args.repair else None  # repair reaches BLS
+        summary = verify(settings, app.s3, repair=args.repair, fetcher=fetcher)
+    error = None
+    if not summary.ok:
+        wrong = len(summary.mismatched) + len(summary.unrecorded)
+        error = (
+            first_error(summary.errors)
+            if summary.errors
+            else f"{wrong} object(s) do not match what was recorded; run `dataquest verify --repair` to fetch them"
+        )
+    return Outcome(document=to_document(summary), text=_verify_text(summary), ok=summary.ok, error=error)
+
+
+def _verify_text(summary: VerifySummary) -> str:
+    lines = [
+        f"{','.join(summary.surveys) or 'no survey'}: {summary.checked} objects checked, "
+        f"{len(summary.mismatched)} mismatched, {len(summary.unrecorded)} without a recorded sha256, "
+        f"{len(summary.repaired)} repaired, {len(summary.errors)} error(s)"
+    ]
+    lines += [f"mismatch   {d.key}  (recorded {d.recorded}, read {d.actual})" for d in summary.mismatched]
+    lines += [f"unrecorded {d.key}" for d in summary.unrecorded]
+    lines += [f"repaired   {key}" for key in summary.repaired]
+    return "\n".join(lines)
+
+
+def add_commands(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+    bls_source: argparse.ArgumentParser,
+) -> None:
+    p = sub.add_parser(
+        "sync-bls", parents=[common, bls_source], help="mirror BLS survey folders into S3 and keep them in sync"
+    )
+    p.add_argument("--dry-run", action="store_true", help="print the plan (upload/skip/delete and why), change nothing")
+    p.add_argument(
+        "--max-delete",
+        type=int,
+        default=None,
+        metavar="N",
+        help="delete at most N objects per survey this run (default: no cap beyond the empty-listing guard)",
+    )
+    p.set_defaults(func=cmd_sync_bls)
+
+    p = sub.add_parser("fetch-population", parents=[common], help="store the DataUSA US population JSON in S3")
+    add_contact(p)
+    add_population_url(p)
+    p.set_defaults(func=cmd_fetch_population)
+
+    p = sub.add_parser(
+        "ingest", parents=[common, bls_source], help="what the ingest Lambda runs: sync every survey, then population"
+    )
+    add_population_url(p)
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser(
+        "verify", parents=[common, bls_source], help="re-hash the mirror against each object's recorded SHA-256"
+    )
+    p.add_argument("--repair", action="store_true", help="fetch mismatched and unrecorded objects again from BLS")
+    p.set_defaults(func=cmd_verify)
