@@ -6,20 +6,39 @@ to a user of the enforcing server. Here, under that user's keys, every call a tr
 them: a HEAD of the object (a missing key answers 404, not 403), a multipart upload in parts (create, upload,
 list, complete), its tags read and written, an upload aborted (the source changed: start over), a single-part put,
 its outcome in the run's trail, and the queue work (the event source mapping's receive, visibility and delete, and
-the continuation it sends). And the reverse: it cannot delete in ``bls/``, touch ``population/``, ``reports/``,
-``_locks/`` or another ``_logs/`` folder, nor send to or read the report queue.
+the continuation it sends). Then the real thing: the planner (the ingest handler with ``DQ_TRANSFER_QUEUE_URL``)
+under the ingest role's keys queues a survey's files, and the transfer handler under the transfer role's keys,
+delivered as the event source mapping does (receive, invoke, delete), mirrors them: a multipart file paused at
+each part boundary and continued by its own messages, and a redelivered message skipped. And the reverse: it
+cannot delete in ``bls/``, touch ``population/``, ``reports/``, ``_locks/`` or another ``_logs/`` folder, nor send
+to or read the report queue.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from dataquest import relay
+from dataquest.bls.transfer import TransferConfig
 from dataquest.config import INGEST_LOG_PREFIX, POPULATION_KEY
-from tests.integration.terraform_least_privilege import REPORT_QUEUE, Deployed, Enforcing, _denied
+from dataquest.handlers import ingest, transfer
+from dataquest.invoke import handler_invoker
+from tests.integration.terraform_least_privilege import (
+    REPORT_QUEUE,
+    Context,
+    Deployed,
+    Enforcing,
+    _as,
+    _denied,
+    _ingest,
+)
+from tests.integration.test_run_embedded import POPULATION_PATH, small_tree
+from tests.support.bls_site import BlsSite
 from tests.support.terraform import ACCOUNT, DEV_BUCKET, REGION
 
 TRANSFER_QUEUE = "dataquest-dev-transfer"
@@ -175,3 +194,93 @@ def test_a_transfer_cannot_delete_nor_touch_what_is_not_its_own(enforcing: Enfor
         QueueUrl=transfer_queue,
         Entries=[{"Id": "1", "MessageBody": "{}"}],
     )
+
+
+@dataclass
+class NearTheLimit(Context):
+    """A Lambda context with no time left: a transfer pauses at every part boundary and sends its continuation."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 0
+
+
+def _deliver_all(enforcing: Enforcing, url: str) -> list[dict[str, Any]]:
+    """The transfer queue delivered to the transfer handler with the transfer role's keys, one message per
+    invocation (batch_size = 1), until it is empty: the message bodies delivered, in order."""
+    sqs = enforcing.sqs("transfer")
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    delivered: list[dict[str, Any]] = []
+    for _ in range(30):
+        messages = relay.receive(sqs, url, wait_seconds=0, batch_size=1)
+        if not messages:
+            return delivered
+        delivered += [json.loads(m["Body"]) for m in messages]
+        result = relay.deliver(sqs, url, arn, messages, handler_invoker(transfer.handler, NearTheLimit))
+        assert result.failed == [], f"a transfer failed under its role's policies: {result.reason}"
+    raise AssertionError("the transfer queue was not drained in 30 invocations")
+
+
+def _outcomes(admin: Any, run_id: str) -> list[dict[str, Any]]:
+    prefix = f"{INGEST_LOG_PREFIX}{run_id}/transfers/"
+    listed = admin.list_objects_v2(Bucket=DEV_BUCKET, Prefix=prefix).get("Contents", [])
+    lines = [admin.get_object(Bucket=DEV_BUCKET, Key=o["Key"])["Body"].read().decode() for o in listed]
+    return [json.loads(line) for body in lines for line in body.splitlines() if line]
+
+
+def test_the_planner_and_the_transfers_mirror_a_survey_with_only_their_roles_policies(
+    enforcing: Enforcing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin, url = enforcing.s3(), _queue_url(enforcing, TRANSFER_QUEUE)
+    survey, big = "lp", "lp/lp.data.1.AllData"  # a survey of its own: the ingest test's pr mirror stays as it is
+    defaults = TransferConfig()
+    with BlsSite() as site:
+        site.put("lp/lp.series", b"series_id\tyear\r\n" * 40)
+        site.put("lp/lp.txt", b"about lp " * 30)
+        site.put_generated(big, defaults.multipart_threshold + defaults.part_size // 2, seed=7)  # two parts
+        site.serve(POPULATION_PATH, small_tree().population)
+        settings = {
+            "DQ_CONTACT": "dataquest-tests@example.org",
+            "DQ_BLS_BASE_URL": site.base_url,
+            "DQ_REQUEST_INTERVAL": "0",
+            "DQ_TRANSFER_QUEUE_URL": url,
+        }
+        _as(
+            monkeypatch,
+            enforcing,
+            "ingest",
+            DQ_BLS_SURVEYS=survey,
+            DQ_POPULATION_URL=site.url(POPULATION_PATH),
+            **settings,
+        )
+        ingest.container_app.cache_clear()
+        planned = _ingest()
+        assert (planned["uploaded"], planned["errors"], planned["planned"][survey]["files"]) == (0, [], 3)
+
+        _as(monkeypatch, enforcing, "transfer", DQ_TRANSFER_STREAMS="2", **settings)
+        transfer.container_app.cache_clear()
+        delivered = _deliver_all(enforcing, url)
+        for path in ["lp/lp.series", "lp/lp.txt", big]:
+            assert admin.get_object(Bucket=DEV_BUCKET, Key=f"bls/{path}")["Body"].read() == site.data_of(path), path
+        # The big file took two invocations: the second one a continuation its first one sent.
+        resumes = [m["resume"] for m in delivered if m["resume"]]
+        assert len(resumes) == 1
+        assert resumes[0]["offset"] == defaults.part_size
+        [run_id] = {m["run_id"] for m in delivered}
+
+        # A redelivered message (the first one of the big file): a HEAD, no body, a skip.
+        [first] = [
+            m for m in delivered if m["resume"] is None and [f["path"] for f in m["files"]] == [big.split("/", 1)[1]]
+        ]
+        enforcing.sqs("ingest").send_message(QueueUrl=url, MessageBody=json.dumps(first))
+        bodies = site.bodies()
+        assert _deliver_all(enforcing, url) == [first]
+        assert site.bodies() == bodies, "a skip downloads nothing"
+
+    events = sorted((o["event"], o["path"]) for o in _outcomes(admin, run_id))
+    assert events == [
+        ("resumed", "lp.data.1.AllData"),
+        ("skip", "lp.data.1.AllData"),
+        ("upload", "lp.data.1.AllData"),
+        ("upload", "lp.series"),
+        ("upload", "lp.txt"),
+    ]

@@ -33,6 +33,7 @@ from tests.integration.terraform_least_privilege_transfer import (  # the transf
     test_a_transfer_cannot_delete_nor_touch_what_is_not_its_own,
     test_a_transfer_consumes_its_queue_and_sends_its_continuation,
     test_a_transfer_mirrors_a_file_in_parts_and_logs_its_outcome_with_only_its_roles_policies,
+    test_the_planner_and_the_transfers_mirror_a_survey_with_only_their_roles_policies,
     test_the_transfer_role_is_the_transfer_policy_and_nothing_more,
 )
 from tests.support.aws import client, moto_process
@@ -62,6 +63,7 @@ __all__ = [  # the least-privilege tests and their fixtures, collected in this m
     "test_a_transfer_cannot_delete_nor_touch_what_is_not_its_own",
     "test_a_transfer_consumes_its_queue_and_sends_its_continuation",
     "test_a_transfer_mirrors_a_file_in_parts_and_logs_its_outcome_with_only_its_roles_policies",
+    "test_the_planner_and_the_transfers_mirror_a_survey_with_only_their_roles_policies",
     "test_the_transfer_role_is_the_transfer_policy_and_nothing_more",
 ]
 
