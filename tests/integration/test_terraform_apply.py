@@ -321,29 +321,20 @@ def test_dev_functions_run_images_by_digest_with_their_settings(applied: Applied
     }
 
 
-def test_dev_queue_feeds_the_report_function_reporting_batch_item_failures(applied: Applied) -> None:
-    lam = client("lambda", applied.dev.endpoint)
-    mappings = lam.list_event_source_mappings()["EventSourceMappings"]
-    [mapping] = [m for m in mappings if m["FunctionArn"].endswith(":function:dataquest-dev-report")]
-    assert mapping["EventSourceArn"] == f"arn:aws:sqs:{REGION}:{ACCOUNT}:dataquest-dev-report"
-    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert mapping["BatchSize"] == 10
-    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 2}
-    assert not [m for m in mappings if m["FunctionArn"].endswith(":function:dataquest-dev-ingest")]
-
-
-def test_dev_transfer_queue_feeds_the_transfer_function_one_message_at_a_time_at_most_two_at_once(
-    applied: Applied,
+# The transfer function takes one message per invocation: one file (or the planner's batch of small files) that may
+# need the whole 15 minutes; the report function batches notifications. Both at most 2 at once.
+@pytest.mark.parametrize(("function", "batch_size"), [("report", 10), ("transfer", 1)])
+def test_dev_queues_feed_their_functions_reporting_batch_item_failures_at_most_two_at_once(
+    applied: Applied, function: str, batch_size: int
 ) -> None:
     lam = client("lambda", applied.dev.endpoint)
     mappings = lam.list_event_source_mappings()["EventSourceMappings"]
-    [mapping] = [m for m in mappings if m["FunctionArn"].endswith(":function:dataquest-dev-transfer")]
-    assert mapping["EventSourceArn"] == f"arn:aws:sqs:{REGION}:{ACCOUNT}:dataquest-dev-transfer"
+    [mapping] = [m for m in mappings if m["FunctionArn"].endswith(f":function:dataquest-dev-{function}")]
+    assert mapping["EventSourceArn"] == f"arn:aws:sqs:{REGION}:{ACCOUNT}:dataquest-dev-{function}"
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert mapping["BatchSize"] == 1
+    assert mapping["BatchSize"] == batch_size
     assert mapping["ScalingConfig"] == {"MaximumConcurrency": 2}
-    with pytest.raises(lam.exceptions.ResourceNotFoundException):  # fed by its queue, never invoked async
-        lam.get_function_event_invoke_config(FunctionName="dataquest-dev-transfer")
+    assert not [m for m in mappings if m["FunctionArn"].endswith(":function:dataquest-dev-ingest")]
 
 
 def test_dev_schedule_invokes_ingest_daily_with_retries_and_dead_letter_queue(applied: Applied) -> None:
@@ -373,8 +364,9 @@ def test_dev_ingest_retries_a_failed_run_once_and_keeps_its_record_in_an_alarmed
     assert (config["MaximumRetryAttempts"], config["MaximumEventAgeInSeconds"]) == (1, 3600)
     failures = f"arn:aws:sqs:{REGION}:{ACCOUNT}:dataquest-dev-ingest-failures"
     assert config["DestinationConfig"]["OnFailure"] == {"Destination": failures}
-    with pytest.raises(lam.exceptions.ResourceNotFoundException):  # the report function is not invoked async
-        lam.get_function_event_invoke_config(FunctionName="dataquest-dev-report")
+    for queued in ["report", "transfer"]:  # fed by their queues, never invoked asynchronously
+        with pytest.raises(lam.exceptions.ResourceNotFoundException):
+            lam.get_function_event_invoke_config(FunctionName=f"dataquest-dev-{queued}")
     sqs = client("sqs", applied.dev.endpoint)
     url = sqs.get_queue_url(QueueName="dataquest-dev-ingest-failures")["QueueUrl"]
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
