@@ -3,7 +3,7 @@ runs for each record.
 
 For each file of the message: HEAD the object; when it records the message's size and listing timestamp (the
 plan's own skip rule, :func:`dataquest.bls.plan.decide`) it is skipped, so a redelivered message costs a HEAD per
-file and no download. Otherwise the file is transferred (:func:`dataquest.bls.resume.resumable_transfer`, the
+file and no download. Otherwise the file is transferred (:class:`dataquest.bls.resume.ResumableJob`, the
 sync's streaming code); near the time limit a large file pauses and a continuation message goes back to the
 transfer queue. Each file's outcome (``upload``, ``skip``, ``resumed`` or ``error``, with ``ms`` and ``bytes``)
 is one JSON line of ``_logs/ingest/<run_id>/transfers/<message id>.jsonl``.
@@ -26,10 +26,9 @@ from dataquest.bls.jobs import JobFile, TransferMessage, outcome_key, parse_mess
 from dataquest.bls.listing import within
 from dataquest.bls.mirror import read_object
 from dataquest.bls.plan import decide, mirror_prefix, source_metadata
-from dataquest.bls.resume import Finished, resumable_transfer
+from dataquest.bls.resume import Finished, ResumableJob
 from dataquest.bls.trail import failure
 from dataquest.bls.transfer import TransferConfig, abort_upload
-from dataquest.config import transfer_interval
 from dataquest.documents import OMIT_EMPTY, to_document
 from dataquest.errors import ConfigurationError, DataQuestError, ValidationError
 from dataquest.events import SqsMessage
@@ -74,10 +73,9 @@ class Transfers:
 
     @classmethod
     def of(cls, app: App, context: Any, **options: Any) -> Transfers:
-        """The transfer container's clients: its Fetcher paced at ``DQ_REQUEST_INTERVAL * DQ_TRANSFER_STREAMS``."""
-        settings = app.settings
-        settings.require_contact()
-        fetcher = Fetcher(app.http, min_interval=transfer_interval(settings))
+        """The transfer container's clients (:attr:`App.transfer_fetcher`: paced at ``DQ_REQUEST_INTERVAL *
+        DQ_TRANSFER_STREAMS``) and the invocation's clock."""
+        fetcher = app.transfer_fetcher
         remaining = getattr(context, "get_remaining_time_in_millis", None)
         return cls(app, fetcher, remaining if callable(remaining) else (lambda: 15 * 60_000), **options)
 
@@ -113,18 +111,11 @@ def _one(transfers: Transfers, message: TransferMessage, job: JobFile, message_i
             if message.resume is not None:  # a continuation whose file is already there: its upload is stale
                 abort_upload(app.s3, bucket, key, message.resume.upload_id)
             return base
-        done = resumable_transfer(
-            transfers.fetcher,
-            app.s3,
-            bucket=bucket,
-            key=key,
-            source=source,
-            metadata=source_metadata(source),
-            resume=message.resume,
-            near_limit=transfers.near_limit,
-            config=transfers.config,
-            allow=allow,
+        cfg = transfers.config or TransferConfig(concurrency=app.settings.parts_in_flight)
+        copy = ResumableJob(
+            transfers.fetcher, app.s3, bucket, key, source, source_metadata(source), cfg, allow, transfers.near_limit
         )
+        done = copy.transfer(message.resume)
     except DataQuestError as exc:
         return replace(base, event="error", ms=_ms(started), error=failure(exc))
     if isinstance(done, Finished):

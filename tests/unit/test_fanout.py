@@ -45,8 +45,8 @@ def drain(fanout: Fanout) -> int:
 def test_the_planner_queue_and_transfer_handler_mirror_a_synthetic_tree_byte_for_byte(fanout: Fanout) -> None:
     tree = SyntheticTree(seed=3, scale=1)
     tree.install(fanout.site)
-    fanout.site.serve("population.json", POPULATION.encode() if isinstance(POPULATION, str) else POPULATION)
-    settings = replace(fanout.app.settings, surveys=tree.surveys, population_url=fanout.site.url("population.json"))
+    fanout.site.serve("/population.json", POPULATION)
+    settings = replace(fanout.app.settings, surveys=tree.surveys, population_url=fanout.site.url("/population.json"))
     with App(settings, s3=fanout.s3, sqs=fanout.sqs) as app:
         summary = run_ingest(app)
         fanout.app = app
@@ -69,6 +69,8 @@ def test_the_planner_queue_and_transfer_handler_mirror_a_synthetic_tree_byte_for
         wanted = {p: fanout.site.data_of(p) for p in tree.files if p.split("/", 1)[0] in tree.surveys}
         assert mirrored.keys() == wanted.keys()
         assert all(mirrored[p] == wanted[p] for p in wanted)
+        run_folder = str(summary.trail_key).removesuffix(".jsonl") + "/transfers/"
+        assert all(k.startswith(run_folder) for k in keys(fanout.s3, "_logs/ingest/") if "/transfers/" in k)
         outcomes = [
             json.loads(line)
             for k in keys(fanout.s3, "_logs/ingest/")
@@ -84,3 +86,27 @@ def test_the_planner_queue_and_transfer_handler_mirror_a_synthetic_tree_byte_for
         assert again.skipped == len(wanted)
         assert drain(fanout) == 0
         assert fanout.site.file_gets() == gets + 1  # the population only
+
+
+def test_a_release_in_three_surveys_plans_only_their_files_and_the_planner_deletes(fanout: Fanout) -> None:
+    tree = SyntheticTree(seed=5, scale=1)
+    tree.install(fanout.site)
+    fanout.site.serve("/population.json", POPULATION)
+    settings = replace(fanout.app.settings, surveys=tree.surveys, population_url=fanout.site.url("/population.json"))
+    with App(settings, s3=fanout.s3, sqs=fanout.sqs) as app:
+        fanout.app = app
+        run_ingest(app)
+        drain(fanout)
+        change = tree.mutate(tree.surveys[:3])
+        tree.install(fanout.site)
+
+        summary = run_ingest(app)
+
+        moved = [*change.changed, *change.added]
+        planned = {s: p["files"] for s, p in to_document(summary)["planned"].items() if p["files"]}
+        assert planned == {s: sum(1 for p in moved if p.startswith(s + "/")) for s in tree.surveys[:3]}
+        assert summary.deleted == len(change.removed)
+        assert [k for k in keys(fanout.s3, "bls/") if k.removeprefix("bls/") in change.removed] == []
+        drain(fanout)
+        mirrored = {k.removeprefix("bls/"): fanout.body(k) for k in keys(fanout.s3, "bls/")}
+        assert mirrored == {p: fanout.site.data_of(p) for p in tree.files if p.split("/", 1)[0] in tree.surveys}

@@ -7,13 +7,17 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 
 import pytest
 
 from dataquest import relay
+from dataquest.app import App
 from dataquest.bls.jobs import parse_message
+from dataquest.bls.mirror import read_object
+from dataquest.bls.plan import decide
 from dataquest.bls.resume import PartsDigest
 from dataquest.bls.transfer import TransferConfig
 from dataquest.config import Settings, transfer_interval
@@ -57,6 +61,8 @@ def test_a_file_bigger_than_one_invocation_takes_several_and_arrives_whole(fanou
         ("upload", size - 16 * MiB),
     ]
     assert fanout.s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
+    source = fanout.message("pr.data.1.AllData").files[0].source()
+    assert decide(source, read_object(fanout.s3, BUCKET, key))[0] == "skip"  # the next plan takes it as done
 
 
 def test_a_file_done_in_one_invocation_records_its_plain_sha256(fanout: Fanout) -> None:
@@ -156,3 +162,41 @@ def test_a_transfer_container_paces_at_the_interval_times_the_maximum_concurrenc
     loaded = Settings.from_env(env)
     assert (loaded.transfer_streams, loaded.transfer_queue_url, transfer_interval(loaded)) == (3, "https://q", 1.5)
     assert Settings.from_env({}).transfer_streams == 2
+    with App(replace(settings, contact="ops@example.org")) as app:
+        assert app.transfer_fetcher.min_interval == 2.0
+        assert app.transfer_fetcher is app.transfer_fetcher  # its pacing spans the container's invocations
+        assert app.fetcher.min_interval == 1.0
+
+
+def test_verify_finds_an_object_whose_bytes_no_longer_match_its_chained_digest(fanout: Fanout) -> None:
+    good = bytes(range(256)) * 100
+    chained = PartsDigest(1000)
+    chained.update(good[:10])
+    chained.update(good[10:])  # any chunking: the parts are cut at part-size
+    tags = {"TagSet": [{"Key": "sha256-parts", "Value": chained.hexdigest()}, {"Key": "part-size", "Value": "1000"}]}
+    fanout.s3.put_object(Bucket=BUCKET, Key="bls/pr/x", Body=good, Tagging="")
+    fanout.s3.put_object_tagging(Bucket=BUCKET, Key="bls/pr/x", Tagging=tags)
+    assert check_object(fanout.s3, BUCKET, "bls/pr/x").actual == chained.hexdigest()
+
+    fanout.s3.put_object(Bucket=BUCKET, Key="bls/pr/x", Body=good[:-1] + b"!")
+    fanout.s3.put_object_tagging(Bucket=BUCKET, Key="bls/pr/x", Tagging=tags)
+    finding = check_object(fanout.s3, BUCKET, "bls/pr/x")
+
+    assert finding.recorded == chained.hexdigest()
+    assert finding.actual not in (None, chained.hexdigest())
+    assert finding.source == "sha256-parts tag/1000"
+
+
+def test_the_transfer_handler_starts_requests_no_faster_than_its_share_of_the_interval(fanout: Fanout) -> None:
+    names = [f"pr.m{i}" for i in range(8)]
+    for name in names:
+        fanout.site.put(f"pr/{name}", name.encode(), modified=MODIFIED)
+    settings = replace(fanout.app.settings, request_interval=0.125, transfer_streams=2)  # 0.25 s per container
+    with App(settings, s3=fanout.s3, sqs=fanout.sqs) as app:
+        fanout.app = app
+        fanout.send(fanout.message(*names))
+        assert fanout.drain(Context()) == [{"batchItemFailures": []}]
+
+    assert fanout.site.file_gets() == 8
+    # one start per 0.25 s: 4 in a second, 5 on its boundary; paced at the interval alone, all 8 would fit in one
+    assert fanout.site.max_requests_per_second() <= 5

@@ -146,7 +146,8 @@ def _get(doc: Any, name: str, kind: type | tuple[type, ...], where: str) -> Any:
         raise ValidationError(f"transfer message: {where} has no {name!r}")
     value = doc[name]
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise ValidationError(f"transfer message: {where}.{name} is {type(value).__name__}, not {kind}")
+        wanted = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise ValidationError(f"transfer message: {where}.{name} is {type(value).__name__}, not {wanted}")
     return value
 
 

@@ -1,14 +1,14 @@
 """Resumable transfers: a file bigger than one invocation, streamed into one multipart upload over several.
 
-:func:`resumable_transfer` streams the file part by part (one part at a time: the source, paced and capped at
-the transfer streams, is the bottleneck, not S3). After each part it asks ``near_limit()``; near the time limit it
-stops at that part boundary and returns :class:`Paused` with a :class:`~dataquest.bls.jobs.Resume`: the upload
-id, the next byte offset, the parts so far, the validator (the first response's ``Last-Modified``) and each
-part's SHA-256. The caller sends that as a continuation message. The continuation asks for
+``ResumableJob.transfer`` streams the file part by part (one part at a time: the source, paced and capped at the
+transfer streams, is the bottleneck, not S3). After each part it asks ``near_limit()``; near the time limit it stops
+at that part boundary and returns :class:`Paused` with a :class:`~dataquest.bls.jobs.Resume`: the upload id, the
+next byte offset, the parts so far, the validator (the first response's ``Last-Modified``, else its ``ETag``) and
+each part's SHA-256. The caller sends that as a continuation message. The continuation asks for
 ``Range: bytes=<offset>-`` with ``If-Range: <validator>``: a ``206`` goes on where the last one stopped; a ``200``
-means the source changed, so the upload is aborted and the file starts over from byte 0 with that response. A
-continuation whose upload is gone (aborted by a planner's clean-up of stale uploads, or by a failure) starts over
-too. A file with no validator is never paused.
+means the source changed, so the upload is aborted and the file starts over from byte 0 with that response.
+A continuation whose upload is gone (aborted by a planner's clean-up of stale uploads, or by a failure) starts
+over too. A file with no validator is never paused.
 
 The whole-file SHA-256 (see :mod:`dataquest.bls.transfer`): a transfer that finishes in the invocation where it
 started records ``sha256``; a resumed one records the chained ``sha256-parts`` and ``part-size`` tags
@@ -37,7 +37,7 @@ from dataquest.bls.transfer import (
 )
 from dataquest.config import TAG_PART_SIZE, TAG_SHA256, TAG_SHA256_PARTS
 from dataquest.errors import SourceError, StorageError
-from dataquest.httpclient import BLS, RedirectPolicy, same_origin
+from dataquest.httpclient import BLS, RedirectPolicy
 from dataquest.storage import describe, error_code
 
 if TYPE_CHECKING:
@@ -156,7 +156,9 @@ class _Upload:
 
 
 @dataclass(frozen=True)
-class _Job:
+class ResumableJob:
+    """One file to copy into ``s3://bucket/key`` over as many invocations as it takes (:meth:`transfer`)."""
+
     fetcher: Fetcher
     s3: S3Client
     bucket: str
@@ -187,6 +189,7 @@ class _Job:
                 url=self.source.url,
             )
         last_modified = response.headers.get("last-modified")
+        validator = last_modified or response.headers.get("etag")  # what If-Range compares on the continuation
         meta = with_last_modified(self.metadata, last_modified)
         content_type = response.headers.get("content-type", "application/octet-stream")
         try:
@@ -198,9 +201,7 @@ class _Job:
                 f"starting a multipart upload to s3://{self.bucket}/{self.key} failed: {describe(exc)}", key=self.key
             ) from exc
         digest = PartsDigest(self.cfg.part_size)
-        return _Upload(
-            self.s3, self.bucket, self.key, created["UploadId"], last_modified, digest, whole=hashlib.sha256()
-        )
+        return _Upload(self.s3, self.bucket, self.key, created["UploadId"], validator, digest, whole=hashlib.sha256())
 
     def go_on(self, resume: Resume, response: httpx.Response) -> _Upload:
         expected = f"bytes {resume.offset}-"
@@ -238,37 +239,29 @@ class _Job:
         result = TransferResult(key=self.key, size=upload.offset, sha256=sha, multipart=True, parts=len(upload.parts))
         return Finished(result, downloaded, recorded_in, restarted)
 
-
-def resumable_transfer(  # noqa: PLR0913 - the clients, then keyword-only: what goes where, and how
-    fetcher: Fetcher,
-    s3: S3Client,
-    *,
-    bucket: str,
-    key: str,
-    source: SourceFile,
-    metadata: dict[str, str],
-    resume: Resume | None,
-    near_limit: Callable[[], bool],
-    config: TransferConfig | None = None,
-    allow: RedirectPolicy = same_origin,
-) -> Paused | Finished:
-    """Copy ``source`` to ``s3://bucket/key``, or go on with ``resume``; pause near the time limit."""
-    cfg = config or TransferConfig()
-    if resume is None and source.size < cfg.multipart_threshold:
-        result = transfer(
-            fetcher, s3, bucket=bucket, key=key, source=source, metadata=metadata, config=cfg, allow=allow
-        )
-        return Finished(result, result.size, TAG_SHA256 if result.multipart else "metadata")
-    job = _Job(fetcher, s3, bucket, key, source, metadata, cfg, allow, near_limit)
-    restarted = False
-    if resume is not None and not job.upload_exists(resume.upload_id):
-        log.event(logger, "resumed upload gone: starting over", level=logging.WARNING, key=key)
-        resume, restarted = None, True
-    headers = {} if resume is None else {"Range": f"bytes={resume.offset}-", "If-Range": resume.validator}
-    with fetcher.stream(source.url, headers=headers, source=BLS, allow=allow) as response:
-        if resume is not None and response.status_code != 206:  # 206 Partial Content: the range honoured
-            log.event(logger, "source changed: starting over", level=logging.WARNING, key=key, url=source.url)
-            abort_upload(s3, bucket, key, resume.upload_id)
+    def transfer(self, resume: Resume | None) -> Paused | Finished:
+        """Copy the file to ``s3://bucket/key``, or go on with ``resume``; pause near the time limit."""
+        if resume is None and self.source.size < self.cfg.multipart_threshold:
+            result = transfer(
+                self.fetcher,
+                self.s3,
+                bucket=self.bucket,
+                key=self.key,
+                source=self.source,
+                metadata=self.metadata,
+                config=self.cfg,
+                allow=self.allow,
+            )
+            return Finished(result, result.size, TAG_SHA256 if result.multipart else "metadata")
+        restarted = False
+        if resume is not None and not self.upload_exists(resume.upload_id):
+            log.event(logger, "resumed upload gone: starting over", level=logging.WARNING, key=self.key)
             resume, restarted = None, True
-        upload = job.start(response) if resume is None else job.go_on(resume, response)
-        return job.run(upload, response, restarted)
+        headers = {} if resume is None else {"Range": f"bytes={resume.offset}-", "If-Range": resume.validator}
+        with self.fetcher.stream(self.source.url, headers=headers, source=BLS, allow=self.allow) as response:
+            if resume is not None and response.status_code != 206:  # 206 Partial Content: the range honoured
+                log.event(logger, "source changed: starting over", level=logging.WARNING, key=self.key)
+                abort_upload(self.s3, self.bucket, self.key, resume.upload_id)
+                resume, restarted = None, True
+            upload = self.start(response) if resume is None else self.go_on(resume, response)
+            return self.run(upload, response, restarted)

@@ -87,10 +87,8 @@ def sync_surveys(  # noqa: PLR0913 - the clients, then keyword-only options: the
     lease_wait: float = 0.0,
     dispatch: QueueDispatcher | None = None,
 ) -> SyncSummary:
-    """Mirror every survey of ``settings`` into ``s3``; one survey's failure is recorded, the others go on.
-
-    With ``dispatch`` (the fan-out's planner) the uploads are not made here: each survey's are handed to it, and
-    it sends them to the transfer queue once every survey has been planned (and its deletes made)."""
+    """Mirror every survey of ``settings`` into ``s3``; one survey's failure is recorded, the others go on. With
+    ``dispatch`` (the fan-out's planner) the uploads go to it, sent once every survey is planned."""
     bucket = settings.require_bucket()
     settings.user_agent()  # a missing or invalid contact fails here, before any request
     if max_delete is not None and max_delete < 0:
@@ -224,11 +222,12 @@ class _Run:
             self.summary.skipped += 1
             self.trail.add("skip", level=logging.DEBUG, **to_document(action))
         uploads = plan.of("upload")
+        if self.dispatch is not None:  # the fan-out: the transfer function makes them
+            self.hand_over(self.dispatch, plan.survey, uploads)
+            uploads = []
         self.bar.start(f"{BLS_PREFIX}{plan.survey}", len(uploads), sum(a.size for a in uploads))
-        if self.dispatch is not None:
-            self.hand_over(plan.survey, uploads)
         allow = within(survey_url)
-        for action in uploads if self.dispatch is None else ():
+        for action in uploads:
             lease.check()
             self.upload(action, allow)
         deletes = plan.of("delete")
@@ -238,12 +237,11 @@ class _Run:
         for action in plan.of("keep"):
             self.trail.add("keep", level=logging.WARNING, **to_document(action))
 
-    def hand_over(self, survey: str, uploads: list[Action]) -> None:
-        """The fan-out: the survey's uploads held for the transfer queue, counted in ``planned``."""
+    def hand_over(self, dispatch: QueueDispatcher, survey: str, uploads: list[Action]) -> None:
+        """The survey's uploads held for the transfer queue, counted in ``planned``."""
         planned = self.summary.planned[survey] = Planned(len(uploads), sum(a.size for a in uploads))
         self.trail.add("planned", survey=survey, **to_document(planned))
-        if self.dispatch is not None:
-            self.dispatch.hold(self.trail.run_id, survey, uploads)
+        dispatch.hold(self.trail.run_id, survey, uploads)
 
     def upload(self, action: Action, allow: RedirectPolicy) -> None:
         source = action.source
