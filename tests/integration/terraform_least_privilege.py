@@ -13,7 +13,8 @@ These tests run inside tests/integration/test_terraform_apply.py (which imports 
    multipart file, a no-op sync, a changed and a deleted file, a held lease, a dead owner's lease, the trail, the
    population), the report handler on the S3 notifications the queue received (what the event source mapping
    does with the role: receive, then delete), ``reports/latest/``; and the reverse: the report role cannot write
-   ``bls/``, the ingest role cannot write ``reports/``, nor send where only Lambda sends for it.
+   ``bls/``, the ingest role cannot write ``reports/``, nor send where only Lambda sends for it. The transfer role's
+   checks are tests/integration/terraform_least_privilege_transfer.py.
 
 A permission the code needs and the role lacks fails here with the AccessDenied the code saw. A call added to the
 handlers later is covered without touching this file.
@@ -44,7 +45,7 @@ from tests.support.aws import client, moto_process, receive_all
 from tests.support.bls_site import BlsSite
 from tests.support.terraform import DEV_BUCKET, REGION
 
-FUNCTIONS = {"ingest": "dataquest-dev-ingest", "report": "dataquest-dev-report"}
+FUNCTIONS = {"ingest": "dataquest-dev-ingest", "transfer": "dataquest-dev-transfer", "report": "dataquest-dev-report"}
 REPORT_QUEUE = "dataquest-dev-report"
 # Requests moto lets through unchecked: the administrator's CreateUser, PutUserPolicy and CreateAccessKey.
 BOOTSTRAP_REQUESTS = 3

@@ -29,6 +29,13 @@ from tests.integration.terraform_least_privilege import (  # run here, on this m
     test_only_the_ingest_role_may_send_to_its_failure_destination,
     test_report_does_its_whole_job_with_only_its_roles_policies,
 )
+from tests.integration.terraform_least_privilege_transfer import (  # the transfer role, on the same apply
+    test_a_transfer_cannot_delete_nor_touch_what_is_not_its_own,
+    test_a_transfer_consumes_its_queue_and_sends_its_continuation,
+    test_a_transfer_mirrors_a_file_in_parts_and_logs_its_outcome_with_only_its_roles_policies,
+    test_the_planner_and_the_transfers_mirror_a_survey_with_only_their_roles_policies,
+    test_the_transfer_role_is_the_transfer_policy_and_nothing_more,
+)
 from tests.support.aws import client, moto_process
 from tests.support.terraform import (
     ACCOUNT,
@@ -53,6 +60,11 @@ __all__ = [  # the least-privilege tests and their fixtures, collected in this m
     "test_neither_role_can_write_the_others_prefix",
     "test_only_the_ingest_role_may_send_to_its_failure_destination",
     "test_report_does_its_whole_job_with_only_its_roles_policies",
+    "test_a_transfer_cannot_delete_nor_touch_what_is_not_its_own",
+    "test_a_transfer_consumes_its_queue_and_sends_its_continuation",
+    "test_a_transfer_mirrors_a_file_in_parts_and_logs_its_outcome_with_only_its_roles_policies",
+    "test_the_planner_and_the_transfers_mirror_a_survey_with_only_their_roles_policies",
+    "test_the_transfer_role_is_the_transfer_policy_and_nothing_more",
 ]
 
 TRIGGER_KEYS = ["population/nation_population.json", "bls/pr/pr.data.0.Current"]
@@ -109,6 +121,7 @@ def test_local_outputs_name_the_bucket_and_queue(applied: Applied) -> None:
     assert outputs["queue_url"].endswith("/123456789012/dataquest-local-report")
     sqs = client("sqs", applied.local.endpoint)
     assert sqs.get_queue_url(QueueName="dataquest-local-report")["QueueUrl"] == outputs["queue_url"]
+    assert sqs.get_queue_url(QueueName="dataquest-local-transfer")["QueueUrl"] == outputs["transfer_queue_url"]
 
 
 def test_local_bucket_has_no_tls_policy_for_plain_http_emulators(applied: Applied) -> None:
@@ -174,7 +187,10 @@ def test_dev_outputs_pass_the_pipeline_modules_outputs_through(applied: Applied)
         "bucket_arn": f"arn:aws:s3:::{DEV_BUCKET}",
         "queue_url": sqs.get_queue_url(QueueName="dataquest-dev-report")["QueueUrl"],
         "dead_letter_queue_url": sqs.get_queue_url(QueueName="dataquest-dev-report-dlq")["QueueUrl"],
+        "transfer_queue_url": sqs.get_queue_url(QueueName="dataquest-dev-transfer")["QueueUrl"],
+        "transfer_dead_letter_queue_url": sqs.get_queue_url(QueueName="dataquest-dev-transfer-dlq")["QueueUrl"],
         "ingest_function_name": "dataquest-dev-ingest",
+        "transfer_function_name": "dataquest-dev-transfer",
         "report_function_name": "dataquest-dev-report",
         "schedule_name": "dataquest-dev-ingest-daily",
         "alarm_topic_arn": f"arn:aws:sns:{REGION}:{ACCOUNT}:dataquest-dev-alarms",
@@ -201,6 +217,25 @@ def test_dev_queue_redrives_to_its_dead_letter_queue_and_admits_only_the_bucket(
     dlq_attrs = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["All"])["Attributes"]
     assert dlq_attrs["SqsManagedSseEnabled"] == "true"
     assert int(dlq_attrs["MessageRetentionPeriod"]) == 1209600
+
+
+@pytest.mark.parametrize("env", ["dev", "local"])
+def test_the_transfer_queue_redrives_failures_only_and_no_bucket_feeds_it(applied: Applied, env: str) -> None:
+    deployment = applied.dev if env == "dev" else applied.local
+    sqs = client("sqs", deployment.endpoint)
+    url = sqs.get_queue_url(QueueName=f"dataquest-{env}-transfer")["QueueUrl"]
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    # A continuation is a new message: the receive count counts failures, not the invocations a big file takes.
+    assert json.loads(attrs["RedrivePolicy"]) == {
+        "deadLetterTargetArn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:dataquest-{env}-transfer-dlq",
+        "maxReceiveCount": 5,
+    }
+    assert int(attrs["VisibilityTimeout"]) == 6 * 900  # six times the transfer function's timeout
+    assert attrs["SqsManagedSseEnabled"] == "true"
+    assert "Policy" not in attrs, "no queue policy: only the roles IAM allows send (the planner, the transfers)"
+    dlq = sqs.get_queue_url(QueueName=f"dataquest-{env}-transfer-dlq")["QueueUrl"]
+    dlq_attrs = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["All"])["Attributes"]
+    assert (dlq_attrs["SqsManagedSseEnabled"], dlq_attrs["MessageRetentionPeriod"]) == ("true", "1209600")
 
 
 def _filters(endpoint: str, bucket: str) -> list[tuple[str, list[str], dict[str, str]]]:
@@ -238,8 +273,27 @@ def test_dev_functions_run_images_by_digest_with_their_settings(applied: Applied
             "&drilldowns=Year%2CNation&locale=en&measures=Population"
         ),
     }
+    transfer_queue = client("sqs", applied.dev.endpoint).get_queue_url(QueueName="dataquest-dev-transfer")["QueueUrl"]
+    fanout_env = {
+        "DQ_BLS_BASE_URL": "https://download.bls.gov/pub/time.series/",
+        "DQ_REQUEST_INTERVAL": "1",
+        "DQ_TRANSFER_STREAMS": "2",
+        "DQ_TRANSFER_QUEUE_URL": transfer_queue,
+    }
+    environments = {
+        "ingest": expected_env | fanout_env,
+        "report": expected_env,
+        "transfer": {
+            "DQ_BUCKET": DEV_BUCKET,
+            "DQ_CONTACT": "dq-tests@example.com",
+            "DQ_LOG_LEVEL": "INFO",
+        }
+        | fanout_env,
+    }
     for name, image, handler, timeout, memory in [
         ("ingest", INGEST_IMAGE, "dataquest.handlers.ingest.handler", 900, 1024),
+        # The ingest image with another handler.
+        ("transfer", INGEST_IMAGE, "dataquest.handlers.transfer.handler", 900, 1024),
         ("report", REPORT_IMAGE, "dataquest.handlers.report.handler", 300, 2048),
     ]:
         function = lam.get_function(FunctionName=f"dataquest-dev-{name}")
@@ -247,7 +301,7 @@ def test_dev_functions_run_images_by_digest_with_their_settings(applied: Applied
         assert config["PackageType"] == "Image"
         assert function["Code"]["ImageUri"] == image
         assert config["ImageConfigResponse"]["ImageConfig"]["Command"] == [handler]
-        assert config["Environment"]["Variables"] == expected_env
+        assert config["Environment"]["Variables"] == environments[name]
         assert (config["Timeout"], config["MemorySize"], config["Architectures"]) == (timeout, memory, ["x86_64"])
         # Lambda's JSON log format, into the group Terraform created (with its retention).
         assert config["LoggingConfig"] == {
@@ -263,16 +317,22 @@ def test_dev_functions_run_images_by_digest_with_their_settings(applied: Applied
     assert {g["logGroupName"]: g["retentionInDays"] for g in groups["logGroups"]} == {
         "/aws/lambda/dataquest-dev-ingest": 365,
         "/aws/lambda/dataquest-dev-report": 365,
+        "/aws/lambda/dataquest-dev-transfer": 365,
     }
 
 
-def test_dev_queue_feeds_the_report_function_reporting_batch_item_failures(applied: Applied) -> None:
+# The transfer function takes one message per invocation: one file (or the planner's batch of small files) that may
+# need the whole 15 minutes; the report function batches notifications. Both at most 2 at once.
+@pytest.mark.parametrize(("function", "batch_size"), [("report", 10), ("transfer", 1)])
+def test_dev_queues_feed_their_functions_reporting_batch_item_failures_at_most_two_at_once(
+    applied: Applied, function: str, batch_size: int
+) -> None:
     lam = client("lambda", applied.dev.endpoint)
     mappings = lam.list_event_source_mappings()["EventSourceMappings"]
-    [mapping] = [m for m in mappings if m["FunctionArn"].endswith(":function:dataquest-dev-report")]
-    assert mapping["EventSourceArn"] == f"arn:aws:sqs:{REGION}:{ACCOUNT}:dataquest-dev-report"
+    [mapping] = [m for m in mappings if m["FunctionArn"].endswith(f":function:dataquest-dev-{function}")]
+    assert mapping["EventSourceArn"] == f"arn:aws:sqs:{REGION}:{ACCOUNT}:dataquest-dev-{function}"
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert mapping["BatchSize"] == 10
+    assert mapping["BatchSize"] == batch_size
     assert mapping["ScalingConfig"] == {"MaximumConcurrency": 2}
     assert not [m for m in mappings if m["FunctionArn"].endswith(":function:dataquest-dev-ingest")]
 
@@ -304,8 +364,9 @@ def test_dev_ingest_retries_a_failed_run_once_and_keeps_its_record_in_an_alarmed
     assert (config["MaximumRetryAttempts"], config["MaximumEventAgeInSeconds"]) == (1, 3600)
     failures = f"arn:aws:sqs:{REGION}:{ACCOUNT}:dataquest-dev-ingest-failures"
     assert config["DestinationConfig"]["OnFailure"] == {"Destination": failures}
-    with pytest.raises(lam.exceptions.ResourceNotFoundException):  # the report function is not invoked async
-        lam.get_function_event_invoke_config(FunctionName="dataquest-dev-report")
+    for queued in ["report", "transfer"]:  # fed by their queues, never invoked asynchronously
+        with pytest.raises(lam.exceptions.ResourceNotFoundException):
+            lam.get_function_event_invoke_config(FunctionName=f"dataquest-dev-{queued}")
     sqs = client("sqs", applied.dev.endpoint)
     url = sqs.get_queue_url(QueueName="dataquest-dev-ingest-failures")["QueueUrl"]
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
@@ -325,6 +386,9 @@ def test_dev_alarms_watch_dead_letters_errors_throttles_and_daily_success(applie
         "report-errors",
         "report-queue-dead-letters",
         "report-throttles",
+        "transfer-errors",
+        "transfer-queue-dead-letters",
+        "transfer-throttles",
     ]
     topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:dataquest-dev-alarms"
     assert all(a["AlarmActions"] == [topic] for a in by_name.values())
@@ -356,12 +420,13 @@ def test_dev_alarms_watch_dead_letters_errors_throttles_and_daily_success(applie
         )
         for label, queue in [
             ("report-queue", "dataquest-dev-report-dlq"),
+            ("transfer-queue", "dataquest-dev-transfer-dlq"),
             ("ingest-trigger", "dataquest-dev-ingest-daily-dlq"),
             ("ingest-failures", "dataquest-dev-ingest-failures"),
         ]
     } | {
         f"{fn}-{kind}": ("AWS/Lambda", metric, "Sum", [("FunctionName", f"dataquest-dev-{fn}")], any_in_5_minutes)
-        for fn in ["ingest", "report"]
+        for fn in ["ingest", "transfer", "report"]
         for kind, metric in [("errors", "Errors"), ("throttles", "Throttles")]
     }
     assert by_name[prefix + "report-errors"]["AlarmDescription"] == (
@@ -425,6 +490,7 @@ def test_function_roles_grant_no_wildcard_actions_or_resources(applied: Applied)
         "module.pipeline.module.ingest.aws_iam_role_policy.this",
         "module.pipeline.module.report.aws_iam_role_policy.this",
         "module.pipeline.module.schedule.aws_iam_role_policy.this",
+        "module.pipeline.module.transfer.aws_iam_role_policy.this",
     ]
     for address, statements in policies.items():
         for statement in statements:
@@ -472,10 +538,20 @@ def test_function_roles_touch_only_their_own_prefixes(applied: Applied) -> None:
     ]
     assert "s3:ListBucketMultipartUploads" in _as_list(ingest_list[0]["Action"])
     assert "s3:ListBucketMultipartUploads" not in _as_list(report_list[0]["Action"])
-    # The ingest role may only send to its own failure queue (Lambda's on-failure destination).
-    [send] = [s for s in ingest if any(a.startswith("sqs:") for a in _as_list(s["Action"]))]
-    assert _as_list(send["Action"]) == ["sqs:SendMessage"]
-    assert _as_list(send["Resource"]) == [f"arn:aws:sqs:{REGION}:{ACCOUNT}:dataquest-dev-ingest-failures"]
+    # The ingest role may only send: to the transfer queue (the planner's messages) and to its own failure queue
+    # (Lambda's on-failure destination).
+    sends = [s for s in ingest if any(a.startswith("sqs:") for a in _as_list(s["Action"]))]
+    assert {a for s in sends for a in _as_list(s["Action"])} == {"sqs:SendMessage"}
+    assert {r for s in sends for r in _as_list(s["Resource"])} == {
+        f"arn:aws:sqs:{REGION}:{ACCOUNT}:dataquest-dev-ingest-failures",
+        f"arn:aws:sqs:{REGION}:{ACCOUNT}:dataquest-dev-transfer",
+    }
+    # The transfer role mirrors bls/ and logs its outcomes, never deletes, never reads or writes anything else.
+    transfer = policies["module.pipeline.module.transfer.aws_iam_role_policy.this"]
+    assert _s3_grants(transfer, "s3:PutObject") == {"bls/", "_logs/ingest/"}
+    assert _s3_grants(transfer, "s3:GetObject") == {"bls/"}
+    assert _s3_grants(transfer, "s3:PutObjectTagging") == {"bls/"}
+    assert _s3_grants(transfer, "s3:DeleteObject") == set()
     [consume] = [s for s in report if any(a.startswith("sqs:") for a in _as_list(s["Action"]))]
     assert _as_list(consume["Resource"]) == [f"arn:aws:sqs:{REGION}:{ACCOUNT}:dataquest-dev-report"]
 

@@ -19,6 +19,12 @@ One inaccuracy is corrected here, towards AWS: moto authorises ``DeleteObjects``
 role allowed ``s3:DeleteObject`` on ``bucket/prefix/*`` (as AWS wants it) would see every key refused, and one
 allowed it on the bucket ARN (meaningless in AWS) would pass. AWS authorises each key of the batch as
 ``s3:DeleteObject`` on ``bucket/key`` and reports refused keys in ``Errors``; this server does the same.
+
+A second one, for SQS: moto checks a batch request against an IAM action of the request's own name
+(``sqs:SendMessageBatch``), which AWS does not have; AWS authorises ``SendMessageBatch`` as ``sqs:SendMessage``,
+``DeleteMessageBatch`` as ``sqs:DeleteMessage`` and ``ChangeMessageVisibilityBatch`` as
+``sqs:ChangeMessageVisibility``. This server does the same, so that a role granted ``sqs:SendMessage`` (the
+planner's, which sends its transfers ten to a request) may send a batch, as in AWS.
 """
 
 from __future__ import annotations
@@ -67,10 +73,31 @@ def _patch_delete_objects() -> None:
     S3Response._bucket_response_delete_keys = delete_keys  # type: ignore[method-assign]
 
 
+# The IAM action AWS authorises an SQS batch request by (the SQS API reference, "Permissions" of each action).
+SQS_BATCH_ACTIONS = {
+    "sqs:SendMessageBatch": "sqs:SendMessage",
+    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+}
+
+
+def _patch_sqs_batch_actions() -> None:
+    from moto.iam.access_control import IAMRequestBase
+
+    original = IAMRequestBase.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self._action = SQS_BATCH_ACTIONS.get(self._action, self._action)
+
+    IAMRequestBase.__init__ = init  # type: ignore[method-assign]
+
+
 def main(argv: list[str] | None = None) -> None:
     from moto import server
 
     _patch_delete_objects()
+    _patch_sqs_batch_actions()
     server.main(argv if argv is not None else sys.argv[1:])
 
 

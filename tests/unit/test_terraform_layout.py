@@ -83,6 +83,15 @@ def test_terraform_reads_the_layout_file(path: str) -> None:
     assert (ROOT / "terraform" / path).parent.joinpath("../../../src/dataquest/layout.json").resolve() == LAYOUT_FILE
 
 
+def test_the_transfers_log_prefix_is_the_packages() -> None:
+    """The transfer role may put only under the ingest trail's prefix: Terraform builds it from the layout's logs
+    prefix as config.INGEST_LOG_PREFIX does."""
+    text = (ROOT / "terraform" / "modules" / "pipeline" / "main.tf").read_text()
+    [suffix] = re.findall(r'ingest_log_prefix = "\$\{local\.prefixes\.logs\}([^"]*)"', text)
+    assert LAYOUT["prefixes"]["logs"] + suffix == config.INGEST_LOG_PREFIX
+    assert "put_prefixes    = [local.ingest_log_prefix]" in text
+
+
 def test_the_wheel_configuration_ships_the_layout() -> None:
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert 'packages = ["src/dataquest"]' in pyproject  # hatch ships every file of the package folder

@@ -67,7 +67,8 @@ def test_module_has_the_house_layout_and_a_main_resource_named_this(module: Path
     if module.name == "pipeline":  # the composition: the other modules wired together, no resource of its own
         assert not re.search(r"^resource ", main, flags=re.MULTILINE)
         sources = sorted(_arguments(body)["source"] for body in _blocks(main, "module").values())
-        modules = ["alarms", "bucket", "lambda_image", "lambda_image", "queue", "schedule"]
+        # ingest, transfer and report functions; the report and transfer queues.
+        modules = ["alarms", "bucket", "lambda_image", "lambda_image", "lambda_image", "queue", "queue", "schedule"]
         assert sources == [f'"../{name}"' for name in modules]
     else:
         assert re.search(r'^resource "[a-z0-9_]+" "this" \{', main, flags=re.MULTILINE)

@@ -29,7 +29,7 @@ variable "alarm_email" {
 }
 
 variable "bls_surveys" {
-  description = "BLS time.series survey folders to mirror (DQ_BLS_SURVEYS); null for the module's default, [\"pr\"]."
+  description = "BLS time.series survey folders to mirror (DQ_BLS_SURVEYS), or [\"all\"] for every survey folder of the root listing; null for the module's default, [\"pr\"]."
   type        = list(string)
   default     = null
 }

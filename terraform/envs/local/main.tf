@@ -1,6 +1,6 @@
 # The storage half of the pipeline on an emulator: the bucket, the report queue and the notification between
-# them, with the same notification filters as dev and prod. The functions run outside (docker compose, or
-# `dataquest run`), pointed at the emulator by AWS_ENDPOINT_URL.
+# them, with the same notification filters as dev and prod, and the transfer queue the planner fans out to. The
+# functions run outside (docker compose, or `dataquest run`), pointed at the emulator by AWS_ENDPOINT_URL.
 
 locals {
   # The S3 layout the Python package reads too: the report's inputs, as modules/pipeline notifies on them.
@@ -28,4 +28,12 @@ module "queue" {
   bucket_arn               = module.bucket.bucket_arn
   notification_keys        = local.report_trigger_keys
   consumer_timeout_seconds = 300
+}
+
+# As modules/pipeline's: the planner's messages, fed by no notification (DQ_TRANSFER_QUEUE_URL: the output).
+module "transfer_queue" {
+  source = "../../modules/queue"
+
+  name                     = "dataquest-local-transfer"
+  consumer_timeout_seconds = 900
 }

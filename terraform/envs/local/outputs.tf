@@ -17,3 +17,8 @@ output "dead_letter_queue_url" {
   description = "URL of the report queue's dead-letter queue."
   value       = module.queue.dead_letter_queue_url
 }
+
+output "transfer_queue_url" {
+  description = "URL of the transfer queue (DQ_TRANSFER_QUEUE_URL)."
+  value       = module.transfer_queue.queue_url
+}

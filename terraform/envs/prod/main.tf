@@ -25,6 +25,10 @@ module "pipeline" {
   schedule_timezone                  = "UTC"
   ingest_memory_size                 = 1024
   ingest_timeout                     = 900
+  transfer_memory_size               = 1024
+  transfer_timeout                   = 900
+  transfer_streams                   = 2
+  request_interval                   = 1
   report_memory_size                 = 2048
   report_timeout                     = 300
   log_retention_days                 = 365

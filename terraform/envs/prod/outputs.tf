@@ -18,9 +18,24 @@ output "dead_letter_queue_url" {
   value       = module.pipeline.dead_letter_queue_url
 }
 
+output "transfer_queue_url" {
+  description = "URL of the transfer queue (DQ_TRANSFER_QUEUE_URL): the planner's messages, one per file or batch of small files."
+  value       = module.pipeline.transfer_queue_url
+}
+
+output "transfer_dead_letter_queue_url" {
+  description = "URL of the transfer queue's dead-letter queue."
+  value       = module.pipeline.transfer_dead_letter_queue_url
+}
+
 output "ingest_function_name" {
   description = "Name of the ingest function (invoke it by hand: aws lambda invoke --function-name ...)."
   value       = module.pipeline.ingest_function_name
+}
+
+output "transfer_function_name" {
+  description = "Name of the transfer function (the ingest image, CMD dataquest.handlers.transfer.handler)."
+  value       = module.pipeline.transfer_function_name
 }
 
 output "report_function_name" {

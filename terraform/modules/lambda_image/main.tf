@@ -1,6 +1,6 @@
 # An image-based function pinned by digest, its log group, a role granting only what the function touches
-# (its log group, prefixes of one bucket, the queue it consumes, its failure queue) and, optionally, the SQS event
-# source mapping or the asynchronous invocation settings with their on-failure queue.
+# (its log group, prefixes of one bucket, the queue it consumes, the queues it sends to, its failure queue) and,
+# optionally, the SQS event source mapping or the asynchronous invocation settings with their on-failure queue.
 
 data "aws_region" "current" {}
 
@@ -34,6 +34,10 @@ locals {
   bucket_arn = var.s3_access == null ? null : var.s3_access.bucket_arn
   read_arns  = var.s3_access == null ? [] : [for p in var.s3_access.read_prefixes : "${local.bucket_arn}/${p}*"]
   write_arns = var.s3_access == null ? [] : [for p in var.s3_access.write_prefixes : "${local.bucket_arn}/${p}*"]
+  # Writes without deletes: put and tag objects, finish or abort their multipart uploads.
+  upload_arns = var.s3_access == null ? [] : [for p in var.s3_access.upload_prefixes : "${local.bucket_arn}/${p}*"]
+  # New objects only (PutObject): e.g. one log object per event.
+  put_arns = var.s3_access == null ? [] : [for p in var.s3_access.put_prefixes : "${local.bucket_arn}/${p}*"]
 }
 
 data "aws_iam_policy_document" "this" {
@@ -83,6 +87,29 @@ data "aws_iam_policy_document" "this" {
   }
 
   dynamic "statement" {
+    for_each = length(local.upload_arns) > 0 ? [1] : []
+    content {
+      sid = "UploadPrefixes"
+      actions = [
+        "s3:PutObject",
+        "s3:PutObjectTagging",
+        "s3:AbortMultipartUpload",
+        "s3:ListMultipartUploadParts",
+      ]
+      resources = local.upload_arns
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(local.put_arns) > 0 ? [1] : []
+    content {
+      sid       = "PutPrefixes"
+      actions   = ["s3:PutObject"]
+      resources = local.put_arns
+    }
+  }
+
+  dynamic "statement" {
     for_each = var.sqs_event_source == null ? [] : [1]
     content {
       sid = "ConsumeQueue"
@@ -93,6 +120,16 @@ data "aws_iam_policy_document" "this" {
         "sqs:GetQueueAttributes",
       ]
       resources = [var.sqs_event_source.queue_arn]
+    }
+  }
+
+  # The function's own messages (the planner's transfers, a transfer's continuation).
+  dynamic "statement" {
+    for_each = length(var.send_queue_arns) > 0 ? [1] : []
+    content {
+      sid       = "SendToQueues"
+      actions   = ["sqs:SendMessage"]
+      resources = var.send_queue_arns
     }
   }
 

@@ -42,3 +42,23 @@ output "on_failure_queue_arn" {
   description = "ARN of the queue that receives failed asynchronous invocations, or null without async_invocation."
   value       = one(aws_sqs_queue.on_failure[*].arn)
 }
+
+output "function_command" {
+  description = "The image CMD override (the handler), or [] where the image's own CMD runs."
+  value       = var.command
+}
+
+output "function_environment_variables" {
+  description = "Environment variables of the function (settings only: no secrets go there)."
+  value       = var.environment_variables
+}
+
+output "event_source_batch_size" {
+  description = "Batch size of the SQS event source mapping, or null without one."
+  value       = one(aws_lambda_event_source_mapping.this[*].batch_size)
+}
+
+output "event_source_maximum_concurrency" {
+  description = "Most concurrent invocations the SQS event source mapping makes, or null (none set, or no mapping)."
+  value       = try(aws_lambda_event_source_mapping.this[0].scaling_config[0].maximum_concurrency, null)
+}

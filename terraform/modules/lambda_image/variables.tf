@@ -107,15 +107,18 @@ variable "application_log_level" {
 variable "s3_access" {
   description = <<-EOT
     What the function may do in the data bucket. Prefixes end with "/" and grant every key below them:
-    read_prefixes (get), write_prefixes (put, tag, delete, multipart), list_bucket (also makes a missing key
-    answer 404 instead of 403), list_multipart_uploads (with list_bucket: find the uploads a killed run left, to
-    abort them). Null grants nothing in S3.
+    read_prefixes (get), write_prefixes (put, tag, delete, multipart), upload_prefixes (put, tag, multipart: no
+    delete), put_prefixes (put only), list_bucket (also makes a missing key answer 404 instead of 403),
+    list_multipart_uploads (with list_bucket: find the uploads a killed run left, to abort them). Null grants
+    nothing in S3.
   EOT
   type = object({
-    bucket_arn     = string
-    read_prefixes  = optional(list(string), [])
-    write_prefixes = optional(list(string), [])
-    list_bucket    = optional(bool, false)
+    bucket_arn      = string
+    read_prefixes   = optional(list(string), [])
+    write_prefixes  = optional(list(string), [])
+    upload_prefixes = optional(list(string), [])
+    put_prefixes    = optional(list(string), [])
+    list_bucket     = optional(bool, false)
 
     list_multipart_uploads = optional(bool, false)
   })
@@ -123,7 +126,10 @@ variable "s3_access" {
 
   validation {
     condition = var.s3_access == null || alltrue([
-      for p in concat(try(var.s3_access.read_prefixes, []), try(var.s3_access.write_prefixes, [])) :
+      for p in concat(
+        try(var.s3_access.read_prefixes, []), try(var.s3_access.write_prefixes, []),
+        try(var.s3_access.upload_prefixes, []), try(var.s3_access.put_prefixes, []),
+      ) :
       can(regex("^[^*/][^*]*/$", p))
     ])
     error_message = "s3_access prefixes must be non-empty, end with '/', and contain no '*' (no whole-bucket grants)."
@@ -138,6 +144,18 @@ variable "kms_key_arns" {
   validation {
     condition     = alltrue([for k in var.kms_key_arns : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", k))])
     error_message = "kms_key_arns must be key ARNs (arn:aws:kms:<region>:<account>:key/<id>), not aliases: resolve an alias with data \"aws_kms_alias\" (target_key_arn)."
+  }
+}
+
+variable "send_queue_arns" {
+  description = "Queues the function itself sends messages to (sqs:SendMessage), by ARN: e.g. the planner's transfer queue, or the queue a transfer re-enqueues its continuation on."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for q in var.send_queue_arns : can(regex("^arn:aws[a-z-]*:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$", q))])
+    error_message = "send_queue_arns must be queue ARNs (arn:aws:sqs:<region>:<account>:<name>), no wildcards."
   }
 }
 

@@ -1,6 +1,9 @@
-# The whole pipeline of one environment: the schedule runs the ingest function daily; it mirrors BLS and fetches
-# population into the bucket; ObjectCreated on the two report inputs goes to the queue; the queue feeds the report
-# function; alarms watch all of it. envs/dev and envs/prod each call this module once with their own values.
+# The whole pipeline of one environment: the schedule runs the ingest function (the planner) daily; it reads every
+# BLS listing, deletes what the source removed, sends one message per file (or per batch of small files) to the
+# transfer queue, and fetches population into the bucket; the transfer queue feeds the transfer function (the ingest
+# image with another CMD, at most transfer_streams at once), which mirrors the files into the bucket; ObjectCreated
+# on the two report inputs goes to the report queue; that queue feeds the report function; alarms watch all of it.
+# envs/dev and envs/prod each call this module once with their own values.
 
 data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
@@ -20,11 +23,23 @@ locals {
 
   bucket_name = coalesce(var.bucket_name, "${local.name}-${data.aws_caller_identity.current.account_id}-${data.aws_region.current.name}")
 
+  # The transfers' trail (config.INGEST_LOG_PREFIX): one object per transfer outcome, under the run's folder.
+  ingest_log_prefix = "${local.prefixes.logs}ingest/"
+
   function_environment = {
     DQ_BUCKET         = module.bucket.bucket_name
     DQ_CONTACT        = var.contact_email
     DQ_BLS_SURVEYS    = join(",", var.bls_surveys)
     DQ_POPULATION_URL = var.population_url
+  }
+
+  # What planner and transfers share: where the source is, the deployment-wide interval between request starts,
+  # how many transfers stream at once (each transfer container paces itself at interval x streams), the queue.
+  fanout_environment = {
+    DQ_BLS_BASE_URL       = var.bls_base_url
+    DQ_REQUEST_INTERVAL   = tostring(var.request_interval)
+    DQ_TRANSFER_STREAMS   = tostring(var.transfer_streams)
+    DQ_TRANSFER_QUEUE_URL = module.transfer_queue.queue_url
   }
 }
 
@@ -48,6 +63,19 @@ module "queue" {
   consumer_batching_window_seconds = var.report_batching_window_seconds
 }
 
+# The planner's messages: one per file to transfer (or per batch of small files), and a transfer's continuation of a
+# file bigger than one invocation. A continuation is a new message, so a message's receive count counts only
+# failures (an error, a timeout that missed its margin, a throttle), never the invocations a big file takes:
+# transfer_max_receive_count (5) of them send it to the dead-letter queue, which is alarmed; the next day's plan
+# sends the file again anyway.
+module "transfer_queue" {
+  source = "../queue"
+
+  name                     = "${local.name}-transfer"
+  consumer_timeout_seconds = var.transfer_timeout
+  max_receive_count        = var.transfer_max_receive_count
+}
+
 module "ingest" {
   source = "../lambda_image"
 
@@ -60,8 +88,10 @@ module "ingest" {
   timeout                        = var.ingest_timeout
   reserved_concurrent_executions = var.ingest_reserved_concurrency
   log_retention_days             = var.log_retention_days
-  environment_variables          = local.function_environment
+  environment_variables          = merge(local.function_environment, local.fanout_environment)
   kms_key_arns                   = compact([var.bucket_kms_key_arn])
+  # The planner sends the transfers.
+  send_queue_arns = [module.transfer_queue.queue_arn]
 
   # The schedule invokes asynchronously: at most one retry, and failed runs kept in a queue the alarms watch.
   async_invocation = {
@@ -76,6 +106,47 @@ module "ingest" {
     list_bucket    = true
     # The sync aborts the multipart uploads a killed run left before it starts its own.
     list_multipart_uploads = true
+  }
+}
+
+module "transfer" {
+  source = "../lambda_image"
+
+  function_name = "${local.name}-transfer"
+  description   = "Mirrors the BLS files the planner queued into ${local.bucket_name}, resuming a file bigger than one invocation."
+  # The ingest image with another handler: the same package, the same lock file, one image to build and promote.
+  image_uri          = var.ingest_image_uri
+  command            = ["dataquest.handlers.transfer.handler"]
+  architecture       = var.architecture
+  memory_size        = var.transfer_memory_size
+  timeout            = var.transfer_timeout
+  log_retention_days = var.log_retention_days
+  environment_variables = merge(local.fanout_environment, {
+    DQ_BUCKET    = module.bucket.bucket_name
+    DQ_CONTACT   = var.contact_email
+    DQ_LOG_LEVEL = "INFO" # as Lambda's application_log_level (lambda_image's default): lower both to see DEBUG
+  })
+  kms_key_arns = compact([var.bucket_kms_key_arn])
+  # A transfer that nears its time limit re-enqueues its continuation.
+  send_queue_arns = [module.transfer_queue.queue_arn]
+
+  # Mirror files (HEAD, then put or multipart; never delete: deletes are the planner's, after its guards) and
+  # write each transfer's outcome to the run's trail. List: a HEAD of a missing key answers 404, not 403.
+  s3_access = {
+    bucket_arn      = module.bucket.bucket_arn
+    read_prefixes   = [local.prefixes.bls]
+    upload_prefixes = [local.prefixes.bls]
+    put_prefixes    = [local.ingest_log_prefix]
+    list_bucket     = true
+  }
+
+  # One message a time: a message is one file (or a batch of small files the planner packed) that may need the whole
+  # invocation; a batch of several would share one time limit and fail together. At most transfer_streams at once.
+  sqs_event_source = {
+    queue_arn                          = module.transfer_queue.queue_arn
+    batch_size                         = 1
+    maximum_batching_window_in_seconds = 0
+    maximum_concurrency                = var.transfer_streams
   }
 }
 
@@ -128,13 +199,15 @@ module "alarms" {
 
   dead_letter_queues = {
     report-queue    = module.queue.dead_letter_queue_name
+    transfer-queue  = module.transfer_queue.dead_letter_queue_name
     ingest-trigger  = module.schedule.dead_letter_queue_name
     ingest-failures = module.ingest.on_failure_queue_name
   }
 
   functions = {
-    ingest = module.ingest.function_name
-    report = module.report.function_name
+    ingest   = module.ingest.function_name
+    transfer = module.transfer.function_name
+    report   = module.report.function_name
   }
   daily_function_key = "ingest"
 }

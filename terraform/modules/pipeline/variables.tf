@@ -75,15 +75,80 @@ variable "noncurrent_version_expiration_days" {
 }
 
 variable "bls_surveys" {
-  description = "BLS time.series survey folders to mirror (DQ_BLS_SURVEYS); null means [\"pr\"]."
+  description = "BLS time.series survey folders to mirror (DQ_BLS_SURVEYS), or [\"all\"]: every survey folder of the root listing; null means [\"pr\"]."
   type        = list(string)
   default     = ["pr"]
   nullable    = false
 
   validation {
     # The rule the Python package applies to DQ_BLS_SURVEYS (src/dataquest/layout.json); a local here needs 1.9.
-    condition     = length(var.bls_surveys) > 0 && alltrue([for s in var.bls_surveys : can(regex(local.layout.survey_name_regex, s))])
-    error_message = "bls_surveys must list at least one survey folder name (1 to 32 lowercase letters and digits)."
+    # "all" passes the name rule too, so it is allowed alone only.
+    condition = join(",", var.bls_surveys) == "all" || (
+      length(var.bls_surveys) > 0 && !contains(var.bls_surveys, "all") &&
+      alltrue([for s in var.bls_surveys : can(regex(local.layout.survey_name_regex, s))])
+    )
+    error_message = "bls_surveys must be [\"all\"] alone, or list at least one survey folder name (1 to 32 lowercase letters and digits)."
+  }
+}
+
+variable "bls_base_url" {
+  description = "Root of the BLS survey folders (DQ_BLS_BASE_URL), for the planner and the transfers alike."
+  type        = string
+  default     = "https://download.bls.gov/pub/time.series/"
+  nullable    = false
+
+  validation {
+    condition     = startswith(var.bls_base_url, "https://") && endswith(var.bls_base_url, "/")
+    error_message = "bls_base_url must be an https:// URL ending with '/'."
+  }
+}
+
+variable "request_interval" {
+  description = "Seconds between two requests started to BLS by the whole deployment (DQ_REQUEST_INTERVAL): the planner paces itself at this, each transfer container at this times transfer_streams. BLS blocks clients that send several requests a second."
+  type        = number
+  default     = 1
+  nullable    = false
+
+  validation {
+    condition     = var.request_interval > 0 && var.request_interval <= 60
+    error_message = "request_interval must be more than 0 and at most 60 seconds."
+  }
+}
+
+variable "transfer_streams" {
+  description = "Transfers streaming at once (DQ_TRANSFER_STREAMS): the transfer queue's event source maximum_concurrency."
+  type        = number
+  default     = 2
+  nullable    = false
+
+  validation {
+    # AWS's range for an SQS event source's maximum_concurrency.
+    condition     = var.transfer_streams >= 2 && var.transfer_streams <= 1000 && floor(var.transfer_streams) == var.transfer_streams
+    error_message = "transfer_streams must be a whole number, 2-1000 (the least maximum_concurrency AWS accepts is 2)."
+  }
+}
+
+variable "transfer_memory_size" {
+  description = "Memory of the transfer function in MB."
+  type        = number
+  default     = 1024
+}
+
+variable "transfer_timeout" {
+  description = "Timeout of the transfer function in seconds (a transfer nearing it re-enqueues its continuation); the transfer queue's visibility timeout is six times this."
+  type        = number
+  default     = 900
+}
+
+variable "transfer_max_receive_count" {
+  description = "Receives of one transfer message before it moves to the transfer dead-letter queue. A continuation is a new message, so only failures count (an error, a timeout that missed its margin, a throttle); 5 is AWS's advice for queues feeding Lambda, and each retry comes a visibility timeout (6 x transfer_timeout) later."
+  type        = number
+  default     = 5
+  nullable    = false
+
+  validation {
+    condition     = var.transfer_max_receive_count >= 1 && var.transfer_max_receive_count <= 1000
+    error_message = "transfer_max_receive_count must be 1-1000."
   }
 }
 

@@ -1,5 +1,7 @@
-# The report queue: S3 ObjectCreated notifications for a few exact keys, a dead-letter queue for messages the
-# consumer keeps failing on, and a policy that lets only the data bucket (in this account) send.
+# A queue feeding a function, with a dead-letter queue for messages the consumer keeps failing on; optionally fed by
+# S3 ObjectCreated notifications for a few exact keys (the report queue), with a policy that lets only the data
+# bucket (in this account) send. Without notification keys (the transfer queue) only IAM principals of the account
+# whose policies allow it may send: no queue policy, no notification.
 #
 # Redrive and access policies are standalone resources, not inline queue arguments: emulators hand inline JSON
 # back reformatted, which drifts forever, and the two are written one after the other (SQS has been seen to stall
@@ -8,6 +10,8 @@
 data "aws_caller_identity" "current" {}
 
 locals {
+  notified = length(var.notification_keys) > 0
+
   # AWS's rule for queues feeding Lambda: at least six times the function timeout, plus the batching window.
   visibility_timeout_seconds = 6 * var.consumer_timeout_seconds + var.consumer_batching_window_seconds
 }
@@ -33,6 +37,11 @@ resource "aws_sqs_queue" "this" {
   # Written by the standalone resources below; read back here (reformatted by emulators), never set here.
   lifecycle {
     ignore_changes = [redrive_policy, policy]
+
+    precondition {
+      condition     = !local.notified || (var.bucket_name != null && var.bucket_arn != null)
+      error_message = "notification_keys need bucket_name and bucket_arn: the bucket that notifies, and the only one the queue admits."
+    }
   }
 }
 
@@ -45,6 +54,8 @@ resource "aws_sqs_queue_redrive_policy" "this" {
 }
 
 data "aws_iam_policy_document" "this" {
+  count = local.notified ? 1 : 0
+
   statement {
     sid       = "AllowDataBucketNotifications"
     effect    = "Allow"
@@ -71,14 +82,18 @@ data "aws_iam_policy_document" "this" {
 }
 
 resource "aws_sqs_queue_policy" "this" {
+  count = local.notified ? 1 : 0
+
   queue_url = aws_sqs_queue.this.id
-  policy    = data.aws_iam_policy_document.this.json
+  policy    = data.aws_iam_policy_document.this[0].json
 
   depends_on = [aws_sqs_queue_redrive_policy.this]
 }
 
 # S3 checks that it may send to the queue when the notification is written: the policy must exist first.
 resource "aws_s3_bucket_notification" "this" {
+  count = local.notified ? 1 : 0
+
   bucket = var.bucket_name
 
   dynamic "queue" {
@@ -94,4 +109,15 @@ resource "aws_s3_bucket_notification" "this" {
   }
 
   depends_on = [aws_sqs_queue_policy.this]
+}
+
+# Deployments made before the notification became optional keep their policy and notification (no replacement).
+moved {
+  from = aws_sqs_queue_policy.this
+  to   = aws_sqs_queue_policy.this[0]
+}
+
+moved {
+  from = aws_s3_bucket_notification.this
+  to   = aws_s3_bucket_notification.this[0]
 }

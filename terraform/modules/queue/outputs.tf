@@ -18,6 +18,11 @@ output "queue_visibility_timeout_seconds" {
   value       = aws_sqs_queue.this.visibility_timeout_seconds
 }
 
+output "queue_max_receive_count" {
+  description = "Receives after which a message moves to the dead-letter queue (the redrive policy's maxReceiveCount)."
+  value       = jsondecode(aws_sqs_queue_redrive_policy.this.redrive_policy).maxReceiveCount
+}
+
 output "dead_letter_queue_arn" {
   description = "ARN of the dead-letter queue."
   value       = aws_sqs_queue.dead_letter.arn

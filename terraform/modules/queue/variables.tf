@@ -9,27 +9,31 @@ variable "name" {
 }
 
 variable "bucket_name" {
-  description = "Name of the bucket whose ObjectCreated events feed the queue (this module owns its notification configuration)."
+  description = "Name of the bucket whose ObjectCreated events feed the queue (this module then owns its notification configuration); null without notification_keys."
   type        = string
+  default     = null
 }
 
 variable "bucket_arn" {
-  description = "ARN of that bucket: the only source the queue policy lets send."
+  description = "ARN of that bucket: the only source the queue policy lets send; null without notification_keys."
   type        = string
+  default     = null
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:s3:::[^/]+$", var.bucket_arn))
+    condition     = var.bucket_arn == null || can(regex("^arn:aws[a-z-]*:s3:::[^/]+$", var.bucket_arn))
     error_message = "bucket_arn must be a bucket ARN (arn:aws:s3:::name)."
   }
 }
 
 variable "notification_keys" {
-  description = "Exact object keys whose ObjectCreated events go to the queue."
+  description = "Exact object keys whose ObjectCreated events go to the queue. Empty: no notification and no queue policy (the queue is fed by senders of this account that IAM allows, e.g. a function's role)."
   type        = list(string)
+  default     = []
+  nullable    = false
 
   validation {
-    condition     = length(var.notification_keys) > 0 && alltrue([for k in var.notification_keys : length(k) > 0 && !startswith(k, "/")])
-    error_message = "notification_keys must list at least one key, none empty or starting with '/'."
+    condition     = alltrue([for k in var.notification_keys : length(k) > 0 && !startswith(k, "/")])
+    error_message = "notification_keys must hold no empty key and none starting with '/'."
   }
 }
 

@@ -55,3 +55,38 @@ run "rejects_a_window_of_a_day_or_less" {
 
   expect_failures = [var.no_success_hours]
 }
+
+run "every_function_and_queue_given_is_alarmed_on_any_error_or_dead_letter" {
+  command = apply
+
+  variables {
+    dead_letter_queues = { transfer-queue = "dataquest-test-transfer-dlq" }
+    functions          = { ingest = "dataquest-test-ingest", transfer = "dataquest-test-transfer" }
+  }
+
+  assert {
+    condition = alltrue([
+      for key in ["transfer-errors", "transfer-throttles", "transfer-queue-dead-letters"] :
+      aws_cloudwatch_metric_alarm.this[key].threshold == 0 &&
+      aws_cloudwatch_metric_alarm.this[key].comparison_operator == "GreaterThanThreshold" &&
+      aws_cloudwatch_metric_alarm.this[key].period == 300 &&
+      aws_cloudwatch_metric_alarm.this[key].alarm_actions == toset([aws_sns_topic.this.arn])
+    ])
+    error_message = "The transfer function's errors and throttles and its dead-letter queue fire on any non-zero value in five minutes, to the one topic."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.this["transfer-errors"].dimensions.FunctionName == "dataquest-test-transfer" &&
+      aws_cloudwatch_metric_alarm.this["transfer-errors"].metric_name == "Errors" &&
+      aws_cloudwatch_metric_alarm.this["transfer-queue-dead-letters"].dimensions.QueueName == "dataquest-test-transfer-dlq" &&
+      aws_cloudwatch_metric_alarm.this["transfer-queue-dead-letters"].metric_name == "ApproximateNumberOfMessagesVisible"
+    )
+    error_message = "Each alarm watches its own function or queue."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["transfer-queue-dead-letters"].alarm_name == "dataquest-test-alarms-transfer-queue-dead-letters"
+    error_message = "Alarms are named <name>-<label>-<kind>."
+  }
+}

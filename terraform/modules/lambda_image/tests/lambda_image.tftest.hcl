@@ -180,3 +180,104 @@ run "rejects_a_python_level_name_lambda_does_not_know" {
 
   expect_failures = [var.application_log_level]
 }
+
+run "a_transfer_uploads_and_logs_without_deleting_and_sends_only_to_its_queue" {
+  command = plan
+
+  variables {
+    command = ["dataquest.handlers.transfer.handler"]
+    s3_access = {
+      bucket_arn      = "arn:aws:s3:::dataquest-test"
+      read_prefixes   = ["bls/"]
+      upload_prefixes = ["bls/"]
+      put_prefixes    = ["_logs/ingest/"]
+      list_bucket     = true
+    }
+    send_queue_arns = ["arn:aws:sqs:eu-west-1:123456789012:dataquest-test-transfer"]
+    sqs_event_source = {
+      queue_arn           = "arn:aws:sqs:eu-west-1:123456789012:dataquest-test-transfer"
+      batch_size          = 1
+      maximum_concurrency = 2
+    }
+  }
+
+  assert {
+    condition = one([for s in data.aws_iam_policy_document.this.statement : s if s.sid == "UploadPrefixes"]).actions == toset(
+      ["s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
+    )
+    error_message = "An upload prefix is put, tag and multipart: no delete."
+  }
+
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.this.statement : s if s.sid == "UploadPrefixes"]).resources == toset(["arn:aws:s3:::dataquest-test/bls/*"])
+    error_message = "The upload grant covers the upload prefixes only."
+  }
+
+  assert {
+    condition = (
+      one([for s in data.aws_iam_policy_document.this.statement : s if s.sid == "PutPrefixes"]).actions == toset(["s3:PutObject"]) &&
+      one([for s in data.aws_iam_policy_document.this.statement : s if s.sid == "PutPrefixes"]).resources == toset(["arn:aws:s3:::dataquest-test/_logs/ingest/*"])
+    )
+    error_message = "A put prefix is PutObject alone, on that prefix."
+  }
+
+  assert {
+    condition     = !contains(flatten([for s in data.aws_iam_policy_document.this.statement : tolist(s.actions)]), "s3:DeleteObject")
+    error_message = "Without write_prefixes nothing may be deleted."
+  }
+
+  assert {
+    condition = (
+      one([for s in data.aws_iam_policy_document.this.statement : s if s.sid == "SendToQueues"]).actions == toset(["sqs:SendMessage"]) &&
+      one([for s in data.aws_iam_policy_document.this.statement : s if s.sid == "SendToQueues"]).resources == toset(["arn:aws:sqs:eu-west-1:123456789012:dataquest-test-transfer"])
+    )
+    error_message = "The function may send to the queues it names, and only there."
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.this[0].scaling_config[0].maximum_concurrency == 2 && aws_lambda_event_source_mapping.this[0].batch_size == 1
+    error_message = "The mapping takes its maximum concurrency and batch size from sqs_event_source."
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.this[0].function_response_types == toset(["ReportBatchItemFailures"])
+    error_message = "The mapping lets the function name the records that failed."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.image_config[0].command == tolist(["dataquest.handlers.transfer.handler"])
+    error_message = "command overrides the image's CMD."
+  }
+}
+
+run "no_send_grant_unless_asked" {
+  command = plan
+
+  assert {
+    condition     = !contains([for s in data.aws_iam_policy_document.this.statement : s.sid], "SendToQueues")
+    error_message = "Without send_queue_arns the role may send nowhere."
+  }
+}
+
+run "rejects_a_wildcard_queue_to_send_to" {
+  command = plan
+
+  variables {
+    send_queue_arns = ["arn:aws:sqs:eu-west-1:123456789012:*"]
+  }
+
+  expect_failures = [var.send_queue_arns]
+}
+
+run "rejects_a_whole_bucket_put" {
+  command = plan
+
+  variables {
+    s3_access = {
+      bucket_arn   = "arn:aws:s3:::dataquest-test"
+      put_prefixes = ["*"]
+    }
+  }
+
+  expect_failures = [var.s3_access]
+}

@@ -84,3 +84,117 @@ run "rejects_a_second_retry" {
 
   expect_failures = [var.ingest_retry_attempts]
 }
+
+run "the_transfer_function_is_the_ingest_image_with_the_transfer_handler" {
+  command = apply
+
+  assert {
+    condition     = module.transfer.function_image_uri == var.ingest_image_uri && module.transfer.function_command == tolist(["dataquest.handlers.transfer.handler"])
+    error_message = "The transfer function runs the ingest image with CMD dataquest.handlers.transfer.handler."
+  }
+
+  assert {
+    condition     = module.transfer.event_source_maximum_concurrency == 2 && module.transfer.event_source_batch_size == 1
+    error_message = "The transfer queue feeds the transfer function one message at a time, at most 2 at once (transfer_streams)."
+  }
+
+  assert {
+    condition = module.transfer.function_environment_variables == tomap({
+      DQ_BUCKET             = module.bucket.bucket_name
+      DQ_CONTACT            = "dq-tests@example.com"
+      DQ_BLS_BASE_URL       = "https://download.bls.gov/pub/time.series/"
+      DQ_REQUEST_INTERVAL   = "1"
+      DQ_TRANSFER_STREAMS   = "2"
+      DQ_TRANSFER_QUEUE_URL = module.transfer_queue.queue_url
+      DQ_LOG_LEVEL          = "INFO"
+    })
+    error_message = "The transfer function's settings: the bucket, the contact, the source, the global interval, the streams, its own queue (continuations), the log level."
+  }
+
+  assert {
+    condition = (
+      module.ingest.function_environment_variables.DQ_TRANSFER_QUEUE_URL == module.transfer_queue.queue_url &&
+      module.ingest.function_environment_variables.DQ_TRANSFER_STREAMS == "2" &&
+      module.ingest.function_environment_variables.DQ_REQUEST_INTERVAL == "1" &&
+      module.ingest.function_environment_variables.DQ_BLS_SURVEYS == "pr"
+    )
+    error_message = "The ingest function plans: it knows the transfer queue, the streams and the interval."
+  }
+
+  assert {
+    condition     = !contains(keys(module.report.function_environment_variables), "DQ_TRANSFER_QUEUE_URL")
+    error_message = "The report function has nothing to do with transfers."
+  }
+
+  assert {
+    condition     = module.transfer_queue.queue_visibility_timeout_seconds == 6 * 900 && module.transfer_queue.queue_max_receive_count == 5
+    error_message = "The transfer queue hides a message for six transfer timeouts and dead-letters it after 5 failed receives."
+  }
+
+  assert {
+    condition = alltrue([
+      for name in ["dataquest-test-alarms-transfer-queue-dead-letters", "dataquest-test-alarms-transfer-errors", "dataquest-test-alarms-transfer-throttles"] :
+      contains(keys(module.alarms.alarm_arns), name)
+    ])
+    error_message = "The transfer dead-letter queue and the transfer function's errors and throttles are alarmed."
+  }
+
+  assert {
+    condition     = module.transfer.on_failure_queue_name == null
+    error_message = "The transfer function is fed by its queue (whose dead-letter queue keeps failures), never invoked asynchronously."
+  }
+}
+
+run "more_streams_raise_the_event_sources_concurrency" {
+  command = apply
+
+  variables {
+    transfer_streams = 4
+    request_interval = 0.5
+    bls_surveys      = ["all"]
+  }
+
+  assert {
+    condition = (
+      module.transfer.event_source_maximum_concurrency == 4 &&
+      module.transfer.function_environment_variables.DQ_TRANSFER_STREAMS == "4" &&
+      module.transfer.function_environment_variables.DQ_REQUEST_INTERVAL == "0.5"
+    )
+    error_message = "transfer_streams is the mapping's maximum concurrency and DQ_TRANSFER_STREAMS; request_interval is DQ_REQUEST_INTERVAL."
+  }
+
+  assert {
+    condition     = module.ingest.function_environment_variables.DQ_BLS_SURVEYS == "all"
+    error_message = "bls_surveys = [\"all\"] is DQ_BLS_SURVEYS=all."
+  }
+}
+
+run "rejects_one_stream" {
+  command = plan
+
+  variables {
+    transfer_streams = 1
+  }
+
+  expect_failures = [var.transfer_streams]
+}
+
+run "rejects_all_mixed_with_names" {
+  command = plan
+
+  variables {
+    bls_surveys = ["all", "pr"]
+  }
+
+  expect_failures = [var.bls_surveys]
+}
+
+run "rejects_a_name_outside_the_survey_rule" {
+  command = plan
+
+  variables {
+    bls_surveys = ["PR"]
+  }
+
+  expect_failures = [var.bls_surveys]
+}
