@@ -61,6 +61,11 @@ DEFAULT_ARCHITECTURE = "x86_64"
 # mapping); the embedded run creates its queue with the same rule.
 REPORT_FUNCTION_TIMEOUT = 300
 REPORT_QUEUE_VISIBILITY_TIMEOUT = 6 * REPORT_FUNCTION_TIMEOUT
+# The transfer function's timeout (terraform/envs/*: transfer_timeout) and the transfer queue's visibility timeout
+# (the same 6x rule); its event source hands it one message at a time (a batch would share one time limit).
+TRANSFER_FUNCTION_TIMEOUT = 900
+TRANSFER_QUEUE_VISIBILITY_TIMEOUT = 6 * TRANSFER_FUNCTION_TIMEOUT
+TRANSFER_BATCH_SIZE = 1
 
 _SURVEY_RE = re.compile(LAYOUT["survey_name_regex"])
 _EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
@@ -84,6 +89,8 @@ class Settings:
     request_interval: float = DEFAULT_REQUEST_INTERVAL
     parts_in_flight: int = DEFAULT_PARTS_IN_FLIGHT
     lease_ttl: float = DEFAULT_LEASE_TTL
+    # The transfer queue: set, the ingest job plans and sends the transfers there instead of transferring itself.
+    transfer_queue_url: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -106,6 +113,7 @@ class Settings:
                 env.get("DQ_PARTS_IN_FLIGHT"), DEFAULT_PARTS_IN_FLIGHT, MAX_PARTS_IN_FLIGHT, "DQ_PARTS_IN_FLIGHT"
             ),
             lease_ttl=parse_seconds(env.get("DQ_LEASE_TTL"), DEFAULT_LEASE_TTL, "DQ_LEASE_TTL", positive=True),
+            transfer_queue_url=env.get("DQ_TRANSFER_QUEUE_URL") or None,
         )
 
     def with_overrides(self, **changes: Any) -> Settings:

@@ -1,0 +1,283 @@
+"""``dataquest status``: the last runs from their trails, the mirror, and the latest report, read from S3.
+
+- **runs**: the newest ``--runs`` trails under ``_logs/ingest/`` (``<run id>.jsonl``; run ids sort by time). A
+  run's files are the ones it set out to transfer: the sum of its ``planned`` events (a fan-out run's planner),
+  else (a run that transferred in its own process) the files of its ``upload`` and file ``error`` events. The
+  newest run's transfer outcomes (``_logs/ingest/<run id>/transfers/*.jsonl``: ``upload``, ``skip``, ``error``,
+  ``resumed``) are merged into it; older runs are counted from their trail alone (``transfers_merged`` says
+  which). A file is *done* once uploaded (or, by a transfer, found already there), *failed* if its last word is
+  an error, *pending* otherwise (planned, or resumed and not finished). The slowest files: the five with the
+  most milliseconds (a resumed file's invocations added up).
+- **mirror**: objects and bytes under ``bls/``, per survey.
+- **report**: ``reports/latest/report.json``'s inputs and the folder of that pair of versions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from dataquest.config import BLS_PREFIX, INGEST_LOG_PREFIX, LATEST_REPORT_PREFIX, REPORTS_PREFIX
+from dataquest.documents import INTERNAL, ItemError
+from dataquest.storage import get_bytes
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+SLOWEST = 5
+TRANSFERS_FOLDER = "transfers/"
+_DONE = ("upload", "skip")
+_FILE_EVENTS = ("upload", "skip", "error", "resumed")
+
+
+@dataclass
+class SlowFile:
+    key: str
+    ms: int
+    bytes: int
+
+
+@dataclass
+class Outcomes:
+    """A run's transfer outcomes, by file: the last word on each, the bytes and the milliseconds."""
+
+    uploaded: int = 0
+    skipped: int = 0
+    resumed: int = 0
+    failed: int = 0
+    bytes: int = 0
+    files: dict[str, str] = field(default_factory=dict, metadata=INTERNAL)  # key -> last outcome
+    ms: dict[str, int] = field(default_factory=dict, metadata=INTERNAL)
+    sizes: dict[str, int] = field(default_factory=dict, metadata=INTERNAL)
+    errors: list[ItemError] = field(default_factory=list, metadata=INTERNAL)
+    last_time: str | None = field(default=None, metadata=INTERNAL)
+
+    def add(self, doc: dict[str, Any], *, transfer: bool) -> None:
+        """One event of a trail (``transfer``: a transfer's outcome, where ``skip`` means already there)."""
+        event = str(doc.get("event") or doc.get("outcome") or "")
+        key = _file_key(doc)
+        if event not in _FILE_EVENTS or key is None or (event == "skip" and not transfer):
+            return
+        size = int(doc.get("bytes") or doc.get("size") or 0)
+        self.ms[key] = self.ms.get(key, 0) + int(doc.get("ms") or 0)
+        if self.files.get(key) in _DONE and event != "upload":
+            return  # a redelivered message's skip, or a late error, after the file was done
+        if event == "upload":
+            self.uploaded += 1
+            self.bytes += size
+            self.sizes[key] = size
+        elif event == "skip":
+            self.skipped += 1
+        elif event == "resumed":
+            self.resumed += 1
+        elif transfer:  # a trail's own errors are read from the trail
+            self.errors.append(ItemError(key=key, error=str(doc.get("error", "?"))))
+        self.files[key] = event
+        self.last_time = max(self.last_time or "", str(doc.get("time") or "")) or None
+
+    @property
+    def done(self) -> int:
+        return sum(1 for v in self.files.values() if v in _DONE)
+
+    @property
+    def failed_files(self) -> int:
+        return sum(1 for v in self.files.values() if v == "error")
+
+    def slowest(self, n: int = SLOWEST) -> list[SlowFile]:
+        ranked = sorted(self.ms.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+        return [SlowFile(k, ms, self.sizes.get(k, 0)) for k, ms in ranked]
+
+
+@dataclass
+class RunStatus:
+    run_id: str
+    started: str | None
+    finished: bool
+    duration_ms: int | None
+    surveys: list[str]
+    files_planned: int
+    files_done: int
+    files_pending: int
+    files_failed: int
+    bytes: int
+    transfers_merged: bool
+    errors: list[ItemError]
+    slowest: list[SlowFile]
+
+
+@dataclass
+class SurveyMirror:
+    survey: str
+    objects: int = 0
+    bytes: int = 0
+
+
+@dataclass
+class MirrorStatus:
+    objects: int
+    bytes: int
+    surveys: list[SurveyMirror]
+
+
+@dataclass
+class ReportStatus:
+    folder: str | None
+    key: str
+    inputs: dict[str, Any]
+
+
+@dataclass
+class Status:
+    """The ``dataquest status --json`` document: ``{"runs", "mirror", "report"}``."""
+
+    runs: list[RunStatus]
+    mirror: MirrorStatus
+    report: ReportStatus | None
+
+
+def collect(s3: S3Client, bucket: str, *, runs: int = 5) -> Status:
+    ids = run_ids(s3, bucket)[:runs]
+    found = [read_run(s3, bucket, run_id, with_transfers=(n == 0)) for n, run_id in enumerate(ids)]
+    return Status(runs=found, mirror=read_mirror(s3, bucket), report=read_report(s3, bucket))
+
+
+def run_id_of(trail_key: str) -> str:
+    """The run id of a trail key ``_logs/ingest/<run id>.jsonl``."""
+    return trail_key.rsplit("/", 1)[-1].removesuffix(".jsonl")
+
+
+def run_ids(s3: S3Client, bucket: str) -> list[str]:
+    """The runs with a trail, newest first."""
+    keys = (o["Key"] for page in _pages(s3, bucket, INGEST_LOG_PREFIX, delimiter="/") for o in page.get("Contents", []))
+    return sorted((run_id_of(k) for k in keys if k.endswith(".jsonl")), reverse=True)
+
+
+def read_run(s3: S3Client, bucket: str, run_id: str, *, with_transfers: bool) -> RunStatus:
+    found = get_bytes(s3, bucket, f"{INGEST_LOG_PREFIX}{run_id}.jsonl")
+    events = list(_lines(found[0] if found else b""))
+    start = next((e for e in events if e.get("event") == "start"), {})
+    end = next((e for e in reversed(events) if e.get("event") in ("summary", "interrupted")), None)
+    outcomes = Outcomes()
+    for e in events:
+        outcomes.add(e, transfer=False)
+    if with_transfers:
+        for e in _transfer_events(s3, bucket, run_id):
+            outcomes.add(e, transfer=True)
+    planned_events = [e for e in events if e.get("event") == "planned"]
+    planned = sum(int(e.get("files") or 0) for e in planned_events) if planned_events else len(outcomes.files)
+    done, failed = outcomes.done, outcomes.failed_files
+    trail_errors = [ItemError.from_document(e) for e in events if e.get("event") == "error"]
+    return RunStatus(
+        run_id=run_id,
+        started=start.get("time"),
+        finished=end is not None and end.get("event") == "summary",
+        duration_ms=end.get("duration_ms") if end else None,
+        surveys=list((end or start).get("surveys") or []),
+        files_planned=planned,
+        files_done=done,
+        files_pending=max(0, planned - done - failed),
+        files_failed=failed,
+        bytes=outcomes.bytes,
+        transfers_merged=with_transfers,
+        errors=trail_errors + [e for e in outcomes.errors if outcomes.files.get(e.key or "") == "error"],
+        slowest=outcomes.slowest(),
+    )
+
+
+def transfer_outcomes(s3: S3Client, bucket: str, run_id: str) -> Outcomes:
+    """The outcomes the transfers of ``run_id`` logged."""
+    outcomes = Outcomes()
+    for e in _transfer_events(s3, bucket, run_id):
+        outcomes.add(e, transfer=True)
+    return outcomes
+
+
+def read_mirror(s3: S3Client, bucket: str) -> MirrorStatus:
+    surveys: dict[str, SurveyMirror] = {}
+    for page in _pages(s3, bucket, BLS_PREFIX):
+        for o in page.get("Contents", []):
+            name = o["Key"][len(BLS_PREFIX) :].split("/", 1)[0]
+            entry = surveys.setdefault(name, SurveyMirror(name))
+            entry.objects += 1
+            entry.bytes += int(o.get("Size", 0))
+    listed = [surveys[k] for k in sorted(surveys)]
+    return MirrorStatus(sum(s.objects for s in listed), sum(s.bytes for s in listed), listed)
+
+
+def read_report(s3: S3Client, bucket: str) -> ReportStatus | None:
+    key = f"{LATEST_REPORT_PREFIX}report.json"
+    found = get_bytes(s3, bucket, key)
+    if found is None:
+        return None
+    try:
+        inputs = json.loads(found[0]).get("inputs") or {}
+    except (ValueError, AttributeError):
+        inputs = {}
+    versions = [str((inputs.get(k) or {}).get("version", "")) for k in ("bls", "population")]
+    name = "_".join("".join(c if c.isalnum() or c in "._-" else "-" for c in v) for v in versions)
+    pages = _pages(s3, bucket, REPORTS_PREFIX, delimiter="/")
+    folders = (p["Prefix"] for page in pages for p in page.get("CommonPrefixes", []))
+    folder = next((f for f in folders if all(versions) and f[len(REPORTS_PREFIX) :].startswith(name)), None)
+    return ReportStatus(folder=folder, key=key, inputs=inputs)
+
+
+def _transfer_events(s3: S3Client, bucket: str, run_id: str) -> Iterator[dict[str, Any]]:
+    prefix = f"{INGEST_LOG_PREFIX}{run_id}/{TRANSFERS_FOLDER}"
+    keys = sorted(o["Key"] for page in _pages(s3, bucket, prefix) for o in page.get("Contents", []))
+    for key in keys:
+        found = get_bytes(s3, bucket, key)
+        if found is not None:
+            yield from _lines(found[0])
+
+
+def _lines(body: bytes) -> Iterator[dict[str, Any]]:
+    for line in body.decode("utf-8", "replace").splitlines():
+        try:
+            doc = json.loads(line)
+        except ValueError:
+            continue  # a line cut by a killed writer: the rest of the trail still counts
+        if isinstance(doc, dict):
+            yield doc
+
+
+def _file_key(doc: dict[str, Any]) -> str | None:
+    key = doc.get("key")
+    if isinstance(key, str) and key.startswith(BLS_PREFIX):
+        return None if key.endswith("/") else key  # a survey's prefix names a plan's problem, not a file
+    survey, path = doc.get("survey"), doc.get("path")
+    if isinstance(survey, str) and isinstance(path, str) and not path.startswith(("http://", "https://")):
+        return f"{BLS_PREFIX}{survey}/{path}"
+    return None
+
+
+def _pages(s3: S3Client, bucket: str, prefix: str, *, delimiter: str = "") -> Iterable[Any]:
+    paginator = s3.get_paginator("list_objects_v2")
+    if delimiter:
+        return paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter=delimiter)
+    return paginator.paginate(Bucket=bucket, Prefix=prefix)
+
+
+def describe(status: Status) -> str:
+    """The short table ``dataquest status`` prints."""
+    lines = [f"{'run':<34} {'started':<24} {'planned':>7} {'done':>6} {'pending':>7} {'failed':>6} {'bytes':>12}"]
+    for r in status.runs:
+        state = "" if r.finished else " (unfinished)"
+        lines.append(
+            f"{r.run_id:<34} {r.started or '?':<24} {r.files_planned:>7} {r.files_done:>6} {r.files_pending:>7} "
+            f"{r.files_failed:>6} {r.bytes:>12}{state}"
+        )
+    if not status.runs:
+        lines.append("(no run trail under _logs/ingest/)")
+    newest = status.runs[0] if status.runs else None
+    if newest is not None and newest.slowest:
+        lines.append("slowest: " + ", ".join(f"{s.key} {s.ms} ms" for s in newest.slowest))
+    for e in (newest.errors if newest else [])[:5]:
+        lines.append(f"error: {e.where}: {e.error}")
+    m = status.mirror
+    per = ", ".join(f"{s.survey} {s.objects} ({s.bytes} bytes)" for s in m.surveys) or "empty"
+    lines.append(f"mirror: {m.objects} objects, {m.bytes} bytes: {per}")
+    rep = status.report
+    lines.append(f"report: {rep.folder or '?'} (inputs: {json.dumps(rep.inputs)})" if rep else "report: none yet")
+    return "\n".join(lines)
