@@ -86,7 +86,7 @@ class Outcomes:
         return sum(1 for v in self.files.values() if v == "error")
 
     def slowest(self, n: int = SLOWEST) -> list[SlowFile]:
-        ranked = sorted(self.ms.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+        ranked = sorted(((k, ms) for k, ms in self.ms.items() if ms > 0), key=lambda kv: (-kv[1], kv[0]))[:n]
         return [SlowFile(k, ms, self.sizes.get(k, 0)) for k, ms in ranked]
 
 
