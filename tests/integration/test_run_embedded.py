@@ -252,3 +252,58 @@ def test_the_embedded_run_closes_the_http_client_it_opened(
     assert result.ok, result.errors
     assert len(opened) == 1
     assert opened[0].is_closed  # was left open before the App owned it
+
+
+def test_run_on_an_existing_endpoint_and_bucket_leaves_its_objects_there(site: BlsSite, tmp_path: Path) -> None:
+    import boto3
+
+    from tests.support.aws import moto_process
+
+    tree = small_tree()
+    publish(site, tree)
+    with moto_process() as endpoint:
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+        s3.create_bucket(Bucket="existing")
+        env = pipeline_env(site, AWS_ENDPOINT_URL=endpoint, DQ_BUCKET="existing", AWS_DEFAULT_REGION="us-east-1")
+        first = run_cli(["run", "--json", "--out", str(tmp_path / "one")], env)
+        assert first.returncode == 0, first.stderr
+        summary = json.loads(first.stdout)
+        assert summary["ingest"]["uploaded"] + summary["transferred"]["uploaded"] == 2
+        assert summary["reports_produced"] == 1
+        # the command has exited: what it wrote is still there
+        for path, body in tree.files.items():
+            assert s3.get_object(Bucket="existing", Key=f"bls/{path}")["Body"].read() == body
+        latest = s3.get_object(Bucket="existing", Key="reports/latest/report.json")["Body"].read()
+        assert latest == (tmp_path / "one" / "report.json").read_bytes()
+        check_report(json.loads(latest), tree)
+
+        again = run_cli(["run", "--json", "--out", str(tmp_path / "two")], env)  # idempotent: nothing to do
+        assert again.returncode == 0, again.stderr
+        second = json.loads(again.stdout)
+        assert second["ingest"]["uploaded"] + second["transferred"]["uploaded"] == 0
+        assert second["relay"]["received"] == 0  # no change, no notification (and no second test event)
+        assert (tmp_path / "two" / "report.json").read_bytes() == latest
+
+        shown = run_cli(["status", "--json"], {"AWS_ENDPOINT_URL": endpoint, "DQ_BUCKET": "existing"})
+        assert shown.returncode == 0, shown.stderr
+        state = json.loads(shown.stdout)
+        assert len(state["runs"]) == 2
+        assert (state["runs"][0]["files_planned"], state["runs"][1]["files_done"]) == (0, 2)
+        assert state["mirror"]["surveys"] == [
+            {"survey": "pr", "objects": 2, "bytes": sum(len(b) for b in tree.files.values())}
+        ]
+        assert state["report"]["inputs"] == json.loads(latest)["inputs"]
+        assert state["report"]["folder"] in summary["reports"]
+
+
+def test_run_on_an_existing_endpoint_refuses_a_missing_bucket(site: BlsSite, tmp_path: Path) -> None:
+    from tests.support.aws import moto_process
+
+    publish(site, small_tree())
+    with moto_process() as endpoint:
+        args = ["run", "--json", "--out", str(tmp_path / "out"), "--endpoint-url", endpoint, "--bucket", "nope"]
+        proc = run_cli(args, pipeline_env(site, AWS_DEFAULT_REGION="us-east-1"))
+    assert proc.returncode == cli.EXIT_USAGE
+    assert json.loads(proc.stdout)["error"].startswith("the bucket 'nope' does not exist at this endpoint")
+    assert site.requests == []  # refused before anything reached the source
+    assert not (tmp_path / "out").exists()
