@@ -30,7 +30,6 @@ import logging
 import socket
 import sys
 import time
-import uuid
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -53,6 +52,7 @@ from dataquest.documents import ItemError
 from dataquest.errors import ConfigurationError, IngestFailedError, StorageError
 from dataquest.handlers import report
 from dataquest.ingest import IngestSummary
+from dataquest.invoke import REGION, LambdaContext
 from dataquest.relay import MAX_BATCH, Drained, Handler
 from dataquest.status import Outcomes
 from dataquest.topology import (
@@ -76,26 +76,6 @@ logger = log.get(__name__)
 
 DEFAULT_BUCKET = "dataquest-embedded"
 TRANSFER_HANDLER_MODULE = "dataquest.handlers.transfer"  # the transfer function's CMD: <module>.handler
-REGION = "us-east-1"
-
-
-@dataclass(frozen=True)
-class LambdaContext:
-    """The part of Lambda's context object the handlers read; the remaining time counts down from ``timeout_ms``
-    from the moment the context is made (one per invocation)."""
-
-    function_name: str
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    memory_limit_in_mb: int = 1024
-    timeout_ms: int = REPORT_FUNCTION_TIMEOUT * 1000
-    started: float = field(default_factory=time.monotonic, repr=False)
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:{REGION}:123456789012:function:{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, self.timeout_ms - int((time.monotonic() - self.started) * 1000))
 
 
 @dataclass
