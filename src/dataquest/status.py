@@ -41,7 +41,10 @@ class SlowFile:
 
 @dataclass
 class Outcomes:
-    """A run's transfer outcomes, by file: the last word on each, the bytes and the milliseconds."""
+    """A run's transfer outcomes, by file: the last word on each, the bytes and the milliseconds.
+
+    ``bytes``: what was downloaded, every invocation of a resumed file added up (a transfer's outcome counts its
+    own invocation's ``bytes``; an in-process trail's upload, the file's ``size``)."""
 
     uploaded: int = 0
     skipped: int = 0
@@ -60,14 +63,15 @@ class Outcomes:
         key = _file_key(doc)
         if event not in _FILE_EVENTS or key is None or (event == "skip" and not transfer):
             return
-        size = int(doc.get("bytes") or doc.get("size") or 0)
+        moved = int(doc.get("bytes") or 0) if transfer else int(doc.get("size") or 0)  # this invocation's
         self.ms[key] = self.ms.get(key, 0) + int(doc.get("ms") or 0)
+        if event in ("upload", "resumed"):
+            self.bytes += moved
+            self.sizes[key] = self.sizes.get(key, 0) + moved
         if self.files.get(key) in _DONE and event != "upload":
             return  # a redelivered message's skip, or a late error, after the file was done
         if event == "upload":
             self.uploaded += 1
-            self.bytes += size
-            self.sizes[key] = size
         elif event == "skip":
             self.skipped += 1
         elif event == "resumed":

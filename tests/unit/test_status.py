@@ -65,8 +65,8 @@ def fan_out_trail(s3: Any) -> None:
             {"event": "error", "survey": "ce", "path": "ce.y", "error": "HTTP 404 from https://x/ce/ce.y", "ms": 7},
         ),
     )
-    put(s3, folder + "m3.jsonl", jsonl({"event": "resumed", "survey": "pr", "path": "big", "bytes": 0, "ms": 800}))
-    put(s3, folder + "m4.jsonl", jsonl({"event": "upload", "survey": "pr", "path": "big", "bytes": 3000, "ms": 700}))
+    put(s3, folder + "m3.jsonl", jsonl({"event": "resumed", "survey": "pr", "path": "big", "bytes": 2000, "ms": 800}))
+    put(s3, folder + "m4.jsonl", jsonl({"event": "upload", "survey": "pr", "path": "big", "bytes": 1000, "ms": 700}))
     put(s3, folder + "m5.jsonl", jsonl({"event": "resumed", "survey": "pr", "path": "huge", "ms": 2000}))
 
 
