@@ -307,3 +307,41 @@ def test_run_on_an_existing_endpoint_refuses_a_missing_bucket(site: BlsSite, tmp
     assert json.loads(proc.stdout)["error"].startswith("the bucket 'nope' does not exist at this endpoint")
     assert site.requests == []  # refused before anything reached the source
     assert not (tmp_path / "out").exists()
+
+
+def test_run_resumes_a_file_bigger_than_one_invocation(
+    site: BlsSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a transfer time limit as small as the handler's margin, every part boundary is near the limit: the
+    big file goes over three invocations (two continuations the run drains too), and arrives whole."""
+    import boto3
+
+    from dataquest import embedded, status
+    from dataquest.config import Settings
+    from tests.support.aws import moto_server
+
+    tree = small_tree()
+    publish(site, tree)
+    big = bytes(range(256)) * (20 * 4096)  # 20 MiB: three 8 MiB parts
+    site.put("pr/pr.data.1.AllData", big)
+    monkeypatch.setattr(embedded, "TRANSFER_FUNCTION_TIMEOUT", 60)
+    with moto_server() as endpoint:
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+        s3.create_bucket(Bucket="resumed")
+        env = pipeline_env(site, AWS_ENDPOINT_URL=endpoint, DQ_BUCKET="resumed")
+        result = embedded.run(Settings.from_env(env), tmp_path / "out")
+        assert result.ok, result.errors
+        assert s3.get_object(Bucket="resumed", Key="bls/pr/pr.data.1.AllData")["Body"].read() == big
+        assert (result.transferred.uploaded, result.transferred.resumed, result.transferred.bytes) == (
+            3,
+            2,
+            len(big) + sum(len(b) for b in tree.files.values()),
+        )
+        # the big file alone, the two small ones in one message, then the big file's two continuations
+        assert (result.transfers.received, result.transfers.deleted, result.transfers.left_on_queue) == (4, 4, 0)
+        assert result.transfers.dead_letters == []
+        newest = status.collect(s3, "resumed").runs[0]
+        assert (newest.files_planned, newest.files_done, newest.files_pending, newest.files_failed) == (3, 3, 0, 0)
+        assert newest.slowest[0].key == "bls/pr/pr.data.1.AllData"
+        assert newest.slowest[0].bytes == len(big)
+    check_report(json.loads((tmp_path / "out" / "report.json").read_text()), tree)
