@@ -3,10 +3,10 @@
 - **runs**: the newest ``--runs`` trails under ``_logs/ingest/`` (``<run id>.jsonl``; run ids sort by time). A
   run's files are the ones it set out to transfer: the sum of its ``planned`` events (a fan-out run's planner),
   else (a run that transferred in its own process) the files of its ``upload`` and file ``error`` events. The
-  newest run's transfer outcomes (``_logs/ingest/<run id>/transfers/*.jsonl``: ``upload``, ``skip``, ``error``,
-  ``resumed``) are merged into it; older runs are counted from their trail alone (``transfers_merged`` says
-  which). A file is *done* once uploaded (or, by a transfer, found already there), *failed* if its last word is
-  an error, *pending* otherwise (planned, or resumed and not finished). The slowest files: the five with the
+  transfer outcomes of each run shown (``_logs/ingest/<run id>/transfers/*.jsonl``: ``upload``, ``skip``,
+  ``error``, ``resumed``; read a few at a time) are merged into it. A file is *done* once uploaded (or, by a
+  transfer, found already there), *failed* if no transfer of it succeeded and one failed, *pending* otherwise
+  (planned and not reached, or resumed and not finished). The slowest files: the five with the
   most milliseconds (a resumed file's invocations added up).
 - **mirror**: objects and bytes under ``bls/``, per survey.
 - **report**: ``reports/latest/report.json``'s inputs and the folder of that pair of versions.
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -28,8 +29,7 @@ if TYPE_CHECKING:
 
 SLOWEST = 5
 TRANSFERS_FOLDER = "transfers/"
-_DONE = ("upload", "skip")
-_FILE_EVENTS = ("upload", "skip", "error", "resumed")
+READERS = 8  # transfer outcome objects read at once
 
 
 @dataclass
@@ -39,10 +39,17 @@ class SlowFile:
     bytes: int
 
 
+_RANK = {"resumed": 0, "error": 1, "skip": 2, "upload": 3}
+"""A file's state is the best of its outcomes, whatever order they are read in (message ids do not sort by
+time): uploaded beats already there, which beats an error (a redelivery that went on to succeed), which beats
+resumed (a continuation not finished yet)."""
+
+
 @dataclass
 class Outcomes:
-    """A run's transfer outcomes, by file: the last word on each, the bytes and the milliseconds.
+    """A run's transfer outcomes, by file: the best word on each, the bytes and the milliseconds.
 
+    ``uploaded``, ``skipped`` and ``failed`` count files; ``resumed`` counts the pauses (continuations sent).
     ``bytes``: what was downloaded, every invocation of a resumed file added up (a transfer's outcome counts its
     own invocation's ``bytes``; an in-process trail's upload, the file's ``size``)."""
 
@@ -51,43 +58,48 @@ class Outcomes:
     resumed: int = 0
     failed: int = 0
     bytes: int = 0
-    files: dict[str, str] = field(default_factory=dict, metadata=INTERNAL)  # key -> last outcome
+    files: dict[str, str] = field(default_factory=dict, metadata=INTERNAL)  # key -> best outcome
     ms: dict[str, int] = field(default_factory=dict, metadata=INTERNAL)
     sizes: dict[str, int] = field(default_factory=dict, metadata=INTERNAL)
-    errors: list[ItemError] = field(default_factory=list, metadata=INTERNAL)
-    last_time: str | None = field(default=None, metadata=INTERNAL)
+    errors: dict[str, ItemError] = field(default_factory=dict, metadata=INTERNAL)
 
     def add(self, doc: dict[str, Any], *, transfer: bool) -> None:
         """One event of a trail (``transfer``: a transfer's outcome, where ``skip`` means already there)."""
-        event = str(doc.get("event") or doc.get("outcome") or "")
+        event = str(doc.get("event") or "")
         key = _file_key(doc)
-        if event not in _FILE_EVENTS or key is None or (event == "skip" and not transfer):
+        if event not in _RANK or key is None or (event == "skip" and not transfer):
             return
         moved = int(doc.get("bytes") or 0) if transfer else int(doc.get("size") or 0)  # this invocation's
         self.ms[key] = self.ms.get(key, 0) + int(doc.get("ms") or 0)
         if event in ("upload", "resumed"):
             self.bytes += moved
             self.sizes[key] = self.sizes.get(key, 0) + moved
-        if self.files.get(key) in _DONE and event != "upload":
-            return  # a redelivered message's skip, or a late error, after the file was done
-        if event == "upload":
-            self.uploaded += 1
-        elif event == "skip":
-            self.skipped += 1
-        elif event == "resumed":
+        if event == "resumed":
             self.resumed += 1
-        elif transfer:  # a trail's own errors are read from the trail
-            self.errors.append(ItemError(key=key, error=str(doc.get("error", "?"))))
+        if event == "error" and transfer:  # a trail's own errors are read from the trail
+            self.errors[key] = ItemError(key=key, error=str(doc.get("error", "?")))
+        before = self.files.get(key)
+        if before is not None and _RANK[before] >= _RANK[event]:
+            return
         self.files[key] = event
-        self.last_time = max(self.last_time or "", str(doc.get("time") or "")) or None
+        self._count(before, -1)
+        self._count(event, 1)
+
+    def _count(self, state: str | None, n: int) -> None:
+        if state == "upload":
+            self.uploaded += n
+        elif state == "skip":
+            self.skipped += n
+        elif state == "error":
+            self.failed += n
 
     @property
     def done(self) -> int:
-        return sum(1 for v in self.files.values() if v in _DONE)
+        return self.uploaded + self.skipped
 
-    @property
-    def failed_files(self) -> int:
-        return sum(1 for v in self.files.values() if v == "error")
+    def failures(self) -> list[ItemError]:
+        """The transfers' errors of the files that never got done."""
+        return [e for k, e in sorted(self.errors.items()) if self.files.get(k) == "error"]
 
     def slowest(self, n: int = SLOWEST) -> list[SlowFile]:
         ranked = sorted(((k, ms) for k, ms in self.ms.items() if ms > 0), key=lambda kv: (-kv[1], kv[0]))[:n]
@@ -106,7 +118,6 @@ class RunStatus:
     files_pending: int
     files_failed: int
     bytes: int
-    transfers_merged: bool
     errors: list[ItemError]
     slowest: list[SlowFile]
 
@@ -143,7 +154,7 @@ class Status:
 
 def collect(s3: S3Client, bucket: str, *, runs: int = 5) -> Status:
     ids = run_ids(s3, bucket)[:runs]
-    found = [read_run(s3, bucket, run_id, with_transfers=(n == 0)) for n, run_id in enumerate(ids)]
+    found = [read_run(s3, bucket, run_id) for run_id in ids]
     return Status(runs=found, mirror=read_mirror(s3, bucket), report=read_report(s3, bucket))
 
 
@@ -158,7 +169,7 @@ def run_ids(s3: S3Client, bucket: str) -> list[str]:
     return sorted((run_id_of(k) for k in keys if k.endswith(".jsonl")), reverse=True)
 
 
-def read_run(s3: S3Client, bucket: str, run_id: str, *, with_transfers: bool) -> RunStatus:
+def read_run(s3: S3Client, bucket: str, run_id: str) -> RunStatus:
     found = get_bytes(s3, bucket, f"{INGEST_LOG_PREFIX}{run_id}.jsonl")
     events = list(_lines(found[0] if found else b""))
     start = next((e for e in events if e.get("event") == "start"), {})
@@ -166,12 +177,11 @@ def read_run(s3: S3Client, bucket: str, run_id: str, *, with_transfers: bool) ->
     outcomes = Outcomes()
     for e in events:
         outcomes.add(e, transfer=False)
-    if with_transfers:
-        for e in _transfer_events(s3, bucket, run_id):
-            outcomes.add(e, transfer=True)
+    for e in _transfer_events(s3, bucket, run_id):
+        outcomes.add(e, transfer=True)
     planned_events = [e for e in events if e.get("event") == "planned"]
     planned = sum(int(e.get("files") or 0) for e in planned_events) if planned_events else len(outcomes.files)
-    done, failed = outcomes.done, outcomes.failed_files
+    done, failed = outcomes.done, outcomes.failed
     trail_errors = [ItemError.from_document(e) for e in events if e.get("event") == "error"]
     return RunStatus(
         run_id=run_id,
@@ -184,8 +194,7 @@ def read_run(s3: S3Client, bucket: str, run_id: str, *, with_transfers: bool) ->
         files_pending=max(0, planned - done - failed),
         files_failed=failed,
         bytes=outcomes.bytes,
-        transfers_merged=with_transfers,
-        errors=trail_errors + [e for e in outcomes.errors if outcomes.files.get(e.key or "") == "error"],
+        errors=trail_errors + outcomes.failures(),
         slowest=outcomes.slowest(),
     )
 
@@ -228,12 +237,13 @@ def read_report(s3: S3Client, bucket: str) -> ReportStatus | None:
 
 
 def _transfer_events(s3: S3Client, bucket: str, run_id: str) -> Iterator[dict[str, Any]]:
+    """The outcomes the transfers of ``run_id`` wrote, one small object each, read :data:`READERS` at a time."""
     prefix = f"{INGEST_LOG_PREFIX}{run_id}/{TRANSFERS_FOLDER}"
     keys = sorted(o["Key"] for page in _pages(s3, bucket, prefix) for o in page.get("Contents", []))
-    for key in keys:
-        found = get_bytes(s3, bucket, key)
-        if found is not None:
-            yield from _lines(found[0])
+    with ThreadPoolExecutor(max_workers=READERS) as pool:
+        for found in pool.map(lambda key: get_bytes(s3, bucket, key), keys):
+            if found is not None:
+                yield from _lines(found[0])
 
 
 def _lines(body: bytes) -> Iterator[dict[str, Any]]:
