@@ -20,8 +20,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from dataquest import storage
 from dataquest.config import BLS_PREFIX, INGEST_LOG_PREFIX, LATEST_REPORT_PREFIX, REPORTS_PREFIX
 from dataquest.documents import INTERNAL, ItemError
+from dataquest.errors import StorageError
 from dataquest.storage import get_bytes
 
 if TYPE_CHECKING:
@@ -153,9 +157,15 @@ class Status:
 
 
 def collect(s3: S3Client, bucket: str, *, runs: int = 5) -> Status:
-    ids = run_ids(s3, bucket)[:runs]
-    found = [read_run(s3, bucket, run_id) for run_id in ids]
-    return Status(runs=found, mirror=read_mirror(s3, bucket), report=read_report(s3, bucket))
+    """The ``--runs`` newest runs, the mirror and the report of ``bucket``."""
+    try:
+        found = [read_run(s3, bucket, run_id) for run_id in run_ids(s3, bucket)[:runs]]
+        return Status(runs=found, mirror=read_mirror(s3, bucket), report=read_report(s3, bucket))
+    except (BotoCoreError, ClientError) as exc:
+        raise StorageError(
+            f"reading s3://{bucket}/ failed: {storage.describe(exc)}; check DQ_BUCKET (or --bucket), AWS_ENDPOINT_URL "
+            "and your credentials"
+        ) from exc
 
 
 def run_id_of(trail_key: str) -> str:

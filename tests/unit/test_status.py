@@ -184,3 +184,13 @@ def test_the_command_prints_one_document_and_a_short_table(
     assert lines[3].startswith("slowest: bls/pr/huge 2000 ms, bls/pr/big 1500 ms")
     assert "mirror: 3 objects, 127 bytes: ce 1 (7 bytes), pr 2 (120 bytes)" in lines
     assert lines[-1].startswith("report: reports/v1_v-2/")
+
+
+def test_a_missing_bucket_is_one_clear_error(
+    s3: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DQ_BUCKET", "no-such-bucket")
+    assert cli.main(["status", "--json"]) == cli.EXIT_FAILED
+    error = json.loads(capsys.readouterr().out)["error"]
+    assert error.startswith("reading s3://no-such-bucket/ failed: ")
+    assert "NoSuchBucket" in error
