@@ -98,7 +98,10 @@ def existing_topology(s3: S3Client, sqs: SQSClient, bucket: str, *, max_receive_
             ) from exc
         raise StorageError(f"HEAD of the bucket {bucket!r} failed: {exc}; check AWS_ENDPOINT_URL") from exc
     except BotoCoreError as exc:
-        raise StorageError(f"the endpoint cannot be reached ({exc}): check AWS_ENDPOINT_URL/--endpoint-url") from exc
+        raise StorageError(
+            f"HEAD of the bucket {bucket!r} failed ({exc}): check AWS_ENDPOINT_URL (or --endpoint-url) and the "
+            "credentials (any key pair for moto or LocalStack: AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test)"
+        ) from exc
     report = ensure_queue(sqs, QUEUE_NAME, DLQ_NAME, max_receive_count=max_receive_count)
     ensure_notification(s3, bucket, report.arn)
     transfer = transfer_queue(sqs, max_receive_count=max_receive_count)

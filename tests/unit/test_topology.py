@@ -11,7 +11,7 @@ import pytest
 
 from dataquest import embedded, topology
 from dataquest.config import TRANSFER_QUEUE_VISIBILITY_TIMEOUT
-from dataquest.errors import ConfigurationError
+from dataquest.errors import ConfigurationError, StorageError
 
 BUCKET = "topology-bucket"
 
@@ -34,6 +34,27 @@ def test_an_existing_endpoint_without_the_bucket_is_refused(s3: Any, sqs: Any) -
     with pytest.raises(ConfigurationError, match=r"the bucket 'missing' does not exist at this endpoint"):
         topology.existing_topology(s3, sqs, "missing")
     assert sqs.list_queues().get("QueueUrls", []) == []  # nothing made before the refusal
+
+
+def test_an_endpoint_flag_without_a_bucket_is_refused_before_anything_starts(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Any
+) -> None:
+    from dataquest import cli
+
+    monkeypatch.setenv("DQ_CONTACT", "ops@example.org")
+    monkeypatch.delenv("DQ_BUCKET", raising=False)
+    args = ["run", "--json", "--out", str(tmp_path / "out"), "--endpoint-url", "http://127.0.0.1:9"]
+    assert cli.main(args) == cli.EXIT_USAGE
+    assert json.loads(capsys.readouterr().out)["error"] == (
+        "--endpoint-url needs a bucket there: pass --bucket (or set DQ_BUCKET)"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unreachable_endpoint_is_one_clear_error() -> None:
+    unreachable = boto3.client("s3", endpoint_url="http://127.0.0.1:9", region_name="us-east-1")
+    with pytest.raises(StorageError, match=r"^HEAD of the bucket 'b' failed \(.*\): check AWS_ENDPOINT_URL"):
+        topology.existing_topology(unreachable, boto3.client("sqs", region_name="us-east-1"), "b")
 
 
 def test_an_existing_bucket_is_completed_once_and_keeps_its_own_notifications(s3: Any, sqs: Any) -> None:
