@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
 from dataquest import httpclient, log, storage
-from dataquest.config import Settings
+from dataquest.config import Settings, transfer_interval
 
 if TYPE_CHECKING:
     import httpx
@@ -50,6 +50,7 @@ class App:
         self.metrics_stream: TextIO = metrics_stream or sys.stdout
         self._s3, self._sqs, self._http = s3, sqs, http
         self._fetcher: httpclient.Fetcher | None = None
+        self._transfer_fetcher: httpclient.Fetcher | None = None
         self._ecr: ECRClient | None = None
         self._opened: list[Any] = []  # what this App built, closed in reverse order
 
@@ -73,6 +74,16 @@ class App:
         """:attr:`fetcher`, once ``DQ_CONTACT`` is known good: what reaches BLS asks for this one."""
         self.settings.require_contact()
         return self.fetcher
+
+    @property
+    def transfer_fetcher(self) -> httpclient.Fetcher:
+        """The transfer function's Fetcher to BLS: over :attr:`http`, paced at ``DQ_REQUEST_INTERVAL`` times
+        ``DQ_TRANSFER_STREAMS`` (:func:`dataquest.config.transfer_interval`), kept across the container's
+        invocations so that its pacing is too."""
+        self.settings.require_contact()
+        if self._transfer_fetcher is None:
+            self._transfer_fetcher = httpclient.Fetcher(self.http, min_interval=transfer_interval(self.settings))
+        return self._transfer_fetcher
 
     @property
     def s3(self) -> S3Client:
@@ -108,7 +119,7 @@ class App:
                 if getattr(self, name) is client:
                     setattr(self, name, None)
         if self._http is None:
-            self._fetcher = None
+            self._fetcher = self._transfer_fetcher = None
 
     def __enter__(self) -> App:
         return self

@@ -49,6 +49,14 @@ DEFAULT_REQUEST_INTERVAL = 1.0
 # Parts of a multipart upload in flight at once: memory is about (this + 2) x the 8 MiB part size.
 DEFAULT_PARTS_IN_FLIGHT = 4
 MAX_PARTS_IN_FLIGHT = 64
+# File transfers streaming at once in one process (sync-bls's worker pool; in AWS, the transfer function's
+# maximum concurrency): BLS asks for few connections, so two by default.
+DEFAULT_TRANSFER_STREAMS = 2
+MAX_TRANSFER_STREAMS = 16
+# `--survey all` / DQ_BLS_SURVEYS=all: every survey folder of the root listing (dataquest.bls.discovery), alone.
+ALL_SURVEYS = "all"
+# Folders of the root listing that match the survey-name rule but hold no survey: skipped by `all`.
+NON_SURVEY_FOLDERS: frozenset[str] = frozenset({"compressed"})
 # Seconds a sync's lease on a survey lasts unless renewed by its heartbeat (every third of it): a killed run
 # blocks the next one at most this long (on the same host, not at all: its dead owner is seen at once).
 DEFAULT_LEASE_TTL = 60.0
@@ -88,9 +96,10 @@ class Settings:
     aws_region: str = "us-east-1"
     request_interval: float = DEFAULT_REQUEST_INTERVAL
     parts_in_flight: int = DEFAULT_PARTS_IN_FLIGHT
+    transfer_streams: int = DEFAULT_TRANSFER_STREAMS
     lease_ttl: float = DEFAULT_LEASE_TTL
-    # The transfer queue: set, the ingest job plans and sends the transfers there instead of transferring itself.
     transfer_queue_url: str | None = None
+    """``DQ_TRANSFER_QUEUE_URL``: set, the ingest job plans and sends the uploads to this queue (the fan-out)."""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -111,6 +120,9 @@ class Settings:
             ),
             parts_in_flight=parse_count(
                 env.get("DQ_PARTS_IN_FLIGHT"), DEFAULT_PARTS_IN_FLIGHT, MAX_PARTS_IN_FLIGHT, "DQ_PARTS_IN_FLIGHT"
+            ),
+            transfer_streams=parse_count(
+                env.get("DQ_TRANSFER_STREAMS"), DEFAULT_TRANSFER_STREAMS, MAX_TRANSFER_STREAMS, "DQ_TRANSFER_STREAMS"
             ),
             lease_ttl=parse_seconds(env.get("DQ_LEASE_TTL"), DEFAULT_LEASE_TTL, "DQ_LEASE_TTL", positive=True),
             transfer_queue_url=env.get("DQ_TRANSFER_QUEUE_URL") or None,
@@ -146,6 +158,13 @@ class Settings:
         if self.contact is None and not contact_required:
             return f"dataquest/{__version__}"
         return f"dataquest/{__version__} (+{self.require_contact()})"
+
+
+def transfer_interval(settings: Settings) -> float:
+    """Seconds between two request starts of one transfer container: the deployment-wide ``DQ_REQUEST_INTERVAL``
+    times the maximum concurrency (``DQ_TRANSFER_STREAMS``). The rule is "interval times maximum concurrency":
+    however many containers run, together they start at most one request per ``DQ_REQUEST_INTERVAL``."""
+    return settings.request_interval * settings.transfer_streams
 
 
 def log_level(environ: Mapping[str, str] | None = None) -> int:
@@ -240,6 +259,10 @@ META_LAST_MODIFIED = "source-last-modified"
 # The object's SHA-256: in user metadata for a one-request PUT, in a tag of this name for a multipart upload.
 META_SHA256 = "sha256"
 TAG_SHA256 = "sha256"
+# A transfer resumed across invocations cannot save hashlib's state: it records the chained digest instead, the
+# SHA-256 of the concatenated SHA-256 digests (32 bytes each) of its parts, and the part size (see bls/resume.py).
+TAG_SHA256_PARTS = "sha256-parts"
+TAG_PART_SIZE = "part-size"
 # The listed timestamp a HEAD confirmed unchanged (a clock change): a tag, so that keeping it writes no new version
 # and notifies nothing; the next run skips that file without asking the source again.
 TAG_CONFIRMED_TIMESTAMP = "source-timestamp-confirmed"

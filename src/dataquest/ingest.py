@@ -1,5 +1,9 @@
 """The ingest job: mirror every configured BLS survey into S3, then fetch the population; what the Lambda runs.
 
+With ``DQ_TRANSFER_QUEUE_URL`` set it is the fan-out's planner: it plans every survey as the sync does (lease,
+listing, guards, clock checks, deletes) and sends the uploads to the transfer queue
+(:mod:`dataquest.bls.jobs`), for :mod:`dataquest.handlers.transfer` to make.
+
 :func:`run_ingest` is the job the ingest handler, ``dataquest ingest`` and the embedded run share. A failed
 survey, or a sync that fails whole (a held lease, a bug), does not stop the population fetch; every error is
 merged into one :class:`IngestSummary`, which is logged and emitted as metrics, and then, if there was any
@@ -14,6 +18,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 from dataquest import log
+from dataquest.bls.jobs import QueueDispatcher
 from dataquest.bls.sync import SyncSummary, failure, sync_surveys
 from dataquest.config import BLS_PREFIX, POPULATION_KEY
 from dataquest.documents import ItemError, to_document
@@ -58,8 +63,10 @@ def run_ingest(app: App) -> IngestSummary:
     """
     bucket = app.settings.require_bucket()
     fetcher, s3 = app.bls_fetcher, app.s3  # a missing DQ_CONTACT fails here, before any request
+    queue_url = app.settings.transfer_queue_url  # set: plan here, transfer in the transfer function (the fan-out)
+    dispatch = QueueDispatcher(app.sqs, queue_url) if queue_url else None
     try:
-        summary = IngestSummary.of_sync(sync_surveys(app.settings, fetcher, s3))
+        summary = IngestSummary.of_sync(sync_surveys(app.settings, fetcher, s3, dispatch=dispatch))
     except Exception as exc:  # noqa: BLE001 - the whole sync failed (a held lease, a bug): still fetch the population
         error = describe(exc)
         log.event(logger, "sync failed", level=logging.ERROR, error=error)

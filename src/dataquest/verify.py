@@ -1,14 +1,16 @@
 """``dataquest verify``: re-hash the mirror against the SHA-256 each object recorded, and repair what differs.
 
 Each object under ``bls/<survey>/`` recorded the SHA-256 of its bytes when the sync wrote it: in its ``sha256``
-metadata (a single-part upload), in its ``sha256`` tag (a multipart upload, whose metadata is fixed before the
-bytes are seen), or at least in S3's own ``ChecksumSHA256`` (a full-object checksum; a multipart upload's
-composite ``<hash>-<parts>`` cannot be compared with a file's hash and is not used). Verify HEADs each object,
-reads its bytes back streamed (1 MiB at a time, a few objects at once: memory stays bounded whatever the
-size), pinned to the version it HEADed (``If-Match``), and compares. An object whose bytes no longer match is
-``mismatched``; one with no record at all is ``unrecorded``. S3 checks a body against its checksum on upload,
-not afterwards: an object replaced with bytes of the same size (and its old metadata copied over) is exactly
-what a sync never notices and verify does.
+metadata (a single-part upload), in its ``sha256`` tag (a multipart upload, whose metadata is fixed before the bytes
+are seen), or at least in S3's own ``ChecksumSHA256`` (a full-object checksum; a multipart upload's composite
+``<hash>-<parts>`` cannot be compared with a file's hash and is not used). An object the transfer function uploaded
+over several invocations records the chained digest in its ``sha256-parts`` tag with its ``part-size``
+(:mod:`dataquest.bls.resume`): its bytes are hashed part by part and compared with that. Verify HEADs each object,
+reads its bytes back streamed (1 MiB at a time, a few objects at once: memory stays bounded whatever the size),
+pinned to the version it HEADed (``If-Match``), and compares. An object whose bytes no longer match is
+``mismatched``; one with no record at all is ``unrecorded``. S3 checks a body against its checksum on upload, not
+afterwards: an object replaced with bytes of the same size (and its old metadata copied over) is exactly what a sync
+never notices and verify does.
 
 With ``repair``, each mismatched or unrecorded object is fetched again from the source through the sync's own
 transfer path (streamed, replaced whole or not at all, the hash recorded), under the survey's lease; an
@@ -31,9 +33,10 @@ from dataquest import log
 from dataquest.bls import lease as leases
 from dataquest.bls.listing import walk
 from dataquest.bls.plan import mirror_prefix, source_metadata
+from dataquest.bls.resume import PartsDigest
 from dataquest.bls.sync import failure
 from dataquest.bls.transfer import TransferConfig, transfer
-from dataquest.config import BLS_PREFIX, META_SHA256, TAG_SHA256, Settings
+from dataquest.config import BLS_PREFIX, META_SHA256, TAG_PART_SIZE, TAG_SHA256, TAG_SHA256_PARTS, Settings
 from dataquest.documents import INTERNAL, ItemError
 from dataquest.errors import DataQuestError, StorageError
 from dataquest.storage import NOT_FOUND_CODES, describe, error_code
@@ -106,9 +109,11 @@ def recorded_sha256(s3: S3Client, bucket: str, key: str) -> tuple[str | None, st
     if meta.get(META_SHA256):
         return meta[META_SHA256].lower(), "metadata", etag, version_id
     tags = s3.get_object_tagging(Bucket=bucket, Key=key).get("TagSet", [])
-    tagged = next((t["Value"] for t in tags if t["Key"] == TAG_SHA256), None)
-    if tagged:
-        return tagged.lower(), "tag", etag, version_id
+    tagged = {t["Key"]: t["Value"] for t in tags}
+    if tagged.get(TAG_SHA256):
+        return tagged[TAG_SHA256].lower(), "tag", etag, version_id
+    if tagged.get(TAG_SHA256_PARTS) and tagged.get(TAG_PART_SIZE, "").isdigit():
+        return tagged[TAG_SHA256_PARTS].lower(), f"{TAG_SHA256_PARTS} tag/{tagged[TAG_PART_SIZE]}", etag, version_id
     checksum = head.get("ChecksumSHA256")
     if checksum and "-" not in checksum:  # "<base64>-<parts>" is a composite of the parts' checksums
         try:
@@ -118,13 +123,20 @@ def recorded_sha256(s3: S3Client, bucket: str, key: str) -> tuple[str | None, st
     return None, None, etag, version_id
 
 
+def _hasher(recorded_in: str | None) -> hashlib._Hash | PartsDigest:
+    """The plain SHA-256, or the chained digest of ``part-size`` parts when that is what the object recorded."""
+    if recorded_in is not None and recorded_in.startswith(f"{TAG_SHA256_PARTS} tag/"):
+        return PartsDigest(int(recorded_in.rsplit("/", 1)[1]))
+    return hashlib.sha256()
+
+
 def check_object(s3: S3Client, bucket: str, key: str) -> Finding:
     """HEAD, then read the object's bytes (streamed, pinned to that version) and hash them."""
     try:
         recorded, source, etag, version_id = recorded_sha256(s3, bucket, key)
         pin: dict[str, str] = {"VersionId": version_id} if version_id else {"IfMatch": etag}
         body = s3.get_object(Bucket=bucket, Key=key, **pin)["Body"]  # type: ignore[arg-type]
-        digest = hashlib.sha256()
+        digest = _hasher(source)
         for chunk in body.iter_chunks(chunk_size=CHUNK):
             digest.update(chunk)
     except ClientError as exc:

@@ -22,7 +22,7 @@ from dataquest.bls.listing import SourceFile, within
 from dataquest.bls.plan import Action, MirrorObject, Plan, confirm, needs_details
 from dataquest.bls.trail import failure
 from dataquest.bls.transfer import abort_upload
-from dataquest.config import META_SHA256, META_SIZE, TAG_CONFIRMED_TIMESTAMP, TAG_SHA256
+from dataquest.config import META_SHA256, META_SIZE, TAG_CONFIRMED_TIMESTAMP, TAG_SHA256, TAG_SHA256_PARTS
 from dataquest.errors import StorageError
 from dataquest.httpclient import BLS
 from dataquest.storage import describe, head
@@ -58,13 +58,10 @@ def read_mirror(s3: S3Client, bucket: str, prefix: str, files: tuple[SourceFile,
 
     def details(key: str) -> MirrorObject | None:
         try:
-            info = head(s3, bucket, key)
-            if info is None:  # deleted between the listing and the HEAD
-                return None
-            sha = info.metadata.get(META_SHA256) or (_sha_tag(s3, bucket, key) if META_SIZE in info.metadata else None)
+            found = read_object(s3, bucket, key)
         except Exception as exc:  # noqa: BLE001 - one object's failure is that file's error, not the survey's
             return MirrorObject(key=key, size=sizes[key], last_modified=written.get(key), error=failure(exc))
-        return MirrorObject(key=key, size=info.size, metadata=info.metadata, sha256=sha, last_modified=written.get(key))
+        return None if found is None else replace(found, last_modified=written.get(key))  # None: deleted meanwhile
 
     mirror = {k: MirrorObject(key=k, size=size, last_modified=written.get(k)) for k, size in sizes.items()}
     if wanted:
@@ -75,12 +72,23 @@ def read_mirror(s3: S3Client, bucket: str, prefix: str, files: tuple[SourceFile,
     return mirror
 
 
+def read_object(s3: S3Client, bucket: str, key: str) -> MirrorObject | None:
+    """What the object at ``key`` recorded (a HEAD, and for a multipart upload its digest tag); ``None`` when
+    there is no such object. The sync's mirror reader and the transfer function's skip check both ask this."""
+    info = head(s3, bucket, key)
+    if info is None:
+        return None
+    sha = info.metadata.get(META_SHA256) or (_sha_tag(s3, bucket, key) if META_SIZE in info.metadata else None)
+    return MirrorObject(key=key, size=info.size, metadata=info.metadata, sha256=sha)
+
+
 def _sha_tag(s3: S3Client, bucket: str, key: str) -> str | None:
     try:
         tags = s3.get_object_tagging(Bucket=bucket, Key=key).get("TagSet", [])
     except (ClientError, BotoCoreError) as exc:
         raise StorageError(f"reading the tags of s3://{bucket}/{key} failed: {describe(exc)}", key=key) from exc
-    return next((t["Value"] for t in tags if t["Key"] == TAG_SHA256), None)
+    # a resumed upload records the chained digest instead (see dataquest.bls.transfer): a record all the same
+    return next((t["Value"] for t in tags if t["Key"] in (TAG_SHA256, TAG_SHA256_PARTS)), None)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from dataquest import log
 from dataquest.bls import lease as leases
+from dataquest.bls.jobs import Planned, QueueDispatcher
 from dataquest.bls.listing import walk, within
 from dataquest.bls.mirror import Checker, abort_stale_uploads, read_mirror
 from dataquest.bls.plan import Action, Plan, make_plan, mirror_prefix, source_metadata
@@ -62,6 +63,7 @@ class SyncSummary:
     errors: list[ItemError] = field(default_factory=list)
     dry_run: bool = field(default=False, metadata=OMIT_EMPTY)
     plan: list[Action] = field(default_factory=list, metadata=OMIT_EMPTY)
+    planned: dict[str, Planned] = field(default_factory=dict, metadata=OMIT_EMPTY)
     trail_key: str | None = field(default=None, metadata=INTERNAL)
 
     @property
@@ -83,8 +85,10 @@ def sync_surveys(  # noqa: PLR0913 - the clients, then keyword-only options: the
     progress: bool = False,
     transfer_config: TransferConfig | None = None,
     lease_wait: float = 0.0,
+    dispatch: QueueDispatcher | None = None,
 ) -> SyncSummary:
-    """Mirror every survey of ``settings`` into ``s3``; one survey's failure is recorded, the others go on."""
+    """Mirror every survey of ``settings`` into ``s3``; one survey's failure is recorded, the others go on. With
+    ``dispatch`` (the fan-out's planner) the uploads go to it, sent once every survey is planned."""
     bucket = settings.require_bucket()
     settings.user_agent()  # a missing or invalid contact fails here, before any request
     if max_delete is not None and max_delete < 0:
@@ -102,6 +106,7 @@ def sync_surveys(  # noqa: PLR0913 - the clients, then keyword-only options: the
         lease_ttl=settings.lease_ttl,
         lease_wait=lease_wait,
         requests_before=fetcher.requests_sent,
+        dispatch=dispatch,
     )
     start: dict[str, Any] = {"bucket": bucket, "surveys": list(settings.surveys), "base_url": settings.bls_base_url}
     run.trail.add("start", **start, dry_run=dry_run, max_delete=max_delete)
@@ -109,6 +114,8 @@ def sync_surveys(  # noqa: PLR0913 - the clients, then keyword-only options: the
     try:
         for survey in settings.surveys:
             run.sync_one(survey, f"{settings.bls_base_url}{survey}/")
+        if dispatch is not None:
+            run.summary.errors.extend(dispatch.send())
     except KeyboardInterrupt as exc:  # SIGTERM/SIGINT (dataquest.signals) or Ctrl-C: record how far it got
         interrupted = exc if isinstance(exc, Interrupted) else Interrupted("SIGINT")
         run.summary.errors.append(ItemError(key=run.trail.key, error=f"interrupted by {interrupted.signal_name}"))
@@ -137,6 +144,7 @@ class _Run:
     lease_wait: float
     requests_before: int  # a Lambda container reuses its Fetcher across runs: count this run's requests only
     started: float = field(default_factory=time.monotonic)
+    dispatch: QueueDispatcher | None = None
 
     @property
     def dry_run(self) -> bool:
@@ -214,6 +222,9 @@ class _Run:
             self.summary.skipped += 1
             self.trail.add("skip", level=logging.DEBUG, **to_document(action))
         uploads = plan.of("upload")
+        if self.dispatch is not None:  # the fan-out: the transfer function makes them
+            self.hand_over(self.dispatch, plan.survey, uploads)
+            uploads = []
         self.bar.start(f"{BLS_PREFIX}{plan.survey}", len(uploads), sum(a.size for a in uploads))
         allow = within(survey_url)
         for action in uploads:
@@ -225,6 +236,12 @@ class _Run:
             self.delete(plan, deletes)
         for action in plan.of("keep"):
             self.trail.add("keep", level=logging.WARNING, **to_document(action))
+
+    def hand_over(self, dispatch: QueueDispatcher, survey: str, uploads: list[Action]) -> None:
+        """The survey's uploads held for the transfer queue, counted in ``planned``."""
+        planned = self.summary.planned[survey] = Planned(len(uploads), sum(a.size for a in uploads))
+        self.trail.add("planned", survey=survey, **to_document(planned))
+        dispatch.hold(self.trail.run_id, survey, uploads)
 
     def upload(self, action: Action, allow: RedirectPolicy) -> None:
         source = action.source

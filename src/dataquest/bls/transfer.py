@@ -15,6 +15,14 @@ metadata records the response's ``Last-Modified`` (``source-last-modified``) and
 The byte count is checked against the listing's size and the response's ``Content-Length``. Any failure (a cut
 body, a size that does not match, an S3 error, an interrupt) aborts the multipart upload, so S3 keeps the
 previous object untouched and no parts are left behind; the error is raised for the run to report.
+
+Resumed transfers (the fan-out's transfer function, :mod:`dataquest.bls.resume`): a file bigger than one
+invocation is uploaded in parts over several invocations, and Python's hashlib state cannot be carried from one
+to the next. Such an object records the *chained* digest instead of ``sha256``: the ``sha256-parts`` tag holds the
+SHA-256 of the concatenation of each part's SHA-256 (the 32-byte digests, in part order) and the ``part-size`` tag
+the part size in bytes (every part but the last has it). That is computed as the parts go, never by reading the
+object back, and ``dataquest verify`` recomputes it from the object's bytes cut at ``part-size``. A transfer that
+finishes in the invocation where it started records the plain ``sha256`` tag as above.
 """
 
 from __future__ import annotations
@@ -96,15 +104,15 @@ def transfer(  # noqa: PLR0913 - the clients, then keyword-only: what goes where
                 url=source.url,
             )
         content_type = response.headers.get("content-type", "application/octet-stream")
-        metadata = _with_last_modified(metadata, response.headers.get("last-modified"))
-        blocks = _blocks(response, source, cfg, on_bytes)
+        metadata = with_last_modified(metadata, response.headers.get("last-modified"))
+        blocks = blocks_of(response, source, cfg, on_bytes)
         if source.size < cfg.multipart_threshold:
             target = _Target(s3, bucket, key, content_type, metadata)
             return _put_single(target, blocks)
         return _put_multipart(_Target(s3, bucket, key, content_type, metadata), blocks, cfg)
 
 
-def _with_last_modified(metadata: dict[str, str], value: str | None) -> dict[str, str]:
+def with_last_modified(metadata: dict[str, str], value: str | None) -> dict[str, str]:
     """``metadata`` plus the response's ``Last-Modified`` (ASCII, bounded), within S3's 2 KB limit with room for
     the SHA-256 a single-part upload adds."""
     meta = dict(metadata)
@@ -116,16 +124,18 @@ def _with_last_modified(metadata: dict[str, str], value: str | None) -> dict[str
     return fitted
 
 
-def _blocks(
+def blocks_of(
     response: httpx.Response,
     source: SourceFile,
     cfg: TransferConfig,
     on_bytes: Callable[[int], None] | None,
+    start: int = 0,
 ) -> Iterator[bytes]:
-    """The body as blocks of ``part_size`` bytes (the last one shorter), checked against the listed size."""
+    """The body as blocks of ``part_size`` bytes (the last one shorter), checked against the listed size (a body
+    from byte ``start`` on, for a ranged GET)."""
     chunks: list[bytes] = []
     filled = 0
-    total = 0
+    total = start
     try:
         for received in response.iter_bytes():  # as the network gives them: no re-chunking copies
             chunk = received

@@ -1,0 +1,253 @@
+"""The transfer queue's message, and the planner's dispatcher that sends them.
+
+One message per file, or per batch of small files (at most :data:`MAX_BATCH_FILES` files and
+:data:`MAX_BATCH_BYTES` bytes together), as a JSON body::
+
+    {"v": 1, "run_id": "...", "survey": "pr",
+     "files": [{"path": "pr.data.0.Current", "url": "https://.../pr/pr.data.0.Current", "size": 123,
+                "timestamp": "2026-01-02T03:04:00"}],
+     "resume": null}
+
+``resume`` (single-file messages only) is filled by a transfer that neared its time limit
+(:mod:`dataquest.bls.resume`): the multipart upload's id, the next byte offset, the parts so far, the source's
+validator (the first response's ``Last-Modified``) and ``sha256_state`` (the part size and each part's SHA-256).
+
+:func:`parse_message` is strict: anything but this shape (an unknown version, a path that would leave the survey's
+prefix, a URL outside the survey's folder) is a :class:`~dataquest.errors.ValidationError`, that record's failure.
+:class:`QueueDispatcher` holds the planned uploads of a run and sends them only when asked, after the planner has
+read every listing (so that planner and transfers never overlap at the source), ten messages per
+``SendMessageBatch``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from dataquest import log
+from dataquest.bls.listing import SourceFile
+from dataquest.config import INGEST_LOG_PREFIX, LAYOUT
+from dataquest.documents import ItemError, renamed, to_document
+from dataquest.errors import ValidationError
+from dataquest.storage import describe
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+    from dataquest.bls.plan import Action
+
+logger = log.get(__name__)
+
+VERSION = 1
+MAX_BATCH_FILES = 8
+MAX_BATCH_BYTES = 8 * 1024 * 1024
+SEND_BATCH = 10  # SendMessageBatch's limit
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # a part of the outcome's key: no '/'
+_SURVEY = re.compile(LAYOUT["survey_name_regex"])  # the survey-name rule of the settings
+
+
+def outcome_key(run_id: str, message_id: str) -> str:
+    """Where a transfer writes its outcome: ``_logs/ingest/<run_id>/transfers/<message id>.jsonl``."""
+    return f"{INGEST_LOG_PREFIX}{run_id}/transfers/{message_id}.jsonl"
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A survey's uploads handed to the transfer queue: the sync summary's ``planned`` entry."""
+
+    files: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class JobFile:
+    """One file to transfer: its path under the survey folder, URL, listed size and listing time."""
+
+    path: str
+    url: str
+    size: int
+    timestamp: str  # the listing time, ISO 8601 to the second, no zone (as BLS lists it)
+
+    @classmethod
+    def of(cls, source: SourceFile) -> JobFile:
+        return cls(source.path, source.url, source.size, source.modified.isoformat(timespec="seconds"))
+
+    def source(self) -> SourceFile:
+        return SourceFile(self.path, self.url, self.size, datetime.fromisoformat(self.timestamp))
+
+
+@dataclass(frozen=True)
+class Part:
+    """A part uploaded so far, as CompleteMultipartUpload wants it."""
+
+    number: int = field(metadata=renamed("PartNumber"))
+    etag: str = field(metadata=renamed("ETag"))
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Where a paused transfer goes on: see :mod:`dataquest.bls.resume`."""
+
+    upload_id: str
+    offset: int
+    parts: tuple[Part, ...]
+    validator: str
+    sha256_state: PartDigests
+
+
+@dataclass(frozen=True)
+class PartDigests:
+    """The part size and each part's SHA-256 (hex), in order: what the chained ``sha256-parts`` digest is made of."""
+
+    part_size: int
+    digests: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TransferMessage:
+    v: int
+    run_id: str
+    survey: str
+    files: tuple[JobFile, ...]
+    resume: Resume | None = None
+
+    def body(self) -> str:
+        return json.dumps(to_document(self), separators=(",", ":"))
+
+
+def plan_messages(run_id: str, survey: str, uploads: Sequence[Action]) -> list[TransferMessage]:
+    """The messages for one survey's uploads: a large file alone, small ones together (8 files, 8 MiB at most)."""
+    messages: list[TransferMessage] = []
+    batch: list[JobFile] = []
+    for action in uploads:
+        if action.source is None:
+            raise ValueError(f"upload of {action.key} has no source")
+        job = JobFile.of(action.source)
+        if job.size > MAX_BATCH_BYTES:
+            messages.append(TransferMessage(VERSION, run_id, survey, (job,)))
+            continue
+        if len(batch) == MAX_BATCH_FILES or sum(f.size for f in batch) + job.size > MAX_BATCH_BYTES:
+            messages.append(TransferMessage(VERSION, run_id, survey, tuple(batch)))
+            batch = []
+        batch.append(job)
+    if batch:
+        messages.append(TransferMessage(VERSION, run_id, survey, tuple(batch)))
+    return messages
+
+
+# --- parsing: strict, every field checked -------------------------------------------------------------------------
+
+
+def _get(doc: Any, name: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if not isinstance(doc, dict) or name not in doc:
+        raise ValidationError(f"transfer message: {where} has no {name!r}")
+    value = doc[name]
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        wanted = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise ValidationError(f"transfer message: {where}.{name} is {type(value).__name__}, not {wanted}")
+    return value
+
+
+def _count(doc: Any, name: str, where: str) -> int:
+    value: int = _get(doc, name, int, where)
+    if value < 0:
+        raise ValidationError(f"transfer message: {where}.{name} is negative ({value})")
+    return value
+
+
+def _job_file(doc: Any, where: str) -> JobFile:
+    path: str = _get(doc, "path", str, where)
+    url: str = _get(doc, "url", str, where)
+    if not path or path.startswith("/") or ".." in path.split("/") or "\\" in path:
+        raise ValidationError(f"transfer message: {where}.path {path[:80]!r} would leave the survey's prefix")
+    timestamp: str = _get(doc, "timestamp", str, where)
+    try:
+        datetime.fromisoformat(timestamp)
+    except ValueError:
+        raise ValidationError(f"transfer message: {where}.timestamp {timestamp[:40]!r} is not ISO 8601") from None
+    return JobFile(path, url, _count(doc, "size", where), timestamp)
+
+
+def _resume(doc: Any) -> Resume:
+    parts = tuple(
+        Part(_count(p, "PartNumber", f"resume.parts[{i}]"), _get(p, "ETag", str, f"resume.parts[{i}]"))
+        for i, p in enumerate(_get(doc, "parts", list, "resume"))
+    )
+    state = _get(doc, "sha256_state", dict, "resume")
+    digests = tuple(_get(state, "digests", list, "resume.sha256_state"))
+    if len(digests) != len(parts) or not all(isinstance(d, str) and len(d) == 64 for d in digests):
+        raise ValidationError("transfer message: resume.sha256_state.digests do not match its parts")
+    part_size = _count(state, "part_size", "resume.sha256_state")
+    return Resume(
+        upload_id=_get(doc, "upload_id", str, "resume"),
+        offset=_count(doc, "offset", "resume"),
+        parts=parts,
+        validator=_get(doc, "validator", str, "resume"),
+        sha256_state=PartDigests(part_size, digests),
+    )
+
+
+def parse_message(body: str) -> TransferMessage:
+    """A transfer message from its JSON body; anything else is a :class:`ValidationError` naming what is wrong."""
+    try:
+        doc: Any = json.loads(body)
+    except (ValueError, RecursionError):
+        raise ValidationError("transfer message: the body is not JSON") from None
+    if _get(doc, "v", int, "the message") != VERSION:
+        raise ValidationError(f"transfer message: version {doc['v']} is not {VERSION}")
+    files = tuple(_job_file(f, f"files[{i}]") for i, f in enumerate(_get(doc, "files", list, "the message")))
+    if not files:
+        raise ValidationError("transfer message: files is empty")
+    raw_resume = doc.get("resume")
+    resume = None if raw_resume is None else _resume(raw_resume)
+    if resume is not None and len(files) != 1:
+        raise ValidationError("transfer message: resume is only for a single-file message")
+    run_id: str = _get(doc, "run_id", str, "the message")
+    survey: str = _get(doc, "survey", str, "the message")
+    if not _RUN_ID.fullmatch(run_id) or not _SURVEY.match(survey):
+        raise ValidationError(f"transfer message: run_id {run_id[:80]!r} or survey {survey[:20]!r} is malformed")
+    return TransferMessage(VERSION, run_id, survey, files, resume)
+
+
+# --- the planner's side ----------------------------------------------------------------------------------------
+
+
+class QueueDispatcher:
+    """Holds the planned uploads of a run and sends them to the transfer queue when :meth:`send` is called."""
+
+    def __init__(self, sqs: SQSClient, queue_url: str) -> None:
+        self.sqs = sqs
+        self.queue_url = queue_url
+        self.held: list[TransferMessage] = []
+
+    def hold(self, run_id: str, survey: str, uploads: Sequence[Action]) -> None:
+        self.held.extend(plan_messages(run_id, survey, uploads))
+
+    def send(self) -> list[ItemError]:
+        """Send every held message (10 per request); the files of a message that could not be sent are errors."""
+        held, self.held = self.held, []
+        errors: list[ItemError] = []
+        for start in range(0, len(held), SEND_BATCH):
+            batch = held[start : start + SEND_BATCH]
+            for message, failed in zip(batch, self._send_batch(batch), strict=True):
+                if failed is not None:
+                    errors.extend(
+                        ItemError(path=log.redact(f.url), error=f"sending its transfer message failed: {failed}")
+                        for f in message.files
+                    )
+        return errors
+
+    def _send_batch(self, batch: list[TransferMessage]) -> list[str | None]:
+        entries = [{"Id": str(i), "MessageBody": m.body()} for i, m in enumerate(batch)]
+        try:
+            resp = self.sqs.send_message_batch(QueueUrl=self.queue_url, Entries=entries)  # type: ignore[arg-type]
+        except (ClientError, BotoCoreError) as exc:
+            return [describe(exc)] * len(batch)
+        failed = {e["Id"]: f"{e.get('Code', '')}: {e.get('Message', '')}" for e in resp.get("Failed", [])}
+        return [failed.get(str(i)) for i in range(len(batch))]

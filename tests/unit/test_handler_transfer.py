@@ -1,0 +1,210 @@
+"""The transfer handler over moto's S3 and SQS and the BLS stand-in (a local HTTP server with Range/If-Range):
+idempotent skips, resumable uploads over several invocations, a source that changes between two of them, and a
+malformed record that fails alone. Every expected value is the stand-in's bytes or the handler's own answer."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime
+from functools import partial
+
+import pytest
+
+from dataquest import relay
+from dataquest.app import App
+from dataquest.bls.jobs import parse_message
+from dataquest.bls.mirror import read_object
+from dataquest.bls.plan import decide
+from dataquest.bls.resume import PartsDigest
+from dataquest.bls.transfer import TransferConfig
+from dataquest.config import Settings, transfer_interval
+from dataquest.documents import to_document
+from dataquest.events import SqsMessage
+from dataquest.handlers import transfer as transfer_handler
+from dataquest.invoke import handler_invoker
+from dataquest.transferjob import Transfers, run_record
+from dataquest.verify import check_object
+from tests.support.fanout import BUCKET, MODIFIED, Context, Fanout, fanout_world
+
+MiB = 1024 * 1024
+
+
+@pytest.fixture
+def fanout() -> Iterator[Fanout]:
+    with fanout_world() as world:
+        yield world
+
+
+def test_a_file_bigger_than_one_invocation_takes_several_and_arrives_whole(fanout: Fanout) -> None:
+    size = 20 * MiB + 12345  # three 8 MiB parts: an invocation near its limit after every part
+    fanout.site.put_generated("pr/pr.data.1.AllData", size, seed=7, modified=MODIFIED)
+    fanout.send(fanout.message("pr.data.1.AllData"))
+
+    answers = fanout.drain(Context(left_ms=0))
+
+    assert answers == [{"batchItemFailures": []}] * 3
+    key = "bls/pr/pr.data.1.AllData"
+    data = fanout.body(key)
+    assert hashlib.sha256(data).hexdigest() == fanout.site.sha256_of("pr/pr.data.1.AllData")
+    chained = PartsDigest(8 * MiB)
+    chained.update(data)
+    assert fanout.tags(key) == {"sha256-parts": chained.hexdigest(), "part-size": str(8 * MiB)}
+    finding = check_object(fanout.s3, BUCKET, key)  # dataquest verify reads the chained digest back
+    assert (finding.recorded, finding.actual, finding.error) == (chained.hexdigest(), chained.hexdigest(), None)
+    ranges = [r.range for r in fanout.site.requests if r.method == "GET"]
+    assert ranges == ["", f"bytes={8 * MiB}-", f"bytes={16 * MiB}-"]
+    assert [(o["event"], o["bytes"]) for o in fanout.outcomes()] == [
+        ("resumed", 8 * MiB),
+        ("resumed", 8 * MiB),
+        ("upload", size - 16 * MiB),
+    ]
+    assert fanout.s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
+    source = fanout.message("pr.data.1.AllData").files[0].source()
+    assert decide(source, read_object(fanout.s3, BUCKET, key))[0] == "skip"  # the next plan takes it as done
+
+
+def test_a_file_done_in_one_invocation_records_its_plain_sha256(fanout: Fanout) -> None:
+    fanout.site.put_generated("pr/pr.data.1.AllData", 9 * MiB, seed=3, modified=MODIFIED)
+    fanout.send(fanout.message("pr.data.1.AllData"))
+
+    assert fanout.drain(Context()) == [{"batchItemFailures": []}]
+
+    key = "bls/pr/pr.data.1.AllData"
+    assert fanout.tags(key) == {"sha256": fanout.site.sha256_of("pr/pr.data.1.AllData")}
+    assert fanout.body(key) == fanout.site.data_of("pr/pr.data.1.AllData")
+
+
+def test_a_source_changed_between_two_invocations_aborts_and_starts_over(fanout: Fanout) -> None:
+    path = "pr/pr.data.1.AllData"
+    fanout.site.put_generated(path, 20 * MiB, seed=1, modified=MODIFIED)
+    fanout.send(fanout.message("pr.data.1.AllData"))
+    first = relay.receive(fanout.sqs, fanout.queue_url, wait_seconds=0, batch_size=1)
+    function = partial(transfer_handler.handler, app=fanout.app)
+    relay.deliver(
+        fanout.sqs, fanout.queue_url, fanout.queue_arn, first, handler_invoker(function, lambda: Context(left_ms=0))
+    )
+    paused = fanout.s3.list_multipart_uploads(Bucket=BUCKET)["Uploads"]
+    assert len(paused) == 1
+
+    fanout.site.put_generated(path, 20 * MiB, seed=2, modified=datetime(2025, 9, 5, 8, 0))  # same size, new bytes
+    answers = fanout.drain(Context())
+
+    assert answers == [{"batchItemFailures": []}]
+    assert fanout.body("bls/pr/pr.data.1.AllData") == fanout.site.data_of(path)
+    assert [r.range for r in fanout.site.requests if r.method == "GET"] == ["", f"bytes={8 * MiB}-"]
+    assert fanout.s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []  # the first one aborted
+    assert fanout.tags("bls/pr/pr.data.1.AllData") == {"sha256": fanout.site.sha256_of(path)}
+
+
+def test_a_redelivered_message_for_a_finished_file_is_skipped_without_a_download(fanout: Fanout) -> None:
+    fanout.site.put("pr/pr.class", b"class\r\n", modified=MODIFIED)
+    fanout.site.put("pr/pr.series", b"series\r\n", modified=MODIFIED)
+    message = fanout.message("pr.class", "pr.series")
+    fanout.send(message)
+    fanout.drain(Context())
+    gets = fanout.site.file_gets()
+
+    fanout.send(message)  # SQS delivers at least once
+    assert fanout.drain(Context()) == [{"batchItemFailures": []}]
+
+    assert fanout.site.file_gets() == gets == 2
+    assert sorted(o["event"] for o in fanout.outcomes()) == ["skip", "skip", "upload", "upload"]
+    assert fanout.body("bls/pr/pr.series") == b"series\r\n"
+
+
+def test_a_malformed_record_fails_alone(fanout: Fanout) -> None:
+    fanout.site.put("pr/pr.class", b"class\r\n", modified=MODIFIED)
+    fanout.site.put("pr/pr.series", b"series\r\n", modified=MODIFIED)
+    good = fanout.message("pr.class").body()
+    series = fanout.message("pr.series").files
+    outside = json.loads(good)
+    outside["files"][0]["url"] = "https://elsewhere.example/pr.class"
+    event = {
+        "Records": [
+            {"messageId": "m-garbage", "body": "{not json"},
+            {"messageId": "m-good", "body": good},
+            {"messageId": "m-old", "body": json.dumps({**json.loads(good), "v": 0})},
+            {"messageId": "m-escape", "body": good.replace("pr.class", "../ce/ce.class", 1)},
+            {"messageId": "m-outside", "body": json.dumps(outside)},
+            {
+                "messageId": "m-half",
+                "body": json.dumps({**outside, "files": [*to_document(series), *outside["files"]]}),
+            },
+        ]
+    }
+
+    answer = transfer_handler.handler(event, Context(), app=fanout.app)
+
+    failed = [f["itemIdentifier"] for f in answer["batchItemFailures"]]
+    assert failed == ["m-garbage", "m-old", "m-escape", "m-outside", "m-half"]
+    assert fanout.body("bls/pr/pr.class") == b"class\r\n"
+    assert fanout.site.file_gets() == 1  # m-half's good file was not fetched: every URL is checked first
+    assert fanout.s3.list_objects_v2(Bucket=BUCKET, Prefix="bls/pr/pr.series")["KeyCount"] == 0
+
+
+@pytest.mark.usefixtures("small_parts")
+def test_a_continuation_whose_upload_is_gone_starts_over(fanout: Fanout) -> None:
+    path = "pr/big"
+    fanout.site.put_generated(path, 3000, seed=4, modified=MODIFIED)
+    cfg = TransferConfig(part_size=1000, multipart_threshold=1000, concurrency=1)
+    near = Transfers.of(fanout.app, Context(left_ms=0), config=cfg)
+    assert run_record(near, SqsMessage("m-1", fanout.message("big").body()))
+    paused = parse_message(fanout.sqs.receive_message(QueueUrl=fanout.queue_url)["Messages"][0]["Body"])
+    assert paused.resume is not None
+    assert paused.resume.offset == 1000
+    fanout.s3.abort_multipart_upload(Bucket=BUCKET, Key="bls/pr/big", UploadId=paused.resume.upload_id)
+
+    assert run_record(Transfers.of(fanout.app, Context(), config=cfg), SqsMessage("m-2", paused.body()))
+
+    assert fanout.body("bls/pr/big") == fanout.site.data_of(path)
+    assert [r.range for r in fanout.site.requests if r.method == "GET"] == ["", ""]  # from byte 0 again
+
+
+def test_a_transfer_container_paces_at_the_interval_times_the_maximum_concurrency() -> None:
+    settings = Settings(request_interval=1.0, transfer_streams=2)
+    assert transfer_interval(settings) == 2.0
+    env = {"DQ_TRANSFER_STREAMS": "3", "DQ_REQUEST_INTERVAL": "0.5", "DQ_TRANSFER_QUEUE_URL": "https://q"}
+    loaded = Settings.from_env(env)
+    assert (loaded.transfer_streams, loaded.transfer_queue_url, transfer_interval(loaded)) == (3, "https://q", 1.5)
+    assert Settings.from_env({}).transfer_streams == 2
+    with App(replace(settings, contact="ops@example.org")) as app:
+        assert app.transfer_fetcher.min_interval == 2.0
+        assert app.transfer_fetcher is app.transfer_fetcher  # its pacing spans the container's invocations
+        assert app.fetcher.min_interval == 1.0
+
+
+def test_verify_finds_an_object_whose_bytes_no_longer_match_its_chained_digest(fanout: Fanout) -> None:
+    good = bytes(range(256)) * 100
+    chained = PartsDigest(1000)
+    chained.update(good[:10])
+    chained.update(good[10:])  # any chunking: the parts are cut at part-size
+    tags = {"TagSet": [{"Key": "sha256-parts", "Value": chained.hexdigest()}, {"Key": "part-size", "Value": "1000"}]}
+    fanout.s3.put_object(Bucket=BUCKET, Key="bls/pr/x", Body=good, Tagging="")
+    fanout.s3.put_object_tagging(Bucket=BUCKET, Key="bls/pr/x", Tagging=tags)
+    assert check_object(fanout.s3, BUCKET, "bls/pr/x").actual == chained.hexdigest()
+
+    fanout.s3.put_object(Bucket=BUCKET, Key="bls/pr/x", Body=good[:-1] + b"!")
+    fanout.s3.put_object_tagging(Bucket=BUCKET, Key="bls/pr/x", Tagging=tags)
+    finding = check_object(fanout.s3, BUCKET, "bls/pr/x")
+
+    assert finding.recorded == chained.hexdigest()
+    assert finding.actual not in (None, chained.hexdigest())
+    assert finding.source == "sha256-parts tag/1000"
+
+
+def test_the_transfer_handler_starts_requests_no_faster_than_its_share_of_the_interval(fanout: Fanout) -> None:
+    names = [f"pr.m{i}" for i in range(8)]
+    for name in names:
+        fanout.site.put(f"pr/{name}", name.encode(), modified=MODIFIED)
+    settings = replace(fanout.app.settings, request_interval=0.125, transfer_streams=2)  # 0.25 s per container
+    with App(settings, s3=fanout.s3, sqs=fanout.sqs) as app:
+        fanout.app = app
+        fanout.send(fanout.message(*names))
+        assert fanout.drain(Context()) == [{"batchItemFailures": []}]
+
+    assert fanout.site.file_gets() == 8
+    # one start per 0.25 s: 4 in a second, 5 on its boundary; paced at the interval alone, all 8 would fit in one
+    assert fanout.site.max_requests_per_second() <= 5
