@@ -145,7 +145,24 @@ def test_run_on_a_small_generated_tree(site: BlsSite, tmp_path: Path) -> None:
     proc = run_cli(["run", "--json", "--out", str(out)], pipeline_env(site))
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)  # exactly one JSON document on stdout
-    assert summary["ingest"]["uploaded"] == 2
+    # the planner planned both files and sent them in one message; the transfer handler uploaded them
+    assert summary["ingest"]["uploaded"] == 0
+    assert summary["ingest"]["planned"] == {"pr": {"files": 2, "bytes": sum(len(b) for b in tree.files.values())}}
+    assert summary["transfers"] == {
+        "batches": 1,
+        "received": 1,
+        "deleted": 1,
+        "failed": 0,
+        "dead_letters": [],
+        "left_on_queue": 0,
+    }
+    assert summary["transferred"] == {
+        "uploaded": 2,
+        "skipped": 0,
+        "resumed": 0,
+        "failed": 0,
+        "bytes": sum(len(b) for b in tree.files.values()),
+    }
     assert summary["ingest"]["population"]["written"] is True
     assert summary["reports_produced"] == 1
     assert summary["out"] == str(out)
@@ -219,7 +236,7 @@ def test_a_source_failure_is_reported_and_exits_non_zero(site: BlsSite, tmp_path
     proc = run_cli(["run", "--json", "--out", str(tmp_path / "out")], pipeline_env(site))
     assert proc.returncode == 1
     summary = json.loads(proc.stdout)
-    assert summary["ingest"]["uploaded"] == 2
+    assert summary["transferred"]["uploaded"] == 2
     assert [e["key"] for e in summary["errors"]] == ["population/nation_population.json"]
     assert "404" in summary["errors"][0]["error"]
     # the BLS file changed and the population did not arrive: the report waits for it, so the BLS notification
@@ -288,7 +305,8 @@ def test_run_on_an_existing_endpoint_and_bucket_leaves_its_objects_there(site: B
         assert shown.returncode == 0, shown.stderr
         state = json.loads(shown.stdout)
         assert len(state["runs"]) == 2
-        assert (state["runs"][0]["files_planned"], state["runs"][1]["files_done"]) == (0, 2)
+        counts = [(r["files_planned"], r["files_done"], r["files_pending"]) for r in state["runs"]]
+        assert counts == [(0, 0, 0), (2, 2, 0)]  # newest first: the no-op run planned nothing
         assert state["mirror"]["surveys"] == [
             {"survey": "pr", "objects": 2, "bytes": sum(len(b) for b in tree.files.values())}
         ]
