@@ -69,6 +69,11 @@ DEFAULT_ARCHITECTURE = "x86_64"
 # mapping); the embedded run creates its queue with the same rule.
 REPORT_FUNCTION_TIMEOUT = 300
 REPORT_QUEUE_VISIBILITY_TIMEOUT = 6 * REPORT_FUNCTION_TIMEOUT
+# The transfer function's timeout (terraform/envs/*: transfer_timeout) and the transfer queue's visibility timeout
+# (the same 6x rule); its event source hands it one message at a time (a batch would share one time limit).
+TRANSFER_FUNCTION_TIMEOUT = 900
+TRANSFER_QUEUE_VISIBILITY_TIMEOUT = 6 * TRANSFER_FUNCTION_TIMEOUT
+TRANSFER_BATCH_SIZE = 1
 
 _SURVEY_RE = re.compile(LAYOUT["survey_name_regex"])
 _EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")

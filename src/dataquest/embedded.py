@@ -1,94 +1,81 @@
-"""The embedded default behind ``dataquest run``: the whole pipeline in one process, with nothing but the package.
+"""``dataquest run``: the whole pipeline in one process, on an embedded emulator or on an existing endpoint.
 
 1. an S3/SQS emulator: moto's ``ThreadedMotoServer`` on a free 127.0.0.1 port (started only once the settings
-   are known good: a missing ``DQ_CONTACT`` fails before);
-2. the topology Terraform creates (:func:`create_topology`): a versioned bucket, the report queue with a
-   dead-letter queue (redrive ``maxReceiveCount``), and the bucket notification, ObjectCreated on
-   ``population/nation_population.json`` and ``bls/pr/pr.data.0.Current`` to the queue;
-3. the ingest job (:func:`dataquest.ingest.run_ingest`, what the ingest handler runs);
-4. :func:`deliver_notifications`: the queued messages delivered to the report handler by
-   :mod:`dataquest.relay`, the event source mapping's one implementation (also the docker-compose relay): only
-   the records that succeeded are deleted; the failed ones become visible again (at once here, after the
-   visibility timeout in AWS) and are redelivered until the redrive policy moves them to the dead-letter queue,
-   where they are reported;
+   are known good: a missing ``DQ_CONTACT`` fails before); or, when ``AWS_ENDPOINT_URL`` and ``DQ_BUCKET`` are
+   both set (``--endpoint-url``, ``--bucket``), that endpoint and bucket, whose objects stay after the run;
+2. the topology Terraform creates (:mod:`dataquest.topology`): the bucket, the report queue and the transfer
+   queue with their dead-letter queues, and the bucket notification of the report inputs (on an existing
+   endpoint: the bucket must exist, what else is missing is created);
+3. the ingest job (:func:`dataquest.ingest.run_ingest`, what the ingest handler runs) as the planner:
+   ``DQ_TRANSFER_QUEUE_URL`` points it at the transfer queue, so it plans, deletes and sends the transfers;
+4. :func:`deliver_transfers`: the transfer queue delivered to the transfer handler until it is empty
+   (continuations included), then :func:`deliver_notifications`: the report notifications to the report
+   handler. Both by :mod:`dataquest.relay`, the event source mapping's one implementation (also the
+   docker-compose relay): only the records that succeeded are deleted; the failed ones become visible again (at
+   once here, after the visibility timeout in AWS) and are redelivered until the redrive policy moves them to
+   the dead-letter queue, where they are reported;
 5. the report files of ``reports/latest/`` copied to ``--out``.
 
 Every client comes from one :class:`~dataquest.app.App` over the emulator's S3 and SQS clients, which the
-report handler (the Lambda one, unchanged) is handed as ``app=``; the App closes the HTTP client it opened
-when the run ends. The queue's visibility timeout is Terraform's: 6x the report function's timeout
-(:data:`~dataquest.config.REPORT_QUEUE_VISIBILITY_TIMEOUT`).
+handlers (the Lambda ones, unchanged) are handed as ``app=``; the App closes the HTTP client it opened when the
+run ends. The queues' visibility timeouts are Terraform's: 6x their function's timeout (config's
+``REPORT_QUEUE_VISIBILITY_TIMEOUT``, ``TRANSFER_QUEUE_VISIBILITY_TIMEOUT``), and each invocation's context
+counts its remaining time down from the function's timeout.
 """
 
 from __future__ import annotations
 
-import json
+import importlib
 import logging
 import socket
 import sys
 import time
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from dataquest import ingest, log, relay, storage
+from dataquest import ingest, log, relay, status, storage
 from dataquest.app import App
 from dataquest.config import (
     LATEST_REPORT_PREFIX,
     REPORT_FILES,
     REPORT_FUNCTION_TIMEOUT,
-    REPORT_QUEUE_VISIBILITY_TIMEOUT,
     REPORTS_PREFIX,
+    TRANSFER_BATCH_SIZE,
+    TRANSFER_FUNCTION_TIMEOUT,
     Settings,
 )
 from dataquest.documents import ItemError
 from dataquest.errors import ConfigurationError, IngestFailedError, StorageError
-from dataquest.events import REPORT_INPUT_KEYS
 from dataquest.handlers import report
 from dataquest.ingest import IngestSummary
+from dataquest.invoke import REGION, LambdaContext
 from dataquest.relay import MAX_BATCH, Drained, Handler
+from dataquest.status import Outcomes
+from dataquest.topology import (
+    DLQ_NAME,
+    QUEUE_NAME,
+    TRANSFER_DLQ_NAME,
+    Queue,
+    Topology,
+    create_topology,
+    existing_topology,
+    transfer_queue,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
 
+__all__ = ["DLQ_NAME", "QUEUE_NAME", "LambdaContext", "RunResult", "Topology", "create_topology", "run"]
+
 logger = log.get(__name__)
 
 DEFAULT_BUCKET = "dataquest-embedded"
-QUEUE_NAME = "dataquest-report"
-DLQ_NAME = "dataquest-report-dlq"
-REGION = "us-east-1"
-
-
-@dataclass(frozen=True)
-class Topology:
-    """The resources the notification chain is made of."""
-
-    bucket: str
-    queue_url: str
-    queue_arn: str
-    dlq_url: str
-    dlq_arn: str
-
-
-@dataclass(frozen=True)
-class LambdaContext:
-    """The part of Lambda's context object the handlers read."""
-
-    function_name: str
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    memory_limit_in_mb: int = 1024
-    timeout_ms: int = REPORT_FUNCTION_TIMEOUT * 1000
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:{REGION}:123456789012:function:{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.timeout_ms
+TRANSFER_HANDLER_MODULE = "dataquest.handlers.transfer"  # the transfer function's CMD: <module>.handler
 
 
 @dataclass
@@ -96,6 +83,8 @@ class RunResult:
     """The summary ``dataquest run`` prints, through :func:`documents.to_document`."""
 
     ingest: IngestSummary
+    transfers: Drained
+    transferred: Outcomes
     reports_produced: int = field(init=False)
     reports: list[str]
     out: str
@@ -122,77 +111,65 @@ def emulator_clients(endpoint: str) -> tuple[S3Client, SQSClient]:
     return session.client("s3", endpoint_url=endpoint), session.client("sqs", endpoint_url=endpoint)
 
 
-def create_topology(  # noqa: PLR0913 - the options are keyword-only, each named at the call
-    s3: S3Client,
-    sqs: SQSClient,
-    bucket: str,
-    *,
-    queue: str = QUEUE_NAME,
-    dlq: str = DLQ_NAME,
-    max_receive_count: int = 5,
-    visibility_timeout: int = REPORT_QUEUE_VISIBILITY_TIMEOUT,
-) -> Topology:
-    """Create the bucket (versioned), the queue and its DLQ, and the notification, as Terraform does."""
-    s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    dlq_url = sqs.create_queue(QueueName=dlq, Attributes={"MessageRetentionPeriod": "1209600"})["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count})
-    queue_url = sqs.create_queue(
-        QueueName=queue, Attributes={"VisibilityTimeout": str(visibility_timeout), "RedrivePolicy": redrive}
-    )["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    s3.put_bucket_notification_configuration(
-        Bucket=bucket,
-        NotificationConfiguration={
-            "QueueConfigurations": [
-                {
-                    "Id": f"report-input-{i}",
-                    "QueueArn": queue_arn,
-                    "Events": ["s3:ObjectCreated:*"],
-                    # An exact key, as the Terraform queue module writes it: the key as prefix, its name as suffix.
-                    "Filter": {
-                        "Key": {
-                            "FilterRules": [
-                                {"Name": "prefix", "Value": key},
-                                {"Name": "suffix", "Value": key.rsplit("/", 1)[-1]},
-                            ]
-                        }
-                    },
-                }
-                for i, key in enumerate(REPORT_INPUT_KEYS)
-            ]
-        },
-    )
-    return Topology(bucket, queue_url, queue_arn, dlq_url, dlq_arn)
-
-
 def deliver_notifications(
     sqs: SQSClient, topology: Topology, handler: Handler, *, batch_size: int = MAX_BATCH, max_batches: int = 1000
 ) -> Drained:
-    """Deliver the queue to ``handler`` as the event source mapping does, until the queue is empty.
+    """Deliver the report queue to ``handler`` as the event source mapping does, until the queue is empty.
 
     Failed records are made visible again at once, not after the visibility timeout, so that the redrive policy
     moves a record that keeps failing to the dead-letter queue within the run; the result names what is there.
     ``max_batches`` bounds the loop should a queue have no redrive policy.
     """
+    report = Queue(topology.queue_url, topology.queue_arn, topology.dlq_url, topology.dlq_arn)
+    return deliver(sqs, report, handler, "dataquest-report", batch_size=batch_size, max_batches=max_batches)
+
+
+def deliver_transfers(sqs: SQSClient, queue: Queue, handler: Handler, *, max_batches: int = 1_000_000) -> Drained:
+    """Deliver the transfer queue to ``handler`` (one message a batch, as Terraform's event source does) until
+    it is empty: the continuations a transfer sends back while it runs are received and delivered too."""
+    return deliver(
+        sqs,
+        queue,
+        handler,
+        "dataquest-transfer",
+        batch_size=TRANSFER_BATCH_SIZE,
+        max_batches=max_batches,
+        timeout_ms=TRANSFER_FUNCTION_TIMEOUT * 1000,
+    )
+
+
+def deliver(  # noqa: PLR0913 - the options are keyword-only, each named at the call
+    sqs: SQSClient,
+    queue: Queue,
+    handler: Handler,
+    function_name: str,
+    *,
+    batch_size: int,
+    max_batches: int,
+    timeout_ms: int = REPORT_FUNCTION_TIMEOUT * 1000,
+) -> Drained:
+    """Relay ``queue`` to ``handler`` until a receive comes back empty; each invocation has its own context,
+    whose remaining time counts down from ``timeout_ms``."""
     stats = relay.run(
         sqs,
-        topology.queue_url,
-        topology.queue_arn,
-        relay.handler_invoker(handler, lambda: LambdaContext("dataquest-report")),
+        queue.url,
+        queue.arn,
+        relay.handler_invoker(handler, lambda: LambdaContext(function_name, timeout_ms=timeout_ms)),
         wait_seconds=0,
         batch_size=batch_size,
         once=True,
         max_batches=max_batches,
         retry_now=True,
     )
-    return relay.drained(sqs, topology.queue_url, topology.dlq_url, stats)
+    return relay.drained(sqs, queue.url, queue.dlq_url, stats)
 
 
 def run(settings: Settings, out: Path, *, max_receive_count: int = 5) -> RunResult:
-    """The main job on the embedded emulator; the report files end in ``out``."""
+    """The main job, on an existing endpoint and bucket when both are set, else on the embedded emulator; the
+    report files end in ``out``."""
     settings.require_contact()  # before anything starts: BLS answers 403 without it
+    if settings.aws_endpoint_url and settings.bucket:
+        return _run_on_endpoint(settings, settings.bucket, out, max_receive_count)
     try:
         from moto.server import ThreadedMotoServer  # noqa: PLC0415 - an optional extra: only `run` needs it
     except ImportError as exc:
@@ -210,17 +187,36 @@ def run(settings: Settings, out: Path, *, max_receive_count: int = 5) -> RunResu
     try:
         endpoint = f"http://127.0.0.1:{port}"
         s3, sqs = emulator_clients(endpoint)
+        topology = replace(
+            create_topology(s3, sqs, bucket, max_receive_count=max_receive_count),
+            transfer=transfer_queue(sqs, max_receive_count=max_receive_count),
+        )
         local = settings.with_overrides(bucket=bucket, aws_endpoint_url=endpoint, aws_region=REGION)
-        topology = create_topology(s3, sqs, bucket, max_receive_count=max_receive_count)
-        with App(local, s3=s3, sqs=sqs, metrics_stream=sys.stderr) as app:
-            return _pipeline(app, topology, out)
+        return _run_with(local, topology, out, s3=s3, sqs=sqs)
     finally:
         server.stop()
         access_log.setLevel(access_level)
 
 
+def _run_on_endpoint(settings: Settings, bucket: str, out: Path, max_receive_count: int) -> RunResult:
+    """The main job on the endpoint and bucket of ``settings``: what it writes stays there after the run."""
+    with App(settings) as boot:
+        topology = existing_topology(boot.s3, boot.sqs, bucket, max_receive_count=max_receive_count)
+        log.event(logger, "run on an existing endpoint", endpoint=settings.aws_endpoint_url, bucket=bucket)
+        return _run_with(settings, topology, out, s3=boot.s3, sqs=boot.sqs)
+
+
+def _run_with(settings: Settings, topology: Topology, out: Path, *, s3: S3Client, sqs: SQSClient) -> RunResult:
+    """The pipeline with the planner pointed at the topology's transfer queue."""
+    queue_url = topology.transfer.url if topology.transfer is not None else None
+    planner = settings.with_overrides(transfer_queue_url=queue_url)
+    with App(planner, s3=s3, sqs=sqs, metrics_stream=sys.stderr) as app:
+        return _pipeline(app, topology, out)
+
+
 def _pipeline(app: App, topology: Topology, out: Path) -> RunResult:
-    """The ingest handler, the notifications delivered to the report handler, the report files fetched."""
+    """The ingest handler (the planner), the transfers, the notifications delivered to the report handler, the
+    report files fetched."""
     errors: list[ItemError] = []
     started = time.monotonic()
     try:
@@ -229,6 +225,11 @@ def _pipeline(app: App, topology: Topology, out: Path) -> RunResult:
         summary = exc.summary
         errors += summary.errors
     log.event(logger, "ingest done", seconds=round(time.monotonic() - started, 3))
+    transfers, outcomes = _transfers(app, topology, summary)
+    errors += [
+        ItemError(key=f"sqs:{TRANSFER_DLQ_NAME}/{d.message_id}", error="transfer dead-lettered: it kept failing")
+        for d in transfers.dead_letters
+    ]
     relayed = deliver_notifications(app.sqs, topology, partial(report.handler, app=app))
     errors += [
         ItemError(key=f"sqs:{DLQ_NAME}/{d.message_id}", error="notification dead-lettered: the report failed")
@@ -238,7 +239,33 @@ def _pipeline(app: App, topology: Topology, out: Path) -> RunResult:
     files = _download_latest(app.s3, topology.bucket, out)
     if not files and not errors:
         errors.append(ItemError(key=LATEST_REPORT_PREFIX, error="no report was produced"))
-    return RunResult(ingest=summary, reports=reports, out=str(out), files=files, relay=relayed, errors=errors)
+    return RunResult(
+        ingest=summary,
+        transfers=transfers,
+        transferred=outcomes,
+        reports=reports,
+        out=str(out),
+        files=files,
+        relay=relayed,
+        errors=errors,
+    )
+
+
+def _transfers(app: App, topology: Topology, summary: IngestSummary) -> tuple[Drained, Outcomes]:
+    """The transfer queue delivered to the transfer handler, and the outcomes its transfers logged."""
+    if topology.transfer is None:
+        return Drained(), Outcomes()
+    started = time.monotonic()
+
+    def handle(event: dict[str, Any], context: Any) -> Any:
+        transfer = importlib.import_module(TRANSFER_HANDLER_MODULE)  # once there is something to transfer
+        return transfer.handler(event, context, app=app)
+
+    drained = deliver_transfers(app.sqs, topology.transfer, handle)
+    run_id = status.run_id_of(summary.trail_key) if summary.trail_key else None
+    outcomes = status.transfer_outcomes(app.s3, topology.bucket, run_id) if run_id else Outcomes()
+    log.event(logger, "transfers done", seconds=round(time.monotonic() - started, 3), received=drained.received)
+    return drained, outcomes
 
 
 def _report_folders(s3: S3Client, bucket: str) -> list[str]:

@@ -1,25 +1,30 @@
 """How the relay hands a batch to a function and reads its answer, as Lambda's Invoke API does.
 
 Two invokers: :func:`http_invoker` posts to a Runtime Interface Emulator endpoint (docker-compose);
-:func:`handler_invoker` calls a handler in this process (``dataquest run``, which passes the report handler in:
-this module imports no handler, so that it runs where polars is not installed), a raised exception being the
-function error Lambda reports. :func:`failed_ids` reads an :class:`Answer` as the event source mapping does.
+:func:`handler_invoker` calls a handler in this process (``dataquest run``, which passes the handlers in, each
+invocation with a :class:`LambdaContext` of its own: this module imports no handler, so that it runs where
+polars is not installed), a raised exception being the function error Lambda reports. :func:`failed_ids` reads
+an :class:`Answer` as the event source mapping does.
 """
 
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from dataquest import log
+from dataquest.config import REPORT_FUNCTION_TIMEOUT
 
 logger = log.get(__name__)
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
+REGION = "us-east-1"  # of the in-process functions' ARNs (and the embedded emulator)
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,25 @@ class Answer:
     status: int
     payload: Any
     function_error: str | None = None
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    """The part of Lambda's context object the handlers read; the remaining time counts down from ``timeout_ms``
+    from the moment the context is made (one per invocation)."""
+
+    function_name: str
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    memory_limit_in_mb: int = 1024
+    timeout_ms: int = REPORT_FUNCTION_TIMEOUT * 1000
+    started: float = field(default_factory=time.monotonic, repr=False)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:123456789012:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, self.timeout_ms - int((time.monotonic() - self.started) * 1000))
 
 
 Invoke = Callable[[dict[str, Any]], Answer]

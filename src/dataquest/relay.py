@@ -1,8 +1,9 @@
-"""The event source mapping: SQS batches delivered to the report function, one implementation for every place.
+"""The event source mapping: SQS batches delivered to a function, one implementation for every place.
 
-In AWS, an SQS event source mapping polls the report queue and invokes the report function with batches of up
-to ten records; with ``ReportBatchItemFailures`` it deletes the records that succeeded and leaves the ones named
-in ``batchItemFailures`` on the queue, to come back after the visibility timeout (and, past the redrive policy's
+In AWS, an SQS event source mapping polls the report queue and invokes the report function with batches of up to
+ten records (and the transfer queue, the transfer function, one record at a time); with
+``ReportBatchItemFailures`` it deletes the records that succeeded and leaves the ones named in
+``batchItemFailures`` on the queue, to come back after the visibility timeout (and, past the redrive policy's
 ``maxReceiveCount``, to go to the dead-letter queue). LocalStack's free tier and moto cannot run image functions,
 so under docker-compose this process plays that part (its command line is :mod:`dataquest.cli.ops`)::
 

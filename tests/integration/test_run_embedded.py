@@ -145,7 +145,24 @@ def test_run_on_a_small_generated_tree(site: BlsSite, tmp_path: Path) -> None:
     proc = run_cli(["run", "--json", "--out", str(out)], pipeline_env(site))
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)  # exactly one JSON document on stdout
-    assert summary["ingest"]["uploaded"] == 2
+    # the planner planned both files and sent them in one message; the transfer handler uploaded them
+    assert summary["ingest"]["uploaded"] == 0
+    assert summary["ingest"]["planned"] == {"pr": {"files": 2, "bytes": sum(len(b) for b in tree.files.values())}}
+    assert summary["transfers"] == {
+        "batches": 1,
+        "received": 1,
+        "deleted": 1,
+        "failed": 0,
+        "dead_letters": [],
+        "left_on_queue": 0,
+    }
+    assert summary["transferred"] == {
+        "uploaded": 2,
+        "skipped": 0,
+        "resumed": 0,
+        "failed": 0,
+        "bytes": sum(len(b) for b in tree.files.values()),
+    }
     assert summary["ingest"]["population"]["written"] is True
     assert summary["reports_produced"] == 1
     assert summary["out"] == str(out)
@@ -219,7 +236,7 @@ def test_a_source_failure_is_reported_and_exits_non_zero(site: BlsSite, tmp_path
     proc = run_cli(["run", "--json", "--out", str(tmp_path / "out")], pipeline_env(site))
     assert proc.returncode == 1
     summary = json.loads(proc.stdout)
-    assert summary["ingest"]["uploaded"] == 2
+    assert summary["transferred"]["uploaded"] == 2
     assert [e["key"] for e in summary["errors"]] == ["population/nation_population.json"]
     assert "404" in summary["errors"][0]["error"]
     # the BLS file changed and the population did not arrive: the report waits for it, so the BLS notification
@@ -252,3 +269,98 @@ def test_the_embedded_run_closes_the_http_client_it_opened(
     assert result.ok, result.errors
     assert len(opened) == 1
     assert opened[0].is_closed  # was left open before the App owned it
+
+
+def test_run_on_an_existing_endpoint_and_bucket_leaves_its_objects_there(site: BlsSite, tmp_path: Path) -> None:
+    import boto3
+
+    from tests.support.aws import moto_process
+
+    tree = small_tree()
+    publish(site, tree)
+    with moto_process() as endpoint:
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+        s3.create_bucket(Bucket="existing")
+        env = pipeline_env(site, AWS_ENDPOINT_URL=endpoint, DQ_BUCKET="existing", AWS_DEFAULT_REGION="us-east-1")
+        first = run_cli(["run", "--json", "--out", str(tmp_path / "one")], env)
+        assert first.returncode == 0, first.stderr
+        summary = json.loads(first.stdout)
+        assert summary["ingest"]["uploaded"] + summary["transferred"]["uploaded"] == 2
+        assert summary["reports_produced"] == 1
+        # the command has exited: what it wrote is still there
+        for path, body in tree.files.items():
+            assert s3.get_object(Bucket="existing", Key=f"bls/{path}")["Body"].read() == body
+        latest = s3.get_object(Bucket="existing", Key="reports/latest/report.json")["Body"].read()
+        assert latest == (tmp_path / "one" / "report.json").read_bytes()
+        check_report(json.loads(latest), tree)
+
+        again = run_cli(["run", "--json", "--out", str(tmp_path / "two")], env)  # idempotent: nothing to do
+        assert again.returncode == 0, again.stderr
+        second = json.loads(again.stdout)
+        assert second["ingest"]["uploaded"] + second["transferred"]["uploaded"] == 0
+        assert second["relay"]["received"] == 0  # no change, no notification (and no second test event)
+        assert (tmp_path / "two" / "report.json").read_bytes() == latest
+
+        shown = run_cli(["status", "--json"], {"AWS_ENDPOINT_URL": endpoint, "DQ_BUCKET": "existing"})
+        assert shown.returncode == 0, shown.stderr
+        state = json.loads(shown.stdout)
+        assert len(state["runs"]) == 2
+        counts = [(r["files_planned"], r["files_done"], r["files_pending"]) for r in state["runs"]]
+        assert counts == [(0, 0, 0), (2, 2, 0)]  # newest first: the no-op run planned nothing
+        assert state["mirror"]["surveys"] == [
+            {"survey": "pr", "objects": 2, "bytes": sum(len(b) for b in tree.files.values())}
+        ]
+        assert state["report"]["inputs"] == json.loads(latest)["inputs"]
+        assert state["report"]["folder"] in summary["reports"]
+
+
+def test_run_on_an_existing_endpoint_refuses_a_missing_bucket(site: BlsSite, tmp_path: Path) -> None:
+    from tests.support.aws import moto_process
+
+    publish(site, small_tree())
+    with moto_process() as endpoint:
+        args = ["run", "--json", "--out", str(tmp_path / "out"), "--endpoint-url", endpoint, "--bucket", "nope"]
+        proc = run_cli(args, pipeline_env(site, AWS_DEFAULT_REGION="us-east-1"))
+    assert proc.returncode == cli.EXIT_USAGE
+    assert json.loads(proc.stdout)["error"].startswith("the bucket 'nope' does not exist at this endpoint")
+    assert site.requests == []  # refused before anything reached the source
+    assert not (tmp_path / "out").exists()
+
+
+def test_run_resumes_a_file_bigger_than_one_invocation(
+    site: BlsSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a transfer time limit as small as the handler's margin, every part boundary is near the limit: the
+    big file goes over three invocations (two continuations the run drains too), and arrives whole."""
+    pytest.importorskip("dataquest.handlers.transfer", reason="the transfer handler comes with wip/fanout")
+    import boto3
+
+    from dataquest import embedded, status
+    from dataquest.config import Settings
+    from tests.support.aws import moto_server
+
+    tree = small_tree()
+    publish(site, tree)
+    big = bytes(range(256)) * (20 * 4096)  # 20 MiB: three 8 MiB parts
+    site.put("pr/pr.data.1.AllData", big)
+    monkeypatch.setattr(embedded, "TRANSFER_FUNCTION_TIMEOUT", 60)
+    with moto_server() as endpoint:
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+        s3.create_bucket(Bucket="resumed")
+        env = pipeline_env(site, AWS_ENDPOINT_URL=endpoint, DQ_BUCKET="resumed")
+        result = embedded.run(Settings.from_env(env), tmp_path / "out")
+        assert result.ok, result.errors
+        assert s3.get_object(Bucket="resumed", Key="bls/pr/pr.data.1.AllData")["Body"].read() == big
+        assert (result.transferred.uploaded, result.transferred.resumed, result.transferred.bytes) == (
+            3,
+            2,
+            len(big) + sum(len(b) for b in tree.files.values()),
+        )
+        # the big file alone, the two small ones in one message, then the big file's two continuations
+        assert (result.transfers.received, result.transfers.deleted, result.transfers.left_on_queue) == (4, 4, 0)
+        assert result.transfers.dead_letters == []
+        newest = status.collect(s3, "resumed").runs[0]
+        assert (newest.files_planned, newest.files_done, newest.files_pending, newest.files_failed) == (3, 3, 0, 0)
+        assert newest.slowest[0].key == "bls/pr/pr.data.1.AllData"
+        assert newest.slowest[0].bytes == len(big)
+    check_report(json.loads((tmp_path / "out" / "report.json").read_text()), tree)

@@ -1,5 +1,6 @@
-"""The commands that run the system: ``run`` (the embedded default), ``relay`` (the local event source mapping)
-and ``promote`` (ECR promotion by digest, with ``release``, ``registry`` and ``login-password`` for make)."""
+"""The commands that run the system: ``run`` (the embedded default, or an existing endpoint), ``status`` (the
+last runs, the mirror, the latest report), ``relay`` (the local event source mapping) and ``promote`` (ECR
+promotion by digest, with ``release``, ``registry`` and ``login-password`` for make)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,11 @@ logger = log.get("dataquest.cli")
 def cmd_run(args: argparse.Namespace, settings: Settings) -> Outcome:
     from dataquest import embedded
 
+    if args.endpoint_url is not None:
+        endpoint = Settings.from_env({"AWS_ENDPOINT_URL": args.endpoint_url}).aws_endpoint_url
+        settings = settings.with_overrides(aws_endpoint_url=endpoint)
+        if not settings.bucket:
+            raise ConfigurationError("--endpoint-url needs a bucket there: pass --bucket (or set DQ_BUCKET)")
     result = embedded.run(settings, Path(args.out))
     error = first_error(result.errors) if result.errors else None
     return Outcome(document=to_document(result), text=describe_run(result), ok=result.ok, error=error)
@@ -35,14 +41,16 @@ def describe_run(result: RunResult) -> str:
     """The short human summary of ``dataquest run``."""
     from dataquest.population import PopulationResult
 
-    ing, relayed, out = result.ingest, result.relay, Path(result.out)
+    ing, relayed, out, moved = result.ingest, result.relay, Path(result.out), result.transferred
     pop = ing.population
     state, rows = ("unchanged", "?")
     if isinstance(pop, PopulationResult):
         state, rows = ("written" if pop.written else "unchanged"), str(pop.rows)
     lines = [
-        f"ingest: {ing.files_seen} files seen, {ing.uploaded} uploaded, {ing.deleted} deleted, "
-        f"{ing.bytes_downloaded} bytes downloaded; population {state} ({rows} rows)",
+        f"ingest: {ing.files_seen} files seen, {ing.uploaded + moved.uploaded} uploaded, {ing.deleted} deleted, "
+        f"{ing.bytes_downloaded + moved.bytes} bytes downloaded; population {state} ({rows} rows)",
+        f"transfers: {result.transfers.received} delivered, {moved.resumed} resumed, {moved.skipped} already there, "
+        f"{len(result.transfers.dead_letters)} dead-lettered",
         f"notifications: {relayed.received} delivered in {relayed.batches} "
         f"batch{'es' if relayed.batches != 1 else ''}, {len(relayed.dead_letters)} dead-lettered",
         f"reports produced: {len(result.reports)}" + (f" ({', '.join(result.reports)})" if result.reports else ""),
@@ -60,6 +68,17 @@ def describe_run(result: RunResult) -> str:
     lines.append(f"files: {', '.join(str(out / f) for f in result.files) or 'none'}")
     lines += [f"error: {e.where}: {e.error}" for e in result.errors]
     return "\n".join(lines)
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> Outcome:
+    from dataquest import status
+    from dataquest.app import App
+
+    if args.runs < 1:
+        raise ConfigurationError(f"--runs {args.runs}: give 1 or more")
+    with App(settings) as app:
+        found = status.collect(app.s3, settings.require_bucket(), runs=args.runs)
+    return Outcome(document=to_document(found), text=status.describe(found))
 
 
 def cmd_relay(args: argparse.Namespace, settings: Settings) -> Outcome:
@@ -149,12 +168,27 @@ def _release(args: argparse.Namespace, app: App) -> Outcome:
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("run", parents=[common], help="the whole pipeline on an embedded S3/SQS emulator")
+    p = sub.add_parser(
+        "run",
+        parents=[common],
+        help="the whole pipeline (planner, transfers, report) on an embedded S3/SQS emulator, or on an existing "
+        "endpoint and bucket when both are given (AWS_ENDPOINT_URL and DQ_BUCKET, or --endpoint-url and --bucket): "
+        "there the bucket must exist (it is never created), the queues and the notification are added if missing, "
+        "and every object stays after the run",
+    )
     p.add_argument("--out", default="out", metavar="DIR", help="where the report files go (default: ./out)")
+    p.add_argument(
+        "--endpoint-url", default=None, metavar="URL", help="an existing S3/SQS endpoint (default: $AWS_ENDPOINT_URL)"
+    )
     add_contact(p)
     add_bls_base_url(p)
     add_population_url(p)
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser(
+        "status", parents=[common], help="the last runs (files planned/done/pending/failed), the mirror, the report"
+    )
+    p.add_argument("--runs", type=int, default=5, metavar="N", help="how many of the last runs (default: 5)")
+    p.set_defaults(func=cmd_status)
     _add_relay(sub, common)
     _add_promote(sub, common)
 

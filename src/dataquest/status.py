@@ -1,0 +1,307 @@
+"""``dataquest status``: the last runs from their trails, the mirror, and the latest report, read from S3.
+
+- **runs**: the newest ``--runs`` trails under ``_logs/ingest/`` (``<run id>.jsonl``; run ids sort by time). A
+  run's files are the ones it set out to transfer: the sum of its ``planned`` events (a fan-out run's planner),
+  else (a run that transferred in its own process) the files of its ``upload`` and file ``error`` events. The
+  transfer outcomes of each run shown (``_logs/ingest/<run id>/transfers/*.jsonl``: ``upload``, ``skip``,
+  ``error``, ``resumed``; read a few at a time) are merged into it. A file is *done* once uploaded (or, by a
+  transfer, found already there), *failed* if no transfer of it succeeded and one failed, *pending* otherwise
+  (planned and not reached, or resumed and not finished). The slowest files: the five with the
+  most milliseconds (a resumed file's invocations added up).
+- **mirror**: objects and bytes under ``bls/``, per survey.
+- **report**: ``reports/latest/report.json``'s inputs and the folder of that pair of versions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from dataquest import storage
+from dataquest.config import BLS_PREFIX, INGEST_LOG_PREFIX, LATEST_REPORT_PREFIX, REPORTS_PREFIX
+from dataquest.documents import INTERNAL, ItemError
+from dataquest.errors import StorageError
+from dataquest.storage import get_bytes
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+SLOWEST = 5
+TRANSFERS_FOLDER = "transfers/"
+READERS = 8  # transfer outcome objects read at once
+
+
+@dataclass
+class SlowFile:
+    key: str
+    ms: int
+    bytes: int
+
+
+_RANK = {"resumed": 0, "error": 1, "skip": 2, "upload": 3}
+"""A file's state is the best of its outcomes, whatever order they are read in (message ids do not sort by
+time): uploaded beats already there, which beats an error (a redelivery that went on to succeed), which beats
+resumed (a continuation not finished yet)."""
+
+
+@dataclass
+class Outcomes:
+    """A run's transfer outcomes, by file: the best word on each, the bytes and the milliseconds.
+
+    ``uploaded``, ``skipped`` and ``failed`` count files; ``resumed`` counts the pauses (continuations sent).
+    ``bytes``: what was downloaded, every invocation of a resumed file added up (a transfer's outcome counts its
+    own invocation's ``bytes``; an in-process trail's upload, the file's ``size``)."""
+
+    uploaded: int = 0
+    skipped: int = 0
+    resumed: int = 0
+    failed: int = 0
+    bytes: int = 0
+    files: dict[str, str] = field(default_factory=dict, metadata=INTERNAL)  # key -> best outcome
+    ms: dict[str, int] = field(default_factory=dict, metadata=INTERNAL)
+    sizes: dict[str, int] = field(default_factory=dict, metadata=INTERNAL)
+    errors: dict[str, ItemError] = field(default_factory=dict, metadata=INTERNAL)
+
+    def add(self, doc: dict[str, Any], *, transfer: bool) -> None:
+        """One event of a trail (``transfer``: a transfer's outcome, where ``skip`` means already there)."""
+        event = str(doc.get("event") or "")
+        key = _file_key(doc)
+        if event not in _RANK or key is None or (event == "skip" and not transfer):
+            return
+        moved = int(doc.get("bytes") or 0) if transfer else int(doc.get("size") or 0)  # this invocation's
+        self.ms[key] = self.ms.get(key, 0) + int(doc.get("ms") or 0)
+        if event in ("upload", "resumed"):
+            self.bytes += moved
+            self.sizes[key] = self.sizes.get(key, 0) + moved
+        if event == "resumed":
+            self.resumed += 1
+        if event == "error" and transfer:  # a trail's own errors are read from the trail
+            self.errors[key] = ItemError(key=key, error=str(doc.get("error", "?")))
+        before = self.files.get(key)
+        if before is not None and _RANK[before] >= _RANK[event]:
+            return
+        self.files[key] = event
+        self._count(before, -1)
+        self._count(event, 1)
+
+    def _count(self, state: str | None, n: int) -> None:
+        if state == "upload":
+            self.uploaded += n
+        elif state == "skip":
+            self.skipped += n
+        elif state == "error":
+            self.failed += n
+
+    @property
+    def done(self) -> int:
+        return self.uploaded + self.skipped
+
+    def failures(self) -> list[ItemError]:
+        """The transfers' errors of the files that never got done."""
+        return [e for k, e in sorted(self.errors.items()) if self.files.get(k) == "error"]
+
+    def slowest(self, n: int = SLOWEST) -> list[SlowFile]:
+        ranked = sorted(((k, ms) for k, ms in self.ms.items() if ms > 0), key=lambda kv: (-kv[1], kv[0]))[:n]
+        return [SlowFile(k, ms, self.sizes.get(k, 0)) for k, ms in ranked]
+
+
+@dataclass
+class RunStatus:
+    run_id: str
+    started: str | None
+    finished: bool
+    duration_ms: int | None
+    surveys: list[str]
+    files_planned: int
+    files_done: int
+    files_pending: int
+    files_failed: int
+    bytes: int
+    errors: list[ItemError]
+    slowest: list[SlowFile]
+
+
+@dataclass
+class SurveyMirror:
+    survey: str
+    objects: int = 0
+    bytes: int = 0
+
+
+@dataclass
+class MirrorStatus:
+    objects: int
+    bytes: int
+    surveys: list[SurveyMirror]
+
+
+@dataclass
+class ReportStatus:
+    folder: str | None
+    key: str
+    inputs: dict[str, Any]
+
+
+@dataclass
+class Status:
+    """The ``dataquest status --json`` document: ``{"runs", "mirror", "report"}``."""
+
+    runs: list[RunStatus]
+    mirror: MirrorStatus
+    report: ReportStatus | None
+
+
+def collect(s3: S3Client, bucket: str, *, runs: int = 5) -> Status:
+    """The ``--runs`` newest runs, the mirror and the report of ``bucket``."""
+    try:
+        found = [read_run(s3, bucket, run_id) for run_id in run_ids(s3, bucket)[:runs]]
+        return Status(runs=found, mirror=read_mirror(s3, bucket), report=read_report(s3, bucket))
+    except (BotoCoreError, ClientError) as exc:
+        raise StorageError(
+            f"reading s3://{bucket}/ failed: {storage.describe(exc)}; check DQ_BUCKET (or --bucket), AWS_ENDPOINT_URL "
+            "and your credentials"
+        ) from exc
+
+
+def run_id_of(trail_key: str) -> str:
+    """The run id of a trail key ``_logs/ingest/<run id>.jsonl``."""
+    return trail_key.rsplit("/", 1)[-1].removesuffix(".jsonl")
+
+
+def run_ids(s3: S3Client, bucket: str) -> list[str]:
+    """The runs with a trail, newest first."""
+    keys = (o["Key"] for page in _pages(s3, bucket, INGEST_LOG_PREFIX, delimiter="/") for o in page.get("Contents", []))
+    return sorted((run_id_of(k) for k in keys if k.endswith(".jsonl")), reverse=True)
+
+
+def read_run(s3: S3Client, bucket: str, run_id: str) -> RunStatus:
+    found = get_bytes(s3, bucket, f"{INGEST_LOG_PREFIX}{run_id}.jsonl")
+    events = list(_lines(found[0] if found else b""))
+    start = next((e for e in events if e.get("event") == "start"), {})
+    end = next((e for e in reversed(events) if e.get("event") in ("summary", "interrupted")), None)
+    outcomes = Outcomes()
+    for e in events:
+        outcomes.add(e, transfer=False)
+    for e in _transfer_events(s3, bucket, run_id):
+        outcomes.add(e, transfer=True)
+    planned_events = [e for e in events if e.get("event") == "planned"]
+    planned = sum(int(e.get("files") or 0) for e in planned_events) if planned_events else len(outcomes.files)
+    done, failed = outcomes.done, outcomes.failed
+    trail_errors = [ItemError.from_document(e) for e in events if e.get("event") == "error"]
+    return RunStatus(
+        run_id=run_id,
+        started=start.get("time"),
+        finished=end is not None and end.get("event") == "summary",
+        duration_ms=end.get("duration_ms") if end else None,
+        surveys=list((end or start).get("surveys") or []),
+        files_planned=planned,
+        files_done=done,
+        files_pending=max(0, planned - done - failed),
+        files_failed=failed,
+        bytes=outcomes.bytes,
+        errors=trail_errors + outcomes.failures(),
+        slowest=outcomes.slowest(),
+    )
+
+
+def transfer_outcomes(s3: S3Client, bucket: str, run_id: str) -> Outcomes:
+    """The outcomes the transfers of ``run_id`` logged."""
+    outcomes = Outcomes()
+    for e in _transfer_events(s3, bucket, run_id):
+        outcomes.add(e, transfer=True)
+    return outcomes
+
+
+def read_mirror(s3: S3Client, bucket: str) -> MirrorStatus:
+    surveys: dict[str, SurveyMirror] = {}
+    for page in _pages(s3, bucket, BLS_PREFIX):
+        for o in page.get("Contents", []):
+            name = o["Key"][len(BLS_PREFIX) :].split("/", 1)[0]
+            entry = surveys.setdefault(name, SurveyMirror(name))
+            entry.objects += 1
+            entry.bytes += int(o.get("Size", 0))
+    listed = [surveys[k] for k in sorted(surveys)]
+    return MirrorStatus(sum(s.objects for s in listed), sum(s.bytes for s in listed), listed)
+
+
+def read_report(s3: S3Client, bucket: str) -> ReportStatus | None:
+    key = f"{LATEST_REPORT_PREFIX}report.json"
+    found = get_bytes(s3, bucket, key)
+    if found is None:
+        return None
+    try:
+        inputs = json.loads(found[0]).get("inputs") or {}
+    except (ValueError, AttributeError):
+        inputs = {}
+    versions = [str((inputs.get(k) or {}).get("version", "")) for k in ("bls", "population")]
+    name = "_".join("".join(c if c.isalnum() or c in "._-" else "-" for c in v) for v in versions)
+    pages = _pages(s3, bucket, REPORTS_PREFIX, delimiter="/")
+    folders = (p["Prefix"] for page in pages for p in page.get("CommonPrefixes", []))
+    folder = next((f for f in folders if all(versions) and f[len(REPORTS_PREFIX) :].startswith(name)), None)
+    return ReportStatus(folder=folder, key=key, inputs=inputs)
+
+
+def _transfer_events(s3: S3Client, bucket: str, run_id: str) -> Iterator[dict[str, Any]]:
+    """The outcomes the transfers of ``run_id`` wrote, one small object each, read :data:`READERS` at a time."""
+    prefix = f"{INGEST_LOG_PREFIX}{run_id}/{TRANSFERS_FOLDER}"
+    keys = sorted(o["Key"] for page in _pages(s3, bucket, prefix) for o in page.get("Contents", []))
+    with ThreadPoolExecutor(max_workers=READERS) as pool:
+        for found in pool.map(lambda key: get_bytes(s3, bucket, key), keys):
+            if found is not None:
+                yield from _lines(found[0])
+
+
+def _lines(body: bytes) -> Iterator[dict[str, Any]]:
+    for line in body.decode("utf-8", "replace").splitlines():
+        try:
+            doc = json.loads(line)
+        except ValueError:
+            continue  # a line cut by a killed writer: the rest of the trail still counts
+        if isinstance(doc, dict):
+            yield doc
+
+
+def _file_key(doc: dict[str, Any]) -> str | None:
+    key = doc.get("key")
+    if isinstance(key, str) and key.startswith(BLS_PREFIX):
+        return None if key.endswith("/") else key  # a survey's prefix names a plan's problem, not a file
+    survey, path = doc.get("survey"), doc.get("path")
+    if isinstance(survey, str) and isinstance(path, str) and not path.startswith(("http://", "https://")):
+        return f"{BLS_PREFIX}{survey}/{path}"
+    return None
+
+
+def _pages(s3: S3Client, bucket: str, prefix: str, *, delimiter: str = "") -> Iterable[Any]:
+    paginator = s3.get_paginator("list_objects_v2")
+    if delimiter:
+        return paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter=delimiter)
+    return paginator.paginate(Bucket=bucket, Prefix=prefix)
+
+
+def describe(status: Status) -> str:
+    """The short table ``dataquest status`` prints."""
+    lines = [f"{'run':<34} {'started':<24} {'planned':>7} {'done':>6} {'pending':>7} {'failed':>6} {'bytes':>12}"]
+    for r in status.runs:
+        state = "" if r.finished else " (unfinished)"
+        lines.append(
+            f"{r.run_id:<34} {r.started or '?':<24} {r.files_planned:>7} {r.files_done:>6} {r.files_pending:>7} "
+            f"{r.files_failed:>6} {r.bytes:>12}{state}"
+        )
+    if not status.runs:
+        lines.append("(no run trail under _logs/ingest/)")
+    newest = status.runs[0] if status.runs else None
+    if newest is not None and newest.slowest:
+        lines.append("slowest: " + ", ".join(f"{s.key} {s.ms} ms" for s in newest.slowest))
+    for e in (newest.errors if newest else [])[:5]:
+        lines.append(f"error: {e.where}: {e.error}")
+    m = status.mirror
+    per = ", ".join(f"{s.survey} {s.objects} ({s.bytes} bytes)" for s in m.surveys) or "empty"
+    lines.append(f"mirror: {m.objects} objects, {m.bytes} bytes: {per}")
+    rep = status.report
+    lines.append(f"report: {rep.folder or '?'} (inputs: {json.dumps(rep.inputs)})" if rep else "report: none yet")
+    return "\n".join(lines)

@@ -1,0 +1,112 @@
+"""The topology ``dataquest run`` makes: the transfer queue as Terraform's, an existing endpoint's bucket refused
+when missing and completed idempotently, and the transfer queue relayed until empty, continuations included."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from dataquest import embedded, topology
+from dataquest.config import TRANSFER_QUEUE_VISIBILITY_TIMEOUT
+from dataquest.errors import ConfigurationError, StorageError
+
+BUCKET = "topology-bucket"
+
+
+@pytest.fixture
+def sqs(s3: Any) -> Any:  # the s3 fixture holds moto's mock open
+    return boto3.client("sqs", region_name="us-east-1")
+
+
+def test_the_transfer_queue_is_terraforms(sqs: Any) -> None:
+    queue = topology.transfer_queue(sqs, max_receive_count=3)
+    attrs = sqs.get_queue_attributes(QueueUrl=queue.url, AttributeNames=["All"])["Attributes"]
+    assert attrs["VisibilityTimeout"] == str(TRANSFER_QUEUE_VISIBILITY_TIMEOUT) == "5400"
+    assert json.loads(attrs["RedrivePolicy"]) == {"deadLetterTargetArn": queue.dlq_arn, "maxReceiveCount": 3}
+    assert queue.url.endswith("/dataquest-transfer")
+    assert queue.dlq_url.endswith("/dataquest-transfer-dlq")
+
+
+def test_an_existing_endpoint_without_the_bucket_is_refused(s3: Any, sqs: Any) -> None:
+    with pytest.raises(ConfigurationError, match=r"the bucket 'missing' does not exist at this endpoint"):
+        topology.existing_topology(s3, sqs, "missing")
+    assert sqs.list_queues().get("QueueUrls", []) == []  # nothing made before the refusal
+
+
+def test_an_endpoint_flag_without_a_bucket_is_refused_before_anything_starts(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Any
+) -> None:
+    from dataquest import cli
+
+    monkeypatch.setenv("DQ_CONTACT", "ops@example.org")
+    monkeypatch.delenv("DQ_BUCKET", raising=False)
+    args = ["run", "--json", "--out", str(tmp_path / "out"), "--endpoint-url", "http://127.0.0.1:9"]
+    assert cli.main(args) == cli.EXIT_USAGE
+    assert json.loads(capsys.readouterr().out)["error"] == (
+        "--endpoint-url needs a bucket there: pass --bucket (or set DQ_BUCKET)"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unreachable_endpoint_is_one_clear_error() -> None:
+    unreachable = boto3.client("s3", endpoint_url="http://127.0.0.1:9", region_name="us-east-1")
+    with pytest.raises(StorageError, match=r"^HEAD of the bucket 'b' failed \(.*\): check AWS_ENDPOINT_URL"):
+        topology.existing_topology(unreachable, boto3.client("sqs", region_name="us-east-1"), "b")
+
+
+def test_an_existing_bucket_is_completed_once_and_keeps_its_own_notifications(s3: Any, sqs: Any) -> None:
+    other = sqs.create_queue(QueueName="someone-elses")["QueueUrl"]
+    other_arn = sqs.get_queue_attributes(QueueUrl=other, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    theirs = {"Id": "theirs", "QueueArn": other_arn, "Events": ["s3:ObjectRemoved:*"]}
+    s3.put_bucket_notification_configuration(Bucket=BUCKET, NotificationConfiguration={"QueueConfigurations": [theirs]})
+    first = topology.existing_topology(s3, sqs, BUCKET)
+    assert topology.ensure_notification(s3, BUCKET, first.queue_arn) is False  # already there: nothing written
+    second = topology.existing_topology(s3, sqs, BUCKET)
+    assert second == first
+    assert first.transfer is not None
+    ids = [q["Id"] for q in s3.get_bucket_notification_configuration(Bucket=BUCKET)["QueueConfigurations"]]
+    assert sorted(ids) == ["report-input-0", "report-input-1", "theirs"]
+    assert s3.get_bucket_versioning(Bucket=BUCKET).get("Status") is None  # the user's bucket is left as it is
+    assert len(sqs.list_queues()["QueueUrls"]) == 5
+
+
+def test_the_transfer_queue_is_delivered_until_empty_with_its_continuations(sqs: Any) -> None:
+    queue = topology.transfer_queue(sqs, max_receive_count=2)
+    for n in range(3):
+        sqs.send_message(QueueUrl=queue.url, MessageBody=json.dumps({"n": n, "left": n}))
+    seen: list[tuple[int, int]] = []
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        assert len(event["Records"]) == 1  # one message a batch, as Terraform's event source mapping
+        body = json.loads(event["Records"][0]["body"])
+        remaining = context.get_remaining_time_in_millis()
+        assert 0 < remaining <= 900_000
+        seen.append((body["n"], body["left"]))
+        if body["n"] == 9:  # a poison message: fails every time
+            return {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+        if body["left"]:  # a continuation, sent while the invocation runs
+            sqs.send_message(QueueUrl=queue.url, MessageBody=json.dumps({**body, "left": body["left"] - 1}))
+        return {"batchItemFailures": []}
+
+    sqs.send_message(QueueUrl=queue.url, MessageBody=json.dumps({"n": 9, "left": 0}))
+    drained = embedded.deliver_transfers(sqs, queue, handler)
+    assert sorted(seen) == sorted([(0, 0), (1, 1), (1, 0), (2, 2), (2, 1), (2, 0), (9, 0), (9, 0)])
+    assert (drained.batches, drained.deleted, drained.failed, drained.left_on_queue) == (8, 6, 2, 0)
+    assert [json.loads(d.body) for d in drained.dead_letters] == [{"n": 9, "left": 0}]
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_the_transfer_timeout_is_the_one_terraform_deploys(env: str) -> None:
+    import re
+
+    from dataquest.config import TRANSFER_FUNCTION_TIMEOUT
+    from tests.conftest import ROOT
+
+    main_tf = (ROOT / "terraform" / "envs" / env / "main.tf").read_text()
+    found = re.search(r"^\s*transfer_timeout\s*=\s*(\d+)", main_tf, re.MULTILINE)
+    if found is None:
+        pytest.skip(f"terraform/envs/{env}/main.tf has no transfer function yet (it comes with wip/tf12)")
+    assert int(found.group(1)) == TRANSFER_FUNCTION_TIMEOUT
