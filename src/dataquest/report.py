@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 import tempfile
 import threading
 from pathlib import Path
@@ -145,7 +146,7 @@ def _hash_into(path: Path, out: list[str]) -> None:
     try:
         out.append(_file_sha256(path))
     except ValidationError as exc:
-        log.event(logger, "hashing the data file failed", level=30, path=str(path), error=str(exc))
+        log.event(logger, "hashing the data file failed", level=logging.WARNING, path=str(path), error=str(exc))
 
 
 def _file_sha256(path: Path) -> str:
