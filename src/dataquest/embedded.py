@@ -52,8 +52,8 @@ from dataquest.documents import ItemError
 from dataquest.errors import ConfigurationError, IngestFailedError, StorageError
 from dataquest.handlers import report
 from dataquest.ingest import IngestSummary
-from dataquest.invoke import REGION, LambdaContext
-from dataquest.relay import MAX_BATCH, Drained, Handler
+from dataquest.invoke import REGION, Handler, LambdaContext, handler_invoker
+from dataquest.relay import MAX_BATCH, Drained
 from dataquest.status import Outcomes
 from dataquest.topology import (
     DLQ_NAME,
@@ -154,7 +154,7 @@ def deliver(  # noqa: PLR0913 - the options are keyword-only, each named at the 
         sqs,
         queue.url,
         queue.arn,
-        relay.handler_invoker(handler, lambda: LambdaContext(function_name, timeout_ms=timeout_ms)),
+        handler_invoker(handler, lambda: LambdaContext(function_name, timeout_ms=timeout_ms)),
         wait_seconds=0,
         batch_size=batch_size,
         once=True,

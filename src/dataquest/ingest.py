@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING
 
 from dataquest import log
 from dataquest.bls.jobs import QueueDispatcher
-from dataquest.bls.sync import SyncSummary, failure, sync_surveys
+from dataquest.bls.summary import SyncSummary
+from dataquest.bls.sync import sync_surveys
+from dataquest.bls.trail import failure
 from dataquest.config import BLS_PREFIX, POPULATION_KEY
 from dataquest.documents import ItemError, to_document
 from dataquest.errors import DataQuestError, IngestFailedError

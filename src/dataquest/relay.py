@@ -42,31 +42,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from dataquest import log
 from dataquest.documents import INTERNAL
-from dataquest.invoke import INVOKE_PATH, NOT_JSON, Answer, Handler, Invoke, failed_ids, handler_invoker, http_invoker
-
-__all__ = [  # the invokers are dataquest.invoke's, named here too: the relay is where callers meet them
-    "INVOKE_PATH",
-    "MAX_BATCH",
-    "NOT_JSON",
-    "Answer",
-    "BatchResult",
-    "DeadLetter",
-    "Drained",
-    "Handler",
-    "Invoke",
-    "RelayStats",
-    "deliver",
-    "drained",
-    "failed_ids",
-    "handler_invoker",
-    "http_invoker",
-    "queue_depth",
-    "receive",
-    "resolve_queue",
-    "run",
-    "sqs_event",
-]
 from dataquest.errors import StorageError
+from dataquest.invoke import Invoke, failed_ids
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

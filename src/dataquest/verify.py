@@ -34,7 +34,7 @@ from dataquest.bls import lease as leases
 from dataquest.bls.listing import walk
 from dataquest.bls.plan import mirror_prefix, source_metadata
 from dataquest.bls.resume import PartsDigest
-from dataquest.bls.sync import failure
+from dataquest.bls.trail import failure
 from dataquest.bls.transfer import TransferConfig, transfer
 from dataquest.config import BLS_PREFIX, META_SHA256, TAG_PART_SIZE, TAG_SHA256, TAG_SHA256_PARTS, Settings
 from dataquest.documents import INTERNAL, ItemError

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from dataquest.bls.sync import SUMMARY_KEYS
+from dataquest.bls.summary import SUMMARY_KEYS
 from dataquest.cli import EXIT_FAILED, EXIT_USAGE, main
 from dataquest.config import POPULATION_KEY
 from tests.support import aws

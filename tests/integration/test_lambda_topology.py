@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from dataquest import invoke as invokers
 from dataquest import relay
 from dataquest.embedded import create_topology
 from tests.conftest import ROOT
@@ -84,11 +85,11 @@ def test_ingest_then_report_through_the_mini_rie(moto_endpoint: str, tmp_path: P
             summary = answer.json()
             assert (summary["uploaded"], summary["population"]["written"], summary["errors"]) == (2, True, [])
 
-            answers: list[relay.Answer] = []
+            answers: list[invokers.Answer] = []
             with httpx.Client(timeout=120) as http:
-                post = relay.http_invoker(http, report_url)
+                post = invokers.http_invoker(http, report_url)
 
-                def invoke_report(event: dict[str, Any]) -> relay.Answer:
+                def invoke_report(event: dict[str, Any]) -> invokers.Answer:
                     answers.append(post(event))
                     return answers[-1]
 
@@ -110,10 +111,10 @@ def test_ingest_then_report_through_the_mini_rie(moto_endpoint: str, tmp_path: P
             assert "X-Amz-Function-Error" not in broken.headers
             assert broken.json()["errorType"] == "ValidationError"
             with httpx.Client(timeout=60) as http:
-                failed = relay.failed_ids(["m1"], relay.http_invoker(http, report_url)({"not": "an SQS event"}))
+                failed = invokers.failed_ids(["m1"], invokers.http_invoker(http, report_url)({"not": "an SQS event"}))
             assert failed == ({"m1"}, "the function failed: ValidationError: " + broken.json()["errorMessage"])
 
-    assert answers == [relay.Answer(200, {"batchItemFailures": []})]
+    assert answers == [invokers.Answer(200, {"batchItemFailures": []})]
     assert (relayed.received, relayed.deleted, relayed.dead_letters, relayed.left_on_queue) == (3, 3, [], 0)
     doc = json.loads(s3.get_object(Bucket=name, Key="reports/latest/report.json")["Body"].read())
     check_report(doc, tree)

@@ -20,7 +20,8 @@ import httpx
 import pytest
 
 from dataquest.bls import lease as leases
-from dataquest.bls.sync import SyncSummary, sync_surveys
+from dataquest.bls.summary import SyncSummary
+from dataquest.bls.sync import sync_surveys
 from dataquest.bls.transfer import TransferConfig
 from dataquest.config import Settings
 from dataquest.httpclient import Fetcher, build_client

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from dataquest.bls.sync import SUMMARY_KEYS
+from dataquest.bls.summary import SUMMARY_KEYS
 from dataquest.cli import main
 from tests.support import aws
 from tests.support.bls_site import BlsSite

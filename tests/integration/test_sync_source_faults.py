@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from dataquest.bls.sync import SyncSummary, sync_surveys
+from dataquest.bls.summary import SyncSummary
+from dataquest.bls.sync import sync_surveys
 from dataquest.cli import main
 from dataquest.config import Settings
 from dataquest.errors import SourceError

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from dataquest.bls.lease import acquire
-from dataquest.bls.sync import SUMMARY_KEYS, sync_surveys
+from dataquest.bls.summary import SUMMARY_KEYS
+from dataquest.bls.sync import sync_surveys
 from dataquest.bls.transfer import TransferConfig
 from dataquest.config import Settings
 from dataquest.documents import to_document

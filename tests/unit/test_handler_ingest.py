@@ -17,7 +17,7 @@ import pytest
 from dataquest import ingest as ingest_job
 from dataquest import log
 from dataquest.app import App
-from dataquest.bls.sync import SUMMARY_KEYS
+from dataquest.bls.summary import SUMMARY_KEYS
 from dataquest.config import POPULATION_KEY, Settings
 from dataquest.errors import ConfigurationError, IngestFailedError
 from dataquest.handlers import ingest

@@ -15,10 +15,11 @@ import pytest
 from moto import mock_aws
 
 from dataquest import cli, relay
+from dataquest import invoke as invokers
 from dataquest.documents import to_document
 from dataquest.errors import StorageError
 
-FUNCTION_URL = "http://report:8080" + relay.INVOKE_PATH
+FUNCTION_URL = "http://report:8080" + invokers.INVOKE_PATH
 
 
 @pytest.fixture
@@ -47,7 +48,7 @@ def _on_queue(sqs: Any, url: str) -> tuple[int, int]:
     return int(attrs["ApproximateNumberOfMessages"]), int(attrs["ApproximateNumberOfMessagesNotVisible"])
 
 
-def _endpoint(answer: Callable[[dict[str, Any]], httpx.Response], seen: list[dict[str, Any]]) -> relay.Invoke:
+def _endpoint(answer: Callable[[dict[str, Any]], httpx.Response], seen: list[dict[str, Any]]) -> invokers.Invoke:
     """The relay's HTTP invoker over a MockTransport playing the function's RIE endpoint."""
 
     def handle(request: httpx.Request) -> httpx.Response:
@@ -56,7 +57,7 @@ def _endpoint(answer: Callable[[dict[str, Any]], httpx.Response], seen: list[dic
         seen.append(event)
         return answer(event)
 
-    return relay.http_invoker(httpx.Client(transport=httpx.MockTransport(handle)), FUNCTION_URL)
+    return invokers.http_invoker(httpx.Client(transport=httpx.MockTransport(handle)), FUNCTION_URL)
 
 
 def test_partial_failures_stay_on_the_queue_and_the_rest_are_deleted(sqs: Any, queue: tuple[str, str]) -> None:
@@ -142,7 +143,7 @@ def test_an_unreachable_function_deletes_nothing(sqs: Any, queue: tuple[str, str
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
-    invoke = relay.http_invoker(httpx.Client(transport=httpx.MockTransport(refuse)), FUNCTION_URL)
+    invoke = invokers.http_invoker(httpx.Client(transport=httpx.MockTransport(refuse)), FUNCTION_URL)
     batch = relay.deliver(sqs, url, arn, relay.receive(sqs, url, wait_seconds=0, batch_size=10), invoke)
     assert batch.unreachable
     assert batch.deleted == []
@@ -165,11 +166,11 @@ def test_an_answer_without_batch_item_failures_succeeds_the_whole_batch(
 
 def test_failed_ids_interprets_answers() -> None:
     ids = ["m1", "m2"]
-    assert relay.failed_ids(ids, relay.Answer(200, {"batchItemFailures": []})) == (set(), None)
-    failed, reason = relay.failed_ids(ids, relay.Answer(200, {"batchItemFailures": [{"itemIdentifier": "m2"}]}))
+    assert invokers.failed_ids(ids, invokers.Answer(200, {"batchItemFailures": []})) == (set(), None)
+    failed, reason = invokers.failed_ids(ids, invokers.Answer(200, {"batchItemFailures": [{"itemIdentifier": "m2"}]}))
     assert failed == {"m2"}
     assert reason == "1 record(s) named in batchItemFailures"
-    failed, reason = relay.failed_ids(ids, relay.Answer(200, {"batchItemFailures": [{"id": "m2"}]}))
+    failed, reason = invokers.failed_ids(ids, invokers.Answer(200, {"batchItemFailures": [{"id": "m2"}]}))
     assert failed == {"m1", "m2"}
     assert "not in the batch" in (reason or "")
 
@@ -221,7 +222,7 @@ def test_main_names_a_missing_queue(capsys: pytest.CaptureFixture[str], sqs: Any
 # --- in this process: the handler_invoker and the options of `dataquest run` ---------------------------------------
 
 
-def _fail_bodies(*bodies: str) -> relay.Handler:
+def _fail_bodies(*bodies: str) -> invokers.Handler:
     """A handler naming in batchItemFailures the records whose body is one of ``bodies``."""
 
     def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
@@ -240,7 +241,7 @@ def test_the_in_process_invoker_passes_the_context_and_the_answer(sqs: Any, queu
         contexts.append(context)
         return _fail_bodies("bad")(event, context)
 
-    stats = relay.run(sqs, url, arn, relay.handler_invoker(handler, lambda: "ctx"), wait_seconds=0, once=True)
+    stats = relay.run(sqs, url, arn, invokers.handler_invoker(handler, lambda: "ctx"), wait_seconds=0, once=True)
     assert to_document(stats) == {"batches": 1, "received": 2, "deleted": 1, "failed": 1}
     assert contexts == ["ctx"]
     assert _on_queue(sqs, url) == (0, 1)  # by default a failed record waits for the visibility timeout
@@ -250,11 +251,11 @@ def test_a_raising_handler_is_a_function_error_that_fails_the_whole_batch() -> N
     def handler(_event: dict[str, Any], _context: Any) -> Any:
         raise TimeoutError("the function timed out")
 
-    answer = relay.handler_invoker(handler)({"Records": []})
-    assert answer == relay.Answer(
+    answer = invokers.handler_invoker(handler)({"Records": []})
+    assert answer == invokers.Answer(
         200, {"errorType": "TimeoutError", "errorMessage": "the function timed out"}, "Unhandled"
     )
-    assert relay.failed_ids(["m1", "m2"], answer) == (
+    assert invokers.failed_ids(["m1", "m2"], answer) == (
         {"m1", "m2"},
         "the function failed: TimeoutError: the function timed out",
     )
@@ -268,7 +269,7 @@ def test_retry_now_makes_failed_records_visible_at_once(sqs: Any, queue: tuple[s
         url,
         arn,
         relay.receive(sqs, url, wait_seconds=0, batch_size=10),
-        relay.handler_invoker(_fail_bodies("bad")),
+        invokers.handler_invoker(_fail_bodies("bad")),
         retry_now=True,
     )
     assert (batch.deleted, batch.failed) == ([ids["ok"]], [ids["bad"]])
@@ -286,7 +287,7 @@ def test_a_transient_failure_is_retried_at_once_and_succeeds(sqs: Any, queue: tu
             raise TimeoutError("the function timed out")  # Lambda fails the whole batch
         return {"batchItemFailures": []}
 
-    stats = relay.run(sqs, url, arn, relay.handler_invoker(flaky), wait_seconds=0, once=True, retry_now=True)
+    stats = relay.run(sqs, url, arn, invokers.handler_invoker(flaky), wait_seconds=0, once=True, retry_now=True)
     assert calls == [2, 2]
     assert to_document(stats) == {"batches": 2, "received": 4, "deleted": 2, "failed": 2}
     assert _on_queue(sqs, url) == (0, 0)
@@ -305,7 +306,7 @@ def test_a_record_that_keeps_failing_is_reported_from_the_dead_letter_queue(sqs:
         sqs,
         url,
         arn,
-        relay.handler_invoker(_fail_bodies("poison")),
+        invokers.handler_invoker(_fail_bodies("poison")),
         wait_seconds=0,
         once=True,
         retry_now=True,
@@ -325,19 +326,19 @@ def test_a_record_that_keeps_failing_is_reported_from_the_dead_letter_queue(sqs:
 def test_max_batches_bounds_a_queue_without_a_redrive_policy(sqs: Any, queue: tuple[str, str]) -> None:
     url, arn = queue
     _send(sqs, url, ["poison"])
-    invoke = relay.handler_invoker(_fail_bodies("poison"))
+    invoke = invokers.handler_invoker(_fail_bodies("poison"))
     stats = relay.run(sqs, url, arn, invoke, wait_seconds=0, once=True, retry_now=True, max_batches=3)
     assert (stats.batches, stats.received, stats.failed) == (3, 3, 3)
     assert relay.queue_depth(sqs, url) == 1
 
 
 def test_an_answer_that_is_not_json_fails_the_batch_saying_so() -> None:
-    answer = relay.http_invoker(
+    answer = invokers.http_invoker(
         httpx.Client(
             transport=httpx.MockTransport(lambda _r: httpx.Response(200, text="Task timed out after 2.00 seconds"))
         ),
         FUNCTION_URL,
     )({"Records": []})
-    failed, reason = relay.failed_ids(["m1"], answer)
+    failed, reason = invokers.failed_ids(["m1"], answer)
     assert failed == {"m1"}
     assert reason == "the function failed: the answer is not JSON: Task timed out after 2.00 seconds"

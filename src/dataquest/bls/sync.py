@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -33,10 +33,11 @@ from dataquest.bls.mirror import Checker, abort_stale_uploads, read_mirror
 from dataquest.bls.plan import Action, Plan, make_plan, mirror_prefix, source_metadata
 from dataquest.bls.progress import Progress
 from dataquest.bls.streams import Stopped, Streams, cut_reads
+from dataquest.bls.summary import SyncSummary
 from dataquest.bls.trail import Trail, failure
 from dataquest.bls.transfer import TransferConfig, transfer
 from dataquest.config import BLS_PREFIX, Settings
-from dataquest.documents import INTERNAL, OMIT_EMPTY, ItemError, to_document
+from dataquest.documents import ItemError, to_document
 from dataquest.errors import ConfigurationError, DataQuestError, Interrupted
 
 if TYPE_CHECKING:
@@ -44,37 +45,7 @@ if TYPE_CHECKING:
 
     from dataquest.httpclient import Fetcher, RedirectPolicy
 
-__all__ = ["SUMMARY_KEYS", "SyncSummary", "failure", "sync_surveys"]
-
 logger = log.get(__name__)
-
-
-@dataclass
-class SyncSummary:
-    """The counts of a run; :func:`dataquest.documents.to_document` of it is the contract's ``sync-bls --json``
-    document (``dry_run`` and ``plan`` only in a dry run)."""
-
-    surveys: list[str] = field(default_factory=list)
-    files_seen: int = 0
-    uploaded: int = 0
-    skipped: int = 0
-    deleted: int = 0
-    bytes_downloaded: int = 0
-    bytes_uploaded: int = 0
-    duration_ms: int = 0
-    errors: list[ItemError] = field(default_factory=list)
-    dry_run: bool = field(default=False, metadata=OMIT_EMPTY)
-    plan: list[Action] = field(default_factory=list, metadata=OMIT_EMPTY)
-    planned: dict[str, Planned] = field(default_factory=dict, metadata=OMIT_EMPTY)
-    trail_key: str | None = field(default=None, metadata=INTERNAL)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-
-SUMMARY_KEYS = tuple(f.name for f in fields(SyncSummary) if not f.metadata)
-"""The contract's keys of the ``sync-bls --json`` document, in order (``dry_run`` and ``plan`` only in a dry run)."""
 
 
 def sync_surveys(  # noqa: PLR0913 - the clients, then keyword-only options: the signature callers use

@@ -21,7 +21,7 @@ from dataquest.documents import first_error, to_document
 from dataquest.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from dataquest.bls.sync import SyncSummary
+    from dataquest.bls.summary import SyncSummary
     from dataquest.verify import VerifySummary
 
 

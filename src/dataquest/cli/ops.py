@@ -86,6 +86,7 @@ def cmd_relay(args: argparse.Namespace, settings: Settings) -> Outcome:
 
     from dataquest import relay
     from dataquest.app import App
+    from dataquest.invoke import http_invoker
 
     stop = threading.Event()
 
@@ -105,7 +106,7 @@ def cmd_relay(args: argparse.Namespace, settings: Settings) -> Outcome:
                     app.sqs,
                     queue_url,
                     queue_arn,
-                    relay.http_invoker(client, args.function_url),
+                    http_invoker(client, args.function_url),
                     wait_seconds=max(0, min(args.wait_seconds, 20)),
                     batch_size=args.batch_size,
                     stop=stop,
