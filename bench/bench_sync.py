@@ -8,6 +8,8 @@ time, CPU and peak RSS (``ru_maxrss`` from ``wait4``) are recorded:
 
 - dataquest, as shipped (8 MiB parts, ``DQ_PARTS_IN_FLIGHT`` default, the 1.0 s request interval BLS asks for,
   so the file's GET starts at least 1 s after the listing's), bytecode cached as an installed package has it;
+- unpaced: the same command with ``DQ_REQUEST_INTERVAL=0`` (never for BLS): dataquest's own overhead, apart from
+  the one-second pause the politeness rule puts between the listing and the file;
 - ``rclone sync --s3-no-head``, defaults otherwise;
 - the ceiling: boto3's ``upload_file`` of the same bytes from local disk (no source to read, no listing, no
   pacing) into the same moto, 8 MiB parts, as many in flight as dataquest's default.
@@ -46,7 +48,8 @@ from tests.support.bls_site import BlsSite  # noqa: E402
 from dataquest.config import DEFAULT_PARTS_IN_FLIGHT  # noqa: E402
 
 MiB = 1024 * 1024
-TOOLS = ("dataquest", "rclone", "ceiling")
+TOOLS = ("dataquest", "unpaced", "rclone", "ceiling")
+INTERVAL = 1.0  # DQ_REQUEST_INTERVAL's default: the listing's GET and the file's start at least this far apart
 TARGET_VS_RCLONE = 0.75
 TARGET_VS_CEILING = 1.3
 CEILING = """
@@ -127,7 +130,9 @@ class Bench:
         # plain-HTTP endpoints: no CA bundle; bytecode cached as an installed package has it (after the warm-up)
         env = {k: v for k, v in os.environ.items() if k not in ("AWS_CA_BUNDLE", "PYTHONDONTWRITEBYTECODE")}
         env.update(KEYS)
-        if tool == "dataquest":
+        if tool in ("dataquest", "unpaced"):
+            if tool == "unpaced":  # the same command without the pause BLS asks for: our own overhead, measured
+                env["DQ_REQUEST_INTERVAL"] = "0"
             env.update(
                 AWS_ENDPOINT_URL=self.endpoint,
                 DQ_BUCKET=bucket,
@@ -211,7 +216,7 @@ def main() -> int:
             bench.empty(bucket)
             print(f"  warm-up {tool:9} {s.seconds:6.2f} s  {s.max_rss_mib:6.1f} MiB  cpu {s.cpu_seconds:5.2f} s")
         for i in range(args.pairs):
-            order = TOOLS[i % 3 :] + TOOLS[: i % 3]
+            order = TOOLS[i % len(TOOLS) :] + TOOLS[: i % len(TOOLS)]
             for tool in order:
                 bucket = bench.fresh_bucket()
                 s = bench.run(tool, bucket)
@@ -242,7 +247,7 @@ def main() -> int:
     rate = {t: args.size_mib / med[t] for t in med}
     vs_rclone, vs_ceiling = med["dataquest"] / med["rclone"], med["dataquest"] / med["ceiling"]
     print()
-    print(f"{'':26}{'dataquest':>11}{'rclone':>11}{'ceiling':>11}{'dq/rclone':>11}{'dq/ceiling':>11}")
+    print(f"{'':26}" + "".join(f"{t:>11}" for t in TOOLS) + f"{'dq/rclone':>11}{'dq/ceiling':>11}")
 
     def row(label: str, v: dict[str, float], fmt: str) -> None:
         cells = "".join(f"{v[t]:11{fmt}}" for t in TOOLS)
@@ -253,9 +258,10 @@ def main() -> int:
     row("median CPU time (s)", cpu, ".2f")
     row("peak RSS (MiB)", rss, ".1f")
     dq, rc = noop["dataquest"], noop["rclone"]
-    print(f"{'no-op: GET requests':26}{dq[0]:11d}{rc[0]:11d}")
-    print(f"{'no-op: HEAD requests':26}{dq[1]:11d}{rc[1]:11d}")
-    print(f"{'no-op: bytes downloaded':26}{dq[2]:11d}{rc[2]:11d}")
+    gap = " " * 11  # the no-op rows: dataquest (paced) and rclone
+    print(f"{'no-op: GET requests':26}{dq[0]:11d}{gap}{rc[0]:11d}")
+    print(f"{'no-op: HEAD requests':26}{dq[1]:11d}{gap}{rc[1]:11d}")
+    print(f"{'no-op: bytes downloaded':26}{dq[2]:11d}{gap}{rc[2]:11d}")
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (times are noisy under load)")
     print()
     verdict = {True: "met", False: "MISSED"}
@@ -265,6 +271,15 @@ def main() -> int:
     print(
         f"target: <= {TARGET_VS_CEILING}x the ceiling (median): "
         f"{verdict[vs_ceiling <= TARGET_VS_CEILING]} ({vs_ceiling:.2f}x)"
+    )
+    floor = med["ceiling"] + INTERVAL
+    print(
+        f"the floor under the politeness rule: the ceiling + one {INTERVAL:.1f} s interval (listing, then the file) = "
+        f"{floor:.2f} s = {floor / med['rclone']:.2f}x rclone, {floor / med['ceiling']:.2f}x the ceiling"
+    )
+    print(
+        f"without the pause (DQ_REQUEST_INTERVAL=0, not for BLS): {med['unpaced'] / med['rclone']:.2f}x rclone, "
+        f"{med['unpaced'] / med['ceiling']:.2f}x the ceiling"
     )
     print(f"target: peak RSS under 200 MiB: {verdict[rss['dataquest'] < 200]} ({rss['dataquest']:.1f} MiB)")
     return 0
