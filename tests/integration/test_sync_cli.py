@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,34 +10,16 @@ import pytest
 
 from dataquest.bls.summary import SUMMARY_KEYS
 from dataquest.cli import main
-from tests.support import aws
 from tests.support.bls_site import BlsSite
+from tests.support.cli_env import objects, stock_survey
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def env(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[BlsSite, Any]]:
-    s3 = aws.client("s3", moto_endpoint)
-    bucket = f"cli-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=bucket)
-    s3.bucket = bucket
-    with BlsSite() as site:
-        site.put("pr/pr.class", b"class\r\n")
-        site.put("pr/pr.series", b"series\r\n")
-        for name, value in {
-            "AWS_ENDPOINT_URL": moto_endpoint,
-            "DQ_BUCKET": bucket,
-            "DQ_CONTACT": "ops@example.org",
-            "DQ_BLS_BASE_URL": site.base_url,
-            "DQ_REQUEST_INTERVAL": "0",
-        }.items():
-            monkeypatch.setenv(name, value)
-        yield site, s3
-
-
-def objects(s3: Any) -> list[str]:
-    return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=s3.bucket).get("Contents", []))
+    with stock_survey(moto_endpoint, monkeypatch, bucket_prefix="cli") as ground:
+        yield ground
 
 
 def test_json_prints_exactly_one_document_with_the_contract_keys(
