@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from importlib import resources
 from typing import Any
 
@@ -69,6 +70,9 @@ DEFAULT_ARCHITECTURE = "x86_64"
 # mapping); the embedded run creates its queue with the same rule.
 REPORT_FUNCTION_TIMEOUT = 300
 REPORT_QUEUE_VISIBILITY_TIMEOUT = 6 * REPORT_FUNCTION_TIMEOUT
+# How long the planner leaves a multipart upload alone: a transfer resumed over several invocations keeps its
+# upload open between them (a 7 GB file at 2 MiB/s takes about an hour); older ones are a dead transfer's.
+RESUMABLE_UPLOAD_GRACE = timedelta(hours=12)
 # The transfer function's timeout (terraform/envs/*: transfer_timeout) and the transfer queue's visibility timeout
 # (the same 6x rule); its event source hands it one message at a time (a batch would share one time limit).
 TRANSFER_FUNCTION_TIMEOUT = 900

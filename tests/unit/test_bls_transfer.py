@@ -4,7 +4,7 @@ import base64
 import hashlib
 import threading
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -179,3 +179,16 @@ def test_stale_multipart_uploads_under_the_prefix_are_aborted(s3: Any) -> None:
     s3.create_multipart_upload(Bucket=BUCKET, Key="bls/ce/y")
     assert abort_stale_uploads(s3, BUCKET, "bls/pr/") == ["bls/pr/x"]
     assert [u["Key"] for u in s3.list_multipart_uploads(Bucket=BUCKET)["Uploads"]] == ["bls/ce/y"]
+
+
+def test_a_young_upload_is_spared_when_asked_an_old_one_is_not(s3: Any) -> None:
+    """The fan-out planner spares a transfer's open upload (it continues in the next invocation), not a dead one."""
+    s3.create_multipart_upload(Bucket=BUCKET, Key="bls/pr/young")
+    started = s3.list_multipart_uploads(Bucket=BUCKET)["Uploads"][0]["Initiated"]
+    hour = timedelta(hours=1)
+    assert abort_stale_uploads(s3, BUCKET, "bls/pr/", spare_younger_than=hour, now=started + hour / 2) == []
+    assert [u["Key"] for u in s3.list_multipart_uploads(Bucket=BUCKET)["Uploads"]] == ["bls/pr/young"]
+    assert abort_stale_uploads(s3, BUCKET, "bls/pr/", spare_younger_than=hour, now=started + 2 * hour) == [
+        "bls/pr/young"
+    ]
+    assert "Uploads" not in s3.list_multipart_uploads(Bucket=BUCKET)

@@ -7,12 +7,15 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 
 from dataquest import relay
 from dataquest.app import App
+from dataquest.config import RESUMABLE_UPLOAD_GRACE
 from dataquest.documents import to_document
 from dataquest.ingest import run_ingest
 from dataquest.invoke import handler_invoker
@@ -114,3 +117,23 @@ def test_a_release_in_three_surveys_plans_only_their_files_and_the_planner_delet
         drain(fanout)
         mirrored = {k.removeprefix("bls/"): fanout.body(k) for k in keys(fanout.s3, "bls/")}
         assert mirrored == {p: fanout.site.data_of(p) for p in tree.files if p.split("/", 1)[0] in tree.surveys}
+
+
+def test_the_planner_spares_a_transfers_open_upload_and_aborts_a_dead_ones(fanout: Fanout) -> None:
+    """A transfer resumed over several invocations keeps its multipart upload open without the lease: the next
+    planner leaves it alone while it is young (RESUMABLE_UPLOAD_GRACE) and aborts it once it is older. (moto gives
+    every upload the same fixed ``Initiated`` time, so the planner's clock is set relative to it.)"""
+    tree = SyntheticTree(seed=7, scale=1)
+    key = f"bls/{tree.surveys[0]}/resuming.bin"
+    with planner(fanout, tree) as app:
+        fanout.s3.create_multipart_upload(Bucket=BUCKET, Key=key)
+        initiated = fanout.s3.list_multipart_uploads(Bucket=BUCKET)["Uploads"][0]["Initiated"]
+        with patch("dataquest.bls.mirror.datetime") as clock:
+            clock.now.return_value = initiated + timedelta(minutes=30)
+            run_ingest(app)
+            open_uploads = [u["Key"] for u in fanout.s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])]
+            assert open_uploads == [key]
+
+            clock.now.return_value = initiated + RESUMABLE_UPLOAD_GRACE + timedelta(minutes=1)
+            run_ingest(app)
+            assert "Uploads" not in fanout.s3.list_multipart_uploads(Bucket=BUCKET)

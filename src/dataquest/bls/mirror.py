@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -154,13 +154,23 @@ class Checker:
             )
 
 
-def abort_stale_uploads(s3: S3Client, bucket: str, prefix: str) -> list[str]:
-    """Abort every multipart upload under ``prefix`` (call while holding the survey's lease: they are stale)."""
+def abort_stale_uploads(
+    s3: S3Client, bucket: str, prefix: str, *, spare_younger_than: timedelta | None = None, now: datetime | None = None
+) -> list[str]:
+    """Abort the multipart uploads under ``prefix`` (call while holding the survey's lease: they are stale).
+
+    ``spare_younger_than`` leaves alone the uploads started less than that long before ``now``: in the fan-out a
+    transfer that continues over several invocations keeps its upload open between them, without the lease, and
+    the next planner must not abort it (an upload that never finishes is aborted by a later planner, or by the
+    bucket's lifecycle rule)."""
+    cutoff = None if spare_younger_than is None else (now or datetime.now(UTC)) - spare_younger_than
     aborted: list[str] = []
     try:
         paginator = s3.get_paginator("list_multipart_uploads")
         for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
             for upload in page.get("Uploads", []):
+                if cutoff is not None and upload.get("Initiated", cutoff) > cutoff:
+                    continue
                 abort_upload(s3, bucket, upload["Key"], upload["UploadId"])
                 aborted.append(upload["Key"])
     except (ClientError, BotoCoreError) as exc:

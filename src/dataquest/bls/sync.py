@@ -36,7 +36,7 @@ from dataquest.bls.streams import Stopped, Streams, cut_reads
 from dataquest.bls.summary import SyncSummary
 from dataquest.bls.trail import Trail, failure
 from dataquest.bls.transfer import TransferConfig, transfer
-from dataquest.config import BLS_PREFIX, Settings
+from dataquest.config import BLS_PREFIX, RESUMABLE_UPLOAD_GRACE, Settings
 from dataquest.documents import ItemError, to_document
 from dataquest.errors import ConfigurationError, DataQuestError, Interrupted
 
@@ -165,7 +165,8 @@ class _Run:
         prefix = mirror_prefix(survey)
         if lease is not None:
             lease.keep_alive()
-            for key in abort_stale_uploads(self.s3, self.bucket, prefix):
+            spare = None if self.dispatch is None else RESUMABLE_UPLOAD_GRACE  # the fan-out's resumable uploads
+            for key in abort_stale_uploads(self.s3, self.bucket, prefix, spare_younger_than=spare):
                 self.trail.add(
                     "abort", level=logging.WARNING, survey=survey, key=key, reason="a stale multipart upload"
                 )
