@@ -61,6 +61,34 @@ class Outcome:
     error: str | None = field(default=None, metadata=OMIT_EMPTY)
 
 
+@dataclass
+class Tally:
+    """An invocation's counts, emitted as its metrics (CloudWatch Embedded Metric Format)."""
+
+    uploaded: int = 0
+    skipped: int = 0
+    resumed: int = 0
+    errors: int = 0
+    bytes_downloaded: int = 0
+
+    def add(self, outcomes: list[Outcome]) -> None:
+        for o in outcomes:
+            self.uploaded += o.event == "upload"
+            self.skipped += o.event == "skip"
+            self.resumed += o.event == "resumed"
+            self.errors += o.event == "error"
+            self.bytes_downloaded += o.bytes
+
+    def metrics(self) -> dict[str, int]:
+        return {
+            "FilesUploaded": self.uploaded,
+            "FilesSkipped": self.skipped,
+            "FilesResumed": self.resumed,
+            "Errors": self.errors,
+            "BytesDownloaded": self.bytes_downloaded,
+        }
+
+
 @dataclass(frozen=True)
 class Transfers:
     """What one transfer container works with: its clients, the pacing of its own, the time left."""
@@ -70,6 +98,7 @@ class Transfers:
     remaining_ms: Callable[[], int]
     margin_ms: int = MARGIN_MS
     config: TransferConfig | None = None
+    tally: Tally = field(default_factory=Tally)
 
     @classmethod
     def of(cls, app: App, context: Any, **options: Any) -> Transfers:
@@ -91,7 +120,9 @@ def run_record(transfers: Transfers, record: SqsMessage) -> bool:
     except Exception as exc:  # noqa: BLE001 - whatever a record holds, it fails alone, never the batch
         fields = {"message_id": record.message_id, "error": failure(exc)}
         log.event(logger, "transfer record failed", level=logging.ERROR, **fields)
+        transfers.tally.errors += 1
         return False
+    transfers.tally.add(outcomes)
     _write_outcomes(transfers, message.run_id, record.message_id, outcomes)
     return all(o.event != "error" for o in outcomes)
 

@@ -3,6 +3,7 @@ handler driven through the relay as the SQS event source mapping would."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -76,6 +77,12 @@ class Fanout:
             relay.deliver(self.sqs, self.queue_url, self.queue_arn, messages, invoke, retry_now=True)
         raise AssertionError(f"the queue was not drained in {limit} invocations")
 
+    def metrics(self) -> list[dict[str, Any]]:
+        """The Embedded Metric Format lines the handler wrote, one per invocation."""
+        stream = self.app.metrics_stream
+        assert isinstance(stream, io.StringIO)
+        return [json.loads(line) for line in stream.getvalue().splitlines()]
+
     def body(self, key: str) -> bytes:
         return bytes(self.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
 
@@ -105,5 +112,5 @@ def fanout_world() -> Iterator[Fanout]:
             request_interval=0,
             transfer_queue_url=url,
         )
-        with App(settings, s3=s3, sqs=sqs) as app:
+        with App(settings, s3=s3, sqs=sqs, metrics_stream=io.StringIO()) as app:
             yield Fanout(site, app, s3, sqs, url, arn)

@@ -208,3 +208,24 @@ def test_the_transfer_handler_starts_requests_no_faster_than_its_share_of_the_in
     assert fanout.site.file_gets() == 8
     # one start per 0.25 s: 4 in a second, 5 on its boundary; paced at the interval alone, all 8 would fit in one
     assert fanout.site.max_requests_per_second() <= 5
+
+
+def test_each_invocation_emits_its_counts_as_metrics(fanout: Fanout) -> None:
+    """One EMF line per invocation, dimension Function=transfer: the resumed parts, then the upload, then a skip."""
+    size = 20 * MiB + 12345
+    fanout.site.put_generated("pr/pr.data.1.AllData", size, seed=7, modified=MODIFIED)
+    fanout.send(fanout.message("pr.data.1.AllData"))
+    fanout.drain(Context(left_ms=0))
+    fanout.send(fanout.message("pr.data.1.AllData"))  # a redelivery of a finished file
+    fanout.drain(Context())
+
+    names = ("FilesUploaded", "FilesSkipped", "FilesResumed", "Errors", "BytesDownloaded")
+    lines = fanout.metrics()
+    assert [line["_aws"]["CloudWatchMetrics"][0]["Dimensions"] for line in lines] == [[["Function"]]] * 4
+    assert {line["Function"] for line in lines} == {"transfer"}
+    assert [tuple(line[n] for n in names) for line in lines] == [
+        (0, 0, 1, 0, 8 * MiB),
+        (0, 0, 1, 0, 8 * MiB),
+        (1, 0, 0, 0, size - 16 * MiB),
+        (0, 1, 0, 0, 0),
+    ]

@@ -34,4 +34,10 @@ def handler(event: Any, context: Any, app: App | None = None) -> dict[str, list[
         transfers = Transfers.of(app, context)
         failed = [m.message_id for m in parse_sqs_event(event) if not run_record(transfers, m)]
         log.event(logger, "transfer batch", failed=len(failed))
+        log.emit_metrics(
+            transfers.tally.metrics(),
+            units={"BytesDownloaded": "Bytes"},
+            dimensions={"Function": "transfer"},
+            stream=app.metrics_stream,
+        )
         return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
