@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 from types import ModuleType
@@ -13,16 +12,11 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from tests.conftest import ROOT
+from tests.support.scripts import load_script
 
 
 def functions() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("functions", ROOT / "scripts" / "functions.py")
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("functions")
 
 
 def stubbed(monkeypatch: pytest.MonkeyPatch, answer: dict[str, Any]) -> None:

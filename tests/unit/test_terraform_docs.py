@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from pathlib import Path
 from types import ModuleType
@@ -10,15 +9,11 @@ from types import ModuleType
 import pytest
 
 from tests.conftest import ROOT
+from tests.support.scripts import load_script
 
 
 def tf_docs() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("tf_docs", ROOT / "scripts" / "tf_docs.py")
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("tf_docs")
 
 
 def test_every_module_readme_table_is_current(capsys: pytest.CaptureFixture[str]) -> None:
