@@ -155,11 +155,14 @@ def _one(transfers: Transfers, message: TransferMessage, job: JobFile, message_i
             transfers.fetcher, app.s3, bucket, key, source, source_metadata(source), cfg, allow, transfers.near_limit
         )
         done = copy.transfer(message.resume)
+        if isinstance(done, Finished):
+            return replace(base, event="upload", ms=_ms(started), bytes=done.downloaded, sha256=done.result.sha256)
+        _continue(transfers, replace(message, files=(job,), resume=done.resume))
     except DataQuestError as exc:
         return replace(base, event="error", ms=_ms(started), error=failure(exc))
-    if isinstance(done, Finished):
-        return replace(base, event="upload", ms=_ms(started), bytes=done.downloaded, sha256=done.result.sha256)
-    _continue(transfers, replace(message, files=(job,), resume=done.resume))
+    except Exception as exc:  # a bug, an unwrapped client error: this file's alone, the others' outcomes stand
+        logger.debug("transfer failed", exc_info=True, extra={"fields": {"key": key}})
+        return replace(base, event="error", ms=_ms(started), error=f"unexpected {failure(exc)}")
     return replace(base, event="resumed", ms=_ms(started), bytes=done.downloaded, offset=done.resume.offset)
 
 

@@ -13,7 +13,7 @@ from functools import partial
 
 import pytest
 
-from dataquest import relay
+from dataquest import relay, transferjob
 from dataquest.app import App
 from dataquest.bls.jobs import parse_message
 from dataquest.bls.mirror import read_object
@@ -143,6 +143,30 @@ def test_a_malformed_record_fails_alone(fanout: Fanout) -> None:
     assert fanout.body("bls/pr/pr.class") == b"class\r\n"
     assert fanout.site.file_gets() == 1  # m-half's good file was not fetched: every URL is checked first
     assert fanout.s3.list_objects_v2(Bucket=BUCKET, Prefix="bls/pr/pr.series")["KeyCount"] == 0
+
+
+def test_a_bug_met_by_one_file_of_a_message_is_that_files_error_and_the_others_are_done(
+    fanout: Fanout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fanout.site.put("pr/pr.class", b"class\r\n", modified=MODIFIED)
+    fanout.site.put("pr/pr.series", b"series\r\n", modified=MODIFIED)
+    real_read = transferjob.read_object
+
+    def read_with_a_bug(s3: object, bucket: str, key: str) -> object:
+        if key.endswith("/pr.class"):
+            raise KeyError("not a DataQuestError")
+        return real_read(s3, bucket, key)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(transferjob, "read_object", read_with_a_bug)
+    event = {"Records": [{"messageId": "m-1", "body": fanout.message("pr.class", "pr.series").body()}]}
+
+    answer = transfer_handler.handler(event, Context(), app=fanout.app)
+
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}  # delivered again: the done file skips then
+    assert fanout.body("bls/pr/pr.series") == b"series\r\n"
+    outcomes = fanout.outcomes()
+    assert [(o["path"], o["event"]) for o in outcomes] == [("pr.class", "error"), ("pr.series", "upload")]
+    assert outcomes[0]["error"] == "unexpected KeyError: 'not a DataQuestError'"
 
 
 @pytest.mark.usefixtures("small_parts")
