@@ -11,9 +11,10 @@ exit, peak RSS and CPU from ``wait4``): the command ``dataquest report --data-fi
 eagerly, the JSON document and the CSVs written). Prints the best run of each and the ratios against the targets
 (>= 8x faster, <= 1/3 of pandas' peak memory); checks that both give the same results. Exit 1 if they differ.
 
-A third process, the floor, only reads the file as the report does (start-up, ``import polars``, the typed reader of
-:mod:`dataquest.datafile` over the four columns, one sum each): no aggregation, no hash, no files. Its time over
-pandas' is the largest speed-up any report built on that reader can show on this machine.
+A third process, the floor, does the least any report on the same reader must: start-up, ``import polars``, the
+typed reader of :mod:`dataquest.datafile`, and one sum of the values per series and year (the best year needs every
+such sum); no other column, no hash, no files. Its time over pandas' is the largest speed-up a report built that way
+can show on this machine.
 """
 
 # ruff: noqa: PLC0415 - each subprocess imports only the library it measures
@@ -184,14 +185,13 @@ def pandas_worker(data: Path, population: Path, out: Path) -> None:
 
 
 def floor_worker(data: Path) -> None:
-    """The floor: the report's reader alone (imports, the file read and parsed), reduced to one number per column."""
+    """The floor: the report's reader and one sum of the values per series and year, nothing else."""
     import polars as pl
 
     from dataquest.datafile import scan_bls
 
-    ids, periods = pl.col("series_id").to_physical(), pl.col("period").to_physical()
-    reduced = scan_bls(data).select(ids.max(), pl.col("year").sum(), periods.max(), pl.col("value").sum())
-    print(json.dumps({"columns": reduced.collect(engine="streaming").width}))
+    sums = scan_bls(data).group_by("series_id", "year").agg(pl.col("value").sum())
+    print(json.dumps({"groups": sums.collect(engine="streaming").height}))
 
 
 def digest(result: dict[str, Any]) -> str:
@@ -275,7 +275,7 @@ def main() -> int:
     speedup = best["pandas"]["seconds"] / best["dataquest"]["seconds"]
     memory = low["pandas"] / low["dataquest"]
     print(f"best of {args.runs} (load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs):")
-    labels = {"dataquest": "dataquest report (polars)", "pandas": "pandas (eager)", "floor": "floor (read only)"}
+    labels = {"dataquest": "dataquest report (polars)", "pandas": "pandas (eager)", "floor": "floor (read, group)"}
     for impl, label in labels.items():
         print(
             f"  {label:25}: {best[impl]['seconds']:7.2f} s wall  {cpu[impl]:7.2f} s CPU  peak RSS {low[impl]:7.0f} MB"
@@ -288,8 +288,8 @@ def main() -> int:
     print(f"  target: >= {TARGET_SPEEDUP:.0f}x faster: {fast} ({speedup:.1f}x)")
     bound = best["pandas"]["seconds"] / best["floor"]["seconds"]
     print(
-        f"  the floor (start-up and the reader alone) is {bound:.1f}x faster than pandas: no report that reads "
-        f"the file with that reader can be faster here; {TARGET_SPEEDUP:.0f}x needs the whole report in "
+        f"  the floor (start-up, the reader, one sum per series and year) is {bound:.1f}x faster than pandas: "
+        f"no report built that way can be faster here; {TARGET_SPEEDUP:.0f}x needs the whole report in "
         f"{best['pandas']['seconds'] / TARGET_SPEEDUP:.2f} s, the floor takes {best['floor']['seconds']:.2f} s"
     )
     print(
