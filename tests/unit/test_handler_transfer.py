@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 import pytest
 
 from dataquest import relay, transferjob
 from dataquest.app import App
+from dataquest.bls import resume
 from dataquest.bls.jobs import parse_message
 from dataquest.bls.mirror import read_object
 from dataquest.bls.plan import decide
@@ -185,6 +188,36 @@ def test_a_continuation_whose_upload_is_gone_starts_over(fanout: Fanout) -> None
 
     assert fanout.body("bls/pr/big") == fanout.site.data_of(path)
     assert [r.range for r in fanout.site.requests if r.method == "GET"] == ["", ""]  # from byte 0 again
+
+
+@pytest.mark.usefixtures("small_parts")
+def test_each_part_goes_to_s3_while_the_next_is_read(fanout: Fanout, monkeypatch: pytest.MonkeyPatch) -> None:
+    fanout.site.put_generated("pr/big", 3000, seed=5, modified=MODIFIED)
+    cfg = TransferConfig(part_size=1000, multipart_threshold=1000, concurrency=1)
+    read: list[threading.Event] = [threading.Event() for _ in range(4)]
+    real_blocks = resume.blocks_of
+
+    def counted_blocks(*args: object, **kw: object) -> Iterator[bytes]:
+        for n, block in enumerate(real_blocks(*args, **kw), start=1):  # type: ignore[arg-type]
+            read[n].set()
+            yield block
+
+    overlapped: dict[int, bool] = {}
+    real_upload = fanout.app.s3.upload_part
+
+    def upload_part(**kw: Any) -> Any:
+        if kw["PartNumber"] < 3:  # part n in flight: is part n + 1 read meanwhile? (5 s: no, it waits for this)
+            overlapped[kw["PartNumber"]] = read[kw["PartNumber"] + 1].wait(timeout=5)
+        return real_upload(**kw)
+
+    monkeypatch.setattr(resume, "blocks_of", counted_blocks)
+    monkeypatch.setattr(fanout.app.s3, "upload_part", upload_part)
+
+    assert run_record(Transfers.of(fanout.app, Context(), config=cfg), SqsMessage("m-1", fanout.message("big").body()))
+
+    assert overlapped == {1: True, 2: True}
+    assert fanout.body("bls/pr/big") == fanout.site.data_of("pr/big")
+    assert [(o["event"], o["bytes"]) for o in fanout.outcomes()] == [("upload", 3000)]
 
 
 def test_a_transfer_container_paces_at_the_interval_times_the_maximum_concurrency() -> None:

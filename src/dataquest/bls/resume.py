@@ -1,7 +1,8 @@
 """Resumable transfers: a file bigger than one invocation, streamed into one multipart upload over several.
 
-``ResumableJob.transfer`` streams the file part by part (one part at a time: the source, paced and capped at the
-transfer streams, is the bottleneck, not S3). After each part it asks ``near_limit()``; near the time limit it stops
+``ResumableJob.transfer`` streams the file part by part, each part uploaded while the next is read (one part in
+flight: the source, paced and capped at the transfer streams, is the bottleneck, not S3, and the parts stay in
+order for the chained digest). After each part it asks ``near_limit()``; near the time limit it stops
 at that part boundary and returns :class:`Paused` with a :class:`~dataquest.bls.jobs.Resume`: the upload id, the
 next byte offset, the parts so far, the validator (the first response's ``Last-Modified``, else its ``ETag``) and
 each part's SHA-256. The caller sends that as a continuation message. The continuation asks for
@@ -20,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -224,18 +226,29 @@ class ResumableJob:
         )
 
     def run(self, upload: _Upload, response: httpx.Response, restarted: bool) -> Paused | Finished:
-        downloaded = 0
+        """The parts from ``upload.offset`` on: each part goes to S3 while the next one is read (one in flight,
+        so the parts stay in order and the source never waits for S3), until the end or a pause."""
+        downloaded, start = 0, upload.offset
         cfg = replace(self.cfg, part_size=upload.digest.part_size)
-        try:
-            for block in blocks_of(response, self.source, cfg, None, start=upload.offset):
-                upload.send(block)
-                downloaded += len(block)
-                if upload.offset < self.source.size and upload.validator and self.near_limit():
-                    return upload.pause(downloaded)
-            sha, recorded_in = upload.complete()
-        except BaseException:
-            abort_upload(self.s3, self.bucket, self.key, upload.upload_id)
-            raise
+        sent: Future[None] | None = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dq-part") as sender:
+            try:
+                for block in blocks_of(response, self.source, cfg, None, start=start):
+                    if sent is not None:
+                        sent.result()  # the previous part is in S3 (or its error raised) before this one goes
+                    sent = sender.submit(upload.send, block)
+                    downloaded += len(block)
+                    if start + downloaded < self.source.size and upload.validator and self.near_limit():
+                        sent.result()
+                        return upload.pause(downloaded)
+                if sent is not None:
+                    sent.result()
+                sha, recorded_in = upload.complete()
+            except BaseException:
+                if sent is not None:
+                    wait([sent])  # no part lands after the abort
+                abort_upload(self.s3, self.bucket, self.key, upload.upload_id)
+                raise
         result = TransferResult(key=self.key, size=upload.offset, sha256=sha, multipart=True, parts=len(upload.parts))
         return Finished(result, downloaded, recorded_in, restarted)
 
