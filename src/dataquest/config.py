@@ -1,8 +1,10 @@
 """Settings: built once from the environment, and every name the package and Terraform share.
 
 Every setting is read here (``DQ_LOG_LEVEL`` too, by :func:`log_level`, which :func:`dataquest.log.setup` asks
-when no ``--log-level`` flag wins over it); the one other reader of
-``os.environ`` is :func:`dataquest.log.in_lambda`, which asks whether the process runs in Lambda, not for a setting.
+when no ``--log-level`` flag wins over it). Two other places touch ``os.environ``, neither for a setting:
+:func:`dataquest.log.in_lambda` asks whether the process runs in Lambda, and the package's ``__init__`` gives
+polars' allocator its default (``_RJEM_MALLOC_CONF``, read by polars itself when it is imported, so it must be
+set before that, whatever imports polars first).
 """
 
 from __future__ import annotations
