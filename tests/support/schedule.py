@@ -9,8 +9,8 @@ alphabetical order puts them, and a slow module can wait behind another on one w
   units are handed out in that order (not xdist's default, most tests first, which starts the one-test units last).
 - ``ONE_UNIT_PER_TEST``: the modules whose tests share nothing but a session fixture are one unit per test, so that
   two workers can run them at once (each Compose stack, each module's ``terraform test``, each ``validate``).
-- The second unit a worker gets at the start (xdist gives a worker a queue of two) comes from the end of the queue,
-  a short unit-test module, instead of the next slow module, which would then wait behind the first.
+- A worker still on the unit it started with gets its next unit (xdist gives a worker a queue of two) from the end
+  of the queue, a short unit-test module, instead of the next slow module, which would then wait behind the first.
 
 A module whose tests depend on each other's order (test_terraform_apply.py: apply, check, plan, destroy) stays one
 unit. tests/unit/test_schedule.py checks this scheduling.
@@ -51,9 +51,7 @@ def longest_first(items: list[pytest.Item]) -> None:
 
 
 class LongestFirstScheduling(LoadFileScheduling):
-    """``--dist loadfile`` with the modules of ``ONE_UNIT_PER_TEST`` split per test, and short second units."""
-
-    _starting = False
+    """``--dist loadfile`` with the modules of ``ONE_UNIT_PER_TEST`` split per test, short units behind long ones."""
 
     def __init__(self, config: pytest.Config, log: Any = None) -> None:
         super().__init__(config, log)
@@ -65,16 +63,12 @@ class LongestFirstScheduling(LoadFileScheduling):
         module = nodeid.split("::", 1)[0]
         return nodeid if module in ONE_UNIT_PER_TEST else module
 
-    def schedule(self) -> None:
-        self._starting = self.collection is None
-        try:
-            super().schedule()
-        finally:
-            self._starting = False
-
     def _assign_work_unit(self, node: WorkerController) -> None:
-        if self._starting and self.assigned_work.get(node):
-            # A worker's second unit at the start: the last one queued (short), not the next long one.
+        started_with = next(iter(self.assigned_work.get(node, {}).values()), None)  # dicts keep their order
+        if started_with is not None and not all(started_with.values()):
+            # The worker is still on the unit it started with, one of the long ones, and xdist's worker holds a
+            # unit's last test until it has the next one: what it is given now waits for that unit to end. So a
+            # short unit, the last one queued; the long ones go to the workers that are free.
             queue: OrderedDict[str, dict[str, bool]] = self.workqueue
             queue.move_to_end(next(reversed(queue)), last=False)
         super()._assign_work_unit(node)

@@ -25,6 +25,8 @@ COLLECTION = [
     "tests/integration/test_terraform_apply.py::test_plan",
     "tests/integration/test_terraform_apply.py::test_destroy",
     "tests/integration/test_sync_bls.py::test_a",
+    "tests/integration/test_sync_cli.py::test_b",
+    "tests/integration/test_sync_tree.py::test_c",
     "tests/unit/test_a.py::test_one",
     "tests/unit/test_a.py::test_two",
     "tests/unit/test_a.py::test_three",
@@ -65,23 +67,27 @@ def test_compose_stacks_start_at_once_on_two_workers_each_followed_by_a_short_mo
     _, nodes = start(4)
     # One test alone would wait for a next one (xdist's worker holds a test until it knows the next): the second
     # unit is the queue's last, a short one, not the Docker images, which get a worker of their own.
-    assert nodes[0].sent == [COLLECTION[0], *COLLECTION[12:14]]
-    assert nodes[1].sent == [COLLECTION[1], *COLLECTION[9:12]]
+    assert nodes[0].sent == [COLLECTION[0], *COLLECTION[14:16]]
+    assert nodes[1].sent == [COLLECTION[1], *COLLECTION[11:14]]
     # A module stays one unit: its tests share a module's fixtures, in order.
     assert nodes[2].sent == COLLECTION[2:5]
     assert nodes[3].sent == COLLECTION[5:8]
 
 
-def test_after_the_start_units_go_in_collection_order_to_a_worker_that_runs_short() -> None:
+def test_a_worker_still_on_its_long_unit_gets_the_short_end_and_a_free_one_the_next_in_order() -> None:
     scheduler, nodes = start(4)
     scheduler.mark_test_complete(nodes[3], 5)  # type: ignore[arg-type]
-    assert nodes[3].sent == [*COLLECTION[5:8], COLLECTION[8]]  # two left: one more unit, the next in order
-    assert not scheduler.workqueue
+    # Two tests of the Terraform module left, the last of which waits for what comes next: the queue's last unit.
+    assert nodes[3].sent == [*COLLECTION[5:8], COLLECTION[10]]
+    scheduler.mark_test_complete(nodes[0], 0)  # type: ignore[arg-type]
+    # The LocalStack stack is done, its short unit left: the next unit in order.
+    assert nodes[0].sent == [COLLECTION[0], *COLLECTION[14:16], COLLECTION[8]]
+    assert list(scheduler.workqueue) == [COLLECTION[9].split("::")[0]]
 
 
 def test_workers_without_work_are_shut_down() -> None:
-    _, nodes = start(8)
-    assert sum(1 for node in nodes if node.sent) == 7  # seven units: compose twice, four modules, the unit tests
+    _, nodes = start(10)
+    assert sum(1 for node in nodes if node.sent) == 9  # nine units: compose twice, seven modules
     assert [node.shutting_down for node in nodes if not node.sent] == [True]
 
 
