@@ -12,8 +12,11 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 PYTEST_ARGS ?=
 # make test: test modules in parallel worker processes (pytest-xdist, --dist loadfile: a module's tests stay on one
-# worker, in order; see tests/conftest.py). PYTEST_WORKERS=0 runs every test in this one process.
-PYTEST_WORKERS ?= 4
+# worker, in order; the slow modules start first: tests/support/schedule.py). PYTEST_WORKERS=0 runs every test in
+# this one process. Six workers on two cores: the slow modules mostly wait (Terraform's provider, the Docker engine,
+# LocalStack) while the others run. make test-unit is CPU-bound: UNIT_WORKERS (4) do better there than six.
+PYTEST_WORKERS ?= 6
+UNIT_WORKERS ?= 4
 XDIST = -n $(PYTEST_WORKERS) --dist loadfile
 
 # checkov pins boto3 1.35 and an old s3transfer, so it lives in its own venv instead of the dev group.
@@ -86,7 +89,7 @@ screenshot: install chromium ## docs/report.png: report.html from SCREENSHOT_DAT
 	$(PY) -m tests.support.browser screenshot .screenshot/report.html $(SCREENSHOT) --width 1000 --height 3900 --scale 0.6
 
 .PHONY: test
-test: install $(VENV)/.synced-notebook chromium $(CHECKOV) ## every test: unit, integration, Terraform against moto, Docker where an engine runs
+test: install $(VENV)/.synced-notebook chromium $(CHECKOV) ## every test: unit, integration, Terraform against moto, Docker where an engine runs (~6 min here)
 	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
 # notebooks/report.ipynb reads DQ_BUCKET's inputs when it is set, else DQ_DATA_FILE and DQ_POPULATION_FILE, else ../shared/data.
@@ -95,8 +98,8 @@ notebook: install $(VENV)/.synced-notebook ## re-execute notebooks/report.ipynb 
 	$(PY) scripts/run_notebook.py notebooks/report.ipynb
 
 .PHONY: test-unit
-test-unit: install ## the fast tests only
-	$(BIN)/pytest $(XDIST) tests/unit $(PYTEST_ARGS)
+test-unit: install ## the fast tests only (under a minute)
+	$(BIN)/pytest -n $(UNIT_WORKERS) --dist loadfile tests/unit $(PYTEST_ARGS)
 
 .PHONY: lint
 lint: install ## ruff, mypy --strict, terraform fmt -check, the module READMEs' tables, hadolint (actionlint, checkov: make test)

@@ -6,6 +6,7 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,11 +48,36 @@ def _aws_test_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # --- parallel runs (pytest-xdist, `make test`) ----------------------------------------------------------------
-# `make test` runs `-n 4 --dist loadfile`: a module's tests stay on one worker, in order, so a module-scoped fixture
+# `make test` runs `-n 6 --dist loadfile`: a module's tests stay on one worker, in order, so a module-scoped fixture
 # (one Terraform apply per module) runs once. Across modules tests share nothing (fresh buckets and queues,
-# tmp_path, ports from the OS), except the Docker images that two modules build under the same tags: the `images`
-# fixture builds them under a file lock (tests/integration/test_docker_images.py). (--dist loadgroup would group by
-# marker, but pytest-xdist 3.8 cannot set a group on pytest 9's node ids: it silently spreads every test.)
+# tmp_path, ports from the OS), except the Docker images that two modules use under the same tags: the `images`
+# fixture builds them once per run under a file lock (tests/integration/test_docker_images.py). The slow modules
+# start first, and a few modules are one unit per test (tests/support/schedule.py). (--dist loadgroup would group
+# by marker, but pytest-xdist 3.8 cannot set a group on pytest 9's node ids: it silently spreads every test.)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile`` as tests/support/schedule.py refines it; any other mode as pytest-xdist has it."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from tests.support.schedule import LongestFirstScheduling
+
+    return LongestFirstScheduling(config, log)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Tell each worker the controller's ``--dist`` (a worker's own option says "no")."""
+    node.workerinput["dq_dist"] = node.config.getvalue("dist")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``--dist loadfile`` every worker orders its collection alike: the slowest kinds of module first."""
+    if getattr(config, "workerinput", {}).get("dq_dist") == "loadfile":
+        from tests.support.schedule import longest_first
+
+        longest_first(items)
 
 
 # --- CI: a skipped test fails the run unless its reason is one .ci/run allowed -------------------------------

@@ -17,6 +17,8 @@ user's run, and why:
   host is the network's gateway address: a small TCP forwarder bound to that address (only) relays to the
   stand-in. So the compose wiring under test is the production one, service names and all; no host networking.
 - Ports are free ones and the compose project and local state directory are unique, so that runs do not collide.
+- ``make -o images local-up``: the images are built by ``make images`` with the same arguments once per test run
+  (the ``images`` fixture), instead of again by each ``local-up``.
 """
 
 from __future__ import annotations
@@ -118,11 +120,15 @@ NO_REGISTRY = re.compile(r"registry\.terraform\.io|Failed to query available pro
 
 
 def _local_up(args: list[str], env: dict[str, str], init_log: Path) -> None:
-    """``make local-up``; without Terraform or a provider (no mirror, no registry) a skip saying so."""
+    """``make local-up``; without Terraform or a provider (no mirror, no registry) a skip saying so.
+
+    ``-o images``: its first step, ``make images`` with these arguments, has run already in this test run (the
+    ``images`` fixture, once for every module that needs them); a cached rebuild would take another minute or two.
+    """
     if shutil.which("terraform") is None:
         pytest.skip("terraform is not on PATH (install Terraform >= 1.5 to run the Terraform tests)")
     try:
-        make("-s", "local-up", *args, env=env)
+        make("-s", "-o", "images", "local-up", *args, env=env)
     except AssertionError:
         output = init_log.read_text() if init_log.exists() else ""
         if "DQ_TF_PLUGIN_DIR" not in env and NO_REGISTRY.search(output):

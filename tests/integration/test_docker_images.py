@@ -94,7 +94,7 @@ def base_image(docker_engine: None) -> str:
     chosen = os.environ.get("DQ_TEST_BASE_IMAGE")
     if chosen:
         return chosen
-    with (ROOT / ".pytest-images.lock").open("w") as lock:  # one build at a time under pytest-xdist
+    with (ROOT / ".pytest-images.lock").open("a") as lock:  # one build at a time under pytest-xdist
         fcntl.flock(lock, fcntl.LOCK_EX)
         built = subprocess.run(
             [str(ROOT / "scripts" / "build-base-image.sh"), LOCAL_BASE_IMAGE],
@@ -107,16 +107,38 @@ def base_image(docker_engine: None) -> str:
     return LOCAL_BASE_IMAGE
 
 
+def image_ids() -> dict[str, str | None]:
+    """fn -> the ID of ``dataquest/<fn>:test``, or None where there is none."""
+    found = {
+        fn: docker("image", "inspect", "--format", "{{.Id}}", f"dataquest/{fn}:{TEST_TAG}", check=False)
+        for fn in FUNCTIONS
+    }
+    return {fn: r.stdout.strip() if r.returncode == 0 else None for fn, r in found.items()}
+
+
 @pytest.fixture(scope="session")
 def images(base_image: str) -> dict[str, str]:
-    """``make images`` with the test tag (the engine's layer cache makes a rebuild cheap); fn -> image."""
-    # Under pytest-xdist two modules' workers ask for the same tags: one builds, the other then finds the cache.
-    with (ROOT / ".pytest-images.lock").open("w") as lock:
+    """``make images`` with the test tag, once per test run; fn -> image.
+
+    Under pytest-xdist two modules' workers ask for the same tags: the first builds (a cached rebuild still takes a
+    minute on a vfs engine: each ``COPY --from`` copies its stage), and records the run (xdist's run id) and the
+    images' IDs in the lock file; the others find them there and use the same images.
+    """
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", "")
+    with (ROOT / ".pytest-images.lock").open("a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if os.environ.get("DQ_SMOKE_PREBUILT") != "1" or not all(
-            docker("image", "inspect", f"dataquest/{fn}:{TEST_TAG}", check=False).returncode == 0 for fn in FUNCTIONS
-        ):
+        lock.seek(0)
+        try:
+            stamp = json.loads(lock.read() or "{}")
+        except ValueError:
+            stamp = {}
+        ids = image_ids()
+        built_in_this_run = bool(run) and all(ids.values()) and stamp == {"run": run, "base": base_image, "ids": ids}
+        prebuilt = os.environ.get("DQ_SMOKE_PREBUILT") == "1" and all(ids.values())
+        if not (built_in_this_run or prebuilt):
             make("images", f"BASE_IMAGE={base_image}", f"IMAGE_TAG={TEST_TAG}")
+            lock.truncate(0)
+            lock.write(json.dumps({"run": run, "base": base_image, "ids": image_ids()}))
     return {fn: f"dataquest/{fn}:{TEST_TAG}" for fn in FUNCTIONS}
 
 
@@ -184,36 +206,67 @@ def aws_env(moto_endpoint: str) -> dict[str, str]:
 
 
 # --- the images' configuration -------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def running(images: dict[str, str]) -> Iterator[dict[str, str]]:
+    """One idle container per image, as ``docker run`` starts it (the image's user, no mount, no variable), to run
+    the probes in with ``docker exec``: on a vfs engine each ``docker run`` copies the whole image first."""
+    names = {fn: f"dq-probe-{fn}-{uuid.uuid4().hex[:8]}" for fn in FUNCTIONS}
+    started = {
+        fn: subprocess.Popen(
+            ["docker", "run", "-d", "--name", names[fn], "--entrypoint", "python", image, "-c", IDLE],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for fn, image in images.items()
+    }
+    try:
+        for fn, proc in started.items():
+            _, err = proc.communicate(timeout=600)
+            assert proc.returncode == 0, f"docker run {images[fn]} failed:\n{err[-3000:]}"
+        yield names
+    finally:
+        for proc in started.values():
+            if proc.poll() is None:
+                proc.kill()
+        docker("rm", "-f", *names.values(), check=False)
+
+
+IDLE = "import signal; signal.pause()"
+
+
+def run_in(running: dict[str, str], fn: str, *command: str) -> str:
+    """``command`` in ``fn``'s idle container (``docker exec``: the container's user and environment); its stdout."""
+    return docker("exec", running[fn], *command).stdout
+
+
 @pytest.mark.parametrize("fn", FUNCTIONS)
-def test_image_configuration(images: dict[str, str], fn: str) -> None:
+def test_image_configuration(images: dict[str, str], running: dict[str, str], fn: str) -> None:
     config = inspect(images[fn])["Config"]
     assert config["Entrypoint"] == ["python", "-m", "awslambdaric"]
     assert config["Cmd"] == [f"dataquest.handlers.{fn}.handler"]
     assert config["User"] not in ("", "0", "root")
-    uid = docker("run", "--rm", "--entrypoint", "id", images[fn], "-u").stdout.strip()
+    uid = run_in(running, fn, "id", "-u").strip()
     assert uid == config["User"]
     assert uid != "0"
 
 
-def test_only_the_report_image_has_polars(images: dict[str, str]) -> None:
+def test_only_the_report_image_has_polars(running: dict[str, str]) -> None:
     probe = "import importlib.util as u, json; print(json.dumps({m: bool(u.find_spec(m)) for m in %r}))"
     modules = ["polars", "boto3", "httpx", "awslambdaric", "dataquest", "moto", "pytest", "uv"]
-    found = {
-        fn: json.loads(docker("run", "--rm", "--entrypoint", "python", images[fn], "-c", probe % modules).stdout)
-        for fn in FUNCTIONS
-    }
+    found = {fn: json.loads(run_in(running, fn, "python", "-c", probe % modules)) for fn in FUNCTIONS}
     assert found["ingest"] == {**dict.fromkeys(modules, False), **dict.fromkeys(modules[1:5], True)}
     assert found["report"] == {**found["ingest"], "polars": True}
 
 
 @pytest.mark.parametrize("fn", FUNCTIONS)
-def test_no_rie_tests_or_sources_in_the_image(images: dict[str, str], fn: str) -> None:
+def test_no_rie_tests_or_sources_in_the_image(running: dict[str, str], fn: str) -> None:
     script = (
         "import os, shutil; "
         "print(shutil.which('aws-lambda-rie'), os.path.exists('/aws-lambda'), os.path.exists('/src'), "
         "os.path.exists('/opt/uv'), os.path.exists('/opt/dataquest-tests'))"
     )
-    out = docker("run", "--rm", "--entrypoint", "python", images[fn], "-c", script).stdout.split()
+    out = run_in(running, fn, "python", "-c", script).split()
     assert out == ["None", "False", "False", "False", "False"]
 
 

@@ -87,3 +87,16 @@ def test_run_narrows_no_full_venv_and_a_run_venv_is_completed_by_install_dev(tmp
     done = make_n("install-dev", f"VENV={venv}", "UV=/bin/true")
     assert "sync --frozen --all-extras" in done.stdout
     assert f"rm -f {venv}/.synced-notebook {venv}/.synced-run" in done.stdout
+
+
+def test_local_up_builds_both_images_first_which_the_compose_test_has_built_already() -> None:
+    """The compose end-to-end test runs `make -o images local-up` after the images fixture ran `make images` with
+    the same arguments: local-up's own first step is that build, and -o leaves out that step alone."""
+    args = ["local-up", "RIE=standin", "LOCALSTACK_IMAGE=example/localstack:1", "IMAGE_TAG=test"]
+    full, skipped = make_n(*args), make_n("-o", "images", *args)
+    assert full.returncode == skipped.returncode == 0, full.stderr + skipped.stderr
+    builds = [line for line in full.stdout.splitlines() if "-f images/$fn/Dockerfile -t dataquest/$fn:test ." in line]
+    assert len(builds) == 1
+    assert "for fn in ingest report" in full.stdout
+    assert full.stdout.index(builds[0]) < full.stdout.index("up -d aws")
+    assert skipped.stdout == full.stdout[full.stdout.index("docker compose") :]
