@@ -230,7 +230,7 @@ def parse_surveys(raw: str, source: str) -> tuple[str, ...]:
 
 def is_survey_name(name: str) -> bool:
     """The one survey-name rule (``layout.json``'s ``survey_name_regex``): settings and root discovery use it."""
-    return _SURVEY_RE.match(name) is not None
+    return _SURVEY_RE.fullmatch(name) is not None  # not match: its "$" would let a trailing newline through
 
 
 def parse_seconds(raw: str | None, default: float, source: str, *, positive: bool = False) -> float:

@@ -100,6 +100,7 @@ def test_small_files_go_eight_to_a_message_and_a_large_one_alone() -> None:
         (lambda d: d.update(files=[]), "files is empty"),
         (lambda d: d.update(run_id="../../elsewhere"), "run_id"),
         (lambda d: d.update(survey="PR/.."), "survey"),
+        (lambda d: d.update(survey="pr\n"), "survey"),  # a regex's "$" matches before a final newline
         (lambda d: d["files"][0].update(size="12"), "files[0].size"),
         (lambda d: d["files"][0].update(size=True), "files[0].size"),
         (lambda d: d["files"][0].update(size=-1), "negative"),

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from dataquest.config import DEFAULT_BLS_BASE_URL, Settings
+from dataquest.config import DEFAULT_BLS_BASE_URL, Settings, is_survey_name
 from dataquest.errors import ConfigurationError
 
 
@@ -17,6 +17,7 @@ def test_surveys_are_parsed_deduplicated_and_validated() -> None:
     assert Settings.from_env({"DQ_BLS_SURVEYS": "pr, ce,pr"}).surveys == ("pr", "ce")
     with pytest.raises(ConfigurationError, match="DQ_BLS_SURVEYS"):
         Settings.from_env({"DQ_BLS_SURVEYS": "../etc"})
+    assert not is_survey_name("pr\n")  # the whole name fits the rule, not a prefix of it ("$" allows a final newline)
 
 
 def test_flag_overrides_win_and_none_is_ignored() -> None:

@@ -13,7 +13,8 @@ One message per file, or per batch of small files (at most :data:`MAX_BATCH_FILE
 validator (the first response's ``Last-Modified``) and ``sha256_state`` (the part size and each part's SHA-256).
 
 :func:`parse_message` is strict: anything but this shape (an unknown version, a path that would leave the survey's
-prefix, a URL outside the survey's folder) is a :class:`~dataquest.errors.ValidationError`, that record's failure.
+prefix, a run id or survey that would bend the outcome's key) is a :class:`~dataquest.errors.ValidationError`, that
+record's failure; the transfer (:mod:`dataquest.transferjob`) checks every URL is under the survey's folder.
 :class:`QueueDispatcher` holds the planned uploads of a run and sends them only when asked, after the planner has
 read every listing (so that planner and transfers never overlap at the source), ten messages per
 ``SendMessageBatch``.
@@ -32,7 +33,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from dataquest import log
 from dataquest.bls.listing import SourceFile
-from dataquest.config import INGEST_LOG_PREFIX, LAYOUT
+from dataquest.config import INGEST_LOG_PREFIX, is_survey_name
 from dataquest.documents import ItemError, renamed, to_document
 from dataquest.errors import ValidationError
 from dataquest.storage import describe
@@ -49,7 +50,6 @@ MAX_BATCH_FILES = 8
 MAX_BATCH_BYTES = 8 * 1024 * 1024
 SEND_BATCH = 10  # SendMessageBatch's limit
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # a part of the outcome's key: no '/'
-_SURVEY = re.compile(LAYOUT["survey_name_regex"])  # the survey-name rule of the settings
 
 
 def outcome_key(run_id: str, message_id: str) -> str:
@@ -210,7 +210,7 @@ def parse_message(body: str) -> TransferMessage:
         raise ValidationError("transfer message: resume is only for a single-file message")
     run_id: str = _get(doc, "run_id", str, "the message")
     survey: str = _get(doc, "survey", str, "the message")
-    if not _RUN_ID.fullmatch(run_id) or not _SURVEY.match(survey):
+    if not _RUN_ID.fullmatch(run_id) or not is_survey_name(survey):
         raise ValidationError(f"transfer message: run_id {run_id[:80]!r} or survey {survey[:20]!r} is malformed")
     return TransferMessage(VERSION, run_id, survey, files, resume)
 
