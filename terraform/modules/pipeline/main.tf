@@ -26,12 +26,16 @@ locals {
   # The transfers' trail (config.INGEST_LOG_PREFIX): one object per transfer outcome, under the run's folder.
   ingest_log_prefix = "${local.prefixes.logs}ingest/"
 
-  function_environment = {
-    DQ_BUCKET         = module.bucket.bucket_name
-    DQ_CONTACT        = var.contact_email
+  # Every function: where the data is, and who BLS may write to.
+  common_environment = {
+    DQ_BUCKET  = module.bucket.bucket_name
+    DQ_CONTACT = var.contact_email
+  }
+
+  function_environment = merge(local.common_environment, {
     DQ_BLS_SURVEYS    = join(",", var.bls_surveys)
     DQ_POPULATION_URL = var.population_url
-  }
+  })
 
   # What planner and transfers share: where the source is, the deployment-wide interval between request starts,
   # how many transfers stream at once (each transfer container paces itself at interval x streams), the queue.
@@ -121,9 +125,7 @@ module "transfer" {
   memory_size        = var.transfer_memory_size
   timeout            = var.transfer_timeout
   log_retention_days = var.log_retention_days
-  environment_variables = merge(local.fanout_environment, {
-    DQ_BUCKET    = module.bucket.bucket_name
-    DQ_CONTACT   = var.contact_email
+  environment_variables = merge(local.common_environment, local.fanout_environment, {
     DQ_LOG_LEVEL = "INFO" # as Lambda's application_log_level (lambda_image's default): lower both to see DEBUG
   })
   kms_key_arns = compact([var.bucket_kms_key_arn])
