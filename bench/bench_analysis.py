@@ -12,9 +12,9 @@ eagerly, the JSON document and the CSVs written). Prints the best run of each an
 (>= 8x faster, <= 1/3 of pandas' peak memory); checks that both give the same results. Exit 1 if they differ.
 
 A third process, the floor, does the least any report on the same reader must: start-up, ``import polars``, the
-typed reader of :mod:`dataquest.datafile`, and one sum of the values per series and year (the best year needs every
-such sum); no other column, no hash, no files. Its time over pandas' is the largest speed-up a report built that way
-can show on this machine.
+typed reader of :mod:`dataquest.report.datafile`, and one sum of the values per series and year (the best
+year needs every such sum); no other column, no hash, no files. Its time over pandas' is the largest speed-up a
+report built that way can show on this machine.
 """
 
 # ruff: noqa: PLC0415 - each subprocess imports only the library it measures
@@ -188,7 +188,7 @@ def floor_worker(data: Path) -> None:
     """The floor: the report's reader and one sum of the values per series and year, nothing else."""
     import polars as pl
 
-    from dataquest.datafile import scan_bls
+    from dataquest.report.datafile import scan_bls
 
     sums = scan_bls(data).group_by("series_id", "year").agg(pl.col("value").sum())
     print(json.dumps({"groups": sums.collect(engine="streaming").height}))

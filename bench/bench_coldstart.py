@@ -4,7 +4,7 @@
 
 Each measurement is a fresh subprocess that times ``import <module>`` (best of ``--runs``); the baseline is
 what a pandas-based handler imports at load (``pandas`` and ``boto3``). The handlers import polars only when a
-report is computed, so ``dataquest.report`` (which imports polars) is shown too: that is the first report's
+report is computed, so ``dataquest.report.builder`` (which imports polars) is shown too: that is the first report's
 extra cost in a cold container.
 """
 
@@ -54,7 +54,7 @@ def main() -> int:
     args = parser.parse_args()
 
     # The handlers themselves: a missing one is an error, never a stand-in module measured under another name.
-    targets = ["dataquest.handlers.ingest", "dataquest.handlers.report", "dataquest.report"]
+    targets = ["dataquest.handlers.ingest", "dataquest.handlers.report", "dataquest.report.builder"]
     missing = [m for m in targets if not exists(m)]
     if missing:
         print(f"bench-coldstart: cannot import {', '.join(missing)} from {ROOT / 'src'}", file=sys.stderr)
@@ -67,7 +67,7 @@ def main() -> int:
     print(f"  {'pandas + boto3 (baseline)':<38} {baseline * 1000:8.1f} ms")
     for t in dict.fromkeys(targets):
         seconds = import_seconds((t,), args.runs)
-        note = " (imports polars)" if t == "dataquest.report" else ""
+        note = " (imports polars)" if t == "dataquest.report.builder" else ""
         print(f"  {t + note:<38} {seconds * 1000:8.1f} ms   baseline / this = {baseline / seconds:4.1f}x")
     return 0
 

@@ -21,8 +21,9 @@ import sys
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
-from dataquest import httpclient, log, storage
+from dataquest import log, storage
 from dataquest.config import Settings, transfer_interval
+from dataquest.http import client as httpclient
 
 if TYPE_CHECKING:
     import httpx
@@ -64,7 +65,7 @@ class App:
 
     @property
     def fetcher(self) -> httpclient.Fetcher:
-        """The paced, retrying :class:`~dataquest.httpclient.Fetcher` over :attr:`http`."""
+        """The paced, retrying :class:`~dataquest.http.client.Fetcher` over :attr:`http`."""
         if self._fetcher is None:
             self._fetcher = httpclient.Fetcher(self.http, min_interval=self.settings.request_interval)
         return self._fetcher

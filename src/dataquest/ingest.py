@@ -2,7 +2,7 @@
 
 With ``DQ_TRANSFER_QUEUE_URL`` set it is the fan-out's planner: it plans every survey as the sync does (lease,
 listing, guards, clock checks, deletes) and sends the uploads to the transfer queue
-(:mod:`dataquest.bls.jobs`), for :mod:`dataquest.handlers.transfer` to make.
+(:mod:`dataquest.bls.transfer.messages`), for :mod:`dataquest.handlers.transfer` to make.
 
 :func:`run_ingest` is the job the ingest handler, ``dataquest ingest`` and the embedded run share. A failed
 survey, or a sync that fails whole (a held lease, a bug), does not stop the population fetch; every error is
@@ -18,10 +18,10 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 from dataquest import log
-from dataquest.bls.jobs import QueueDispatcher
 from dataquest.bls.summary import SyncSummary
 from dataquest.bls.sync import sync_surveys
 from dataquest.bls.trail import failure
+from dataquest.bls.transfer.messages import QueueDispatcher
 from dataquest.config import BLS_PREFIX, POPULATION_KEY
 from dataquest.documents import ItemError, to_document
 from dataquest.errors import DataQuestError, IngestFailedError

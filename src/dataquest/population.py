@@ -30,7 +30,7 @@ from dataquest.errors import SourceError, ValidationError
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-    from dataquest.httpclient import Fetcher
+    from dataquest.http.client import Fetcher
 
 logger = log.get(__name__)
 
@@ -162,7 +162,7 @@ def _preview(text: str, limit: int = 60) -> str:
 
 def fetch_population(fetcher: Fetcher, s3: S3Client, bucket: str, url: str) -> PopulationResult:
     """GET ``url``, validate it, and store its bytes at ``population/nation_population.json`` if they changed."""
-    from dataquest.httpclient import POPULATION  # noqa: PLC0415 - the report imports this module, not httpx
+    from dataquest.http.client import POPULATION  # noqa: PLC0415 - the report imports this module, not httpx
 
     try:
         response = fetcher.get(url, max_bytes=MAX_POPULATION_BYTES, source=POPULATION)

@@ -23,11 +23,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from dataquest import relay
-from dataquest.bls.transfer import TransferConfig
+from dataquest.bls.transfer.upload import TransferConfig
 from dataquest.config import INGEST_LOG_PREFIX, POPULATION_KEY
 from dataquest.handlers import ingest, transfer
-from dataquest.invoke import handler_invoker
+from dataquest.local import relay
+from dataquest.local.invoke import handler_invoker
 from tests.integration.terraform_least_privilege import (
     REPORT_QUEUE,
     Context,

@@ -335,7 +335,7 @@ def test_report_without_its_extra_names_the_extra(env: Env, local: tuple[Path, P
 def test_a_bug_is_one_line_with_the_debug_hint(env: Env, local: tuple[Path, Path]) -> None:
     data, pop = local
     code = (
-        "import sys, dataquest.report as r\n"
+        "import sys, dataquest.report.builder as r\n"
         "def boom(*a, **k): raise AssertionError('an invariant broke')\n"
         "r.report_from_files = boom\n"
         "from dataquest.cli import main; sys.exit(main())"

@@ -26,8 +26,8 @@ from typing import Any
 import httpx
 import pytest
 
-from dataquest import relay
-from dataquest.embedded import create_topology
+from dataquest.local import relay
+from dataquest.local.embedded import create_topology
 from tests.conftest import EVENTS, ROOT
 from tests.integration.test_run_embedded import POPULATION_PATH, check_report, publish, small_tree
 from tests.support.aws import client, free_port

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from dataquest.embedded import Topology, create_topology
-from dataquest.relay import sqs_event
+from dataquest.local.embedded import Topology, create_topology
+from dataquest.local.relay import sqs_event
 from tests.conftest import EVENTS
 from tests.integration.test_run_embedded import check_report, pipeline_env, publish, small_tree
 from tests.support.aws import client, receive_all

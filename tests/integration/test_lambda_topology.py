@@ -19,9 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
-from dataquest import invoke as invokers
-from dataquest import relay
-from dataquest.embedded import create_topology
+from dataquest.local import invoke as invokers
+from dataquest.local import relay
+from dataquest.local.embedded import create_topology
 from tests.conftest import ROOT
 from tests.integration.test_run_embedded import check_report, pipeline_env, publish, small_tree
 from tests.support.aws import client, free_port

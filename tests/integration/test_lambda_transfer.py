@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from dataquest.bls.jobs import VERSION, JobFile, TransferMessage
 from dataquest.bls.listing import SourceFile
+from dataquest.bls.transfer.messages import VERSION, JobFile, TransferMessage
 from tests.integration.test_lambda_handlers import lambda_env
 from tests.integration.test_run_embedded import pipeline_env
 from tests.support.aws import client

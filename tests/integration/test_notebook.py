@@ -13,9 +13,9 @@ from typing import Any
 import boto3
 import pytest
 
-from dataquest import report
 from dataquest.config import BLS_DATA_KEY, POPULATION_KEY
-from dataquest.report import ReportOptions
+from dataquest.report import builder as report
+from dataquest.report.builder import ReportOptions
 from tests.conftest import ROOT
 from tests.support.report_inputs import PR32_TITLE, mapping_files, population_bytes, write_inputs
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from dataquest import report
-from dataquest.report import ReportOptions
+from dataquest.report import builder as report
+from dataquest.report.builder import ReportOptions
 from tests.support import browser
 from tests.support.html_page import Page
 from tests.support.report_inputs import PR32_TITLE, write_inputs

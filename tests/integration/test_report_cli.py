@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from dataquest.config import POPULATION_KEY, REPORT_FILES
-from dataquest.report import BLS_DATA_KEY, ReportOptions, report_from_files
+from dataquest.report.builder import BLS_DATA_KEY, ReportOptions, report_from_files
 from tests.support import aws
 from tests.support.bls_site import BlsSite
 from tests.unit.test_analysis import bls_bytes, quarters

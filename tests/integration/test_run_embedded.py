@@ -252,8 +252,9 @@ def test_the_embedded_run_closes_the_http_client_it_opened(
 ) -> None:
     import httpx
 
-    from dataquest import embedded, httpclient
     from dataquest.config import Settings
+    from dataquest.http import client as httpclient
+    from dataquest.local import embedded
 
     publish(site, small_tree())
     opened: list[httpx.Client] = []
@@ -335,8 +336,9 @@ def test_run_resumes_a_file_bigger_than_one_invocation(
     pytest.importorskip("dataquest.handlers.transfer", reason="the transfer handler comes with wip/fanout")
     import boto3
 
-    from dataquest import embedded, status
     from dataquest.config import Settings
+    from dataquest.local import embedded
+    from dataquest.ops import status
     from tests.support.aws import moto_server
 
     tree = small_tree()

@@ -14,8 +14,8 @@ import pytest
 from dataquest.app import App
 from dataquest.config import REPORT_FILES, Settings
 from dataquest.documents import to_document
-from dataquest.embedded import Topology, create_topology, deliver_notifications
 from dataquest.handlers import report
+from dataquest.local.embedded import Topology, create_topology, deliver_notifications
 from tests.integration.test_run_embedded import small_tree
 from tests.support.aws import client
 

@@ -22,9 +22,9 @@ import pytest
 from dataquest.bls import lease as leases
 from dataquest.bls.summary import SyncSummary
 from dataquest.bls.sync import sync_surveys
-from dataquest.bls.transfer import TransferConfig
+from dataquest.bls.transfer.upload import TransferConfig
 from dataquest.config import Settings
-from dataquest.httpclient import Fetcher, build_client
+from dataquest.http.client import Fetcher, build_client
 from tests.conftest import ROOT
 from tests.support import aws
 from tests.support.bls_site import BlsSite
@@ -239,9 +239,9 @@ _KILLABLE = textwrap.dedent(
     """
     import sys
     from dataquest.bls.sync import sync_surveys
-    from dataquest.bls.transfer import TransferConfig
+    from dataquest.bls.transfer.upload import TransferConfig
     from dataquest.config import Settings
-    from dataquest.httpclient import Fetcher, build_client
+    from dataquest.http.client import Fetcher, build_client
     from dataquest.storage import s3_client
 
     settings = Settings.from_env()

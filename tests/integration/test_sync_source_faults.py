@@ -18,7 +18,7 @@ from dataquest.bls.sync import sync_surveys
 from dataquest.cli import main
 from dataquest.config import Settings
 from dataquest.errors import SourceError
-from dataquest.httpclient import Fetcher, build_client
+from dataquest.http.client import Fetcher, build_client
 from dataquest.storage import MAX_METADATA_BYTES, metadata_bytes
 from tests.integration.test_sync_bls import CFG, CONTACT, bad_listings, mirror, s3, stock
 from tests.support.bls_site import BlsSite, iis_entry

@@ -14,13 +14,13 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from dataquest import relay
 from dataquest.app import App
-from dataquest.bls.jobs import VERSION, JobFile, TransferMessage, outcome_key
 from dataquest.bls.listing import SourceFile
+from dataquest.bls.transfer.messages import VERSION, JobFile, TransferMessage, outcome_key
 from dataquest.config import Settings
 from dataquest.handlers import transfer as transfer_handler
-from dataquest.invoke import handler_invoker
+from dataquest.local import relay
+from dataquest.local.invoke import handler_invoker
 from tests.support.bls_site import BlsSite
 
 BUCKET = "fanout-bucket"

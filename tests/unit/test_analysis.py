@@ -9,10 +9,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from dataquest import analysis, datafile
 from dataquest.errors import ValidationError
 from dataquest.population import PopulationRow, parse_population
-from dataquest.report_options import ReportOptions
+from dataquest.report import analysis, datafile
+from dataquest.report.options import ReportOptions
 
 Row = tuple[str, int, str, str]
 

@@ -14,8 +14,8 @@ from moto import mock_aws
 from dataquest import __version__
 from dataquest.app import App
 from dataquest.config import REPORT_FUNCTION_TIMEOUT, REPORT_QUEUE_VISIBILITY_TIMEOUT, Settings
-from dataquest.embedded import create_topology
 from dataquest.errors import ConfigurationError
+from dataquest.local.embedded import create_topology
 from tests.conftest import ROOT
 
 SETTINGS = Settings(bucket="b", contact="ops@example.org")

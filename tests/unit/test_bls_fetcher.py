@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from dataquest.httpclient import Fetcher
+from dataquest.http.client import Fetcher
 
 
 @pytest.mark.parametrize("value", ["-5", "nan", "Wed, 21 Oct 2015 07:28:00 GMT"])

@@ -10,7 +10,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from dataquest.bls.jobs import (
+from dataquest.bls.listing import SourceFile
+from dataquest.bls.plan import Action
+from dataquest.bls.transfer.messages import (
     MAX_BATCH_BYTES,
     JobFile,
     Part,
@@ -21,8 +23,6 @@ from dataquest.bls.jobs import (
     parse_message,
     plan_messages,
 )
-from dataquest.bls.listing import SourceFile
-from dataquest.bls.plan import Action
 from dataquest.errors import ValidationError
 
 URL = "https://download.bls.gov/pub/time.series/pr/"

@@ -8,7 +8,7 @@ import pytest
 
 from dataquest.bls.listing import parse_listing, walk, within
 from dataquest.errors import ListingError, SourceError
-from dataquest.httpclient import Fetcher
+from dataquest.http.client import Fetcher
 from tests.support.bls_site import BlsSite, iis_entry
 
 BASE = "https://download.bls.gov/pub/time.series/"

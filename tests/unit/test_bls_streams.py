@@ -10,10 +10,10 @@ import httpx
 import pytest
 
 from dataquest.bls import sync as sync_module
-from dataquest.bls.streams import Streams, cut_reads
+from dataquest.bls.transfer.streams import Streams, cut_reads
 from dataquest.config import Settings
 from dataquest.errors import ConfigurationError, Interrupted
-from dataquest.httpclient import Fetcher
+from dataquest.http.client import Fetcher
 from tests.support.bls_site import BlsSite
 from tests.unit.test_bls_sync import CFG, Source, body, keys, settings
 

@@ -12,11 +12,11 @@ import pytest
 from dataquest.bls.lease import acquire
 from dataquest.bls.summary import SUMMARY_KEYS
 from dataquest.bls.sync import sync_surveys
-from dataquest.bls.transfer import TransferConfig
+from dataquest.bls.transfer.upload import TransferConfig
 from dataquest.config import Settings
 from dataquest.documents import to_document
 from dataquest.errors import ConfigurationError
-from dataquest.httpclient import Fetcher
+from dataquest.http.client import Fetcher
 from tests.support.bls_site import BlsSite
 
 BUCKET = "sync-bucket"

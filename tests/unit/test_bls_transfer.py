@@ -13,9 +13,9 @@ import pytest
 from dataquest.bls.listing import SourceFile
 from dataquest.bls.mirror import abort_stale_uploads
 from dataquest.bls.plan import source_metadata
-from dataquest.bls.transfer import TransferConfig, transfer
+from dataquest.bls.transfer.upload import TransferConfig, transfer
 from dataquest.errors import SourceError, StorageError
-from dataquest.httpclient import Fetcher
+from dataquest.http.client import Fetcher
 
 BUCKET = "mirror-bucket"
 URL = "https://download.bls.gov/pub/time.series/pr/big"

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from dataquest import charts
+from dataquest.report import charts
 
 NS = {"s": "http://www.w3.org/2000/svg"}
 

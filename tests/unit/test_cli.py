@@ -78,7 +78,7 @@ def test_the_last_resort_guard_turns_a_bug_into_one_line_with_a_hint(
     def broken(*args: Any, **kw: Any) -> Any:
         raise ZeroDivisionError("division by zero\nsecond line")
 
-    monkeypatch.setattr("dataquest.report.report_from_files", broken)
+    monkeypatch.setattr("dataquest.report.builder.report_from_files", broken)
     data, pop = files
     assert cli.main(["report", "--data-file", data, "--population-file", pop, "--json"]) == cli.EXIT_FAILED
     captured = capsys.readouterr()
@@ -99,11 +99,11 @@ def test_a_missing_extra_is_named(
 ) -> None:
     import sys
 
-    import dataquest
+    import dataquest.report
 
-    for name in ("report", "analysis"):  # as on an install without [report]: not imported yet, polars absent
-        monkeypatch.delitem(sys.modules, f"dataquest.{name}", raising=False)
-        monkeypatch.delattr(dataquest, name, raising=False)
+    for name in ("builder", "analysis"):  # as on an install without [report]: not imported yet, polars absent
+        monkeypatch.delitem(sys.modules, f"dataquest.report.{name}", raising=False)
+        monkeypatch.delattr(dataquest.report, name, raising=False)
     monkeypatch.setitem(sys.modules, "polars", None)
     data, pop = files
     assert cli.main(["report", "--data-file", data, "--population-file", pop]) == cli.EXIT_USAGE

@@ -13,12 +13,12 @@ from unittest.mock import patch
 
 import pytest
 
-from dataquest import relay
 from dataquest.app import App
 from dataquest.config import RESUMABLE_UPLOAD_GRACE
 from dataquest.documents import to_document
 from dataquest.ingest import run_ingest
-from dataquest.invoke import handler_invoker
+from dataquest.local import relay
+from dataquest.local.invoke import handler_invoker
 from tests.support.bls_tree import SyntheticTree
 from tests.support.fanout import BUCKET, Context, Fanout, fanout_world
 from tests.unit.test_report import POPULATION

@@ -60,7 +60,7 @@ def logs(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
 
 def fake(monkeypatch: pytest.MonkeyPatch, error: Exception | None = None) -> FakeRunReport:
     run = FakeRunReport(error)
-    monkeypatch.setattr("dataquest.report.run_report", run)
+    monkeypatch.setattr("dataquest.report.builder.run_report", run)
     return run
 
 

@@ -15,21 +15,22 @@ from typing import Any
 
 import pytest
 
-from dataquest import relay, transferjob
 from dataquest.app import App
-from dataquest.bls import resume
-from dataquest.bls.jobs import parse_message
 from dataquest.bls.mirror import read_object
 from dataquest.bls.plan import decide
-from dataquest.bls.resume import PartsDigest
-from dataquest.bls.transfer import TransferConfig
+from dataquest.bls.transfer import resume
+from dataquest.bls.transfer import worker as transferjob
+from dataquest.bls.transfer.messages import parse_message
+from dataquest.bls.transfer.resume import PartsDigest
+from dataquest.bls.transfer.upload import TransferConfig
+from dataquest.bls.transfer.worker import Transfers, run_record
+from dataquest.bls.verify import check_object
 from dataquest.config import Settings, transfer_interval
 from dataquest.documents import to_document
 from dataquest.events import SqsMessage
 from dataquest.handlers import transfer as transfer_handler
-from dataquest.invoke import handler_invoker
-from dataquest.transferjob import Transfers, run_record
-from dataquest.verify import check_object
+from dataquest.local import relay
+from dataquest.local.invoke import handler_invoker
 from tests.support.fanout import BUCKET, MODIFIED, Context, Fanout, fanout_world
 
 MiB = 1024 * 1024

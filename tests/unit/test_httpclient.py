@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from dataquest.errors import ForbiddenError, SourceError
-from dataquest.httpclient import BLS, POPULATION, Fetcher, Pacer, build_client, is_permanent, same_origin
+from dataquest.http.client import BLS, POPULATION, Fetcher, Pacer, build_client, is_permanent, same_origin
 
 
 class Clock:

@@ -14,7 +14,7 @@ import pytest
 from dataquest.config import POPULATION_KEY
 from dataquest.documents import to_document
 from dataquest.errors import SourceError, ValidationError
-from dataquest.httpclient import Fetcher
+from dataquest.http.client import Fetcher
 from dataquest.population import MAX_POPULATION_BYTES, PopulationRow, fetch_population, parse_population
 
 URL = "https://api.example.test/tesseract/data.jsonrecords?cube=pop"

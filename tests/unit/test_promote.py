@@ -1,4 +1,4 @@
-"""ECR promotion by digest (dataquest.promote and `dataquest promote`) against moto's ECR."""
+"""ECR promotion by digest (dataquest.ops.promote and `dataquest promote`) against moto's ECR."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from dataquest import cli, promote
+from dataquest import cli
 from dataquest.documents import to_document
+from dataquest.ops import promote
 from tests.conftest import ROOT
 
 REAL_DOWNLOAD_CONFIG = promote.download_config  # the autouse fixture below serves the blobs for moto instead

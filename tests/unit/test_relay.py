@@ -1,4 +1,4 @@
-"""The event source mapping (dataquest.relay) against moto's SQS: a fake RIE endpoint over HTTP (the
+"""The event source mapping (dataquest.local.relay) against moto's SQS: a fake RIE endpoint over HTTP (the
 docker-compose relay), and handlers in this process with immediate retries and a dead-letter queue (what
 ``dataquest run`` uses)."""
 
@@ -14,10 +14,11 @@ import httpx
 import pytest
 from moto import mock_aws
 
-from dataquest import cli, relay
-from dataquest import invoke as invokers
+from dataquest import cli
 from dataquest.documents import to_document
 from dataquest.errors import StorageError
+from dataquest.local import invoke as invokers
+from dataquest.local import relay
 
 FUNCTION_URL = "http://report:8080" + invokers.INVOKE_PATH
 

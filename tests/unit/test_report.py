@@ -15,10 +15,12 @@ from typing import Any
 import httpx
 import pytest
 
-from dataquest import cli, report, report_s3
+from dataquest import cli
 from dataquest.config import POPULATION_KEY
 from dataquest.errors import InputMissingError
-from dataquest.report import BLS_DATA_KEY, ReportOptions, run_report
+from dataquest.report import builder as report
+from dataquest.report import s3 as report_s3
+from dataquest.report.builder import BLS_DATA_KEY, ReportOptions, run_report
 from tests.unit.test_analysis import bls_bytes, quarters
 
 BUCKET = "dq-report-test"
@@ -339,7 +341,7 @@ def test_cli_fetch_population(s3: Any, capsys: pytest.CaptureFixture[str], monke
         seen.append(str(request.url))
         return httpx.Response(200, content=POPULATION)
 
-    from dataquest import httpclient
+    from dataquest.http import client as httpclient
 
     monkeypatch.setattr(
         httpclient, "build_client", lambda ua, **kw: httpx.Client(transport=httpx.MockTransport(handler))
@@ -359,7 +361,7 @@ def test_cli_fetch_population_bad_payload_fails_with_one_line(
 ) -> None:
     monkeypatch.setenv("DQ_BUCKET", BUCKET)
     monkeypatch.setenv("DQ_POPULATION_URL", "https://pop.example.test/data")
-    from dataquest import httpclient
+    from dataquest.http import client as httpclient
 
     transport = httpx.MockTransport(lambda r: httpx.Response(200, content=b"<html>oops</html>"))
     monkeypatch.setattr(httpclient, "build_client", lambda ua, **kw: httpx.Client(transport=transport))

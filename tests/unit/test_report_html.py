@@ -10,8 +10,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from dataquest import report, report_cells, report_html, titles
-from dataquest.report import Report, ReportOptions
+from dataquest.report import builder as report
+from dataquest.report import cells as report_cells
+from dataquest.report import html as report_html
+from dataquest.report import titles
+from dataquest.report.builder import Report, ReportOptions
 from tests.support.html_page import Page
 from tests.support.report_inputs import PR32_TITLE, write_inputs
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from dataquest import datafile
 from dataquest.config import LATEST_REPORT_PREFIX, POPULATION_KEY
 from dataquest.errors import StorageError, ValidationError
-from dataquest.report import BLS_DATA_KEY, ReportOptions, report_from_files, run_report
+from dataquest.report import datafile
+from dataquest.report.builder import BLS_DATA_KEY, ReportOptions, report_from_files, run_report
 from tests.unit.test_report import DATA, POPULATION
 
 BUCKET = "dq-report-inputs-test"

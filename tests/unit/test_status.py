@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from dataquest import cli, status
+from dataquest import cli
 from dataquest.documents import to_document
+from dataquest.ops import status
 
 BUCKET = "status-bucket"
 OLD = "20260101T030000.000000Z-aaaaaaaa"

@@ -13,10 +13,11 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from dataquest import report, titles
 from dataquest.config import BLS_DATA_KEY, POPULATION_KEY
 from dataquest.errors import ValidationError
-from dataquest.report import ReportOptions
+from dataquest.report import builder as report
+from dataquest.report import titles
+from dataquest.report.builder import ReportOptions
 from tests.support.report_inputs import PR32_TITLE, mapping_files, population_bytes, series_codes, write_inputs
 
 BUCKET = "dq-titles-test"

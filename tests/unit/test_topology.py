@@ -9,9 +9,9 @@ from typing import Any
 import boto3
 import pytest
 
-from dataquest import embedded, topology
 from dataquest.config import TRANSFER_QUEUE_VISIBILITY_TIMEOUT
 from dataquest.errors import ConfigurationError, StorageError
+from dataquest.local import embedded, topology
 
 BUCKET = "topology-bucket"
 

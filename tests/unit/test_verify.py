@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from dataquest.bls.sync import sync_surveys
+from dataquest.bls.verify import VerifySummary, verify
 from dataquest.documents import to_document
-from dataquest.verify import VerifySummary, verify
 from tests.unit.test_bls_sync import CFG, Source, body, keys, settings
 
 BUCKET = "sync-bucket"  # test_bls_sync's settings() names this bucket

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote, urljoin, urlsplit
 
-from dataquest.httpclient import RedirectPolicy
+from dataquest.http.client import RedirectPolicy
 
 MAX_KEY_BYTES = 900  # S3 allows 1024 bytes; leave room for the "bls/<survey>/" prefix
 

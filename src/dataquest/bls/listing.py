@@ -39,7 +39,7 @@ from dataquest import log
 from dataquest.bls.links import relative, within
 from dataquest.config import ALL_SURVEYS, NON_SURVEY_FOLDERS, is_survey_name
 from dataquest.errors import ListingError, SourceError
-from dataquest.httpclient import BLS, RedirectPolicy, Source
+from dataquest.http.client import BLS, RedirectPolicy, Source
 
 __all__ = [  # within: the link rules live in dataquest.bls.links; the sync and the mirror import it from here
     "Entry",
@@ -130,7 +130,7 @@ class Tree:
 
 
 class ListingSource(Protocol):
-    """What :func:`walk` needs from the HTTP side (``dataquest.httpclient.Fetcher`` is one)."""
+    """What :func:`walk` needs from the HTTP side (``dataquest.http.client.Fetcher`` is one)."""
 
     def get_text(
         self, url: str, *, max_bytes: int | None = ..., source: Source = ..., allow: RedirectPolicy = ...

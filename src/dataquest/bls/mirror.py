@@ -21,16 +21,16 @@ from dataquest import log
 from dataquest.bls.listing import SourceFile, within
 from dataquest.bls.plan import Action, MirrorObject, Plan, confirm, needs_details
 from dataquest.bls.trail import failure
-from dataquest.bls.transfer import abort_upload
+from dataquest.bls.transfer.upload import abort_upload
 from dataquest.config import META_SHA256, META_SIZE, TAG_CONFIRMED_TIMESTAMP, TAG_SHA256, TAG_SHA256_PARTS
 from dataquest.errors import StorageError
-from dataquest.httpclient import BLS
+from dataquest.http.client import BLS
 from dataquest.storage import describe, head
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-    from dataquest.httpclient import Fetcher
+    from dataquest.http.client import Fetcher
 
 logger = log.get("dataquest.bls.sync")
 
@@ -87,7 +87,7 @@ def _sha_tag(s3: S3Client, bucket: str, key: str) -> str | None:
         tags = s3.get_object_tagging(Bucket=bucket, Key=key).get("TagSet", [])
     except (ClientError, BotoCoreError) as exc:
         raise StorageError(f"reading the tags of s3://{bucket}/{key} failed: {describe(exc)}", key=key) from exc
-    # a resumed upload records the chained digest instead (see dataquest.bls.transfer): a record all the same
+    # a resumed upload records the chained digest instead (see dataquest.bls.transfer.upload): a record all the same
     return next((t["Value"] for t in tags if t["Key"] in (TAG_SHA256, TAG_SHA256_PARTS)), None)
 
 

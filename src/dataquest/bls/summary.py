@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from dataquest.documents import INTERNAL, OMIT_EMPTY, ItemError
 
 if TYPE_CHECKING:
-    from dataquest.bls.jobs import Planned
     from dataquest.bls.plan import Action
+    from dataquest.bls.transfer.messages import Planned
 
 
 @dataclass

@@ -1,15 +1,15 @@
 """``sync-bls``: keep ``bls/<survey>/`` in S3 a byte-identical mirror of BLS survey folders.
 
-``--survey all`` is resolved first, once, from the root listing (:func:`dataquest.bls.listing.discover_surveys`:
-a bad root listing fails the run before any survey is touched). For each survey: take its lease, abort multipart
-uploads a killed run left behind, walk the listing, read what the mirror's objects recorded (a HEAD only where
-the sizes agree), plan (:mod:`dataquest.bls.plan`), then act: confirm with a HEAD the files whose listed time
-moved by whole hours (a clock change), stream the uploads (:mod:`dataquest.bls.transfer`), ``DQ_TRANSFER_STREAMS``
-at once (:mod:`dataquest.bls.streams`), and delete what the listing no longer has, folder by folder under the
+``--survey all`` is resolved first, once, from the root listing (:func:`dataquest.bls.listing.discover_surveys`: a
+bad root listing fails the run before any survey is touched). For each survey: take its lease, abort multipart
+uploads a killed run left behind, walk the listing, read what the mirror's objects recorded (a HEAD only where the
+sizes agree), plan (:mod:`dataquest.bls.plan`), then act: confirm with a HEAD the files whose listed time moved by
+whole hours (a clock change), stream the uploads (:mod:`dataquest.bls.transfer.upload`), ``DQ_TRANSFER_STREAMS`` at
+once (:mod:`dataquest.bls.transfer.streams`), and delete what the listing no longer has, folder by folder under the
 plan's guards. Any failure in one file (an HTTP error, a refused redirect, an S3 error, anything) is that file's
 error and the run goes on; a failure in one survey (its listing, its lease, or anything unexpected) does not stop
-the others. Every step is an event of the run's trail (:mod:`dataquest.bls.trail`), written to ``_logs/ingest/``
-as the run goes (not in a dry run, which changes nothing). An interrupt (SIGTERM or SIGINT under
+the others. Every step is an event of the run's trail (:mod:`dataquest.bls.trail`), written to ``_logs/ingest/`` as
+the run goes (not in a dry run, which changes nothing). An interrupt (SIGTERM or SIGINT under
 :func:`dataquest.signals.interruptible`, Ctrl-C) aborts the uploads in flight, releases the lease, and writes the
 trail with an ``interrupted`` event before it goes on up, carrying the summary reached.
 """
@@ -27,15 +27,15 @@ from typing import TYPE_CHECKING, Any
 from dataquest import log
 from dataquest.bls import lease as leases
 from dataquest.bls.deletes import delete_keys
-from dataquest.bls.jobs import Planned, QueueDispatcher
 from dataquest.bls.listing import discover_surveys, walk, within
 from dataquest.bls.mirror import Checker, abort_stale_uploads, read_mirror
 from dataquest.bls.plan import Action, Plan, make_plan, mirror_prefix, source_metadata
 from dataquest.bls.progress import Progress
-from dataquest.bls.streams import Stopped, Streams, cut_reads
 from dataquest.bls.summary import SyncSummary
 from dataquest.bls.trail import Trail, failure
-from dataquest.bls.transfer import TransferConfig, transfer
+from dataquest.bls.transfer.messages import Planned, QueueDispatcher
+from dataquest.bls.transfer.streams import Stopped, Streams, cut_reads
+from dataquest.bls.transfer.upload import TransferConfig, transfer
 from dataquest.config import BLS_PREFIX, RESUMABLE_UPLOAD_GRACE, Settings
 from dataquest.documents import ItemError, to_document
 from dataquest.errors import ConfigurationError, DataQuestError, Interrupted
@@ -43,7 +43,7 @@ from dataquest.errors import ConfigurationError, DataQuestError, Interrupted
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-    from dataquest.httpclient import Fetcher, RedirectPolicy
+    from dataquest.http.client import Fetcher, RedirectPolicy
 
 logger = log.get(__name__)
 

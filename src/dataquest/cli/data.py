@@ -22,7 +22,7 @@ from dataquest.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from dataquest.bls.summary import SyncSummary
-    from dataquest.verify import VerifySummary
+    from dataquest.bls.verify import VerifySummary
 
 
 def cmd_sync_bls(args: argparse.Namespace, settings: Settings) -> Outcome:
@@ -97,7 +97,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> Outcome:
 
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> Outcome:
     from dataquest.app import App
-    from dataquest.verify import verify
+    from dataquest.bls.verify import verify
 
     settings.require_bucket()
     with App(settings) as app:

@@ -19,13 +19,13 @@ from dataquest.errors import ConfigurationError, PromotionError
 
 if TYPE_CHECKING:
     from dataquest.app import App
-    from dataquest.embedded import RunResult
+    from dataquest.local.embedded import RunResult
 
 logger = log.get("dataquest.cli")
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> Outcome:
-    from dataquest import embedded
+    from dataquest.local import embedded
 
     if args.endpoint_url is not None:
         endpoint = Settings.from_env({"AWS_ENDPOINT_URL": args.endpoint_url}).aws_endpoint_url
@@ -71,8 +71,8 @@ def describe_run(result: RunResult) -> str:
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> Outcome:
-    from dataquest import status
     from dataquest.app import App
+    from dataquest.ops import status
 
     if args.runs < 1:
         raise ConfigurationError(f"--runs {args.runs}: give 1 or more")
@@ -84,9 +84,9 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> Outcome:
 def cmd_relay(args: argparse.Namespace, settings: Settings) -> Outcome:
     import httpx
 
-    from dataquest import relay
     from dataquest.app import App
-    from dataquest.invoke import http_invoker
+    from dataquest.local import relay
+    from dataquest.local.invoke import http_invoker
 
     stop = threading.Event()
 
@@ -122,8 +122,8 @@ def cmd_relay(args: argparse.Namespace, settings: Settings) -> Outcome:
 def cmd_promote(args: argparse.Namespace, settings: Settings) -> Outcome:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from dataquest import promote
     from dataquest.app import App
+    from dataquest.ops import promote
 
     with App(settings) as app:
         try:
@@ -138,7 +138,7 @@ def cmd_promote(args: argparse.Namespace, settings: Settings) -> Outcome:
 
 
 def _promote_one(args: argparse.Namespace, app: App) -> Outcome:
-    from dataquest import promote
+    from dataquest.ops import promote
 
     given = {"--repository": args.repository, "--from": args.from_tag, "--to": args.to_tag}
     missing = [flag for flag, value in given.items() if not value]
@@ -153,7 +153,7 @@ def _promote_one(args: argparse.Namespace, app: App) -> Outcome:
 
 
 def _release(args: argparse.Namespace, app: App) -> Outcome:
-    from dataquest import promote
+    from dataquest.ops import promote
 
     tfvars = Path(args.tfvars or f"terraform/envs/{args.env}/images.auto.tfvars.json")
     release = promote.release(

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 from dataquest.cli.common import Outcome, warn
 from dataquest.config import LATEST_REPORT_PREFIX, Settings
 from dataquest.errors import ConfigurationError
-from dataquest.report_options import DEFAULTS, PERIODS, ReportOptions
+from dataquest.report.options import DEFAULTS, PERIODS, ReportOptions
 
 if TYPE_CHECKING:
-    from dataquest.report_document import Report
+    from dataquest.report.document import Report
 
 
 def _check_year(flag: str, year: int) -> None:
@@ -25,7 +25,7 @@ def _check_year(flag: str, year: int) -> None:
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> Outcome:
-    from dataquest import report
+    from dataquest.report import builder as report
 
     options = ReportOptions(
         periods=args.periods,
@@ -59,7 +59,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> Outcome:
 
 def _compute(args: argparse.Namespace, settings: Settings, options: ReportOptions, notes: list[str]) -> Report:
     """The report from the two local files, or from S3 (written there unless ``--no-upload``)."""
-    from dataquest import report
+    from dataquest.report import builder as report
 
     if args.data_file or args.population_file:
         if not (args.data_file and args.population_file):

@@ -67,7 +67,7 @@ def handler(event: Any, context: Any, app: App | None = None) -> dict[str, list[
 
 
 def _report(app: App, bucket: str) -> bool:
-    from dataquest.report import run_report  # noqa: PLC0415 - polars only when there is a report to compute
+    from dataquest.report.builder import run_report  # noqa: PLC0415 - polars only when there is a report to compute
 
     try:
         result = run_report(app.s3, bucket)

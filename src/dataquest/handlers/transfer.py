@@ -1,7 +1,7 @@
 """The transfer Lambda (the whole-tree fan-out): an SQS batch of transfer messages in, ``{"batchItemFailures"}`` out.
 
-Each record is one message of the transfer queue (:mod:`dataquest.bls.jobs`): one file, or a batch of small
-ones, or a continuation of a large one. :func:`dataquest.transferjob.run_record` does it: skip what the mirror
+Each record is one message of the transfer queue (:mod:`dataquest.bls.transfer.messages`): one file, or a batch of small
+ones, or a continuation of a large one. :func:`dataquest.bls.transfer.worker.run_record` does it: skip what the mirror
 already holds, stream the rest, pause near the time limit and send a continuation. A record fails alone (a
 malformed message, any file's error) and SQS delivers it again, then to the transfer dead-letter queue.
 
@@ -18,8 +18,8 @@ from typing import Any
 
 from dataquest import log
 from dataquest.app import App, app_from_env
+from dataquest.bls.transfer.worker import Transfers, run_record
 from dataquest.events import parse_sqs_event
-from dataquest.transferjob import Transfers, run_record
 
 logger = log.get(__name__)
 

@@ -1,12 +1,12 @@
-"""The report: the analysis of the two inputs, as a typed document (:mod:`dataquest.report_document`).
+"""The report: the analysis of the two inputs, as a typed document (:mod:`dataquest.report.document`).
 
 :func:`run_report` is what the report Lambda and ``dataquest report`` call: it HEADs both inputs in S3,
 derives the report's folder from their versions (``reports/<bls-version>_<population-version>/``; the S3
 VersionId where the bucket is versioned, else the ETag), and returns at once when that folder's
 ``report.json`` exists (duplicate SQS notifications cost one HEAD each). Otherwise it reads exactly the
-versions it HEADed, and the series titles from the mapping files next to the data file (:mod:`dataquest.titles`;
+versions it HEADed, and the series titles from the mapping files next to the data file (:mod:`dataquest.report.titles`;
 ids only, and the pages say so, when they are not there), computes, logs the three results, and writes the
-report files (:mod:`dataquest.report_render`) to the folder and to ``reports/latest/`` (:mod:`dataquest.report_s3`).
+report files (:mod:`dataquest.report.render`) to the folder and to ``reports/latest/`` (:mod:`dataquest.report.s3`).
 
 :func:`build_report` is the pure core (frames in, document out); :func:`report_from_files` and
 :func:`write_local` serve ``dataquest report --data-file F --population-file F [--out DIR]`` and ``dataquest run``.
@@ -24,15 +24,16 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from dataquest import analysis, log, titles
+from dataquest import log
 from dataquest.config import BLS_DATA_KEY, LATEST_REPORT_PREFIX, POPULATION_KEY
-from dataquest.datafile import BlsSource
 from dataquest.documents import to_document
 from dataquest.errors import StorageError, ValidationError
 from dataquest.population import MAX_POPULATION_BYTES, parse_population
-from dataquest.report_document import InputVersion, Report, ReportInputs, ReportResult
-from dataquest.report_options import DEFAULTS, ReportOptions
-from dataquest.report_render import render_files, render_markdown, render_text, write_local
+from dataquest.report import analysis, titles
+from dataquest.report.datafile import BlsSource
+from dataquest.report.document import InputVersion, Report, ReportInputs, ReportResult
+from dataquest.report.options import DEFAULTS, ReportOptions
+from dataquest.report.render import render_files, render_markdown, render_text, write_local
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -67,7 +68,7 @@ def build_report(
 ) -> Report:
     """The report from the BLS data (a file, bytes or a frame) and the population frame.
 
-    With ``series_titles`` (:mod:`dataquest.titles`), ``best_years`` and ``series_population`` have a ``title``
+    With ``series_titles`` (:mod:`dataquest.report.titles`), ``best_years`` and ``series_population`` have a ``title``
     column after ``series_id`` (null for a series the mapping does not know); without, they have none.
     """
     results = analysis.compute(data, population, options, source=source)
@@ -171,7 +172,7 @@ def run_report(
     ``force`` computes and writes even if the folder's ``report.json`` exists; ``upload=False`` computes and
     writes nothing (``dataquest report --no-upload``).
     """
-    from dataquest import report_s3 as remote  # noqa: PLC0415 - boto3 only where S3 is used
+    from dataquest.report import s3 as remote  # noqa: PLC0415 - boto3 only where S3 is used
 
     bls = remote.head_input(s3, bucket, BLS_DATA_KEY, "dataquest sync-bls")
     pop = remote.head_input(s3, bucket, POPULATION_KEY, "dataquest fetch-population")
@@ -199,7 +200,7 @@ def _compute_from_s3(
     s3: S3Client, bucket: str, bls: storage.ObjectInfo, pop: storage.ObjectInfo, options: ReportOptions
 ) -> Report:
     """The report from exactly the input versions HEADed; the BLS file streamed to a temporary file first."""
-    from dataquest import report_s3 as remote  # noqa: PLC0415
+    from dataquest.report import s3 as remote  # noqa: PLC0415
 
     pop_bytes = remote.read_pinned(s3, bucket, pop)
     population = analysis.population_frame(parse_population(pop_bytes, source=f"s3://{bucket}/{POPULATION_KEY}"))
@@ -217,7 +218,7 @@ def _compute_from_s3(
 
 def _upload(s3: S3Client, bucket: str, prefix: str, computed: Report) -> list[str]:
     """The files to ``prefix``, then to ``reports/latest/`` when the inputs are still the ones computed on."""
-    from dataquest import report_s3 as remote  # noqa: PLC0415
+    from dataquest.report import s3 as remote  # noqa: PLC0415
 
     keys = remote.put_files(s3, bucket, prefix, computed)
     # reports/latest/ only when the inputs are still the ones computed on: a newer notification is on its way

@@ -5,8 +5,8 @@ metadata (a single-part upload), in its ``sha256`` tag (a multipart upload, whos
 are seen), or at least in S3's own ``ChecksumSHA256`` (a full-object checksum; a multipart upload's composite
 ``<hash>-<parts>`` cannot be compared with a file's hash and is not used). An object the transfer function uploaded
 over several invocations records the chained digest in its ``sha256-parts`` tag with its ``part-size``
-(:mod:`dataquest.bls.resume`): its bytes are hashed part by part and compared with that. Verify HEADs each object,
-reads its bytes back streamed (1 MiB at a time, a few objects at once: memory stays bounded whatever the size),
+(:mod:`dataquest.bls.transfer.resume`): its bytes are hashed part by part and compared with that. Verify HEADs each
+object, reads its bytes back streamed (1 MiB at a time, a few objects at once: memory stays bounded whatever the size),
 pinned to the version it HEADed (``If-Match``), and compares. An object whose bytes no longer match is
 ``mismatched``; one with no record at all is ``unrecorded``. S3 checks a body against its checksum on upload, not
 afterwards: an object replaced with bytes of the same size (and its old metadata copied over) is exactly what a sync
@@ -33,9 +33,9 @@ from dataquest import log
 from dataquest.bls import lease as leases
 from dataquest.bls.listing import walk
 from dataquest.bls.plan import mirror_prefix, source_metadata
-from dataquest.bls.resume import PartsDigest
 from dataquest.bls.trail import failure
-from dataquest.bls.transfer import TransferConfig, transfer
+from dataquest.bls.transfer.resume import PartsDigest
+from dataquest.bls.transfer.upload import TransferConfig, transfer
 from dataquest.config import BLS_PREFIX, META_SHA256, TAG_PART_SIZE, TAG_SHA256, TAG_SHA256_PARTS, Settings
 from dataquest.documents import INTERNAL, ItemError
 from dataquest.errors import DataQuestError, StorageError
@@ -44,7 +44,7 @@ from dataquest.storage import NOT_FOUND_CODES, describe, error_code
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-    from dataquest.httpclient import Fetcher
+    from dataquest.http.client import Fetcher
 
 logger = log.get(__name__)
 

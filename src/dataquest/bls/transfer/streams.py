@@ -11,7 +11,7 @@ such read fails at once and the work, seeing :attr:`Streams.stopping`, turns its
 The pool is drained before the exception goes on up, so that the lease is released only once nothing of the
 survey is in flight.
 
-The requests of every thread still go through the one :class:`~dataquest.httpclient.Fetcher`, whose pacer
+The requests of every thread still go through the one :class:`~dataquest.http.client.Fetcher`, whose pacer
 spaces their starts by ``DQ_REQUEST_INTERVAL`` for the whole process; the parts of one multipart upload in
 flight (``DQ_PARTS_IN_FLIGHT``) stay per file.
 """
@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from dataquest.httpclient import Fetcher
+    from dataquest.http.client import Fetcher
 
 T = TypeVar("T")
 

@@ -3,7 +3,7 @@ runs for each record.
 
 For each file of the message: HEAD the object; when it records the message's size and listing timestamp (the
 plan's own skip rule, :func:`dataquest.bls.plan.decide`) it is skipped, so a redelivered message costs a HEAD per
-file and no download. Otherwise the file is transferred (:class:`dataquest.bls.resume.ResumableJob`, the
+file and no download. Otherwise the file is transferred (:class:`dataquest.bls.transfer.resume.ResumableJob`, the
 sync's streaming code); near the time limit a large file pauses and a continuation message goes back to the
 transfer queue. Each file's outcome (``upload``, ``skip``, ``resumed`` or ``error``, with ``ms`` and ``bytes``)
 is one JSON line of ``_logs/ingest/<run_id>/transfers/<message id>.jsonl``.
@@ -22,17 +22,17 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from dataquest import log
-from dataquest.bls.jobs import JobFile, TransferMessage, outcome_key, parse_message
 from dataquest.bls.listing import within
 from dataquest.bls.mirror import read_object
 from dataquest.bls.plan import decide, mirror_prefix, source_metadata
-from dataquest.bls.resume import Finished, ResumableJob
 from dataquest.bls.trail import failure
-from dataquest.bls.transfer import TransferConfig, abort_upload
+from dataquest.bls.transfer.messages import JobFile, TransferMessage, outcome_key, parse_message
+from dataquest.bls.transfer.resume import Finished, ResumableJob
+from dataquest.bls.transfer.upload import TransferConfig, abort_upload
 from dataquest.documents import OMIT_EMPTY, to_document
 from dataquest.errors import ConfigurationError, DataQuestError, ValidationError
 from dataquest.events import SqsMessage
-from dataquest.httpclient import Fetcher
+from dataquest.http.client import Fetcher
 from dataquest.storage import put_bytes
 
 if TYPE_CHECKING:

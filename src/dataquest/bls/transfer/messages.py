@@ -9,12 +9,12 @@ One message per file, or per batch of small files (at most :data:`MAX_BATCH_FILE
      "resume": null}
 
 ``resume`` (single-file messages only) is filled by a transfer that neared its time limit
-(:mod:`dataquest.bls.resume`): the multipart upload's id, the next byte offset, the parts so far, the source's
+(:mod:`dataquest.bls.transfer.resume`): the multipart upload's id, the next byte offset, the parts so far, the source's
 validator (the first response's ``Last-Modified``) and ``sha256_state`` (the part size and each part's SHA-256).
 
 :func:`parse_message` is strict: anything but this shape (an unknown version, a path that would leave the survey's
 prefix, a run id or survey that would bend the outcome's key) is a :class:`~dataquest.errors.ValidationError`, that
-record's failure; the transfer (:mod:`dataquest.transferjob`) checks every URL is under the survey's folder.
+record's failure; the transfer (:mod:`dataquest.bls.transfer.worker`) checks every URL is under the survey's folder.
 :class:`QueueDispatcher` holds the planned uploads of a run and sends them only when asked, after the planner has
 read every listing (so that planner and transfers never overlap at the source), ten messages per
 ``SendMessageBatch``.
@@ -92,7 +92,7 @@ class Part:
 
 @dataclass(frozen=True)
 class Resume:
-    """Where a paused transfer goes on: see :mod:`dataquest.bls.resume`."""
+    """Where a paused transfer goes on: see :mod:`dataquest.bls.transfer.resume`."""
 
     upload_id: str
     offset: int

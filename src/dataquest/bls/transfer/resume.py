@@ -3,15 +3,15 @@
 ``ResumableJob.transfer`` streams the file part by part, each part uploaded while the next is read (one part in
 flight: the source, paced and capped at the transfer streams, is the bottleneck, not S3, and the parts stay in
 order for the chained digest). After each part it asks ``near_limit()``; near the time limit it stops
-at that part boundary and returns :class:`Paused` with a :class:`~dataquest.bls.jobs.Resume`: the upload id, the
-next byte offset, the parts so far, the validator (the first response's ``Last-Modified``, else its ``ETag``) and
-each part's SHA-256. The caller sends that as a continuation message. The continuation asks for
+at that part boundary and returns :class:`Paused` with a :class:`~dataquest.bls.transfer.messages.Resume`: the upload
+id, the next byte offset, the parts so far, the validator (the first response's ``Last-Modified``, else its ``ETag``)
+and each part's SHA-256. The caller sends that as a continuation message. The continuation asks for
 ``Range: bytes=<offset>-`` with ``If-Range: <validator>``: a ``206`` goes on where the last one stopped; a ``200``
 means the source changed, so the upload is aborted and the file starts over from byte 0 with that response.
 A continuation whose upload is gone (aborted by a planner's clean-up of stale uploads, or by a failure) starts
 over too. A file with no validator is never paused.
 
-The whole-file SHA-256 (see :mod:`dataquest.bls.transfer`): a transfer that finishes in the invocation where it
+The whole-file SHA-256 (see :mod:`dataquest.bls.transfer.upload`): a transfer that finishes in the invocation where it
 started records ``sha256``; a resumed one records the chained ``sha256-parts`` and ``part-size`` tags
 (:class:`PartsDigest`).
 """
@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dataquest import log
-from dataquest.bls.jobs import Part, PartDigests, Resume
-from dataquest.bls.transfer import (
+from dataquest.bls.transfer.messages import Part, PartDigests, Resume
+from dataquest.bls.transfer.upload import (
     TransferConfig,
     TransferResult,
     abort_upload,
@@ -39,7 +39,7 @@ from dataquest.bls.transfer import (
 )
 from dataquest.config import TAG_PART_SIZE, TAG_SHA256, TAG_SHA256_PARTS
 from dataquest.errors import SourceError, StorageError
-from dataquest.httpclient import BLS, RedirectPolicy
+from dataquest.http.client import BLS, RedirectPolicy
 from dataquest.storage import describe, error_code
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
     from dataquest.bls.listing import SourceFile
-    from dataquest.httpclient import Fetcher
+    from dataquest.http.client import Fetcher
 
 logger = log.get(__name__)
 

@@ -1,6 +1,6 @@
 """``report.html``: the report document as one self-contained page, for people.
 
-One file with its CSS inline and its charts as inline SVG (:mod:`dataquest.charts`): no script, no web
+One file with its CSS inline and its charts as inline SVG (:mod:`dataquest.report.charts`): no script, no web
 font, nothing fetched when it is viewed, so it opens the same from S3, a mail attachment or a laptop offline.
 Three sections, each a chart and a table:
 
@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from dataquest import charts
-from dataquest.report_cells import best_years_rows
-from dataquest.titles import MISSING_NOTE
+from dataquest.report import charts
+from dataquest.report.cells import best_years_rows
+from dataquest.report.titles import MISSING_NOTE
 
 if TYPE_CHECKING:
-    from dataquest.report_document import Report
+    from dataquest.report.document import Report
 
 EMPTY = "—"
 BASIS = {

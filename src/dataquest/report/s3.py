@@ -1,6 +1,6 @@
 """The report's S3 side: the inputs HEADed and read at exactly that version, the report folder, the files put.
 
-boto3 is imported here, so :mod:`dataquest.report` imports this module only where S3 is used: the local report
+boto3 is imported here, so :mod:`dataquest.report.builder` imports this module only where S3 is used: the local report
 never loads it.
 """
 
@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dataquest import storage, titles
+from dataquest import storage
 from dataquest.config import BLS_DATA_KEY, POPULATION_KEY, REPORTS_PREFIX
 from dataquest.documents import to_document
 from dataquest.errors import InputMissingError, StorageError
-from dataquest.report_document import Report
-from dataquest.report_options import DEFAULTS, ReportOptions
-from dataquest.report_render import render_files
+from dataquest.report import titles
+from dataquest.report.document import Report
+from dataquest.report.options import DEFAULTS, ReportOptions
+from dataquest.report.render import render_files
 
 if TYPE_CHECKING:
     import polars as pl

@@ -4,7 +4,7 @@
 they came from (:class:`ReportInputs`) and the population rows read. Its JSON (:meth:`Report.to_json`) is the
 contract's document: the dataclass parts through :func:`dataquest.documents.to_document`, the rows with polars'
 own NDJSON writer (no Python loop over rows). The frames' columns are the document's row fields, in order; the
-renderers (:mod:`dataquest.report_render`, :mod:`dataquest.report_html`) are generic over them, so a column
+renderers (:mod:`dataquest.report.render`, :mod:`dataquest.report.html`) are generic over them, so a column
 added to a frame reaches every file.
 """
 
@@ -114,7 +114,8 @@ class Report:
 
 @dataclass(frozen=True)
 class ReportResult:
-    """What :func:`dataquest.report.run_report` did: the report, the folder, the keys written, whether it skipped."""
+    """What :func:`dataquest.report.builder.run_report` did: the report, the folder, the keys written, whether it
+    skipped."""
 
     report: Report
     prefix: str

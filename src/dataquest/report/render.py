@@ -1,7 +1,7 @@
-"""The report's files, formatted from a :class:`~dataquest.report_document.Report`: nothing is computed here.
+"""The report's files, formatted from a :class:`~dataquest.report.document.Report`: nothing is computed here.
 
 ``best_years.csv`` and ``series_population.csv`` with polars' CSV writer, ``report.md`` (Markdown tables),
-``report.html`` (:mod:`dataquest.report_html`) and ``report.json`` (:meth:`Report.to_json`), by
+``report.html`` (:mod:`dataquest.report.html`) and ``report.json`` (:meth:`Report.to_json`), by
 :func:`render_files`; :func:`write_local` writes them to a folder; :func:`render_text` is the terminal's tables.
 Tables are built with polars string expressions, a row at a time never in Python.
 """
@@ -13,9 +13,9 @@ from pathlib import Path
 import polars as pl
 
 from dataquest.config import REPORT_FILES
-from dataquest.report_document import Report
-from dataquest.report_html import render_html
-from dataquest.titles import MISSING_NOTE as TITLES_MISSING
+from dataquest.report.document import Report
+from dataquest.report.html import render_html
+from dataquest.report.titles import MISSING_NOTE as TITLES_MISSING
 
 
 def render_files(report: Report) -> dict[str, bytes]:

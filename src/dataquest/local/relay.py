@@ -19,7 +19,7 @@ to an :data:`Invoke`, and deletes exactly the records that succeeded:
   (the whole batch is retried, as the event source mapping does);
 - any other answer (``null``, a document without ``batchItemFailures``): every record.
 
-The invokers (:mod:`dataquest.invoke`): :func:`http_invoker` posts to a Runtime Interface Emulator endpoint
+The invokers (:mod:`dataquest.local.invoke`): :func:`http_invoker` posts to a Runtime Interface Emulator endpoint
 (docker-compose); :func:`handler_invoker` calls a handler in this process (``dataquest run``).
 
 By default records left on the queue are not made visible again early: they return after the queue's visibility
@@ -43,7 +43,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from dataquest import log
 from dataquest.documents import INTERNAL
 from dataquest.errors import StorageError
-from dataquest.invoke import Invoke, failed_ids
+from dataquest.local.invoke import Invoke, failed_ids
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

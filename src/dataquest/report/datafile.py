@@ -6,7 +6,7 @@ reader type the columns (series ids and periods as categoricals, kept as written
 aggregation, on the few distinct values); it is several times faster than trimming every field as a string,
 and it holds for the files BLS publishes (right-aligned values, unpadded years and periods).
 :func:`scan_bls_trimmed` trims every field as a string, for a file that breaks those assumptions.
-:mod:`dataquest.analysis` aggregates what they read.
+:mod:`dataquest.report.analysis` aggregates what they read.
 """
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ also counts the values that scaling would not hold exactly (a 7th decimal, a hug
 the file is read again with values as ``Decimal(38, 12)`` (exact to 12 decimals). Either way the results
 carry ``value`` as ``Float64``: the sum's exact decimal, correctly rounded to the nearest float (``20.5``).
 
-The file is read by :mod:`dataquest.datafile`: its typed reader, or, when a file breaks that reader's
+The file is read by :mod:`dataquest.report.datafile`: its typed reader, or, when a file breaks that reader's
 assumptions (a padded year or period, a value with trailing blanks: the reader fails or the ``padded`` count
-sees it), its trimming reader. :func:`compute` runs it all for a :class:`~dataquest.report_options.ReportOptions`.
+sees it), its trimming reader. :func:`compute` runs it all for a :class:`~dataquest.report.options.ReportOptions`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from dataquest.datafile import (
+from dataquest.errors import ValidationError
+from dataquest.population import MAX_YEAR, MIN_YEAR, PopulationRow
+from dataquest.report.datafile import (
     EXACT_DTYPE,
     READ_DTYPE,
     BlsSource,
@@ -39,10 +41,8 @@ from dataquest.datafile import (
     scan_bls_trimmed,
     source_name,
 )
-from dataquest.errors import ValidationError
-from dataquest.population import MAX_YEAR, MIN_YEAR, PopulationRow
-from dataquest.report_document import PopulationStats
-from dataquest.report_options import DEFAULTS, Periods, ReportOptions
+from dataquest.report.document import PopulationStats
+from dataquest.report.options import DEFAULTS, Periods, ReportOptions
 
 QUARTERS: tuple[str, ...] = ("Q01", "Q02", "Q03", "Q04")
 ANNUAL = "Q05"

@@ -3,14 +3,14 @@
 1. an S3/SQS emulator: moto's ``ThreadedMotoServer`` on a free 127.0.0.1 port (started only once the settings
    are known good: a missing ``DQ_CONTACT`` fails before); or, when ``AWS_ENDPOINT_URL`` and ``DQ_BUCKET`` are
    both set (``--endpoint-url``, ``--bucket``), that endpoint and bucket, whose objects stay after the run;
-2. the topology Terraform creates (:mod:`dataquest.topology`): the bucket, the report queue and the transfer
+2. the topology Terraform creates (:mod:`dataquest.local.topology`): the bucket, the report queue and the transfer
    queue with their dead-letter queues, and the bucket notification of the report inputs (on an existing
    endpoint: the bucket must exist, what else is missing is created);
 3. the ingest job (:func:`dataquest.ingest.run_ingest`, what the ingest handler runs) as the planner:
    ``DQ_TRANSFER_QUEUE_URL`` points it at the transfer queue, so it plans, deletes and sends the transfers;
 4. :func:`deliver_transfers`: the transfer queue delivered to the transfer handler until it is empty
    (continuations included), then :func:`deliver_notifications`: the report notifications to the report
-   handler. Both by :mod:`dataquest.relay`, the event source mapping's one implementation (also the
+   handler. Both by :mod:`dataquest.local.relay`, the event source mapping's one implementation (also the
    docker-compose relay): only the records that succeeded are deleted; the failed ones become visible again (at
    once here, after the visibility timeout in AWS) and are redelivered until the redrive policy moves them to
    the dead-letter queue, where they are reported;
@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from dataquest import ingest, log, relay, status, storage
+from dataquest import ingest, log, storage
 from dataquest.app import App
 from dataquest.config import (
     LATEST_REPORT_PREFIX,
@@ -52,10 +52,10 @@ from dataquest.documents import ItemError
 from dataquest.errors import ConfigurationError, IngestFailedError, StorageError
 from dataquest.handlers import report
 from dataquest.ingest import IngestSummary
-from dataquest.invoke import REGION, Handler, LambdaContext, handler_invoker
-from dataquest.relay import MAX_BATCH, Drained
-from dataquest.status import Outcomes
-from dataquest.topology import (
+from dataquest.local import relay
+from dataquest.local.invoke import REGION, Handler, LambdaContext, handler_invoker
+from dataquest.local.relay import MAX_BATCH, Drained
+from dataquest.local.topology import (
     DLQ_NAME,
     QUEUE_NAME,
     TRANSFER_DLQ_NAME,
@@ -65,6 +65,8 @@ from dataquest.topology import (
     existing_topology,
     transfer_queue,
 )
+from dataquest.ops import status
+from dataquest.ops.status import Outcomes
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -1,7 +1,7 @@
 """The page's long table, the best year of every series, as HTML rows built by polars string expressions.
 
 Tens of thousands of rows (one per series) are formatted and escaped column by column, never a row at a time
-in Python; the cells are those :mod:`dataquest.report_html` writes for its small tables (``number``,
+in Python; the cells are those :mod:`dataquest.report.html` writes for its small tables (``number``,
 ``html.escape``), byte for byte.
 """
 

@@ -12,7 +12,7 @@ and adds what httpx leaves to its user:
   1 s by default), for every thread that shares the Fetcher (``sync-bls``'s transfer streams): every request
   counts, listings, HEADs, GETs, each retry and each redirect hop; the first request of a run never waits;
 - **errors that name the right cause**: every failure is a :class:`~dataquest.errors.SourceError` whose message
-  says which source (:class:`~dataquest.sources.Source`: BLS, the population API) failed and what to do; a
+  says which source (:class:`~dataquest.http.sources.Source`: BLS, the population API) failed and what to do; a
   body quoted in a message is escaped and trimmed (:func:`dataquest.log.printable`); URLs are redacted.
 """
 
@@ -32,10 +32,10 @@ import httpx
 
 from dataquest import log
 from dataquest.errors import SourceError
-from dataquest.pacing import Pacer
-from dataquest.sources import BLS, GENERIC, POPULATION, RETRY_STATUSES, Source, raise_for_status
+from dataquest.http.pacing import Pacer
+from dataquest.http.sources import BLS, GENERIC, POPULATION, RETRY_STATUSES, Source, raise_for_status
 
-__all__ = [  # Source and its kinds live in dataquest.sources; named here too, where the fetches are
+__all__ = [  # Source and its kinds live in dataquest.http.sources; named here too, where the fetches are
     "BLS",
     "GENERIC",
     "POPULATION",

@@ -16,7 +16,7 @@ The byte count is checked against the listing's size and the response's ``Conten
 body, a size that does not match, an S3 error, an interrupt) aborts the multipart upload, so S3 keeps the
 previous object untouched and no parts are left behind; the error is raised for the run to report.
 
-Resumed transfers (the fan-out's transfer function, :mod:`dataquest.bls.resume`): a file bigger than one
+Resumed transfers (the fan-out's transfer function, :mod:`dataquest.bls.transfer.resume`): a file bigger than one
 invocation is uploaded in parts over several invocations, and Python's hashlib state cannot be carried from one
 to the next. Such an object records the *chained* digest instead of ``sha256``: the ``sha256-parts`` tag holds the
 SHA-256 of the concatenation of each part's SHA-256 (the 32-byte digests, in part order) and the ``part-size`` tag
@@ -43,13 +43,13 @@ from dataquest import log
 from dataquest.bls.listing import SourceFile
 from dataquest.config import META_LAST_MODIFIED, META_SHA256, META_URL, TAG_SHA256
 from dataquest.errors import SourceError, StorageError
-from dataquest.httpclient import BLS, RedirectPolicy, same_origin
+from dataquest.http.client import BLS, RedirectPolicy, same_origin
 from dataquest.storage import describe, fit_metadata
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-    from dataquest.httpclient import Fetcher
+    from dataquest.http.client import Fetcher
 
 logger = log.get(__name__)
 
