@@ -333,19 +333,19 @@ def test_report_in_its_image_answers_the_batch_and_writes_the_report(
     s3.put_object(Bucket=name, Key="bls/pr/pr.data.0.Current", Body=tree.files["pr/pr.data.0.Current"])
     s3.put_object(Bucket=name, Key="population/nation_population.json", Body=tree.population)
     messages: list[Any] = []
-    while batch := sqs.receive_message(QueueUrl=topology.queue_url, MaxNumberOfMessages=10).get("Messages", []):
+    while batch := sqs.receive_message(QueueUrl=topology.report.url, MaxNumberOfMessages=10).get("Messages", []):
         messages += batch
     inputs = [m for m in messages if "s3:TestEvent" not in m["Body"]]
     assert len(inputs) == 2, "S3 notified the queue of both inputs (besides its s3:TestEvent)"
 
     fn = Function(images["report"], "dataquest.handlers.report.handler", {**aws_env, "DQ_BUCKET": name})
     try:
-        answer = fn.invoke(relay.sqs_event(messages, topology.queue_arn))
+        answer = fn.invoke(relay.sqs_event(messages, topology.report.arn))
         assert answer.status_code == 200, fn.logs()
         assert answer.json() == {"batchItemFailures": []}, fn.logs()
         # A malformed record in a batch fails alone.
         broken = {**inputs[0], "MessageId": "broken-1", "Body": "not an S3 notification"}
-        answer = fn.invoke(relay.sqs_event([broken, inputs[1]], topology.queue_arn))
+        answer = fn.invoke(relay.sqs_event([broken, inputs[1]], topology.report.arn))
         assert answer.json() == {"batchItemFailures": [{"itemIdentifier": "broken-1"}]}, fn.logs()
     finally:
         fn.close()

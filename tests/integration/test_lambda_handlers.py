@@ -66,14 +66,14 @@ def test_report_handler_on_real_s3_messages(moto_endpoint: str, topology: Topolo
     s3.put_object(Bucket=topology.bucket, Key=BLS_KEY, Body=tree.files["pr/pr.data.0.Current"])
     s3.put_object(Bucket=topology.bucket, Key=POPULATION_KEY, Body=tree.population)
     s3.put_object(Bucket=topology.bucket, Key="bls/pr/pr.series", Body=b"not an input: no notification")
-    messages = receive_all(sqs, topology.queue_url)
+    messages = receive_all(sqs, topology.report.url)
     bodies = [json.loads(m["Body"]) for m in messages]
     assert sum(1 for b in bodies if b.get("Event") == "s3:TestEvent") == 1
     assert sorted(b["Records"][0]["s3"]["object"]["key"] for b in bodies if "Records" in b) == [
         "bls%2Fpr%2Fpr.data.0.Current",  # URL-encoded, as moto (quote_plus) sends them
         "population%2Fnation_population.json",
     ]
-    event = sqs_event(messages, topology.queue_arn)
+    event = sqs_event(messages, topology.report.arn)
     duplicate = copy.deepcopy(next(r for r in event["Records"] if "population" in r["body"]))
     duplicate["messageId"] = "duplicate-of-population"
     malformed = {**copy.deepcopy(event["Records"][0]), "messageId": "malformed", "body": "{not json"}
@@ -124,11 +124,11 @@ def test_report_handler_on_real_s3_messages(moto_endpoint: str, topology: Topolo
 
 def test_report_handler_acknowledges_a_test_event_alone(moto_endpoint: str, topology: Topology, tmp_path: Path) -> None:
     s3, sqs = client("s3", moto_endpoint), client("sqs", moto_endpoint)
-    messages = receive_all(sqs, topology.queue_url)
+    messages = receive_all(sqs, topology.report.url)
     assert [json.loads(m["Body"])["Event"] for m in messages] == ["s3:TestEvent"]
     env = lambda_env(moto_endpoint, topology.bucket)
     with RuntimeApi() as api, LambdaProcess(api, REPORT, env=env, stdout=tmp_path / "log") as fn:
-        outcome = fn.invoke(sqs_event(messages, topology.queue_arn), timeout=60)
+        outcome = fn.invoke(sqs_event(messages, topology.report.arn), timeout=60)
         fixture = fn.invoke(json.loads((EVENTS / "sqs-s3-test-event.json").read_text()), timeout=60)
     assert outcome.payload == {"batchItemFailures": []}
     assert fixture.payload == {"batchItemFailures": []}
@@ -156,7 +156,7 @@ def test_ingest_handler_mirrors_and_fetches(
         assert s3.get_object(Bucket=topology.bucket, Key=f"bls/{path}")["Body"].read() == body
     assert s3.get_object(Bucket=topology.bucket, Key=POPULATION_KEY)["Body"].read() == tree.population
     # what S3 told the queue: the TestEvent and one notification per input
-    bodies = [json.loads(m["Body"]) for m in receive_all(sqs, topology.queue_url)]
+    bodies = [json.loads(m["Body"]) for m in receive_all(sqs, topology.report.url)]
     assert len(bodies) == 3
     logs = json_lines(out)
     emf = [line for line in logs if "_aws" in line]

@@ -95,13 +95,13 @@ def test_ingest_then_report_through_the_mini_rie(moto_endpoint: str, tmp_path: P
 
                 relayed = relay.run(
                     sqs,
-                    topology.queue_url,
-                    topology.queue_arn,
+                    topology.report.url,
+                    topology.report.arn,
                     invoke_report,
                     wait_seconds=0,
                     once=True,
                     retry_now=True,
-                    dlq_url=topology.dlq_url,
+                    dlq_url=topology.report.dlq_url,
                 )
 
             # an error in a handler comes back as the RIE answers it: 200 and the error document (the RIE passes

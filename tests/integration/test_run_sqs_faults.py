@@ -56,13 +56,13 @@ def test_duplicates_and_redelivery_make_one_report(wired: tuple[Any, Any, Topolo
     put_inputs(s3, topology.bucket)
     # S3 may send a notification twice, and an old one may arrive after a newer: both are harmless
     for _ in range(2):
-        sqs.send_message(QueueUrl=topology.queue_url, MessageBody=s3_notification(topology.bucket, POPULATION_KEY))
+        sqs.send_message(QueueUrl=topology.report.url, MessageBody=s3_notification(topology.bucket, POPULATION_KEY))
     first = deliver_notifications(sqs, topology, report.handler, batch_size=1)
     assert (first.received, first.deleted, first.dead_letters, first.left_on_queue) == (5, 5, [], 0)
     folders = report_folders(s3, topology.bucket)
     assert len(folders) == 1
     # a redelivery of an already-processed notification later on: acknowledged, the report left as it was
-    sqs.send_message(QueueUrl=topology.queue_url, MessageBody=s3_notification(topology.bucket, BLS_KEY))
+    sqs.send_message(QueueUrl=topology.report.url, MessageBody=s3_notification(topology.bucket, BLS_KEY))
     second = deliver_notifications(sqs, topology, report.handler)
     assert (second.deleted, second.dead_letters) == (1, [])
     assert report_folders(s3, topology.bucket) == folders
@@ -74,7 +74,7 @@ def test_duplicates_and_redelivery_make_one_report(wired: tuple[Any, Any, Topolo
 def test_a_poisoned_message_ends_in_the_dlq_after_the_configured_receives(wired: tuple[Any, Any, Topology]) -> None:
     s3, sqs, topology = wired
     put_inputs(s3, topology.bucket)
-    poison = sqs.send_message(QueueUrl=topology.queue_url, MessageBody="{this is not an S3 notification")
+    poison = sqs.send_message(QueueUrl=topology.report.url, MessageBody="{this is not an S3 notification")
     result = deliver_notifications(sqs, topology, report.handler)
     # two receives (maxReceiveCount=2), both failed; the good messages were acknowledged at once
     assert result.failed == 2
@@ -91,7 +91,7 @@ def test_a_record_nested_100000_deep_fails_alone_and_the_batch_makes_its_report(
     s3, sqs, topology = wired
     put_inputs(s3, topology.bucket)  # its notifications are on the queue
     deep = "[" * 100_000 + "]" * 100_000  # 200,000 characters: within SQS's 256 KiB
-    poison = sqs.send_message(QueueUrl=topology.queue_url, MessageBody=deep)
+    poison = sqs.send_message(QueueUrl=topology.report.url, MessageBody=deep)
     result = deliver_notifications(sqs, topology, report.handler)
     assert result.failed == 2  # the poison's two receives; nothing else failed
     assert [d.message_id for d in result.dead_letters] == [poison["MessageId"]]

@@ -84,7 +84,7 @@ def test_the_embedded_queue_hides_a_message_for_six_report_timeouts() -> None:
         s3 = boto3.client("s3", region_name="us-east-1")
         sqs = boto3.client("sqs", region_name="us-east-1")
         topology = create_topology(s3, sqs, "vt-bucket")
-        attrs = sqs.get_queue_attributes(QueueUrl=topology.queue_url, AttributeNames=["VisibilityTimeout"])
+        attrs = sqs.get_queue_attributes(QueueUrl=topology.report.url, AttributeNames=["VisibilityTimeout"])
     assert REPORT_QUEUE_VISIBILITY_TIMEOUT == 6 * REPORT_FUNCTION_TIMEOUT
     assert attrs["Attributes"]["VisibilityTimeout"] == str(6 * REPORT_FUNCTION_TIMEOUT)
 

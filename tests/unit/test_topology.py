@@ -63,7 +63,7 @@ def test_an_existing_bucket_is_completed_once_and_keeps_its_own_notifications(s3
     theirs = {"Id": "theirs", "QueueArn": other_arn, "Events": ["s3:ObjectRemoved:*"]}
     s3.put_bucket_notification_configuration(Bucket=BUCKET, NotificationConfiguration={"QueueConfigurations": [theirs]})
     first = topology.existing_topology(s3, sqs, BUCKET)
-    assert topology.ensure_notification(s3, BUCKET, first.queue_arn) is False  # already there: nothing written
+    assert topology.ensure_notification(s3, BUCKET, first.report.arn) is False  # already there: nothing written
     second = topology.existing_topology(s3, sqs, BUCKET)
     assert second == first
     assert first.transfer is not None

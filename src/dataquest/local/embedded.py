@@ -56,8 +56,8 @@ from dataquest.local import relay
 from dataquest.local.invoke import REGION, Handler, LambdaContext, handler_invoker
 from dataquest.local.relay import MAX_BATCH, Drained
 from dataquest.local.topology import (
-    DLQ_NAME,
-    QUEUE_NAME,
+    REPORT_DLQ_NAME,
+    REPORT_QUEUE_NAME,
     TRANSFER_DLQ_NAME,
     Queue,
     Topology,
@@ -72,7 +72,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
 
-__all__ = ["DLQ_NAME", "QUEUE_NAME", "LambdaContext", "RunResult", "Topology", "create_topology", "run"]
+__all__ = ["REPORT_DLQ_NAME", "REPORT_QUEUE_NAME", "LambdaContext", "RunResult", "Topology", "create_topology", "run"]
 
 logger = log.get(__name__)
 
@@ -122,14 +122,13 @@ def deliver_notifications(
     moves a record that keeps failing to the dead-letter queue within the run; the result names what is there.
     ``max_batches`` bounds the loop should a queue have no redrive policy.
     """
-    report = Queue(topology.queue_url, topology.queue_arn, topology.dlq_url, topology.dlq_arn)
-    return deliver(sqs, report, handler, "dataquest-report", batch_size=batch_size, max_batches=max_batches)
+    return drain_queue(sqs, topology.report, handler, REPORT_QUEUE_NAME, batch_size=batch_size, max_batches=max_batches)
 
 
 def deliver_transfers(sqs: SQSClient, queue: Queue, handler: Handler, *, max_batches: int = 1_000_000) -> Drained:
     """Deliver the transfer queue to ``handler`` (one message a batch, as Terraform's event source does) until
     it is empty: the continuations a transfer sends back while it runs are received and delivered too."""
-    return deliver(
+    return drain_queue(
         sqs,
         queue,
         handler,
@@ -140,7 +139,7 @@ def deliver_transfers(sqs: SQSClient, queue: Queue, handler: Handler, *, max_bat
     )
 
 
-def deliver(  # noqa: PLR0913 - the options are keyword-only, each named at the call
+def drain_queue(  # noqa: PLR0913 - the options are keyword-only, each named at the call
     sqs: SQSClient,
     queue: Queue,
     handler: Handler,
@@ -234,7 +233,7 @@ def _pipeline(app: App, topology: Topology, out: Path) -> RunResult:
     ]
     relayed = deliver_notifications(app.sqs, topology, partial(report.handler, app=app))
     errors += [
-        ItemError(key=f"sqs:{DLQ_NAME}/{d.message_id}", error="notification dead-lettered: the report failed")
+        ItemError(key=f"sqs:{REPORT_DLQ_NAME}/{d.message_id}", error="notification dead-lettered: the report failed")
         for d in relayed.dead_letters
     ]
     reports = _report_folders(app.s3, topology.bucket)

@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
 
-QUEUE_NAME = "dataquest-report"
-DLQ_NAME = "dataquest-report-dlq"
+REPORT_QUEUE_NAME = "dataquest-report"
+REPORT_DLQ_NAME = "dataquest-report-dlq"
 TRANSFER_QUEUE_NAME = "dataquest-transfer"
 TRANSFER_DLQ_NAME = "dataquest-transfer-dlq"
 NOTIFICATION_ID = "report-input-{}"
@@ -47,13 +47,10 @@ class Queue:
 
 @dataclass(frozen=True)
 class Topology:
-    """The resources the notification chain is made of (and the transfer queue, where there is one)."""
+    """The bucket, the report queue its notification feeds, and the transfer queue where there is one."""
 
     bucket: str
-    queue_url: str
-    queue_arn: str
-    dlq_url: str
-    dlq_arn: str
+    report: Queue
     transfer: Queue | None = None
 
 
@@ -62,8 +59,8 @@ def create_topology(  # noqa: PLR0913 - the options are keyword-only, each named
     sqs: SQSClient,
     bucket: str,
     *,
-    queue: str = QUEUE_NAME,
-    dlq: str = DLQ_NAME,
+    queue: str = REPORT_QUEUE_NAME,
+    dlq: str = REPORT_DLQ_NAME,
     max_receive_count: int = 5,
     visibility_timeout: int = REPORT_QUEUE_VISIBILITY_TIMEOUT,
 ) -> Topology:
@@ -72,7 +69,7 @@ def create_topology(  # noqa: PLR0913 - the options are keyword-only, each named
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     report = ensure_queue(sqs, queue, dlq, max_receive_count=max_receive_count, visibility_timeout=visibility_timeout)
     ensure_notification(s3, bucket, report.arn)
-    return Topology(bucket, report.url, report.arn, report.dlq_url, report.dlq_arn)
+    return Topology(bucket, report)
 
 
 def transfer_queue(sqs: SQSClient, *, max_receive_count: int = 5) -> Queue:
@@ -102,10 +99,10 @@ def existing_topology(s3: S3Client, sqs: SQSClient, bucket: str, *, max_receive_
             f"HEAD of the bucket {bucket!r} failed ({exc}): check AWS_ENDPOINT_URL (or --endpoint-url) and the "
             "credentials (any key pair for moto or LocalStack: AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test)"
         ) from exc
-    report = ensure_queue(sqs, QUEUE_NAME, DLQ_NAME, max_receive_count=max_receive_count)
+    report = ensure_queue(sqs, REPORT_QUEUE_NAME, REPORT_DLQ_NAME, max_receive_count=max_receive_count)
     ensure_notification(s3, bucket, report.arn)
     transfer = transfer_queue(sqs, max_receive_count=max_receive_count)
-    return Topology(bucket, report.url, report.arn, report.dlq_url, report.dlq_arn, transfer)
+    return Topology(bucket, report, transfer)
 
 
 def ensure_queue(
