@@ -12,7 +12,7 @@ the boundary with ``raise ... from exc`` so that callers (the CLI, the handlers)
     │   ├── InputMissingError   an input of the report is not in the bucket (yet)
     │   └── LeaseHeldError      another sync holds the lease on this survey
     ├── ValidationError         data that does not have the expected shape (names what was expected and seen)
-    ├── IngestFailedError       the ingest job finished with errors (its ``summary`` holds all it reached)
+    ├── IngestFailedError       the ingest job finished with errors (:mod:`dataquest.ingest`, beside its summary)
     └── PromotionError          an ECR promotion could not be made; nothing was changed
 
     KeyboardInterrupt
@@ -22,13 +22,7 @@ the boundary with ``raise ... from exc`` so that callers (the CLI, the handlers)
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from dataquest.documents import first_error
-from dataquest.redaction import redact
-
-if TYPE_CHECKING:
-    from dataquest.ingest import IngestSummary
+from dataquest.redaction import printable, redact
 
 
 class DataQuestError(Exception):
@@ -83,17 +77,6 @@ class ValidationError(DataQuestError):
     """Input data does not have the expected shape; the stored copy is left as it was."""
 
 
-class IngestFailedError(DataQuestError):
-    """Some part of the ingest job failed; ``summary`` holds everything the run did reach.
-
-    Raised after everything is done (and logged, and its metrics emitted), so that the schedule's retry policy
-    and dead-letter queue see the failure."""
-
-    def __init__(self, summary: IngestSummary) -> None:
-        super().__init__(f"ingest finished with {first_error(summary.errors)}")
-        self.summary = summary
-
-
 class PromotionError(DataQuestError):
     """A promotion could not be made; nothing was changed."""
 
@@ -107,3 +90,12 @@ class Interrupted(KeyboardInterrupt):
         self.signal_name = signal_name
         self.document: dict[str, object] | None = None
         """What the interrupted command reached (the sync summary), where it had one."""
+
+
+def error_line(exc: BaseException) -> str:
+    """The one line an item's error is reported with (a summary's ``errors``, a trail, an outcome, a log field):
+    a DataQuestError's own message; anything else, which no boundary translated (a bug, a library's exception),
+    as ``unexpected <type>: <message>``, control characters escaped and credentials redacted."""
+    if isinstance(exc, DataQuestError):
+        return str(exc)
+    return redact(f"unexpected {type(exc).__name__}: {printable(str(exc), 500)[1:-1]}")

@@ -7,7 +7,7 @@ listing, guards, clock checks, deletes) and sends the uploads to the transfer qu
 :func:`run_ingest` is the job the ingest handler, ``dataquest ingest`` and the embedded run share. A failed
 survey, or a sync that fails whole (a held lease, a bug), does not stop the population fetch; every error is
 merged into one :class:`IngestSummary`, which is logged and emitted as metrics, and then, if there was any
-error, raised in an :class:`~dataquest.errors.IngestFailedError`, so that a schedule's retry policy and
+error, raised in an :class:`IngestFailedError`, so that a schedule's retry policy and
 dead-letter queue see the failure. Nothing here imports polars.
 """
 
@@ -20,11 +20,10 @@ from typing import TYPE_CHECKING
 from dataquest import log
 from dataquest.bls.summary import SyncSummary
 from dataquest.bls.sync import sync_surveys
-from dataquest.bls.trail import failure
 from dataquest.bls.transfer.messages import QueueDispatcher
 from dataquest.config import BLS_PREFIX, POPULATION_KEY
-from dataquest.documents import ItemError, to_document
-from dataquest.errors import DataQuestError, IngestFailedError
+from dataquest.documents import ItemError, first_error, to_document
+from dataquest.errors import DataQuestError, error_line
 from dataquest.population import PopulationResult, fetch_population
 
 if TYPE_CHECKING:
@@ -60,7 +59,7 @@ def run_ingest(app: App) -> IngestSummary:
     """Sync every survey of ``app.settings``, then fetch the population (even after a failed sync).
 
     Raises :class:`~dataquest.errors.ConfigurationError` before any request when the bucket or the contact is
-    missing, and :class:`~dataquest.errors.IngestFailedError` (holding the summary) after everything is done
+    missing, and :class:`IngestFailedError` (holding the summary) after everything is done
     when any step had an error; returns the summary otherwise.
     """
     bucket = app.settings.require_bucket()
@@ -70,13 +69,13 @@ def run_ingest(app: App) -> IngestSummary:
     try:
         summary = IngestSummary.of_sync(sync_surveys(app.settings, fetcher, s3, dispatch=dispatch))
     except Exception as exc:  # noqa: BLE001 - the whole sync failed (a held lease, a bug): still fetch the population
-        error = describe(exc)
+        error = _logged(exc)
         log.event(logger, "sync failed", level=logging.ERROR, error=error)
         summary = IngestSummary(surveys=list(app.settings.surveys), errors=[ItemError(key=BLS_PREFIX, error=error)])
     try:
         summary.population = fetch_population(fetcher, s3, bucket, app.settings.population_url)
     except Exception as exc:  # noqa: BLE001 - the population's error, reported with the sync's, never a lost summary
-        summary.population = PopulationFailure(error=describe(exc))
+        summary.population = PopulationFailure(error=_logged(exc))
         summary.errors.append(ItemError(key=POPULATION_KEY, error=summary.population.error))
     emit_metrics(summary, app)
     log.event(logger, "ingest summary", **to_document(summary))
@@ -85,12 +84,22 @@ def run_ingest(app: App) -> IngestSummary:
     return summary
 
 
-def describe(exc: Exception) -> str:
-    """A DataQuestError's own message; anything else (a bug) as ``unexpected <type>: <message>``, traceback logged."""
-    if isinstance(exc, DataQuestError):
-        return failure(exc)
-    logger.error("unexpected failure", exc_info=exc)
-    return f"unexpected {failure(exc)}"
+class IngestFailedError(DataQuestError):
+    """Some part of the ingest job failed; ``summary`` holds everything the run did reach.
+
+    Raised after everything is done (and logged, and its metrics emitted), so that the schedule's retry policy
+    and dead-letter queue see the failure."""
+
+    def __init__(self, summary: IngestSummary) -> None:
+        super().__init__(f"ingest finished with {first_error(summary.errors)}")
+        self.summary = summary
+
+
+def _logged(exc: Exception) -> str:
+    """:func:`~dataquest.errors.error_line`, with the traceback logged when it is a bug (not a DataQuestError)."""
+    if not isinstance(exc, DataQuestError):
+        logger.error("unexpected failure", exc_info=exc)
+    return error_line(exc)
 
 
 def emit_metrics(summary: IngestSummary, app: App) -> None:

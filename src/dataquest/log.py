@@ -6,7 +6,8 @@ can filter on them. :func:`emit_metrics` prints CloudWatch Embedded Metric Forma
 :func:`redact` is the one place that hides credentials a configured URL may carry (``user:password@`` in
 ``DQ_BLS_BASE_URL``, an API key in ``DQ_POPULATION_URL``'s query). Every sink applies it: both log formatters,
 the run's ``_logs/`` trail, source error messages, the CLI's stdout and stderr, and the ``source-url`` metadata.
-:func:`printable` escapes and trims text that came from outside (a response body) before it enters a message.
+:func:`dataquest.redaction.printable` escapes and trims text that came from outside (a response body) before it
+enters a message.
 """
 
 from __future__ import annotations
@@ -36,16 +37,6 @@ __all__ = [
 
 LOGGER_NAME = "dataquest"
 METRICS_NAMESPACE = "DataQuest"
-
-
-def printable(data: bytes | str, limit: int = 120) -> str:
-    """``data`` (a response body, a file's first bytes) fit for a one-line message: undecodable bytes and
-    control characters escaped (``\\x00``), cut to ``limit`` characters with ``...``, and quoted."""
-    text = data.decode("utf-8", "backslashreplace") if isinstance(data, bytes) else data
-    cut = len(text) > limit
-    text = text[:limit]
-    escaped = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
-    return f"'{escaped}{'...' if cut else ''}'"
 
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)

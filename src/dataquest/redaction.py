@@ -1,7 +1,8 @@
-"""Credentials a configured URL may carry, hidden before any text leaves the process.
+"""Text made safe to leave the process: credentials a configured URL may carry hidden (:func:`redact`), and text
+from outside (a response body, a file's bytes) escaped and trimmed for a one-line message (:func:`printable`).
 
-A leaf module (only the standard library), so that :mod:`dataquest.errors` can redact every message without
-importing :mod:`dataquest.log`, which itself raises those errors. Read it as :func:`dataquest.log.redact`.
+A leaf module (only the standard library), so that :mod:`dataquest.errors` can use both on every message without
+importing :mod:`dataquest.log`, which itself raises those errors.
 """
 
 from __future__ import annotations
@@ -27,3 +28,13 @@ def redact(text: str) -> str:
     if "=" in text:
         text = _SECRET_QUERY_RE.sub(rf"\g<name>{REDACTED}", text)
     return text
+
+
+def printable(data: bytes | str, limit: int = 120) -> str:
+    """``data`` (a response body, a file's first bytes) fit for a one-line message: undecodable bytes and
+    control characters escaped (``\\x00``), cut to ``limit`` characters with ``...``, and quoted."""
+    text = data.decode("utf-8", "backslashreplace") if isinstance(data, bytes) else data
+    cut = len(text) > limit
+    text = text[:limit]
+    escaped = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    return f"'{escaped}{'...' if cut else ''}'"

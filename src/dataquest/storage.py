@@ -95,7 +95,8 @@ def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-def describe(exc: BaseException) -> str:
+def aws_error(exc: BaseException) -> str:
+    """An AWS client error as ``<Code>: <Message>``; any other exception as ``<type>: <message>``."""
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
         return f"{err.get('Code', 'Error')}: {err.get('Message', '')}".rstrip(": ")
@@ -127,9 +128,9 @@ def _read(verb: str, bucket: str, key: str, request: Callable[[], T]) -> T | Non
     except ClientError as exc:
         if error_code(exc) in NOT_FOUND_CODES:
             return None
-        raise StorageError(f"{verb} s3://{bucket}/{key} failed: {describe(exc)}", key=key) from exc
+        raise StorageError(f"{verb} s3://{bucket}/{key} failed: {aws_error(exc)}", key=key) from exc
     except BotoCoreError as exc:
-        raise StorageError(f"{verb} s3://{bucket}/{key} failed: {describe(exc)}", key=key) from exc
+        raise StorageError(f"{verb} s3://{bucket}/{key} failed: {aws_error(exc)}", key=key) from exc
 
 
 def _info(key: str, size: int, resp: Mapping[str, Any], metadata: dict[str, str] | None = None) -> ObjectInfo:
@@ -158,7 +159,7 @@ def put_bytes(  # noqa: PLR0913 - the client and the object, then keyword-only h
     try:
         resp = s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, Metadata=meta, **extra)
     except (ClientError, BotoCoreError) as exc:
-        raise StorageError(f"PUT s3://{bucket}/{key} failed: {describe(exc)}", key=key) from exc
+        raise StorageError(f"PUT s3://{bucket}/{key} failed: {aws_error(exc)}", key=key) from exc
     return _info(key, len(body), resp, meta)
 
 

@@ -36,8 +36,8 @@ from dataquest.bls import lease as leases
 from dataquest.bls.transfer.upload import TransferConfig
 from dataquest.config import INGEST_LOG_PREFIX, LATEST_REPORT_PREFIX, POPULATION_KEY, REPORT_FILES
 from dataquest.documents import to_document
-from dataquest.errors import IngestFailedError
 from dataquest.handlers import ingest, report
+from dataquest.ingest import IngestFailedError
 from dataquest.local.relay import sqs_event
 from tests.conftest import EVENTS
 from tests.integration.test_run_embedded import POPULATION_PATH, check_report, small_tree

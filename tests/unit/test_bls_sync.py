@@ -301,7 +301,7 @@ def test_an_unexpected_exception_from_s3_is_that_files_error(s3: Any, source: So
     s3.meta.events.register("before-parameter-build.s3.PutObject", explode)
     summary = sync_surveys(settings(), source.fetcher(), s3, transfer_config=CFG)
     assert [e.key for e in summary.errors] == ["bls/pr/pr.class"]
-    assert summary.errors[0].error.startswith("ValueError: not a botocore error")
+    assert summary.errors[0].error.startswith("unexpected ValueError: not a botocore error")
     assert summary.errors[0].error.isprintable()
     assert summary.uploaded == 2
 

@@ -19,8 +19,9 @@ from dataquest import log
 from dataquest.app import App
 from dataquest.bls.summary import SUMMARY_KEYS
 from dataquest.config import POPULATION_KEY, Settings
-from dataquest.errors import ConfigurationError, IngestFailedError
+from dataquest.errors import ConfigurationError
 from dataquest.handlers import ingest
+from dataquest.ingest import IngestFailedError
 from tests.conftest import EVENTS
 from tests.support.bls_site import BlsSite
 from tests.unit.test_report import POPULATION

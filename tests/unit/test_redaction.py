@@ -16,6 +16,7 @@ import pytest
 from dataquest import log
 from dataquest.cli import main
 from dataquest.errors import DataQuestError, SourceError, StorageError, ValidationError
+from dataquest.redaction import printable
 
 SECRET_URLS = [
     ("https://user:hunter2@download.bls.gov/pub/time.series/", "https://***@download.bls.gov/pub/time.series/"),
@@ -97,7 +98,7 @@ def test_the_command_line_redacts_stderr_and_its_json_document(
 
 
 def test_printable_escapes_binary_and_trims() -> None:
-    text = log.printable(b"\x00\xff\x1b[31mred\r\n" + b"x" * 500, 40)
+    text = printable(b"\x00\xff\x1b[31mred\r\n" + b"x" * 500, 40)
     assert text.isprintable()
     assert text.startswith("'\\x00\\xff\\x1b[31mred\\r\\n")
     assert text.endswith("...'")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dataquest.storage import describe
+from dataquest.storage import aws_error
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -27,7 +27,7 @@ def delete_keys(s3: S3Client, bucket: str, keys: Sequence[str]) -> list[str | No
         try:
             resp = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
         except (ClientError, BotoCoreError) as exc:
-            outcome += [describe(exc)] * len(batch)
+            outcome += [aws_error(exc)] * len(batch)
             continue
         failed = {e.get("Key", ""): e.get("Message", e.get("Code", "")) for e in resp.get("Errors", [])}
         outcome += [failed.get(k) for k in batch]

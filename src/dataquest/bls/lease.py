@@ -40,7 +40,7 @@ from dataquest.bls.holder import Holder, ProcessIdentity, owner_gone, read_holde
 from dataquest.config import SYNC_LEASE_PREFIX
 from dataquest.documents import to_document
 from dataquest.errors import LeaseHeldError, StorageError
-from dataquest.storage import NOT_FOUND_CODES, describe, error_code
+from dataquest.storage import NOT_FOUND_CODES, aws_error, error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -136,7 +136,7 @@ class Lease:
         return str(resp["ETag"])
 
     def _error(self, verb: str, exc: BaseException) -> StorageError:
-        return StorageError(f"{verb} s3://{self.bucket}/{self.key} (lease) failed: {describe(exc)}", key=self.key)
+        return StorageError(f"{verb} s3://{self.bucket}/{self.key} (lease) failed: {aws_error(exc)}", key=self.key)
 
     def try_acquire(self) -> Holder | None:
         """Take the lease if it is free, expired, orphaned or unreadable past its bound; else its holder."""
@@ -208,9 +208,9 @@ class Lease:
                     self.lost = f"the lease s3://{self.bucket}/{self.key} was taken over by another sync"
                     log.event(logger, "lease lost", level=logging.ERROR, key=self.key)
                     return
-                log.event(logger, "lease renewal failed", level=logging.WARNING, key=self.key, error=describe(exc))
+                log.event(logger, "lease renewal failed", level=logging.WARNING, key=self.key, error=aws_error(exc))
             except BotoCoreError as exc:
-                log.event(logger, "lease renewal failed", level=logging.WARNING, key=self.key, error=describe(exc))
+                log.event(logger, "lease renewal failed", level=logging.WARNING, key=self.key, error=aws_error(exc))
 
     def check(self) -> None:
         """Raise :class:`LeaseHeldError` if the lease was lost or has lapsed (stop acting on the survey)."""
@@ -244,7 +244,7 @@ class Lease:
                 self.s3.delete_object(Bucket=self.bucket, Key=self.key, IfMatch=self.etag)
             except (ClientError, BotoCoreError) as exc:
                 # It expires on its own; the next run takes it over.
-                log.event(logger, "lease release failed", level=logging.WARNING, key=self.key, error=describe(exc))
+                log.event(logger, "lease release failed", level=logging.WARNING, key=self.key, error=aws_error(exc))
             self.etag = None
 
 

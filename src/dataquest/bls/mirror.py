@@ -20,12 +20,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from dataquest import log
 from dataquest.bls.listing import SourceFile, within
 from dataquest.bls.plan import Action, MirrorObject, Plan, confirm, needs_details
-from dataquest.bls.trail import failure
 from dataquest.bls.transfer.upload import abort_upload
 from dataquest.config import META_SHA256, META_SIZE, TAG_CONFIRMED_TIMESTAMP, TAG_SHA256, TAG_SHA256_PARTS
-from dataquest.errors import StorageError
+from dataquest.errors import StorageError, error_line
 from dataquest.http.client import BLS
-from dataquest.storage import describe, head
+from dataquest.storage import aws_error, head
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -46,7 +45,7 @@ def _listed(s3: S3Client, bucket: str, prefix: str) -> tuple[dict[str, int], dic
                 if "LastModified" in item:
                     written[item["Key"]] = item["LastModified"]
     except (ClientError, BotoCoreError) as exc:
-        raise StorageError(f"listing s3://{bucket}/{prefix} failed: {describe(exc)}", key=prefix) from exc
+        raise StorageError(f"listing s3://{bucket}/{prefix} failed: {aws_error(exc)}", key=prefix) from exc
     return sizes, written
 
 
@@ -60,7 +59,7 @@ def read_mirror(s3: S3Client, bucket: str, prefix: str, files: tuple[SourceFile,
         try:
             found = read_object(s3, bucket, key)
         except Exception as exc:  # noqa: BLE001 - one object's failure is that file's error, not the survey's
-            return MirrorObject(key=key, size=sizes[key], last_modified=written.get(key), error=failure(exc))
+            return MirrorObject(key=key, size=sizes[key], last_modified=written.get(key), error=error_line(exc))
         return None if found is None else replace(found, last_modified=written.get(key))  # None: deleted meanwhile
 
     mirror = {k: MirrorObject(key=k, size=size, last_modified=written.get(k)) for k, size in sizes.items()}
@@ -86,7 +85,7 @@ def _sha_tag(s3: S3Client, bucket: str, key: str) -> str | None:
     try:
         tags = s3.get_object_tagging(Bucket=bucket, Key=key).get("TagSet", [])
     except (ClientError, BotoCoreError) as exc:
-        raise StorageError(f"reading the tags of s3://{bucket}/{key} failed: {describe(exc)}", key=key) from exc
+        raise StorageError(f"reading the tags of s3://{bucket}/{key} failed: {aws_error(exc)}", key=key) from exc
     # a resumed upload records the chained digest instead (see dataquest.bls.transfer.upload): a record all the same
     return next((t["Value"] for t in tags if t["Key"] in (TAG_SHA256, TAG_SHA256_PARTS)), None)
 
@@ -124,7 +123,7 @@ class Checker:
             response = self.fetcher.head(source.url, source=BLS, allow=within(self.survey_url))
             last_modified = response.headers.get("last-modified")
         except Exception as exc:  # noqa: BLE001 - the GET of the upload meets it again and reports it
-            log.event(logger, "clock check failed", level=logging.WARNING, key=action.key, error=failure(exc))
+            log.event(logger, "clock check failed", level=logging.WARNING, key=action.key, error=error_line(exc))
             last_modified = None
         decided = confirm(action, mirror.get(action.key), last_modified)
         if decided.action == "skip" and not self.dry_run:
@@ -135,7 +134,7 @@ class Checker:
         try:
             found = self.s3.get_object_tagging(Bucket=self.bucket, Key=key).get("TagSet", [])
         except (ClientError, BotoCoreError) as exc:
-            log.event(logger, "reading tags failed", level=logging.WARNING, key=key, error=describe(exc))
+            log.event(logger, "reading tags failed", level=logging.WARNING, key=key, error=aws_error(exc))
             return {}
         return {t["Key"]: t["Value"] for t in found}
 
@@ -150,7 +149,7 @@ class Checker:
                 "remembering a confirmed clock change failed",
                 level=logging.WARNING,
                 key=key,
-                error=describe(exc),
+                error=aws_error(exc),
             )
 
 
@@ -174,5 +173,5 @@ def abort_stale_uploads(
                 abort_upload(s3, bucket, upload["Key"], upload["UploadId"])
                 aborted.append(upload["Key"])
     except (ClientError, BotoCoreError) as exc:
-        raise StorageError(f"listing multipart uploads under s3://{bucket}/{prefix} failed: {describe(exc)}") from exc
+        raise StorageError(f"listing multipart uploads under s3://{bucket}/{prefix} failed: {aws_error(exc)}") from exc
     return aborted

@@ -32,13 +32,13 @@ from dataquest.bls.mirror import Checker, abort_stale_uploads, read_mirror
 from dataquest.bls.plan import Action, Plan, make_plan, mirror_prefix, source_metadata
 from dataquest.bls.progress import Progress
 from dataquest.bls.summary import SyncSummary
-from dataquest.bls.trail import Trail, failure
+from dataquest.bls.trail import Trail
 from dataquest.bls.transfer.messages import Planned, QueueDispatcher
 from dataquest.bls.transfer.streams import Stopped, Streams, cut_reads
 from dataquest.bls.transfer.upload import TransferConfig, transfer
 from dataquest.config import BLS_PREFIX, RESUMABLE_UPLOAD_GRACE, Settings
 from dataquest.documents import ItemError, to_document
-from dataquest.errors import ConfigurationError, DataQuestError, Interrupted
+from dataquest.errors import ConfigurationError, DataQuestError, Interrupted, error_line
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -140,10 +140,10 @@ class _Run:
         try:
             self.sync_survey(survey, survey_url)
         except DataQuestError as exc:
-            self.error(survey, failure(exc), path=survey_url)
+            self.error(survey, error_line(exc), path=survey_url)
         except Exception as exc:
             logger.debug("survey failed", exc_info=True, extra={"fields": {"survey": survey}})
-            self.error(survey, f"unexpected {failure(exc)}", path=survey_url)
+            self.error(survey, error_line(exc), path=survey_url)
         self.trail.write()
 
     def sync_survey(self, survey: str, survey_url: str) -> None:
@@ -250,7 +250,7 @@ class _Run:
         except Exception as exc:  # any failure of one file is that file's error; the run goes on
             if self.streams.stopping:  # its read was cut by the stop: not the file's error
                 raise Stopped from exc
-            self.error(action.survey, failure(exc), key=action.key, path=action.path)
+            self.error(action.survey, error_line(exc), key=action.key, path=action.path)
             return
         finally:
             with self.lock:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from dataquest import log
 from dataquest.config import INGEST_LOG_PREFIX
-from dataquest.errors import DataQuestError, StorageError
+from dataquest.errors import StorageError
 from dataquest.storage import put_bytes
 
 if TYPE_CHECKING:
@@ -129,11 +129,3 @@ class Trail:
             self.writes += 1
             self.write_error = None
             return True
-
-
-def failure(exc: BaseException) -> str:
-    """One line for an error of the summary and the trail: a DataQuestError's own message; anything else (a bug,
-    a library's exception) by type and message, escaped and redacted."""
-    if isinstance(exc, DataQuestError):
-        return str(exc)
-    return log.redact(f"{type(exc).__name__}: {log.printable(str(exc), 500)[1:-1]}")

@@ -33,13 +33,12 @@ from dataquest import log
 from dataquest.bls import lease as leases
 from dataquest.bls.listing import walk
 from dataquest.bls.plan import mirror_prefix, source_metadata
-from dataquest.bls.trail import failure
 from dataquest.bls.transfer.resume import PartsDigest
 from dataquest.bls.transfer.upload import TransferConfig, transfer
 from dataquest.config import BLS_PREFIX, META_SHA256, TAG_PART_SIZE, TAG_SHA256, TAG_SHA256_PARTS, Settings
 from dataquest.documents import INTERNAL, ItemError
-from dataquest.errors import DataQuestError, StorageError
-from dataquest.storage import NOT_FOUND_CODES, describe, error_code
+from dataquest.errors import DataQuestError, StorageError, error_line
+from dataquest.storage import NOT_FOUND_CODES, aws_error, error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -145,11 +144,11 @@ def check_object(s3: S3Client, bucket: str, key: str) -> Finding:
             return Finding(key, error=f"s3://{bucket}/{key} was deleted while verifying")
         if code in ("PreconditionFailed", "412"):
             return Finding(key, error=f"s3://{bucket}/{key} changed while verifying; run verify again")
-        return Finding(key, error=f"reading s3://{bucket}/{key} failed: {describe(exc)}")
+        return Finding(key, error=f"reading s3://{bucket}/{key} failed: {aws_error(exc)}")
     except BotoCoreError as exc:
-        return Finding(key, error=f"reading s3://{bucket}/{key} failed: {describe(exc)}")
+        return Finding(key, error=f"reading s3://{bucket}/{key} failed: {aws_error(exc)}")
     except Exception as exc:  # noqa: BLE001 - a cut stream, a bug: this object's error, never the run's
-        return Finding(key, error=f"reading s3://{bucket}/{key} failed: {failure(exc)}")
+        return Finding(key, error=f"reading s3://{bucket}/{key} failed: {error_line(exc)}")
     return Finding(key, recorded=recorded, source=source, actual=digest.hexdigest())
 
 
@@ -162,7 +161,7 @@ def survey_names(s3: S3Client, bucket: str, surveys: tuple[str, ...]) -> list[st
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=BLS_PREFIX, Delimiter="/"):
             found += [p["Prefix"][len(BLS_PREFIX) :].rstrip("/") for p in page.get("CommonPrefixes", [])]
     except (ClientError, BotoCoreError) as exc:
-        raise StorageError(f"listing s3://{bucket}/{BLS_PREFIX} failed: {describe(exc)}", key=BLS_PREFIX) from exc
+        raise StorageError(f"listing s3://{bucket}/{BLS_PREFIX} failed: {aws_error(exc)}", key=BLS_PREFIX) from exc
     return sorted(found)
 
 
@@ -174,7 +173,7 @@ def _keys(s3: S3Client, bucket: str, prefix: str) -> list[str]:
             for item in page.get("Contents", [])
         ]
     except (ClientError, BotoCoreError) as exc:
-        raise StorageError(f"listing s3://{bucket}/{prefix} failed: {describe(exc)}", key=prefix) from exc
+        raise StorageError(f"listing s3://{bucket}/{prefix} failed: {aws_error(exc)}", key=prefix) from exc
 
 
 def verify(

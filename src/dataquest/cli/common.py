@@ -11,6 +11,7 @@ from typing import Any
 
 from dataquest import log
 from dataquest.config import Settings
+from dataquest.redaction import printable
 
 logger = log.get("dataquest.cli")
 
@@ -45,7 +46,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def one_line(text: str, limit: int = 2000) -> str:
     """One line for stderr: blanks folded, control characters escaped, length capped, credentials redacted."""
-    return log.redact(log.printable(" ".join(text.split()), limit - 3)[1:-1])
+    return log.redact(printable(" ".join(text.split()), limit - 3)[1:-1])
 
 
 def warn(args: argparse.Namespace, message: str) -> None:

@@ -74,8 +74,7 @@ def cmd_fetch_population(args: argparse.Namespace, settings: Settings) -> Outcom
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> Outcome:
     from dataquest.app import App
-    from dataquest.errors import IngestFailedError
-    from dataquest.ingest import run_ingest
+    from dataquest.ingest import IngestFailedError, run_ingest
     from dataquest.population import PopulationResult
 
     settings.require_bucket()

@@ -13,7 +13,7 @@ and adds what httpx leaves to its user:
   counts, listings, HEADs, GETs, each retry and each redirect hop; the first request of a run never waits;
 - **errors that name the right cause**: every failure is a :class:`~dataquest.errors.SourceError` whose message
   says which source (:class:`~dataquest.http.sources.Source`: BLS, the population API) failed and what to do; a
-  body quoted in a message is escaped and trimmed (:func:`dataquest.log.printable`); URLs are redacted.
+  body quoted in a message is escaped and trimmed (:func:`dataquest.redaction.printable`); URLs are redacted.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from dataquest import log
 from dataquest.errors import SourceError
 from dataquest.http.pacing import Pacer
 from dataquest.http.sources import BLS, GENERIC, POPULATION, RETRY_STATUSES, Source, raise_for_status
+from dataquest.redaction import printable
 
 __all__ = [  # Source and its kinds live in dataquest.http.sources; named here too, where the fetches are
     "BLS",
@@ -207,7 +208,7 @@ class Fetcher:
             except ValueError as exc:  # urllib refuses it ("Invalid IPv6 URL", a port that is not a number)
                 why = f"is not a valid URL ({exc})"
             if why is not None:
-                shown = log.printable(target, 300)[1:-1]
+                shown = printable(target, 300)[1:-1]
                 raise SourceError(
                     f"{method} {url}: {source.name} redirected to {shown}, which {why}; not followed (every hop "
                     "must stay where the listing's own links may go)",

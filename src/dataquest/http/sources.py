@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from dataquest import log
 from dataquest.errors import ForbiddenError, SourceError
+from dataquest.redaction import printable
 
 RETRY_STATUSES = frozenset({408, 429, *range(500, 600)})
 ERROR_BODY_PREVIEW = 120  # characters of an error response's body quoted in its message
@@ -63,7 +63,7 @@ def _body_preview(response: httpx.Response) -> str:
     except (httpx.HTTPError, RuntimeError):
         return ""
     data = data.strip()
-    return f" ({log.printable(data, ERROR_BODY_PREVIEW)})" if data else ""
+    return f" ({printable(data, ERROR_BODY_PREVIEW)})" if data else ""
 
 
 def raise_for_status(response: httpx.Response, url: str, *, source: Source = GENERIC, method: str = "GET") -> None:

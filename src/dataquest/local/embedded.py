@@ -49,9 +49,9 @@ from dataquest.config import (
     Settings,
 )
 from dataquest.documents import ItemError
-from dataquest.errors import ConfigurationError, IngestFailedError, StorageError
+from dataquest.errors import ConfigurationError, StorageError
 from dataquest.handlers import report
-from dataquest.ingest import IngestSummary
+from dataquest.ingest import IngestFailedError, IngestSummary
 from dataquest.local import relay
 from dataquest.local.invoke import REGION, Handler, LambdaContext, handler_invoker
 from dataquest.local.relay import MAX_BATCH, Drained

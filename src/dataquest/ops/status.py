@@ -163,8 +163,8 @@ def collect(s3: S3Client, bucket: str, *, runs: int = 5) -> Status:
         return Status(runs=found, mirror=read_mirror(s3, bucket), report=read_report(s3, bucket))
     except (BotoCoreError, ClientError) as exc:
         raise StorageError(
-            f"reading s3://{bucket}/ failed: {storage.describe(exc)}; check DQ_BUCKET (or --bucket), AWS_ENDPOINT_URL "
-            "and your credentials"
+            f"reading s3://{bucket}/ failed: {storage.aws_error(exc)}; check DQ_BUCKET (or --bucket), "
+            "AWS_ENDPOINT_URL and your credentials"
         ) from exc
 
 

@@ -96,7 +96,7 @@ def _read_error(bucket: str, key: str, exc: BaseException) -> StorageError:
             "the new version's notification brings its own report (retry to compute it now)",
             key=key,
         )
-    return StorageError(f"GET s3://{bucket}/{key} failed: {storage.describe(exc)}", key=key)
+    return StorageError(f"GET s3://{bucket}/{key} failed: {storage.aws_error(exc)}", key=key)
 
 
 def still_current(s3: S3Client, bucket: str, bls_version: str, pop_version: str) -> bool:

@@ -36,7 +36,7 @@ from dataquest.bls.listing import SourceFile
 from dataquest.config import INGEST_LOG_PREFIX, is_survey_name
 from dataquest.documents import ItemError, renamed, to_document
 from dataquest.errors import ValidationError
-from dataquest.storage import describe
+from dataquest.storage import aws_error
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -248,6 +248,6 @@ class QueueDispatcher:
         try:
             resp = self.sqs.send_message_batch(QueueUrl=self.queue_url, Entries=entries)  # type: ignore[arg-type]
         except (ClientError, BotoCoreError) as exc:
-            return [describe(exc)] * len(batch)
+            return [aws_error(exc)] * len(batch)
         failed = {e["Id"]: f"{e.get('Code', '')}: {e.get('Message', '')}" for e in resp.get("Failed", [])}
         return [failed.get(str(i)) for i in range(len(batch))]

@@ -40,7 +40,7 @@ from dataquest.bls.transfer.upload import (
 from dataquest.config import TAG_PART_SIZE, TAG_SHA256, TAG_SHA256_PARTS
 from dataquest.errors import SourceError, StorageError
 from dataquest.http.client import BLS, RedirectPolicy
-from dataquest.storage import describe, error_code
+from dataquest.storage import aws_error, error_code
 
 if TYPE_CHECKING:
     import httpx
@@ -118,7 +118,7 @@ class _Upload:
             )
         except (ClientError, BotoCoreError) as exc:
             raise StorageError(
-                f"uploading part {number} to s3://{self.bucket}/{self.key} failed: {describe(exc)}", key=self.key
+                f"uploading part {number} to s3://{self.bucket}/{self.key} failed: {aws_error(exc)}", key=self.key
             ) from exc
         self.parts.append(Part(number, resp["ETag"]))
         self.digest.digests.append(hashlib.sha256(block).hexdigest())
@@ -152,7 +152,7 @@ class _Upload:
             self.s3.put_object_tagging(Bucket=self.bucket, Key=self.key, Tagging={"TagSet": tags})  # type: ignore[typeddict-item]
         except (ClientError, BotoCoreError) as exc:
             raise StorageError(
-                f"completing the upload to {where} failed: {describe(exc)}; the next run retries", key=self.key
+                f"completing the upload to {where} failed: {aws_error(exc)}; the next run retries", key=self.key
             ) from exc
         return sha, tags[0]["Key"]
 
@@ -178,7 +178,7 @@ class ResumableJob:
             if error_code(exc) in ("NoSuchUpload", "404"):
                 return False
             raise StorageError(
-                f"reading the upload of s3://{self.bucket}/{self.key} failed: {describe(exc)}", key=self.key
+                f"reading the upload of s3://{self.bucket}/{self.key} failed: {aws_error(exc)}", key=self.key
             ) from exc
         return True
 
@@ -200,7 +200,8 @@ class ResumableJob:
             )
         except (ClientError, BotoCoreError) as exc:
             raise StorageError(
-                f"starting a multipart upload to s3://{self.bucket}/{self.key} failed: {describe(exc)}", key=self.key
+                f"starting a multipart upload to s3://{self.bucket}/{self.key} failed: {aws_error(exc)}",
+                key=self.key,
             ) from exc
         digest = PartsDigest(self.cfg.part_size)
         return _Upload(self.s3, self.bucket, self.key, created["UploadId"], validator, digest, whole=hashlib.sha256())

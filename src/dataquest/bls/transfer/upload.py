@@ -44,7 +44,7 @@ from dataquest.bls.listing import SourceFile
 from dataquest.config import META_LAST_MODIFIED, META_SHA256, META_URL, TAG_SHA256
 from dataquest.errors import SourceError, StorageError
 from dataquest.http.client import BLS, RedirectPolicy, same_origin
-from dataquest.storage import describe, fit_metadata
+from dataquest.storage import aws_error, fit_metadata
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -197,7 +197,7 @@ def _put_single(target: _Target, blocks: Iterator[bytes]) -> TransferResult:
             ChecksumSHA256=base64.b64encode(digest.digest()).decode(),
         )
     except (ClientError, BotoCoreError) as exc:
-        raise StorageError(f"PUT s3://{bucket}/{key} failed: {describe(exc)}; the next run retries", key=key) from exc
+        raise StorageError(f"PUT s3://{bucket}/{key} failed: {aws_error(exc)}; the next run retries", key=key) from exc
     return TransferResult(key=key, size=len(body), sha256=digest.hexdigest(), multipart=False, parts=1)
 
 
@@ -265,7 +265,7 @@ def _put_multipart(target: _Target, blocks: Iterator[bytes], cfg: TransferConfig
             Bucket=bucket, Key=key, ContentType=target.content_type, Metadata=target.metadata
         )
     except (ClientError, BotoCoreError) as exc:
-        raise StorageError(f"starting a multipart upload to {where} failed: {describe(exc)}", key=key) from exc
+        raise StorageError(f"starting a multipart upload to {where} failed: {aws_error(exc)}", key=key) from exc
     parts = _Parts(target, created["UploadId"], cfg)
     pool = ThreadPoolExecutor(max_workers=cfg.concurrency, thread_name_prefix="dq-part")
     hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dq-sha256")
@@ -279,7 +279,7 @@ def _put_multipart(target: _Target, blocks: Iterator[bytes], cfg: TransferConfig
         abort_upload(s3, bucket, key, parts.upload_id)
         if isinstance(exc, ClientError | BotoCoreError):
             raise StorageError(
-                f"multipart upload to {where} failed: {describe(exc)}; aborted, the previous object is untouched; "
+                f"multipart upload to {where} failed: {aws_error(exc)}; aborted, the previous object is untouched; "
                 "the next run retries",
                 key=key,
             ) from exc
@@ -292,7 +292,7 @@ def _put_multipart(target: _Target, blocks: Iterator[bytes], cfg: TransferConfig
         s3.put_object_tagging(Bucket=bucket, Key=key, Tagging={"TagSet": [{"Key": TAG_SHA256, "Value": sha}]})
     except (ClientError, BotoCoreError) as exc:
         raise StorageError(
-            f"tagging {where} with its SHA-256 failed: {describe(exc)}; the bytes are complete and the next run "
+            f"tagging {where} with its SHA-256 failed: {aws_error(exc)}; the bytes are complete and the next run "
             "uploads the file again to record it",
             key=key,
         ) from exc
@@ -309,5 +309,5 @@ def abort_upload(s3: S3Client, bucket: str, key: str, upload_id: str) -> None:
             level=logging.ERROR,
             key=key,
             upload_id=upload_id,
-            error=describe(exc),
+            error=aws_error(exc),
         )

@@ -25,12 +25,11 @@ from dataquest import log
 from dataquest.bls.listing import within
 from dataquest.bls.mirror import read_object
 from dataquest.bls.plan import decide, mirror_prefix, source_metadata
-from dataquest.bls.trail import failure
 from dataquest.bls.transfer.messages import JobFile, TransferMessage, outcome_key, parse_message
 from dataquest.bls.transfer.resume import Finished, ResumableJob
 from dataquest.bls.transfer.upload import TransferConfig, abort_upload
 from dataquest.documents import OMIT_EMPTY, to_document
-from dataquest.errors import ConfigurationError, DataQuestError, ValidationError
+from dataquest.errors import ConfigurationError, DataQuestError, ValidationError, error_line
 from dataquest.events import SqsMessage
 from dataquest.http.client import Fetcher
 from dataquest.storage import put_bytes
@@ -118,7 +117,7 @@ def run_record(transfers: Transfers, record: SqsMessage) -> bool:
         message = _within_survey(parse_message(record.body), transfers.app.settings.bls_base_url)
         outcomes = [_one(transfers, message, f, record.message_id) for f in message.files]
     except Exception as exc:  # noqa: BLE001 - whatever a record holds, it fails alone, never the batch
-        fields = {"message_id": record.message_id, "error": failure(exc)}
+        fields = {"message_id": record.message_id, "error": error_line(exc)}
         log.event(logger, "transfer record failed", level=logging.ERROR, **fields)
         transfers.tally.errors += 1
         return False
@@ -159,10 +158,10 @@ def _one(transfers: Transfers, message: TransferMessage, job: JobFile, message_i
             return replace(base, event="upload", ms=_ms(started), bytes=done.downloaded, sha256=done.result.sha256)
         _continue(transfers, replace(message, files=(job,), resume=done.resume))
     except DataQuestError as exc:
-        return replace(base, event="error", ms=_ms(started), error=failure(exc))
+        return replace(base, event="error", ms=_ms(started), error=error_line(exc))
     except Exception as exc:  # a bug, an unwrapped client error: this file's alone, the others' outcomes stand
         logger.debug("transfer failed", exc_info=True, extra={"fields": {"key": key}})
-        return replace(base, event="error", ms=_ms(started), error=f"unexpected {failure(exc)}")
+        return replace(base, event="error", ms=_ms(started), error=error_line(exc))
     return replace(base, event="resumed", ms=_ms(started), bytes=done.downloaded, offset=done.resume.offset)
 
 
