@@ -166,7 +166,7 @@ def test_mirror_and_report(filled: Any) -> None:
 def test_an_empty_bucket(s3: Any) -> None:
     found = to_document(status.collect(s3, BUCKET))
     assert found == {"runs": [], "mirror": {"objects": 0, "bytes": 0, "surveys": []}, "report": None}
-    assert "no run trail" in status.describe(status.collect(s3, BUCKET))
+    assert "no run trail" in status.as_text(status.collect(s3, BUCKET))
 
 
 def test_the_command_prints_one_document_and_a_short_table(

@@ -148,7 +148,8 @@ def test_a_stream_that_breaks_mid_read_is_that_objects_error(
     assert doc["errors"] == [
         {
             "key": "bls/pr/pr.class",
-            "error": "reading s3://sync-bucket/bls/pr/pr.class failed: unexpected ConnectionResetError: peer reset the stream",
+            "error": "reading s3://sync-bucket/bls/pr/pr.class failed: "
+            "unexpected ConnectionResetError: peer reset the stream",
         }
     ]
     assert doc["mismatched"] == []  # and are intact

@@ -18,10 +18,10 @@ from typing import Any
 
 from dataquest import __version__, log
 from dataquest.cli import data, ops, report
-from dataquest.cli.common import Command, Outcome, one_line, settings_from
+from dataquest.cli.common import Command, CommandResult, one_line, settings_from
 from dataquest.errors import ConfigurationError, DataQuestError, Interrupted
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "Outcome", "build_parser", "main"]
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "CommandResult", "build_parser", "main"]
 
 logger = log.get(__name__)
 

@@ -1,4 +1,5 @@
-"""What every command shares: the :class:`Outcome` a command hands back, the settings from the flags, one-line text."""
+"""What every command shares: the :class:`CommandResult` a command hands back, the settings from the flags, one-line
+text."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ logger = log.get("dataquest.cli")
 
 
 @dataclass
-class Outcome:
+class CommandResult:
     """What a command hands back: the JSON document, the text for a terminal, and whether it succeeded."""
 
     document: dict[str, Any]
@@ -28,7 +29,7 @@ class Outcome:
     """The document already serialised on one line (a large report, written by polars), printed as it is."""
 
 
-Command = Callable[[argparse.Namespace, Settings], Outcome]
+Command = Callable[[argparse.Namespace, Settings], CommandResult]
 
 
 def settings_from(args: argparse.Namespace) -> Settings:

@@ -8,7 +8,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from dataquest.cli.common import Outcome, add_contact, add_population_url
+from dataquest.cli.common import CommandResult, add_contact, add_population_url
 from dataquest.config import (
     DEFAULT_REQUEST_INTERVAL,
     DEFAULT_TRANSFER_STREAMS,
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from dataquest.bls.verify import VerifySummary
 
 
-def cmd_sync_bls(args: argparse.Namespace, settings: Settings) -> Outcome:
+def cmd_sync_bls(args: argparse.Namespace, settings: Settings) -> CommandResult:
     from dataquest.app import App
     from dataquest.bls.sync import sync_surveys
 
@@ -40,7 +40,7 @@ def cmd_sync_bls(args: argparse.Namespace, settings: Settings) -> Outcome:
             progress=sys.stderr.isatty(),
         )
     error = first_error(summary.errors) if summary.errors else None
-    return Outcome(document=to_document(summary), text=_sync_text(summary), ok=summary.ok, error=error)
+    return CommandResult(document=to_document(summary), text=_sync_text(summary), ok=summary.ok, error=error)
 
 
 def _sync_text(summary: SyncSummary) -> str:
@@ -60,7 +60,7 @@ def _sync_text(summary: SyncSummary) -> str:
     return "\n".join(lines)
 
 
-def cmd_fetch_population(args: argparse.Namespace, settings: Settings) -> Outcome:
+def cmd_fetch_population(args: argparse.Namespace, settings: Settings) -> CommandResult:
     from dataquest.app import App
     from dataquest.population import fetch_population
 
@@ -69,10 +69,10 @@ def cmd_fetch_population(args: argparse.Namespace, settings: Settings) -> Outcom
         result = fetch_population(app.fetcher, app.s3, bucket, settings.population_url)
     state = "stored" if result.written else "unchanged, nothing written"
     text = f"population: s3://{bucket}/{result.key} {state} ({result.rows} rows, sha256 {result.sha256})"
-    return Outcome(document=to_document(result), text=text)
+    return CommandResult(document=to_document(result), text=text)
 
 
-def cmd_ingest(args: argparse.Namespace, settings: Settings) -> Outcome:
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> CommandResult:
     from dataquest.app import App
     from dataquest.ingest import IngestFailedError, run_ingest
     from dataquest.population import PopulationResult
@@ -91,10 +91,10 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> Outcome:
         f"skipped {summary.skipped}, deleted {summary.deleted}, {summary.bytes_downloaded} bytes downloaded "
         f"in {summary.duration_ms} ms; population {state}"
     )
-    return Outcome(document=to_document(summary), text=text, ok=summary.ok, error=error)
+    return CommandResult(document=to_document(summary), text=text, ok=summary.ok, error=error)
 
 
-def cmd_verify(args: argparse.Namespace, settings: Settings) -> Outcome:
+def cmd_verify(args: argparse.Namespace, settings: Settings) -> CommandResult:
     from dataquest.app import App
     from dataquest.bls.verify import verify
 
@@ -110,7 +110,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> Outcome:
             if summary.errors
             else f"{wrong} object(s) do not match what was recorded; run `dataquest verify --repair` to fetch them"
         )
-    return Outcome(document=to_document(summary), text=_verify_text(summary), ok=summary.ok, error=error)
+    return CommandResult(document=to_document(summary), text=_verify_text(summary), ok=summary.ok, error=error)
 
 
 def _verify_text(summary: VerifySummary) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dataquest import log
-from dataquest.cli.common import Outcome, add_bls_base_url, add_contact, add_population_url
+from dataquest.cli.common import CommandResult, add_bls_base_url, add_contact, add_population_url
 from dataquest.config import DEFAULT_ARCHITECTURE, LAMBDA_ARCHITECTURES, Settings
 from dataquest.documents import first_error, to_document
 from dataquest.errors import ConfigurationError, PromotionError
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 logger = log.get("dataquest.cli")
 
 
-def cmd_run(args: argparse.Namespace, settings: Settings) -> Outcome:
+def cmd_run(args: argparse.Namespace, settings: Settings) -> CommandResult:
     from dataquest.local import embedded
 
     if args.endpoint_url is not None:
@@ -34,7 +34,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> Outcome:
             raise ConfigurationError("--endpoint-url needs a bucket there: pass --bucket (or set DQ_BUCKET)")
     result = embedded.run(settings, Path(args.out))
     error = first_error(result.errors) if result.errors else None
-    return Outcome(document=to_document(result), text=describe_run(result), ok=result.ok, error=error)
+    return CommandResult(document=to_document(result), text=describe_run(result), ok=result.ok, error=error)
 
 
 def describe_run(result: RunResult) -> str:
@@ -70,7 +70,7 @@ def describe_run(result: RunResult) -> str:
     return "\n".join(lines)
 
 
-def cmd_status(args: argparse.Namespace, settings: Settings) -> Outcome:
+def cmd_status(args: argparse.Namespace, settings: Settings) -> CommandResult:
     from dataquest.app import App
     from dataquest.ops import status
 
@@ -78,10 +78,10 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> Outcome:
         raise ConfigurationError(f"--runs {args.runs}: give 1 or more")
     with App(settings) as app:
         found = status.collect(app.s3, settings.require_bucket(), runs=args.runs)
-    return Outcome(document=to_document(found), text=status.describe(found))
+    return CommandResult(document=to_document(found), text=status.as_text(found))
 
 
-def cmd_relay(args: argparse.Namespace, settings: Settings) -> Outcome:
+def cmd_relay(args: argparse.Namespace, settings: Settings) -> CommandResult:
     import httpx
 
     from dataquest.app import App
@@ -116,10 +116,10 @@ def cmd_relay(args: argparse.Namespace, settings: Settings) -> Outcome:
         pass  # SIGINT: stop as SIGTERM does, with the totals reached
     finally:
         signal.signal(signal.SIGTERM, previous)
-    return Outcome(document=to_document(stats), text=json.dumps(to_document(stats)))
+    return CommandResult(document=to_document(stats), text=json.dumps(to_document(stats)))
 
 
-def cmd_promote(args: argparse.Namespace, settings: Settings) -> Outcome:
+def cmd_promote(args: argparse.Namespace, settings: Settings) -> CommandResult:
     from botocore.exceptions import BotoCoreError, ClientError
 
     from dataquest.app import App
@@ -129,7 +129,7 @@ def cmd_promote(args: argparse.Namespace, settings: Settings) -> Outcome:
         try:
             if args.action in ("registry", "login-password"):
                 host, password = promote.registry(app.ecr)
-                return Outcome(document={}, text=host if args.action == "registry" else password)
+                return CommandResult(document={}, text=host if args.action == "registry" else password)
             if args.action == "release":
                 return _release(args, app)
             return _promote_one(args, app)
@@ -137,7 +137,7 @@ def cmd_promote(args: argparse.Namespace, settings: Settings) -> Outcome:
             raise PromotionError(f"ECR failed: {exc}") from exc
 
 
-def _promote_one(args: argparse.Namespace, app: App) -> Outcome:
+def _promote_one(args: argparse.Namespace, app: App) -> CommandResult:
     from dataquest.ops import promote
 
     given = {"--repository": args.repository, "--from": args.from_tag, "--to": args.to_tag}
@@ -149,10 +149,10 @@ def _promote_one(args: argparse.Namespace, app: App) -> Outcome:
     result = promote.promote(app.ecr, args.repository, args.from_tag, args.to_tag, architecture=args.architecture)
     verb = "promoted" if result.changed else "unchanged:"
     text = f"{verb} {result.repository}:{result.to_tag} -> {result.digest} (from {result.from_tag})"
-    return Outcome(to_document(result), text=text)
+    return CommandResult(to_document(result), text=text)
 
 
-def _release(args: argparse.Namespace, app: App) -> Outcome:
+def _release(args: argparse.Namespace, app: App) -> CommandResult:
     from dataquest.ops import promote
 
     tfvars = Path(args.tfvars or f"terraform/envs/{args.env}/images.auto.tfvars.json")
@@ -165,7 +165,7 @@ def _release(args: argparse.Namespace, app: App) -> Outcome:
         architecture=args.release_architecture,
     )
     document = to_document(release)
-    return Outcome(document, text=json.dumps(document))  # make reads the document either way
+    return CommandResult(document, text=json.dumps(document))  # make reads the document either way
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from dataquest.cli.common import Outcome, warn
+from dataquest.cli.common import CommandResult, warn
 from dataquest.config import LATEST_REPORT_PREFIX, Settings
 from dataquest.errors import ConfigurationError
 from dataquest.report.options import DEFAULTS, PERIODS, ReportOptions
@@ -24,7 +24,7 @@ def _check_year(flag: str, year: int) -> None:
         raise ConfigurationError(f"{flag} {year} is not a plausible year: give one in {MIN_YEAR}..{MAX_YEAR}")
 
 
-def cmd_report(args: argparse.Namespace, settings: Settings) -> Outcome:
+def cmd_report(args: argparse.Namespace, settings: Settings) -> CommandResult:
     from dataquest.report import builder as report
 
     options = ReportOptions(
@@ -53,8 +53,8 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> Outcome:
             raise ConfigurationError(f"--out {args.out}: cannot write the report files there: {exc}") from exc
         notes.append(f"written to {args.out}/: " + ", ".join(p.name for p in paths))
     if args.json:  # the document as polars writes it: no Python objects per row, no text tables
-        return Outcome(document={}, json_text=computed.to_json(pretty=False).decode())
-    return Outcome(document={}, text="\n".join([report.render_text(computed), "", *notes]).rstrip())
+        return CommandResult(document={}, json_text=computed.to_json(pretty=False).decode())
+    return CommandResult(document={}, text="\n".join([report.render_text(computed), "", *notes]).rstrip())
 
 
 def _compute(args: argparse.Namespace, settings: Settings, options: ReportOptions, notes: list[str]) -> Report:

@@ -160,7 +160,7 @@ def collect(s3: S3Client, bucket: str, *, runs: int = 5) -> Status:
     """The ``--runs`` newest runs, the mirror and the report of ``bucket``."""
     try:
         found = [read_run(s3, bucket, run_id) for run_id in run_ids(s3, bucket)[:runs]]
-        return Status(runs=found, mirror=read_mirror(s3, bucket), report=read_report(s3, bucket))
+        return Status(runs=found, mirror=mirror_totals(s3, bucket), report=read_report(s3, bucket))
     except (BotoCoreError, ClientError) as exc:
         raise StorageError(
             f"reading s3://{bucket}/ failed: {storage.aws_error(exc)}; check DQ_BUCKET (or --bucket), "
@@ -217,7 +217,7 @@ def transfer_outcomes(s3: S3Client, bucket: str, run_id: str) -> Outcomes:
     return outcomes
 
 
-def read_mirror(s3: S3Client, bucket: str) -> MirrorStatus:
+def mirror_totals(s3: S3Client, bucket: str) -> MirrorStatus:
     surveys: dict[str, SurveyMirror] = {}
     for page in _pages(s3, bucket, BLS_PREFIX):
         for o in page.get("Contents", []):
@@ -283,7 +283,7 @@ def _pages(s3: S3Client, bucket: str, prefix: str, *, delimiter: str = "") -> It
     return paginator.paginate(Bucket=bucket, Prefix=prefix)
 
 
-def describe(status: Status) -> str:
+def as_text(status: Status) -> str:
     """The short table ``dataquest status`` prints."""
     lines = [f"{'run':<34} {'started':<24} {'planned':>7} {'done':>6} {'pending':>7} {'failed':>6} {'bytes':>12}"]
     for r in status.runs:

@@ -212,7 +212,7 @@ def _compute_from_s3(
             population,
             options,
             source=f"s3://{bucket}/{BLS_DATA_KEY}",
-            series_titles=remote.titles_from_s3(s3, bucket),
+            series_titles=remote.report_titles(s3, bucket),
         )
 
 

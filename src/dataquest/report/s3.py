@@ -50,7 +50,8 @@ def _safe(version: str) -> str:
     return _UNSAFE.sub("-", version)
 
 
-def titles_from_s3(s3: S3Client, bucket: str) -> pl.DataFrame | None:
+def report_titles(s3: S3Client, bucket: str) -> pl.DataFrame | None:
+    """The titles of the report's survey from the bucket's mirror; ``None``, logged, when they cannot be read."""
     folder = BLS_DATA_KEY.rsplit("/", 1)[0] + "/"
     return titles.load(lambda: titles.titles_from_s3(s3, bucket, folder), f"s3://{bucket}/{folder}")
 

@@ -44,7 +44,7 @@ MARGIN_MS = 60_000
 
 
 @dataclass(frozen=True)
-class Outcome:
+class FileOutcome:
     """One file's outcome: a line of the message's outcome object, and of the transfer function's log."""
 
     event: Literal["upload", "skip", "resumed", "error"]
@@ -70,7 +70,7 @@ class Tally:
     errors: int = 0
     bytes_downloaded: int = 0
 
-    def add(self, outcomes: list[Outcome]) -> None:
+    def add(self, outcomes: list[FileOutcome]) -> None:
         for o in outcomes:
             self.uploaded += o.event == "upload"
             self.skipped += o.event == "skip"
@@ -136,13 +136,13 @@ def _within_survey(message: TransferMessage, base_url: str) -> TransferMessage:
     return message
 
 
-def _one(transfers: Transfers, message: TransferMessage, job: JobFile, message_id: str) -> Outcome:
+def _one(transfers: Transfers, message: TransferMessage, job: JobFile, message_id: str) -> FileOutcome:
     app, survey = transfers.app, message.survey
     bucket, key = app.settings.require_bucket(), mirror_prefix(survey) + job.path
     survey_url = f"{app.settings.bls_base_url}{survey}/"
     allow = within(survey_url)
     source = job.source()
-    base = Outcome("skip", survey, job.path, key, 0, 0, job.size, message_id)
+    base = FileOutcome("skip", survey, job.path, key, 0, 0, job.size, message_id)
     started = time.monotonic()
     try:
         if decide(source, read_object(app.s3, bucket, key))[0] == "skip":
@@ -176,7 +176,7 @@ def _ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
-def _write_outcomes(transfers: Transfers, run_id: str, message_id: str, outcomes: list[Outcome]) -> None:
+def _write_outcomes(transfers: Transfers, run_id: str, message_id: str, outcomes: list[FileOutcome]) -> None:
     """The message's outcomes as JSON lines (logged too); a failed write is logged, the work stands."""
     lines = []
     for outcome in outcomes:
