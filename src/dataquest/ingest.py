@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from dataquest import log
 from dataquest.bls.summary import SyncSummary
 from dataquest.bls.sync import sync_surveys
-from dataquest.bls.transfer.messages import QueueDispatcher
+from dataquest.bls.transfer.executors import InProcess, ToQueue
 from dataquest.config import BLS_PREFIX, POPULATION_KEY
 from dataquest.documents import ItemError, first_error, to_document
 from dataquest.errors import DataQuestError, error_line
@@ -65,9 +65,9 @@ def run_ingest(app: App) -> IngestSummary:
     bucket = app.settings.require_bucket()
     fetcher, s3 = app.bls_fetcher, app.s3  # a missing DQ_CONTACT fails here, before any request
     queue_url = app.settings.transfer_queue_url  # set: plan here, transfer in the transfer function (the fan-out)
-    dispatch = QueueDispatcher(app.sqs, queue_url) if queue_url else None
+    executor = ToQueue(app.sqs, queue_url) if queue_url else InProcess.of(app.settings, fetcher)
     try:
-        summary = IngestSummary.of_sync(sync_surveys(app.settings, fetcher, s3, dispatch=dispatch))
+        summary = IngestSummary.of_sync(sync_surveys(app.settings, fetcher, s3, executor=executor))
     except Exception as exc:  # noqa: BLE001 - the whole sync failed (a held lease, a bug): still fetch the population
         error = _logged(exc)
         log.event(logger, "sync failed", level=logging.ERROR, error=error)

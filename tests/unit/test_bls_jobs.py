@@ -1,4 +1,5 @@
-"""The transfer queue's message: its exact JSON, strict parsing, and how the planner packs files into messages."""
+"""The transfer queue's message: its exact JSON, strict parsing, how the planner packs files into messages, and the
+queue executor that sends them."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ from moto import mock_aws
 
 from dataquest.bls.listing import SourceFile
 from dataquest.bls.plan import Action
+from dataquest.bls.summary import Planned
+from dataquest.bls.transfer.executors import ToQueue
 from dataquest.bls.transfer.messages import (
     MAX_BATCH_BYTES,
     JobFile,
     Part,
     PartDigests,
-    QueueDispatcher,
     Resume,
     TransferMessage,
     parse_message,
@@ -25,7 +27,8 @@ from dataquest.bls.transfer.messages import (
 )
 from dataquest.errors import ValidationError
 
-URL = "https://download.bls.gov/pub/time.series/pr/"
+BASE = "https://download.bls.gov/pub/time.series/"
+URL = BASE + "pr/"
 
 
 def upload(path: str, size: int) -> Action:
@@ -50,7 +53,7 @@ def test_a_message_is_the_designs_json_and_parses_back_to_itself() -> None:
         ],
         "resume": None,
     }
-    assert parse_message(message.body()) == message
+    assert parse_message(message.body(), BASE) == message
     assert message.files[0].source() == upload("pr.data.0.Current", 123).source
 
 
@@ -73,7 +76,7 @@ def test_a_continuation_carries_its_upload_offset_parts_validator_and_part_diges
         "validator": "Thu, 04 Sep 2025 07:30:00 GMT",
         "sha256_state": {"part_size": 8, "digests": ["a" * 64, "b" * 64]},
     }
-    assert parse_message(message.body()) == message
+    assert parse_message(message.body(), BASE) == message
 
 
 def test_small_files_go_eight_to_a_message_and_a_large_one_alone() -> None:
@@ -107,6 +110,15 @@ def test_small_files_go_eight_to_a_message_and_a_large_one_alone() -> None:
         (lambda d: d["files"][0].update(path="../ce/x"), "leave the survey's prefix"),
         (lambda d: d["files"][0].update(path="/etc/passwd"), "leave the survey's prefix"),
         (lambda d: d["files"][0].update(timestamp="yesterday"), "not ISO 8601"),
+        # The URL is held to the listing's link rules, and the path bound to it (the file it names is the one fetched).
+        (lambda d: d["files"][0].update(url=URL + "../ce/ce.txt"), "leaves the survey folder"),
+        (lambda d: d["files"][0].update(url=URL + "../../../etc/passwd"), "leaves the survey folder"),
+        (lambda d: d["files"][0].update(url=BASE + "ce/pr.class"), "leaves the survey folder"),
+        (lambda d: d["files"][0].update(url="https://elsewhere.example/pub/time.series/pr/pr.class"), "another host"),
+        (lambda d: d["files"][0].update(url=URL + "pr.class?x=1"), "query string"),
+        (lambda d: d["files"][0].update(url=URL + "a%2Fb"), "encodes a '/'"),
+        (lambda d: d["files"][0].update(url=URL + "pr.series"), "is not its URL's path 'pr.series'"),
+        (lambda d: d["files"][0].update(path="./pr.class"), "is not its URL's path"),
         (lambda d: d.update(resume={"upload_id": "u"}), "resume has no 'parts'"),
         (lambda d: d["files"].append(d["files"][0]) or d.update(resume=_resume()), "single-file"),
     ],
@@ -115,7 +127,7 @@ def test_a_malformed_message_is_a_validation_error_naming_what_is_wrong(change: 
     doc = json.loads(plan_messages("run-1", "pr", [upload("pr.class", 10)])[0].body())
     change(doc)
     with pytest.raises(ValidationError, match=said.replace("[", r"\[").replace("]", r"\]")):
-        parse_message(json.dumps(doc))
+        parse_message(json.dumps(doc), BASE)
 
 
 def _resume() -> dict[str, Any]:
@@ -130,19 +142,21 @@ def _resume() -> dict[str, Any]:
 
 def test_not_json_is_a_validation_error() -> None:
     with pytest.raises(ValidationError, match="not JSON"):
-        parse_message("{not json")
+        parse_message("{not json", BASE)
 
 
-def test_the_dispatcher_sends_nothing_until_asked_then_ten_per_request() -> None:
+def test_the_queue_executor_sends_nothing_until_finished_then_ten_per_request() -> None:
     with mock_aws():
         sqs = boto3.client("sqs", region_name="us-east-1")
         url = sqs.create_queue(QueueName="transfers")["QueueUrl"]
-        dispatcher = QueueDispatcher(sqs, url)
-        dispatcher.hold("run-1", "pr", [upload(f"pr.f{i}", MAX_BATCH_BYTES) for i in range(12)])
+        executor = ToQueue(sqs, url)
+        uploads = [upload(f"pr.f{i}", MAX_BATCH_BYTES) for i in range(12)]
+        planned = executor.transfer("run-1", "pr", uploads, upload=lambda action, streams: None)
         depth = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
 
+        assert planned == Planned(12, 12 * MAX_BATCH_BYTES)
         assert depth["Attributes"]["ApproximateNumberOfMessages"] == "0"
-        assert dispatcher.send() == []
+        assert executor.finish() == []
 
         bodies: list[str] = []
         while got := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
@@ -150,16 +164,16 @@ def test_the_dispatcher_sends_nothing_until_asked_then_ten_per_request() -> None
             sqs.delete_message_batch(
                 QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)]
             )
-        assert sorted(parse_message(b).files[0].path for b in bodies) == sorted(f"pr.f{i}" for i in range(12))
+        assert sorted(parse_message(b, BASE).files[0].path for b in bodies) == sorted(f"pr.f{i}" for i in range(12))
 
 
 def test_a_message_that_cannot_be_sent_is_each_of_its_files_error() -> None:
     with mock_aws():
         sqs = boto3.client("sqs", region_name="us-east-1")
-        dispatcher = QueueDispatcher(sqs, "https://sqs.us-east-1.amazonaws.com/123456789012/missing")
-        dispatcher.hold("run-1", "pr", [upload("pr.a", 1), upload("pr.b", 1)])
+        executor = ToQueue(sqs, "https://sqs.us-east-1.amazonaws.com/123456789012/missing")
+        executor.transfer("run-1", "pr", [upload("pr.a", 1), upload("pr.b", 1)], upload=lambda action, streams: None)
 
-        errors = dispatcher.send()
+        errors = executor.finish()
 
     assert [e.path for e in errors] == [URL + "pr.a", URL + "pr.b"]
     assert all("sending its transfer message failed" in e.error for e in errors)

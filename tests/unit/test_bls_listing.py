@@ -6,7 +6,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dataquest.bls.listing import parse_listing, walk, within
+from dataquest.bls.links import within
+from dataquest.bls.listing import parse_listing, walk
 from dataquest.errors import ListingError, SourceError
 from dataquest.http.client import Fetcher
 from tests.support.bls_site import BlsSite, iis_entry

@@ -180,7 +180,9 @@ def test_a_continuation_whose_upload_is_gone_starts_over(fanout: Fanout) -> None
     cfg = TransferConfig(part_size=1000, multipart_threshold=1000, concurrency=1)
     near = Transfers.of(fanout.app, Context(left_ms=0), config=cfg)
     assert run_record(near, SqsMessage("m-1", fanout.message("big").body()))
-    paused = parse_message(fanout.sqs.receive_message(QueueUrl=fanout.queue_url)["Messages"][0]["Body"])
+    paused = parse_message(
+        fanout.sqs.receive_message(QueueUrl=fanout.queue_url)["Messages"][0]["Body"], fanout.site.base_url
+    )
     assert paused.resume is not None
     assert paused.resume.offset == 1000
     fanout.s3.abort_multipart_upload(Bucket=BUCKET, Key="bls/pr/big", UploadId=paused.resume.upload_id)

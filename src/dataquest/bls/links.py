@@ -4,7 +4,7 @@
 survey folder (or the root, for :func:`dataquest.bls.listing.discover_surveys`), on the same scheme and host: the
 parent link, other hosts, ``..``, query strings, an encoded separator (``%2F``, ``%5C``: a name, not a folder)
 and names that would make odd S3 keys are refused, with the reason. :func:`within` applies the same rules to each
-redirect hop of a request.
+redirect hop of a request. :func:`survey_url` is the one place a survey's folder URL is made.
 """
 
 from __future__ import annotations
@@ -12,11 +12,23 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote, urljoin, urlsplit
 
+from dataquest.config import is_survey_name
+from dataquest.errors import ValidationError
 from dataquest.http.client import RedirectPolicy
 
 MAX_KEY_BYTES = 900  # S3 allows 1024 bytes; leave room for the "bls/<survey>/" prefix
 
 _BAD_NAME_RE = re.compile(r"[\x00-\x1f\x7f\\]")
+
+
+def survey_url(base_url: str, survey: str) -> str:
+    """The folder URL of ``survey`` under the root ``base_url`` (which ends in ``/``). A name that breaks the
+    survey-name rule (a settings value, a message's field, a bucket prefix) is a :class:`ValidationError`:
+    no URL is made from it, so nothing is requested or written on its account."""
+    if not is_survey_name(survey):
+        shown = survey[:40].encode("unicode_escape").decode("ascii")
+        raise ValidationError(f"{shown!r} is not a survey name (lowercase letters and digits, 1 to 32)")
+    return f"{base_url}{survey}/"
 
 
 def relative(href: str, folder_url: str, survey_url: str) -> tuple[str | None, str]:

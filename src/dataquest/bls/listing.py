@@ -41,19 +41,6 @@ from dataquest.config import ALL_SURVEYS, NON_SURVEY_FOLDERS, is_survey_name
 from dataquest.errors import ListingError, SourceError
 from dataquest.http.client import BLS, RedirectPolicy, Source
 
-__all__ = [  # within: the link rules live in dataquest.bls.links; the sync and the mirror import it from here
-    "Entry",
-    "Folder",
-    "Ignored",
-    "ListingSource",
-    "SourceFile",
-    "Tree",
-    "discover_surveys",
-    "parse_listing",
-    "walk",
-    "within",
-]
-
 logger = log.get(__name__)
 
 MAX_LISTING_BYTES = 8 * 1024 * 1024

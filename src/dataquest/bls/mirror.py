@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dataquest import log
-from dataquest.bls.listing import SourceFile, within
+from dataquest.bls.links import within
+from dataquest.bls.listing import SourceFile
 from dataquest.bls.plan import Action, MirrorObject, Plan, confirm, needs_details
 from dataquest.bls.transfer.upload import abort_upload
 from dataquest.config import META_SHA256, META_SIZE, TAG_CONFIRMED_TIMESTAMP, TAG_SHA256, TAG_SHA256_PARTS

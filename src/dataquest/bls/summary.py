@@ -9,7 +9,14 @@ from dataquest.documents import INTERNAL, OMIT_EMPTY, ItemError
 
 if TYPE_CHECKING:
     from dataquest.bls.plan import Action
-    from dataquest.bls.transfer.messages import Planned
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A survey's uploads handed to the transfer queue: the summary's ``planned`` entry."""
+
+    files: int
+    bytes: int
 
 
 @dataclass

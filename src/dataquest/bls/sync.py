@@ -27,16 +27,17 @@ from typing import TYPE_CHECKING, Any
 from dataquest import log
 from dataquest.bls import lease as leases
 from dataquest.bls.deletes import delete_keys
-from dataquest.bls.listing import discover_surveys, walk, within
+from dataquest.bls.links import survey_url, within
+from dataquest.bls.listing import discover_surveys, walk
 from dataquest.bls.mirror import Checker, abort_stale_uploads, read_mirror
 from dataquest.bls.plan import Action, Plan, make_plan, mirror_prefix, source_metadata
 from dataquest.bls.progress import Progress
 from dataquest.bls.summary import SyncSummary
 from dataquest.bls.trail import Trail
-from dataquest.bls.transfer.messages import Planned, QueueDispatcher
-from dataquest.bls.transfer.streams import Stopped, Streams, cut_reads
+from dataquest.bls.transfer.executors import Executor, InProcess
+from dataquest.bls.transfer.streams import Stopped, Streams
 from dataquest.bls.transfer.upload import TransferConfig, transfer
-from dataquest.config import BLS_PREFIX, RESUMABLE_UPLOAD_GRACE, Settings
+from dataquest.config import BLS_PREFIX, Settings
 from dataquest.documents import ItemError, to_document
 from dataquest.errors import ConfigurationError, DataQuestError, Interrupted, error_line
 
@@ -58,10 +59,11 @@ def sync_surveys(  # noqa: PLR0913 - the clients, then keyword-only options: the
     progress: bool = False,
     transfer_config: TransferConfig | None = None,
     lease_wait: float = 0.0,
-    dispatch: QueueDispatcher | None = None,
+    executor: Executor | None = None,
 ) -> SyncSummary:
-    """Mirror every survey of ``settings`` into ``s3``; one survey's failure is recorded, the others go on. With
-    ``dispatch`` (the fan-out's planner) the uploads go to it, sent once every survey is planned."""
+    """Mirror every survey of ``settings`` into ``s3``; one survey's failure is recorded, the others go on. Each
+    survey's uploads go to ``executor`` (:mod:`dataquest.bls.transfer.executors`; by default
+    :class:`~dataquest.bls.transfer.executors.InProcess`), finished once every survey is planned."""
     bucket = settings.require_bucket()
     settings.user_agent()  # a missing or invalid contact fails here, before any request
     if max_delete is not None and max_delete < 0:
@@ -80,17 +82,15 @@ def sync_surveys(  # noqa: PLR0913 - the clients, then keyword-only options: the
         lease_ttl=settings.lease_ttl,
         lease_wait=lease_wait,
         requests_before=fetcher.requests_sent,
-        streams=Streams(settings.transfer_streams, on_stop=lambda: cut_reads(fetcher)),
-        dispatch=dispatch,
+        executor=executor or InProcess.of(settings, fetcher),
     )
     start: dict[str, Any] = {"bucket": bucket, "surveys": list(surveys), "base_url": settings.bls_base_url}
     run.trail.add("start", **start, dry_run=dry_run, max_delete=max_delete)
     run.trail.keep_writing()
     try:
         for survey in surveys:
-            run.sync_one(survey, f"{settings.bls_base_url}{survey}/")
-        if dispatch is not None:
-            run.summary.errors.extend(dispatch.send())
+            run.sync_one(survey, survey_url(settings.bls_base_url, survey))
+        run.summary.errors.extend(run.executor.finish())
     except KeyboardInterrupt as exc:  # SIGTERM/SIGINT (dataquest.signals) or Ctrl-C: record how far it got
         interrupted = exc if isinstance(exc, Interrupted) else Interrupted("SIGINT")
         run.summary.errors.append(ItemError(key=run.trail.key, error=f"interrupted by {interrupted.signal_name}"))
@@ -118,10 +118,9 @@ class _Run:
     lease_ttl: float
     lease_wait: float
     requests_before: int  # a Lambda container reuses its Fetcher across runs: count this run's requests only
-    streams: Streams
+    executor: Executor
     started: float = field(default_factory=time.monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock)  # the tallies, from the transfer threads
-    dispatch: QueueDispatcher | None = None
 
     @property
     def dry_run(self) -> bool:
@@ -165,7 +164,7 @@ class _Run:
         prefix = mirror_prefix(survey)
         if lease is not None:
             lease.keep_alive()
-            spare = None if self.dispatch is None else RESUMABLE_UPLOAD_GRACE  # the fan-out's resumable uploads
+            spare = self.executor.spare_uploads_younger_than  # the fan-out's resumable uploads stay open
             for key in abort_stale_uploads(self.s3, self.bucket, prefix, spare_younger_than=spare):
                 self.trail.add(
                     "abort", level=logging.WARNING, survey=survey, key=key, reason="a stale multipart upload"
@@ -201,12 +200,14 @@ class _Run:
             self.summary.skipped += 1
             self.trail.add("skip", level=logging.DEBUG, **to_document(action))
         uploads = plan.of("upload")
-        if self.dispatch is not None:  # the fan-out: the transfer function makes them
-            self.hand_over(self.dispatch, plan.survey, uploads)
-            uploads = []
         self.bar.start(f"{BLS_PREFIX}{plan.survey}", len(uploads), sum(a.size for a in uploads))
         allow = within(survey_url)
-        self.streams.run(uploads, lambda action: self.upload(action, allow, lease))
+        planned = self.executor.transfer(
+            self.trail.run_id, plan.survey, uploads, lambda action, streams: self.upload(action, allow, lease, streams)
+        )
+        if planned is not None:  # handed over: the transfer function makes them
+            self.summary.planned[plan.survey] = planned
+            self.trail.add("planned", survey=plan.survey, **to_document(planned))
         deletes = plan.of("delete")
         if deletes:
             lease.check()
@@ -214,13 +215,7 @@ class _Run:
         for action in plan.of("keep"):
             self.trail.add("keep", level=logging.WARNING, **to_document(action))
 
-    def hand_over(self, dispatch: QueueDispatcher, survey: str, uploads: list[Action]) -> None:
-        """The survey's uploads held for the transfer queue, counted in ``planned``."""
-        planned = self.summary.planned[survey] = Planned(len(uploads), sum(a.size for a in uploads))
-        self.trail.add("planned", survey=survey, **to_document(planned))
-        dispatch.hold(self.trail.run_id, survey, uploads)
-
-    def upload(self, action: Action, allow: RedirectPolicy, lease: leases.Lease) -> None:
+    def upload(self, action: Action, allow: RedirectPolicy, lease: leases.Lease, streams: Streams) -> None:
         """One file, on a transfer thread: its failure is its error; a lost lease or a stop goes up (the survey's)."""
         lease.check()
         source = action.source
@@ -231,7 +226,7 @@ class _Run:
 
         def count(n: int) -> None:
             nonlocal downloaded
-            self.streams.check()  # the pool stopped (an interrupt, a lost lease): abort this upload here
+            streams.check()  # the pool stopped (an interrupt, a lost lease): abort this upload here
             downloaded += n
             self.bar.add_bytes(n)
 
@@ -248,7 +243,7 @@ class _Run:
                 allow=allow,
             )
         except Exception as exc:  # any failure of one file is that file's error; the run goes on
-            if self.streams.stopping:  # its read was cut by the stop: not the file's error
+            if streams.stopping:  # its read was cut by the stop: not the file's error
                 raise Stopped from exc
             self.error(action.survey, error_line(exc), key=action.key, path=action.path)
             return

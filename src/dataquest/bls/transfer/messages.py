@@ -1,4 +1,5 @@
-"""The transfer queue's message, and the planner's dispatcher that sends them.
+"""The transfer queue's message: what the planner sends (:func:`plan_messages`) and the worker accepts
+(:func:`parse_message`, the one place a message is checked).
 
 One message per file, or per batch of small files (at most :data:`MAX_BATCH_FILES` files and
 :data:`MAX_BATCH_BYTES` bytes together), as a JSON body::
@@ -12,12 +13,12 @@ One message per file, or per batch of small files (at most :data:`MAX_BATCH_FILE
 (:mod:`dataquest.bls.transfer.resume`): the multipart upload's id, the next byte offset, the parts so far, the source's
 validator (the first response's ``Last-Modified``) and ``sha256_state`` (the part size and each part's SHA-256).
 
-:func:`parse_message` is strict: anything but this shape (an unknown version, a path that would leave the survey's
-prefix, a run id or survey that would bend the outcome's key) is a :class:`~dataquest.errors.ValidationError`, that
-record's failure; the transfer (:mod:`dataquest.bls.transfer.worker`) checks every URL is under the survey's folder.
-:class:`QueueDispatcher` holds the planned uploads of a run and sends them only when asked, after the planner has
-read every listing (so that planner and transfers never overlap at the source), ten messages per
-``SendMessageBatch``.
+:func:`parse_message` holds a message to the rules the listing enforces, before anything is fetched: anything but
+this shape (an unknown version, a run id or survey that would bend the outcome's key), or a file whose URL,
+resolved, is not in its survey's folder on the configured host (:func:`dataquest.bls.links.relative`, the
+listing's own link rule) or whose path is not that URL's path under the folder, is a
+:class:`~dataquest.errors.ValidationError`: that record's failure, nothing fetched or written for it. The
+executor that sends the messages is :class:`dataquest.bls.transfer.executors.ToQueue`.
 """
 
 from __future__ import annotations
@@ -29,18 +30,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from dataquest import log
+from dataquest.bls.links import relative, survey_url
 from dataquest.bls.listing import SourceFile
 from dataquest.config import INGEST_LOG_PREFIX, is_survey_name
-from dataquest.documents import ItemError, renamed, to_document
+from dataquest.documents import renamed, to_document
 from dataquest.errors import ValidationError
-from dataquest.storage import aws_error
 
 if TYPE_CHECKING:
-    from mypy_boto3_sqs import SQSClient
-
     from dataquest.bls.plan import Action
 
 logger = log.get(__name__)
@@ -48,21 +45,12 @@ logger = log.get(__name__)
 VERSION = 1
 MAX_BATCH_FILES = 8
 MAX_BATCH_BYTES = 8 * 1024 * 1024
-SEND_BATCH = 10  # SendMessageBatch's limit
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # a part of the outcome's key: no '/'
 
 
 def outcome_key(run_id: str, message_id: str) -> str:
     """Where a transfer writes its outcome: ``_logs/ingest/<run_id>/transfers/<message id>.jsonl``."""
     return f"{INGEST_LOG_PREFIX}{run_id}/transfers/{message_id}.jsonl"
-
-
-@dataclass(frozen=True)
-class Planned:
-    """A survey's uploads handed to the transfer queue: the sync summary's ``planned`` entry."""
-
-    files: int
-    bytes: int
 
 
 @dataclass(frozen=True)
@@ -193,8 +181,9 @@ def _resume(doc: Any) -> Resume:
     )
 
 
-def parse_message(body: str) -> TransferMessage:
-    """A transfer message from its JSON body; anything else is a :class:`ValidationError` naming what is wrong."""
+def parse_message(body: str, base_url: str) -> TransferMessage:
+    """A transfer message from its JSON body, every file in its survey's folder under ``base_url``; anything else
+    is a :class:`ValidationError` naming what is wrong."""
     try:
         doc: Any = json.loads(body)
     except (ValueError, RecursionError):
@@ -212,42 +201,16 @@ def parse_message(body: str) -> TransferMessage:
     survey: str = _get(doc, "survey", str, "the message")
     if not _RUN_ID.fullmatch(run_id) or not is_survey_name(survey):
         raise ValidationError(f"transfer message: run_id {run_id[:80]!r} or survey {survey[:20]!r} is malformed")
+    folder = survey_url(base_url, survey)
+    for job in files:
+        _check_in_folder(job, folder)
     return TransferMessage(VERSION, run_id, survey, files, resume)
 
 
-# --- the planner's side ----------------------------------------------------------------------------------------
-
-
-class QueueDispatcher:
-    """Holds the planned uploads of a run and sends them to the transfer queue when :meth:`send` is called."""
-
-    def __init__(self, sqs: SQSClient, queue_url: str) -> None:
-        self.sqs = sqs
-        self.queue_url = queue_url
-        self.held: list[TransferMessage] = []
-
-    def hold(self, run_id: str, survey: str, uploads: Sequence[Action]) -> None:
-        self.held.extend(plan_messages(run_id, survey, uploads))
-
-    def send(self) -> list[ItemError]:
-        """Send every held message (10 per request); the files of a message that could not be sent are errors."""
-        held, self.held = self.held, []
-        errors: list[ItemError] = []
-        for start in range(0, len(held), SEND_BATCH):
-            batch = held[start : start + SEND_BATCH]
-            for message, failed in zip(batch, self._send_batch(batch), strict=True):
-                if failed is not None:
-                    errors.extend(
-                        ItemError(path=log.redact(f.url), error=f"sending its transfer message failed: {failed}")
-                        for f in message.files
-                    )
-        return errors
-
-    def _send_batch(self, batch: list[TransferMessage]) -> list[str | None]:
-        entries = [{"Id": str(i), "MessageBody": m.body()} for i, m in enumerate(batch)]
-        try:
-            resp = self.sqs.send_message_batch(QueueUrl=self.queue_url, Entries=entries)  # type: ignore[arg-type]
-        except (ClientError, BotoCoreError) as exc:
-            return [aws_error(exc)] * len(batch)
-        failed = {e["Id"]: f"{e.get('Code', '')}: {e.get('Message', '')}" for e in resp.get("Failed", [])}
-        return [failed.get(str(i)) for i in range(len(batch))]
+def _check_in_folder(job: JobFile, folder: str) -> None:
+    """``job``'s URL is in the survey ``folder`` under the listing's link rules, and its path is that URL's path."""
+    rel, why = relative(job.url, folder, folder)
+    if rel is None:
+        raise ValidationError(f"transfer message: {log.redact(job.url)} {why} ({log.redact(folder)})")
+    if rel != job.path:
+        raise ValidationError(f"transfer message: path {job.path[:200]!r} is not its URL's path {rel[:200]!r}")

@@ -22,14 +22,14 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from dataquest import log
-from dataquest.bls.listing import within
+from dataquest.bls.links import survey_url, within
 from dataquest.bls.mirror import read_object
 from dataquest.bls.plan import decide, mirror_prefix, source_metadata
 from dataquest.bls.transfer.messages import JobFile, TransferMessage, outcome_key, parse_message
 from dataquest.bls.transfer.resume import Finished, ResumableJob
 from dataquest.bls.transfer.upload import TransferConfig, abort_upload
 from dataquest.documents import OMIT_EMPTY, to_document
-from dataquest.errors import ConfigurationError, DataQuestError, ValidationError, error_line
+from dataquest.errors import ConfigurationError, DataQuestError, error_line
 from dataquest.events import SqsMessage
 from dataquest.http.client import Fetcher
 from dataquest.storage import put_bytes
@@ -114,7 +114,7 @@ class Transfers:
 def run_record(transfers: Transfers, record: SqsMessage) -> bool:
     """One SQS record; False (the record fails, SQS delivers it again) on a malformed message or any file's error."""
     try:
-        message = _within_survey(parse_message(record.body), transfers.app.settings.bls_base_url)
+        message = parse_message(record.body, transfers.app.settings.bls_base_url)
         outcomes = [_one(transfers, message, f, record.message_id) for f in message.files]
     except Exception as exc:  # noqa: BLE001 - whatever a record holds, it fails alone, never the batch
         fields = {"message_id": record.message_id, "error": error_line(exc)}
@@ -126,21 +126,10 @@ def run_record(transfers: Transfers, record: SqsMessage) -> bool:
     return all(o.event != "error" for o in outcomes)
 
 
-def _within_survey(message: TransferMessage, base_url: str) -> TransferMessage:
-    """``message`` when every URL of it is under its survey's folder (all checked before any is fetched)."""
-    survey_url = f"{base_url}{message.survey}/"
-    for job in message.files:
-        if not job.url.startswith(survey_url):
-            where = f"{log.redact(job.url)} is not under {log.redact(survey_url)}"
-            raise ValidationError(f"transfer message: {where}")
-    return message
-
-
 def _one(transfers: Transfers, message: TransferMessage, job: JobFile, message_id: str) -> FileOutcome:
     app, survey = transfers.app, message.survey
     bucket, key = app.settings.require_bucket(), mirror_prefix(survey) + job.path
-    survey_url = f"{app.settings.bls_base_url}{survey}/"
-    allow = within(survey_url)
+    allow = within(survey_url(app.settings.bls_base_url, survey))
     source = job.source()
     base = FileOutcome("skip", survey, job.path, key, 0, 0, job.size, message_id)
     started = time.monotonic()
