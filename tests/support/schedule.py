@@ -5,15 +5,16 @@ start: the slow modules (a Compose stack, the Docker images, a Terraform apply, 
 alphabetical order puts them, and a slow module can wait behind another on one worker while the others idle. So:
 
 - Collection order (each worker sorts alike, tests/conftest.py): the modules that need Docker first, then those
-  that run Terraform, then the other integration modules, then the unit tests. A module keeps its own order. The
-  units are handed out in that order (not xdist's default, most tests first, which starts the one-test units last).
+  that run Terraform, then the other integration modules, then the rest (tests/unit, tests/repo, tests/harness). A
+  module keeps its own order. The units are handed out in that order (not xdist's default, most tests first, which
+  starts the one-test units last).
 - ``ONE_UNIT_PER_TEST``: the modules whose tests share nothing but a session fixture are one unit per test, so that
   two workers can run them at once (each Compose stack, each module's ``terraform test``, each ``validate``).
 - A worker still on the unit it started with gets its next unit (xdist gives a worker a queue of two) from the end
   of the queue, a short unit-test module, instead of the next slow module, which would then wait behind the first.
 
 A module whose tests depend on each other's order (test_terraform_apply.py: apply, check, plan, destroy) stays one
-unit. tests/unit/test_schedule.py checks this scheduling.
+unit. tests/harness/test_schedule.py checks this scheduling.
 """
 
 from __future__ import annotations
