@@ -14,7 +14,8 @@ PYTEST_ARGS ?=
 # make test: test modules in parallel worker processes (pytest-xdist, --dist loadfile: a module's tests stay on one
 # worker, in order; the slow modules start first: tests/support/schedule.py). PYTEST_WORKERS=0 runs every test in
 # this one process. Six workers on two cores: the slow modules mostly wait (Terraform's provider, the Docker engine,
-# LocalStack) while the others run. make test-unit is CPU-bound: UNIT_WORKERS (4) do better there than six.
+# LocalStack) while the others run. make test-unit (tests/unit: the package's tests; tests/repo checks the repository's
+# files, tests/harness the test harness: both run in make test) is CPU-bound: UNIT_WORKERS (4) do better than six.
 PYTEST_WORKERS ?= 6
 UNIT_WORKERS ?= 4
 XDIST = -n $(PYTEST_WORKERS) --dist loadfile
@@ -98,7 +99,7 @@ notebook: install $(VENV)/.synced-notebook ## re-execute notebooks/report.ipynb 
 	$(PY) scripts/run_notebook.py notebooks/report.ipynb
 
 .PHONY: test-unit
-test-unit: install ## the fast tests only (under a minute)
+test-unit: install ## the package's own tests (tests/unit: each imports dataquest; no network, under a minute)
 	$(BIN)/pytest -n $(UNIT_WORKERS) --dist loadfile tests/unit $(PYTEST_ARGS)
 
 .PHONY: lint
