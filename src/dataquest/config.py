@@ -56,7 +56,7 @@ MAX_PARTS_IN_FLIGHT = 64
 # maximum concurrency): BLS asks for few connections, so two by default.
 DEFAULT_TRANSFER_STREAMS = 2
 MAX_TRANSFER_STREAMS = 16
-# `--survey all` / DQ_BLS_SURVEYS=all: every survey folder of the root listing (dataquest.bls.listing.discover_surveys), alone.
+# `--survey all` / DQ_BLS_SURVEYS=all: every survey folder of the root listing (bls.listing.discover_surveys), alone.
 ALL_SURVEYS = "all"
 # Folders of the root listing that match the survey-name rule but hold no survey: skipped by `all`.
 NON_SURVEY_FOLDERS: frozenset[str] = frozenset({"compressed"})
