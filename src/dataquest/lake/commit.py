@@ -1,0 +1,76 @@
+"""One atomic commit of a table's part: replace a survey's partition (or the whole table), retried on conflict.
+
+Iceberg commits are optimistic: two writers that start from the same metadata race, and the loser gets a
+``CommitFailedException``. Different surveys touch different partitions, so the loser reloads the table and
+commits again on top of the winner's snapshot: neither update is lost. Each snapshot's summary carries
+``properties`` (the sources' versions and SHA-256s: the lineage of every row it wrote).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import warnings
+
+import polars as pl
+import pyarrow as pa
+from pyiceberg.exceptions import CommitFailedException
+from pyiceberg.expressions import AlwaysTrue, BooleanExpression
+
+from dataquest import log
+from dataquest.errors import StorageError
+from dataquest.lake.catalog import Lake
+
+logger = log.get(__name__)
+
+ATTEMPTS = 8
+BACKOFF = 0.05
+
+
+def replace_part(  # noqa: PLR0913 - the table, its part and its rows, then keyword-only commit metadata
+    lake: Lake,
+    name: str,
+    survey: str | None,
+    frame: pl.DataFrame,
+    *,
+    summary: dict[str, str],
+    table_properties: dict[str, str] | None = None,
+) -> int | None:
+    """Replace ``survey``'s rows of table ``name`` (all rows when ``survey`` is None) by ``frame``, in one commit.
+
+    Returns the new snapshot id (None when nothing was written: an empty frame over an empty part).
+    """
+    where: BooleanExpression | str = f"survey = '{survey}'" if survey else AlwaysTrue()  # survey: [a-z0-9]+
+    for attempt in range(1, ATTEMPTS + 1):
+        table = lake.table(name)
+        rows = _arrow(frame, table.schema().as_arrow())
+        try:
+            with warnings.catch_warnings(), table.transaction() as tx:
+                warnings.filterwarnings("ignore", "Delete operation did not match any records")
+                if rows.num_rows:
+                    tx.overwrite(rows, overwrite_filter=where, snapshot_properties=summary)
+                else:
+                    tx.delete(where, snapshot_properties=summary)
+                if table_properties:
+                    tx.set_properties(table_properties)
+        except CommitFailedException as exc:
+            log.event(
+                logger,
+                "commit conflict: retrying",
+                level=logging.INFO,
+                table=name,
+                attempt=attempt,
+                error=str(exc)[:200],
+            )
+            time.sleep(BACKOFF * attempt * (1 + random.random()))  # noqa: S311 - jitter, not a secret
+            continue
+        current = table.current_snapshot()
+        return current.snapshot_id if current else None
+    raise StorageError(f"table {name}: {ATTEMPTS} commits lost to concurrent writers; run the update again")
+
+
+def _arrow(frame: pl.DataFrame, target: pa.Schema) -> pa.Table:
+    """``frame`` as an Arrow table with exactly the table's columns and types."""
+    columns = [pl.col(f.name) if f.name in frame.columns else pl.lit(None).alias(f.name) for f in target]
+    return frame.select(columns).to_arrow().cast(target)
