@@ -72,5 +72,7 @@ def replace_part(  # noqa: PLR0913 - the table, its part and its rows, then keyw
 
 def _arrow(frame: pl.DataFrame, target: pa.Schema) -> pa.Table:
     """``frame`` as an Arrow table with exactly the table's columns and types."""
+    if not frame.height:
+        return target.empty_table()
     columns = [pl.col(f.name) if f.name in frame.columns else pl.lit(None).alias(f.name) for f in target]
     return frame.select(columns).to_arrow().cast(target)
