@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 LAKE_PREFIX = "lake/"
 DEFAULT_DATABASE = "dataquest"
 DEFAULT_DIR = "lake"
+os.environ.setdefault("POLARS_ICEBERG_PLANNER", "pyiceberg")  # polars: no warning about a planner plugin we lack
 
 
 @dataclass

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+import uuid
 import warnings
 
 import polars as pl
@@ -24,6 +25,7 @@ from dataquest.lake.catalog import Lake
 
 logger = log.get(__name__)
 
+COMMIT = "dataquest.commit"
 ATTEMPTS = 8
 BACKOFF = 0.05
 
@@ -41,6 +43,7 @@ def replace_part(  # noqa: PLR0913 - the table, its part and its rows, then keyw
 
     Returns the new snapshot id (None when nothing was written: an empty frame over an empty part).
     """
+    summary = {**summary, COMMIT: uuid.uuid4().hex}  # the snapshots of one commit (a delete, an append) share it
     where: BooleanExpression | str = f"survey = '{survey}'" if survey else AlwaysTrue()  # survey: [a-z0-9]+
     for attempt in range(1, ATTEMPTS + 1):
         table = lake.table(name)
