@@ -12,6 +12,7 @@ A :class:`Lake` opens its tables by name, creating each with its schema on first
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -43,11 +44,20 @@ class Lake:
 
     def table(self, name: str) -> Table:
         """The table ``name`` (see :data:`dataquest.lake.schema.TABLES`), created empty on first use."""
+        from pyiceberg.exceptions import NoSuchTableError, TableAlreadyExistsError  # noqa: PLC0415
+
+        try:  # loaded first: a create that finds the table would still write a metadata file
+            return self.catalog.load_table((self.namespace, name))
+        except NoSuchTableError:
+            pass
         spec = schema.TABLES[name]
         location = f"{self.location.rstrip('/')}/{name}" if self.location else None
-        return self.catalog.create_table_if_not_exists(
-            (self.namespace, name), schema=spec.schema, partition_spec=spec.partition, location=location
-        )
+        try:
+            return self.catalog.create_table(
+                (self.namespace, name), schema=spec.schema, partition_spec=spec.partition, location=location
+            )
+        except TableAlreadyExistsError:  # another writer created it meanwhile
+            return self.catalog.load_table((self.namespace, name))
 
     def existing(self) -> list[str]:
         """The lake's tables that exist now."""
@@ -61,7 +71,7 @@ def local_lake(root: str | Path) -> Lake:
     base = Path(root).resolve()
     (base / "warehouse").mkdir(parents=True, exist_ok=True)
     catalog = SqlCatalog("dataquest", uri=f"sqlite:///{base / 'catalog.db'}", warehouse=(base / "warehouse").as_uri())
-    catalog.create_namespace_if_not_exists(DEFAULT_DATABASE)
+    _ensure_namespace(catalog, DEFAULT_DATABASE)
     return Lake(catalog=catalog, namespace=DEFAULT_DATABASE, where=str(base))
 
 
@@ -87,7 +97,7 @@ def bucket_lake(bucket: str, env: Mapping[str, str] | None = None) -> Lake:
             props[prop] = env[var]
             options[opt] = env[var]
     catalog = GlueCatalog("dataquest", **props)
-    catalog.create_namespace_if_not_exists(database)
+    _ensure_namespace(catalog, database)
     return Lake(
         catalog=catalog,
         namespace=database,
@@ -95,6 +105,17 @@ def bucket_lake(bucket: str, env: Mapping[str, str] | None = None) -> Lake:
         storage_options=options,
         where=f"glue:{database} s3://{bucket}/{LAKE_PREFIX}",
     )
+
+
+def _ensure_namespace(catalog: Catalog, name: str) -> None:
+    """Create the namespace only where it is missing: in AWS, Terraform owns the database (the role reads it)."""
+    from pyiceberg.exceptions import NamespaceAlreadyExistsError, NoSuchNamespaceError  # noqa: PLC0415
+
+    try:
+        catalog.load_namespace_properties(name)
+    except NoSuchNamespaceError:
+        with contextlib.suppress(NamespaceAlreadyExistsError):
+            catalog.create_namespace(name)
 
 
 def lake_from_env(env: Mapping[str, str] | None = None, *, local_dir: str | None = None) -> Lake:
