@@ -54,7 +54,11 @@ class Lake:
         location = f"{self.location.rstrip('/')}/{name}" if self.location else None
         try:
             return self.catalog.create_table(
-                (self.namespace, name), schema=spec.schema, partition_spec=spec.partition, location=location
+                (self.namespace, name),
+                schema=spec.schema,
+                partition_spec=spec.partition,
+                location=location,
+                properties=spec.properties,
             )
         except TableAlreadyExistsError:  # another writer created it meanwhile
             return self.catalog.load_table((self.namespace, name))
