@@ -104,6 +104,8 @@ def applied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
     shutil.copytree(TERRAFORM_DIR / "modules", tree / "modules")
     sql = ROOT / "src" / "dataquest" / "lake" / "sql"
     shutil.copytree(sql, tmp / sql.relative_to(ROOT))  # the module reads ../../../src/dataquest/lake/sql
+    layout = ROOT / "src" / "dataquest" / "layout.json"
+    shutil.copy2(layout, tmp / layout.relative_to(ROOT))  # and the S3 layout beside it
     with moto_process(module="tests.support.moto_lake") as endpoint:
         root = tree / "root"
         root.mkdir()
@@ -143,8 +145,8 @@ def test_the_module_applies_and_a_second_plan_is_empty(applied: Applied) -> None
         query = queries[f"dataquest-{name.replace('_', '-')}"]
         assert query["QueryString"] == named_query(name)
         assert query["Database"] == "dataquest"
-    assert applied.outputs["notification"]["filter_prefix"] == "bls/"
-    assert set(applied.outputs["notification"]["events"]) == {"s3:ObjectCreated:*", "s3:ObjectRemoved:*"}
+    assert applied.outputs["bls_notification"]["filter_prefix"] == "bls/"
+    assert set(applied.outputs["bls_notification"]["events"]) == {"s3:ObjectCreated:*", "s3:ObjectRemoved:*"}
     assert client("glue", applied.endpoint).get_database(Name="dataquest")["Database"]["Name"] == "dataquest"
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from dataquest.config import BLS_PREFIX
 from dataquest.errors import StorageError, ValidationError
 
 if TYPE_CHECKING:
@@ -124,7 +125,7 @@ class S3Survey:
     name: str
     s3: S3Client
     bucket: str
-    prefix: str = "bls/"
+    prefix: str = BLS_PREFIX
     tmpdir: str | None = field(default=None)
 
     @property

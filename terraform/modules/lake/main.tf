@@ -14,12 +14,9 @@ locals {
   account   = data.aws_caller_identity.current.account_id
   region    = data.aws_region.current.name
   partition = data.aws_partition.current.partition
-  prefixes = {
-    bls        = "bls/"
-    population = "population/"
-    lake       = "lake/"
-    locks      = "_locks/"
-  }
+  # The S3 layout (one file, read by the Python package too), and the lake's own prefix (catalog.LAKE_PREFIX).
+  layout        = jsondecode(file("${path.module}/../../../src/dataquest/layout.json"))
+  prefixes      = merge(local.layout.prefixes, { lake = "lake/" })
   sql_dir       = "${path.module}/../../../src/dataquest/lake/sql"
   named_queries = { for f in fileset(local.sql_dir, "*.sql") : trimsuffix(f, ".sql") => file("${local.sql_dir}/${f}") }
 

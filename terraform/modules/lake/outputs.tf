@@ -13,7 +13,7 @@ output "dead_letter_queue_name" {
   value       = module.queue.dead_letter_queue_name
 }
 
-output "notification" {
+output "bls_notification" {
   description = "What the bucket's notification configuration must send to the lake queue (prefix bls/, created and removed objects)."
   value = {
     queue_arn     = module.queue.queue_arn

@@ -76,13 +76,13 @@ variable "kms_key_arns" {
 }
 
 variable "results_prefix" {
-  description = "Where Athena writes query results in the bucket (enforced by the workgroup, encrypted)."
+  description = "Where Athena writes query results in the bucket (enforced by the workgroup, encrypted): a prefix of its own, not the mirror's nor the tables'."
   type        = string
   default     = "athena-results/"
 
   validation {
-    condition     = can(regex("^[^*/][^*]*/$", var.results_prefix)) && !startswith(var.results_prefix, "bls/") && !startswith(var.results_prefix, "lake/")
-    error_message = "results_prefix must end with '/', hold no '*', and be neither under bls/ nor lake/."
+    condition     = can(regex("^[^*/][^*]*/$", var.results_prefix))
+    error_message = "results_prefix must end with '/' and hold no '*'."
   }
 }
 
