@@ -30,18 +30,19 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_analysis import BENCH, ROOT, build_input
+import bench_analysis
+from bench_analysis import BENCH, ROOT
 
 SHARED = ROOT.parent / "shared" / "data" / "bls-pr-2025-09"
 MAPPINGS = ("pr.sector", "pr.class", "pr.measure", "pr.duration", "pr.footnote", "pr.period")
 
 
-def build_folder(data: Path, copies: int) -> Path:
+def build_folder(data: Path) -> Path:
     folder = BENCH / "lake-src"
     folder.mkdir(exist_ok=True)
     target = folder / "pr.data.1.AllData"
-    if not target.exists():
-        target.symlink_to(data.resolve())
+    target.unlink(missing_ok=True)
+    target.symlink_to(data.resolve())
     import polars as pl
 
     ids = (
@@ -148,14 +149,17 @@ def verdict(ok: bool) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--copies", type=int, default=100)
+    parser.add_argument("--alldata", type=Path, help="pr.data.1.AllData to copy (default: ../shared/data's)")
     parser.add_argument("--worker")
     parser.add_argument("--result")
     args, rest = parser.parse_known_args()
     if args.worker:
         Path(args.result).write_text(json.dumps(WORKERS[args.worker](*rest)))
         return 0
-    data, _, origin = build_input(args.copies)
-    folder = build_folder(data, args.copies)
+    if args.alldata:
+        bench_analysis.ALLDATA = args.alldata
+    data, _, origin = bench_analysis.build_input(args.copies)
+    folder = build_folder(data)
     lake = BENCH / "lake"
     shutil.rmtree(lake, ignore_errors=True)
     print(f"input: {data} ({data.stat().st_size / 1e6:.0f} MB, {args.copies}x {origin})")

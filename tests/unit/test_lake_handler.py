@@ -113,3 +113,17 @@ def test_an_unchanged_survey_commits_nothing(env: tuple[Any, str], tmp_path: Pat
     before = len(lake.table("observations").snapshots())
     assert invoke(s3, bucket, record("b", bucket, "bls/pr/pr.series"), lake=lake) == []
     assert len(lake.table("observations").snapshots()) == before
+
+
+def test_dataquest_query_answers_from_the_bucket_tables(
+    env: tuple[Any, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dataquest.cli import main
+
+    s3, bucket = env
+    upload(s3, bucket, write_survey(tmp_path / "pr"), "pr")
+    s3.put_object(Bucket=bucket, Key="population/nation_population.json", Body=json.dumps(POPULATION).encode())
+    assert invoke(s3, bucket, record("a", bucket, "bls/pr/pr.series", "population/nation_population.json")) == []
+    capsys.readouterr()
+    assert main(["query", "SELECT years, mean FROM population_stats", "--json"]) == 0  # DQ_BUCKET: the bucket's
+    assert json.loads(capsys.readouterr().out)["rows"] == [{"years": 6, "mean": 135.0}]
