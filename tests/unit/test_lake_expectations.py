@@ -99,6 +99,11 @@ CASES = [
         "pr.series: no sector_code resolves through pr.sector (0 of 3)",
         id="codes",
     ),
+    pytest.param(
+        append_row(row("PRS30006011", 2013, "Q01", "3.6")),
+        "pr.data.0.Current: expectation unique-keys failed: 1 row(s) repeat a (series_id, year, period)",
+        id="duplicate",
+    ),
     pytest.param(remove_data, "pr: no data files (pr.data.*) among its files", id="no-data"),
     pytest.param(replace_file("pr.data.0.Current", b""), "pr.data.0.Current: the file is empty", id="empty"),
 ]

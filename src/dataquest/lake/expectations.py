@@ -7,8 +7,9 @@ Each rule is checked per source file, and each failure is one line naming the fi
 The rules: ``non-null-keys`` (series_id, year as a number, period), ``value-present``, ``known-period`` (the
 survey's ``<s>.period`` file where it has one, else BLS's codes: M01..M13, Q01..Q05, S01..S03, A01; M13 and
 Q05 are the annual figures), ``plausible-year`` (1800 up to next year), ``series-known`` (every observation's
-series is in the survey's series file). The population's missing 2020 (ACS 1-year estimates were not released
-for 2020) is a *noted* expectation: :func:`population_notes` says so, and fails only on other gaps.
+series is in the survey's series file), ``unique-keys`` (no key twice in one file). The population's missing
+2020 (ACS 1-year estimates were not released for 2020) is a *noted* expectation: :func:`population_notes` says
+so, and fails only on other gaps.
 """
 
 from __future__ import annotations
@@ -65,7 +66,19 @@ def check_observations(
                 example = observations.filter((pl.col("source_file") == row["source_file"]) & expr).row(0, named=True)
                 shown = " ".join(f"{k}={example[k]!r}" for k in ("series_id", "year", "period", "value"))
                 failures.append(f"{row['source_file']}: expectation {name} failed: {row[name]} row(s), e.g. {shown}")
+    failures += _duplicates(observations)
     return Outcome(failures=tuple(failures))
+
+
+def _duplicates(observations: pl.DataFrame) -> list[str]:
+    from dataquest.lake.parse import duplicate_keys  # noqa: PLC0415 - parse imports nothing from here either
+
+    return [
+        f"{row['source_file']}: expectation unique-keys failed: {row['duplicates']} row(s) repeat a "
+        "(series_id, year, period) of the same file"
+        for row in duplicate_keys(observations).sort("source_file").iter_rows(named=True)
+        if row["duplicates"]
+    ]
 
 
 def known_periods(table: pl.DataFrame | None) -> frozenset[str] | None:

@@ -7,8 +7,9 @@ truncated (the last line has no line ending: BLS ends every line with CRLF).
 
 :func:`observations` reads a survey's data files lazily (polars streams them) in precedence order (see
 :func:`dataquest.lake.sources.data_rank`) and keeps one row per ``(series_id, year, period)``: the row of the
-first file that carries it. So ``pr.data.0.Current`` wins over ``pr.data.1.AllData`` where both carry a
-row and they disagree (they are published together; the current file is the one BLS revises first).
+first file that carries it (a key repeated inside one file fails the ``unique-keys`` expectation). So
+``pr.data.0.Current`` wins over ``pr.data.1.AllData`` where both carry a row and they disagree (they are
+published together; the current file is the one BLS revises first).
 """
 
 from __future__ import annotations
@@ -106,20 +107,30 @@ def scan_data(file: DataFile, survey: str) -> pl.LazyFrame:
 
 
 def observations(files: Sequence[DataFile], survey: str) -> pl.DataFrame:
-    """One row per ``(series_id, year, period)`` over ``files`` (in precedence order), sorted by the keys."""
+    """One row per ``(series_id, year, period)`` over ``files`` (in precedence order), each file in its own order.
+
+    A later file contributes only the keys no earlier file has (an anti-join on the earlier files' keys, which
+    are few where it matters: ``pr.data.0.Current`` before ``.1.AllData``). Keys repeated inside one file are
+    the ``unique-keys`` expectation's business (:func:`duplicate_keys`), not silently dropped.
+    """
     frames = [scan_data(f, survey) for f in files]
     if not frames:
         raise ValidationError(f"{survey}: no data files ({survey}.data.*); nothing to build the survey from")
     try:
-        return (
-            pl.concat(frames, how="vertical")
-            .unique(subset=list(KEYS), keep="first", maintain_order=True)
-            .sort(KEYS)
-            .collect()
-        )
+        kept = [frames[0].collect(engine="streaming")]
+        for frame in frames[1:]:
+            seen = pl.concat([k.select(KEYS) for k in kept]).lazy()
+            kept.append(frame.join(seen, on=list(KEYS), how="anti", nulls_equal=True).collect(engine="streaming"))
+        return pl.concat(kept, how="vertical", rechunk=True)
     except pl.exceptions.PolarsError as exc:
         names = ", ".join(f.name for f in files)
         raise ValidationError(f"{survey}: cannot read its data files ({names}): {_first_line(exc)}") from exc
+
+
+def duplicate_keys(rows: pl.DataFrame) -> pl.DataFrame:
+    """Per ``source_file``, how many rows repeat a key of that file (``duplicates``), by a 64-bit hash of the keys."""
+    hashed = rows.select("source_file", pl.struct(list(KEYS)).hash(seed=0).alias("key"))
+    return hashed.group_by("source_file").agg((pl.len() - pl.col("key").n_unique()).alias("duplicates"))
 
 
 def read_table(path: Path, name: str) -> pl.DataFrame:

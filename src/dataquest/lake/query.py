@@ -32,6 +32,10 @@ if TYPE_CHECKING:
     from pyiceberg.table.snapshots import Snapshot
 
 DEFAULT_SCAN_LIMIT = 4 << 30
+SAMPLE_QUERY = (
+    "SELECT series_id, title, year, value FROM best_years WHERE periods = 'quarters' ORDER BY value DESC LIMIT 3"
+)
+"""The sample ``make run`` prints with its answer: the three largest best-year sums, with their titles."""
 
 
 class QueryError(DataQuestError):
