@@ -125,7 +125,7 @@ check: lint test ## what CI runs: lint, then every test
 BENCH_RUNS ?= 3
 
 .PHONY: bench
-bench: bench-sync bench-analysis bench-coldstart ## every benchmark
+bench: bench-sync bench-analysis bench-coldstart bench-lake ## every benchmark
 
 .PHONY: bench-sync
 bench-sync: install ## sync of a 512 MiB file into moto: dataquest vs rclone sync (time, peak RSS, no-op requests)
@@ -136,6 +136,10 @@ bench-sync: install ## sync of a 512 MiB file into moto: dataquest vs rclone syn
 .PHONY: bench-analysis
 bench-analysis: install ## report analysis on 100x pr.data.1.AllData (~320 MB): polars vs eager pandas, time and peak RSS
 	$(PY) bench/bench_analysis.py --runs $(BENCH_RUNS)
+
+.PHONY: bench-lake
+bench-lake: install ## the lake on 100x pr.data.1.AllData: silver build vs DuckDB COPY to Parquet, silver queries vs the TSV
+	$(PY) bench/bench_lake.py
 
 .PHONY: bench-coldstart
 bench-coldstart: install ## import time of the Lambda handlers in fresh processes vs pandas + boto3
