@@ -82,6 +82,24 @@ def test_series_title_column_is_used_where_the_survey_has_one(lake: Lake, tmp_pa
     assert series.get_column("title_source").unique().to_list() == ["series_title"]
 
 
+def test_a_series_file_with_titles_and_no_code_columns_builds(lake: Lake, tmp_path: Path) -> None:
+    # series_id and series_title only, no mapping files: the codes are empty, one row per series all the same
+    folder = tmp_path / "zz"
+    folder.mkdir()
+    data = "series_id        \tyear\tperiod\t       value\tfootnote_codes\r\n"
+    data += "".join(f"ZZS{i:08d}       \t2020\tQ01\t{i:12}\t\r\n" for i in range(3))
+    (folder / "zz.data.0.Current").write_text(data, newline="")
+    titles = "".join(f"ZZS{i:08d}\tTitle {i}\r\n" for i in range(3))
+    (folder / "zz.series").write_text("series_id\tseries_title\r\n" + titles, newline="")
+
+    update = update_survey(lake, FolderSurvey("zz", folder))
+
+    assert (update.status, update.failures) == ("updated", [])
+    series = rows(lake, "series").sort("series_id")
+    assert series.get_column("title").to_list() == ["Title 0", "Title 1", "Title 2"]
+    assert series.get_column("codes").to_list() == ["{}"] * 3
+
+
 def test_the_commit_records_each_source_version_and_sha256(lake: Lake, folder: Path) -> None:
     update_survey(lake, FolderSurvey("pr", folder))
     snapshot = lake.table("observations").current_snapshot()

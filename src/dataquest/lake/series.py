@@ -89,9 +89,11 @@ def _rows(survey: str, frame: pl.DataFrame, mappings: list[Mapping]) -> pl.DataF
     )
     codes = [c for c in frame.columns if c.endswith("_code") or c in ("seasonal", "base_year")]
     decoded = {m.code: m.stem for m in mappings}
+    kept = [*codes, *(f"__{m.stem}" for m in mappings)]
+    # A series file with no code columns and no mapping files: selecting nothing would give no rows at all.
+    rows = frame.select(kept).iter_rows(named=True) if kept else iter([{}] * frame.height)
     code_json = [
-        json.dumps({**{c: r[c] for c in codes}, **{decoded[c]: r[f"__{decoded[c]}"] for c in decoded}})
-        for r in frame.select(*codes, *(f"__{m.stem}" for m in mappings)).iter_rows(named=True)
+        json.dumps({**{c: r[c] for c in codes}, **{decoded[c]: r[f"__{decoded[c]}"] for c in decoded}}) for r in rows
     ]
     return (
         frame.select(
