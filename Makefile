@@ -34,7 +34,7 @@ $(TOOLS)/bin/uv:
 
 # Two environments from the one lock file, each with its stamp (uv sync is exact: it removes what it was not asked
 # for, so each sync drops the other stamps). `make run` needs only the run extras; everything else needs the dev one.
-RUN_EXTRAS := --extra embedded --extra report --extra cli
+RUN_EXTRAS := --extra embedded --extra report --extra cli --extra lake
 $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 	$(UV) sync --frozen --all-extras
 	@rm -f $(VENV)/.synced-notebook $(VENV)/.synced-run

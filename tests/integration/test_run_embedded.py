@@ -13,6 +13,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,8 +53,12 @@ def small_tree() -> Tree:
             rows.append(f"PRS30006011       \t{year}\tQ0{q}\t{value + 1:12}\t\r\n")
     rows += [f"PRS88003203       \t{year}\tQ05\t{100 + year % 7:12}\t\r\n" for year in range(2011, 2020)]
     data = (header + "".join(rows)).encode()
-    series = b"series_id\tseries_title\r\nPRS30006032\tManufacturing, output per hour\r\n"
-    population_by_year = {year: 310_000_000 + (year - 2010) * 2_345_678 for year in range(2013, 2020) if year != 2017}
+    series = (
+        b"series_id\tseries_title\r\nPRS30006032\tManufacturing, output per hour\r\n"
+        b"PRS30006011\tNonfarm business, labor productivity\r\nPRS88003203\tNonfinancial corporations, hours\r\n"
+    )
+    # 2020 missing, as in the real ACS 1-year data: the left join gives it no population (and 2011, 2012 neither)
+    population_by_year = {year: 310_000_000 + (year - 2010) * 2_345_678 for year in range(2013, 2022) if year != 2020}
     population = json.dumps(
         {
             "data": [
@@ -119,16 +124,18 @@ def check_report(doc: dict[str, object], tree: Tree) -> None:
 
 
 def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``dataquest ARGS`` in a fresh process with ``env``; its local lake in a folder of its own (never the repo's)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DQ_", "AWS_ENDPOINT"))}
-    return subprocess.run(
-        [sys.executable, "-m", "dataquest.cli", *args],
-        env={**clean, **env},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    with tempfile.TemporaryDirectory(prefix="dq-lake-") as lake:
+        return subprocess.run(
+            [sys.executable, "-m", "dataquest.cli", *args],
+            env={**clean, "DQ_LAKE_DIR": lake, **env},
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
 
 
 def test_run_on_a_small_generated_tree(site: BlsSite, tmp_path: Path) -> None:
@@ -164,7 +171,15 @@ def test_run_on_a_small_generated_tree(site: BlsSite, tmp_path: Path) -> None:
     # the TestEvent and one notification per input, all acknowledged in one batch
     assert relay == {"batches": 1, "received": 3, "deleted": 3, "failed": 0, "dead_letters": [], "left_on_queue": 0}
     assert {p.name for p in out.iterdir()} == REPORT_FILES
-    check_report(json.loads((out / "report.json").read_text()), tree)
+    report = json.loads((out / "report.json").read_text())
+    check_report(report, tree)
+    # the lake built from the same bucket answers the sample query with the report's own numbers
+    lake = summary["lake"]
+    assert lake["surveys"] == {"pr": "updated"}
+    assert lake["errors"] == []
+    quarters = sorted(report["best_years"], key=lambda r: -r["value"])[:3]
+    expected = [(r["series_id"], r["year"], r["value"]) for r in quarters]
+    assert [(r["series_id"], r["year"], float(r["value"])) for r in lake["rows"]] == expected
     assert '"CloudWatchMetrics"' in proc.stderr  # metrics go to stderr here, stdout stays one document
 
 
@@ -175,6 +190,7 @@ def test_run_prints_a_short_human_summary(site: BlsSite, tmp_path: Path) -> None
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("ingest: 2 files seen, 2 uploaded, 0 deleted")
     assert "reports produced: 1" in proc.stdout
+    assert "dataquest query" in proc.stdout  # the lake's sample query, and its rows
     assert str(tmp_path / "o" / "report.json") in proc.stdout
 
 
@@ -336,8 +352,8 @@ def test_run_resumes_a_file_bigger_than_one_invocation(
 
     tree = small_tree()
     publish(site, tree)
-    big = bytes(range(256)) * (20 * 4096)  # 20 MiB: three 8 MiB parts
-    site.put("pr/pr.data.1.AllData", big)
+    big = bytes(range(256)) * (20 * 4096)  # 20 MiB: three 8 MiB parts (not a pr.* name: the lake reads no binary)
+    site.put("pr/big.bin", big)
     monkeypatch.setattr(embedded, "TRANSFER_FUNCTION_TIMEOUT", 60)
     with moto_server() as endpoint:
         s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
@@ -345,7 +361,7 @@ def test_run_resumes_a_file_bigger_than_one_invocation(
         env = pipeline_env(site, AWS_ENDPOINT_URL=endpoint, DQ_BUCKET="resumed")
         result = embedded.run(Settings.from_env(env), tmp_path / "out")
         assert result.ok, result.errors
-        assert s3.get_object(Bucket="resumed", Key="bls/pr/pr.data.1.AllData")["Body"].read() == big
+        assert s3.get_object(Bucket="resumed", Key="bls/pr/big.bin")["Body"].read() == big
         assert (result.transferred.uploaded, result.transferred.resumed, result.transferred.bytes) == (
             3,
             2,
@@ -356,6 +372,6 @@ def test_run_resumes_a_file_bigger_than_one_invocation(
         assert result.transfers.dead_letters == []
         newest = status.collect(s3, "resumed").runs[0]
         assert (newest.files_planned, newest.files_done, newest.files_pending, newest.files_failed) == (3, 3, 0, 0)
-        assert newest.slowest[0].key == "bls/pr/pr.data.1.AllData"
+        assert newest.slowest[0].key == "bls/pr/big.bin"
         assert newest.slowest[0].bytes == len(big)
     check_report(json.loads((tmp_path / "out" / "report.json").read_text()), tree)

@@ -66,6 +66,10 @@ def describe_run(result: RunResult) -> str:
             f"{len(doc.get('series_population', []))}"
         )
     lines.append(f"files: {', '.join(str(out / f) for f in result.files) or 'none'}")
+    if result.lake is not None and result.lake.query:
+        surveys = ", ".join(f"{s} {status}" for s, status in result.lake.surveys.items()) or "none"
+        lines.append(f"lake: {result.lake.where} ({surveys}); dataquest query {json.dumps(result.lake.query)}:")
+        lines += [f"  {json.dumps(row, default=str)}" for row in result.lake.rows] or ["  (no rows)"]
     lines += [f"error: {e.where}: {e.error}" for e in result.errors]
     return "\n".join(lines)
 

@@ -122,12 +122,17 @@ def _ensure_namespace(catalog: Catalog, name: str) -> None:
             catalog.create_namespace(name)
 
 
+def local_root(env: Mapping[str, str] | None = None) -> str:
+    """The laptop's lake folder: ``DQ_LAKE_DIR``, default ``./lake``."""
+    return (os.environ if env is None else env).get("DQ_LAKE_DIR") or DEFAULT_DIR
+
+
 def lake_from_env(env: Mapping[str, str] | None = None, *, local_dir: str | None = None) -> Lake:
     """The bucket's lake when ``DQ_BUCKET`` is set (and no ``local_dir`` is asked for), else the local one."""
     env = os.environ if env is None else env
     if local_dir is None and env.get("DQ_BUCKET"):
         return bucket_lake(env["DQ_BUCKET"], env)
-    root = local_dir or env.get("DQ_LAKE_DIR") or DEFAULT_DIR
+    root = local_dir or local_root(env)
     if Path(root).exists() and not Path(root).is_dir():
         raise ConfigurationError(f"lake folder {root}: not a folder; set DQ_LAKE_DIR (or --lake) to a folder")
     return local_lake(root)

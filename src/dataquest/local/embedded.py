@@ -54,6 +54,7 @@ from dataquest.handlers import report
 from dataquest.ingest import IngestFailedError, IngestSummary
 from dataquest.local import relay
 from dataquest.local.invoke import REGION, Handler, LambdaContext, handler_invoker
+from dataquest.local.lake import LakeRun, build_lake
 from dataquest.local.relay import MAX_BATCH, Drained
 from dataquest.local.topology import (
     REPORT_DLQ_NAME,
@@ -93,6 +94,7 @@ class RunResult:
     files: list[str]
     relay: Drained
     errors: list[ItemError]
+    lake: LakeRun | None = None
 
     def __post_init__(self) -> None:
         self.reports_produced = len(self.reports)
@@ -240,6 +242,8 @@ def _pipeline(app: App, topology: Topology, out: Path) -> RunResult:
     files = _download_latest(app.s3, topology.bucket, out)
     if not files and not errors:
         errors.append(ItemError(key=LATEST_REPORT_PREFIX, error="no report was produced"))
+    lake = build_lake(app.s3, topology.bucket, summary.surveys)
+    errors += lake.errors
     return RunResult(
         ingest=summary,
         transfers=transfers,
@@ -249,6 +253,7 @@ def _pipeline(app: App, topology: Topology, out: Path) -> RunResult:
         files=files,
         relay=relayed,
         errors=errors,
+        lake=lake,
     )
 
 
