@@ -92,6 +92,16 @@ class Interrupted(KeyboardInterrupt):
         """What the interrupted command reached (the sync summary), where it had one."""
 
 
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """An exception's text for a message of ours: its first line (its type's name when it has none), control
+    characters and undecodable bytes escaped, cut to ``limit`` characters, credentials redacted. What translates a
+    library's error at a boundary quotes it with this."""
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else type(exc).__name__
+    safe = "".join(c if c.isprintable() and c != "\ufffd" else ascii(c)[1:-1] for c in line)
+    return redact(safe if len(safe) <= limit else safe[: limit - 3] + "...")
+
+
 def error_line(exc: BaseException) -> str:
     """The one line an item's error is reported with (a summary's ``errors``, a trail, an outcome, a log field):
     a DataQuestError's own message; anything else, which no boundary translated (a bug, a library's exception),

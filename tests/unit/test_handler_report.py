@@ -205,7 +205,7 @@ def test_a_failed_report_fails_exactly_the_records_that_asked_for_it(
     got = report.handler(event, context())
     assert got == {"batchItemFailures": [{"itemIdentifier": "population"}, {"itemIdentifier": "bls"}]}
     failed = [json.loads(line) for line in logs.getvalue().splitlines() if "report failed" in line]
-    assert failed[0]["error"].startswith("StorageError: GET s3://dataquest-test/bls/pr/pr.data.0.Current")
+    assert failed[0]["error"].startswith("GET s3://dataquest-test/bls/pr/pr.data.0.Current failed")
     assert "Traceback" in failed[0]["exception"]
 
 

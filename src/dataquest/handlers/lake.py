@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from dataquest import log
 from dataquest.app import App, app_from_env
 from dataquest.config import BLS_PREFIX, POPULATION_KEY
+from dataquest.errors import error_line
 from dataquest.events import S3Change, parse_notification, parse_sqs_event
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ def handler(
                     "malformed record",
                     level=logging.ERROR,
                     message_id=message.message_id,
-                    error=f"{type(exc).__name__}: {str(exc)[:200]}",
+                    error=error_line(exc),
                 )
                 failed.append(message.message_id)
                 continue
@@ -98,7 +99,7 @@ def _update(app: App, lake: Lake, bucket: str, asking: dict[str, list[str]]) -> 
                 update = update_survey(lake, S3Survey(name, app.s3, bucket))
                 ok, status = update.ok, update.status
         except Exception as exc:  # one survey's failure is its records' failure, never the batch's
-            fields = {"target": name, "error": f"{type(exc).__name__}: {str(exc)[:300]}"}
+            fields = {"target": name, "error": error_line(exc)}
             logger.error("lake update failed", exc_info=True, extra={"fields": fields})
             ok, status = False, "failed"
         changed |= ok and status != "unchanged" and name in (GOLD_SURVEY, POPULATION)
@@ -109,7 +110,7 @@ def _update(app: App, lake: Lake, bucket: str, asking: dict[str, list[str]]) -> 
             result = gold.refresh_gold(lake)
             log.event(logger, "gold", status=result.status, notes=result.notes, failures=result.failures)
         except Exception as exc:
-            logger.error("gold failed", exc_info=True, extra={"fields": {"error": f"{type(exc).__name__}: {exc}"}})
+            logger.error("gold failed", exc_info=True, extra={"fields": {"error": error_line(exc)}})
             failed += asking.get(GOLD_SURVEY, []) + asking.get(POPULATION, [])
     return failed
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from dataquest import log
 from dataquest.app import App, app_from_env
-from dataquest.errors import DataQuestError, InputMissingError
+from dataquest.errors import DataQuestError, InputMissingError, error_line
 from dataquest.events import parse_notification, parse_sqs_event
 
 logger = log.get(__name__)
@@ -46,7 +46,7 @@ def handler(event: Any, context: Any, app: App | None = None) -> dict[str, list[
                 failed.append(message.message_id)
                 continue
             except Exception as exc:  # whatever a record holds, it fails alone, never the batch
-                fields = {"message_id": message.message_id, "error": f"{type(exc).__name__}: {str(exc)[:200]}"}
+                fields = {"message_id": message.message_id, "error": error_line(exc)}
                 logger.error("malformed record", exc_info=True, extra={"fields": fields})
                 failed.append(message.message_id)
                 continue
@@ -75,7 +75,7 @@ def _report(app: App, bucket: str) -> bool:
         log.event(logger, "report waiting for input", bucket=bucket, key=exc.key)
         return True
     except Exception as exc:  # the run fails the records that asked for it (and only those); logged with its trace
-        fields = {"bucket": bucket, "error": f"{type(exc).__name__}: {exc}"}
+        fields = {"bucket": bucket, "error": error_line(exc)}
         logger.error("report failed", exc_info=True, extra={"fields": fields})
         return False
     log.event(logger, "report done", prefix=result.prefix, skipped=result.skipped, keys=list(result.keys))

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
-from dataquest.errors import ValidationError
+from dataquest.errors import ValidationError, first_line
 
 CHUNK = 1 << 20
 DATA_COLUMNS = ("series_id", "year", "period", "value", "footnote_codes")
@@ -80,7 +80,7 @@ def _columns(lf: pl.LazyFrame, name: str) -> list[str]:
     try:
         return lf.collect_schema().names()
     except pl.exceptions.PolarsError as exc:
-        raise ValidationError(f"{name}: cannot read its header: {_first_line(exc)}") from exc
+        raise ValidationError(f"{name}: cannot read its header: {first_line(exc)}") from exc
 
 
 def scan_data(file: DataFile, survey: str) -> pl.LazyFrame:
@@ -124,7 +124,7 @@ def observations(files: Sequence[DataFile], survey: str) -> pl.DataFrame:
         return pl.concat(kept, how="vertical", rechunk=True)
     except pl.exceptions.PolarsError as exc:
         names = ", ".join(f.name for f in files)
-        raise ValidationError(f"{survey}: cannot read its data files ({names}): {_first_line(exc)}") from exc
+        raise ValidationError(f"{survey}: cannot read its data files ({names}): {first_line(exc)}") from exc
 
 
 def duplicate_keys(rows: pl.DataFrame) -> pl.DataFrame:
@@ -139,13 +139,7 @@ def read_table(path: Path, name: str) -> pl.DataFrame:
     try:
         frame = pl.read_csv(path, separator="\t", quote_char=None, infer_schema=False, truncate_ragged_lines=True)
     except pl.exceptions.PolarsError as exc:
-        raise ValidationError(f"{name}: cannot read it as a BLS table: {_first_line(exc)}") from exc
+        raise ValidationError(f"{name}: cannot read it as a BLS table: {first_line(exc)}") from exc
     frame = frame.rename({c: c.strip() for c in frame.columns})
     frame = frame.select([c for c in frame.columns if c])
     return frame.select(pl.all().str.strip_chars())
-
-
-def _first_line(exc: BaseException, limit: int = 200) -> str:
-    text = str(exc).strip()
-    line = text.splitlines()[0] if text else type(exc).__name__
-    return line if len(line) <= limit else line[: limit - 3] + "..."

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from dataquest.errors import DataQuestError
+from dataquest.errors import DataQuestError, first_line
 from dataquest.lake.catalog import Lake
 from dataquest.lake.commit import COMMIT
 
@@ -116,7 +116,7 @@ def run_query(lake: Lake, sql: str, *, as_of: datetime | None = None, limit: int
             warnings.simplefilter("ignore")
             frame = context.execute(sql).collect()
     except (pl.exceptions.PolarsError, pl.exceptions.SQLInterfaceError, pl.exceptions.SQLSyntaxError) as exc:
-        raise QueryError(f"the query failed: {_first_line(exc)} (tables: {', '.join(tables) or 'none yet'})") from exc
+        raise QueryError(f"the query failed: {first_line(exc)} (tables: {', '.join(tables) or 'none yet'})") from exc
     return Answer(frame.columns, [_plain(r) for r in frame.to_dicts()], scanned, frame)
 
 
@@ -165,8 +165,3 @@ def _plain_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     return value
-
-
-def _first_line(exc: BaseException, limit: int = 300) -> str:
-    text = " ".join(str(exc).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."

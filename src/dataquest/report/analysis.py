@@ -28,14 +28,13 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from dataquest.errors import ValidationError
+from dataquest.errors import ValidationError, first_line
 from dataquest.population import MAX_YEAR, MIN_YEAR, PopulationRow
 from dataquest.report.datafile import (
     EXACT_DTYPE,
     READ_DTYPE,
     BlsSource,
     check_data_file,
-    first_line,
     rewind,
     scan_bls,
     scan_bls_trimmed,

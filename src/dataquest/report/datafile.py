@@ -16,7 +16,7 @@ from typing import IO
 
 import polars as pl
 
-from dataquest.errors import ValidationError
+from dataquest.errors import ValidationError, first_line
 
 BlsSource = str | Path | bytes | IO[bytes]
 
@@ -120,14 +120,6 @@ def rewind(data: BlsSource) -> BlsSource:
     if hasattr(data, "seek"):
         data.seek(0)
     return data
-
-
-def first_line(exc: BaseException, limit: int = 200) -> str:
-    """The error's first line, printable (a binary file's bytes escaped) and cut to ``limit`` characters."""
-    text = str(exc).strip()
-    line = text.splitlines()[0] if text else type(exc).__name__
-    safe = "".join(c if c.isprintable() and c != "\ufffd" else ascii(c)[1:-1] for c in line)
-    return safe if len(safe) <= limit else safe[: limit - 3] + "..."
 
 
 def source_name(source: object) -> str:
