@@ -56,6 +56,8 @@ class PartsDigest:
     """The chained digest: SHA-256 over the concatenated SHA-256 digests of consecutive ``part_size`` pieces."""
 
     def __init__(self, part_size: int, digests: tuple[str, ...] = ()) -> None:
+        if part_size < 1:
+            raise ValueError(f"a part size of {part_size} bytes is no part size")
         self.part_size = part_size
         self.digests = list(digests)
         self._part = hashlib.sha256()
