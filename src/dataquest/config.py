@@ -5,6 +5,10 @@ when no ``--log-level`` flag wins over it). Two other places touch ``os.environ`
 :func:`dataquest.log.in_lambda` asks whether the process runs in Lambda, and the package's ``__init__`` gives
 polars' allocator its default (``_RJEM_MALLOC_CONF``, read by polars itself when it is imported, so it must be
 set before that, whatever imports polars first).
+
+An empty (or blank) variable means the same for every setting: unset, so its default (or, for a required one such
+as ``DQ_BUCKET``, missing). Counts are plain ASCII digits; seconds have an upper bound (``MAX_REQUEST_INTERVAL``,
+``MAX_LEASE_TTL``); URLs are http(s) with a host; ``DQ_CONTACT`` is an ASCII e-mail address (:func:`check_contact`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 
 from dataquest import __version__
 from dataquest.errors import ConfigurationError
@@ -49,6 +54,7 @@ INGEST_LOG_PREFIX = f"{LAYOUT['prefixes']['logs']}ingest/"
 LOCKS_PREFIX: str = LAYOUT["prefixes"]["locks"]
 # Seconds between the starts of two requests to a source (BLS asks not to be hit several times a second).
 DEFAULT_REQUEST_INTERVAL = 1.0
+MAX_REQUEST_INTERVAL = 60.0  # past a minute between requests a sync of one survey takes days: a typo, refused
 # Parts of a multipart upload in flight at once: memory is about (this + 2) x the 8 MiB part size.
 DEFAULT_PARTS_IN_FLIGHT = 4
 MAX_PARTS_IN_FLIGHT = 64
@@ -63,6 +69,7 @@ NON_SURVEY_FOLDERS: frozenset[str] = frozenset({"compressed"})
 # Seconds a sync's lease on a survey lasts unless renewed by its heartbeat (every third of it): a killed run
 # blocks the next one at most this long (on the same host, not at all: its dead owner is seen at once).
 DEFAULT_LEASE_TTL = 60.0
+MAX_LEASE_TTL = 3600.0  # a dead run blocks the next one at most an hour (the heartbeat's timer needs a sane value)
 DEFAULT_LOG_LEVEL = "INFO"
 # The functions' CPU types (Terraform's `architecture`): `dataquest promote` refuses an image built for another.
 LAMBDA_ARCHITECTURES: tuple[str, ...] = ("arm64", "x86_64")
@@ -111,27 +118,35 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        surveys = parse_surveys(env.get("DQ_BLS_SURVEYS", ",".join(DEFAULT_SURVEYS)), "DQ_BLS_SURVEYS")
-        base = env.get("DQ_BLS_BASE_URL") or DEFAULT_BLS_BASE_URL
+
+        def get(name: str) -> str | None:  # an empty or blank variable is an unset one, for every setting
+            value = env.get(name)
+            return value if value is not None and value.strip() else None
+
         return cls(
-            bucket=env.get("DQ_BUCKET") or None,
-            contact=env.get("DQ_CONTACT") or None,
-            bls_base_url=normalise_base_url(base, "DQ_BLS_BASE_URL"),
-            surveys=surveys,
-            population_url=env.get("DQ_POPULATION_URL") or DEFAULT_POPULATION_URL,
-            aws_endpoint_url=_endpoint_url(env.get("AWS_ENDPOINT_URL") or None),
-            aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            bucket=get("DQ_BUCKET"),
+            contact=get("DQ_CONTACT"),
+            bls_base_url=normalise_base_url(get("DQ_BLS_BASE_URL") or DEFAULT_BLS_BASE_URL, "DQ_BLS_BASE_URL"),
+            surveys=parse_surveys(get("DQ_BLS_SURVEYS") or ",".join(DEFAULT_SURVEYS), "DQ_BLS_SURVEYS"),
+            population_url=check_http_url(get("DQ_POPULATION_URL") or DEFAULT_POPULATION_URL, "DQ_POPULATION_URL"),
+            aws_endpoint_url=_endpoint_url(get("AWS_ENDPOINT_URL")),
+            aws_region=get("AWS_REGION") or get("AWS_DEFAULT_REGION") or "us-east-1",
             request_interval=parse_seconds(
-                env.get("DQ_REQUEST_INTERVAL"), DEFAULT_REQUEST_INTERVAL, "DQ_REQUEST_INTERVAL"
+                get("DQ_REQUEST_INTERVAL"),
+                DEFAULT_REQUEST_INTERVAL,
+                "DQ_REQUEST_INTERVAL",
+                maximum=MAX_REQUEST_INTERVAL,
             ),
             parts_in_flight=parse_count(
-                env.get("DQ_PARTS_IN_FLIGHT"), DEFAULT_PARTS_IN_FLIGHT, MAX_PARTS_IN_FLIGHT, "DQ_PARTS_IN_FLIGHT"
+                get("DQ_PARTS_IN_FLIGHT"), DEFAULT_PARTS_IN_FLIGHT, MAX_PARTS_IN_FLIGHT, "DQ_PARTS_IN_FLIGHT"
             ),
             transfer_streams=parse_count(
-                env.get("DQ_TRANSFER_STREAMS"), DEFAULT_TRANSFER_STREAMS, MAX_TRANSFER_STREAMS, "DQ_TRANSFER_STREAMS"
+                get("DQ_TRANSFER_STREAMS"), DEFAULT_TRANSFER_STREAMS, MAX_TRANSFER_STREAMS, "DQ_TRANSFER_STREAMS"
             ),
-            lease_ttl=parse_seconds(env.get("DQ_LEASE_TTL"), DEFAULT_LEASE_TTL, "DQ_LEASE_TTL", positive=True),
-            transfer_queue_url=env.get("DQ_TRANSFER_QUEUE_URL") or None,
+            lease_ttl=parse_seconds(
+                get("DQ_LEASE_TTL"), DEFAULT_LEASE_TTL, "DQ_LEASE_TTL", positive=True, maximum=MAX_LEASE_TTL
+            ),
+            transfer_queue_url=get("DQ_TRANSFER_QUEUE_URL"),
         )
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -159,9 +174,7 @@ class Settings:
                 "DQ_CONTACT is not set: BLS answers 403 to requests without a contact address in the "
                 "User-Agent; export DQ_CONTACT=you@example.org (or pass --contact)"
             )
-        if not _EMAIL_RE.match(self.contact):
-            raise ConfigurationError(f"DQ_CONTACT={self.contact!r} is not an e-mail address: set it to one")
-        return self.contact
+        return check_contact(self.contact, "DQ_CONTACT")
 
     def user_agent(self, *, contact_required: bool = True) -> str:
         """The User-Agent: the tool and a way to reach its operator, as BLS asks (a malformed contact is always an
@@ -169,6 +182,19 @@ class Settings:
         if self.contact is None and not contact_required:
             return f"dataquest/{__version__}"
         return f"dataquest/{__version__} (+{self.require_contact()})"
+
+
+def check_contact(contact: str, source: str) -> str:
+    """The one contact rule: an ASCII e-mail address (it travels in the User-Agent header, which is ASCII)."""
+    if not contact.isascii() or not contact.isprintable():
+        shown = contact[:80].encode("ascii", "backslashreplace").decode("ascii")
+        raise ConfigurationError(
+            f"{source}={shown!r} has characters that are not printable ASCII: the address goes in the User-Agent "
+            "header, which is ASCII; give an ASCII address (an international domain in its xn-- form)"
+        )
+    if not _EMAIL_RE.match(contact):
+        raise ConfigurationError(f"{source}={contact[:80]!r} is not an e-mail address: set it to one")
+    return contact
 
 
 def transfer_interval(settings: Settings) -> float:
@@ -181,7 +207,8 @@ def transfer_interval(settings: Settings) -> float:
 def log_level(environ: Mapping[str, str] | None = None) -> int:
     """``DQ_LOG_LEVEL`` (default ``INFO``), read in any case by :func:`parse_level`."""
     env = os.environ if environ is None else environ
-    return parse_level(env.get("DQ_LOG_LEVEL") or DEFAULT_LOG_LEVEL, "DQ_LOG_LEVEL")
+    raw = env.get("DQ_LOG_LEVEL") or ""
+    return parse_level(raw if raw.strip() else DEFAULT_LOG_LEVEL, "DQ_LOG_LEVEL")
 
 
 _LEVELS = {
@@ -233,17 +260,21 @@ def is_survey_name(name: str) -> bool:
     return _SURVEY_RE.fullmatch(name) is not None  # not match: its "$" would let a trailing newline through
 
 
-def parse_seconds(raw: str | None, default: float, source: str, *, positive: bool = False) -> float:
-    """A number of seconds: finite, zero or more (more than zero when ``positive``)."""
+def parse_seconds(
+    raw: str | None, default: float, source: str, *, positive: bool = False, maximum: float | None = None
+) -> float:
+    """A number of seconds: finite, zero or more (more than zero when ``positive``), at most ``maximum``."""
     if raw is None or not raw.strip():
         return default
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigurationError(f"{source}={raw!r} is not a number of seconds") from None
+        raise ConfigurationError(f"{source}={raw[:40]!r} is not a number of seconds") from None
     if not math.isfinite(value) or value < 0 or (positive and value == 0):
         floor = "more than zero" if positive else "zero or more"
-        raise ConfigurationError(f"{source}={raw!r} must be a finite number of seconds, {floor}")
+        raise ConfigurationError(f"{source}={raw[:40]!r} must be a finite number of seconds, {floor}")
+    if maximum is not None and value > maximum:
+        raise ConfigurationError(f"{source}={raw[:40]!r} is too long: give at most {maximum:g} seconds")
     return value
 
 
@@ -257,20 +288,34 @@ def _endpoint_url(url: str | None) -> str | None:
 
 
 def parse_count(raw: str | None, default: int, maximum: int, source: str) -> int:
+    """A whole number 1..``maximum`` written in plain ASCII digits (not ``1_0``, ``+3`` or another script's)."""
     if raw is None or not raw.strip():
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigurationError(f"{source}={raw!r} is not a whole number") from None
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 6):
+        shown = raw[:40].encode("ascii", "backslashreplace").decode("ascii")
+        raise ConfigurationError(f"{source}={shown!r} is not a whole number in plain digits (0-9): give 1 to {maximum}")
+    value = int(text)
     if not 1 <= value <= maximum:
         raise ConfigurationError(f"{source}={raw!r} must be between 1 and {maximum}")
     return value
 
 
-def normalise_base_url(url: str, source: str) -> str:
+def check_http_url(url: str, source: str) -> str:
+    """``url`` if it is an http(s) URL with a host (no blank in it), else a :class:`ConfigurationError`."""
     if not url.startswith(("http://", "https://")):
-        raise ConfigurationError(f"{source}={url!r} is not an http(s) URL")
+        raise ConfigurationError(f"{source}={url[:80]!r} is not an http(s) URL")
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        host = None
+    if not host or any(c.isspace() for c in url):
+        raise ConfigurationError(f"{source}={url[:80]!r} has no host (or a blank in it): give e.g. https://host/path/")
+    return url
+
+
+def normalise_base_url(url: str, source: str) -> str:
+    check_http_url(url, source)
     return url if url.endswith("/") else url + "/"
 
 

@@ -12,6 +12,7 @@ from dataquest.cli.common import CommandResult, add_contact, add_population_url
 from dataquest.config import (
     DEFAULT_REQUEST_INTERVAL,
     DEFAULT_TRANSFER_STREAMS,
+    MAX_REQUEST_INTERVAL,
     MAX_TRANSFER_STREAMS,
     Settings,
     parse_count,
@@ -185,6 +186,6 @@ def _streams(raw: str) -> int:
 
 def _interval(raw: str) -> float:
     try:
-        return parse_seconds(raw, DEFAULT_REQUEST_INTERVAL, "--request-interval")
+        return parse_seconds(raw, DEFAULT_REQUEST_INTERVAL, "--request-interval", maximum=MAX_REQUEST_INTERVAL)
     except ConfigurationError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
