@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,10 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dataquest import storage
+from dataquest import log, storage
 from dataquest.config import BLS_PREFIX, INGEST_LOG_PREFIX, LATEST_REPORT_PREFIX, REPORTS_PREFIX
 from dataquest.documents import INTERNAL, ItemError
 from dataquest.errors import StorageError
+from dataquest.redaction import printable
 from dataquest.storage import get_bytes
 
 if TYPE_CHECKING:
@@ -34,6 +36,9 @@ if TYPE_CHECKING:
 SLOWEST = 5
 TRANSFERS_FOLDER = "transfers/"
 READERS = 8  # transfer outcome objects read at once
+MAX_ERRORS = 1000  # a trail's errors kept for the document (a trail of a million errors is not held)
+
+logger = log.get(__name__)
 
 
 @dataclass
@@ -180,19 +185,29 @@ def run_ids(s3: S3Client, bucket: str) -> list[str]:
 
 
 def read_run(s3: S3Client, bucket: str, run_id: str) -> RunStatus:
-    found = get_bytes(s3, bucket, f"{INGEST_LOG_PREFIX}{run_id}.jsonl")
-    events = list(_lines(found[0] if found else b""))
-    start = next((e for e in events if e.get("event") == "start"), {})
-    end = next((e for e in reversed(events) if e.get("event") in ("summary", "interrupted")), None)
+    """One run from its trail, streamed line by line (a trail of any size takes the memory of one line), and its
+    transfers' outcomes."""
+    key = f"{INGEST_LOG_PREFIX}{run_id}.jsonl"
+    start: dict[str, Any] = {}
+    end: dict[str, Any] | None = None
+    planned: int | None = None
     outcomes = Outcomes()
-    for e in events:
+    trail_errors: list[ItemError] = []
+    for e in _lines(_stream(s3, bucket, key), key):
+        kind = e.get("event")
+        if kind == "start" and not start:
+            start = e
+        elif kind in ("summary", "interrupted"):
+            end = e
+        elif kind == "planned":
+            planned = (planned or 0) + (e.get("files") or 0)
+        elif kind == "error" and len(trail_errors) < MAX_ERRORS:
+            trail_errors.append(ItemError.from_document(e))
         outcomes.add(e, transfer=False)
     for e in _transfer_events(s3, bucket, run_id):
         outcomes.add(e, transfer=True)
-    planned_events = [e for e in events if e.get("event") == "planned"]
-    planned = sum(int(e.get("files") or 0) for e in planned_events) if planned_events else len(outcomes.files)
+    planned = len(outcomes.files) if planned is None else planned
     done, failed = outcomes.done, outcomes.failed
-    trail_errors = [ItemError.from_document(e) for e in events if e.get("event") == "error"]
     return RunStatus(
         run_id=run_id,
         started=start.get("time"),
@@ -235,10 +250,14 @@ def read_report(s3: S3Client, bucket: str) -> ReportStatus | None:
     if found is None:
         return None
     try:
-        inputs = json.loads(found[0]).get("inputs") or {}
-    except (ValueError, AttributeError):
-        inputs = {}
-    versions = [str((inputs.get(k) or {}).get("version", "")) for k in ("bls", "population")]
+        doc = json.loads(found[0])
+    except (ValueError, RecursionError):
+        doc = None
+    raw = doc.get("inputs") if isinstance(doc, dict) else None
+    inputs: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    versions = [_version(inputs.get(k)) for k in ("bls", "population")]
+    if raw is not None and not all(versions):
+        log.event(logger, "report inputs of an unexpected shape", level=logging.WARNING, key=key)
     name = "_".join("".join(c if c.isalnum() or c in "._-" else "-" for c in v) for v in versions)
     pages = _pages(s3, bucket, REPORTS_PREFIX, delimiter="/")
     folders = (p["Prefix"] for page in pages for p in page.get("CommonPrefixes", []))
@@ -246,24 +265,70 @@ def read_report(s3: S3Client, bucket: str) -> ReportStatus | None:
     return ReportStatus(folder=folder, key=key, inputs=inputs)
 
 
+def _version(entry: object) -> str:
+    version = entry.get("version") if isinstance(entry, dict) else None
+    return version if isinstance(version, str) else ""
+
+
 def _transfer_events(s3: S3Client, bucket: str, run_id: str) -> Iterator[dict[str, Any]]:
     """The outcomes the transfers of ``run_id`` wrote, one small object each, read :data:`READERS` at a time."""
     prefix = f"{INGEST_LOG_PREFIX}{run_id}/{TRANSFERS_FOLDER}"
     keys = sorted(o["Key"] for page in _pages(s3, bucket, prefix) for o in page.get("Contents", []))
     with ThreadPoolExecutor(max_workers=READERS) as pool:
-        for found in pool.map(lambda key: get_bytes(s3, bucket, key), keys):
+        for key, found in zip(keys, pool.map(lambda key: get_bytes(s3, bucket, key), keys), strict=True):
             if found is not None:
-                yield from _lines(found[0])
+                yield from _lines(found[0].splitlines(), key)
 
 
-def _lines(body: bytes) -> Iterator[dict[str, Any]]:
-    for line in body.decode("utf-8", "replace").splitlines():
+def _stream(s3: S3Client, bucket: str, key: str) -> Iterator[bytes]:
+    """The lines of ``key`` as S3 sends them (nothing when there is no such object)."""
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+    except ClientError as exc:
+        if storage.error_code(exc) in storage.NOT_FOUND_CODES:
+            return
+        raise
+    yield from body.iter_lines(chunk_size=64 * 1024)
+
+
+def _lines(lines: Iterable[bytes], where: str) -> Iterator[dict[str, Any]]:
+    """The events of a JSON-lines object; a line cut by a killed writer, or with a field of an unexpected type (a
+    count that is not a whole number, a name that is not a string), is skipped, with one warning per object."""
+    skipped = 0
+    for line in lines:
         try:
-            doc = json.loads(line)
-        except ValueError:
-            continue  # a line cut by a killed writer: the rest of the trail still counts
-        if isinstance(doc, dict):
+            doc = json.loads(line.decode("utf-8", "replace"))
+        except (ValueError, RecursionError):
+            skipped += 1
+            continue
+        if isinstance(doc, dict) and _well_typed(doc):
             yield doc
+        elif line.strip():
+            skipped += 1
+    if skipped:
+        log.event(
+            logger,
+            "status: lines skipped (cut, or a field of an unexpected type)",
+            level=logging.WARNING,
+            key=where,
+            lines=skipped,
+        )
+
+
+_COUNTS = ("bytes", "ms", "size", "files", "duration_ms")
+_TEXTS = ("event", "survey", "path", "key", "error", "time")
+
+
+def _well_typed(doc: dict[str, Any]) -> bool:
+    counts = all(_is_count(doc.get(n)) for n in _COUNTS)
+    texts = all(doc.get(n) is None or isinstance(doc[n], str) for n in _TEXTS)
+    surveys = doc.get("surveys")
+    names = surveys is None or (isinstance(surveys, list) and all(isinstance(x, str) for x in surveys))
+    return counts and texts and names
+
+
+def _is_count(value: object) -> bool:
+    return value is None or (isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 63)
 
 
 def _file_key(doc: dict[str, Any]) -> str | None:
@@ -284,24 +349,30 @@ def _pages(s3: S3Client, bucket: str, prefix: str, *, delimiter: str = "") -> It
 
 
 def as_text(status: Status) -> str:
-    """The short table ``dataquest status`` prints."""
+    """The short table ``dataquest status`` prints; every text from the bucket escaped (no terminal sequence)."""
     lines = [f"{'run':<34} {'started':<24} {'planned':>7} {'done':>6} {'pending':>7} {'failed':>6} {'bytes':>12}"]
     for r in status.runs:
         state = "" if r.finished else " (unfinished)"
         lines.append(
-            f"{r.run_id:<34} {r.started or '?':<24} {r.files_planned:>7} {r.files_done:>6} {r.files_pending:>7} "
-            f"{r.files_failed:>6} {r.bytes:>12}{state}"
+            f"{_shown(r.run_id):<34} {_shown(r.started or '?'):<24} {r.files_planned:>7} {r.files_done:>6} "
+            f"{r.files_pending:>7} {r.files_failed:>6} {r.bytes:>12}{state}"
         )
     if not status.runs:
         lines.append("(no run trail under _logs/ingest/)")
     newest = status.runs[0] if status.runs else None
     if newest is not None and newest.slowest:
-        lines.append("slowest: " + ", ".join(f"{s.key} {s.ms} ms" for s in newest.slowest))
+        lines.append("slowest: " + ", ".join(f"{_shown(s.key)} {s.ms} ms" for s in newest.slowest))
     for e in (newest.errors if newest else [])[:5]:
-        lines.append(f"error: {e.where}: {e.error}")
+        lines.append(f"error: {_shown(e.where)}: {_shown(e.error)}")
     m = status.mirror
-    per = ", ".join(f"{s.survey} {s.objects} ({s.bytes} bytes)" for s in m.surveys) or "empty"
+    per = ", ".join(f"{_shown(s.survey)} {s.objects} ({s.bytes} bytes)" for s in m.surveys) or "empty"
     lines.append(f"mirror: {m.objects} objects, {m.bytes} bytes: {per}")
     rep = status.report
-    lines.append(f"report: {rep.folder or '?'} (inputs: {json.dumps(rep.inputs)})" if rep else "report: none yet")
+    shown = f"report: {_shown(rep.folder or '?')} (inputs: {json.dumps(rep.inputs)})" if rep else "report: none yet"
+    lines.append(shown)
     return "\n".join(lines)
+
+
+def _shown(text: str) -> str:
+    """Text from the bucket fit for a terminal: control characters and escapes shown as ``\\x1b``, never sent."""
+    return printable(text, 300)[1:-1]
