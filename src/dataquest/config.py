@@ -280,10 +280,8 @@ def parse_seconds(
 
 def _endpoint_url(url: str | None) -> str | None:
     """boto3's own variable, checked here so that a typo is a configuration error, not boto3's ValueError."""
-    if url is not None and not re.match(r"^https?://[^/\s]+", url):
-        raise ConfigurationError(
-            f"AWS_ENDPOINT_URL={url[:80]!r} is not an http(s) URL: unset it for AWS, or give e.g. http://localhost:4566"
-        )
+    if url is not None:
+        check_http_url(url, "AWS_ENDPOINT_URL", hint="unset it for AWS, or give e.g. http://localhost:4566")
     return url
 
 
@@ -301,16 +299,17 @@ def parse_count(raw: str | None, default: int, maximum: int, source: str) -> int
     return value
 
 
-def check_http_url(url: str, source: str) -> str:
+def check_http_url(url: str, source: str, *, hint: str = "give e.g. https://host/path/") -> str:
     """``url`` if it is an http(s) URL with a host (no blank in it), else a :class:`ConfigurationError`."""
     if not url.startswith(("http://", "https://")):
-        raise ConfigurationError(f"{source}={url[:80]!r} is not an http(s) URL")
+        raise ConfigurationError(f"{source}={url[:80]!r} is not an http(s) URL: {hint}")
     try:
         host = urlsplit(url).hostname
+        urlsplit(url).port  # noqa: B018 - a port that is not a number raises here
     except ValueError:
         host = None
     if not host or any(c.isspace() for c in url):
-        raise ConfigurationError(f"{source}={url[:80]!r} has no host (or a blank in it): give e.g. https://host/path/")
+        raise ConfigurationError(f"{source}={url[:80]!r} has no host (or a blank in it): {hint}")
     return url
 
 
