@@ -62,6 +62,9 @@ MAX_PARTS_IN_FLIGHT = 64
 # maximum concurrency): BLS asks for few connections, so two by default.
 DEFAULT_TRANSFER_STREAMS = 2
 MAX_TRANSFER_STREAMS = 16
+# `--survey all`: at most this many survey folders of the root listing (DQ_MAX_SURVEYS, --max-surveys raise it).
+DEFAULT_MAX_SURVEYS = 200
+MAX_MAX_SURVEYS = 100_000
 # `--survey all` / DQ_BLS_SURVEYS=all: every survey folder of the root listing (dataquest.bls.discovery), alone.
 ALL_SURVEYS = "all"
 # Folders of the root listing that match the survey-name rule but hold no survey: skipped by `all`.
@@ -113,6 +116,8 @@ class Settings:
     lease_ttl: float = DEFAULT_LEASE_TTL
     transfer_queue_url: str | None = None
     """``DQ_TRANSFER_QUEUE_URL``: set, the ingest job plans and sends the uploads to this queue (the fan-out)."""
+    max_surveys: int = DEFAULT_MAX_SURVEYS
+    """``DQ_MAX_SURVEYS``: ``--survey all`` refuses a root listing more survey folders than this."""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -147,6 +152,7 @@ class Settings:
                 get("DQ_LEASE_TTL"), DEFAULT_LEASE_TTL, "DQ_LEASE_TTL", positive=True, maximum=MAX_LEASE_TTL
             ),
             transfer_queue_url=get("DQ_TRANSFER_QUEUE_URL"),
+            max_surveys=parse_count(get("DQ_MAX_SURVEYS"), DEFAULT_MAX_SURVEYS, MAX_MAX_SURVEYS, "DQ_MAX_SURVEYS"),
         )
 
     def with_overrides(self, **changes: Any) -> Settings:

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING
 
 from dataquest.cli.common import CommandResult, add_contact, add_population_url
 from dataquest.config import (
+    DEFAULT_MAX_SURVEYS,
     DEFAULT_REQUEST_INTERVAL,
     DEFAULT_TRANSFER_STREAMS,
+    MAX_MAX_SURVEYS,
     MAX_REQUEST_INTERVAL,
     MAX_TRANSFER_STREAMS,
     Settings,
@@ -30,6 +32,7 @@ def cmd_sync_bls(args: argparse.Namespace, settings: Settings) -> CommandResult:
     from dataquest.app import App
     from dataquest.bls.sync import sync_surveys
 
+    settings = settings.with_overrides(max_surveys=args.max_surveys)
     settings.require_bucket()
     with App(settings) as app:
         summary = sync_surveys(
@@ -157,6 +160,14 @@ def add_commands(
         help="seconds between two request starts to BLS, every stream together "
         f"(default: $DQ_REQUEST_INTERVAL or {DEFAULT_REQUEST_INTERVAL})",
     )
+    p.add_argument(
+        "--max-surveys",
+        type=_max_surveys,
+        default=None,
+        metavar="N",
+        help=f"with --survey all, refuse a root listing more survey folders than N "
+        f"(default: $DQ_MAX_SURVEYS or {DEFAULT_MAX_SURVEYS})",
+    )
     p.set_defaults(func=cmd_sync_bls)
 
     p = sub.add_parser("fetch-population", parents=[common], help="store the DataUSA US population JSON in S3")
@@ -180,6 +191,13 @@ def add_commands(
 def _streams(raw: str) -> int:
     try:
         return parse_count(raw, DEFAULT_TRANSFER_STREAMS, MAX_TRANSFER_STREAMS, "--streams")
+    except ConfigurationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _max_surveys(raw: str) -> int:
+    try:
+        return parse_count(raw, DEFAULT_MAX_SURVEYS, MAX_MAX_SURVEYS, "--max-surveys")
     except ConfigurationError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
