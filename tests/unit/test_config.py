@@ -132,6 +132,7 @@ def test_an_empty_variable_means_its_default_for_every_setting(blank: str) -> No
         "DQ_TRANSFER_STREAMS",
         "DQ_LEASE_TTL",
         "DQ_TRANSFER_QUEUE_URL",
+        "DQ_MAX_SURVEYS",
         "DQ_LOG_LEVEL",
     ]
     assert Settings.from_env(dict.fromkeys(names, blank)) == Settings.from_env({})
