@@ -44,11 +44,13 @@ def _redact_url(match: re.Match[str]) -> str:
     authority, tail = rest[:cut], rest[cut:]
     if "@" in authority:
         authority = f"{REDACTED}@{authority.rpartition('@')[2]}"
-    before, mark, after = tail.partition("?")
+    rest, hash_mark, fragment = tail.partition("#")
+    before, mark, query = rest.partition("?")
     if mark:
-        query, hash_mark, fragment = after.partition("#")
-        tail = f"{before}?{_QUERY_ITEM_RE.sub(_redact_item, query)}{hash_mark}{fragment}"
-    return f"{scheme}://{authority}{tail}"
+        rest = f"{before}?{_QUERY_ITEM_RE.sub(_redact_item, query)}"
+    if "=" in fragment:  # #access_token=...: an OAuth implicit grant puts its token in the fragment
+        fragment = _QUERY_ITEM_RE.sub(_redact_item, fragment)
+    return f"{scheme}://{authority}{rest}{hash_mark}{fragment}"
 
 
 def _redact_item(match: re.Match[str]) -> str:

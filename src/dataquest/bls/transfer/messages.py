@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from dataquest import log
 from dataquest.bls.links import relative, survey_url
@@ -167,7 +168,7 @@ def _count(doc: Any, name: str, where: str) -> int:
 def _job_file(doc: Any, where: str) -> JobFile:
     path: str = _get(doc, "path", str, where)
     url: str = _get(doc, "url", str, where)
-    if not path or path.startswith("/") or ".." in path.split("/") or "\\" in path:
+    if not path or path.startswith("/") or path.endswith("/") or ".." in path.split("/") or "\\" in path:
         raise ValidationError(f"transfer message: {where}.path {path[:80]!r} would leave the survey's prefix")
     timestamp: str = _get(doc, "timestamp", str, where)
     try:
@@ -244,8 +245,17 @@ def parse_message(body: str, base_url: str) -> TransferMessage:
 
 def _check_in_folder(job: JobFile, folder: str) -> None:
     """``job``'s URL is in the survey ``folder`` under the listing's link rules, and its path is that URL's path."""
+    if _has_userinfo(job.url):
+        raise ValidationError(f"transfer message: {log.redact(job.url)} carries a user name: no listing's link does")
     rel, why = relative(job.url, folder, folder)
     if rel is None:
         raise ValidationError(f"transfer message: {log.redact(job.url)} {why} ({log.redact(folder)})")
     if rel != job.path:
         raise ValidationError(f"transfer message: path {job.path[:200]!r} is not its URL's path {rel[:200]!r}")
+
+
+def _has_userinfo(url: str) -> bool:
+    try:
+        return urlsplit(url).username is not None
+    except ValueError:  # not a URL urllib reads: relative() refuses it
+        return False
