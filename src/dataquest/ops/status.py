@@ -1,6 +1,7 @@
 """``dataquest status``: the last runs from their trails, the mirror, and the latest report, read from S3.
 
-- **runs**: the newest ``--runs`` trails under ``_logs/ingest/`` (``<run id>.jsonl``; run ids sort by time). A
+- **runs**: the newest ``--runs`` trails under ``_logs/ingest/`` (``<run id>.jsonl``; run ids sort by time;
+  merged by :class:`dataquest.ops.outcomes.Outcomes`). A
   run's files are the ones it set out to transfer: the sum of its ``planned`` events (a fan-out run's planner),
   else (a run that transferred in its own process) the files of its ``upload`` and file ``error`` events. The
   transfer outcomes of each run shown (``_logs/ingest/<run id>/transfers/*.jsonl``: ``upload``, ``skip``,
@@ -18,101 +19,45 @@ import json
 import logging
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dataquest import log, storage
 from dataquest.config import BLS_PREFIX, INGEST_LOG_PREFIX, LATEST_REPORT_PREFIX, REPORTS_PREFIX
-from dataquest.documents import INTERNAL, ItemError
+from dataquest.documents import ItemError
 from dataquest.errors import StorageError
+from dataquest.ops.outcomes import Outcomes, SlowFile, events_of, stream_lines
 from dataquest.redaction import printable
 from dataquest.storage import get_bytes
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-SLOWEST = 5
 TRANSFERS_FOLDER = "transfers/"
+__all__ = [  # Outcomes and SlowFile live in dataquest.ops.outcomes; dataquest run takes Outcomes from here
+    "MirrorStatus",
+    "Outcomes",
+    "ReportStatus",
+    "RunStatus",
+    "SlowFile",
+    "Status",
+    "SurveyMirror",
+    "as_text",
+    "collect",
+    "mirror_totals",
+    "read_report",
+    "read_run",
+    "run_id_of",
+    "run_ids",
+    "transfer_outcomes",
+]
+
 READERS = 8  # transfer outcome objects read at once
 MAX_ERRORS = 1000  # a trail's errors kept for the document (a trail of a million errors is not held)
 
 logger = log.get(__name__)
-
-
-@dataclass
-class SlowFile:
-    key: str
-    ms: int
-    bytes: int
-
-
-_RANK = {"resumed": 0, "error": 1, "skip": 2, "upload": 3}
-"""A file's state is the best of its outcomes, whatever order they are read in (message ids do not sort by
-time): uploaded beats already there, which beats an error (a redelivery that went on to succeed), which beats
-resumed (a continuation not finished yet)."""
-
-
-@dataclass
-class Outcomes:
-    """A run's transfer outcomes, by file: the best word on each, the bytes and the milliseconds.
-
-    ``uploaded``, ``skipped`` and ``failed`` count files; ``resumed`` counts the pauses (continuations sent).
-    ``bytes``: what was downloaded, every invocation of a resumed file added up (a transfer's outcome counts its
-    own invocation's ``bytes``; an in-process trail's upload, the file's ``size``)."""
-
-    uploaded: int = 0
-    skipped: int = 0
-    resumed: int = 0
-    failed: int = 0
-    bytes: int = 0
-    files: dict[str, str] = field(default_factory=dict, metadata=INTERNAL)  # key -> best outcome
-    ms: dict[str, int] = field(default_factory=dict, metadata=INTERNAL)
-    sizes: dict[str, int] = field(default_factory=dict, metadata=INTERNAL)
-    errors: dict[str, ItemError] = field(default_factory=dict, metadata=INTERNAL)
-
-    def add(self, doc: dict[str, Any], *, transfer: bool) -> None:
-        """One event of a trail (``transfer``: a transfer's outcome, where ``skip`` means already there)."""
-        event = str(doc.get("event") or "")
-        key = _file_key(doc)
-        if event not in _RANK or key is None or (event == "skip" and not transfer):
-            return
-        moved = int(doc.get("bytes") or 0) if transfer else int(doc.get("size") or 0)  # this invocation's
-        self.ms[key] = self.ms.get(key, 0) + int(doc.get("ms") or 0)
-        if event in ("upload", "resumed"):
-            self.bytes += moved
-            self.sizes[key] = self.sizes.get(key, 0) + moved
-        if event == "resumed":
-            self.resumed += 1
-        if event == "error" and transfer:  # a trail's own errors are read from the trail
-            self.errors[key] = ItemError(key=key, error=str(doc.get("error", "?")))
-        before = self.files.get(key)
-        if before is not None and _RANK[before] >= _RANK[event]:
-            return
-        self.files[key] = event
-        self._count(before, -1)
-        self._count(event, 1)
-
-    def _count(self, state: str | None, n: int) -> None:
-        if state == "upload":
-            self.uploaded += n
-        elif state == "skip":
-            self.skipped += n
-        elif state == "error":
-            self.failed += n
-
-    @property
-    def done(self) -> int:
-        return self.uploaded + self.skipped
-
-    def failures(self) -> list[ItemError]:
-        """The transfers' errors of the files that never got done."""
-        return [e for k, e in sorted(self.errors.items()) if self.files.get(k) == "error"]
-
-    def slowest(self, n: int = SLOWEST) -> list[SlowFile]:
-        ranked = sorted(((k, ms) for k, ms in self.ms.items() if ms > 0), key=lambda kv: (-kv[1], kv[0]))[:n]
-        return [SlowFile(k, ms, self.sizes.get(k, 0)) for k, ms in ranked]
 
 
 @dataclass
@@ -193,7 +138,7 @@ def read_run(s3: S3Client, bucket: str, run_id: str) -> RunStatus:
     planned: int | None = None
     outcomes = Outcomes()
     trail_errors: list[ItemError] = []
-    for e in _lines(_stream(s3, bucket, key), key):
+    for e in events_of(stream_lines(s3, bucket, key), key):
         kind = e.get("event")
         if kind == "start" and not start:
             start = e
@@ -277,68 +222,7 @@ def _transfer_events(s3: S3Client, bucket: str, run_id: str) -> Iterator[dict[st
     with ThreadPoolExecutor(max_workers=READERS) as pool:
         for key, found in zip(keys, pool.map(lambda key: get_bytes(s3, bucket, key), keys), strict=True):
             if found is not None:
-                yield from _lines(found[0].splitlines(), key)
-
-
-def _stream(s3: S3Client, bucket: str, key: str) -> Iterator[bytes]:
-    """The lines of ``key`` as S3 sends them (nothing when there is no such object)."""
-    try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
-    except ClientError as exc:
-        if storage.error_code(exc) in storage.NOT_FOUND_CODES:
-            return
-        raise
-    yield from body.iter_lines(chunk_size=64 * 1024)
-
-
-def _lines(lines: Iterable[bytes], where: str) -> Iterator[dict[str, Any]]:
-    """The events of a JSON-lines object; a line cut by a killed writer, or with a field of an unexpected type (a
-    count that is not a whole number, a name that is not a string), is skipped, with one warning per object."""
-    skipped = 0
-    for line in lines:
-        try:
-            doc = json.loads(line.decode("utf-8", "replace"))
-        except (ValueError, RecursionError):
-            skipped += 1
-            continue
-        if isinstance(doc, dict) and _well_typed(doc):
-            yield doc
-        elif line.strip():
-            skipped += 1
-    if skipped:
-        log.event(
-            logger,
-            "status: lines skipped (cut, or a field of an unexpected type)",
-            level=logging.WARNING,
-            key=where,
-            lines=skipped,
-        )
-
-
-_COUNTS = ("bytes", "ms", "size", "files", "duration_ms")
-_TEXTS = ("event", "survey", "path", "key", "error", "time")
-
-
-def _well_typed(doc: dict[str, Any]) -> bool:
-    counts = all(_is_count(doc.get(n)) for n in _COUNTS)
-    texts = all(doc.get(n) is None or isinstance(doc[n], str) for n in _TEXTS)
-    surveys = doc.get("surveys")
-    names = surveys is None or (isinstance(surveys, list) and all(isinstance(x, str) for x in surveys))
-    return counts and texts and names
-
-
-def _is_count(value: object) -> bool:
-    return value is None or (isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 63)
-
-
-def _file_key(doc: dict[str, Any]) -> str | None:
-    key = doc.get("key")
-    if isinstance(key, str) and key.startswith(BLS_PREFIX):
-        return None if key.endswith("/") else key  # a survey's prefix names a plan's problem, not a file
-    survey, path = doc.get("survey"), doc.get("path")
-    if isinstance(survey, str) and isinstance(path, str) and not path.startswith(("http://", "https://")):
-        return f"{BLS_PREFIX}{survey}/{path}"
-    return None
+                yield from events_of(found[0].splitlines(), key)
 
 
 def _pages(s3: S3Client, bucket: str, prefix: str, *, delimiter: str = "") -> Iterable[Any]:
