@@ -153,3 +153,15 @@ def test_the_status_command_still_prints_one_line_per_run_with_odd_fields(
     assert cli.main(["status", "--json"]) == 0
 
     assert json.loads(capsys.readouterr().out)["runs"][0]["files_done"] == 3
+
+
+def test_an_outcome_object_too_large_to_be_a_transfers_is_skipped(s3: Any, caplog: pytest.LogCaptureFixture) -> None:
+    fan_out_trail(s3)
+    line = json.dumps({"event": "upload", "survey": "pr", "path": "zz", "bytes": 1, "ms": 1}) + "\n"
+    put(s3, f"_logs/ingest/{NEW}/transfers/huge.jsonl", (line * 30_000).encode())
+    caplog.set_level(logging.WARNING)
+
+    newest = to_document(status.collect(s3, BUCKET))["runs"][0]
+
+    assert (newest["files_done"], newest["bytes"]) == (3, 3100)
+    assert any("too large" in r.getMessage() for r in caplog.records)

@@ -55,6 +55,7 @@ __all__ = [  # Outcomes and SlowFile live in dataquest.ops.outcomes; dataquest r
 ]
 
 READERS = 8  # transfer outcome objects read at once
+MAX_OUTCOME_BYTES = 1024 * 1024  # a message's outcome is a few lines (8 files at most): a larger object is not one
 MAX_ERRORS = 1000  # a trail's errors kept for the document (a trail of a million errors is not held)
 
 logger = log.get(__name__)
@@ -218,7 +219,16 @@ def _version(entry: object) -> str:
 def _transfer_events(s3: S3Client, bucket: str, run_id: str) -> Iterator[dict[str, Any]]:
     """The outcomes the transfers of ``run_id`` wrote, one small object each, read :data:`READERS` at a time."""
     prefix = f"{INGEST_LOG_PREFIX}{run_id}/{TRANSFERS_FOLDER}"
-    keys = sorted(o["Key"] for page in _pages(s3, bucket, prefix) for o in page.get("Contents", []))
+    listed = [o for page in _pages(s3, bucket, prefix) for o in page.get("Contents", [])]
+    keys = sorted(o["Key"] for o in listed if int(o.get("Size", 0)) <= MAX_OUTCOME_BYTES)
+    if len(keys) < len(listed):
+        log.event(
+            logger,
+            "status: outcome objects too large to be a transfer's, skipped",
+            level=logging.WARNING,
+            prefix=prefix,
+            objects=len(listed) - len(keys),
+        )
     with ThreadPoolExecutor(max_workers=READERS) as pool:
         for key, found in zip(keys, pool.map(lambda key: get_bytes(s3, bucket, key), keys), strict=True):
             if found is not None:
