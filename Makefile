@@ -14,7 +14,8 @@ PYTEST_ARGS ?=
 # make test: test modules in parallel worker processes (pytest-xdist, --dist loadfile: a module's tests stay on one
 # worker, in order; the slow modules start first: tests/support/schedule.py). PYTEST_WORKERS=0 runs every test in
 # this one process. Six workers on two cores: the slow modules mostly wait (Terraform's provider, the Docker engine,
-# LocalStack) while the others run. make test-unit is CPU-bound: UNIT_WORKERS (4) do better there than six.
+# LocalStack) while the others run. make test-unit (tests/unit: the package's tests; tests/repo checks the repository's
+# files, tests/harness the test harness: both run in make test) is CPU-bound: UNIT_WORKERS (4) do better than six.
 PYTEST_WORKERS ?= 6
 UNIT_WORKERS ?= 4
 XDIST = -n $(PYTEST_WORKERS) --dist loadfile
@@ -98,7 +99,7 @@ notebook: install $(VENV)/.synced-notebook ## re-execute notebooks/report.ipynb 
 	$(PY) scripts/run_notebook.py notebooks/report.ipynb
 
 .PHONY: test-unit
-test-unit: install ## the fast tests only (under a minute)
+test-unit: install ## the package's own tests (tests/unit: each imports dataquest; no network, under a minute)
 	$(BIN)/pytest -n $(UNIT_WORKERS) --dist loadfile tests/unit $(PYTEST_ARGS)
 
 .PHONY: lint
@@ -124,7 +125,7 @@ check: lint test ## what CI runs: lint, then every test
 BENCH_RUNS ?= 3
 
 .PHONY: bench
-bench: bench-sync bench-analysis bench-coldstart ## every benchmark
+bench: bench-sync bench-analysis bench-coldstart bench-lake ## every benchmark
 
 .PHONY: bench-sync
 bench-sync: install ## sync of a 512 MiB file into moto: dataquest vs rclone sync (time, peak RSS, no-op requests)
@@ -135,6 +136,10 @@ bench-sync: install ## sync of a 512 MiB file into moto: dataquest vs rclone syn
 .PHONY: bench-analysis
 bench-analysis: install ## report analysis on 100x pr.data.1.AllData (~320 MB): polars vs eager pandas, time and peak RSS
 	$(PY) bench/bench_analysis.py --runs $(BENCH_RUNS)
+
+.PHONY: bench-lake
+bench-lake: install ## the lake on 100x pr.data.1.AllData: silver build vs DuckDB COPY to Parquet, silver queries vs the TSV
+	$(PY) bench/bench_lake.py
 
 .PHONY: bench-coldstart
 bench-coldstart: install ## import time of the Lambda handlers in fresh processes vs pandas + boto3

@@ -111,6 +111,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+@pytest.fixture
+def site() -> Iterator[Any]:
+    """The BLS and DataUSA stand-in, a ``tests.support.bls_site.BlsSite`` on a port of its own, serving nothing yet:
+    the test, or its module's ``site`` fixture that takes this one, puts the files."""
+    from tests.support.bls_site import BlsSite
+
+    with BlsSite() as stand_in:
+        yield stand_in
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """One moto server for the session; tests isolate themselves by using fresh bucket/queue names."""

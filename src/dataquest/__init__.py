@@ -13,9 +13,9 @@ POLARS_ALLOCATOR = "dirty_decay_ms:10,muzzy_decay_ms:0"
 """Freed memory goes back to the system after 10 ms, not after polars' default 500 ms (``polars/__init__.py``).
 
 The report's aggregation allocates and frees a few hundred MB in well under a second, so with the default the
-pages it has already freed still count in its peak: ``make bench-analysis`` (100 copies of ``pr.data.1.AllData``)
-peaks at 389 MB with this and at 539 MB with polars' default put back through ``_RJEM_MALLOC_CONF``, at the same CPU
-time. ``dirty_decay_ms:0`` lowers the peak a little more but costs about 0.8 s of system time.
+pages it has already freed still count in its peak. ``make bench-analysis`` measures the peak with this value; run it
+with ``_RJEM_MALLOC_CONF`` set to polars' default to see the difference (the figures are in docs/, with the
+command). ``dirty_decay_ms:0`` lowers the peak a little more but costs system time.
 """
 
 os.environ.setdefault("_RJEM_MALLOC_CONF", POLARS_ALLOCATOR)

@@ -65,7 +65,7 @@ MAX_TRANSFER_STREAMS = 16
 # `--survey all`: at most this many survey folders of the root listing (DQ_MAX_SURVEYS, --max-surveys raise it).
 DEFAULT_MAX_SURVEYS = 200
 MAX_MAX_SURVEYS = 100_000
-# `--survey all` / DQ_BLS_SURVEYS=all: every survey folder of the root listing (dataquest.bls.discovery), alone.
+# `--survey all` / DQ_BLS_SURVEYS=all: every survey folder of the root listing (bls.listing.discover_surveys), alone.
 ALL_SURVEYS = "all"
 # Folders of the root listing that match the survey-name rule but hold no survey: skipped by `all`.
 NON_SURVEY_FOLDERS: frozenset[str] = frozenset({"compressed"})

@@ -189,12 +189,6 @@ class Function:
 
 
 @pytest.fixture
-def site() -> Iterator[BlsSite]:
-    with BlsSite() as s:
-        yield s
-
-
-@pytest.fixture
 def aws_env(moto_endpoint: str) -> dict[str, str]:
     return {
         "AWS_ENDPOINT_URL": moto_endpoint,

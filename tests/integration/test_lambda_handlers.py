@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +32,6 @@ def topology(moto_endpoint: str) -> Topology:
     name = f"dq-{uuid.uuid4().hex[:10]}"
     s3, sqs = client("s3", moto_endpoint), client("sqs", moto_endpoint)
     return create_topology(s3, sqs, name, queue=f"{name}-q", dlq=f"{name}-dlq", max_receive_count=2)
-
-
-@pytest.fixture
-def site() -> Iterator[BlsSite]:
-    with BlsSite() as s:
-        yield s
 
 
 def lambda_env(moto_endpoint: str, bucket: str, site: BlsSite | None = None) -> dict[str, str]:

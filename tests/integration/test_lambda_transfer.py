@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -27,11 +26,11 @@ FILES = {"pr.class": b"class\r\n", "pr.series": b"s" * 70_000}
 
 
 @pytest.fixture
-def site() -> Iterator[BlsSite]:
-    with BlsSite() as s:
-        for name, data in FILES.items():
-            s.put(f"pr/{name}", data, modified=datetime(2025, 9, 4, 7, 30))
-        yield s
+def site(site: BlsSite) -> BlsSite:
+    """The stand-in (tests/conftest.py) with ``FILES`` in pr/."""
+    for name, data in FILES.items():
+        site.put(f"pr/{name}", data, modified=datetime(2025, 9, 4, 7, 30))
+    return site
 
 
 def test_transfer_handler_under_the_lambda_runtime(moto_endpoint: str, site: BlsSite, tmp_path: Path) -> None:

@@ -14,7 +14,6 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,12 +116,6 @@ def check_report(doc: dict[str, object], tree: Tree) -> None:
     for year, population in tree.population_by_year.items():
         if year in by_year:
             assert by_year[year] == population
-
-
-@pytest.fixture
-def site() -> Iterator[BlsSite]:
-    with BlsSite() as s:
-        yield s
 
 
 def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -11,7 +11,6 @@ import sys
 import textwrap
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -43,11 +42,11 @@ def stock(s: BlsSite) -> None:
 
 
 @pytest.fixture
-def site() -> Iterator[BlsSite]:
-    with BlsSite() as s:
-        stock(s)
-        s.put("pr/sub/nested.txt", b"nested")
-        yield s
+def site(site: BlsSite) -> BlsSite:
+    """The stand-in (tests/conftest.py) with the stock pr files and a nested one."""
+    stock(site)
+    site.put("pr/sub/nested.txt", b"nested")
+    return site
 
 
 @pytest.fixture

@@ -30,12 +30,12 @@ SECRET = "hunter2-s3cr3t"
 
 
 @pytest.fixture
-def site() -> Iterator[BlsSite]:
-    with BlsSite() as s:
-        stock(s)
-        for i in range(3):
-            s.put(f"pr/sub/nested{i}.txt", b"nested %d" % i)
-        yield s
+def site(site: BlsSite) -> BlsSite:
+    """The stand-in (tests/conftest.py) with the stock pr files and three nested ones."""
+    stock(site)
+    for i in range(3):
+        site.put(f"pr/sub/nested{i}.txt", b"nested %d" % i)
+    return site
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """``terraform test`` of every module that has ``tests/*.tftest.hcl``: a mock AWS provider, no account, no emulator.
 
 What a module decides from its configuration alone (names, wiring, validation, lifecycle rules, alarm settings) is
-checked there, in seconds; what only a real apply proves stays in test_terraform_apply.py. Each module runs in a
+checked there, in seconds; what only a real apply proves stays in terraform_apply/. Each module runs in a
 temporary copy of terraform/ (xdist-safe: nothing shared but the provider mirror, read-only).
 """
 

@@ -20,22 +20,17 @@ from dataquest.bls.transfer.messages import VERSION, JobFile, TransferMessage, o
 from dataquest.config import Settings
 from dataquest.handlers import transfer as transfer_handler
 from dataquest.local import relay
-from dataquest.local.invoke import handler_invoker
+from dataquest.local.invoke import LambdaContext, handler_invoker
 from tests.support.bls_site import BlsSite
 
 BUCKET = "fanout-bucket"
 MODIFIED = datetime(2025, 9, 4, 7, 30)
 
 
-@dataclass
-class Context:
-    """A Lambda context whose remaining time is ``left_ms`` (0: every part boundary is near the limit)."""
-
-    left_ms: int = 15 * 60_000
-    aws_request_id: str = "req-1"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.left_ms
+def lambda_context(left_ms: int = 15 * 60_000) -> LambdaContext:
+    """The transfer function's Lambda context with ``left_ms`` left to run (0: every part boundary is near the
+    limit)."""
+    return LambdaContext("dataquest-transfer", aws_request_id="req-1", timeout_ms=left_ms)
 
 
 @dataclass
@@ -61,7 +56,7 @@ class Fanout:
     def send(self, message: TransferMessage) -> None:
         self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=message.body())
 
-    def drain(self, context: Context, *, limit: int = 20) -> list[dict[str, Any]]:
+    def drain(self, context: LambdaContext, *, limit: int = 20) -> list[dict[str, Any]]:
         """Deliver the queue to the handler, one record per invocation (as a tight time limit would), until empty."""
         answers = []
         for _ in range(limit):

@@ -5,15 +5,18 @@ start: the slow modules (a Compose stack, the Docker images, a Terraform apply, 
 alphabetical order puts them, and a slow module can wait behind another on one worker while the others idle. So:
 
 - Collection order (each worker sorts alike, tests/conftest.py): the modules that need Docker first, then those
-  that run Terraform, then the other integration modules, then the unit tests. A module keeps its own order. The
-  units are handed out in that order (not xdist's default, most tests first, which starts the one-test units last).
+  that run Terraform, then the other integration modules, then the rest (tests/unit, tests/repo, tests/harness). A
+  module keeps its own order. The units are handed out in that order (not xdist's default, most tests first, which
+  starts the one-test units last).
 - ``ONE_UNIT_PER_TEST``: the modules whose tests share nothing but a session fixture are one unit per test, so that
   two workers can run them at once (each Compose stack, each module's ``terraform test``, each ``validate``).
 - A worker still on the unit it started with gets its next unit (xdist gives a worker a queue of two) from the end
   of the queue, a short unit-test module, instead of the next slow module, which would then wait behind the first.
 
-A module whose tests depend on each other's order (test_terraform_apply.py: apply, check, plan, destroy) stays one
-unit. tests/unit/test_schedule.py checks this scheduling.
+A module whose tests depend on each other's order stays one unit, and so does a package of ``ONE_UNIT_PER_PACKAGE``,
+whose modules share a package-scoped fixture and run in an order (tests/integration/terraform_apply/: one apply, the
+checks, least privilege, then plan and destroy): spread over workers, each would make the apply again.
+tests/harness/test_schedule.py checks this scheduling.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ ONE_UNIT_PER_TEST = frozenset(
     }
 )
 
+# Packages whose modules share a package-scoped fixture (conftest.py): all their tests are one unit, in their order.
+ONE_UNIT_PER_PACKAGE = frozenset({"tests/integration/terraform_apply/"})
+
 # Markers, slowest kind first: a module's rank is that of its slowest-ranked test.
 RANKED_MARKERS = ("docker", "terraform", "integration")
 
@@ -51,7 +57,8 @@ def longest_first(items: list[pytest.Item]) -> None:
 
 
 class LongestFirstScheduling(LoadFileScheduling):
-    """``--dist loadfile`` with the modules of ``ONE_UNIT_PER_TEST`` split per test, short units behind long ones."""
+    """``--dist loadfile`` with the modules of ``ONE_UNIT_PER_TEST`` split per test, the packages of
+    ``ONE_UNIT_PER_PACKAGE`` one unit each, short units behind long ones."""
 
     def __init__(self, config: pytest.Config, log: Any = None) -> None:
         super().__init__(config, log)
@@ -61,7 +68,9 @@ class LongestFirstScheduling(LoadFileScheduling):
 
     def _split_scope(self, nodeid: str) -> str:
         module = nodeid.split("::", 1)[0]
-        return nodeid if module in ONE_UNIT_PER_TEST else module
+        if module in ONE_UNIT_PER_TEST:
+            return nodeid
+        return next((package for package in ONE_UNIT_PER_PACKAGE if module.startswith(package)), module)
 
     def _assign_work_unit(self, node: WorkerController) -> None:
         started_with = next(iter(self.assigned_work.get(node, {}).values()), None)  # dicts keep their order

@@ -1,7 +1,7 @@
 """Terraform environments applied to moto: a temporary copy of ``terraform/`` per environment, bound to one moto
 endpoint by a ``moto_override.tf`` written into the copy only (as ``tflocal`` does), never into the repository.
 
-Used by tests/integration/test_terraform_apply.py (and the least-privilege tests it runs) and test_terraform_modules.py.
+Used by tests/integration/terraform_apply/ (the apply and its least-privilege tests) and test_terraform_modules.py.
 """
 
 from __future__ import annotations

@@ -1,10 +1,7 @@
 """The composition root: clients built once and lazily, closed by the App that built them (never one handed in),
-one User-Agent rule, and the embedded queue's visibility timeout as Terraform sets it."""
+one User-Agent rule, and the embedded queue's visibility timeout (Terraform's: tests/repo/test_deployed_settings.py)."""
 
 from __future__ import annotations
-
-import re
-from typing import Any
 
 import boto3
 import httpx
@@ -16,7 +13,6 @@ from dataquest.app import App
 from dataquest.config import REPORT_FUNCTION_TIMEOUT, REPORT_QUEUE_VISIBILITY_TIMEOUT, Settings
 from dataquest.errors import ConfigurationError
 from dataquest.local.embedded import create_topology
-from tests.conftest import ROOT
 
 SETTINGS = Settings(bucket="b", contact="ops@example.org")
 
@@ -87,13 +83,3 @@ def test_the_embedded_queue_hides_a_message_for_six_report_timeouts() -> None:
         attrs = sqs.get_queue_attributes(QueueUrl=topology.report.url, AttributeNames=["VisibilityTimeout"])
     assert REPORT_QUEUE_VISIBILITY_TIMEOUT == 6 * REPORT_FUNCTION_TIMEOUT
     assert attrs["Attributes"]["VisibilityTimeout"] == str(6 * REPORT_FUNCTION_TIMEOUT)
-
-
-@pytest.mark.parametrize("env", ["dev", "prod"])
-def test_the_report_timeout_is_the_one_terraform_deploys(env: str) -> None:
-    main_tf = (ROOT / "terraform" / "envs" / env / "main.tf").read_text()
-    found: Any = re.search(r"^\s*report_timeout\s*=\s*(\d+)", main_tf, re.MULTILINE)
-    assert found, f"terraform/envs/{env}/main.tf sets no report_timeout"
-    assert int(found.group(1)) == REPORT_FUNCTION_TIMEOUT
-    queue_tf = (ROOT / "terraform" / "modules" / "queue" / "main.tf").read_text()
-    assert "visibility_timeout_seconds = 6 * var.consumer_timeout_seconds" in queue_tf

@@ -20,7 +20,7 @@ from dataquest.ingest import run_ingest
 from dataquest.local import relay
 from dataquest.local.invoke import handler_invoker
 from tests.support.bls_tree import SyntheticTree
-from tests.support.fanout import BUCKET, Context, Fanout, fanout_world
+from tests.support.fanout import BUCKET, Fanout, fanout_world, lambda_context
 from tests.unit.test_report import POPULATION
 
 
@@ -37,7 +37,7 @@ def keys(s3: Any, prefix: str) -> list[str]:
 
 def drain(fanout: Fanout) -> int:
     """Deliver the transfer queue to the transfer handler, ten records a batch, as the event source does."""
-    invoke = handler_invoker(fanout.app_handler, Context)
+    invoke = handler_invoker(fanout.app_handler, lambda_context)
     batches = 0
     while messages := relay.receive(fanout.sqs, fanout.queue_url, wait_seconds=0, batch_size=10):
         result = relay.deliver(fanout.sqs, fanout.queue_url, fanout.queue_arn, messages, invoke, retry_now=True)

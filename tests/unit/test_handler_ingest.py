@@ -22,6 +22,7 @@ from dataquest.config import POPULATION_KEY, Settings
 from dataquest.errors import ConfigurationError
 from dataquest.handlers import ingest
 from dataquest.ingest import IngestFailedError
+from dataquest.local.invoke import LambdaContext
 from tests.conftest import EVENTS
 from tests.support.bls_site import BlsSite
 from tests.unit.test_report import POPULATION
@@ -32,9 +33,9 @@ POPULATION_URL = "https://pop.example.test/data"
 FILES = {"pr/pr.class": b"class\r\n", "pr/pr.series": b"series\r\n", "ce/ce.txt": b"ce text\r\n"}
 
 
-@dataclass
-class Context:
-    aws_request_id: str = "req-1234"
+def context() -> LambdaContext:
+    """The ingest function's Lambda context for one invocation."""
+    return LambdaContext("dataquest-ingest", aws_request_id="req-1234")
 
 
 class Sources:
@@ -97,7 +98,7 @@ def wired(s3: Any) -> Iterator[Wired]:
 
 def test_a_scheduled_run_mirrors_every_survey_then_stores_the_population(wired: Wired) -> None:
     event = json.loads((EVENTS / "schedule-rule.json").read_text())
-    got = ingest.handler(event, Context(), app=wired.app)
+    got = ingest.handler(event, context(), app=wired.app)
 
     assert wired.keys("bls/") == ["bls/ce/ce.txt", "bls/pr/pr.class", "bls/pr/pr.series"]
     stored = wired.s3.get_object(Bucket=BUCKET, Key=POPULATION_KEY)["Body"].read()
@@ -133,10 +134,10 @@ def test_a_scheduled_run_mirrors_every_survey_then_stores_the_population(wired: 
 
 
 def test_a_second_run_writes_nothing_and_says_so_in_its_metrics(wired: Wired) -> None:
-    ingest.handler({}, Context(), app=wired.app)
+    ingest.handler({}, context(), app=wired.app)
     wired.metrics.truncate(0)
     wired.metrics.seek(0)
-    got = ingest.handler({}, Context(), app=wired.app)
+    got = ingest.handler({}, context(), app=wired.app)
     assert (got["uploaded"], got["skipped"], got["population"]["written"]) == (0, 3, False)
     assert (wired.emf()["FilesUploaded"], wired.emf()["PopulationWritten"]) == (0, 0)
 
@@ -144,7 +145,7 @@ def test_a_second_run_writes_nothing_and_says_so_in_its_metrics(wired: Wired) ->
 def test_a_failed_survey_still_stores_the_population_then_raises(wired: Wired) -> None:
     wired.sources.status["/pub/time.series/ce/"] = 500
     with pytest.raises(IngestFailedError, match=r"1 error\(s\); first: https://download.bls.gov/.*ce/") as info:
-        ingest.handler({}, Context(), app=wired.app)
+        ingest.handler({}, context(), app=wired.app)
     assert wired.keys("bls/") == ["bls/pr/pr.class", "bls/pr/pr.series"]  # the other survey was mirrored
     assert wired.keys("population/") == [POPULATION_KEY]
     assert info.value.summary.uploaded == 2
@@ -154,7 +155,7 @@ def test_a_failed_survey_still_stores_the_population_then_raises(wired: Wired) -
 def test_a_failed_population_fetch_fails_the_invocation_and_keeps_the_mirror(wired: Wired) -> None:
     wired.sources.status["/data"] = 404
     with pytest.raises(IngestFailedError, match=POPULATION_KEY) as info:
-        ingest.handler({}, Context(), app=wired.app)
+        ingest.handler({}, context(), app=wired.app)
     summary = info.value.summary
     assert [e.key for e in summary.errors] == [POPULATION_KEY]
     assert "404" in summary.errors[0].error
@@ -170,7 +171,7 @@ def test_a_sync_that_fails_whole_still_stores_the_population(wired: Wired, monke
 
     monkeypatch.setattr(ingest_job, "sync_surveys", buggy)
     with pytest.raises(IngestFailedError, match="bls/: unexpected ZeroDivisionError") as info:
-        ingest.handler({}, Context(), app=wired.app)
+        ingest.handler({}, context(), app=wired.app)
     assert wired.keys("population/") == [POPULATION_KEY]
     assert (info.value.summary.surveys, info.value.summary.files_seen) == (["pr", "ce"], 0)
 
@@ -183,7 +184,7 @@ def test_a_bug_in_the_population_fetch_is_its_error_and_the_summary_is_kept(
 
     monkeypatch.setattr(ingest_job, "fetch_population", buggy)
     with pytest.raises(IngestFailedError) as info:
-        ingest.handler({}, Context(), app=wired.app)
+        ingest.handler({}, context(), app=wired.app)
     assert [(e.key, e.error) for e in info.value.summary.errors] == [
         (POPULATION_KEY, "unexpected KeyError: 'Population'")
     ]
@@ -213,7 +214,7 @@ def test_missing_settings_fail_naming_the_variable(monkeypatch: pytest.MonkeyPat
     monkeypatch.delenv(unset)
     try:
         with pytest.raises(ConfigurationError, match=named):
-            ingest.handler({}, Context())
+            ingest.handler({}, context())
     finally:
         ingest.container_app.cache_clear()
 

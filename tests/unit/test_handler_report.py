@@ -19,15 +19,16 @@ from dataquest.app import App
 from dataquest.config import POPULATION_KEY, Settings
 from dataquest.errors import InputMissingError, StorageError, ValidationError
 from dataquest.handlers import report
+from dataquest.local.invoke import LambdaContext
 from tests.conftest import EVENTS
 from tests.unit.test_report import DATA, POPULATION
 
 BUCKET = "dataquest-test"
 
 
-@dataclass
-class Context:
-    aws_request_id: str = "req-report-1"
+def context() -> LambdaContext:
+    """The report function's Lambda context for one invocation."""
+    return LambdaContext("dataquest-report", aws_request_id="req-report-1")
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def s3_body(key: str, *, bucket: str = BUCKET, event: str = "ObjectCreated:Put")
 
 def test_both_inputs_in_one_batch_make_one_report(monkeypatch: pytest.MonkeyPatch, logs: io.StringIO) -> None:
     run = fake(monkeypatch)
-    assert report.handler(load("sqs-s3-inputs.json"), Context()) == {"batchItemFailures": []}
+    assert report.handler(load("sqs-s3-inputs.json"), context()) == {"batchItemFailures": []}
     assert run.calls == [BUCKET]
     lines = [json.loads(line) for line in logs.getvalue().splitlines()]
     done = [line for line in lines if line["message"] == "report done"]
@@ -96,7 +97,7 @@ def test_both_inputs_in_one_batch_make_one_report(monkeypatch: pytest.MonkeyPatc
 
 def test_test_event_is_acknowledged_without_a_report(monkeypatch: pytest.MonkeyPatch, logs: io.StringIO) -> None:
     run = fake(monkeypatch)
-    assert report.handler(load("sqs-s3-test-event.json"), Context()) == {"batchItemFailures": []}
+    assert report.handler(load("sqs-s3-test-event.json"), context()) == {"batchItemFailures": []}
     assert run.calls == []
 
 
@@ -104,7 +105,7 @@ def test_malformed_records_fail_alone(monkeypatch: pytest.MonkeyPatch, logs: io.
     run = fake(monkeypatch)
     event = load("sqs-malformed.json")
     event["Records"] += load("sqs-s3-inputs.json")["Records"] + load("sqs-s3-test-event.json")["Records"]
-    got = report.handler(event, Context())
+    got = report.handler(event, context())
     assert got == {"batchItemFailures": [{"itemIdentifier": "bad-not-json"}, {"itemIdentifier": "bad-no-records"}]}
     assert run.calls == [BUCKET]
     assert "malformed record" in logs.getvalue()
@@ -121,7 +122,7 @@ def test_a_record_of_any_shape_fails_alone_never_the_batch(monkeypatch: pytest.M
         {"messageId": "bad-attributes", "body": "[]", "attributes": {"ApproximateReceiveCount": "\u00b2"}},
     ]
     good = load("sqs-s3-inputs.json")["Records"]
-    got = report.handler({"Records": [*hostile, *good]}, Context())
+    got = report.handler({"Records": [*hostile, *good]}, context())
     assert got == {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in hostile]}
     assert run.calls == [BUCKET]  # the good records still made their report
 
@@ -139,7 +140,7 @@ def test_an_unexpected_error_parsing_one_record_fails_that_record_alone(
 
     monkeypatch.setattr(report, "parse_notification", flaky)
     event = {"Records": [record("boom", "boom"), *load("sqs-s3-inputs.json")["Records"]]}
-    assert report.handler(event, Context()) == {"batchItemFailures": [{"itemIdentifier": "boom"}]}
+    assert report.handler(event, context()) == {"batchItemFailures": [{"itemIdentifier": "boom"}]}
     assert run.calls == [BUCKET]
 
 
@@ -152,14 +153,14 @@ def test_other_keys_buckets_and_deletions_are_acknowledged(monkeypatch: pytest.M
             record("deleted", s3_body("population/nation_population.json", event="ObjectRemoved:Delete")),
         ]
     }
-    assert report.handler(event, Context()) == {"batchItemFailures": []}
+    assert report.handler(event, context()) == {"batchItemFailures": []}
     assert run.calls == []
 
 
 def test_url_encoded_keys_are_recognised(monkeypatch: pytest.MonkeyPatch, logs: io.StringIO) -> None:
     run = fake(monkeypatch)
     event = {"Records": [record("m1", s3_body("population%2Fnation_population.json"))]}
-    assert report.handler(event, Context()) == {"batchItemFailures": []}
+    assert report.handler(event, context()) == {"batchItemFailures": []}
     assert run.calls == [BUCKET]
 
 
@@ -180,10 +181,10 @@ def test_duplicates_across_invocations_are_harmless(monkeypatch: pytest.MonkeyPa
             listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="reports/").get("Contents", [])
             return {o["Key"]: o["ETag"] + o["LastModified"].isoformat() for o in listed}
 
-        assert report.handler(event, Context()) == {"batchItemFailures": []}
+        assert report.handler(event, context()) == {"batchItemFailures": []}
         first = reports()
         assert "reports/latest/report.json" in first
-        assert report.handler(event, Context()) == {"batchItemFailures": []}
+        assert report.handler(event, context()) == {"batchItemFailures": []}
         assert reports() == first
     skipped = [json.loads(line)["skipped"] for line in stream.getvalue().splitlines() if "report done" in line]
     assert skipped == [False, True]
@@ -201,7 +202,7 @@ def test_a_failed_report_fails_exactly_the_records_that_asked_for_it(
             record("bls", s3_body("bls/pr/pr.data.0.Current")),
         ]
     }
-    got = report.handler(event, Context())
+    got = report.handler(event, context())
     assert got == {"batchItemFailures": [{"itemIdentifier": "population"}, {"itemIdentifier": "bls"}]}
     failed = [json.loads(line) for line in logs.getvalue().splitlines() if "report failed" in line]
     assert failed[0]["error"].startswith("StorageError: GET s3://dataquest-test/bls/pr/pr.data.0.Current")
@@ -221,7 +222,7 @@ def test_a_notification_before_the_other_input_exists_waits_and_the_other_one_ma
         # the first ingest: the BLS file lands, the population is not there yet
         s3.put_object(Bucket=BUCKET, Key="bls/pr/pr.data.0.Current", Body=DATA)
         first = {"Records": [record("bls", s3_body("bls/pr/pr.data.0.Current"))]}
-        assert report.handler(first, Context()) == {"batchItemFailures": []}
+        assert report.handler(first, context()) == {"batchItemFailures": []}
         assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix="reports/")
         lines = [json.loads(line) for line in stream.getvalue().splitlines()]
         waiting = [line for line in lines if line["message"] == "report waiting for input"]
@@ -230,7 +231,7 @@ def test_a_notification_before_the_other_input_exists_waits_and_the_other_one_ma
         # the population lands: its own notification makes the report
         s3.put_object(Bucket=BUCKET, Key=POPULATION_KEY, Body=POPULATION)
         second = {"Records": [record("population", s3_body(POPULATION_KEY))]}
-        assert report.handler(second, Context()) == {"batchItemFailures": []}
+        assert report.handler(second, context()) == {"batchItemFailures": []}
         doc = json.loads(s3.get_object(Bucket=BUCKET, Key="reports/latest/report.json")["Body"].read())
     assert doc["population_stats"]["start_year"] == 2013
     assert [r["year"] for r in doc["series_population"]] == [2017, 2018, 2020]
@@ -238,7 +239,7 @@ def test_a_notification_before_the_other_input_exists_waits_and_the_other_one_ma
 
 def test_a_missing_input_is_acknowledged_not_failed(monkeypatch: pytest.MonkeyPatch, logs: io.StringIO) -> None:
     run = fake(monkeypatch, InputMissingError("s3://b/population/nation_population.json does not exist", key="k"))
-    got = report.handler({"Records": [record("m", s3_body("bls/pr/pr.data.0.Current"))]}, Context())
+    got = report.handler({"Records": [record("m", s3_body("bls/pr/pr.data.0.Current"))]}, context())
     assert got == {"batchItemFailures": []}
     assert run.calls == [BUCKET]
 
@@ -247,13 +248,13 @@ def test_an_unexpected_error_in_the_report_is_a_record_failure_too(
     monkeypatch: pytest.MonkeyPatch, logs: io.StringIO
 ) -> None:
     fake(monkeypatch, KeyError("Population"))
-    got = report.handler({"Records": [record("m", s3_body("bls/pr/pr.data.0.Current"))]}, Context())
+    got = report.handler({"Records": [record("m", s3_body("bls/pr/pr.data.0.Current"))]}, context())
     assert got == {"batchItemFailures": [{"itemIdentifier": "m"}]}
 
 
 def test_an_event_that_is_not_an_sqs_batch_fails_the_invocation(logs: io.StringIO) -> None:
     with pytest.raises(ValidationError, match="expected an SQS event"):
-        report.handler({"detail-type": "Scheduled Event"}, Context())
+        report.handler({"detail-type": "Scheduled Event"}, context())
 
 
 def test_importing_the_report_handler_does_not_import_polars() -> None:

@@ -31,7 +31,7 @@ from dataquest.events import SqsMessage
 from dataquest.handlers import transfer as transfer_handler
 from dataquest.local import relay
 from dataquest.local.invoke import handler_invoker
-from tests.support.fanout import BUCKET, MODIFIED, Context, Fanout, fanout_world
+from tests.support.fanout import BUCKET, MODIFIED, Fanout, fanout_world, lambda_context
 
 MiB = 1024 * 1024
 
@@ -47,7 +47,7 @@ def test_a_file_bigger_than_one_invocation_takes_several_and_arrives_whole(fanou
     fanout.site.put_generated("pr/pr.data.1.AllData", size, seed=7, modified=MODIFIED)
     fanout.send(fanout.message("pr.data.1.AllData"))
 
-    answers = fanout.drain(Context(left_ms=0))
+    answers = fanout.drain(lambda_context(0))
 
     assert answers == [{"batchItemFailures": []}] * 3
     key = "bls/pr/pr.data.1.AllData"
@@ -74,7 +74,7 @@ def test_a_file_done_in_one_invocation_records_its_plain_sha256(fanout: Fanout) 
     fanout.site.put_generated("pr/pr.data.1.AllData", 9 * MiB, seed=3, modified=MODIFIED)
     fanout.send(fanout.message("pr.data.1.AllData"))
 
-    assert fanout.drain(Context()) == [{"batchItemFailures": []}]
+    assert fanout.drain(lambda_context()) == [{"batchItemFailures": []}]
 
     key = "bls/pr/pr.data.1.AllData"
     assert fanout.tags(key) == {"sha256": fanout.site.sha256_of("pr/pr.data.1.AllData")}
@@ -88,13 +88,13 @@ def test_a_source_changed_between_two_invocations_aborts_and_starts_over(fanout:
     first = relay.receive(fanout.sqs, fanout.queue_url, wait_seconds=0, batch_size=1)
     function = partial(transfer_handler.handler, app=fanout.app)
     relay.deliver(
-        fanout.sqs, fanout.queue_url, fanout.queue_arn, first, handler_invoker(function, lambda: Context(left_ms=0))
+        fanout.sqs, fanout.queue_url, fanout.queue_arn, first, handler_invoker(function, lambda: lambda_context(0))
     )
     paused = fanout.s3.list_multipart_uploads(Bucket=BUCKET)["Uploads"]
     assert len(paused) == 1
 
     fanout.site.put_generated(path, 20 * MiB, seed=2, modified=datetime(2025, 9, 5, 8, 0))  # same size, new bytes
-    answers = fanout.drain(Context())
+    answers = fanout.drain(lambda_context())
 
     assert answers == [{"batchItemFailures": []}]
     assert fanout.body("bls/pr/pr.data.1.AllData") == fanout.site.data_of(path)
@@ -108,11 +108,11 @@ def test_a_redelivered_message_for_a_finished_file_is_skipped_without_a_download
     fanout.site.put("pr/pr.series", b"series\r\n", modified=MODIFIED)
     message = fanout.message("pr.class", "pr.series")
     fanout.send(message)
-    fanout.drain(Context())
+    fanout.drain(lambda_context())
     gets = fanout.site.file_gets()
 
     fanout.send(message)  # SQS delivers at least once
-    assert fanout.drain(Context()) == [{"batchItemFailures": []}]
+    assert fanout.drain(lambda_context()) == [{"batchItemFailures": []}]
 
     assert fanout.site.file_gets() == gets == 2
     assert sorted(o["event"] for o in fanout.outcomes()) == ["skip", "skip", "upload", "upload"]
@@ -140,7 +140,7 @@ def test_a_malformed_record_fails_alone(fanout: Fanout) -> None:
         ]
     }
 
-    answer = transfer_handler.handler(event, Context(), app=fanout.app)
+    answer = transfer_handler.handler(event, lambda_context(), app=fanout.app)
 
     failed = [f["itemIdentifier"] for f in answer["batchItemFailures"]]
     assert failed == ["m-garbage", "m-old", "m-escape", "m-outside", "m-half"]
@@ -164,7 +164,7 @@ def test_a_bug_met_by_one_file_of_a_message_is_that_files_error_and_the_others_a
     monkeypatch.setattr(transferjob, "read_object", read_with_a_bug)
     event = {"Records": [{"messageId": "m-1", "body": fanout.message("pr.class", "pr.series").body()}]}
 
-    answer = transfer_handler.handler(event, Context(), app=fanout.app)
+    answer = transfer_handler.handler(event, lambda_context(), app=fanout.app)
 
     assert answer == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}  # delivered again: the done file skips then
     assert fanout.body("bls/pr/pr.series") == b"series\r\n"
@@ -178,7 +178,7 @@ def test_a_continuation_whose_upload_is_gone_starts_over(fanout: Fanout) -> None
     path = "pr/big"
     fanout.site.put_generated(path, 3000, seed=4, modified=MODIFIED)
     cfg = TransferConfig(part_size=1000, multipart_threshold=1000, concurrency=1)
-    near = Transfers.of(fanout.app, Context(left_ms=0), config=cfg)
+    near = Transfers.of(fanout.app, lambda_context(0), config=cfg)
     assert run_record(near, SqsMessage("m-1", fanout.message("big").body()))
     paused = parse_message(
         fanout.sqs.receive_message(QueueUrl=fanout.queue_url)["Messages"][0]["Body"], fanout.site.base_url
@@ -187,7 +187,7 @@ def test_a_continuation_whose_upload_is_gone_starts_over(fanout: Fanout) -> None
     assert paused.resume.offset == 1000
     fanout.s3.abort_multipart_upload(Bucket=BUCKET, Key="bls/pr/big", UploadId=paused.resume.upload_id)
 
-    assert run_record(Transfers.of(fanout.app, Context(), config=cfg), SqsMessage("m-2", paused.body()))
+    assert run_record(Transfers.of(fanout.app, lambda_context(), config=cfg), SqsMessage("m-2", paused.body()))
 
     assert fanout.body("bls/pr/big") == fanout.site.data_of(path)
     assert [r.range for r in fanout.site.requests if r.method == "GET"] == ["", ""]  # from byte 0 again
@@ -216,7 +216,9 @@ def test_each_part_goes_to_s3_while_the_next_is_read(fanout: Fanout, monkeypatch
     monkeypatch.setattr(resume, "blocks_of", counted_blocks)
     monkeypatch.setattr(fanout.app.s3, "upload_part", upload_part)
 
-    assert run_record(Transfers.of(fanout.app, Context(), config=cfg), SqsMessage("m-1", fanout.message("big").body()))
+    assert run_record(
+        Transfers.of(fanout.app, lambda_context(), config=cfg), SqsMessage("m-1", fanout.message("big").body())
+    )
 
     assert overlapped == {1: True, 2: True}
     assert fanout.body("bls/pr/big") == fanout.site.data_of("pr/big")
@@ -263,7 +265,7 @@ def test_the_transfer_handler_starts_requests_no_faster_than_its_share_of_the_in
     with App(settings, s3=fanout.s3, sqs=fanout.sqs) as app:
         fanout.app = app
         fanout.send(fanout.message(*names))
-        assert fanout.drain(Context()) == [{"batchItemFailures": []}]
+        assert fanout.drain(lambda_context()) == [{"batchItemFailures": []}]
 
     assert fanout.site.file_gets() == 8
     # one start per 0.25 s: 4 in a second, 5 on its boundary; paced at the interval alone, all 8 would fit in one
@@ -275,9 +277,9 @@ def test_each_invocation_emits_its_counts_as_metrics(fanout: Fanout) -> None:
     size = 20 * MiB + 12345
     fanout.site.put_generated("pr/pr.data.1.AllData", size, seed=7, modified=MODIFIED)
     fanout.send(fanout.message("pr.data.1.AllData"))
-    fanout.drain(Context(left_ms=0))
+    fanout.drain(lambda_context(0))
     fanout.send(fanout.message("pr.data.1.AllData"))  # a redelivery of a finished file
-    fanout.drain(Context())
+    fanout.drain(lambda_context())
 
     names = ("FilesUploaded", "FilesSkipped", "FilesResumed", "Errors", "BytesDownloaded")
     lines = fanout.metrics()

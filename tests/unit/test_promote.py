@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,6 @@ from moto import mock_aws
 from dataquest import cli
 from dataquest.documents import to_document
 from dataquest.ops import promote
-from tests.conftest import ROOT
 
 REAL_DOWNLOAD_CONFIG = promote.download_config  # the autouse fixture below serves the blobs for moto instead
 
@@ -352,20 +350,6 @@ def test_the_cli_refuses_a_mismatch_with_one_line(ecr: Any, mutable: str, capsys
     assert code != 0
     assert err.count("\n") == 1
     assert "dataquest/ingest:abc1234 is built for linux/arm64, but the function runs on x86_64" in err
-
-
-def test_the_makefile_builds_for_the_architecture_promote_checks() -> None:
-    """make images --platform and promote's check read one name: ARCH=x86_64|arm64 -> linux/amd64|linux/arm64."""
-    for arch, platform in (("x86_64", "linux/amd64"), ("arm64", "linux/arm64")):
-        dry = subprocess.run(
-            ["make", "-n", "images", f"ARCH={arch}"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout
-        assert f"--platform {platform} " in dry
-        assert promote.IMAGE_ARCHITECTURES[arch] == platform.removeprefix("linux/")
-        promote_dry = subprocess.run(
-            ["make", "-n", "promote", f"ARCH={arch}"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout
-        assert f"--architecture {arch}" in promote_dry
 
 
 # --- download_config: ECR's layer download URL, then the blob, checked against its digest -----------------------

@@ -98,20 +98,6 @@ def test_the_transfer_queue_is_delivered_until_empty_with_its_continuations(sqs:
     assert [json.loads(d.body) for d in drained.dead_letters] == [{"n": 9, "left": 0}]
 
 
-@pytest.mark.parametrize("env", ["dev", "prod"])
-def test_the_transfer_timeout_is_the_one_terraform_deploys(env: str) -> None:
-    import re
-
-    from dataquest.config import TRANSFER_FUNCTION_TIMEOUT
-    from tests.conftest import ROOT
-
-    main_tf = (ROOT / "terraform" / "envs" / env / "main.tf").read_text()
-    found = re.search(r"^\s*transfer_timeout\s*=\s*(\d+)", main_tf, re.MULTILINE)
-    if found is None:
-        pytest.skip(f"terraform/envs/{env}/main.tf has no transfer function yet (it comes with wip/tf12)")
-    assert int(found.group(1)) == TRANSFER_FUNCTION_TIMEOUT
-
-
 # --- issue 25: `run --endpoint-url`: a bucket's own queues, and an endpoint that is not S3 ---------------------
 
 

@@ -1,15 +1,16 @@
-"""The mirror reader: what ``bls/<survey>/`` in S3 holds now, and what each object recorded at its last upload.
+"""The mirror reader: what ``bls/<survey>/`` in S3 holds now (:class:`MirrorObject`), and what each object
+recorded at its last upload.
 
 :func:`read_mirror` lists the survey's prefix and reads (a HEAD, and for a multipart upload its ``sha256`` tag)
 only the objects whose size agrees with their listed file: the plan (:mod:`dataquest.bls.plan`) needs nothing more
-to decide. :func:`confirm_checks` settles the plan's ``check`` actions (same size, listed time moved by whole
-hours): from the ``source-timestamp-confirmed`` tag an earlier run left, else from a HEAD of the source file.
-:func:`abort_stale_uploads` clears the multipart uploads a killed run left under the prefix.
+to decide. :func:`read_object` reads one object the same way (the transfer worker's skip rule).
+:func:`abort_stale_uploads` clears the multipart uploads a killed run left under the prefix. The plan's ``check``
+actions are settled by :mod:`dataquest.bls.checks`, which asks the source.
 """
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -18,21 +19,34 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dataquest import log
-from dataquest.bls.links import within
 from dataquest.bls.listing import SourceFile
-from dataquest.bls.plan import Action, MirrorObject, Plan, confirm, needs_details
 from dataquest.bls.transfer.upload import abort_upload
-from dataquest.config import META_SHA256, META_SIZE, TAG_CONFIRMED_TIMESTAMP, TAG_SHA256, TAG_SHA256_PARTS
+from dataquest.config import META_SHA256, META_SIZE, TAG_SHA256, TAG_SHA256_PARTS
 from dataquest.errors import StorageError, error_line
-from dataquest.http.client import BLS
 from dataquest.storage import aws_error, head
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-    from dataquest.http.client import Fetcher
 
 logger = log.get("dataquest.bls.sync")
+
+
+@dataclass(frozen=True)
+class MirrorObject:
+    """An object under ``bls/<survey>/`` as S3 lists it, with what its last upload recorded (if read)."""
+
+    key: str
+    size: int
+    metadata: Mapping[str, str] | None = None
+    sha256: str | None = None
+    last_modified: datetime | None = None  # S3's own LastModified (aware, UTC)
+    error: str | None = None  # why what it recorded could not be read (then it is left as it is this run)
+
+
+def _needs_details(source: SourceFile, object_size: int) -> bool:
+    """Whether deciding on ``source`` needs the object's metadata (a HEAD): only when the sizes agree."""
+    return object_size == source.size
 
 
 def _listed(s3: S3Client, bucket: str, prefix: str) -> tuple[dict[str, int], dict[str, datetime]]:
@@ -54,7 +68,7 @@ def read_mirror(s3: S3Client, bucket: str, prefix: str, files: tuple[SourceFile,
     """The objects under ``prefix``; for those whose size matches their listed file, what they recorded."""
     sizes, written = _listed(s3, bucket, prefix)
     by_key = {prefix + f.path: f for f in files}
-    wanted = [k for k, size in sizes.items() if k in by_key and needs_details(by_key[k], size)]
+    wanted = [k for k, size in sizes.items() if k in by_key and _needs_details(by_key[k], size)]
 
     def details(key: str) -> MirrorObject | None:
         try:
@@ -89,69 +103,6 @@ def _sha_tag(s3: S3Client, bucket: str, key: str) -> str | None:
         raise StorageError(f"reading the tags of s3://{bucket}/{key} failed: {aws_error(exc)}", key=key) from exc
     # a resumed upload records the chained digest instead (see dataquest.bls.transfer.upload): a record all the same
     return next((t["Value"] for t in tags if t["Key"] in (TAG_SHA256, TAG_SHA256_PARTS)), None)
-
-
-@dataclass(frozen=True)
-class Checker:
-    """Settles a plan's ``check`` actions for one survey; remembers a confirmed skip unless ``dry_run``."""
-
-    fetcher: Fetcher
-    s3: S3Client
-    bucket: str
-    survey_url: str
-    dry_run: bool
-
-    def confirm_checks(self, plan: Plan, mirror: dict[str, MirrorObject]) -> Plan:
-        """Each ``check`` (same size, listed time moved by whole hours) made an upload or a skip: a skip at once
-        when an earlier run confirmed this listed time (the object's ``source-timestamp-confirmed`` tag), else by
-        a HEAD of the file (read-only, so a dry run does it too; a HEAD that fails leaves the file to be
-        uploaded). A confirmed skip is remembered in that tag (not in a dry run)."""
-        if not plan.of("check"):
-            return plan
-        actions = [
-            self._settle(a, a.source, mirror) if a.action == "check" and a.source is not None else a
-            for a in plan.actions
-        ]
-        return Plan(plan.survey, plan.prefix, tuple(actions), plan.problems)
-
-    def _settle(self, action: Action, source: SourceFile, mirror: dict[str, MirrorObject]) -> Action:
-        tags = self._tags(action.key)
-        listed = source.timestamp
-        if tags.get(TAG_CONFIRMED_TIMESTAMP) == listed:
-            reason = f"{action.reason}; confirmed unchanged by an earlier run's Last-Modified"
-            return replace(action, action="skip", reason=reason)
-        try:
-            response = self.fetcher.head(source.url, source=BLS, allow=within(self.survey_url))
-            last_modified = response.headers.get("last-modified")
-        except Exception as exc:  # noqa: BLE001 - the GET of the upload meets it again and reports it
-            log.event(logger, "clock check failed", level=logging.WARNING, key=action.key, error=error_line(exc))
-            last_modified = None
-        decided = confirm(action, mirror.get(action.key), last_modified)
-        if decided.action == "skip" and not self.dry_run:
-            self._remember(action.key, tags, listed)
-        return decided
-
-    def _tags(self, key: str) -> dict[str, str]:
-        try:
-            found = self.s3.get_object_tagging(Bucket=self.bucket, Key=key).get("TagSet", [])
-        except (ClientError, BotoCoreError) as exc:
-            log.event(logger, "reading tags failed", level=logging.WARNING, key=key, error=aws_error(exc))
-            return {}
-        return {t["Key"]: t["Value"] for t in found}
-
-    def _remember(self, key: str, tags: dict[str, str], listed: str) -> None:
-        """Tag ``key`` with the listed timestamp confirmed unchanged (its other tags, the SHA-256, kept)."""
-        tag_set = [{"Key": k, "Value": v} for k, v in {**tags, TAG_CONFIRMED_TIMESTAMP: listed}.items()]
-        try:
-            self.s3.put_object_tagging(Bucket=self.bucket, Key=key, Tagging={"TagSet": tag_set})  # type: ignore[typeddict-item]
-        except (ClientError, BotoCoreError) as exc:  # the next run asks the source again: slower, not wrong
-            log.event(
-                logger,
-                "remembering a confirmed clock change failed",
-                level=logging.WARNING,
-                key=key,
-                error=aws_error(exc),
-            )
 
 
 def abort_stale_uploads(

@@ -35,24 +35,13 @@ from typing import Literal
 
 from dataquest import log
 from dataquest.bls.listing import Folder, SourceFile
+from dataquest.bls.mirror import MirrorObject
 from dataquest.config import BLS_PREFIX, META_LAST_MODIFIED, META_SIZE, META_TIMESTAMP, META_URL
 from dataquest.documents import INTERNAL
 
 ActionKind = Literal["upload", "skip", "check", "delete", "keep"]
 
 MAX_CLOCK_SHIFT = timedelta(hours=23)  # a time zone move or a DST change; a day later is a new release
-
-
-@dataclass(frozen=True)
-class MirrorObject:
-    """An object under ``bls/<survey>/`` as S3 lists it, with what its last upload recorded (if read)."""
-
-    key: str
-    size: int
-    metadata: Mapping[str, str] | None = None
-    sha256: str | None = None
-    last_modified: datetime | None = None  # S3's own LastModified (aware, UTC)
-    error: str | None = None  # why what it recorded could not be read (then it is left as it is this run)
 
 
 @dataclass(frozen=True)
@@ -139,11 +128,6 @@ def confirm(action: Action, obj: MirrorObject | None, last_modified: str | None)
             f"({obj.last_modified.isoformat()})",
         )
     return replace(action, action="upload", reason=f"{action.reason}; Last-Modified {last_modified} is newer")
-
-
-def needs_details(source: SourceFile, object_size: int) -> bool:
-    """Whether deciding on ``source`` needs the object's metadata (a HEAD): only when the sizes agree."""
-    return object_size == source.size
 
 
 def decide(source: SourceFile, obj: MirrorObject | None) -> tuple[ActionKind, str]:

@@ -26,10 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 from dataquest import log
 from dataquest.bls import lease as leases
+from dataquest.bls.checks import Checker
 from dataquest.bls.deletes import delete_keys
 from dataquest.bls.links import survey_url, within
 from dataquest.bls.listing import discover_surveys, walk
-from dataquest.bls.mirror import Checker, abort_stale_uploads, read_mirror
+from dataquest.bls.mirror import abort_stale_uploads, read_mirror
 from dataquest.bls.plan import Action, Plan, make_plan, mirror_prefix, source_metadata
 from dataquest.bls.progress import Progress
 from dataquest.bls.summary import SyncSummary

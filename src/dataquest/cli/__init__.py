@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from dataquest import __version__, log
-from dataquest.cli import data, ops, report
+from dataquest.cli import data, lake, ops, report
 from dataquest.cli.common import Command, CommandResult, one_line, settings_from
 from dataquest.errors import ConfigurationError, DataQuestError, Interrupted
 
@@ -31,7 +31,7 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = {"SIGINT": 130, "SIGTERM": 143}
 
 # The optional dependencies a command may lack, and the extra that installs each.
-EXTRAS = {"polars": "report", "moto": "embedded", "awslambdaric": "lambda"}
+EXTRAS = {"polars": "report", "moto": "embedded", "awslambdaric": "lambda", "pyiceberg": "lake", "pyarrow": "lake"}
 
 _one_line = one_line  # the name the tests know
 
@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_commands(sub, common, bls_source)
     report.add_commands(sub, common)
     ops.add_commands(sub, common)
+    lake.add_commands(sub, common)
     return parser
 
 

@@ -1,5 +1,5 @@
 # terraform test (Terraform >= 1.7) against a mock AWS provider: tests/integration/test_terraform_modules.py.
-# What the daily alarm does on real data is tests/unit/test_terraform_alarm_math.py.
+# What the daily alarm does on real data is tests/repo/test_terraform_alarm_math.py.
 
 mock_provider "aws" {
   mock_resource "aws_sns_topic" {

@@ -1,6 +1,6 @@
 # terraform test (Terraform >= 1.7): the whole pipeline against a mock AWS provider, for what its wiring and
 # validation decide without any AWS call. tests/integration/test_terraform_modules.py runs it; what only a real
-# apply proves (moto accepts it, no drift, least privilege by running) is tests/integration/test_terraform_apply.py.
+# apply proves (moto accepts it, no drift, least privilege by running) is tests/integration/terraform_apply/.
 
 mock_provider "aws" {
   mock_resource "aws_iam_role" {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import datetime
 
@@ -18,10 +17,10 @@ LAST_MODIFIED = "Thu, 04 Sep 2025 07:30:00 GMT"
 
 
 @pytest.fixture
-def site() -> Iterator[BlsSite]:
-    with BlsSite() as s:
-        s.put_generated("pr/big.bin", SIZE, seed=11, modified=MODIFIED)
-        yield s
+def site(site: BlsSite) -> BlsSite:
+    """The stand-in (tests/conftest.py: the fixture every suite uses) with one generated file."""
+    site.put_generated("pr/big.bin", SIZE, seed=11, modified=MODIFIED)
+    return site
 
 
 @pytest.mark.parametrize(

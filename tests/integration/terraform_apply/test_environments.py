@@ -1,115 +1,35 @@
-"""Terraform's environments applied to moto servers, checked with boto3, planned again (no drift), destroyed.
+"""Terraform's environments applied to moto servers (conftest.py's one apply), each resource checked with boto3.
 
 ``envs/local`` gets its own moto server; ``envs/dev`` and ``envs/shared`` (the ECR repositories) share a second
 one. The three applies run at the same time. Each environment is applied from a temporary copy of ``terraform/``
 with a ``moto_override.tf`` pointing the provider at moto (as ``tflocal`` does), so no override file ever lands in
 the repository. ``envs/dev`` is one call of ``modules/pipeline``; ``envs/prod`` is the same call with its own values
-(tests/unit/test_terraform_static.py), so applying dev applies the module prod runs. The least-privilege tests
-(tests/integration/terraform_least_privilege.py) run here too, on this one apply of envs/dev.
+(tests/repo/test_terraform_static.py), so applying dev applies the module prod runs. The least-privilege tests
+(test_least_privilege*.py) and the plan and destroy (test_plan_and_destroy.py) run on the same apply.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import Iterator
-from contextlib import ExitStack
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
 import pytest
 
-from tests.integration.terraform_least_privilege import (  # run here, on this module's one apply of envs/dev
-    deployed,
-    enforcing,
-    test_ingest_does_its_whole_job_with_only_its_roles_policies,
-    test_neither_role_can_write_the_others_prefix,
-    test_only_the_ingest_role_may_send_to_its_failure_destination,
-    test_report_does_its_whole_job_with_only_its_roles_policies,
-)
-from tests.integration.terraform_least_privilege_transfer import (  # the transfer role, on the same apply
-    test_a_transfer_cannot_delete_nor_touch_what_is_not_its_own,
-    test_a_transfer_consumes_its_queue_and_sends_its_continuation,
-    test_a_transfer_mirrors_a_file_in_parts_and_logs_its_outcome_with_only_its_roles_policies,
-    test_the_planner_and_the_transfers_mirror_a_survey_with_only_their_roles_policies,
-    test_the_transfer_role_is_the_transfer_policy_and_nothing_more,
-)
-from tests.support.aws import client, moto_process
+from tests.integration.terraform_apply.deployment import Applied
+from tests.support.aws import client
 from tests.support.terraform import (
     ACCOUNT,
     DEV_BUCKET,
-    DEV_VARS,
     INGEST_IMAGE,
     REGION,
     REPORT_IMAGE,
-    Deployment,
-    copy_env,
-    init,
-    require_success,
-    require_terraform,
-    run_all,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.terraform]
-__all__ = [  # the least-privilege tests and their fixtures, collected in this module
-    "deployed",
-    "enforcing",
-    "test_ingest_does_its_whole_job_with_only_its_roles_policies",
-    "test_neither_role_can_write_the_others_prefix",
-    "test_only_the_ingest_role_may_send_to_its_failure_destination",
-    "test_report_does_its_whole_job_with_only_its_roles_policies",
-    "test_a_transfer_cannot_delete_nor_touch_what_is_not_its_own",
-    "test_a_transfer_consumes_its_queue_and_sends_its_continuation",
-    "test_a_transfer_mirrors_a_file_in_parts_and_logs_its_outcome_with_only_its_roles_policies",
-    "test_the_planner_and_the_transfers_mirror_a_survey_with_only_their_roles_policies",
-    "test_the_transfer_role_is_the_transfer_policy_and_nothing_more",
-]
 
 TRIGGER_KEYS = ["population/nation_population.json", "bls/pr/pr.data.0.Current"]
-
-
-@dataclass
-class Applied:
-    local: Deployment
-    dev: Deployment
-    shared: Deployment
-    timings: dict[str, float]
-
-    @property
-    def all(self) -> list[Deployment]:
-        return [self.local, self.dev, self.shared]
-
-
-@pytest.fixture(scope="module")
-def applied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
-    require_terraform()
-    tmp = tmp_path_factory.mktemp("terraform")
-    with ExitStack() as stack:
-        # Processes, not in-process servers: moto's state is per process, and each env needs an account of its own.
-        local_endpoint = stack.enter_context(moto_process())
-        # The dev server keeps the functions' LoggingConfig, as AWS does (moto drops it).
-        dev_endpoint = stack.enter_context(moto_process(module="tests.support.moto_lambda"))
-        result = Applied(
-            # envs/local takes the endpoint as its one variable: no override file needed.
-            local=copy_env(tmp, "local", local_endpoint, [f"-var=aws_endpoint_url={local_endpoint}"], False),
-            dev=copy_env(tmp, "dev", dev_endpoint, DEV_VARS, True),
-            shared=copy_env(tmp, "shared", dev_endpoint, ["-var=force_delete=true"], True),
-            timings={},
-        )
-        for deployment in result.all:
-            init(deployment)
-
-        started = time.monotonic()
-        require_success(run_all(result.all, "apply", "-auto-approve", "-input=false"), "apply")
-        result.timings["apply"] = time.monotonic() - started
-        yield result
-
-        remaining = [d for d in result.all if not d.destroyed]
-        if remaining:  # a run that stopped before test_destroy_removes_everything
-            require_success(run_all(remaining, "destroy", "-auto-approve", "-input=false"), "destroy")
-        print(f"\nterraform timings (s): {json.dumps({k: round(v, 1) for k, v in result.timings.items()})}")
 
 
 # --- envs/local ----------------------------------------------------------------------------------------------
@@ -433,7 +353,7 @@ def test_dev_alarms_watch_dead_letters_errors_throttles_and_daily_success(applie
         "The function dataquest-dev-report failed: see its log group /aws/lambda/dataquest-dev-report."
     )
     daily = by_name[prefix + "ingest-no-success-in-a-day"]
-    # tests/unit/test_terraform_alarm_math.py evaluates this alarm on a good day, a failed and a missing run.
+    # tests/repo/test_terraform_alarm_math.py evaluates this alarm on a good day, a failed and a missing run.
     assert (daily["EvaluationPeriods"], daily["DatapointsToAlarm"], daily["Threshold"]) == (26, 26, 1.0)
     assert (daily["ComparisonOperator"], daily["TreatMissingData"]) == ("LessThanThreshold", "notBreaching")
     queries = {m["Id"]: m for m in daily["Metrics"]}
@@ -571,27 +491,3 @@ def test_no_secrets_in_state(applied: Applied) -> None:
         assert not found, f"envs/{deployment.name}: secret-looking values in state: {found[:3]}"
     assert SECRET_IN_STATE.search('{"DQ_X": "1", "AWS_SECRET_ACCESS_KEY": "abc"}'), "must see a planted secret"
     assert SECRET_IN_STATE.search('{"password": "hunter2"}'), "must see a planted password"
-
-
-# --- no drift, then destroy (keep these last: they depend on the order above) ---------------------------------
-
-
-def test_plan_after_apply_shows_no_changes(applied: Applied) -> None:
-    started = time.monotonic()
-    results = run_all(applied.all, "plan", "-detailed-exitcode", "-input=false")
-    applied.timings["plan"] = time.monotonic() - started
-    drifted = {name: out[-4000:] for name, (rc, out) in results.items() if rc != 0}
-    assert not drifted, "plan after apply is not empty (exit 2 = changes, 1 = error):\n" + "\n".join(drifted.values())
-
-
-def test_destroy_removes_everything(applied: Applied) -> None:
-    started = time.monotonic()
-    require_success(run_all(applied.all, "destroy", "-auto-approve", "-input=false"), "destroy")
-    applied.timings["destroy"] = time.monotonic() - started
-    for deployment in applied.all:
-        deployment.destroyed = True
-        assert deployment.state().get("values") is None, f"envs/{deployment.name} still has resources in state"
-    assert client("s3", applied.dev.endpoint).list_buckets()["Buckets"] == []
-    assert client("lambda", applied.dev.endpoint).list_functions()["Functions"] == []
-    assert client("sqs", applied.local.endpoint).list_queues().get("QueueUrls", []) == []
-    assert client("ecr", applied.shared.endpoint).describe_repositories()["repositories"] == []

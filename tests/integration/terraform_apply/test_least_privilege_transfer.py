@@ -1,23 +1,21 @@
 """Least privilege of the fan-out: the transfer role and the planner's send grant, on the enforcing moto server.
 
-Run inside tests/integration/test_terraform_apply.py (on its one apply of ``envs/dev``), with the fixtures of
-tests/integration/terraform_least_privilege.py: the transfer role's policies read back from the applied IAM, given
-to a user of the enforcing server. Here, under that user's keys, every call a transfer makes, in the order it makes
-them: a HEAD of the object (a missing key answers 404, not 403), a multipart upload in parts (create, upload,
-list, complete), its tags read and written, an upload aborted (the source changed: start over), a single-part put,
-its outcome in the run's trail, and the queue work (the event source mapping's receive, visibility and delete, and
-the continuation it sends). Then the real thing: the planner (the ingest handler with ``DQ_TRANSFER_QUEUE_URL``)
-under the ingest role's keys queues a survey's files, and the transfer handler under the transfer role's keys,
-delivered as the event source mapping does (receive, invoke, delete), mirrors them: a multipart file paused at
-each part boundary and continued by its own messages, and a redelivered message skipped. And the reverse: it
-cannot delete in ``bls/``, touch ``population/``, ``reports/``, ``_locks/`` or another ``_logs/`` folder, nor send
-to or read the report queue.
+Run on the package's one apply of ``envs/dev``, with its fixtures (conftest.py): the transfer role's policies read
+back from the applied IAM, given to a user of the enforcing server. Here, under that user's keys, every call a
+transfer makes, in the order it makes them: a HEAD of the object (a missing key answers 404, not 403), a multipart
+upload in parts (create, upload, list, complete), its tags read and written, an upload aborted (the source changed:
+start over), a single-part put, its outcome in the run's trail, and the queue work (the event source mapping's
+receive, visibility and delete, and the continuation it sends). Then the real thing: the planner (the ingest handler
+with ``DQ_TRANSFER_QUEUE_URL``) under the ingest role's keys queues a survey's files, and the transfer handler under
+the transfer role's keys, delivered as the event source mapping does (receive, invoke, delete), mirrors them: a
+multipart file paused at each part boundary and continued by its own messages, and a redelivered message skipped.
+And the reverse: it cannot delete in ``bls/``, touch ``population/``, ``reports/``, ``_locks/`` or another
+``_logs/`` folder, nor send to or read the report queue.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -27,19 +25,21 @@ from dataquest.bls.transfer.upload import TransferConfig
 from dataquest.config import INGEST_LOG_PREFIX, POPULATION_KEY
 from dataquest.handlers import ingest, transfer
 from dataquest.local import relay
-from dataquest.local.invoke import handler_invoker
-from tests.integration.terraform_least_privilege import (
+from dataquest.local.invoke import LambdaContext, handler_invoker
+from tests.integration.terraform_apply.deployment import (
     REPORT_QUEUE,
-    Context,
     Deployed,
     Enforcing,
-    _as,
-    _denied,
-    _ingest,
+    context,
+    denied,
+    run_as,
+    run_ingest,
 )
 from tests.integration.test_run_embedded import POPULATION_PATH, small_tree
 from tests.support.bls_site import BlsSite
 from tests.support.terraform import ACCOUNT, DEV_BUCKET, REGION
+
+pytestmark = [pytest.mark.integration, pytest.mark.terraform]
 
 TRANSFER_QUEUE = "dataquest-dev-transfer"
 PART = 5 * 1024 * 1024  # S3's smallest part but the last
@@ -177,31 +177,28 @@ def test_a_transfer_cannot_delete_nor_touch_what_is_not_its_own(enforcing: Enfor
         (s3.get_object, {"Key": f"{INGEST_LOG_PREFIX}least-privilege/transfers/message-1.jsonl"}),
     ]
     for call, kwargs in refusals:
-        assert _denied(call, Bucket=DEV_BUCKET, **kwargs), f"{call.__name__} {kwargs['Key']}"
+        assert denied(call, Bucket=DEV_BUCKET, **kwargs), f"{call.__name__} {kwargs['Key']}"
     refused = s3.delete_objects(Bucket=DEV_BUCKET, Delete={"Objects": [{"Key": "bls/pr/keep.txt"}]})
     assert [e["Code"] for e in refused.get("Errors", [])] == ["AccessDenied"]
     assert admin.get_object(Bucket=DEV_BUCKET, Key="bls/pr/keep.txt")["Body"].read() == b"keep"
 
     report_queue = _queue_url(enforcing, REPORT_QUEUE)
     sqs = enforcing.sqs("transfer")
-    assert _denied(sqs.send_message, QueueUrl=report_queue, MessageBody="{}")
-    assert _denied(sqs.receive_message, QueueUrl=report_queue)
+    assert denied(sqs.send_message, QueueUrl=report_queue, MessageBody="{}")
+    assert denied(sqs.receive_message, QueueUrl=report_queue)
     # Only the planner and the transfers send transfers.
     transfer_queue = _queue_url(enforcing, TRANSFER_QUEUE)
-    assert _denied(enforcing.sqs("report").send_message, QueueUrl=transfer_queue, MessageBody="{}")
-    assert _denied(
+    assert denied(enforcing.sqs("report").send_message, QueueUrl=transfer_queue, MessageBody="{}")
+    assert denied(
         enforcing.sqs("report").send_message_batch,
         QueueUrl=transfer_queue,
         Entries=[{"Id": "1", "MessageBody": "{}"}],
     )
 
 
-@dataclass
-class NearTheLimit(Context):
-    """A Lambda context with no time left: a transfer pauses at every part boundary and sends its continuation."""
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 0
+def near_the_limit() -> LambdaContext:
+    """A transfer's context with no time left: a transfer pauses at every part boundary and sends its continuation."""
+    return context("transfer", timeout_ms=0)
 
 
 def _deliver_all(enforcing: Enforcing, url: str) -> list[dict[str, Any]]:
@@ -215,7 +212,7 @@ def _deliver_all(enforcing: Enforcing, url: str) -> list[dict[str, Any]]:
         if not messages:
             return delivered
         delivered += [json.loads(m["Body"]) for m in messages]
-        result = relay.deliver(sqs, url, arn, messages, handler_invoker(transfer.handler, NearTheLimit))
+        result = relay.deliver(sqs, url, arn, messages, handler_invoker(transfer.handler, near_the_limit))
         assert result.failed == [], f"a transfer failed under its role's policies: {result.reason}"
     raise AssertionError("the transfer queue was not drained in 30 invocations")
 
@@ -244,7 +241,7 @@ def test_the_planner_and_the_transfers_mirror_a_survey_with_only_their_roles_pol
             "DQ_REQUEST_INTERVAL": "0",
             "DQ_TRANSFER_QUEUE_URL": url,
         }
-        _as(
+        run_as(
             monkeypatch,
             enforcing,
             "ingest",
@@ -253,10 +250,10 @@ def test_the_planner_and_the_transfers_mirror_a_survey_with_only_their_roles_pol
             **settings,
         )
         ingest.container_app.cache_clear()
-        planned = _ingest()
+        planned = run_ingest()
         assert (planned["uploaded"], planned["errors"], planned["planned"][survey]["files"]) == (0, [], 3)
 
-        _as(monkeypatch, enforcing, "transfer", DQ_TRANSFER_STREAMS="2", **settings)
+        run_as(monkeypatch, enforcing, "transfer", DQ_TRANSFER_STREAMS="2", **settings)
         transfer.container_app.cache_clear()
         delivered = _deliver_all(enforcing, url)
         for path in ["lp/lp.series", "lp/lp.txt", big]:

@@ -12,18 +12,19 @@ from types import SimpleNamespace
 from typing import Any
 
 from tests.conftest import ROOT
-from tests.support.schedule import ONE_UNIT_PER_TEST, LongestFirstScheduling
+from tests.support.schedule import ONE_UNIT_PER_PACKAGE, ONE_UNIT_PER_TEST, LongestFirstScheduling
 
 COMPOSE = "tests/integration/test_compose_e2e.py"
+APPLY = "tests/integration/terraform_apply/"  # a package of ONE_UNIT_PER_PACKAGE
 COLLECTION = [
     f"{COMPOSE}::test_local_stack_produces_the_known_report[localstack]",
     f"{COMPOSE}::test_local_stack_produces_the_known_report[moto]",
     "tests/integration/test_docker_images.py::test_image_configuration[ingest]",
     "tests/integration/test_docker_images.py::test_image_configuration[report]",
     "tests/integration/test_docker_images.py::test_image_sizes_are_reported",
-    "tests/integration/test_terraform_apply.py::test_apply",
-    "tests/integration/test_terraform_apply.py::test_plan",
-    "tests/integration/test_terraform_apply.py::test_destroy",
+    f"{APPLY}test_environments.py::test_apply",
+    f"{APPLY}test_least_privilege.py::test_ingest",
+    f"{APPLY}test_plan_and_destroy.py::test_destroy",
     "tests/integration/test_sync_bls.py::test_a",
     "tests/integration/test_sync_cli.py::test_b",
     "tests/integration/test_sync_tree.py::test_c",
@@ -69,15 +70,17 @@ def test_compose_stacks_start_at_once_on_two_workers_each_followed_by_a_short_mo
     # unit is the queue's last, a short one, not the Docker images, which get a worker of their own.
     assert nodes[0].sent == [COLLECTION[0], *COLLECTION[14:16]]
     assert nodes[1].sent == [COLLECTION[1], *COLLECTION[11:14]]
-    # A module stays one unit: its tests share a module's fixtures, in order.
+    # A module stays one unit: its tests share a module's fixtures, in order. So does the Terraform apply's package,
+    # whose three modules share its one apply: one worker, in their order.
     assert nodes[2].sent == COLLECTION[2:5]
+    assert APPLY in ONE_UNIT_PER_PACKAGE
     assert nodes[3].sent == COLLECTION[5:8]
 
 
 def test_a_worker_still_on_its_long_unit_gets_the_short_end_and_a_free_one_the_next_in_order() -> None:
     scheduler, nodes = start(4)
     scheduler.mark_test_complete(nodes[3], 5)  # type: ignore[arg-type]
-    # Two tests of the Terraform module left, the last of which waits for what comes next: the queue's last unit.
+    # Two tests of the Terraform package left, the last of which waits for what comes next: the queue's last unit.
     assert nodes[3].sent == [*COLLECTION[5:8], COLLECTION[10]]
     scheduler.mark_test_complete(nodes[0], 0)  # type: ignore[arg-type]
     # The LocalStack stack is done, its short unit left: the next unit in order.
@@ -87,7 +90,7 @@ def test_a_worker_still_on_its_long_unit_gets_the_short_end_and_a_free_one_the_n
 
 def test_workers_without_work_are_shut_down() -> None:
     _, nodes = start(10)
-    assert sum(1 for node in nodes if node.sent) == 9  # nine units: compose twice, seven modules
+    assert sum(1 for node in nodes if node.sent) == 9  # nine units: compose twice, the Terraform package, six modules
     assert [node.shutting_down for node in nodes if not node.sent] == [True]
 
 

@@ -17,14 +17,16 @@ def job() -> dict[str, Any]:
     return jobs["check"]
 
 
-def test_ci_runs_make_check_on_python_3_11_and_3_12() -> None:
+def test_ci_runs_make_check_on_each_python_of_its_matrix() -> None:
+    """The matrix is not decoration: its version is the Python that setup-python installs and uv runs make check on."""
     check = job()
-    versions = check["strategy"]["matrix"]["python-version"]
-    assert versions == ["3.11", "3.12"]
-    assert check["strategy"]["fail-fast"] is False
+    assert check["strategy"]["matrix"]["python-version"], "an empty matrix runs nothing"
     assert check["env"]["UV_PYTHON"] == "${{ matrix.python-version }}"
     setup = next(step for step in check["steps"] if step.get("uses", "").startswith("actions/setup-python"))
-    assert setup["with"]["python-version"].split() == ["3.11", "${{", "matrix.python-version", "}}"]
+    installed = setup["with"]["python-version"].strip().splitlines()
+    # 3.11 for checkov's own venv (Makefile, CHECKOV); the matrix's Python last, so that it is the default.
+    assert installed[0] == "3.11"
+    assert installed[-1] == "${{ matrix.python-version }}"
     assert any(step.get("run") == "make check" for step in check["steps"])
 
 

@@ -1,0 +1,198 @@
+"""The lake against its baselines, side by side in one run: ``make bench-lake``.
+
+    python bench/bench_lake.py [--copies 100]
+
+Input: ``.bench/pr.data.<N>x`` (bench_analysis.py's N copies of ``pr.data.1.AllData``, each copy its own series
+ids) as a survey folder ``.bench/lake-src/`` with a ``pr.series`` covering every copied series and the mapping
+files (../shared/data's where present, else synthetic ones).
+
+1. Building silver: ``dataquest build-lake`` (parse, one row per key, expectations, the Iceberg commit) against
+   DuckDB's ``COPY (SELECT the same trimmed columns FROM read_csv(...)) TO '....parquet'``; each in its own process,
+   wall time and peak RSS from ``wait4``. Targets: no slower than DuckDB; peak at most 1/2 of DuckDB's, < 1 GiB.
+2. Querying silver against scanning the TSV (the report's path), each in its own process, timed in-process after
+   start-up: one series across all years (targets: >= 20x faster, <= 1/4 of the memory), the best year per series
+   (>= 2x faster). The answers must be equal.
+
+Every row prints the figures, the ratio against the baseline measured in this run, and met or missed.
+"""
+
+# ruff: noqa: PLC0415 - each subprocess imports only what it measures
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_analysis
+from bench_analysis import BENCH, ROOT
+
+SHARED = ROOT.parent / "shared" / "data" / "bls-pr-2025-09"
+MAPPINGS = ("pr.sector", "pr.class", "pr.measure", "pr.duration", "pr.footnote", "pr.period")
+
+
+def build_folder(data: Path) -> Path:
+    folder = BENCH / "lake-src"
+    folder.mkdir(exist_ok=True)
+    target = folder / "pr.data.1.AllData"
+    target.unlink(missing_ok=True)
+    target.symlink_to(data.resolve())
+    import polars as pl
+
+    ids = (
+        pl.scan_csv(
+            data,
+            separator="\t",
+            quote_char=None,
+            infer_schema=False,
+            with_column_names=lambda n: [c.strip() for c in n],
+        )
+        .select(pl.col("series_id").str.strip_chars().unique())
+        .collect()
+        .get_column("series_id")
+        .sort()
+    )
+    rows = [f"{s}\t3000\t6\t01\t1\tS" for s in ids]
+    (folder / "pr.series").write_text(
+        "series_id\tsector_code\tclass_code\tmeasure_code\tduration_code\tseasonal\r\n" + "\r\n".join(rows) + "\r\n"
+    )
+    for name in MAPPINGS:
+        if (SHARED / name).is_file():
+            shutil.copy(SHARED / name, folder / name)
+    defaults = {
+        "pr.sector": "sector_code\tsector_name\r\n3000\tManufacturing\r\n",
+        "pr.class": "class_code\tclass_text\r\n6\tAll workers\r\n",
+        "pr.measure": "measure_code\tmeasure_text\r\n01\tEmployment\r\n",
+        "pr.duration": "duration_code\tduration_text\r\n1\t% Change same quarter 1 year ago\r\n",
+    }
+    for name, text in defaults.items():
+        if not (folder / name).exists():
+            (folder / name).write_text(text)
+    return folder
+
+
+# --- the workers (each in its own process) -------------------------------------------------------------------
+def build_worker(folder: str, lake: str) -> dict[str, Any]:
+    from dataquest.lake.catalog import local_lake
+    from dataquest.lake.silver import update_survey
+    from dataquest.lake.sources import FolderSurvey
+
+    update = update_survey(local_lake(lake), FolderSurvey("pr", Path(folder)))
+    assert update.status == "updated", update.failures
+    return {"rows": update.rows}
+
+
+def duckdb_worker(data: str, out: str) -> dict[str, Any]:
+    import duckdb
+
+    con = duckdb.connect()
+    sql = f"""COPY (SELECT 'pr' AS survey, trim(series_id) AS series_id, CAST(trim(year) AS INTEGER) AS year,
+        trim(period) AS period, trim(value) AS value, nullif(trim(footnote_codes), '') AS footnote_codes
+        FROM read_csv('{data}', delim='\t', header=true, all_varchar=true, quote='', escape=''))
+        TO '{out}' (FORMAT parquet)"""  # noqa: S608 - a bench path
+    con.execute(sql)
+    return {"rows": con.execute(f"SELECT count(*) FROM '{out}'").fetchone()[0]}  # noqa: S608 - a bench path
+
+
+def query_worker(kind: str, source_kind: str, path: str, series: str) -> dict[str, Any]:
+    import polars as pl
+
+    if source_kind == "silver":
+        from dataquest.lake.catalog import local_lake
+
+        lake = local_lake(path)
+        table = lake.table("observations")
+        frame = pl.scan_iceberg(table).filter(pl.col("survey") == "pr").select("series_id", "year", "period", "value")
+    else:
+        from dataquest.report.datafile import scan_bls_trimmed
+
+        frame = scan_bls_trimmed(path, pl.String()).select("series_id", "year", "period", "value")
+    start = time.perf_counter()
+    if kind == "one-series":
+        rows = frame.filter(pl.col("series_id") == series).collect().sort("year", "period").rows()
+        answer: Any = [list(r) for r in rows]
+    else:  # the report's own path on the TSV: its typed reader, one streaming pass
+        from dataquest.report import analysis
+
+        source: Any = frame if source_kind == "silver" else Path(path)
+        best = analysis.compute(source, analysis.population_frame([])).best_years
+        answer = best.select("series_id", "year", "value").rows()
+        answer = [list(r) for r in answer]
+    return {"seconds": time.perf_counter() - start, "answer_rows": len(answer), "answer": json.dumps(answer)[: 10**7]}
+
+
+WORKERS = {"build": build_worker, "duckdb": duckdb_worker, "query": query_worker}
+
+
+def run(worker: str, *args: str) -> dict[str, Any]:
+    """One worker in its own process: wall time, peak RSS (wait4) and what it printed."""
+    out = BENCH / f"lake-{worker}.json"
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, __file__, "--worker", worker, *args, "--result", str(out)])
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"bench worker {worker} {args} failed with status {status}")
+    return {**json.loads(out.read_text()), "wall": wall, "peak_mb": usage.ru_maxrss / 1024}
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--copies", type=int, default=100)
+    parser.add_argument("--alldata", type=Path, help="pr.data.1.AllData to copy (default: ../shared/data's)")
+    parser.add_argument("--worker")
+    parser.add_argument("--result")
+    args, rest = parser.parse_known_args()
+    if args.worker:
+        Path(args.result).write_text(json.dumps(WORKERS[args.worker](*rest)))
+        return 0
+    if args.alldata:
+        bench_analysis.ALLDATA = args.alldata
+    data, _, origin = bench_analysis.build_input(args.copies)
+    folder = build_folder(data)
+    lake = BENCH / "lake"
+    shutil.rmtree(lake, ignore_errors=True)
+    print(f"input: {data} ({data.stat().st_size / 1e6:.0f} MB, {args.copies}x {origin})")
+    ours = run("build", str(folder), str(lake))
+    duck = run("duckdb", str(data), str(BENCH / "lake-duckdb.parquet"))
+    speed, memory = duck["wall"] / ours["wall"], duck["peak_mb"] / ours["peak_mb"]
+    print(
+        f"build silver: dataquest {ours['wall']:.1f} s, {ours['peak_mb']:.0f} MB ({ours['rows']} rows); "
+        f"DuckDB COPY {duck['wall']:.1f} s, {duck['peak_mb']:.0f} MB ({duck['rows']} rows)"
+    )
+    print(
+        f"  speed {speed:.2f}x of DuckDB's (target >= 1): {verdict(speed >= 1)}; memory 1/{memory:.2f} of "
+        f"DuckDB's (target >= 2): {verdict(memory >= 2)}; under 1 GiB: {verdict(ours['peak_mb'] < 1024)}"
+    )
+    ids = (folder / "pr.series").read_text().splitlines()[1:]
+    series = ids[len(ids) * 2 // 3].split("\t", 1)[0]  # one series in the middle of the file, not the first
+    failed = False
+    for kind, target_speed, target_memory in (("one-series", 20.0, 4.0), ("best-year", 2.0, None)):
+        silver = run("query", kind, "silver", str(lake), series)
+        tsv = run("query", kind, "tsv", str(data), series)
+        same = silver["answer"] == tsv["answer"]
+        failed |= not same
+        ratio, mem = tsv["seconds"] / silver["seconds"], tsv["peak_mb"] / silver["peak_mb"]
+        line = (
+            f"{kind}: silver {silver['seconds'] * 1000:.0f} ms, {silver['peak_mb']:.0f} MB; TSV "
+            f"{tsv['seconds'] * 1000:.0f} ms, {tsv['peak_mb']:.0f} MB; {ratio:.1f}x faster (target >= "
+            f"{target_speed:g}): {verdict(ratio >= target_speed)}"
+        )
+        if target_memory:
+            line += f"; memory 1/{mem:.1f} (target >= {target_memory:g}): {verdict(mem >= target_memory)}"
+        print(line + f"; same answers: {'yes' if same else 'NO'} ({silver['answer_rows']} rows)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,166 @@
+"""Updating one survey's part of the silver tables from its files, checked, in one commit per table.
+
+:func:`update_survey` lists the survey's files and compares them (ETag, or SHA-256 for a folder) with the
+lineage the ``observations`` table recorded at the last update (the table property ``dataquest.lineage.<s>``):
+
+- the same files: nothing is read and nothing committed (``unchanged``);
+- no files at all where there were: the survey's rows are taken out (``removed``);
+- otherwise every file is read, the survey's series, footnotes and observations are rebuilt and the
+  expectations checked; a failure (bad file, unknown layout, a rule) leaves the survey's previous state current
+  (``failed``, with one line per reason); else ``series`` and ``footnotes``, then ``observations`` with the new
+  lineage are replaced for that survey alone (``updated``). A deleted data file's rows go with the rebuild.
+
+``observations`` is committed last and carries the lineage, so a run cut short between two commits is redone
+in full by the next one.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from dataquest import log
+from dataquest.errors import DataQuestError
+from dataquest.lake import expectations, parse
+from dataquest.lake.catalog import Lake
+from dataquest.lake.commit import replace_part
+from dataquest.lake.series import build_series, footnotes
+from dataquest.lake.sources import Files, SourceFile, Survey, classify
+
+logger = log.get(__name__)
+
+LINEAGE = "dataquest.lineage."
+
+
+@dataclass
+class SurveyUpdate:
+    """What an update did to one survey (the ``build-lake`` / lake handler document's ``surveys`` rows)."""
+
+    survey: str
+    status: str
+    rows: int = 0
+    series: int = 0
+    unresolved: int = 0
+    failures: list[str] = field(default_factory=list)
+    sources: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    snapshot_id: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
+
+
+def recorded_lineage(lake: Lake, survey: str) -> dict[str, dict[str, str | None]]:
+    raw = lake.table("observations").properties.get(f"{LINEAGE}{survey}")
+    return json.loads(raw) if raw else {}
+
+
+def update_survey(lake: Lake, source: Survey) -> SurveyUpdate:
+    """Bring ``source.name``'s part of silver up to date with its files; see the module's docstring."""
+    try:
+        update = _update(lake, source)
+    except DataQuestError as exc:
+        update = SurveyUpdate(survey=source.name, status="failed", failures=[str(exc)])
+    if not update.ok:
+        _record_expectations(lake, update)
+    log.event(
+        logger,
+        "survey update",
+        survey=update.survey,
+        status=update.status,
+        rows=update.rows,
+        failures=update.failures[:5],
+    )
+    return update
+
+
+def _update(lake: Lake, source: Survey) -> SurveyUpdate:
+    survey = source.name
+    listed = source.list()
+    previous = recorded_lineage(lake, survey)
+    if not listed:
+        if not previous:
+            return SurveyUpdate(survey, "failed", failures=[f"{survey}: no files of this survey; nothing to build"])
+        return _remove(lake, survey)
+    files = classify(survey, list(listed))
+    if not files.data:
+        return SurveyUpdate(survey, "failed", failures=[f"{survey}: no data files ({survey}.data.*) among its files"])
+    if not files.series:
+        return SurveyUpdate(survey, "failed", failures=[f"{survey}: no series file ({survey}.series)"])
+    wanted = [*files.data, files.series, *files.mappings, *(n for n in (files.footnote, files.period) if n)]
+    if {n: listed[n].identity for n in wanted} == {n: (previous.get(n) or {}).get("identity") for n in previous}:
+        return SurveyUpdate(survey, "unchanged", sources=previous)
+    with ExitStack() as stack:
+        fetched: dict[str, tuple[Path, SourceFile]] = {n: stack.enter_context(source.fetch(listed[n])) for n in wanted}
+        return _rebuild(lake, survey, files.data, fetched, files)
+
+
+def _rebuild(
+    lake: Lake, survey: str, data: tuple[str, ...], fetched: dict[str, tuple[Path, SourceFile]], files: Files
+) -> SurveyUpdate:
+    tables = {n: parse.read_table(p, n) for n, (p, _) in fetched.items() if n not in data}
+    series = build_series(survey, tables[files.series or ""], tables, files.series or "")
+    notes = footnotes(survey, tables.get(files.footnote or ""), files.footnote or "")
+    rows = parse.observations([parse.DataFile(fetched[n][0], n, fetched[n][1].version) for n in data], survey)
+    periods = expectations.known_periods(tables.get(files.period or ""))
+    outcome = expectations.check_observations(rows, series.get_column("series_id"), periods)
+    sources = {n: f.lineage() for n, (_, f) in fetched.items()}
+    update = SurveyUpdate(
+        survey,
+        "updated",
+        rows=rows.height,
+        series=series.height,
+        unresolved=int(series.get_column("unresolved").sum()),
+        sources=sources,
+    )
+    if not outcome.ok:
+        update.status, update.failures = "failed", list(outcome.failures)
+        return update
+    summary = {"dataquest.survey": survey, "dataquest.sources": json.dumps(sources, sort_keys=True)}
+    replace_part(lake, "series", survey, series, summary=summary)
+    replace_part(lake, "footnotes", survey, notes, summary=summary)
+    update.snapshot_id = replace_part(
+        lake,
+        "observations",
+        survey,
+        rows,
+        summary=summary,
+        table_properties={f"{LINEAGE}{survey}": json.dumps(sources, sort_keys=True)},
+    )
+    _record_expectations(lake, update)
+    return update
+
+
+def _remove(lake: Lake, survey: str) -> SurveyUpdate:
+    summary = {"dataquest.survey": survey, "dataquest.sources": "{}"}
+    for name in ("series", "footnotes"):
+        replace_part(lake, name, survey, pl.DataFrame(), summary=summary)
+    snapshot = replace_part(
+        lake, "observations", survey, pl.DataFrame(), summary=summary, table_properties={f"{LINEAGE}{survey}": "{}"}
+    )
+    return SurveyUpdate(survey, "removed", snapshot_id=snapshot)
+
+
+def _record_expectations(lake: Lake, update: SurveyUpdate) -> None:
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    messages = update.failures or [f"{update.survey}: every expectation held ({update.rows} rows)"]
+    frame = pl.DataFrame(
+        {
+            "survey": [update.survey] * len(messages),
+            "rule": [_rule(m) for m in messages],
+            "status": ["failed" if update.failures else "passed"] * len(messages),
+            "message": messages,
+            "checked_at": [now] * len(messages),
+        }
+    )
+    replace_part(lake, "expectations", update.survey, frame, summary={"dataquest.survey": update.survey})
+
+
+def _rule(message: str) -> str:
+    marker = "expectation "
+    return message.split(marker, 1)[1].split(" ", 1)[0] if marker in message else "readable"

@@ -1,0 +1,284 @@
+# The lake: silver and gold Iceberg tables in the Glue Data Catalog over the mirrored surveys, kept current by a
+# function fed with the bucket's notifications on bls/, queryable by Athena through a workgroup that enforces an
+# encrypted result location and a scan cutoff, with the report's three answers as named queries (the SQL files
+# the package ships and the tests run), and a read-only analyst policy.
+#
+# The bucket's notification is not made here (a bucket has one notification configuration): the caller adds
+# `notification` (an output) to it, or fans bls/ out through an SNS topic (`notifying_topic_arn`).
+
+data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  account   = data.aws_caller_identity.current.account_id
+  region    = data.aws_region.current.name
+  partition = data.aws_partition.current.partition
+  # The S3 layout (one file, read by the Python package too), and the lake's own prefix (catalog.LAKE_PREFIX).
+  layout        = jsondecode(file("${path.module}/../../../src/dataquest/layout.json"))
+  prefixes      = merge(local.layout.prefixes, { lake = "lake/" })
+  sql_dir       = "${path.module}/../../../src/dataquest/lake/sql"
+  named_queries = { for f in fileset(local.sql_dir, "*.sql") : trimsuffix(f, ".sql") => file("${local.sql_dir}/${f}") }
+
+  glue_catalog  = "arn:${local.partition}:glue:${local.region}:${local.account}:catalog"
+  glue_database = "arn:${local.partition}:glue:${local.region}:${local.account}:database/${var.database_name}"
+  glue_tables   = "arn:${local.partition}:glue:${local.region}:${local.account}:table/${var.database_name}/*"
+  workgroup_arn = "arn:${local.partition}:athena:${local.region}:${local.account}:workgroup/${var.name}"
+}
+
+resource "aws_glue_catalog_database" "this" {
+  name        = var.database_name
+  description = "dataquest lake: silver (observations, series, footnotes, population) and gold (the report's results) Iceberg tables under s3://${var.bucket_name}/${local.prefixes.lake}."
+  tags        = var.tags
+}
+
+resource "aws_athena_workgroup" "this" {
+  name          = var.name
+  description   = "Queries over the dataquest lake: results encrypted in s3://${var.bucket_name}/${var.results_prefix}, at most ${var.bytes_scanned_cutoff_per_query} bytes scanned a query."
+  force_destroy = true
+  tags          = var.tags
+
+  configuration {
+    enforce_workgroup_configuration    = true
+    publish_cloudwatch_metrics_enabled = true
+    bytes_scanned_cutoff_per_query     = var.bytes_scanned_cutoff_per_query
+
+    engine_version {
+      selected_engine_version = "Athena engine version 3"
+    }
+
+    result_configuration {
+      output_location = "s3://${var.bucket_name}/${var.results_prefix}"
+
+      encryption_configuration {
+        encryption_option = length(var.kms_key_arns) > 0 ? "SSE_KMS" : "SSE_S3"
+        kms_key_arn       = length(var.kms_key_arns) > 0 ? var.kms_key_arns[0] : null
+      }
+    }
+  }
+}
+
+resource "aws_athena_named_query" "this" {
+  for_each = local.named_queries
+
+  name        = "dataquest-${replace(each.key, "_", "-")}"
+  description = "The report's ${replace(each.key, "_", " ")} computed in SQL from the silver tables."
+  workgroup   = aws_athena_workgroup.this.id
+  database    = aws_glue_catalog_database.this.name
+  query       = each.value
+}
+
+module "queue" {
+  source = "../queue"
+
+  name                     = var.name
+  consumer_timeout_seconds = var.timeout
+  tags                     = var.tags
+}
+
+# S3 (or the topic that fans bls/ out) may send to the lake queue: the queue module makes no policy without keys.
+data "aws_iam_policy_document" "queue" {
+  statement {
+    sid       = "AllowDataBucketNotifications"
+    actions   = ["sqs:SendMessage"]
+    resources = [module.queue.queue_arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["s3.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [var.bucket_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.notifying_topic_arn == null ? [] : [var.notifying_topic_arn]
+    content {
+      sid       = "AllowFanOutTopic"
+      actions   = ["sqs:SendMessage"]
+      resources = [module.queue.queue_arn]
+
+      principals {
+        type        = "Service"
+        identifiers = ["sns.amazonaws.com"]
+      }
+
+      condition {
+        test     = "ArnEquals"
+        variable = "aws:SourceArn"
+        values   = [statement.value]
+      }
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "this" {
+  queue_url = module.queue.queue_url
+  policy    = data.aws_iam_policy_document.queue.json
+
+  depends_on = [module.queue]
+}
+
+module "function" {
+  source = "../lambda_image"
+
+  function_name         = var.name
+  description           = "Keeps the lake's silver and gold tables in Glue database ${var.database_name} current with bls/ in ${var.bucket_name}."
+  image_uri             = var.image_uri
+  command               = ["dataquest.handlers.lake.handler"]
+  architecture          = var.architecture
+  memory_size           = var.memory_size
+  timeout               = var.timeout
+  log_retention_days    = var.log_retention_days
+  environment_variables = merge(var.environment_variables, { DQ_LAKE_DATABASE = aws_glue_catalog_database.this.name })
+  kms_key_arns          = var.kms_key_arns
+  tags                  = var.tags
+
+  # Reads the mirror and the population; reads and writes the table files (data and metadata) under lake/ only.
+  s3_access = {
+    bucket_arn     = var.bucket_arn
+    read_prefixes  = [local.prefixes.bls, local.prefixes.population, local.prefixes.lake]
+    write_prefixes = [local.prefixes.lake]
+    list_bucket    = true
+  }
+
+  sqs_event_source = {
+    queue_arn           = module.queue.queue_arn
+    batch_size          = 10
+    maximum_concurrency = var.maximum_concurrency
+  }
+}
+
+data "aws_iam_policy_document" "function_glue" {
+  statement {
+    sid = "LakeCatalog"
+    actions = [
+      "glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:CreateTable", "glue:UpdateTable",
+    ]
+    resources = [local.glue_catalog, local.glue_database, local.glue_tables]
+  }
+}
+
+resource "aws_iam_role_policy" "function_glue" {
+  name   = "lake-catalog"
+  role   = module.function.role_name
+  policy = data.aws_iam_policy_document.function_glue.json
+}
+
+data "aws_iam_policy_document" "analyst" {
+  statement {
+    sid = "AthenaInTheLakeWorkgroup"
+    actions = [
+      "athena:StartQueryExecution", "athena:StopQueryExecution", "athena:GetQueryExecution",
+      "athena:GetQueryResults", "athena:GetQueryResultsStream", "athena:ListQueryExecutions",
+      "athena:BatchGetQueryExecution", "athena:GetWorkGroup", "athena:ListNamedQueries", "athena:GetNamedQuery",
+      "athena:BatchGetNamedQuery",
+    ]
+    resources = [local.workgroup_arn]
+  }
+
+  statement {
+    sid       = "GlueRead"
+    actions   = ["glue:GetDatabase", "glue:GetDatabases", "glue:GetTable", "glue:GetTables", "glue:GetPartition", "glue:GetPartitions"]
+    resources = [local.glue_catalog, local.glue_database, local.glue_tables]
+  }
+
+  statement {
+    sid       = "ReadTheTables"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.bucket_arn}/${local.prefixes.lake}*"]
+  }
+
+  statement {
+    sid       = "QueryResults"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
+    resources = ["${var.bucket_arn}/${var.results_prefix}*"]
+  }
+
+  statement {
+    sid       = "ListTablesAndResults"
+    actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
+    resources = [var.bucket_arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.prefixes.lake}*", "${var.results_prefix}*", ""]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.kms_key_arns) > 0 ? [1] : []
+    content {
+      sid       = "UseTheKeys"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = var.kms_key_arns
+    }
+  }
+
+  # Whatever else the analyst is given, never a write to the mirror and nothing at all under _locks/.
+  statement {
+    sid       = "NeverWriteTheMirror"
+    effect    = "Deny"
+    actions   = ["s3:PutObject*", "s3:DeleteObject*", "s3:RestoreObject", "s3:AbortMultipartUpload"]
+    resources = ["${var.bucket_arn}/${local.prefixes.bls}*"]
+  }
+
+  statement {
+    sid       = "NeverTouchLocks"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = ["${var.bucket_arn}/${local.prefixes.locks}*"]
+  }
+}
+
+resource "aws_iam_policy" "analyst" {
+  name        = "${var.name}-analyst"
+  description = "Read-only analyst of the dataquest lake: Athena in workgroup ${var.name}, Glue read, the tables read; never bls/ writes or _locks/."
+  policy      = data.aws_iam_policy_document.analyst.json
+  tags        = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "dead_letters" {
+  alarm_name          = "${var.name}-dead-letters"
+  alarm_description   = "Lake updates are waiting in ${module.queue.dead_letter_queue_name}: read the function's log (a survey's expectations or a bad file), fix, redrive."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = module.queue.dead_letter_queue_name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_topic_arns
+  ok_actions          = var.alarm_topic_arns
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "errors" {
+  alarm_name          = "${var.name}-errors"
+  alarm_description   = "The lake function ${var.name} failed: see /aws/lambda/${var.name}."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = module.function.function_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_topic_arns
+  ok_actions          = var.alarm_topic_arns
+  tags                = var.tags
+}

@@ -1,0 +1,58 @@
+output "queue_arn" {
+  description = "ARN of the lake queue: the target of the bucket's bls/ notifications (see `notification`)."
+  value       = module.queue.queue_arn
+}
+
+output "queue_url" {
+  description = "URL of the lake queue."
+  value       = module.queue.queue_url
+}
+
+output "dead_letter_queue_name" {
+  description = "Name of the lake queue's dead-letter queue."
+  value       = module.queue.dead_letter_queue_name
+}
+
+output "bls_notification" {
+  description = "What the bucket's notification configuration must send to the lake queue (prefix bls/, created and removed objects)."
+  value = {
+    queue_arn     = module.queue.queue_arn
+    filter_prefix = local.prefixes.bls
+    events        = ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]
+  }
+}
+
+output "function_name" {
+  description = "Name of the lake function."
+  value       = module.function.function_name
+}
+
+output "function_arn" {
+  description = "ARN of the lake function."
+  value       = module.function.function_arn
+}
+
+output "role_name" {
+  description = "Name of the lake function's execution role."
+  value       = module.function.role_name
+}
+
+output "database_name" {
+  description = "Glue database of the lake's tables."
+  value       = aws_glue_catalog_database.this.name
+}
+
+output "workgroup_name" {
+  description = "Athena workgroup of the lake (enforced encrypted results, scan cutoff)."
+  value       = aws_athena_workgroup.this.name
+}
+
+output "named_query_ids" {
+  description = "Athena named query ids by name (population_stats, best_years, series_population)."
+  value       = { for k, q in aws_athena_named_query.this : k => q.id }
+}
+
+output "analyst_policy_arn" {
+  description = "ARN of the read-only analyst policy: attach it to the analysts' role or group."
+  value       = aws_iam_policy.analyst.arn
+}
