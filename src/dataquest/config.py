@@ -91,6 +91,7 @@ TRANSFER_FUNCTION_TIMEOUT = 900
 TRANSFER_QUEUE_VISIBILITY_TIMEOUT = 6 * TRANSFER_FUNCTION_TIMEOUT
 TRANSFER_BATCH_SIZE = 1
 
+_ENDPOINT_HINT = "unset it for AWS, or give e.g. http://localhost:4566"
 _SURVEY_RE = re.compile(LAYOUT["survey_name_regex"])
 _EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
@@ -128,13 +129,14 @@ class Settings:
             value = env.get(name)
             return value if value is not None and value.strip() else None
 
+        endpoint = get("AWS_ENDPOINT_URL")  # boto3's own variable: a typo is a configuration error, not a ValueError
         return cls(
             bucket=get("DQ_BUCKET"),
             contact=get("DQ_CONTACT"),
             bls_base_url=normalise_base_url(get("DQ_BLS_BASE_URL") or DEFAULT_BLS_BASE_URL, "DQ_BLS_BASE_URL"),
             surveys=parse_surveys(get("DQ_BLS_SURVEYS") or ",".join(DEFAULT_SURVEYS), "DQ_BLS_SURVEYS"),
             population_url=check_http_url(get("DQ_POPULATION_URL") or DEFAULT_POPULATION_URL, "DQ_POPULATION_URL"),
-            aws_endpoint_url=_endpoint_url(get("AWS_ENDPOINT_URL")),
+            aws_endpoint_url=check_http_url(endpoint, "AWS_ENDPOINT_URL", hint=_ENDPOINT_HINT) if endpoint else None,
             aws_region=get("AWS_REGION") or get("AWS_DEFAULT_REGION") or "us-east-1",
             request_interval=parse_seconds(
                 get("DQ_REQUEST_INTERVAL"),
@@ -213,18 +215,11 @@ def transfer_interval(settings: Settings) -> float:
 def log_level(environ: Mapping[str, str] | None = None) -> int:
     """``DQ_LOG_LEVEL`` (default ``INFO``), read in any case by :func:`parse_level`."""
     env = os.environ if environ is None else environ
-    raw = env.get("DQ_LOG_LEVEL") or ""
-    return parse_level(raw if raw.strip() else DEFAULT_LOG_LEVEL, "DQ_LOG_LEVEL")
+    return parse_level((env.get("DQ_LOG_LEVEL") or "").strip() or DEFAULT_LOG_LEVEL, "DQ_LOG_LEVEL")
 
 
-_LEVELS = {
-    "DEBUG": logging.DEBUG,
-    "INFO": logging.INFO,
-    "WARNING": logging.WARNING,
-    "WARN": logging.WARNING,
-    "ERROR": logging.ERROR,
-    "CRITICAL": logging.CRITICAL,
-}
+_LEVELS: dict[str, int] = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARNING}
+_LEVELS |= {"WARN": logging.WARNING, "ERROR": logging.ERROR, "CRITICAL": logging.CRITICAL}
 
 
 def parse_level(raw: str | int, source: str) -> int:
@@ -284,13 +279,6 @@ def parse_seconds(
     return value
 
 
-def _endpoint_url(url: str | None) -> str | None:
-    """boto3's own variable, checked here so that a typo is a configuration error, not boto3's ValueError."""
-    if url is not None:
-        check_http_url(url, "AWS_ENDPOINT_URL", hint="unset it for AWS, or give e.g. http://localhost:4566")
-    return url
-
-
 def parse_count(raw: str | None, default: int, maximum: int, source: str) -> int:
     """A whole number 1..``maximum`` written in plain ASCII digits (not ``1_0``, ``+3`` or another script's)."""
     if raw is None or not raw.strip():
@@ -310,8 +298,7 @@ def check_http_url(url: str, source: str, *, hint: str = "give e.g. https://host
     if not url.startswith(("http://", "https://")):
         raise ConfigurationError(f"{source}={url[:80]!r} is not an http(s) URL: {hint}")
     try:
-        host = urlsplit(url).hostname
-        urlsplit(url).port  # noqa: B018 - a port that is not a number raises here
+        host = urlsplit(url).hostname if urlsplit(url).port != -1 else None  # .port raises on "h:port"
     except ValueError:
         host = None
     if not host or any(c.isspace() for c in url):

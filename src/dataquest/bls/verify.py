@@ -112,8 +112,7 @@ class Finding:
 
 @dataclass(frozen=True)
 class Record:
-    """What a HEAD (and the tags where needed) says of an object: its recorded SHA-256 and where, its ETag, version
-    and size."""
+    """What a HEAD (and the tags) says of an object: its recorded SHA-256 and where, its ETag, version and size."""
 
     sha256: str | None
     recorded_in: str | None
