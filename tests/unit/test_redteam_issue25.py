@@ -27,7 +27,7 @@ from dataquest.errors import ConfigurationError, ValidationError
 from dataquest.handlers import transfer as transfer_handler
 from dataquest.ops import status
 from dataquest.population import parse_population
-from tests.support.fanout import BUCKET, MODIFIED, Context, Fanout, fanout_world
+from tests.support.fanout import BUCKET, MODIFIED, Fanout, fanout_world, lambda_context
 from tests.unit.test_bls_sync import settings as sync_settings
 from tests.unit.test_status import NEW, fan_out_trail, jsonl, put
 
@@ -224,7 +224,7 @@ def test_hostile_messages_end_to_end_touch_nothing_outside_the_survey(fanout: Fa
     records.append({"messageId": "../../escape", "body": json.dumps(good)})
     records.append({"body": json.dumps(good)})
 
-    answer = transfer_handler.handler({"Records": records}, Context(), app=fanout.app)
+    answer = transfer_handler.handler({"Records": records}, lambda_context(), app=fanout.app)
 
     assert len(answer["batchItemFailures"]) == len(records)
     assert fanout.site.requests == []  # the canary: not one request, not even to pr/

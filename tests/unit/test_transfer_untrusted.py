@@ -16,7 +16,7 @@ from dataquest.bls.transfer.worker import Transfers, run_record
 from dataquest.errors import ValidationError
 from dataquest.events import SqsMessage
 from dataquest.handlers import transfer as transfer_handler
-from tests.support.fanout import BUCKET, MODIFIED, Context, Fanout, fanout_world
+from tests.support.fanout import BUCKET, MODIFIED, Fanout, fanout_world, lambda_context
 
 CFG = TransferConfig(part_size=1000, multipart_threshold=1000, concurrency=1)
 
@@ -30,7 +30,7 @@ def fanout() -> Iterator[Fanout]:
 def _paused(fanout: Fanout, size: int = 3000) -> dict[str, Any]:
     """A real continuation of ``pr/big`` after its first 1000-byte part, as a JSON document to tamper with."""
     fanout.site.put_generated("pr/big", size, seed=4, modified=MODIFIED)
-    assert run_record(Transfers.of(fanout.app, Context(left_ms=0), config=CFG), SqsMessage("m-1", _body(fanout)))
+    assert run_record(Transfers.of(fanout.app, lambda_context(0), config=CFG), SqsMessage("m-1", _body(fanout)))
     sent = fanout.sqs.receive_message(QueueUrl=fanout.queue_url)["Messages"][0]["Body"]
     doc: dict[str, Any] = json.loads(sent)
     assert doc["resume"]["offset"] == 1000
@@ -42,7 +42,7 @@ def _body(fanout: Fanout) -> str:
 
 
 def _finish(fanout: Fanout, doc: dict[str, Any]) -> bool:
-    return run_record(Transfers.of(fanout.app, Context(), config=CFG), SqsMessage("m-2", json.dumps(doc)))
+    return run_record(Transfers.of(fanout.app, lambda_context(), config=CFG), SqsMessage("m-2", json.dumps(doc)))
 
 
 @pytest.mark.usefixtures("small_parts")
@@ -135,7 +135,7 @@ def test_a_message_id_that_would_bend_the_outcome_key_fails_that_record_and_writ
     fanout.site.put("pr/pr.class", b"class\r\n", modified=MODIFIED)
     body = fanout.message("pr.class").body()
 
-    assert not run_record(Transfers.of(fanout.app, Context()), SqsMessage(message_id, body))
+    assert not run_record(Transfers.of(fanout.app, lambda_context()), SqsMessage(message_id, body))
 
     assert fanout.site.file_gets() == 0
     assert fanout.s3.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
@@ -148,7 +148,7 @@ def test_a_record_without_a_message_id_fails_alone_and_the_others_are_done(fanou
     body = fanout.message("pr.class").body()
     event = {"Records": [{"body": body}, {"messageId": 7, "body": body}, {"messageId": "m-good", "body": body}]}
 
-    answer = transfer_handler.handler(event, Context(), app=fanout.app)
+    answer = transfer_handler.handler(event, lambda_context(), app=fanout.app)
 
     assert fanout.body("bls/pr/pr.class") == b"class\r\n"
     assert [f["itemIdentifier"] for f in answer["batchItemFailures"]] == ["", "7"]
@@ -156,4 +156,4 @@ def test_a_record_without_a_message_id_fails_alone_and_the_others_are_done(fanou
 
 def test_an_event_that_is_not_an_sqs_batch_is_named_as_a_transfer_event(fanout: Fanout) -> None:
     with pytest.raises(ValidationError, match=r"^transfer event: expected an SQS event"):
-        transfer_handler.handler({"nope": 1}, Context(), app=fanout.app)
+        transfer_handler.handler({"nope": 1}, lambda_context(), app=fanout.app)
