@@ -5,6 +5,10 @@ when no ``--log-level`` flag wins over it). Two other places touch ``os.environ`
 :func:`dataquest.log.in_lambda` asks whether the process runs in Lambda, and the package's ``__init__`` gives
 polars' allocator its default (``_RJEM_MALLOC_CONF``, read by polars itself when it is imported, so it must be
 set before that, whatever imports polars first).
+
+An empty (or blank) variable means the same for every setting: unset, so its default (or, for a required one such
+as ``DQ_BUCKET``, missing). Counts are plain ASCII digits; seconds have an upper bound (``MAX_REQUEST_INTERVAL``,
+``MAX_LEASE_TTL``); URLs are http(s) with a host; ``DQ_CONTACT`` is an ASCII e-mail address (:func:`check_contact`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 
 from dataquest import __version__
 from dataquest.errors import ConfigurationError
@@ -49,6 +54,7 @@ INGEST_LOG_PREFIX = f"{LAYOUT['prefixes']['logs']}ingest/"
 LOCKS_PREFIX: str = LAYOUT["prefixes"]["locks"]
 # Seconds between the starts of two requests to a source (BLS asks not to be hit several times a second).
 DEFAULT_REQUEST_INTERVAL = 1.0
+MAX_REQUEST_INTERVAL = 60.0  # past a minute between requests a sync of one survey takes days: a typo, refused
 # Parts of a multipart upload in flight at once: memory is about (this + 2) x the 8 MiB part size.
 DEFAULT_PARTS_IN_FLIGHT = 4
 MAX_PARTS_IN_FLIGHT = 64
@@ -56,6 +62,9 @@ MAX_PARTS_IN_FLIGHT = 64
 # maximum concurrency): BLS asks for few connections, so two by default.
 DEFAULT_TRANSFER_STREAMS = 2
 MAX_TRANSFER_STREAMS = 16
+# `--survey all`: at most this many survey folders of the root listing (DQ_MAX_SURVEYS, --max-surveys raise it).
+DEFAULT_MAX_SURVEYS = 200
+MAX_MAX_SURVEYS = 100_000
 # `--survey all` / DQ_BLS_SURVEYS=all: every survey folder of the root listing (bls.listing.discover_surveys), alone.
 ALL_SURVEYS = "all"
 # Folders of the root listing that match the survey-name rule but hold no survey: skipped by `all`.
@@ -63,6 +72,7 @@ NON_SURVEY_FOLDERS: frozenset[str] = frozenset({"compressed"})
 # Seconds a sync's lease on a survey lasts unless renewed by its heartbeat (every third of it): a killed run
 # blocks the next one at most this long (on the same host, not at all: its dead owner is seen at once).
 DEFAULT_LEASE_TTL = 60.0
+MAX_LEASE_TTL = 3600.0  # a dead run blocks the next one at most an hour (the heartbeat's timer needs a sane value)
 DEFAULT_LOG_LEVEL = "INFO"
 # The functions' CPU types (Terraform's `architecture`): `dataquest promote` refuses an image built for another.
 LAMBDA_ARCHITECTURES: tuple[str, ...] = ("arm64", "x86_64")
@@ -81,6 +91,7 @@ TRANSFER_FUNCTION_TIMEOUT = 900
 TRANSFER_QUEUE_VISIBILITY_TIMEOUT = 6 * TRANSFER_FUNCTION_TIMEOUT
 TRANSFER_BATCH_SIZE = 1
 
+_ENDPOINT_HINT = "unset it for AWS, or give e.g. http://localhost:4566"
 _SURVEY_RE = re.compile(LAYOUT["survey_name_regex"])
 _EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
@@ -106,32 +117,44 @@ class Settings:
     lease_ttl: float = DEFAULT_LEASE_TTL
     transfer_queue_url: str | None = None
     """``DQ_TRANSFER_QUEUE_URL``: set, the ingest job plans and sends the uploads to this queue (the fan-out)."""
+    max_surveys: int = DEFAULT_MAX_SURVEYS
+    """``DQ_MAX_SURVEYS``: ``--survey all`` refuses a root listing more survey folders than this."""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        surveys = parse_surveys(env.get("DQ_BLS_SURVEYS", ",".join(DEFAULT_SURVEYS)), "DQ_BLS_SURVEYS")
-        base = env.get("DQ_BLS_BASE_URL") or DEFAULT_BLS_BASE_URL
+
+        def get(name: str) -> str | None:  # an empty or blank variable is an unset one, for every setting
+            value = env.get(name)
+            return value if value is not None and value.strip() else None
+
+        endpoint = get("AWS_ENDPOINT_URL")  # boto3's own variable: a typo is a configuration error, not a ValueError
         return cls(
-            bucket=env.get("DQ_BUCKET") or None,
-            contact=env.get("DQ_CONTACT") or None,
-            bls_base_url=normalise_base_url(base, "DQ_BLS_BASE_URL"),
-            surveys=surveys,
-            population_url=env.get("DQ_POPULATION_URL") or DEFAULT_POPULATION_URL,
-            aws_endpoint_url=_endpoint_url(env.get("AWS_ENDPOINT_URL") or None),
-            aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            bucket=get("DQ_BUCKET"),
+            contact=get("DQ_CONTACT"),
+            bls_base_url=normalise_base_url(get("DQ_BLS_BASE_URL") or DEFAULT_BLS_BASE_URL, "DQ_BLS_BASE_URL"),
+            surveys=parse_surveys(get("DQ_BLS_SURVEYS") or ",".join(DEFAULT_SURVEYS), "DQ_BLS_SURVEYS"),
+            population_url=check_http_url(get("DQ_POPULATION_URL") or DEFAULT_POPULATION_URL, "DQ_POPULATION_URL"),
+            aws_endpoint_url=check_http_url(endpoint, "AWS_ENDPOINT_URL", hint=_ENDPOINT_HINT) if endpoint else None,
+            aws_region=get("AWS_REGION") or get("AWS_DEFAULT_REGION") or "us-east-1",
             request_interval=parse_seconds(
-                env.get("DQ_REQUEST_INTERVAL"), DEFAULT_REQUEST_INTERVAL, "DQ_REQUEST_INTERVAL"
+                get("DQ_REQUEST_INTERVAL"),
+                DEFAULT_REQUEST_INTERVAL,
+                "DQ_REQUEST_INTERVAL",
+                maximum=MAX_REQUEST_INTERVAL,
             ),
             parts_in_flight=parse_count(
-                env.get("DQ_PARTS_IN_FLIGHT"), DEFAULT_PARTS_IN_FLIGHT, MAX_PARTS_IN_FLIGHT, "DQ_PARTS_IN_FLIGHT"
+                get("DQ_PARTS_IN_FLIGHT"), DEFAULT_PARTS_IN_FLIGHT, MAX_PARTS_IN_FLIGHT, "DQ_PARTS_IN_FLIGHT"
             ),
             transfer_streams=parse_count(
-                env.get("DQ_TRANSFER_STREAMS"), DEFAULT_TRANSFER_STREAMS, MAX_TRANSFER_STREAMS, "DQ_TRANSFER_STREAMS"
+                get("DQ_TRANSFER_STREAMS"), DEFAULT_TRANSFER_STREAMS, MAX_TRANSFER_STREAMS, "DQ_TRANSFER_STREAMS"
             ),
-            lease_ttl=parse_seconds(env.get("DQ_LEASE_TTL"), DEFAULT_LEASE_TTL, "DQ_LEASE_TTL", positive=True),
-            transfer_queue_url=env.get("DQ_TRANSFER_QUEUE_URL") or None,
+            lease_ttl=parse_seconds(
+                get("DQ_LEASE_TTL"), DEFAULT_LEASE_TTL, "DQ_LEASE_TTL", positive=True, maximum=MAX_LEASE_TTL
+            ),
+            transfer_queue_url=get("DQ_TRANSFER_QUEUE_URL"),
+            max_surveys=parse_count(get("DQ_MAX_SURVEYS"), DEFAULT_MAX_SURVEYS, MAX_MAX_SURVEYS, "DQ_MAX_SURVEYS"),
         )
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -159,9 +182,7 @@ class Settings:
                 "DQ_CONTACT is not set: BLS answers 403 to requests without a contact address in the "
                 "User-Agent; export DQ_CONTACT=you@example.org (or pass --contact)"
             )
-        if not _EMAIL_RE.match(self.contact):
-            raise ConfigurationError(f"DQ_CONTACT={self.contact!r} is not an e-mail address: set it to one")
-        return self.contact
+        return check_contact(self.contact, "DQ_CONTACT")
 
     def user_agent(self, *, contact_required: bool = True) -> str:
         """The User-Agent: the tool and a way to reach its operator, as BLS asks (a malformed contact is always an
@@ -169,6 +190,19 @@ class Settings:
         if self.contact is None and not contact_required:
             return f"dataquest/{__version__}"
         return f"dataquest/{__version__} (+{self.require_contact()})"
+
+
+def check_contact(contact: str, source: str) -> str:
+    """The one contact rule: an ASCII e-mail address (it travels in the User-Agent header, which is ASCII)."""
+    if not contact.isascii() or not contact.isprintable():
+        shown = contact[:80].encode("ascii", "backslashreplace").decode("ascii")
+        raise ConfigurationError(
+            f"{source}={shown!r} has characters that are not printable ASCII: the address goes in the User-Agent "
+            "header, which is ASCII; give an ASCII address (an international domain in its xn-- form)"
+        )
+    if not _EMAIL_RE.match(contact):
+        raise ConfigurationError(f"{source}={contact[:80]!r} is not an e-mail address: set it to one")
+    return contact
 
 
 def transfer_interval(settings: Settings) -> float:
@@ -181,17 +215,11 @@ def transfer_interval(settings: Settings) -> float:
 def log_level(environ: Mapping[str, str] | None = None) -> int:
     """``DQ_LOG_LEVEL`` (default ``INFO``), read in any case by :func:`parse_level`."""
     env = os.environ if environ is None else environ
-    return parse_level(env.get("DQ_LOG_LEVEL") or DEFAULT_LOG_LEVEL, "DQ_LOG_LEVEL")
+    return parse_level((env.get("DQ_LOG_LEVEL") or "").strip() or DEFAULT_LOG_LEVEL, "DQ_LOG_LEVEL")
 
 
-_LEVELS = {
-    "DEBUG": logging.DEBUG,
-    "INFO": logging.INFO,
-    "WARNING": logging.WARNING,
-    "WARN": logging.WARNING,
-    "ERROR": logging.ERROR,
-    "CRITICAL": logging.CRITICAL,
-}
+_LEVELS: dict[str, int] = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARNING}
+_LEVELS |= {"WARN": logging.WARNING, "ERROR": logging.ERROR, "CRITICAL": logging.CRITICAL}
 
 
 def parse_level(raw: str | int, source: str) -> int:
@@ -233,44 +261,53 @@ def is_survey_name(name: str) -> bool:
     return _SURVEY_RE.fullmatch(name) is not None  # not match: its "$" would let a trailing newline through
 
 
-def parse_seconds(raw: str | None, default: float, source: str, *, positive: bool = False) -> float:
-    """A number of seconds: finite, zero or more (more than zero when ``positive``)."""
+def parse_seconds(
+    raw: str | None, default: float, source: str, *, positive: bool = False, maximum: float | None = None
+) -> float:
+    """A number of seconds: finite, zero or more (more than zero when ``positive``), at most ``maximum``."""
     if raw is None or not raw.strip():
         return default
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigurationError(f"{source}={raw!r} is not a number of seconds") from None
+        raise ConfigurationError(f"{source}={raw[:40]!r} is not a number of seconds") from None
     if not math.isfinite(value) or value < 0 or (positive and value == 0):
         floor = "more than zero" if positive else "zero or more"
-        raise ConfigurationError(f"{source}={raw!r} must be a finite number of seconds, {floor}")
+        raise ConfigurationError(f"{source}={raw[:40]!r} must be a finite number of seconds, {floor}")
+    if maximum is not None and value > maximum:
+        raise ConfigurationError(f"{source}={raw[:40]!r} is too long: give at most {maximum:g} seconds")
     return value
 
 
-def _endpoint_url(url: str | None) -> str | None:
-    """boto3's own variable, checked here so that a typo is a configuration error, not boto3's ValueError."""
-    if url is not None and not re.match(r"^https?://[^/\s]+", url):
-        raise ConfigurationError(
-            f"AWS_ENDPOINT_URL={url[:80]!r} is not an http(s) URL: unset it for AWS, or give e.g. http://localhost:4566"
-        )
-    return url
-
-
 def parse_count(raw: str | None, default: int, maximum: int, source: str) -> int:
+    """A whole number 1..``maximum`` written in plain ASCII digits (not ``1_0``, ``+3`` or another script's)."""
     if raw is None or not raw.strip():
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigurationError(f"{source}={raw!r} is not a whole number") from None
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 6):
+        shown = raw[:40].encode("ascii", "backslashreplace").decode("ascii")
+        raise ConfigurationError(f"{source}={shown!r} is not a whole number in plain digits (0-9): give 1 to {maximum}")
+    value = int(text)
     if not 1 <= value <= maximum:
         raise ConfigurationError(f"{source}={raw!r} must be between 1 and {maximum}")
     return value
 
 
-def normalise_base_url(url: str, source: str) -> str:
+def check_http_url(url: str, source: str, *, hint: str = "give e.g. https://host/path/") -> str:
+    """``url`` if it is an http(s) URL with a host (no blank in it), else a :class:`ConfigurationError`."""
     if not url.startswith(("http://", "https://")):
-        raise ConfigurationError(f"{source}={url!r} is not an http(s) URL")
+        raise ConfigurationError(f"{source}={url[:80]!r} is not an http(s) URL: {hint}")
+    try:
+        host = urlsplit(url).hostname if urlsplit(url).port != -1 else None  # .port raises on "h:port"
+    except ValueError:
+        host = None
+    if not host or any(c.isspace() for c in url):
+        raise ConfigurationError(f"{source}={url[:80]!r} has no host (or a blank in it): {hint}")
+    return url
+
+
+def normalise_base_url(url: str, source: str) -> str:
+    check_http_url(url, source)
     return url if url.endswith("/") else url + "/"
 
 

@@ -78,6 +78,8 @@ class SqsMessage:
     message_id: str
     body: str
     receive_count: int = 1
+    error: str | None = None
+    """Why this record is not an SQS record (no ``messageId``): it fails alone, its body unread."""
 
 
 @dataclass(frozen=True)
@@ -108,14 +110,20 @@ class Notification:
     test_event: bool = False
 
 
-def parse_sqs_event(raw: Any) -> tuple[SqsMessage, ...]:
-    """The records of an SQS event; an event that is not an SQS batch at all is a :class:`ValidationError`."""
+def parse_sqs_event(raw: Any, function: str = "report") -> tuple[SqsMessage, ...]:
+    """The records of an SQS event for the ``function`` it invokes. An event that is not an SQS batch at all is a
+    :class:`ValidationError`; a record without a string ``messageId`` comes back with its ``error`` set and an
+    empty body (named by what its ``messageId`` holds, else ``""``), so that it fails alone."""
     if not isinstance(raw, dict) or not isinstance(raw.get("Records"), list):
-        raise ValidationError("report event: expected an SQS event (an object with a 'Records' list)")
+        raise ValidationError(f"{function} event: expected an SQS event (an object with a 'Records' list)")
     messages: list[SqsMessage] = []
     for i, record in enumerate(raw["Records"]):
         if not isinstance(record, dict) or not isinstance(record.get("messageId"), str):
-            raise ValidationError(f"report event: record {i} has no 'messageId': not an SQS record")
+            given = record.get("messageId") if isinstance(record, dict) else None
+            name = "" if given is None else str(given)[:100]
+            error = f"{function} event: record {i} has no 'messageId' (a string): not an SQS record"
+            messages.append(SqsMessage(message_id=name, body="", error=error))
+            continue
         body = record.get("body")
         attributes = record.get("attributes")
         count = attributes.get("ApproximateReceiveCount", "1") if isinstance(attributes, dict) else "1"

@@ -8,9 +8,10 @@ Both documented response shapes are read:
 
 A payload is stored only once it parses: UTF-8 JSON, a non-empty ``data`` list, each row with an integer
 year in ``MIN_YEAR..MAX_YEAR`` (no year twice; the report holds years as 32-bit integers) and a positive
-population that is finite as a 64-bit float. Nesting too deep for the parser, integers too long to convert and
-numbers that overflow (``1e400``) are refused like any other malformed payload, with one line. Anything else raises
-:class:`~dataquest.errors.ValidationError` and the stored object stays as it was. The payload is compared
+population of at most ``MAX_POPULATION`` (what the report can compute with). Nesting too deep for the parser,
+integers too long to convert and numbers that overflow (``1e400``) are refused like any other malformed payload,
+with one line. Anything else raises :class:`~dataquest.errors.ValidationError` and the stored object stays as it
+was. The payload is compared
 with the stored one by SHA-256 (kept in the object's metadata), so an unchanged day writes nothing and
 triggers no report. This module uses ``json`` only: the ingest image has no polars.
 """
@@ -39,6 +40,9 @@ MAX_POPULATION_BYTES = 10 * 1024 * 1024
 MIN_YEAR = 1900
 MAX_YEAR = 2200
 """The plausible years of a population row (and of the report's year options)."""
+MAX_POPULATION = 10**12
+"""The largest population the report takes: far above any nation's (8e9 people on Earth), and small enough that
+its mean, sample standard deviation and integer column stay finite and exact (1e300 is a float, not a report)."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,10 @@ def _parse_row(item: object, index: int, source: str) -> PopulationRow:
         value = math.inf
     if not math.isfinite(value) or value <= 0:
         raise ValidationError(f"{where}: 'Population' is {_short(population)}; expected a positive finite number")
+    if value > MAX_POPULATION:
+        raise ValidationError(
+            f"{where}: 'Population' is {_short(population)}; expected a number of people, at most {MAX_POPULATION}"
+        )
     return PopulationRow(year=year, population=value)
 
 

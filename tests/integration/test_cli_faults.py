@@ -435,3 +435,30 @@ def test_a_bad_data_file_in_s3_is_refused_and_reports_latest_stays(env: Env, bad
     assert "s3://" in line
     assert ("the file is empty" if not bad else "no data rows") in line
     assert {k: env.body(k) for k in env.keys("reports/latest/")} == latest
+
+
+# --- issue 25: a setting the run cannot use is one line naming it, before any request (never "a bug") ------------
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        ({"DQ_CONTACT": "jos\u00e9@example.org"}, "DQ_CONTACT="),
+        ({"DQ_LEASE_TTL": "1e12"}, "DQ_LEASE_TTL="),
+        ({"DQ_REQUEST_INTERVAL": "100000"}, "DQ_REQUEST_INTERVAL="),
+        ({"DQ_BLS_BASE_URL": "https://"}, "DQ_BLS_BASE_URL="),
+        ({"DQ_TRANSFER_STREAMS": "1_0"}, "DQ_TRANSFER_STREAMS="),
+        ({"DQ_MAX_SURVEYS": "0"}, "DQ_MAX_SURVEYS="),
+    ],
+    ids=["contact", "lease", "interval", "no-host", "streams", "max-surveys"],
+)
+def test_a_setting_the_run_cannot_use_is_one_line_before_any_request(
+    env: Env, extra: dict[str, str], says: str
+) -> None:
+    done = env.run("sync-bls", "--json", extra=extra)
+
+    assert done.returncode == 2, done.stderr
+    (line,) = error_lines(done.stderr, "sync-bls")
+    assert says in line
+    assert "bug" not in line
+    assert env.site.requests == []

@@ -171,3 +171,54 @@ def test_run_ingest_resolves_all_once_then_syncs_and_fetches_the_population(s3: 
     assert summary.uploaded == 4
     assert [p for p, _ in src.seen].count("/pub/time.series/") == 1
     assert "population/nation_population.json" in keys(s3, "population/")
+
+
+# --- issue 25: `--survey all` is capped (a hostile root of 3,000 folders ran for 296 s) -------------------------
+
+
+def _wide_root(n: int) -> Source:
+    src = Source()
+    for i in range(n):
+        src.site.put(f"s{i}/x.txt", b"x")
+    return src
+
+
+def test_a_root_with_more_surveys_than_the_cap_is_refused_before_any_survey_is_read() -> None:
+    from dataquest.bls.listing import MAX_SURVEYS
+
+    src = _wide_root(MAX_SURVEYS + 1)
+    with pytest.raises(ListingError, match=rf"{MAX_SURVEYS + 1} survey folders, more than the cap of {MAX_SURVEYS}"):
+        discover_surveys(src.fetcher(), BASE)
+    assert [p for p, _ in src.seen] == ["/pub/time.series/"]
+    assert len(discover_surveys(src.fetcher(), BASE, limit=MAX_SURVEYS + 1)) == MAX_SURVEYS + 1
+
+
+def test_the_cap_is_a_setting_and_the_sync_obeys_it(s3: Any) -> None:
+    src = root_source()
+    with pytest.raises(ListingError, match="--max-surveys"):
+        sync_surveys(settings(surveys=("all",), max_surveys=1), src.fetcher(), s3, transfer_config=CFG)
+    assert keys(s3, "bls/") == []
+    assert Settings.from_env({"DQ_MAX_SURVEYS": "500"}).max_surveys == 500
+    with pytest.raises(ConfigurationError, match="DQ_MAX_SURVEYS"):
+        Settings.from_env({"DQ_MAX_SURVEYS": "0"})
+
+
+def test_the_command_line_raises_the_cap_with_a_flag(
+    s3: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from dataquest import cli
+
+    with BlsSite() as site:
+        for name in ("aa", "bb", "cc"):
+            site.put(f"{name}/x.txt", b"x", modified=WHEN)
+        monkeypatch.setenv("DQ_BUCKET", BUCKET)
+        monkeypatch.setenv("DQ_CONTACT", "ops@example.org")
+        monkeypatch.setenv("DQ_BLS_BASE_URL", site.base_url)
+        monkeypatch.setenv("DQ_REQUEST_INTERVAL", "0")
+        monkeypatch.setenv("DQ_MAX_SURVEYS", "2")
+        assert cli.main(["sync-bls", "--survey", "all", "--dry-run", "--json"]) != 0
+        assert "more than the cap of 2" in json.loads(capsys.readouterr().out)["error"]
+        assert cli.main(["sync-bls", "--survey", "all", "--dry-run", "--json", "--max-surveys", "3"]) == 0
+        assert json.loads(capsys.readouterr().out)["surveys"] == ["aa", "bb", "cc"]

@@ -134,9 +134,9 @@ def _resume() -> dict[str, Any]:
     return {
         "upload_id": "u",
         "offset": 5,
-        "parts": [],
+        "parts": [{"PartNumber": 1, "ETag": '"e"'}],
         "validator": "v",
-        "sha256_state": {"part_size": 5, "digests": []},
+        "sha256_state": {"part_size": 5, "digests": ["a" * 64]},
     }
 
 

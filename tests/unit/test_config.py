@@ -2,7 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from dataquest.config import DEFAULT_BLS_BASE_URL, Settings, is_survey_name
+from dataquest.config import (
+    DEFAULT_BLS_BASE_URL,
+    DEFAULT_SURVEYS,
+    MAX_LEASE_TTL,
+    MAX_REQUEST_INTERVAL,
+    Settings,
+    is_survey_name,
+    log_level,
+)
 from dataquest.errors import ConfigurationError
 
 
@@ -75,3 +83,58 @@ def test_the_log_level_is_a_setting_read_like_the_others(monkeypatch: pytest.Mon
     monkeypatch.setenv("DQ_LOG_LEVEL", "Warning")
     log.setup()
     assert logging.getLogger("dataquest").level == logging.WARNING
+
+
+# --- issue 25: bounds, hosts, ASCII, plain digits, and one meaning for an empty variable ------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        ("DQ_LEASE_TTL", "1e12", f"at most {MAX_LEASE_TTL:g}"),
+        ("DQ_REQUEST_INTERVAL", "100000", f"at most {MAX_REQUEST_INTERVAL:g}"),
+        ("DQ_BLS_BASE_URL", "https://", "has no host"),
+        ("DQ_BLS_BASE_URL", "https:///pub/", "has no host"),
+        ("DQ_BLS_BASE_URL", "https://exa mple.org/", "has no host"),
+        ("DQ_POPULATION_URL", "https://", "has no host"),
+        ("DQ_POPULATION_URL", "file:///etc/passwd", "is not an http(s) URL"),
+        ("DQ_TRANSFER_STREAMS", "1_0", "plain digits"),
+        ("DQ_TRANSFER_STREAMS", "\u0663", "plain digits"),
+        ("DQ_TRANSFER_STREAMS", "+3", "plain digits"),
+        ("DQ_PARTS_IN_FLIGHT", "\uff14", "plain digits"),
+    ],
+)
+def test_a_value_the_run_cannot_use_is_refused_naming_the_variable(name: str, value: str, said: str) -> None:
+    with pytest.raises(ConfigurationError, match=rf"^{name}=") as info:
+        Settings.from_env({name: value})
+    assert said in str(info.value)
+
+
+@pytest.mark.parametrize("contact", ["jos\u00e9@example.org", "ops@ex\u00e4mple.org", "ops@example.org\u200b"])
+def test_a_non_ascii_contact_is_a_clear_error_before_any_request(contact: str) -> None:
+    settings = Settings.from_env({"DQ_CONTACT": contact})
+    with pytest.raises(ConfigurationError, match=r"^DQ_CONTACT=.*ASCII"):
+        settings.user_agent()
+
+
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_an_empty_variable_means_its_default_for_every_setting(blank: str) -> None:
+    names = [
+        "DQ_BUCKET",
+        "DQ_CONTACT",
+        "DQ_BLS_BASE_URL",
+        "DQ_BLS_SURVEYS",
+        "DQ_POPULATION_URL",
+        "AWS_ENDPOINT_URL",
+        "AWS_REGION",
+        "DQ_REQUEST_INTERVAL",
+        "DQ_PARTS_IN_FLIGHT",
+        "DQ_TRANSFER_STREAMS",
+        "DQ_LEASE_TTL",
+        "DQ_TRANSFER_QUEUE_URL",
+        "DQ_MAX_SURVEYS",
+        "DQ_LOG_LEVEL",
+    ]
+    assert Settings.from_env(dict.fromkeys(names, blank)) == Settings.from_env({})
+    assert Settings.from_env({"DQ_BLS_SURVEYS": blank}).surveys == DEFAULT_SURVEYS
+    assert log_level({"DQ_LOG_LEVEL": blank}) == log_level({})

@@ -61,10 +61,21 @@ def test_sqs_event_receive_count_and_missing_body() -> None:
     assert got == (SqsMessage(message_id="m", body="", receive_count=3),)
 
 
-@pytest.mark.parametrize("raw", [None, [], {}, {"Records": "x"}, {"Records": [{"body": "{}"}]}])
+@pytest.mark.parametrize("raw", [None, [], {}, {"Records": "x"}])
 def test_not_an_sqs_event(raw: object) -> None:
-    with pytest.raises(ValidationError):
-        parse_sqs_event(raw)
+    with pytest.raises(ValidationError, match=r"^transfer event: expected an SQS event"):
+        parse_sqs_event(raw, "transfer")
+
+
+def test_a_record_without_a_message_id_is_that_records_error_not_the_batchs() -> None:
+    got = parse_sqs_event({"Records": [{"body": "{}"}, {"messageId": 7}, {"messageId": "m", "body": "b"}]}, "transfer")
+
+    assert [(m.message_id, m.body) for m in got] == [("", ""), ("7", ""), ("m", "b")]
+    assert [m.error for m in got] == [
+        "transfer event: record 0 has no 'messageId' (a string): not an SQS record",
+        "transfer event: record 1 has no 'messageId' (a string): not an SQS record",
+        None,
+    ]
 
 
 def test_notification_with_versions() -> None:

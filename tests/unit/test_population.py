@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -243,3 +244,33 @@ def test_population_module_does_not_import_polars() -> None:
     code = "import sys, dataquest.population; print('polars' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --- issue 25: what the report can use, and a source-url without its secrets ----------------------------------
+
+
+@pytest.mark.parametrize("value", [b"1e300", b"1e13", b"1.7e308"])
+def test_a_population_the_report_cannot_use_is_refused(value: bytes) -> None:
+    with pytest.raises(ValidationError, match="at most 1000000000000"):
+        parse_population(b'{"data": [{"Year": 2019, "Population": ' + value + b"}]}", source="t")
+
+
+def test_the_largest_accepted_population_makes_a_finite_report() -> None:
+    from dataquest.population import MAX_POPULATION
+    from dataquest.report.analysis import population_frame, population_stats
+
+    rows = parse_population(
+        _body({"data": [{"Year": y, "Population": MAX_POPULATION - (y % 2) * 1e11} for y in range(2013, 2019)]}),
+        source="t",
+    )
+    stats = population_stats(population_frame(rows), 2013, 2018).collect().row(0, named=True)
+    assert math.isfinite(stats["mean"])
+    assert math.isfinite(stats["std"])
+    assert stats["std"] > 0
+
+
+def test_the_stored_source_url_keeps_no_query_secret(s3: object) -> None:
+    url = "https://api.example.test/data.jsonrecords?cube=pop&jwt=hunter2&code=hunter3"
+    fetch_population(_serving(_body(TESSERACT)), s3, BUCKET, url)  # type: ignore[arg-type]
+    meta = s3.head_object(Bucket=BUCKET, Key=POPULATION_KEY)["Metadata"]  # type: ignore[attr-defined]
+    assert meta["source-url"] == "https://api.example.test/data.jsonrecords?cube=pop&jwt=***&code=***"

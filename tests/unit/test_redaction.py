@@ -124,3 +124,52 @@ def test_the_command_lines_own_boundary_redacts_text_that_did_not_come_from_an_e
     assert "hunter2" not in out + err
     assert "\\x00" in err
     assert err.rstrip("\n").isprintable()
+
+
+# --- issue 25: a raw '@' in a password, and secrets under any parameter name ----------------------------------
+
+RAW_AT = [
+    ("https://user:p@ss@download.bls.gov/pub/", "https://***@download.bls.gov/pub/"),
+    ("https://u:a@b@c@h:8080/p?cube=c", "https://***@h:8080/p?cube=c"),
+    ("http://@@@h/", "http://***@h/"),
+]
+
+
+@pytest.mark.parametrize(("url", "redacted"), RAW_AT)
+def test_a_raw_at_in_a_password_is_hidden_whole(url: str, redacted: str) -> None:
+    assert log.redact(url) == redacted
+    assert log.redact(redacted) == redacted
+    assert log.redact(json.dumps({"url": url, "n": 1})) == json.dumps({"url": redacted, "n": 1})
+
+
+@pytest.mark.parametrize(
+    "name", ["jwt", "pass", "access", "code", "client_assertion", "k", "sharedSecretOfMine", "x-goog-hash", "p"]
+)
+def test_a_query_value_is_hidden_whatever_its_parameter_is_named(name: str) -> None:
+    url = f"https://api.example/data?cube=acs&{name}=hunter2&locale=en"
+    assert log.redact(url) == f"https://api.example/data?cube=acs&{name}=***&locale=en"
+    assert (
+        log.redact(f"GET {url} answered 500")
+        == f"GET https://api.example/data?cube=acs&{name}=***&locale=en answered 500"
+    )
+    assert "hunter2" not in log.redact(json.dumps({"error": f"GET {url}: 500"}))
+
+
+def test_only_known_harmless_query_values_are_kept() -> None:
+    url = "https://honolulu-api.datausa.io/tesseract/data.jsonrecords?cube=acs_yg_total_population_1&drilldowns=Year%2CNation&locale=en&measures=Population&hunter2&Year=2019"
+    assert log.redact(url) == (
+        "https://honolulu-api.datausa.io/tesseract/data.jsonrecords?cube=acs_yg_total_population_1"
+        "&drilldowns=Year%2CNation&locale=en&measures=Population&***&Year=2019"
+    )
+
+
+def test_population_errors_and_metadata_carry_no_query_secret(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DQ_BUCKET", "b")
+    monkeypatch.setenv("DQ_CONTACT", "ops@example.org")
+    monkeypatch.setenv("DQ_POPULATION_URL", "http://127.0.0.1:9/data?cube=c&client_assertion=hunter2")
+    assert main(["fetch-population", "--json"]) != 0
+    out, err = capsys.readouterr()
+    assert "hunter2" not in out + err
+    assert "client_assertion=***" in json.loads(out)["error"]

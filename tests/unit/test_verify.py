@@ -154,3 +154,83 @@ def test_a_stream_that_breaks_mid_read_is_that_objects_error(
     ]
     assert doc["mismatched"] == []  # and are intact
     assert doc["unrecorded"] == []
+
+
+# --- issue 25: a part size from a tag, a redirect during repair and a bucket's prefixes are untrusted -------------
+
+
+def _tag_parts(s3: Any, key: str, part_size: str) -> None:
+    digest = hashlib.sha256(b"whatever").hexdigest()
+    tags = [{"Key": "sha256-parts", "Value": digest}, {"Key": "part-size", "Value": part_size}]
+    s3.put_object_tagging(Bucket=BUCKET, Key=key, Tagging={"TagSet": tags})
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("part_size", ["0", "1", "00", "6000000000"])
+def test_a_part_size_that_is_no_real_multipart_size_is_that_objects_error_not_a_hang(s3: Any, part_size: str) -> None:
+    s3.put_object(Bucket=BUCKET, Key="bls/pr/big", Body=b"x" * 20_001)
+    _tag_parts(s3, "bls/pr/big", part_size)
+
+    doc = to_document(verify(settings(), s3))
+
+    assert doc["checked"] == 0
+    assert [e["key"] for e in doc["errors"]] == ["bls/pr/big"]
+    assert f"part-size tag {part_size!r} is not the part size of a 20001-byte object" in doc["errors"][0]["error"]
+
+
+def test_a_part_size_that_disagrees_with_the_uploads_part_count_is_refused(s3: Any) -> None:
+    s3.put_object(Bucket=BUCKET, Key="bls/pr/one", Body=b"x" * 3000)  # a single PUT: its ETag names no parts
+    _tag_parts(s3, "bls/pr/one", "1000")  # 3 parts would do: S3 cannot tell, the recorded digest decides
+    created = s3.create_multipart_upload(Bucket=BUCKET, Key="bls/pr/multi")
+    etags = [
+        s3.upload_part(Bucket=BUCKET, Key="bls/pr/multi", UploadId=created["UploadId"], PartNumber=n, Body=b"y" * 1500)[
+            "ETag"
+        ]
+        for n in (1, 2)
+    ]
+    parts = [{"PartNumber": n, "ETag": e} for n, e in enumerate(etags, start=1)]
+    s3.complete_multipart_upload(
+        Bucket=BUCKET, Key="bls/pr/multi", UploadId=created["UploadId"], MultipartUpload={"Parts": parts}
+    )
+    _tag_parts(s3, "bls/pr/multi", "1000")  # 3000 bytes in 1000-byte parts is 3 parts; S3 says 2
+
+    doc = to_document(verify(settings(), s3))
+
+    assert [e["key"] for e in doc["errors"]] == ["bls/pr/multi"]
+    assert "S3 says 2 parts" in doc["errors"][0]["error"]
+    assert [m["key"] for m in doc["mismatched"]] == ["bls/pr/one"]
+
+
+@pytest.mark.parametrize(
+    "location",
+    ["/pub/time.series/ce/pr.class", "https://elsewhere.example/pr.class", "/pub/time.series/pr/x?y=1"],
+)
+def test_repair_refuses_a_redirect_the_sync_refuses(s3: Any, mirrored: Source, location: str) -> None:
+    mirrored.site.put("ce/pr.class", b"CE BYTES")
+    replace_keeping_the_record(s3, "bls/pr/pr.class", b"CLASS\r\n")
+    mirrored.redirects["/pub/time.series/pr/pr.class"] = location
+
+    summary = run(s3, mirrored, repair=True)
+
+    assert summary.repaired == []
+    assert [e.key for e in summary.errors] == ["bls/pr/pr.class"]
+    assert "redirect" in summary.errors[0].error
+    assert body(s3, "bls/pr/pr.class") == b"CLASS\r\n"  # not another folder's bytes
+
+
+def test_all_takes_only_prefixes_that_are_survey_names(s3: Any, mirrored: Source) -> None:
+    for key in ("bls/../x", "bls/PR/x", "bls/a b/x", "bls/ce/ce.txt"):
+        s3.put_object(Bucket=BUCKET, Key=key, Body=b"z")
+
+    summary = verify(settings(surveys=("all",)), s3, repair=True, fetcher=mirrored.fetcher(), transfer_config=CFG)
+
+    assert summary.surveys == ["ce", "pr"]
+    assert sorted(e.key for e in summary.errors if "not a survey name" in e.error) == [
+        "bls/../",
+        "bls/PR/",
+        "bls/a b/",
+    ]
+    assert all(path.startswith(("/pub/time.series/ce/", "/pub/time.series/pr/")) for path, _ in mirrored.seen)
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix="_locks/sync-bls/")["KeyCount"] == 0  # every lease released
+    found = s3.list_objects_v2(Bucket=BUCKET, Prefix="_locks/").get("Contents", [])
+    assert all(o["Key"].count("/") == 2 for o in found)  # _locks/sync-bls/<survey>.json at most, nothing above

@@ -37,7 +37,7 @@ from urllib.parse import quote, urljoin
 
 from dataquest import log
 from dataquest.bls.links import relative, within
-from dataquest.config import ALL_SURVEYS, NON_SURVEY_FOLDERS, is_survey_name
+from dataquest.config import ALL_SURVEYS, DEFAULT_MAX_SURVEYS, NON_SURVEY_FOLDERS, is_survey_name
 from dataquest.errors import ListingError, SourceError
 from dataquest.http.client import BLS, RedirectPolicy, Source
 
@@ -45,6 +45,7 @@ logger = log.get(__name__)
 
 MAX_LISTING_BYTES = 8 * 1024 * 1024
 MAX_FOLDERS = 1000
+MAX_SURVEYS = DEFAULT_MAX_SURVEYS  # --survey all: the root's survey folders taken at most (BLS lists about 70)
 
 _PRE_RE = re.compile(r"<pre>(.*?)(</pre>|$)", re.IGNORECASE | re.DOTALL)
 _ANCHOR_RE = re.compile(r"<a\s", re.IGNORECASE)
@@ -185,10 +186,12 @@ def walk(source: ListingSource, survey_url: str) -> Tree:
     return walker.run()
 
 
-def discover_surveys(source: ListingSource, base_url: str) -> tuple[str, ...]:
+def discover_surveys(source: ListingSource, base_url: str, limit: int = MAX_SURVEYS) -> tuple[str, ...]:
     """The survey folders of the root listing at ``base_url``, sorted, by the root listing rule (module docstring).
 
-    Raises :class:`ListingError` naming the URL when the page is not a BLS listing or has no survey folder.
+    Raises :class:`ListingError` naming the URL when the page is not a BLS listing, has no survey folder, or has
+    more than ``limit`` (``DQ_MAX_SURVEYS``, ``--max-surveys``): a root of thousands of folders would take the
+    run (and BLS) hours; nothing is read or written then.
     """
     root = base_url if base_url.endswith("/") else base_url + "/"
     page = source.get_text(root, max_bytes=MAX_LISTING_BYTES, source=BLS, allow=within(root))
@@ -212,6 +215,12 @@ def discover_surveys(source: ListingSource, base_url: str) -> tuple[str, ...]:
         raise ListingError(
             f"GET {root}: the root listing has no survey folder (lowercase letters and digits, not "
             f"{', '.join(sorted(NON_SURVEY_FOLDERS))}); nothing is mirrored or deleted (check DQ_BLS_BASE_URL)",
+            url=root,
+        )
+    if len(found) > limit:
+        raise ListingError(
+            f"GET {root}: the root lists {len(found)} survey folders, more than the cap of {limit}; nothing is "
+            "mirrored or deleted: check DQ_BLS_BASE_URL, or raise the cap (--max-surveys N, DQ_MAX_SURVEYS)",
             url=root,
         )
     log.event(logger, "surveys discovered", url=root, surveys=len(found))

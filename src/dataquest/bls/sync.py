@@ -69,7 +69,11 @@ def sync_surveys(  # noqa: PLR0913 - the clients, then keyword-only options: the
     settings.user_agent()  # a missing or invalid contact fails here, before any request
     if max_delete is not None and max_delete < 0:
         raise ConfigurationError(f"--max-delete {max_delete}: give zero or a positive number")
-    surveys = discover_surveys(fetcher, settings.bls_base_url) if settings.all_surveys else settings.surveys
+    surveys = (
+        discover_surveys(fetcher, settings.bls_base_url, settings.max_surveys)
+        if settings.all_surveys
+        else settings.surveys
+    )
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ") + "-" + uuid.uuid4().hex[:8]  # sorts by time
     run = _Run(
         bucket=bucket,

@@ -31,13 +31,23 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from dataquest import log
 from dataquest.bls import lease as leases
+from dataquest.bls.links import survey_url, within
 from dataquest.bls.listing import walk
 from dataquest.bls.plan import mirror_prefix, source_metadata
 from dataquest.bls.transfer.resume import PartsDigest
 from dataquest.bls.transfer.upload import TransferConfig, transfer
-from dataquest.config import BLS_PREFIX, META_SHA256, TAG_PART_SIZE, TAG_SHA256, TAG_SHA256_PARTS, Settings
+from dataquest.config import (
+    ALL_SURVEYS,
+    BLS_PREFIX,
+    META_SHA256,
+    TAG_PART_SIZE,
+    TAG_SHA256,
+    TAG_SHA256_PARTS,
+    Settings,
+    is_survey_name,
+)
 from dataquest.documents import INTERNAL, ItemError
-from dataquest.errors import DataQuestError, StorageError, error_line
+from dataquest.errors import DataQuestError, StorageError, ValidationError, error_line
 from dataquest.storage import NOT_FOUND_CODES, aws_error, error_code
 
 if TYPE_CHECKING:
@@ -49,6 +59,8 @@ logger = log.get(__name__)
 
 CHUNK = 1024 * 1024
 WORKERS = 4
+MAX_PART_SIZE = 5 * 1024**3  # S3's limits on a multipart upload's parts
+MAX_PARTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -98,46 +110,83 @@ class Finding:
     error: str | None = None
 
 
-def recorded_sha256(s3: S3Client, bucket: str, key: str) -> tuple[str | None, str | None, str, str | None]:
-    """``(sha256 hex, where it was recorded, etag, version id)`` from a HEAD (and the tags where needed)."""
+@dataclass(frozen=True)
+class Record:
+    """What a HEAD (and the tags) says of an object: its recorded SHA-256 and where, its ETag, version and size."""
+
+    sha256: str | None
+    recorded_in: str | None
+    etag: str
+    version_id: str | None
+    size: int
+
+
+def recorded_sha256(s3: S3Client, bucket: str, key: str) -> Record:
+    """The object's :class:`Record` from a HEAD (and the tags where needed)."""
     head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
     etag = str(head.get("ETag", ""))
     version = head.get("VersionId")
     version_id = str(version) if version and version != "null" else None
+    size = int(head.get("ContentLength", 0))
     meta = head.get("Metadata", {})
     if meta.get(META_SHA256):
-        return meta[META_SHA256].lower(), "metadata", etag, version_id
+        return Record(meta[META_SHA256].lower(), "metadata", etag, version_id, size)
     tags = s3.get_object_tagging(Bucket=bucket, Key=key).get("TagSet", [])
     tagged = {t["Key"]: t["Value"] for t in tags}
     if tagged.get(TAG_SHA256):
-        return tagged[TAG_SHA256].lower(), "tag", etag, version_id
-    if tagged.get(TAG_SHA256_PARTS) and tagged.get(TAG_PART_SIZE, "").isdigit():
-        return tagged[TAG_SHA256_PARTS].lower(), f"{TAG_SHA256_PARTS} tag/{tagged[TAG_PART_SIZE]}", etag, version_id
+        return Record(tagged[TAG_SHA256].lower(), "tag", etag, version_id, size)
+    if tagged.get(TAG_SHA256_PARTS) and TAG_PART_SIZE in tagged:
+        where = f"{TAG_SHA256_PARTS} tag/{tagged[TAG_PART_SIZE]}"
+        return Record(tagged[TAG_SHA256_PARTS].lower(), where, etag, version_id, size)
     checksum = head.get("ChecksumSHA256")
     if checksum and "-" not in checksum:  # "<base64>-<parts>" is a composite of the parts' checksums
         try:
-            return base64.b64decode(checksum, validate=True).hex(), "ChecksumSHA256", etag, version_id
+            return Record(base64.b64decode(checksum, validate=True).hex(), "ChecksumSHA256", etag, version_id, size)
         except (binascii.Error, ValueError):
             pass
-    return None, None, etag, version_id
+    return Record(None, None, etag, version_id, size)
 
 
-def _hasher(recorded_in: str | None) -> hashlib._Hash | PartsDigest:
+def part_size_of(record: Record) -> int:
+    """The ``part-size`` tag of an object that recorded a chained digest, if it is the part size of a real
+    multipart upload of this object: 1 byte to 5 GiB, at most 10,000 parts, as many as S3's ETag counts (``-N``).
+    Anything else is a :class:`ValidationError` (a part size of 0 would never end, 1 would hash byte by byte)."""
+    raw = (record.recorded_in or "").rsplit("/", 1)[-1]
+    value = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 12 else 0
+    parts = -(-record.size // value) if value else 0
+    counted = record.etag.strip('"').rpartition("-")[2]
+    said = int(counted) if "-" in record.etag and counted.isascii() and counted.isdigit() else None
+    if not 1 <= value <= MAX_PART_SIZE or parts > MAX_PARTS:
+        raise ValidationError(
+            f"its part-size tag {raw[:20]!r} is not the part size of a {record.size}-byte object "
+            f"(1 byte to 5 GiB, at most {MAX_PARTS} parts); run `dataquest verify --repair` to fetch it again"
+        )
+    if said is not None and said != max(parts, 1):
+        raise ValidationError(
+            f"its part-size tag {raw[:20]!r} makes {parts} parts of its {record.size} bytes, but S3 says {said} parts; "
+            "run `dataquest verify --repair` to fetch it again"
+        )
+    return value
+
+
+def _hasher(record: Record) -> hashlib._Hash | PartsDigest:
     """The plain SHA-256, or the chained digest of ``part-size`` parts when that is what the object recorded."""
-    if recorded_in is not None and recorded_in.startswith(f"{TAG_SHA256_PARTS} tag/"):
-        return PartsDigest(int(recorded_in.rsplit("/", 1)[1]))
+    if record.recorded_in is not None and record.recorded_in.startswith(f"{TAG_SHA256_PARTS} tag/"):
+        return PartsDigest(part_size_of(record))
     return hashlib.sha256()
 
 
 def check_object(s3: S3Client, bucket: str, key: str) -> Finding:
     """HEAD, then read the object's bytes (streamed, pinned to that version) and hash them."""
     try:
-        recorded, source, etag, version_id = recorded_sha256(s3, bucket, key)
-        pin: dict[str, str] = {"VersionId": version_id} if version_id else {"IfMatch": etag}
+        record = recorded_sha256(s3, bucket, key)
+        digest = _hasher(record)
+        pin: dict[str, str] = {"VersionId": record.version_id} if record.version_id else {"IfMatch": record.etag}
         body = s3.get_object(Bucket=bucket, Key=key, **pin)["Body"]  # type: ignore[arg-type]
-        digest = _hasher(source)
         for chunk in body.iter_chunks(chunk_size=CHUNK):
             digest.update(chunk)
+    except ValidationError as exc:
+        return Finding(key, error=f"s3://{bucket}/{key}: {exc}")
     except ClientError as exc:
         code = error_code(exc)
         if code in NOT_FOUND_CODES:
@@ -149,20 +198,26 @@ def check_object(s3: S3Client, bucket: str, key: str) -> Finding:
         return Finding(key, error=f"reading s3://{bucket}/{key} failed: {aws_error(exc)}")
     except Exception as exc:  # noqa: BLE001 - a cut stream, a bug: this object's error, never the run's
         return Finding(key, error=f"reading s3://{bucket}/{key} failed: {error_line(exc)}")
-    return Finding(key, recorded=recorded, source=source, actual=digest.hexdigest())
+    return Finding(key, recorded=record.sha256, source=record.recorded_in, actual=digest.hexdigest())
 
 
-def survey_names(s3: S3Client, bucket: str, surveys: tuple[str, ...]) -> list[str]:
-    """The surveys to verify: as given, or with ``all``, every ``bls/<survey>/`` folder in the bucket."""
+def survey_names(s3: S3Client, bucket: str, surveys: tuple[str, ...]) -> tuple[list[str], list[ItemError]]:
+    """The surveys to verify: as given, or with ``all``, every ``bls/<survey>/`` folder in the bucket whose name
+    obeys the survey-name rule; each other folder is an error (nothing is requested or leased on its account)."""
     if "all" not in surveys:
-        return list(surveys)
+        return list(surveys), []
     found: list[str] = []
     try:
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=BLS_PREFIX, Delimiter="/"):
             found += [p["Prefix"][len(BLS_PREFIX) :].rstrip("/") for p in page.get("CommonPrefixes", [])]
     except (ClientError, BotoCoreError) as exc:
         raise StorageError(f"listing s3://{bucket}/{BLS_PREFIX} failed: {aws_error(exc)}", key=BLS_PREFIX) from exc
-    return sorted(found)
+    names = sorted(n for n in found if is_survey_name(n) and n != ALL_SURVEYS)
+    odd = [
+        ItemError(key=f"{BLS_PREFIX}{n}/", error=f"{BLS_PREFIX}{n}/ is not a survey name's folder: not verified")
+        for n in sorted(set(found) - set(names))
+    ]
+    return names, odd
 
 
 def _keys(s3: S3Client, bucket: str, prefix: str) -> list[str]:
@@ -188,7 +243,8 @@ def verify(
     bucket = settings.require_bucket()
     if repair and fetcher is None:
         raise ValueError("repair needs a fetcher")
-    summary = VerifySummary(surveys=survey_names(s3, bucket, settings.surveys))
+    names, odd = survey_names(s3, bucket, settings.surveys)
+    summary = VerifySummary(surveys=names, errors=odd)
     for survey in summary.surveys:
         prefix = mirror_prefix(survey)
         try:
@@ -234,7 +290,7 @@ def _repair(  # noqa: PLR0913 - the options are keyword-only, each named at the 
 ) -> None:
     bucket = settings.require_bucket()
     prefix = mirror_prefix(survey)
-    survey_url = f"{settings.bls_base_url}{survey}/"
+    folder = survey_url(settings.bls_base_url, survey)
     try:
         lease = leases.acquire(s3, bucket, survey, ttl=settings.lease_ttl)
     except DataQuestError as exc:
@@ -242,14 +298,14 @@ def _repair(  # noqa: PLR0913 - the options are keyword-only, each named at the 
         return
     try:
         lease.keep_alive()
-        tree = walk(fetcher, survey_url)
+        tree = walk(fetcher, folder)
         listed = {prefix + f.path: f for f in tree.files}
         for key in keys:
             lease.check()
             source = listed.get(key)
             if source is None:
                 summary.errors.append(
-                    ItemError(key=key, error=f"not repaired: {survey_url} no longer lists it; the next sync deletes it")
+                    ItemError(key=key, error=f"not repaired: {folder} no longer lists it; the next sync deletes it")
                 )
                 continue
             try:
@@ -261,6 +317,7 @@ def _repair(  # noqa: PLR0913 - the options are keyword-only, each named at the 
                     source=source,
                     metadata=source_metadata(source),
                     config=transfer_config,
+                    allow=within(folder),  # the sync's redirect rule: every hop stays in the survey's folder
                 )
             except DataQuestError as exc:
                 summary.errors.append(ItemError(key=key, error=f"not repaired: {exc}"))

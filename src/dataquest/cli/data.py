@@ -10,8 +10,11 @@ from typing import TYPE_CHECKING
 
 from dataquest.cli.common import CommandResult, add_contact, add_population_url
 from dataquest.config import (
+    DEFAULT_MAX_SURVEYS,
     DEFAULT_REQUEST_INTERVAL,
     DEFAULT_TRANSFER_STREAMS,
+    MAX_MAX_SURVEYS,
+    MAX_REQUEST_INTERVAL,
     MAX_TRANSFER_STREAMS,
     Settings,
     parse_count,
@@ -29,6 +32,7 @@ def cmd_sync_bls(args: argparse.Namespace, settings: Settings) -> CommandResult:
     from dataquest.app import App
     from dataquest.bls.sync import sync_surveys
 
+    settings = settings.with_overrides(max_surveys=args.max_surveys)
     settings.require_bucket()
     with App(settings) as app:
         summary = sync_surveys(
@@ -156,6 +160,14 @@ def add_commands(
         help="seconds between two request starts to BLS, every stream together "
         f"(default: $DQ_REQUEST_INTERVAL or {DEFAULT_REQUEST_INTERVAL})",
     )
+    p.add_argument(
+        "--max-surveys",
+        type=_max_surveys,
+        default=None,
+        metavar="N",
+        help=f"with --survey all, refuse a root listing more survey folders than N "
+        f"(default: $DQ_MAX_SURVEYS or {DEFAULT_MAX_SURVEYS})",
+    )
     p.set_defaults(func=cmd_sync_bls)
 
     p = sub.add_parser("fetch-population", parents=[common], help="store the DataUSA US population JSON in S3")
@@ -183,8 +195,15 @@ def _streams(raw: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _max_surveys(raw: str) -> int:
+    try:
+        return parse_count(raw, DEFAULT_MAX_SURVEYS, MAX_MAX_SURVEYS, "--max-surveys")
+    except ConfigurationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _interval(raw: str) -> float:
     try:
-        return parse_seconds(raw, DEFAULT_REQUEST_INTERVAL, "--request-interval")
+        return parse_seconds(raw, DEFAULT_REQUEST_INTERVAL, "--request-interval", maximum=MAX_REQUEST_INTERVAL)
     except ConfigurationError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None

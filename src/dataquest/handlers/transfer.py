@@ -32,7 +32,7 @@ def handler(event: Any, context: Any, app: App | None = None) -> dict[str, list[
     app = app or container_app()
     with log.invocation(context):
         transfers = Transfers.of(app, context)
-        failed = [m.message_id for m in parse_sqs_event(event) if not run_record(transfers, m)]
+        failed = [m.message_id for m in parse_sqs_event(event, "transfer") if not run_record(transfers, m)]
         log.event(logger, "transfer batch", failed=len(failed))
         log.emit_metrics(
             transfers.tally.metrics(),

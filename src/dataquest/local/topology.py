@@ -5,7 +5,8 @@
   ``population/nation_population.json`` and ``bls/pr/pr.data.0.Current`` to the queue;
 - :func:`transfer_queue`: the transfer queue and its dead-letter queue (visibility 6x the transfer function's
   timeout, :data:`~dataquest.config.TRANSFER_QUEUE_VISIBILITY_TIMEOUT`), which the planner feeds;
-- :func:`existing_topology`: the same on an existing endpoint and bucket, idempotently. The bucket must exist
+- :func:`existing_topology`: the same on an existing endpoint and bucket, idempotently, with queues of the
+  bucket's own (:func:`queue_names`). The bucket must exist
   (it is the user's: a run does not create it, nor change its versioning); queues are reused when they exist
   and created when not; the two notifications are added to the bucket's configuration, keeping any other
   configuration it has, and the configuration is written only when one is missing.
@@ -13,6 +14,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -22,7 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from dataquest.config import REPORT_QUEUE_VISIBILITY_TIMEOUT, TRANSFER_QUEUE_VISIBILITY_TIMEOUT
 from dataquest.errors import ConfigurationError, StorageError
 from dataquest.events import REPORT_INPUT_KEYS
-from dataquest.storage import error_code
+from dataquest.storage import aws_error, error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -72,12 +74,23 @@ def create_topology(  # noqa: PLR0913 - the options are keyword-only, each named
     return Topology(bucket, report)
 
 
-def transfer_queue(sqs: SQSClient, *, max_receive_count: int = 5) -> Queue:
+def queue_names(bucket: str) -> tuple[str, str, str, str]:
+    """The report queue, its DLQ, the transfer queue and its DLQ of ``bucket`` on an existing endpoint: one set per
+    bucket (a transfer message names no bucket, so a stale one of bucket A must never reach bucket B's run).
+    ``dataquest-<bucket, cut to 40>-<8 hex of its SHA-256>-...``: valid SQS names (80 characters at most), distinct
+    for ``a.b`` and ``a-b``."""
+    tag = "".join(c if c.isalnum() or c == "-" else "-" for c in bucket.lower())[:40]
+    base = f"dataquest-{tag}-{hashlib.sha256(bucket.encode()).hexdigest()[:8]}"
+    return f"{base}-report", f"{base}-report-dlq", f"{base}-transfer", f"{base}-transfer-dlq"
+
+
+def transfer_queue(
+    sqs: SQSClient, *, max_receive_count: int = 5, names: tuple[str, str] = (TRANSFER_QUEUE_NAME, TRANSFER_DLQ_NAME)
+) -> Queue:
     """The transfer queue and its dead-letter queue, as Terraform's transfer_queue module makes them."""
     return ensure_queue(
         sqs,
-        TRANSFER_QUEUE_NAME,
-        TRANSFER_DLQ_NAME,
+        *names,
         max_receive_count=max_receive_count,
         visibility_timeout=TRANSFER_QUEUE_VISIBILITY_TIMEOUT,
     )
@@ -91,17 +104,28 @@ def existing_topology(s3: S3Client, sqs: SQSClient, bucket: str, *, max_receive_
         if error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
             raise ConfigurationError(
                 f"the bucket {bucket!r} does not exist at this endpoint: dataquest run on an existing endpoint "
-                "does not create it; create it first (aws s3 mb s3://<bucket>) or check DQ_BUCKET/--bucket"
+                "does not create it; create it first (aws s3 mb s3://<bucket>) or check DQ_BUCKET/--bucket "
+                "and that AWS_ENDPOINT_URL (or --endpoint-url) is an S3 endpoint"
             ) from exc
-        raise StorageError(f"HEAD of the bucket {bucket!r} failed: {exc}; check AWS_ENDPOINT_URL") from exc
+        raise StorageError(
+            f"HEAD of the bucket {bucket!r} failed: {aws_error(exc)}; check that AWS_ENDPOINT_URL (or --endpoint-url) "
+            "is an S3 endpoint"
+        ) from exc
     except BotoCoreError as exc:
         raise StorageError(
             f"HEAD of the bucket {bucket!r} failed ({exc}): check AWS_ENDPOINT_URL (or --endpoint-url) and the "
             "credentials (any key pair for moto or LocalStack: AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test)"
         ) from exc
-    report = ensure_queue(sqs, REPORT_QUEUE_NAME, REPORT_DLQ_NAME, max_receive_count=max_receive_count)
-    ensure_notification(s3, bucket, report.arn)
-    transfer = transfer_queue(sqs, max_receive_count=max_receive_count)
+    report_name, report_dlq, transfer_name, transfer_dlq = queue_names(bucket)
+    try:
+        report = ensure_queue(sqs, report_name, report_dlq, max_receive_count=max_receive_count)
+        ensure_notification(s3, bucket, report.arn)
+        transfer = transfer_queue(sqs, max_receive_count=max_receive_count, names=(transfer_name, transfer_dlq))
+    except (ClientError, BotoCoreError, KeyError, TypeError) as exc:  # an answer that is not S3's or SQS's
+        raise StorageError(
+            f"making the queues and the notification of the bucket {bucket!r} failed ({aws_error(exc)}): check "
+            "that AWS_ENDPOINT_URL (or --endpoint-url) is an S3 and SQS endpoint (moto, LocalStack)"
+        ) from exc
     return Topology(bucket, report, transfer)
 
 

@@ -1,6 +1,7 @@
 """``dataquest status``: the last runs from their trails, the mirror, and the latest report, read from S3.
 
-- **runs**: the newest ``--runs`` trails under ``_logs/ingest/`` (``<run id>.jsonl``; run ids sort by time). A
+- **runs**: the newest ``--runs`` trails under ``_logs/ingest/`` (``<run id>.jsonl``; run ids sort by time;
+  merged by :class:`dataquest.ops.outcomes.Outcomes`). A
   run's files are the ones it set out to transfer: the sum of its ``planned`` events (a fan-out run's planner),
   else (a run that transferred in its own process) the files of its ``upload`` and file ``error`` events. The
   transfer outcomes of each run shown (``_logs/ingest/<run id>/transfers/*.jsonl``: ``upload``, ``skip``,
@@ -15,99 +16,49 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dataquest import storage
+from dataquest import log, storage
 from dataquest.config import BLS_PREFIX, INGEST_LOG_PREFIX, LATEST_REPORT_PREFIX, REPORTS_PREFIX
-from dataquest.documents import INTERNAL, ItemError
+from dataquest.documents import ItemError
 from dataquest.errors import StorageError
+from dataquest.ops.outcomes import Outcomes, SlowFile, events_of, stream_lines
+from dataquest.redaction import printable
 from dataquest.storage import get_bytes
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-SLOWEST = 5
 TRANSFERS_FOLDER = "transfers/"
+__all__ = [  # Outcomes and SlowFile live in dataquest.ops.outcomes; dataquest run takes Outcomes from here
+    "MirrorStatus",
+    "Outcomes",
+    "ReportStatus",
+    "RunStatus",
+    "SlowFile",
+    "Status",
+    "SurveyMirror",
+    "as_text",
+    "collect",
+    "mirror_totals",
+    "read_report",
+    "read_run",
+    "run_id_of",
+    "run_ids",
+    "transfer_outcomes",
+]
+
 READERS = 8  # transfer outcome objects read at once
+MAX_OUTCOME_BYTES = 1024 * 1024  # a message's outcome is a few lines (8 files at most): a larger object is not one
+MAX_ERRORS = 1000  # a trail's errors kept for the document (a trail of a million errors is not held)
 
-
-@dataclass
-class SlowFile:
-    key: str
-    ms: int
-    bytes: int
-
-
-_RANK = {"resumed": 0, "error": 1, "skip": 2, "upload": 3}
-"""A file's state is the best of its outcomes, whatever order they are read in (message ids do not sort by
-time): uploaded beats already there, which beats an error (a redelivery that went on to succeed), which beats
-resumed (a continuation not finished yet)."""
-
-
-@dataclass
-class Outcomes:
-    """A run's transfer outcomes, by file: the best word on each, the bytes and the milliseconds.
-
-    ``uploaded``, ``skipped`` and ``failed`` count files; ``resumed`` counts the pauses (continuations sent).
-    ``bytes``: what was downloaded, every invocation of a resumed file added up (a transfer's outcome counts its
-    own invocation's ``bytes``; an in-process trail's upload, the file's ``size``)."""
-
-    uploaded: int = 0
-    skipped: int = 0
-    resumed: int = 0
-    failed: int = 0
-    bytes: int = 0
-    files: dict[str, str] = field(default_factory=dict, metadata=INTERNAL)  # key -> best outcome
-    ms: dict[str, int] = field(default_factory=dict, metadata=INTERNAL)
-    sizes: dict[str, int] = field(default_factory=dict, metadata=INTERNAL)
-    errors: dict[str, ItemError] = field(default_factory=dict, metadata=INTERNAL)
-
-    def add(self, doc: dict[str, Any], *, transfer: bool) -> None:
-        """One event of a trail (``transfer``: a transfer's outcome, where ``skip`` means already there)."""
-        event = str(doc.get("event") or "")
-        key = _file_key(doc)
-        if event not in _RANK or key is None or (event == "skip" and not transfer):
-            return
-        moved = int(doc.get("bytes") or 0) if transfer else int(doc.get("size") or 0)  # this invocation's
-        self.ms[key] = self.ms.get(key, 0) + int(doc.get("ms") or 0)
-        if event in ("upload", "resumed"):
-            self.bytes += moved
-            self.sizes[key] = self.sizes.get(key, 0) + moved
-        if event == "resumed":
-            self.resumed += 1
-        if event == "error" and transfer:  # a trail's own errors are read from the trail
-            self.errors[key] = ItemError(key=key, error=str(doc.get("error", "?")))
-        before = self.files.get(key)
-        if before is not None and _RANK[before] >= _RANK[event]:
-            return
-        self.files[key] = event
-        self._count(before, -1)
-        self._count(event, 1)
-
-    def _count(self, state: str | None, n: int) -> None:
-        if state == "upload":
-            self.uploaded += n
-        elif state == "skip":
-            self.skipped += n
-        elif state == "error":
-            self.failed += n
-
-    @property
-    def done(self) -> int:
-        return self.uploaded + self.skipped
-
-    def failures(self) -> list[ItemError]:
-        """The transfers' errors of the files that never got done."""
-        return [e for k, e in sorted(self.errors.items()) if self.files.get(k) == "error"]
-
-    def slowest(self, n: int = SLOWEST) -> list[SlowFile]:
-        ranked = sorted(((k, ms) for k, ms in self.ms.items() if ms > 0), key=lambda kv: (-kv[1], kv[0]))[:n]
-        return [SlowFile(k, ms, self.sizes.get(k, 0)) for k, ms in ranked]
+logger = log.get(__name__)
 
 
 @dataclass
@@ -180,19 +131,29 @@ def run_ids(s3: S3Client, bucket: str) -> list[str]:
 
 
 def read_run(s3: S3Client, bucket: str, run_id: str) -> RunStatus:
-    found = get_bytes(s3, bucket, f"{INGEST_LOG_PREFIX}{run_id}.jsonl")
-    events = list(_lines(found[0] if found else b""))
-    start = next((e for e in events if e.get("event") == "start"), {})
-    end = next((e for e in reversed(events) if e.get("event") in ("summary", "interrupted")), None)
+    """One run from its trail, streamed line by line (a trail of any size takes the memory of one line), and its
+    transfers' outcomes."""
+    key = f"{INGEST_LOG_PREFIX}{run_id}.jsonl"
+    start: dict[str, Any] = {}
+    end: dict[str, Any] | None = None
+    planned: int | None = None
     outcomes = Outcomes()
-    for e in events:
+    trail_errors: list[ItemError] = []
+    for e in events_of(stream_lines(s3, bucket, key), key):
+        kind = e.get("event")
+        if kind == "start" and not start:
+            start = e
+        elif kind in ("summary", "interrupted"):
+            end = e
+        elif kind == "planned":
+            planned = (planned or 0) + (e.get("files") or 0)
+        elif kind == "error" and len(trail_errors) < MAX_ERRORS:
+            trail_errors.append(ItemError.from_document(e))
         outcomes.add(e, transfer=False)
     for e in _transfer_events(s3, bucket, run_id):
         outcomes.add(e, transfer=True)
-    planned_events = [e for e in events if e.get("event") == "planned"]
-    planned = sum(int(e.get("files") or 0) for e in planned_events) if planned_events else len(outcomes.files)
+    planned = len(outcomes.files) if planned is None else planned
     done, failed = outcomes.done, outcomes.failed
-    trail_errors = [ItemError.from_document(e) for e in events if e.get("event") == "error"]
     return RunStatus(
         run_id=run_id,
         started=start.get("time"),
@@ -235,10 +196,14 @@ def read_report(s3: S3Client, bucket: str) -> ReportStatus | None:
     if found is None:
         return None
     try:
-        inputs = json.loads(found[0]).get("inputs") or {}
-    except (ValueError, AttributeError):
-        inputs = {}
-    versions = [str((inputs.get(k) or {}).get("version", "")) for k in ("bls", "population")]
+        doc = json.loads(found[0])
+    except (ValueError, RecursionError):
+        doc = None
+    raw = doc.get("inputs") if isinstance(doc, dict) else None
+    inputs: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    versions = [_version(inputs.get(k)) for k in ("bls", "population")]
+    if raw is not None and not all(versions):
+        log.event(logger, "report inputs of an unexpected shape", level=logging.WARNING, key=key)
     name = "_".join("".join(c if c.isalnum() or c in "._-" else "-" for c in v) for v in versions)
     pages = _pages(s3, bucket, REPORTS_PREFIX, delimiter="/")
     folders = (p["Prefix"] for page in pages for p in page.get("CommonPrefixes", []))
@@ -246,34 +211,28 @@ def read_report(s3: S3Client, bucket: str) -> ReportStatus | None:
     return ReportStatus(folder=folder, key=key, inputs=inputs)
 
 
+def _version(entry: object) -> str:
+    version = entry.get("version") if isinstance(entry, dict) else None
+    return version if isinstance(version, str) else ""
+
+
 def _transfer_events(s3: S3Client, bucket: str, run_id: str) -> Iterator[dict[str, Any]]:
     """The outcomes the transfers of ``run_id`` wrote, one small object each, read :data:`READERS` at a time."""
     prefix = f"{INGEST_LOG_PREFIX}{run_id}/{TRANSFERS_FOLDER}"
-    keys = sorted(o["Key"] for page in _pages(s3, bucket, prefix) for o in page.get("Contents", []))
+    listed = [o for page in _pages(s3, bucket, prefix) for o in page.get("Contents", [])]
+    keys = sorted(o["Key"] for o in listed if int(o.get("Size", 0)) <= MAX_OUTCOME_BYTES)
+    if len(keys) < len(listed):
+        log.event(
+            logger,
+            "status: outcome objects too large to be a transfer's, skipped",
+            level=logging.WARNING,
+            prefix=prefix,
+            objects=len(listed) - len(keys),
+        )
     with ThreadPoolExecutor(max_workers=READERS) as pool:
-        for found in pool.map(lambda key: get_bytes(s3, bucket, key), keys):
+        for key, found in zip(keys, pool.map(lambda key: get_bytes(s3, bucket, key), keys), strict=True):
             if found is not None:
-                yield from _lines(found[0])
-
-
-def _lines(body: bytes) -> Iterator[dict[str, Any]]:
-    for line in body.decode("utf-8", "replace").splitlines():
-        try:
-            doc = json.loads(line)
-        except ValueError:
-            continue  # a line cut by a killed writer: the rest of the trail still counts
-        if isinstance(doc, dict):
-            yield doc
-
-
-def _file_key(doc: dict[str, Any]) -> str | None:
-    key = doc.get("key")
-    if isinstance(key, str) and key.startswith(BLS_PREFIX):
-        return None if key.endswith("/") else key  # a survey's prefix names a plan's problem, not a file
-    survey, path = doc.get("survey"), doc.get("path")
-    if isinstance(survey, str) and isinstance(path, str) and not path.startswith(("http://", "https://")):
-        return f"{BLS_PREFIX}{survey}/{path}"
-    return None
+                yield from events_of(found[0].splitlines(), key)
 
 
 def _pages(s3: S3Client, bucket: str, prefix: str, *, delimiter: str = "") -> Iterable[Any]:
@@ -284,24 +243,30 @@ def _pages(s3: S3Client, bucket: str, prefix: str, *, delimiter: str = "") -> It
 
 
 def as_text(status: Status) -> str:
-    """The short table ``dataquest status`` prints."""
+    """The short table ``dataquest status`` prints; every text from the bucket escaped (no terminal sequence)."""
     lines = [f"{'run':<34} {'started':<24} {'planned':>7} {'done':>6} {'pending':>7} {'failed':>6} {'bytes':>12}"]
     for r in status.runs:
         state = "" if r.finished else " (unfinished)"
         lines.append(
-            f"{r.run_id:<34} {r.started or '?':<24} {r.files_planned:>7} {r.files_done:>6} {r.files_pending:>7} "
-            f"{r.files_failed:>6} {r.bytes:>12}{state}"
+            f"{_shown(r.run_id):<34} {_shown(r.started or '?'):<24} {r.files_planned:>7} {r.files_done:>6} "
+            f"{r.files_pending:>7} {r.files_failed:>6} {r.bytes:>12}{state}"
         )
     if not status.runs:
         lines.append("(no run trail under _logs/ingest/)")
     newest = status.runs[0] if status.runs else None
     if newest is not None and newest.slowest:
-        lines.append("slowest: " + ", ".join(f"{s.key} {s.ms} ms" for s in newest.slowest))
+        lines.append("slowest: " + ", ".join(f"{_shown(s.key)} {s.ms} ms" for s in newest.slowest))
     for e in (newest.errors if newest else [])[:5]:
-        lines.append(f"error: {e.where}: {e.error}")
+        lines.append(f"error: {_shown(e.where)}: {_shown(e.error)}")
     m = status.mirror
-    per = ", ".join(f"{s.survey} {s.objects} ({s.bytes} bytes)" for s in m.surveys) or "empty"
+    per = ", ".join(f"{_shown(s.survey)} {s.objects} ({s.bytes} bytes)" for s in m.surveys) or "empty"
     lines.append(f"mirror: {m.objects} objects, {m.bytes} bytes: {per}")
     rep = status.report
-    lines.append(f"report: {rep.folder or '?'} (inputs: {json.dumps(rep.inputs)})" if rep else "report: none yet")
+    shown = f"report: {_shown(rep.folder or '?')} (inputs: {json.dumps(rep.inputs)})" if rep else "report: none yet"
+    lines.append(shown)
     return "\n".join(lines)
+
+
+def _shown(text: str) -> str:
+    """Text from the bucket fit for a terminal: control characters and escapes shown as ``\\x1b``, never sent."""
+    return printable(text, 300)[1:-1]

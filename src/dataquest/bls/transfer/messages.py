@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from dataquest import log
 from dataquest.bls.links import relative, survey_url
@@ -48,8 +49,23 @@ MAX_BATCH_BYTES = 8 * 1024 * 1024
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # a part of the outcome's key: no '/'
 
 
+MAX_PARTS = 10_000  # S3's limit on the parts of one multipart upload
+
+
+def check_message_id(message_id: str) -> str:
+    """``message_id`` if it can name an outcome object (what SQS gives: a UUID), else a :class:`ValidationError`."""
+    if not _RUN_ID.fullmatch(message_id):
+        shown = message_id[:80].encode("unicode_escape").decode("ascii")
+        raise ValidationError(
+            f"transfer record: message id {shown!r} is not 1 to 100 letters, digits, '.', '_' or '-' "
+            "(as SQS's are): nothing is fetched or written for it"
+        )
+    return message_id
+
+
 def outcome_key(run_id: str, message_id: str) -> str:
-    """Where a transfer writes its outcome: ``_logs/ingest/<run_id>/transfers/<message id>.jsonl``."""
+    """Where a transfer writes its outcome: ``_logs/ingest/<run_id>/transfers/<message id>.jsonl`` (both checked
+    first: :func:`parse_message`, :func:`check_message_id`)."""
     return f"{INGEST_LOG_PREFIX}{run_id}/transfers/{message_id}.jsonl"
 
 
@@ -152,7 +168,7 @@ def _count(doc: Any, name: str, where: str) -> int:
 def _job_file(doc: Any, where: str) -> JobFile:
     path: str = _get(doc, "path", str, where)
     url: str = _get(doc, "url", str, where)
-    if not path or path.startswith("/") or ".." in path.split("/") or "\\" in path:
+    if not path or path.startswith("/") or path.endswith("/") or ".." in path.split("/") or "\\" in path:
         raise ValidationError(f"transfer message: {where}.path {path[:80]!r} would leave the survey's prefix")
     timestamp: str = _get(doc, "timestamp", str, where)
     try:
@@ -163,22 +179,38 @@ def _job_file(doc: Any, where: str) -> JobFile:
 
 
 def _resume(doc: Any) -> Resume:
+    raw_parts = _get(doc, "parts", list, "resume")
+    if not 1 <= len(raw_parts) <= MAX_PARTS:
+        raise ValidationError(f"transfer message: resume.parts has {len(raw_parts)} parts, not 1 to {MAX_PARTS}")
     parts = tuple(
         Part(_count(p, "PartNumber", f"resume.parts[{i}]"), _get(p, "ETag", str, f"resume.parts[{i}]"))
-        for i, p in enumerate(_get(doc, "parts", list, "resume"))
+        for i, p in enumerate(raw_parts)
     )
+    if [p.number for p in parts] != list(range(1, len(parts) + 1)):
+        raise ValidationError("transfer message: resume.parts are not numbered 1, 2, ... in order")
     state = _get(doc, "sha256_state", dict, "resume")
     digests = tuple(_get(state, "digests", list, "resume.sha256_state"))
-    if len(digests) != len(parts) or not all(isinstance(d, str) and len(d) == 64 for d in digests):
+    if len(digests) != len(parts) or not all(_is_sha256(d) for d in digests):
         raise ValidationError("transfer message: resume.sha256_state.digests do not match its parts")
     part_size = _count(state, "part_size", "resume.sha256_state")
+    if part_size < 1:
+        raise ValidationError("transfer message: resume.sha256_state.part_size is 0: not a part size")
+    offset = _count(doc, "offset", "resume")
+    if offset != part_size * len(parts):  # a pause comes at a part boundary: every part so far is whole
+        raise ValidationError(
+            f"transfer message: resume.offset {offset} is not the sum of its {len(parts)} part(s) of {part_size} bytes"
+        )
     return Resume(
         upload_id=_get(doc, "upload_id", str, "resume"),
-        offset=_count(doc, "offset", "resume"),
+        offset=offset,
         parts=parts,
         validator=_get(doc, "validator", str, "resume"),
         sha256_state=PartDigests(part_size, digests),
     )
+
+
+def _is_sha256(value: object) -> bool:
+    return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
 
 
 def parse_message(body: str, base_url: str) -> TransferMessage:
@@ -197,6 +229,10 @@ def parse_message(body: str, base_url: str) -> TransferMessage:
     resume = None if raw_resume is None else _resume(raw_resume)
     if resume is not None and len(files) != 1:
         raise ValidationError("transfer message: resume is only for a single-file message")
+    if resume is not None and resume.offset >= files[0].size:
+        raise ValidationError(
+            f"transfer message: resume.offset {resume.offset} is not before the end of the file ({files[0].size} bytes)"
+        )
     run_id: str = _get(doc, "run_id", str, "the message")
     survey: str = _get(doc, "survey", str, "the message")
     if not _RUN_ID.fullmatch(run_id) or not is_survey_name(survey):
@@ -209,8 +245,17 @@ def parse_message(body: str, base_url: str) -> TransferMessage:
 
 def _check_in_folder(job: JobFile, folder: str) -> None:
     """``job``'s URL is in the survey ``folder`` under the listing's link rules, and its path is that URL's path."""
+    if _has_userinfo(job.url):
+        raise ValidationError(f"transfer message: {log.redact(job.url)} carries a user name: no listing's link does")
     rel, why = relative(job.url, folder, folder)
     if rel is None:
         raise ValidationError(f"transfer message: {log.redact(job.url)} {why} ({log.redact(folder)})")
     if rel != job.path:
         raise ValidationError(f"transfer message: path {job.path[:200]!r} is not its URL's path {rel[:200]!r}")
+
+
+def _has_userinfo(url: str) -> bool:
+    try:
+        return urlsplit(url).username is not None
+    except ValueError:  # not a URL urllib reads: relative() refuses it
+        return False

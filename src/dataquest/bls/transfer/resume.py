@@ -56,6 +56,8 @@ class PartsDigest:
     """The chained digest: SHA-256 over the concatenated SHA-256 digests of consecutive ``part_size`` pieces."""
 
     def __init__(self, part_size: int, digests: tuple[str, ...] = ()) -> None:
+        if part_size < 1:
+            raise ValueError(f"a part size of {part_size} bytes is no part size")
         self.part_size = part_size
         self.digests = list(digests)
         self._part = hashlib.sha256()
@@ -131,9 +133,19 @@ class _Upload:
         resume = Resume(self.upload_id, self.offset, tuple(self.parts), self.validator or "", state)
         return Paused(resume, downloaded)
 
-    def complete(self) -> tuple[str, str]:
-        """Complete the upload and tag its digest: ``(digest, tag name)``."""
+    def complete(self, planned_size: int) -> tuple[str, str]:
+        """Complete the upload and tag its digest: ``(digest, tag name)``. An upload resumed from a message is
+        first held to what S3 has: its parts, in order, adding up to ``planned_size`` (else nothing completes)."""
         where = f"s3://{self.bucket}/{self.key}"
+        if self.whole is None:
+            held = held_parts(self.s3, self.bucket, self.key, self.upload_id)
+            why = "the upload is gone" if held is None else mismatch(held, self.parts, planned_size)
+            if why is not None:
+                raise StorageError(
+                    f"not completing the resumed upload to {where}: {why}; aborted, the previous object is untouched; "
+                    "the next run transfers the file again",
+                    key=self.key,
+                )
         try:
             self.s3.complete_multipart_upload(
                 Bucket=self.bucket,
@@ -157,6 +169,29 @@ class _Upload:
         return sha, tags[0]["Key"]
 
 
+def held_parts(s3: S3Client, bucket: str, key: str, upload_id: str) -> list[tuple[int, str, int]] | None:
+    """``(number, ETag, size)`` of each part S3 holds for ``upload_id``, in order; ``None`` when the upload is gone."""
+    held: list[tuple[int, str, int]] = []
+    try:
+        for page in s3.get_paginator("list_parts").paginate(Bucket=bucket, Key=key, UploadId=upload_id):
+            held += [(p["PartNumber"], p["ETag"], p["Size"]) for p in page.get("Parts", [])]
+    except ClientError as exc:
+        if error_code(exc) in ("NoSuchUpload", "404"):
+            return None
+        raise StorageError(f"reading the upload of s3://{bucket}/{key} failed: {aws_error(exc)}", key=key) from exc
+    except BotoCoreError as exc:
+        raise StorageError(f"reading the upload of s3://{bucket}/{key} failed: {aws_error(exc)}", key=key) from exc
+    return sorted(held)
+
+
+def mismatch(held: list[tuple[int, str, int]], parts: list[Part] | tuple[Part, ...], total: int) -> str | None:
+    """Why the parts S3 holds are not ``parts`` adding up to ``total`` bytes, or ``None`` when they are."""
+    if [(n, etag) for n, etag, _ in held] != [(p.number, p.etag) for p in parts]:
+        return f"S3 holds parts {[n for n, _, _ in held][:20]}, not the message's {[p.number for p in parts][:20]}"
+    size = sum(s for _, _, s in held)
+    return None if size == total else f"its parts hold {size} bytes, not the planned {total}"
+
+
 @dataclass(frozen=True)
 class ResumableJob:
     """One file to copy into ``s3://bucket/key`` over as many invocations as it takes (:meth:`transfer`)."""
@@ -171,16 +206,25 @@ class ResumableJob:
     allow: RedirectPolicy
     near_limit: Callable[[], bool]
 
-    def upload_exists(self, upload_id: str) -> bool:
-        try:
-            self.s3.list_parts(Bucket=self.bucket, Key=self.key, UploadId=upload_id, MaxParts=1)
-        except ClientError as exc:
-            if error_code(exc) in ("NoSuchUpload", "404"):
-                return False
-            raise StorageError(
-                f"reading the upload of s3://{self.bucket}/{self.key} failed: {aws_error(exc)}", key=self.key
-            ) from exc
-        return True
+    def held_as_said(self, resume: Resume) -> bool:
+        """Whether S3 holds the upload ``resume`` names, with its parts adding up to its offset. A continuation
+        that disagrees (a planner's bug, a forged message) has its upload aborted: the file starts over."""
+        held = held_parts(self.s3, self.bucket, self.key, resume.upload_id)
+        if held is None:
+            log.event(logger, "resumed upload gone: starting over", level=logging.WARNING, key=self.key)
+            return False
+        why = mismatch(held, resume.parts, resume.offset)
+        if why is None:
+            return True
+        log.event(
+            logger,
+            "continuation disagrees with its upload: starting over",
+            level=logging.WARNING,
+            key=self.key,
+            reason=why,
+        )
+        abort_upload(self.s3, self.bucket, self.key, resume.upload_id)
+        return False
 
     def start(self, response: httpx.Response) -> _Upload:
         length = response.headers.get("content-length")
@@ -244,7 +288,7 @@ class ResumableJob:
                         return upload.pause(downloaded)
                 if sent is not None:
                     sent.result()
-                sha, recorded_in = upload.complete()
+                sha, recorded_in = upload.complete(self.source.size)
             except BaseException:
                 if sent is not None:
                     wait([sent])  # no part lands after the abort
@@ -268,8 +312,7 @@ class ResumableJob:
             )
             return Finished(result, result.size, TAG_SHA256 if result.multipart else "metadata")
         restarted = False
-        if resume is not None and not self.upload_exists(resume.upload_id):
-            log.event(logger, "resumed upload gone: starting over", level=logging.WARNING, key=self.key)
+        if resume is not None and not self.held_as_said(resume):
             resume, restarted = None, True
         headers = {} if resume is None else {"Range": f"bytes={resume.offset}-", "If-Range": resume.validator}
         with self.fetcher.stream(self.source.url, headers=headers, source=BLS, allow=self.allow) as response:

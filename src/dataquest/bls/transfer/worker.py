@@ -25,11 +25,11 @@ from dataquest import log
 from dataquest.bls.links import survey_url, within
 from dataquest.bls.mirror import read_object
 from dataquest.bls.plan import decide, mirror_prefix, source_metadata
-from dataquest.bls.transfer.messages import JobFile, TransferMessage, outcome_key, parse_message
+from dataquest.bls.transfer.messages import JobFile, TransferMessage, check_message_id, outcome_key, parse_message
 from dataquest.bls.transfer.resume import Finished, ResumableJob
 from dataquest.bls.transfer.upload import TransferConfig, abort_upload
 from dataquest.documents import OMIT_EMPTY, to_document
-from dataquest.errors import ConfigurationError, DataQuestError, error_line
+from dataquest.errors import ConfigurationError, DataQuestError, ValidationError, error_line
 from dataquest.events import SqsMessage
 from dataquest.http.client import Fetcher
 from dataquest.storage import put_bytes
@@ -114,6 +114,7 @@ class Transfers:
 def run_record(transfers: Transfers, record: SqsMessage) -> bool:
     """One SQS record; False (the record fails, SQS delivers it again) on a malformed message or any file's error."""
     try:
+        _check_record(record)
         message = parse_message(record.body, transfers.app.settings.bls_base_url)
         outcomes = [_one(transfers, message, f, record.message_id) for f in message.files]
     except Exception as exc:  # noqa: BLE001 - whatever a record holds, it fails alone, never the batch
@@ -124,6 +125,13 @@ def run_record(transfers: Transfers, record: SqsMessage) -> bool:
     transfers.tally.add(outcomes)
     _write_outcomes(transfers, message.run_id, record.message_id, outcomes)
     return all(o.event != "error" for o in outcomes)
+
+
+def _check_record(record: SqsMessage) -> None:
+    """A record that is not an SQS record, or whose id could not name its outcome object, before any request."""
+    if record.error is not None:
+        raise ValidationError(record.error)
+    check_message_id(record.message_id)
 
 
 def _one(transfers: Transfers, message: TransferMessage, job: JobFile, message_id: str) -> FileOutcome:
