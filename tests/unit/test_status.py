@@ -10,6 +10,7 @@ import pytest
 
 from dataquest import cli
 from dataquest.documents import to_document
+from dataquest.ops import outcomes as outcomes_module
 from dataquest.ops import status
 
 BUCKET = "status-bucket"
@@ -131,12 +132,12 @@ def test_outcomes_count_the_same_in_any_order() -> None:
         {"event": "skip", "survey": "pr", "path": "big", "ms": 1},  # a redelivery after the upload
     ]
     for ordering in (events, events[::-1], events[2:] + events[:2]):
-        outcomes = status.Outcomes()
+        outcomes = outcomes_module.Outcomes()
         for e in ordering:
             outcomes.add(e, transfer=True)
         assert to_document(outcomes) == {"uploaded": 1, "skipped": 0, "resumed": 2, "failed": 0, "bytes": 20}
         assert outcomes.failures() == []
-        assert outcomes.slowest() == [status.SlowFile("bls/pr/big", 17, 20)]
+        assert outcomes.slowest() == [outcomes_module.SlowFile("bls/pr/big", 17, 20)]
 
 
 def test_an_unfinished_run_shows_its_pending_files(s3: Any) -> None:

@@ -62,7 +62,7 @@ def handler(
     with log.invocation(context):
         failed: list[str] = []
         asking: dict[str, list[str]] = defaultdict(list)
-        for message in parse_sqs_event(event):
+        for message in parse_sqs_event(event, "lake"):
             try:
                 note = parse_notification(message.body)
             except Exception as exc:  # noqa: BLE001 - whatever a record holds, it fails alone, never the batch

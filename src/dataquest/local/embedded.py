@@ -67,7 +67,7 @@ from dataquest.local.topology import (
     transfer_queue,
 )
 from dataquest.ops import status
-from dataquest.ops.status import Outcomes
+from dataquest.ops.outcomes import Outcomes
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -36,23 +36,6 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 TRANSFERS_FOLDER = "transfers/"
-__all__ = [  # Outcomes and SlowFile live in dataquest.ops.outcomes; dataquest run takes Outcomes from here
-    "MirrorStatus",
-    "Outcomes",
-    "ReportStatus",
-    "RunStatus",
-    "SlowFile",
-    "Status",
-    "SurveyMirror",
-    "as_text",
-    "collect",
-    "mirror_totals",
-    "read_report",
-    "read_run",
-    "run_id_of",
-    "run_ids",
-    "transfer_outcomes",
-]
 
 READERS = 8  # transfer outcome objects read at once
 MAX_OUTCOME_BYTES = 1024 * 1024  # a message's outcome is a few lines (8 files at most): a larger object is not one
