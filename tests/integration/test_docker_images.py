@@ -41,7 +41,8 @@ from tests.support.bls_site import BlsSite
 pytestmark = [pytest.mark.docker, pytest.mark.integration]
 
 LOCAL_LOCALSTACK_IMAGE = "dataquest/localstack:4.14.0"  # make localstack-image
-TEST_TAG = "test"
+# The tag the tests build under; DQ_TEST_IMAGE_TAG gives another where several clones share one engine.
+TEST_TAG = os.environ.get("DQ_TEST_IMAGE_TAG") or "test"
 FUNCTIONS = ("ingest", "report")
 INVOKE = "/2015-03-31/functions/function/invocations"
 MOUNT = "/opt/dataquest-tests"
