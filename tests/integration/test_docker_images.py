@@ -38,7 +38,9 @@ from tests.support import docker_base
 from tests.support.aws import client, free_port
 from tests.support.bls_site import BlsSite
 
-pytestmark = [pytest.mark.docker, pytest.mark.integration]
+# Cold, the first test's setup makes the local base (debootstrap) and builds both images: minutes on a vfs engine,
+# over the suite's 600 s default.
+pytestmark = [pytest.mark.docker, pytest.mark.integration, pytest.mark.timeout(2400)]
 
 LOCAL_LOCALSTACK_IMAGE = "dataquest/localstack:4.14.0"  # make localstack-image
 # The tag the tests build under; DQ_TEST_IMAGE_TAG gives another where several clones share one engine.
