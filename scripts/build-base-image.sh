@@ -111,6 +111,8 @@ if [[ -n "$python_prefix" ]]; then
   chroot "$rootfs" /usr/local/bin/python3 -c 'import ssl, ctypes, sqlite3, lzma, bz2, zlib, uuid, venv, ensurepip' \
     || fail "the host's CPython $minor ($python_prefix) does not run in the $SUITE base; DQ_BASE_PYTHON=debian uses Debian's python3"
   python_desc="CPython $("$python_prefix/bin/python3" -c 'import platform; print(platform.python_version())') from $python_prefix"
+  # pip carries its own CA bundle (Debian's pip reads the system's): point it at the system's, which is the host's.
+  printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' >"$rootfs/etc/pip.conf"
 else
   python_desc="Debian's python3 $(chroot "$rootfs" python3 -c 'import platform; print(platform.python_version())')"
 fi
