@@ -214,7 +214,7 @@ base-image: ## build the local base image (debootstrap; for machines that cannot
 images: ## build the ingest and report images as dataquest/<fn>:IMAGE_TAG for ARCH (x86_64|arm64; BASE_IMAGE=... overrides the base), unless current
 	@lock=$$(cat pyproject.toml uv.lock | sha256sum | cut -c1-16); built_any=; \
 	for fn in ingest report; do \
-	  base=$${BASE_IMAGE:-$$(sed -n 's/^ARG BASE_IMAGE=//p' images/$$fn/Dockerfile)}; \
+	  base=$(or $(BASE_IMAGE),$$(sed -n 's/^ARG BASE_IMAGE=//p' images/$$fn/Dockerfile)); \
 	  inputs=$$( { echo "$$base $$(docker image inspect --format '{{.Id}}' "$$base" 2>/dev/null) $(PLATFORM)"; cat images/$$fn/Dockerfile .dockerignore; \
 	    find src/dataquest -type f ! -name '*.pyc' ! -path '*/__pycache__/*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; echo "$$lock"; } | sha256sum | cut -c1-16); \
 	  old=$$(docker image inspect --format '{{.Id}}' $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) 2>/dev/null || true); \

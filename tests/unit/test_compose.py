@@ -137,7 +137,8 @@ def test_the_ingest_function_plans_and_two_transfer_functions_are_fed_one_messag
         assert "ports" not in fn
         assert fn["environment"]["DQ_TRANSFER_QUEUE_URL"] == queue_url  # a long transfer's continuation
         assert fn["environment"]["DQ_TRANSFER_STREAMS"] == "2"
-        assert fn["environment"]["DQ_BUCKET"] == services["ingest"]["environment"]["DQ_BUCKET"]
+        for name in ("DQ_BUCKET", "DQ_CONTACT", "DQ_BLS_BASE_URL", "DQ_REQUEST_INTERVAL"):  # Terraform's, shared
+            assert fn["environment"][name] == services["ingest"]["environment"][name], name
         assert relay["entrypoint"] == ["python", "-m", "dataquest.cli", "relay"]
         command = relay["command"]
         assert command[command.index("--function-url") + 1] == f"http://transfer-{n}:8080{INVOKE}"
