@@ -194,6 +194,8 @@ BUILD_ARGS = --network host $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMA
 # Compose v2 (`docker compose`) when it answers, else v1 (`docker-compose`); COMPOSE_CLI=... chooses. Asked once, when
 # a recipe first needs it.
 COMPOSE_CLI = $(eval COMPOSE_CLI := $(shell docker compose version >/dev/null 2>&1 && echo 'docker compose' || echo docker-compose))$(COMPOSE_CLI)
+# Compose v1 gives up on an engine call after 60 s; removing a container on a vfs engine can take longer.
+export COMPOSE_HTTP_TIMEOUT ?= 600
 COMPOSE = $(COMPOSE_CLI) -p $(COMPOSE_PROJECT) -f docker-compose.yml $(if $(filter moto,$(EMULATOR)),-f docker-compose.moto.yml) $(if $(filter standin,$(RIE)),-f docker-compose.standin.yml)
 TF_LOCAL = TF_DATA_DIR=$(abspath $(LOCAL_DIR))/tf-data terraform -chdir=terraform/envs/local
 TF_STATE = -state=$(abspath $(LOCAL_DIR))/terraform.tfstate
