@@ -199,23 +199,57 @@ BUILD_ARGS = --network host $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMA
 # Compose v2 (`docker compose`) when it answers, else v1 (`docker-compose`); COMPOSE_CLI=... chooses. Asked once, when
 # a recipe first needs it.
 COMPOSE_CLI = $(eval COMPOSE_CLI := $(shell docker compose version >/dev/null 2>&1 && echo 'docker compose' || echo docker-compose))$(COMPOSE_CLI)
+# Compose v1 gives up on an engine call after 60 s; removing a container on a vfs engine can take longer.
+export COMPOSE_HTTP_TIMEOUT ?= 600
 COMPOSE = $(COMPOSE_CLI) -p $(COMPOSE_PROJECT) -f docker-compose.yml $(if $(filter moto,$(EMULATOR)),-f docker-compose.moto.yml) $(if $(filter standin,$(RIE)),-f docker-compose.standin.yml)
 TF_LOCAL = TF_DATA_DIR=$(abspath $(LOCAL_DIR))/tf-data terraform -chdir=terraform/envs/local
 TF_STATE = -state=$(abspath $(LOCAL_DIR))/terraform.tfstate
+# A Terraform output of envs/local by its name, or by its former name (the report queue's queue_url is being renamed
+# report_queue_url): either state works.
+TF_LOCAL_OUTPUT = { $(TF_LOCAL) output $(TF_STATE) -raw $(1) 2>/dev/null || $(TF_LOCAL) output $(TF_STATE) -raw $(2); }
 
 .PHONY: base-image
 base-image: ## build the local base image (debootstrap; for machines that cannot pull): BASE_IMAGE=dataquest/base:bookworm
 	scripts/build-base-image.sh $(BASE_IMAGE)
 
 .PHONY: images
-images: ## build the ingest and report images as dataquest/<fn>:IMAGE_TAG for ARCH (x86_64|arm64; BASE_IMAGE=... overrides the base)
-	@for fn in ingest report; do \
-	  echo "images: building $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) for $(PLATFORM)" >&2; \
-	  $(DOCKER_BUILD) $(BUILD_ARGS) --platform $(PLATFORM) -f images/$$fn/Dockerfile -t $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) . >&2; \
+# An image is rebuilt only when its inputs changed: the hash of its Dockerfile, pyproject.toml, uv.lock, the package's
+# sources, the base (its name and, where present, its ID) and the platform is its org.dataquest.inputs label; an
+# image whose label matches is current and kept as it is (REBUILD=1 builds anyway). The image it replaces, and the
+# build stages no build can use again, are removed at once (images-tidy), so the store stays bounded without a
+# `docker image prune` (minutes on a vfs engine, and it drops the dependency stage every build reuses).
+images: ## build the ingest and report images as dataquest/<fn>:IMAGE_TAG for ARCH (x86_64|arm64; BASE_IMAGE=... overrides the base), unless current
+	@lock=$$(cat pyproject.toml uv.lock | sha256sum | cut -c1-16); built_any=; \
+	for fn in ingest report; do \
+	  base=$(or $(BASE_IMAGE),$$(sed -n 's/^ARG BASE_IMAGE=//p' images/$$fn/Dockerfile)); \
+	  inputs=$$( { echo "$$base $$(docker image inspect --format '{{.Id}}' "$$base" 2>/dev/null) $(PLATFORM)"; cat images/$$fn/Dockerfile .dockerignore; \
+	    find src/dataquest -type f ! -name '*.pyc' ! -path '*/__pycache__/*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; echo "$$lock"; } | sha256sum | cut -c1-16); \
+	  old=$$(docker image inspect --format '{{.Id}}' $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) 2>/dev/null || true); \
+	  if [[ -z "$(REBUILD)" && -n "$$old" && "$$(docker image inspect --format '{{index .Config.Labels "org.dataquest.inputs"}}' $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG))" == "$$inputs" ]]; then \
+	    echo "images: $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) is current (inputs $$inputs): not rebuilt" >&2; \
+	  else \
+	  echo "images: building $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) for $(PLATFORM)" >&2; built_any=1; \
+	  $(DOCKER_BUILD) $(BUILD_ARGS) --platform $(PLATFORM) --build-arg DQ_LOCK=$$lock --label org.dataquest.inputs=$$inputs -f images/$$fn/Dockerfile -t $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) . >&2; \
+	  new=$$(docker image inspect --format '{{.Id}}' $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG)); \
+	  if [[ -n "$$old" && "$$old" != "$$new" ]]; then docker rmi "$$old" >/dev/null 2>&1 || true; fi; \
+	  fi; \
 	  built=$$(docker image inspect --format '{{.Os}}/{{.Architecture}}' $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG)); \
 	  [[ "$$built" == "$(PLATFORM)" ]] || { echo "images: $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) is $$built, not $(PLATFORM) (a local base of another architecture? the classic builder does not convert it)" >&2; exit 1; }; \
 	  echo "images: $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) $$(docker image inspect --format '{{.Size}}' $(IMAGE_PREFIX)/$$fn:$(IMAGE_TAG) | awk '{printf "%.0f MB", $$1/1e6}')"; \
-	done
+	done; \
+	if [[ -n "$$built_any" ]]; then $(call images_tidy,$$lock); fi
+
+.PHONY: images-tidy
+images-tidy: ## remove the build stages of the function images that no build will reuse (cheap; never other images)
+	@$(call images_tidy,$$(cat pyproject.toml uv.lock | sha256sum | cut -c1-16))
+
+# Only this project's build stages, by their labels: the package stages (rebuilt in seconds whenever the sources
+# change) and the dependency stages of another lock than $(1) (the current one stays: every build reuses it).
+define images_tidy
+{ docker image prune -f --filter label=org.dataquest.stage=app >/dev/null \
+  && docker image prune -f --filter label=org.dataquest.stage=deps --filter "label!=org.dataquest.lock=$(1)" >/dev/null; } \
+  || echo "images: removing the stale build stages failed (harmless; make images-tidy tries again)" >&2
+endef
 
 .PHONY: moto-image
 moto-image: ## build the moto emulator image (EMULATOR=moto)
@@ -249,7 +283,7 @@ rie: ## download the Lambda Runtime Interface Emulator into .rie/ (mounted by do
 	fi
 
 .PHONY: local-up
-local-up: images $(if $(filter moto,$(EMULATOR)),moto-image,$(if $(filter $(LOCALSTACK_LOCAL_IMAGE),$(LOCALSTACK_IMAGE)),localstack-image)) $(if $(filter standin,$(RIE)),,rie) ## start the emulator (EMULATOR=localstack|moto), apply terraform/envs/local, start both functions and the relay
+local-up: images $(if $(filter moto,$(EMULATOR)),moto-image,$(if $(filter $(LOCALSTACK_LOCAL_IMAGE),$(LOCALSTACK_IMAGE)),localstack-image)) $(if $(filter standin,$(RIE)),,rie) ## start the emulator (EMULATOR=localstack|moto), apply terraform/envs/local, start the three functions (transfer x2) and the relays
 	$(COMPOSE) up -d aws
 	@$(call wait_healthy,aws)
 	@mkdir -p $(LOCAL_DIR)
@@ -258,14 +292,18 @@ local-up: images $(if $(filter moto,$(EMULATOR)),moto-image,$(if $(filter $(LOCA
 	$(TF_LOCAL) apply -input=false -auto-approve -no-color $(TF_STATE) -var aws_endpoint_url=http://127.0.0.1:$(DQ_AWS_PORT) >$(LOCAL_DIR)/terraform-apply.log 2>&1 \
 	  || { tail -n 40 $(LOCAL_DIR)/terraform-apply.log >&2; echo "local-up: terraform apply to the emulator failed" >&2; exit 1; }
 	DQ_BUCKET=$$($(TF_LOCAL) output $(TF_STATE) -raw bucket_name) \
-	DQ_QUEUE=$$($(TF_LOCAL) output $(TF_STATE) -raw queue_url | sed 's#.*/##') \
+	DQ_QUEUE=$$($(call TF_LOCAL_OUTPUT,report_queue_url,queue_url) | sed 's#.*/##') \
+	DQ_TRANSFER_QUEUE=$$($(TF_LOCAL) output $(TF_STATE) -raw transfer_queue_url | sed 's#.*/##') \
+	DQ_TRANSFER_QUEUE_URL=http://aws:4566/$$($(TF_LOCAL) output $(TF_STATE) -raw transfer_queue_url | sed 's#^[a-z]*://[^/]*/##') \
 	$(COMPOSE) up -d
 	@$(call wait_healthy,ingest)
+	@$(call wait_healthy,transfer-1)
+	@$(call wait_healthy,transfer-2)
 	@$(call wait_healthy,report)
-	@echo "local-up: ingest http://127.0.0.1:$(DQ_INGEST_PORT), report http://127.0.0.1:$(DQ_REPORT_PORT), AWS http://127.0.0.1:$(DQ_AWS_PORT); next: make local-invoke"
+	@echo "local-up: ingest http://127.0.0.1:$(DQ_INGEST_PORT), report http://127.0.0.1:$(DQ_REPORT_PORT), transfer x2 (not published), AWS http://127.0.0.1:$(DQ_AWS_PORT); next: make local-invoke"
 
 .PHONY: local-invoke
-local-invoke: install ## post a scheduled event to the ingest function, wait for the report, print it
+local-invoke: install ## post a scheduled event to the ingest function, wait for its transfers and the report, print them
 	$(PY) scripts/local_invoke.py --ingest-url http://127.0.0.1:$(DQ_INGEST_PORT)/2015-03-31/functions/function/invocations \
 	  --aws-endpoint http://127.0.0.1:$(DQ_AWS_PORT) --bucket $$($(TF_LOCAL) output $(TF_STATE) -raw bucket_name) \
 	  --timeout $(LOCAL_INVOKE_TIMEOUT)

@@ -6,7 +6,8 @@
 #
 # The engine runs with the settings that work inside an unprivileged-ish container: the vfs storage driver (no
 # overlayfs inside overlayfs), no iptables and no default bridge (containers use host networking or compose's
-# own networks). Nothing is pulled: images are built from a locally made base (scripts/build-base-image.sh).
+# own networks). Where nothing can be pulled, images are built on a local base (scripts/build-base-image.sh, which
+# installs the debootstrap it needs itself: a machine that already has Docker needs nothing more).
 # On failure the last line on stderr is the reason, starting "docker engine unavailable:" (the tests print it).
 set -euo pipefail
 
@@ -31,8 +32,8 @@ fi
 command -v docker >/dev/null || unavailable "no docker client on PATH (apt-get install docker.io)"
 if ! command -v dockerd >/dev/null; then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null && [[ -z "${DQ_DOCKER_NO_INSTALL:-}" ]]; then
-    echo "docker-engine: installing docker.io, docker-compose and debootstrap with apt-get" >&2
-    { apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq docker.io docker-compose debootstrap; } \
+    echo "docker-engine: installing docker.io and docker-compose with apt-get" >&2
+    { apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq docker.io docker-compose; } \
       >/tmp/dataquest-apt.log 2>&1 || unavailable "apt-get install docker.io failed (see /tmp/dataquest-apt.log)"
   else
     unavailable "dockerd is not installed and cannot be installed here (needs root and apt-get)"

@@ -1,9 +1,13 @@
 """`make local-invoke`: run the local pipeline once, as the daily schedule would, and print the report.
 
 Posts a scheduled-rule event to the ingest function's invoke endpoint (the RIE, or the test suite's stand-in),
-prints its summary on stderr, then waits until the report function (fed by the relay from the queue S3 notifies)
-writes a new ``reports/latest/report.json`` to the emulator's S3, and prints that document on stdout.
-Exit status: 0 with a report; 1 when the ingest function failed or no new report came within ``--timeout``.
+prints its summary on stderr. The ingest function plans: it sends the uploads to the transfer queue, and the
+transfer functions (fed by their relays) log one outcome object per transfer under
+``_logs/ingest/<run>/transfers/``; this waits until every planned file has an outcome there and prints their
+counts on stderr (``dataquest status`` reads the same). Then it waits until the report function (fed by the relay
+from the queue S3 notifies) writes a new ``reports/latest/report.json`` to the emulator's S3, and prints that
+document on stdout. Exit status: 0 with a report; 1 when the ingest function or a transfer failed, or no new
+report came within ``--timeout``.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ import boto3
 import httpx
 from botocore.exceptions import ClientError
 
+from dataquest.config import INGEST_LOG_PREFIX
 from dataquest.events import scheduled_event
+from dataquest.ops import status
 
 REPORT_KEY = "reports/latest/report.json"
 
@@ -30,6 +36,39 @@ def report_etag(s3: Any, bucket: str) -> str | None:
         if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
             return None
         raise
+
+
+def wait_for_transfers(s3: Any, bucket: str, runs_before: set[str], summary: dict[str, Any], deadline: float) -> bool:
+    """Wait until every file the ingest run planned has a transfer outcome; say what they are. False on a failure."""
+    planned = sum(int(p.get("files", 0)) for p in (summary.get("planned") or {}).values())
+    runs = [r for r in status.run_ids(s3, bucket) if r not in runs_before]
+    if not runs:
+        print(
+            f"local-invoke: error: the ingest run left no trail under s3://{bucket}/{INGEST_LOG_PREFIX}",
+            file=sys.stderr,
+        )
+        return False
+    run, folder = runs[0], f"s3://{bucket}/{INGEST_LOG_PREFIX}{runs[0]}/{status.TRANSFERS_FOLDER}"
+    print(
+        f"local-invoke: run {run} planned {planned} transfer(s); waiting for their outcomes in {folder}",
+        file=sys.stderr,
+    )
+    while True:
+        outcomes = status.transfer_outcomes(s3, bucket, run)
+        settled = outcomes.done + outcomes.failed >= planned
+        if settled or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    print(
+        f"local-invoke: transfers of run {run}: {outcomes.uploaded} uploaded, {outcomes.skipped} already there, "
+        f"{outcomes.failed} failed, {outcomes.resumed} resumed, {outcomes.bytes} bytes ({folder})",
+        file=sys.stderr,
+    )
+    if outcomes.failed or not settled:
+        why = "; ".join(f"{e.key}: {e.error}" for e in outcomes.failures()) or "not all transfers finished in time"
+        print(f"local-invoke: error: the transfers did not all succeed: {why} (see make local-logs)", file=sys.stderr)
+        return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         aws_secret_access_key="test",  # noqa: S106 - the emulator's, not a secret
     )
     before = report_etag(s3, args.bucket)
+    runs_before = set(status.run_ids(s3, args.bucket))
     deadline = time.monotonic() + args.timeout
     print(f"local-invoke: posting a scheduled event to {args.ingest_url}", file=sys.stderr)
     response = httpx.post(
@@ -60,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     failed = response.headers.get("X-Amz-Function-Error") or (isinstance(summary, dict) and "errorType" in summary)
     if response.status_code != 200 or failed:
         print("local-invoke: error: the ingest function failed (see make local-logs)", file=sys.stderr)
+        return 1
+    if not wait_for_transfers(s3, args.bucket, runs_before, summary, deadline):
         return 1
     print(f"local-invoke: waiting for a new s3://{args.bucket}/{REPORT_KEY}", file=sys.stderr)
     while time.monotonic() < deadline:

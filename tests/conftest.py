@@ -11,7 +11,10 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
+# The real data sample that ships with the tests (tests/data/README.md): what every test that needs real files reads.
+# DQ_SHARED_DATA names a fuller copy of the same layout instead (e.g. ../shared/data, with pr.data.1.AllData): an
+# extra, never a condition.
+SAMPLE_DATA = ROOT / "tests" / "data"
 EVENTS = Path(__file__).resolve().parent / "events"
 
 # The in-process moto servers' request lines would drown a failing test's own output.
@@ -20,10 +23,12 @@ logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """``../shared/data`` (real BLS and DataUSA files), or a skip saying it is absent."""
-    if not (SHARED_DATA / "bls-pr-2025-09" / "pr.data.0.Current").is_file():
-        pytest.skip(f"real data not found at {SHARED_DATA} (it lives beside the project in ../shared/data)")
-    return SHARED_DATA
+    """The real BLS pr files and DataUSA response: tests/data (in the repository), or what DQ_SHARED_DATA names."""
+    folder = Path(os.environ.get("DQ_SHARED_DATA") or SAMPLE_DATA)
+    needed = [folder / "bls-pr-2025-09" / "pr.data.0.Current", folder / "population" / "acs1-nation.tesseract.json"]
+    missing = [str(p) for p in needed if not p.is_file()]
+    assert not missing, f"the real data sample is incomplete: {', '.join(missing)} missing (see tests/data/README.md)"
+    return folder
 
 
 @pytest.fixture(autouse=True)

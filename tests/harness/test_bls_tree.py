@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import re
 import statistics
-from pathlib import Path
 
 import httpx
 import pytest
 
 from dataquest.bls.listing import parse_listing
+from tests.conftest import SAMPLE_DATA
 from tests.support.bls_site import BlsSite
 from tests.support.bls_tree import NON_SURVEY, SyntheticTree
 
-REAL_LISTING = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "bls-pr-2025-09.listing.html"
+REAL_LISTING = SAMPLE_DATA / "bls-pr-2025-09.listing.html"
 UA = {"User-Agent": "tests (test@example.org)"}
 
 
@@ -94,7 +94,6 @@ def test_root_listing_parses_with_the_project_parser_and_separates_surveys() -> 
     assert all(e.href == f"{site.root}{e.name}/" for e in entries if e.kind == "dir")
 
 
-@pytest.mark.skipif(not REAL_LISTING.is_file(), reason=f"{REAL_LISTING} is absent (a fresh clone)")
 def test_the_root_and_a_survey_listing_have_the_real_pages_shape() -> None:
     real = REAL_LISTING.read_text()
     tree = SyntheticTree(seed=9)

@@ -1,14 +1,17 @@
 """The local stack end to end, as a user runs it: ``make local-up [EMULATOR=moto]``, ``make local-invoke``.
 
 The real images, the emulator (LocalStack 4.14.0, the README's default, and a moto server), terraform/envs/local
-applied to it, the relay, the report in the emulator's S3 with the known answers of the real pr release. Each
+applied to it, the AWS topology (ingest plans to the transfer queue; two transfer functions, each fed by its relay
+at the mapping's maximum concurrency of 2; the report relay), the transfer outcomes under
+``_logs/ingest/<run>/transfers/``, the report in the emulator's S3 with the known answers of the real pr release
+(tests/data). Each
 emulator runs under one Compose: LocalStack under v2 (``docker compose``, what users have), moto under v1
 (``docker-compose``), so that both command lines the Makefile may choose are run end to end. What differs from a
 user's run, and why:
 
-- ``LOCALSTACK_IMAGE=dataquest/localstack:4.14.0``: no registry can be reached here, so ``make localstack-image``
-  builds LocalStack from PyPI (``localstack-core``) on a debootstrapped Debian trixie base; a user's machine pulls
-  ``localstack/localstack:4.14.0`` instead (compose's default).
+- ``LOCALSTACK_IMAGE=dataquest/localstack:4.14.0`` where no registry answers (the images fixture fell back to the
+  local base): ``make localstack-image`` builds LocalStack from PyPI (``localstack-core``) on a debootstrapped
+  Debian trixie base; where the production base can be pulled, compose's default ``localstack/localstack:4.14.0``.
 
 - ``RIE=standin``: the RIE binary cannot be downloaded here, so docker-compose.standin.yml mounts the test
   suite's mini-RIE into the unchanged images (same port, same command).
@@ -40,6 +43,7 @@ from typing import Any
 import httpx
 import pytest
 
+from dataquest.ops import status
 from tests.integration.test_docker_images import (  # noqa: F401 - the fixtures are found by name
     LOCAL_LOCALSTACK_IMAGE,
     TEST_TAG,
@@ -50,6 +54,7 @@ from tests.integration.test_docker_images import (  # noqa: F401 - the fixtures 
     make,
 )
 from tests.integration.test_run_embedded import POPULATION_PATH, publish, shared_tree
+from tests.support import docker_base
 from tests.support.aws import client, free_port
 from tests.support.bls_site import BlsSite
 
@@ -161,10 +166,16 @@ def compose_cli_unavailable(cli: str) -> str | None:
 
 
 EMULATORS = {
-    # emulator: (make arguments, the Compose command line it runs under)
+    # emulator: (make arguments, the Compose command line it runs under); LocalStack's image is the public one
+    # where the production base could be had (a registry answers), else the one make localstack-image builds.
     "localstack": ([f"LOCALSTACK_IMAGE={LOCAL_LOCALSTACK_IMAGE}"], "docker compose"),
     "moto": (["EMULATOR=moto"], "docker-compose"),
 }
+
+
+def emulator_args(emulator: str, base: str) -> list[str]:
+    args = EMULATORS[emulator][0]
+    return [] if emulator == "localstack" and base == docker_base.production_base() else args
 
 
 # Cold, the images (and the local bases and emulator images) are built first: minutes each on a vfs engine.
@@ -179,7 +190,7 @@ def test_local_stack_produces_the_known_report(
     capsys: pytest.CaptureFixture[str],
     emulator: str,
 ) -> None:
-    emulator_args, cli = EMULATORS[emulator]
+    cli = EMULATORS[emulator][1]
     unavailable = compose_cli_unavailable(cli)
     if unavailable:
         pytest.skip(f"compose unavailable: {unavailable}")
@@ -187,7 +198,7 @@ def test_local_stack_produces_the_known_report(
     base = request.getfixturevalue("base_image")
     ports = {"DQ_AWS_PORT": free_port(), "DQ_INGEST_PORT": free_port(), "DQ_REPORT_PORT": free_port()}
     args = [
-        *emulator_args,
+        *emulator_args(emulator, base),
         f"COMPOSE_CLI={cli}",
         "RIE=standin",
         f"COMPOSE_PROJECT={name}",
@@ -218,8 +229,12 @@ def test_local_stack_produces_the_known_report(
             invoked = make("-s", "local-invoke", *args, env=env)
             timings["local-invoke"] = time.monotonic() - started
             report: dict[str, Any] = json.loads(invoked.stdout)
+            endpoint = f"http://127.0.0.1:{ports['DQ_AWS_PORT']}"
+            _check_transfers(
+                client("s3", endpoint), invoked.stderr, make("-s", "local-logs", *args, env=env).stdout, tree
+            )
 
-            # The known answers of the pr release of 2025-09 and the ACS population (../shared/data/README.md).
+            # The known answers of the pr release of 2025-09 and the ACS population (tests/data/README.md).
             assert report["population_stats"]["mean"] == 322069808.0
             assert report["population_stats"]["std"] == pytest.approx(4158441.04, abs=0.01)
             best = {r["series_id"]: (r["year"], r["value"], r["basis"]) for r in report["best_years"]}
@@ -233,7 +248,6 @@ def test_local_stack_produces_the_known_report(
             assert rows[2020]["population"] is None
 
             # The same document is in the emulator's S3; the relay emptied the queue; the data came through BLS.
-            endpoint = f"http://127.0.0.1:{ports['DQ_AWS_PORT']}"
             s3, sqs = client("s3", endpoint), client("sqs", endpoint)
             stored = json.loads(
                 s3.get_object(Bucket="dataquest-local", Key="reports/latest/report.json")["Body"].read()
@@ -299,12 +313,30 @@ def _queue_counts(sqs: Any, queue_url: str, timeout: float = 60) -> tuple[int, i
         time.sleep(1)
 
 
-def _relay_batches(logs: str) -> list[dict[str, Any]]:
-    """The relay's "relay batch" log events (JSON lines) from ``docker-compose logs``."""
+def _check_transfers(s3: Any, stderr: str, logs: str, tree: Any) -> None:
+    """The ingest function planned and the transfer functions moved every file: their outcomes are under
+    ``_logs/ingest/<run>/transfers/`` (what make local-invoke reported), and the transfer relays delivered every
+    message they received, none failed."""
+    said = re.search(r"transfers of run (\S+): (\d+) uploaded, (\d+) already there, (\d+) failed", stderr)
+    assert said, f"make local-invoke reported no transfers:\n{stderr[-3000:]}"
+    run = said.group(1)
+    assert (int(said.group(2)), int(said.group(4))) == (len(tree.files), 0)
+    outcomes = status.transfer_outcomes(s3, "dataquest-local", run)
+    assert (outcomes.uploaded, outcomes.failed) == (len(tree.files), 0)
+    assert sorted(outcomes.files) == sorted(f"bls/{path}" for path in tree.files)
+    batches = _relay_batches(logs, service="transfer-relay")
+    assert batches, "the transfer relays delivered nothing"
+    assert sum(b["received"] for b in batches) == sum(b["deleted"] for b in batches)
+    assert [b for b in batches if b["failed"]] == []
+
+
+def _relay_batches(logs: str, service: str = "relay") -> list[dict[str, Any]]:
+    """A relay's "relay batch" log events (JSON lines) from ``docker-compose logs``: those of the services whose
+    name starts with ``service`` (``relay``: the report queue's; ``transfer-relay``: the transfer queue's)."""
     batches = []
     for line in logs.splitlines():
-        service, _, rest = line.partition("|")
-        if service.strip().startswith("relay") and rest.strip().startswith("{"):
+        name, _, rest = line.partition("|")
+        if name.strip().startswith(service) and rest.strip().startswith("{"):
             doc = json.loads(rest)
             if doc.get("message") == "relay batch":
                 batches.append(doc)

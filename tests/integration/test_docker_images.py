@@ -1,11 +1,13 @@
 """The built images (``make docker-smoke``): their configuration, and each function invoked in its image.
 
-The images are built by ``make images`` (cached by the engine). Where no registry can be reached, the base is
-the local one ``scripts/build-base-image.sh`` makes (debootstrap; cached as an image), passed as ``BASE_IMAGE``;
-set ``DQ_TEST_BASE_IMAGE`` to use another. The Runtime Interface Emulator cannot be downloaded here, so each
-function runs under the test suite's mini-RIE (``tests.support.runtime_api``), mounted read-only into the
-unchanged image, with host networking so that the container reaches the moto server and the BLS stand-in on
-127.0.0.1. Every test here skips with "docker engine unavailable: ..." when ``docker info`` fails.
+The images are built by ``make images`` (cached by the engine) on the production base (the pinned
+python:3.12-slim-bookworm) where it is present or can be pulled; only where no registry answers on the local base
+``scripts/build-base-image.sh`` makes (debootstrap; cached as an image), passed as ``BASE_IMAGE``; the run says
+which, and why (tests/support/docker_base.py). ``DQ_TEST_BASE_IMAGE`` names another. The Runtime Interface
+Emulator cannot be downloaded here, so each function runs under the test suite's mini-RIE
+(``tests.support.runtime_api``), mounted read-only into the unchanged image, with host networking so that the
+container reaches the moto server and the BLS stand-in on 127.0.0.1. Every test here skips with "docker engine
+unavailable: ..." when ``docker info`` fails.
 
 The helpers at the top are shared with the compose end-to-end test.
 """
@@ -18,8 +20,10 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 import uuid
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,14 +34,17 @@ from dataquest.local import relay
 from dataquest.local.embedded import create_topology
 from tests.conftest import EVENTS, ROOT
 from tests.integration.test_run_embedded import POPULATION_PATH, check_report, publish, small_tree
+from tests.support import docker_base
 from tests.support.aws import client, free_port
 from tests.support.bls_site import BlsSite
 
-pytestmark = [pytest.mark.docker, pytest.mark.integration]
+# Cold, the first test's setup makes the local base (debootstrap) and builds both images: minutes on a vfs engine,
+# over the suite's 600 s default.
+pytestmark = [pytest.mark.docker, pytest.mark.integration, pytest.mark.timeout(2400)]
 
-LOCAL_BASE_IMAGE = "dataquest/base:bookworm"
 LOCAL_LOCALSTACK_IMAGE = "dataquest/localstack:4.14.0"  # make localstack-image
-TEST_TAG = "test"
+# The tag the tests build under; DQ_TEST_IMAGE_TAG gives another where several clones share one engine.
+TEST_TAG = os.environ.get("DQ_TEST_IMAGE_TAG") or "test"
 FUNCTIONS = ("ingest", "report")
 INVOKE = "/2015-03-31/functions/function/invocations"
 MOUNT = "/opt/dataquest-tests"
@@ -90,21 +97,22 @@ def docker_engine() -> None:
 
 @pytest.fixture(scope="session")
 def base_image(docker_engine: None) -> str:
-    """The base the images are built on: ``DQ_TEST_BASE_IMAGE``, else the local debootstrap one (cached)."""
-    chosen = os.environ.get("DQ_TEST_BASE_IMAGE")
-    if chosen:
-        return chosen
-    with (ROOT / ".pytest-images.lock").open("a") as lock:  # one build at a time under pytest-xdist
+    """The base the images are built on (tests/support/docker_base.py): the production base where it is present or
+    can be pulled, else the local one (made once, cached), or a skip saying why neither can be had. Which one, and
+    why, is printed and reported as a warning (which pytest-xdist relays from its workers)."""
+    with (ROOT / ".pytest-images.lock").open("a") as lock:  # one pull or build at a time under pytest-xdist
         fcntl.flock(lock, fcntl.LOCK_EX)
-        built = subprocess.run(
-            [str(ROOT / "scripts" / "build-base-image.sh"), LOCAL_BASE_IMAGE],
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-        )
-    assert built.returncode == 0, f"scripts/build-base-image.sh failed:\n{built.stderr[-3000:]}"
-    return LOCAL_BASE_IMAGE
+        base = docker_base.choose()
+        why = base.why
+        if base.image == docker_base.LOCAL_BASE_IMAGE:
+            try:
+                why += f"; {docker_base.build_local(base.image)}"
+            except docker_base.LocalBaseUnavailableError as e:
+                pytest.skip(str(e))
+    notice = f"images built on {base.image}: {why}"
+    print(f"\n{notice}", file=sys.stderr)
+    warnings.warn(docker_base.BaseImageNotice(notice), stacklevel=1)
+    return base.image
 
 
 def image_ids() -> dict[str, str | None]:

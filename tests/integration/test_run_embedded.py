@@ -1,7 +1,7 @@
 """``dataquest run`` end to end: moto in-process, the handlers, the relay, the report files in ``--out``.
 
 Against a local BLS/DataUSA stand-in (tests.support.bls_site): a small generated tree whose answers are
-computed here, and the real pr files and population response (``shared_data``) with the known answers.
+computed here, and the real pr files and population response (``shared_data``: tests/data) with the known answers.
 The helpers at the top (``small_tree``, ``publish``, ``pipeline_env``) are shared with the other
 integration tests of the handlers.
 """
@@ -204,7 +204,8 @@ def test_run_on_the_real_pr_files_gives_the_known_answers(site: BlsSite, shared_
     elapsed = time.monotonic() - started
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
-    assert summary["ingest"]["files_seen"] == 12
+    assert summary["ingest"]["files_seen"] == len(tree.files)  # 11 in tests/data (README), 12 in a full copy
+    assert summary["transferred"]["uploaded"] == len(tree.files)
     assert summary["reports_produced"] == 1
     doc = json.loads((out / "report.json").read_text())
     check_report(doc, tree)

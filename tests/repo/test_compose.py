@@ -45,7 +45,9 @@ def services() -> dict[str, Any]:
 
 
 def test_the_services(services: dict[str, Any]) -> None:
-    assert set(services) == {"aws", "ingest", "report", "relay"}
+    assert set(services) == {
+        "aws", "ingest", "report", "relay", "transfer-1", "transfer-2", "transfer-relay-1", "transfer-relay-2"
+    }  # fmt: skip
 
 
 def test_every_port_is_bound_to_localhost(services: dict[str, Any]) -> None:
@@ -72,7 +74,7 @@ def test_localstack_gets_the_auth_token_only_when_it_is_set(services: dict[str, 
     assert env["LOCALSTACK_AUTH_TOKEN"] is None
 
 
-@pytest.mark.parametrize("name", ["aws", "ingest", "report"])
+@pytest.mark.parametrize("name", ["aws", "ingest", "report", "transfer-1", "transfer-2"])
 def test_health_checks(services: dict[str, Any], name: str) -> None:
     check = services[name]["healthcheck"]
     assert check["test"][0] in ("CMD", "CMD-SHELL")
@@ -80,15 +82,18 @@ def test_health_checks(services: dict[str, Any], name: str) -> None:
 
 
 def test_start_order_waits_on_health(services: dict[str, Any]) -> None:
-    for name in ("ingest", "report"):
+    for name in ("ingest", "report", "transfer-1", "transfer-2"):
         assert services[name]["depends_on"] == {"aws": {"condition": "service_healthy"}}
-    assert services["relay"]["depends_on"] == {
-        "aws": {"condition": "service_healthy"},
-        "report": {"condition": "service_healthy"},
-    }
+    for relay, fn in (("relay", "report"), ("transfer-relay-1", "transfer-1"), ("transfer-relay-2", "transfer-2")):
+        assert services[relay]["depends_on"] == {
+            "aws": {"condition": "service_healthy"},
+            fn: {"condition": "service_healthy"},
+        }
 
 
-@pytest.mark.parametrize("name", ["ingest", "report", "relay"])
+@pytest.mark.parametrize(
+    "name", ["ingest", "report", "relay", "transfer-1", "transfer-2", "transfer-relay-1", "transfer-relay-2"]
+)
 def test_the_functions_and_relay_point_at_the_emulator(services: dict[str, Any], name: str) -> None:
     env = services[name]["environment"]
     assert env["AWS_ENDPOINT_URL"] == "http://aws:4566"
@@ -115,6 +120,32 @@ def test_the_relay_is_the_package_feeding_the_report_function(services: dict[str
     assert command[command.index("--queue") + 1] == "${DQ_QUEUE:-dataquest-local-report}"
 
 
+def test_the_ingest_function_plans_and_two_transfer_functions_are_fed_one_message_at_a_time(
+    services: dict[str, Any],
+) -> None:
+    """The AWS topology: the planner sends the transfers to the transfer queue; the transfer function (the ingest
+    image, its handler) runs twice, as the mapping's maximum concurrency (2) allows, each fed by its own relay
+    one message a batch (the RIE runs one invocation at a time)."""
+    queue_url = "${DQ_TRANSFER_QUEUE_URL:-http://aws:4566/000000000000/dataquest-local-transfer}"
+    assert services["ingest"]["environment"]["DQ_TRANSFER_QUEUE_URL"] == queue_url
+    for n in (1, 2):
+        fn, relay = services[f"transfer-{n}"], services[f"transfer-relay-{n}"]
+        assert fn["image"] == services["ingest"]["image"]
+        assert fn["build"] == services["ingest"]["build"]
+        assert fn["command"] == ["python", "-m", "awslambdaric", "dataquest.handlers.transfer.handler"]
+        assert fn["entrypoint"] == ["/aws-lambda/aws-lambda-rie"]
+        assert "ports" not in fn
+        assert fn["environment"]["DQ_TRANSFER_QUEUE_URL"] == queue_url  # a long transfer's continuation
+        assert fn["environment"]["DQ_TRANSFER_STREAMS"] == "2"
+        for name in ("DQ_BUCKET", "DQ_CONTACT", "DQ_BLS_BASE_URL", "DQ_REQUEST_INTERVAL"):  # Terraform's, shared
+            assert fn["environment"][name] == services["ingest"]["environment"][name], name
+        assert relay["entrypoint"] == ["python", "-m", "dataquest.cli", "relay"]
+        command = relay["command"]
+        assert command[command.index("--function-url") + 1] == f"http://transfer-{n}:8080{INVOKE}"
+        assert command[command.index("--queue") + 1] == "${DQ_TRANSFER_QUEUE:-dataquest-local-transfer}"
+        assert command[command.index("--batch-size") + 1] == "1"
+
+
 def test_the_moto_override_swaps_only_the_emulator() -> None:
     override = load("docker-compose.moto.yml")["services"]
     assert set(override) == {"aws"}
@@ -126,15 +157,16 @@ def test_the_moto_override_swaps_only_the_emulator() -> None:
 
 def test_the_standin_override_changes_only_the_functions_entrypoint() -> None:
     override = load("docker-compose.standin.yml")["services"]
-    assert set(override) == {"ingest", "report"}
+    assert set(override) == {"ingest", "report", "transfer-1", "transfer-2"}
     services = merged("docker-compose.yml", "docker-compose.standin.yml")
-    for fn in ("ingest", "report"):
+    for fn in ("ingest", "report", "transfer-1", "transfer-2"):
         conf = services[fn]
+        handler = "transfer" if fn.startswith("transfer") else fn
         assert conf["entrypoint"][:3] == ["python", "-m", "tests.support.runtime_api"]
         assert conf["entrypoint"][-1] == "--"
         assert conf["entrypoint"][conf["entrypoint"].index("--port") + 1] == "8080"
         # The same image and command: only how the Runtime API is provided differs.
-        assert conf["command"] == ["python", "-m", "awslambdaric", f"dataquest.handlers.{fn}.handler"]
+        assert conf["command"] == ["python", "-m", "awslambdaric", f"dataquest.handlers.{handler}.handler"]
         assert conf["image"] == load("docker-compose.yml")["services"][fn]["image"]
         assert "./tests:/opt/dataquest-tests/tests:ro" in conf["volumes"]
         assert conf["environment"]["PYTHONPATH"] == "/opt/dataquest-tests"

@@ -92,7 +92,9 @@ def test_run_narrows_no_full_venv_and_a_run_venv_is_completed_by_install_dev(tmp
 def test_local_up_builds_both_images_first_which_the_compose_test_has_built_already() -> None:
     """The compose end-to-end test runs `make -o images local-up` after the images fixture ran `make images` with
     the same arguments: local-up's own first step is that build, and -o leaves out that step alone."""
+    # COMPOSE_CLI given: the default asks the machine which Compose answers (v2 or v1), and this is about make alone.
     args = ["local-up", "RIE=standin", "LOCALSTACK_IMAGE=example/localstack:1", "IMAGE_TAG=test"]
+    args.append("COMPOSE_CLI=docker compose")
     full, skipped = make_n(*args), make_n("-o", "images", *args)
     assert full.returncode == skipped.returncode == 0, full.stderr + skipped.stderr
     builds = [line for line in full.stdout.splitlines() if "-f images/$fn/Dockerfile -t dataquest/$fn:test ." in line]

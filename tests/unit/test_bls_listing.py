@@ -43,7 +43,10 @@ def test_the_real_pr_listing_parses_to_its_12_files(shared_data: Path) -> None:
     assert by_name["pr.period"].modified == datetime(1994, 1, 7, 14, 53)
     assert by_name["pr.txt"].href == "/pub/time.series/pr/pr.txt"
     assert all(e.kind == "file" for e in entries)
-    for e in entries:
+    assert by_name["pr.data.1.AllData"].size == 3187878  # not in the sample (tests/data/README.md)
+    shipped = [e for e in entries if (shared_data / "bls-pr-2025-09" / e.name).is_file()]
+    assert len(shipped) >= 11
+    for e in shipped:
         assert e.size == (shared_data / "bls-pr-2025-09" / e.name).stat().st_size
 
 

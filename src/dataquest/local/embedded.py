@@ -9,7 +9,8 @@
 3. the ingest job (:func:`dataquest.ingest.run_ingest`, what the ingest handler runs) as the planner:
    ``DQ_TRANSFER_QUEUE_URL`` points it at the transfer queue, so it plans, deletes and sends the transfers;
 4. :func:`deliver_transfers`: the transfer queue delivered to the transfer handler until it is empty
-   (continuations included), then :func:`deliver_notifications`: the report notifications to the report
+   (continuations included), at the event source mapping's maximum concurrency (``DQ_TRANSFER_STREAMS``, 2:
+   two transfers at once, on two threads), then :func:`deliver_notifications`: the report notifications to the report
    handler. Both by :mod:`dataquest.local.relay`, the event source mapping's one implementation (also the
    docker-compose relay): only the records that succeeded are deleted; the failed ones become visible again (at
    once here, after the visibility timeout in AWS) and are redelivered until the redrive policy moves them to
@@ -40,6 +41,7 @@ import boto3
 from dataquest import ingest, log, storage
 from dataquest.app import App
 from dataquest.config import (
+    DEFAULT_TRANSFER_STREAMS,
     LATEST_REPORT_PREFIX,
     REPORT_FILES,
     REPORT_FUNCTION_TIMEOUT,
@@ -127,9 +129,17 @@ def deliver_notifications(
     return drain_queue(sqs, topology.report, handler, REPORT_QUEUE_NAME, batch_size=batch_size, max_batches=max_batches)
 
 
-def deliver_transfers(sqs: SQSClient, queue: Queue, handler: Handler, *, max_batches: int = 1_000_000) -> Drained:
-    """Deliver the transfer queue to ``handler`` (one message a batch, as Terraform's event source does) until
-    it is empty: the continuations a transfer sends back while it runs are received and delivered too."""
+def deliver_transfers(
+    sqs: SQSClient,
+    queue: Queue,
+    handler: Handler,
+    *,
+    max_batches: int = 1_000_000,
+    concurrency: int = DEFAULT_TRANSFER_STREAMS,
+) -> Drained:
+    """Deliver the transfer queue to ``handler`` as Terraform's event source does: one message a batch, at most
+    ``concurrency`` at once (its ``maximum_concurrency``, ``DQ_TRANSFER_STREAMS``), until it is empty: the
+    continuations a transfer sends back while it runs are received and delivered too."""
     return drain_queue(
         sqs,
         queue,
@@ -138,6 +148,7 @@ def deliver_transfers(sqs: SQSClient, queue: Queue, handler: Handler, *, max_bat
         batch_size=TRANSFER_BATCH_SIZE,
         max_batches=max_batches,
         timeout_ms=TRANSFER_FUNCTION_TIMEOUT * 1000,
+        concurrency=concurrency,
     )
 
 
@@ -150,9 +161,11 @@ def drain_queue(  # noqa: PLR0913 - the options are keyword-only, each named at 
     batch_size: int,
     max_batches: int,
     timeout_ms: int = REPORT_FUNCTION_TIMEOUT * 1000,
+    concurrency: int = 1,
 ) -> Drained:
-    """Relay ``queue`` to ``handler`` until a receive comes back empty; each invocation has its own context,
-    whose remaining time counts down from ``timeout_ms``."""
+    """Relay ``queue`` to ``handler`` until a receive comes back empty while nothing is being delivered, with
+    ``concurrency`` invocations at most at once; each has its own context, whose remaining time counts down from
+    ``timeout_ms``."""
     stats = relay.run(
         sqs,
         queue.url,
@@ -163,6 +176,7 @@ def drain_queue(  # noqa: PLR0913 - the options are keyword-only, each named at 
         once=True,
         max_batches=max_batches,
         retry_now=True,
+        concurrency=concurrency,
     )
     return relay.drained(sqs, queue.url, queue.dlq_url, stats)
 
@@ -267,7 +281,7 @@ def _transfers(app: App, topology: Topology, summary: IngestSummary) -> tuple[Dr
         transfer = importlib.import_module(TRANSFER_HANDLER_MODULE)  # once there is something to transfer
         return transfer.handler(event, context, app=app)
 
-    drained = deliver_transfers(app.sqs, topology.transfer, handle)
+    drained = deliver_transfers(app.sqs, topology.transfer, handle, concurrency=app.settings.transfer_streams)
     run_id = status.run_id_of(summary.trail_key) if summary.trail_key else None
     outcomes = status.transfer_outcomes(app.s3, topology.bucket, run_id) if run_id else Outcomes()
     log.event(logger, "transfers done", seconds=round(time.monotonic() - started, 3), received=drained.received)

@@ -1,7 +1,8 @@
 """The event source mapping: SQS batches delivered to a function, one implementation for every place.
 
 In AWS, an SQS event source mapping polls the report queue and invokes the report function with batches of up to
-ten records (and the transfer queue, the transfer function, one record at a time); with
+ten records (and the transfer queue, the transfer function, one record at a time, at most ``maximum_concurrency``
+invocations at once: :func:`run`'s ``concurrency``); with
 ``ReportBatchItemFailures`` it deletes the records that succeeded and leaves the ones named in
 ``batchItemFailures`` on the queue, to come back after the visibility timeout (and, past the redrive policy's
 ``maxReceiveCount``, to go to the dead-letter queue). LocalStack's free tier and moto cannot run image functions,
@@ -33,8 +34,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -43,6 +45,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from dataquest import log
 from dataquest.documents import INTERNAL
 from dataquest.errors import StorageError
+from dataquest.local.deadletters import DeadLetter, dead_letters, queue_depth
 from dataquest.local.invoke import Invoke, failed_ids
 
 if TYPE_CHECKING:
@@ -83,15 +86,6 @@ class RelayStats:
         self.deleted += len(batch.deleted)
         self.failed += len(batch.failed)
         self.receive_counts.update(batch.receive_counts)
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    """A message found in the dead-letter queue, with the times it was received from the source queue."""
-
-    message_id: str
-    receive_count: int
-    body: str
 
 
 @dataclass
@@ -224,38 +218,8 @@ def resolve_queue(sqs: SQSClient, queue: str, *, timeout: float = 0.0, poll: flo
             return url, arn
 
 
-def dead_letters(sqs: SQSClient, dlq_url: str, receive_counts: dict[str, int]) -> list[DeadLetter]:
-    """The messages in the dead-letter queue (read, and left there invisible for a while), each with the number
-    of times it was received from the source queue (``receive_counts``, else the DLQ's count less this read)."""
-    out: list[DeadLetter] = []
-    while True:
-        messages = sqs.receive_message(
-            QueueUrl=dlq_url, MaxNumberOfMessages=MAX_BATCH, AttributeNames=["All"], VisibilityTimeout=300
-        ).get("Messages", [])
-        if not messages:
-            return out
-        out += [
-            DeadLetter(
-                m["MessageId"],
-                receive_counts.get(
-                    m["MessageId"], int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1")) - 1
-                ),
-                m["Body"][:2000],
-            )
-            for m in messages
-        ]
-
-
 def _receive_count(message: MessageTypeDef) -> int:
     return int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
-
-
-def queue_depth(sqs: SQSClient, queue_url: str) -> int:
-    """The records on the queue, visible or in flight."""
-    attrs = sqs.get_queue_attributes(
-        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    )["Attributes"]
-    return sum(int(v) for v in attrs.values())
 
 
 def run(  # noqa: PLR0913 - the options are keyword-only, each named at the call
@@ -271,25 +235,75 @@ def run(  # noqa: PLR0913 - the options are keyword-only, each named at the call
     max_batches: int | None = None,
     retry_now: bool = False,
     dlq_url: str | None = None,
+    concurrency: int = 1,
 ) -> RelayStats:
-    """Relay until ``stop`` is set (or, with ``once``, until a receive comes back empty, or ``max_batches``).
+    """Relay until ``stop`` is set (or, with ``once``, until a receive comes back empty while no batch is being
+    delivered, or ``max_batches``), with ``concurrency`` pollers at once: the event source mapping's maximum
+    concurrency, each poller receiving and delivering its own batches (``invoke`` is called from their threads).
 
     ``retry_now`` makes failed records visible again at once; with ``dlq_url``, the result names the messages in
     that dead-letter queue and counts the records left on the queue.
     """
-    stats = RelayStats()
-    stop = stop or threading.Event()
-    while not stop.is_set() and (max_batches is None or stats.batches < max_batches):
-        messages = receive(sqs, queue_url, wait_seconds=wait_seconds, batch_size=batch_size)
-        if not messages:
-            if once:
-                break
-            continue
-        batch = deliver(sqs, queue_url, queue_arn, messages, invoke, retry_now=retry_now)
-        stats.add(batch)
+    receive_one = partial(receive, sqs, queue_url, wait_seconds=wait_seconds, batch_size=batch_size)
+    deliver_one = partial(deliver, sqs, queue_url, queue_arn, invoke=invoke, retry_now=retry_now)
+    pollers = _Pollers(receive_one, deliver_one, stop or threading.Event(), once=once, max_batches=max_batches)
+    pollers.backoff = min(5.0, max(1.0, wait_seconds / 4))
+    threads = [threading.Thread(target=pollers.poll, name=f"relay-{n}", daemon=True) for n in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if pollers.error is not None:
+        raise pollers.error
+    return pollers.stats if dlq_url is None else drained(sqs, queue_url, dlq_url, pollers.stats)
+
+
+@dataclass
+class _Pollers:
+    """The pollers of one :func:`run`: what they share (the totals, the batches in delivery, the first error)."""
+
+    receive: Callable[[], list[MessageTypeDef]]
+    deliver: Callable[[list[MessageTypeDef]], BatchResult]
+    stop: threading.Event
+    once: bool
+    max_batches: int | None
+    backoff: float = 1.0
+    stats: RelayStats = field(default_factory=RelayStats)
+    delivering: int = 0
+    error: BaseException | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def poll(self) -> None:
+        """Receive and deliver until stopped; with ``once``, done when a receive is empty while no batch is in
+        delivery (one could still send a message: a transfer's continuation)."""
+        try:
+            while not (self.stop.is_set() or self.done.is_set()):
+                with self.lock:
+                    if self.max_batches is not None and self.stats.batches + self.delivering >= self.max_batches:
+                        return
+                messages = self.receive()
+                with self.lock:
+                    if not messages and self.once and self.delivering == 0:
+                        self.done.set()
+                    self.delivering += bool(messages)
+                if messages:
+                    self._deliver(messages)
+        except BaseException as exc:  # noqa: BLE001 - handed to run(), which raises it once every poller stopped
+            with self.lock:
+                self.error = self.error or exc
+            self.done.set()
+
+    def _deliver(self, messages: list[MessageTypeDef]) -> None:
+        try:
+            batch = self.deliver(messages)
+        finally:
+            with self.lock:
+                self.delivering -= 1
+        with self.lock:
+            self.stats.add(batch)
         if batch.unreachable:
-            stop.wait(min(5.0, max(1.0, wait_seconds / 4)))  # the function is down: do not spin
-    return stats if dlq_url is None else drained(sqs, queue_url, dlq_url, stats)
+            self.stop.wait(self.backoff)  # the function is down: do not spin
 
 
 def drained(sqs: SQSClient, queue_url: str, dlq_url: str, stats: RelayStats) -> Drained:
