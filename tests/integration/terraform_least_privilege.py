@@ -1,10 +1,10 @@
 """Least privilege, proven by running: each function's real work under exactly the policies Terraform gives its role.
 
 These tests run inside tests/integration/test_terraform_apply.py (which imports them), on the one apply of
-``envs/dev`` that module makes: a second apply would cost minutes and prove nothing more.
+the dev environment (``envs/aws``) that module makes: a second apply would cost minutes and prove nothing more.
 
-1. Each function role's policies are read back from the applied ``envs/dev``'s IAM (inline and attached), with its
-   bucket, queues and the bucket's notification configuration.
+1. Each function role's policies are read back from the applied dev environment's IAM (inline and attached), with
+   its bucket, queues and the bucket's notification configuration.
 2. A second moto server enforces IAM (tests/support/moto_iam.py says what moto checks and what it does not). Its
    first three requests create an administrator, who then creates the same bucket (versioned), the same queues and
    notification (so every ARN in the policies names a resource there) and, per function, an IAM user holding
@@ -55,7 +55,7 @@ BIG = "pr/pr.data.1.AllData"
 
 @dataclass
 class Deployed:
-    """What the applied envs/dev holds, as read back from the first moto server."""
+    """What the applied dev environment holds, as read back from the first moto server."""
 
     roles: dict[str, str]  # function -> its execution role's name
     policies: dict[str, dict[str, dict[str, Any]]]  # function -> policy name -> document
@@ -106,7 +106,7 @@ def _role_policies(iam: Any, role: str) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def deployed(applied: Any) -> Deployed:
-    """What the applied envs/dev holds (``applied``: test_terraform_apply.py's fixture, in whose module this runs)."""
+    """What the applied dev environment holds (``applied``: test_terraform_apply.py's fixture, where this runs)."""
     endpoint = applied.dev.endpoint
     iam, lam = client("iam", endpoint), client("lambda", endpoint)
     roles = {

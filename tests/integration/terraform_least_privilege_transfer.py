@@ -1,6 +1,6 @@
 """Least privilege of the fan-out: the transfer role and the planner's send grant, on the enforcing moto server.
 
-Run inside tests/integration/test_terraform_apply.py (on its one apply of ``envs/dev``), with the fixtures of
+Run inside tests/integration/test_terraform_apply.py (on its one apply of dev, ``envs/aws``), with the fixtures of
 tests/integration/terraform_least_privilege.py: the transfer role's policies read back from the applied IAM, given
 to a user of the enforcing server. Here, under that user's keys, every call a transfer makes, in the order it makes
 them: a HEAD of the object (a missing key answers 404, not 403), a multipart upload in parts (create, upload,

@@ -3,8 +3,8 @@
 ``envs/local`` gets its own moto server; ``envs/dev`` and ``envs/shared`` (the ECR repositories) share a second
 one. The three applies run at the same time. Each environment is applied from a temporary copy of ``terraform/``
 with a ``moto_override.tf`` pointing the provider at moto (as ``tflocal`` does), so no override file ever lands in
-the repository. ``envs/dev`` is one call of ``modules/pipeline``; ``envs/prod`` is the same call with its own values
-(tests/unit/test_terraform_static.py), so applying dev applies the module prod runs. The least-privilege tests
+the repository. dev is the root ``envs/aws`` with ``dev.tfvars``; prod is the same root with ``prod.tfvars``
+(tests/integration/test_terraform_envs.py plans both), so applying dev applies what prod runs. The least-privilege tests
 (tests/integration/terraform_least_privilege.py) run here too, on this one apply of envs/dev.
 """
 
@@ -118,9 +118,9 @@ def applied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
 def test_local_outputs_name_the_bucket_and_queue(applied: Applied) -> None:
     outputs = applied.local.outputs()
     assert outputs["bucket_name"] == "dataquest-local"
-    assert outputs["queue_url"].endswith("/123456789012/dataquest-local-report")
+    assert outputs["report_queue_url"].endswith("/123456789012/dataquest-local-report")
     sqs = client("sqs", applied.local.endpoint)
-    assert sqs.get_queue_url(QueueName="dataquest-local-report")["QueueUrl"] == outputs["queue_url"]
+    assert sqs.get_queue_url(QueueName="dataquest-local-report")["QueueUrl"] == outputs["report_queue_url"]
     assert sqs.get_queue_url(QueueName="dataquest-local-transfer")["QueueUrl"] == outputs["transfer_queue_url"]
 
 
@@ -134,7 +134,7 @@ def test_local_bucket_has_no_tls_policy_for_plain_http_emulators(applied: Applie
 def test_local_notifies_the_queue_of_exactly_the_report_inputs(applied: Applied) -> None:
     s3 = client("s3", applied.local.endpoint)
     sqs = client("sqs", applied.local.endpoint)
-    queue_url = applied.local.outputs()["queue_url"]
+    queue_url = applied.local.outputs()["report_queue_url"]
     for key in [*TRIGGER_KEYS, "bls/pr/pr.series", "population/nation_population.json.tmp", "reports/x.json"]:
         s3.put_object(Bucket="dataquest-local", Key=key, Body=b"{}")
 
@@ -185,8 +185,8 @@ def test_dev_outputs_pass_the_pipeline_modules_outputs_through(applied: Applied)
     assert outputs == {
         "bucket_name": DEV_BUCKET,
         "bucket_arn": f"arn:aws:s3:::{DEV_BUCKET}",
-        "queue_url": sqs.get_queue_url(QueueName="dataquest-dev-report")["QueueUrl"],
-        "dead_letter_queue_url": sqs.get_queue_url(QueueName="dataquest-dev-report-dlq")["QueueUrl"],
+        "report_queue_url": sqs.get_queue_url(QueueName="dataquest-dev-report")["QueueUrl"],
+        "report_dead_letter_queue_url": sqs.get_queue_url(QueueName="dataquest-dev-report-dlq")["QueueUrl"],
         "transfer_queue_url": sqs.get_queue_url(QueueName="dataquest-dev-transfer")["QueueUrl"],
         "transfer_dead_letter_queue_url": sqs.get_queue_url(QueueName="dataquest-dev-transfer-dlq")["QueueUrl"],
         "ingest_function_name": "dataquest-dev-ingest",

@@ -39,9 +39,21 @@ variable "report_image_uri" {
 }
 
 variable "alarm_email" {
-  description = "Address subscribed to the alarm topic (confirm the mail AWS sends); null for no subscription."
+  description = "Address subscribed to the alarm topic (confirm the mail AWS sends); null for no subscription, which alarm_email_required refuses."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.alarm_email != null || !var.alarm_email_required
+    error_message = "alarm_email is required in this environment (alarm_email_required = true): without it the alarms reach nobody. Set alarm_email in <env>.local.tfvars or TF_VAR_alarm_email."
+  }
+}
+
+variable "alarm_email_required" {
+  description = "Refuse a null alarm_email (prod: its alarms must reach someone)."
+  type        = bool
+  default     = false
+  nullable    = false
 }
 
 variable "bucket_name" {

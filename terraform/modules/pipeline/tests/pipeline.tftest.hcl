@@ -198,3 +198,36 @@ run "rejects_a_name_outside_the_survey_rule" {
 
   expect_failures = [var.bls_surveys]
 }
+
+run "the_report_queue_is_notified_of_the_report_inputs_through_the_one_notification" {
+  command = apply
+
+  assert {
+    condition     = output.report_queue_url == module.report_queue.queue_url
+    error_message = "The report queue is named as such."
+  }
+
+  assert {
+    condition     = jsonencode(module.notifications.queue_ids) == jsonencode(["object-created-population-nation-population-json", "object-created-bls-pr-pr-data-0-Current"])
+    error_message = "The bucket's one notification holds an entry per report input."
+  }
+}
+
+run "an_environment_that_requires_an_alarm_email_refuses_none" {
+  command = plan
+
+  variables {
+    alarm_email_required = true
+  }
+
+  expect_failures = [var.alarm_email]
+}
+
+run "an_environment_that_requires_an_alarm_email_takes_one" {
+  command = plan
+
+  variables {
+    alarm_email_required = true
+    alarm_email          = "oncall@example.com"
+  }
+}

@@ -1,5 +1,23 @@
-# What differs from one deployment to the next. The pipeline module validates every value (an image must be given
-# by digest, an address must be one); these declarations only pass them on.
+# What differs from one environment or deployment to the next: <env>.tfvars (committed) sets the first three, the
+# deployment's own values come from <env>.local.tfvars (git-ignored), <env>.images.tfvars.json (make promote) or
+# TF_VAR_<name>. The pipeline module validates every value (an image must be given by digest, an address must be
+# one); these declarations only pass them on.
+
+variable "environment" {
+  description = "Name of the environment (dev, prod): names every resource dataquest-<environment>-... Set by <env>.tfvars."
+  type        = string
+}
+
+variable "schedule_expression" {
+  description = "When the environment's ingest runs (EventBridge Scheduler cron()); dev and prod start hours apart, so that their requests to BLS never add up. Set by <env>.tfvars."
+  type        = string
+}
+
+variable "alarm_email_required" {
+  description = "Refuse a plan without alarm_email (prod: its alarms must reach someone). Set by <env>.tfvars."
+  type        = bool
+  default     = false
+}
 
 variable "aws_region" {
   description = "Region to deploy to."

@@ -1,15 +1,15 @@
-# The dev environment: the whole pipeline (modules/pipeline). dev and prod run the same sizes, retention and
-# schedule (the literals below, equal in both, so that what is tested in dev is what runs in prod); they differ in
-# their state and in what comes in through variables.tf (images, addresses, bucket).
-
-locals {
-  environment = "dev"
-}
+# dev and prod: one root, one call of modules/pipeline. What tells them apart is in their variable files
+# (dev.tfvars, prod.tfvars: the environment's name, its schedule, whether alarms must reach someone) and their state
+# (dev.local.tfbackend / prod.local.tfbackend, or <env>.s3.tfbackend: ../../README.md). The sizes, timeouts and
+# retention below are literals shared by both: what is tested in dev is what runs in prod. `make tf-plan ENV=prod`
+# picks prod's files and its own TF_DATA_DIR, so one environment's state or plan never meets the other's.
 
 module "pipeline" {
   source = "../../modules/pipeline"
 
-  environment = local.environment
+  environment          = var.environment
+  schedule_expression  = var.schedule_expression
+  alarm_email_required = var.alarm_email_required
 
   ingest_image_uri = var.ingest_image_uri
   report_image_uri = var.report_image_uri
@@ -21,7 +21,6 @@ module "pipeline" {
   bucket_kms_key_arn   = var.bucket_kms_key_arn
   bucket_force_destroy = var.bucket_force_destroy
 
-  schedule_expression                = "cron(0 6 * * ? *)"
   schedule_timezone                  = "UTC"
   ingest_memory_size                 = 1024
   ingest_timeout                     = 900

@@ -8,14 +8,14 @@ output "bucket_arn" {
   value       = module.pipeline.bucket_arn
 }
 
-output "queue_url" {
+output "report_queue_url" {
   description = "URL of the report queue."
-  value       = module.pipeline.queue_url
+  value       = module.pipeline.report_queue_url
 }
 
-output "dead_letter_queue_url" {
+output "report_dead_letter_queue_url" {
   description = "URL of the report queue's dead-letter queue."
-  value       = module.pipeline.dead_letter_queue_url
+  value       = module.pipeline.report_dead_letter_queue_url
 }
 
 output "transfer_queue_url" {
