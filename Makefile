@@ -188,8 +188,9 @@ LOCALSTACK_IMAGE ?= localstack/localstack:$(LOCALSTACK_VERSION)
 LOCALSTACK_LOCAL_IMAGE = $(IMAGE_PREFIX)/localstack:$(LOCALSTACK_VERSION)
 LOCALSTACK_BASE_IMAGE ?= dataquest/base:trixie
 export DQ_LOCALSTACK_IMAGE := $(LOCALSTACK_IMAGE)
-# buildx when present (--provenance=false: Lambda rejects the OCI index an attestation makes), else the classic builder.
-DOCKER_BUILD = $(if $(shell docker buildx version 2>/dev/null),docker buildx build --provenance=false --load,DOCKER_BUILDKIT=0 docker build)
+# buildx when present (--provenance=false --sbom=false: an attestation makes an OCI image index, which Lambda does not
+# run and promote refuses), else the classic builder.
+DOCKER_BUILD = $(if $(shell docker buildx version 2>/dev/null),docker buildx build --provenance=false --sbom=false --load,DOCKER_BUILDKIT=0 docker build)
 BUILD_ARGS = --network host $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE))
 # Compose v2 (`docker compose`) when it answers, else v1 (`docker-compose`); COMPOSE_CLI=... chooses. Asked once, when
 # a recipe first needs it.
