@@ -1,11 +1,11 @@
 """Terraform's environments applied to moto servers, checked with boto3, planned again (no drift), destroyed.
 
-``envs/local`` gets its own moto server; ``envs/dev`` and ``envs/shared`` (the ECR repositories) share a second
+``envs/local`` gets its own moto server; dev (``envs/aws``) and ``envs/shared`` (the ECR repositories) share a second
 one. The three applies run at the same time. Each environment is applied from a temporary copy of ``terraform/``
 with a ``moto_override.tf`` pointing the provider at moto (as ``tflocal`` does), so no override file ever lands in
 the repository. dev is the root ``envs/aws`` with ``dev.tfvars``; prod is the same root with ``prod.tfvars``
 (tests/integration/test_terraform_envs.py plans both), so applying dev applies what prod runs. The least-privilege tests
-(tests/integration/terraform_least_privilege.py) run here too, on this one apply of envs/dev.
+(tests/integration/terraform_least_privilege.py) run here too, on this one apply of dev.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from urllib.parse import unquote_plus
 
 import pytest
 
-from tests.integration.terraform_least_privilege import (  # run here, on this module's one apply of envs/dev
+from tests.integration.terraform_least_privilege import (  # run here, on this module's one apply of dev
     deployed,
     enforcing,
     test_ingest_does_its_whole_job_with_only_its_roles_policies,
@@ -148,7 +148,7 @@ def test_local_notifies_the_queue_of_exactly_the_report_inputs(applied: Applied)
     assert sorted(keys) == sorted(TRIGGER_KEYS)
 
 
-# --- envs/dev ------------------------------------------------------------------------------------------------
+# --- dev, envs/aws --------------------------------------------------------------------------------------------
 
 
 def test_dev_bucket_is_versioned_encrypted_private_tls_only_with_lifecycle(applied: Applied) -> None:

@@ -225,6 +225,18 @@ resource "aws_lambda_event_source_mapping" "this" {
 
   # The mapping polls with the function's role: it needs the queue permissions first.
   depends_on = [aws_iam_role_policy.this]
+
+  lifecycle {
+    # AWS (SQS scaling): a maximum concurrency above the function's reserved concurrency makes the pollers invoke
+    # into throttles, and each throttled message counts a receive towards the dead-letter queue.
+    precondition {
+      condition = (
+        var.reserved_concurrent_executions == null || var.sqs_event_source.maximum_concurrency == null ||
+        try(var.reserved_concurrent_executions >= var.sqs_event_source.maximum_concurrency, false)
+      )
+      error_message = "${var.function_name}: reserved concurrency ${coalesce(var.reserved_concurrent_executions, -1)} is below the queue mapping's maximum_concurrency ${coalesce(var.sqs_event_source.maximum_concurrency, -1)}: throttled messages would go to the dead-letter queue; reserve at least that many, or lower maximum_concurrency."
+    }
+  }
 }
 
 # Asynchronous invocations (EventBridge Scheduler's): how often Lambda retries a failed one, for how long, and where

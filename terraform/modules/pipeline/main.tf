@@ -26,6 +26,9 @@ locals {
   # The transfers' trail (config.INGEST_LOG_PREFIX): one object per transfer outcome, under the run's folder.
   ingest_log_prefix = "${local.prefixes.logs}ingest/"
 
+  # The report mapping invokes at most this many at once (at least the function's reserved concurrency, if any).
+  report_maximum_concurrency = 2
+
   # Every function: where the data is, and who BLS may write to.
   common_environment = {
     DQ_BUCKET  = module.bucket.bucket_name
@@ -207,7 +210,7 @@ module "report" {
     queue_arn                          = module.report_queue.queue_arn
     batch_size                         = 10
     maximum_batching_window_in_seconds = var.report_batching_window_seconds
-    maximum_concurrency                = 2
+    maximum_concurrency                = local.report_maximum_concurrency
   }
 }
 

@@ -13,8 +13,10 @@ variable "contact_email" {
   type        = string
 
   validation {
-    condition     = can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.contact_email))
-    error_message = "contact_email must be an e-mail address."
+    # The package's rule (config._EMAIL_RE, DQ_CONTACT): no '<' or '>', which would break the User-Agent's
+    # (+address) form. tests/unit/test_terraform_rules.py holds the two equal.
+    condition     = can(regex("^[^@\\s<>]+@[^@\\s<>]+\\.[^@\\s<>]+$", var.contact_email))
+    error_message = "contact_email must be an e-mail address with no '<' or '>' (the package refuses those too)."
   }
 }
 
@@ -134,9 +136,11 @@ variable "transfer_streams" {
   nullable    = false
 
   validation {
-    # AWS's range for an SQS event source's maximum_concurrency.
-    condition     = var.transfer_streams >= 2 && var.transfer_streams <= 1000 && floor(var.transfer_streams) == var.transfer_streams
-    error_message = "transfer_streams must be a whole number, 2-1000 (the least maximum_concurrency AWS accepts is 2)."
+    # At least 2: the least maximum_concurrency AWS accepts. At most 16: the package's own limit
+    # (config.MAX_TRANSFER_STREAMS; above it every invocation fails at start-up). tests/unit/test_terraform_rules.py
+    # holds the bound equal to the package's.
+    condition     = var.transfer_streams >= 2 && var.transfer_streams <= 16 && floor(var.transfer_streams) == var.transfer_streams
+    error_message = "transfer_streams must be a whole number, 2-16 (AWS's least maximum_concurrency is 2; the package refuses more than 16 streams)."
   }
 }
 
@@ -224,9 +228,14 @@ variable "report_timeout" {
 }
 
 variable "report_reserved_concurrency" {
-  description = "Reserved concurrency of the report function; null reserves none."
+  description = "Reserved concurrency of the report function; null reserves none. At least the report queue mapping's maximum concurrency (2): below it, throttled notifications go to the dead-letter queue."
   type        = number
   default     = null
+
+  validation {
+    condition     = var.report_reserved_concurrency == null || try(var.report_reserved_concurrency >= local.report_maximum_concurrency, false)
+    error_message = "report_reserved_concurrency must be null or at least the report queue mapping's maximum concurrency (2): below it, throttled notifications go to the dead-letter queue (AWS's SQS scaling advice)."
+  }
 }
 
 variable "report_batching_window_seconds" {

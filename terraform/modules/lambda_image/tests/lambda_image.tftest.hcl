@@ -281,3 +281,34 @@ run "rejects_a_whole_bucket_put" {
 
   expect_failures = [var.s3_access]
 }
+
+run "rejects_reserved_concurrency_below_the_queue_mappings_maximum" {
+  command = plan
+
+  variables {
+    reserved_concurrent_executions = 1
+    sqs_event_source = {
+      queue_arn           = "arn:aws:sqs:eu-west-1:123456789012:dataquest-test-report"
+      maximum_concurrency = 2
+    }
+  }
+
+  expect_failures = [aws_lambda_event_source_mapping.this]
+}
+
+run "reserved_concurrency_at_the_queue_mappings_maximum_is_fine" {
+  command = plan
+
+  variables {
+    reserved_concurrent_executions = 2
+    sqs_event_source = {
+      queue_arn           = "arn:aws:sqs:eu-west-1:123456789012:dataquest-test-report"
+      maximum_concurrency = 2
+    }
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.this[0].scaling_config[0].maximum_concurrency == 2
+    error_message = "Reserved concurrency equal to maximum_concurrency is what AWS advises."
+  }
+}

@@ -231,3 +231,33 @@ run "an_environment_that_requires_an_alarm_email_takes_one" {
     alarm_email          = "oncall@example.com"
   }
 }
+
+run "rejects_more_streams_than_the_package_runs" {
+  command = plan
+
+  variables {
+    transfer_streams = 17
+  }
+
+  expect_failures = [var.transfer_streams]
+}
+
+run "rejects_a_contact_the_package_refuses" {
+  command = plan
+
+  variables {
+    contact_email = "Ops <ops@example.com>"
+  }
+
+  expect_failures = [var.contact_email]
+}
+
+run "rejects_report_reserved_concurrency_below_its_mappings_maximum" {
+  command = plan
+
+  variables {
+    report_reserved_concurrency = 1
+  }
+
+  expect_failures = [var.report_reserved_concurrency]
+}
