@@ -192,8 +192,8 @@ resource "aws_lambda_function" "this" {
   }
 
   # Lambda's JSON log format: its own records (start, the report with duration and memory) become JSON like ours,
-  # and our lines, JSON objects with a "level", go through as written (EMF lines, with no level, count as INFO).
-  # Lambda drops application lines below application_log_level: keep it at or below DQ_LOG_LEVEL.
+  # and our lines, JSON objects with the "timestamp" and "level" it reads (dataquest.log; EMF metric lines are
+  # INFO), are filtered by that level. Lambda drops application lines below application_log_level (at most INFO).
   logging_config {
     log_format            = "JSON"
     log_group             = aws_cloudwatch_log_group.this.name

@@ -93,14 +93,16 @@ variable "log_retention_days" {
 }
 
 variable "application_log_level" {
-  description = "Lowest level of the function's own log lines that Lambda keeps (JSON log format): TRACE, DEBUG, INFO, WARN, ERROR or FATAL. The function filters first by DQ_LOG_LEVEL; lower both to see DEBUG lines."
+  description = "Lowest level of the function's own log lines that Lambda keeps (JSON log format): TRACE, DEBUG or INFO (the metric lines are INFO: a higher level would drop them). The function filters first by DQ_LOG_LEVEL; lower both to see DEBUG lines."
   type        = string
   default     = "INFO"
   nullable    = false
 
   validation {
-    condition     = contains(["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"], var.application_log_level)
-    error_message = "application_log_level must be one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL."
+    # Lambda's levels are TRACE..FATAL; WARN and above would drop the functions' metric lines (EMF, level INFO:
+    # dataquest.log.METRICS_LEVEL) and with them the DataQuest metrics and the alarms on them.
+    condition     = contains(["TRACE", "DEBUG", "INFO"], var.application_log_level)
+    error_message = "application_log_level must be TRACE, DEBUG or INFO: the metric lines are INFO, and a higher level would drop them (and the alarms on them)."
   }
 }
 

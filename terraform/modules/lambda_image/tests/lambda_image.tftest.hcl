@@ -181,6 +181,16 @@ run "rejects_a_python_level_name_lambda_does_not_know" {
   expect_failures = [var.application_log_level]
 }
 
+run "rejects_a_level_that_would_drop_the_metric_lines" {
+  command = plan
+
+  variables {
+    application_log_level = "WARN"
+  }
+
+  expect_failures = [var.application_log_level]
+}
+
 run "a_transfer_uploads_and_logs_without_deleting_and_sends_only_to_its_queue" {
   command = plan
 
