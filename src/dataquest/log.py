@@ -36,6 +36,9 @@ __all__ = [
 
 LOGGER_NAME = "dataquest"
 METRICS_NAMESPACE = "DataQuest"
+# The deployment's environment (dev, prod), set by Terraform on every function: a dimension of every metric, so that
+# two environments in one account write two series. Unset (a local run): no such dimension.
+ENVIRONMENT_VARIABLE = "DQ_ENVIRONMENT"
 
 
 def printable(data: bytes | str, limit: int = 120) -> str:
@@ -161,9 +164,12 @@ def emit_metrics(
     stream: TextIO | None = None,
 ) -> dict[str, Any]:
     """Print one CloudWatch Embedded Metric Format line to stdout (Lambda ships it to CloudWatch Metrics), with the
-    ``timestamp`` and ``level`` Lambda's JSON log format filters on."""
+    ``timestamp`` and ``level`` Lambda's JSON log format filters on, and the ``Environment`` dimension when
+    ``DQ_ENVIRONMENT`` is set."""
     units = units or {}
     dims = dict(dimensions or {})
+    if os.environ.get(ENVIRONMENT_VARIABLE):
+        dims["Environment"] = os.environ[ENVIRONMENT_VARIABLE]
     now = time.time()
     doc: dict[str, Any] = {
         "timestamp": timestamp(now),

@@ -267,6 +267,7 @@ def test_dev_functions_run_images_by_digest_with_their_settings(applied: Applied
     expected_env = {
         "DQ_BUCKET": DEV_BUCKET,
         "DQ_CONTACT": "dq-tests@example.com",
+        "DQ_ENVIRONMENT": "dev",
         "DQ_BLS_SURVEYS": "pr",
         "DQ_POPULATION_URL": (
             "https://honolulu-api.datausa.io/tesseract/data.jsonrecords?cube=acs_yg_total_population_1"
@@ -286,6 +287,7 @@ def test_dev_functions_run_images_by_digest_with_their_settings(applied: Applied
         "transfer": {
             "DQ_BUCKET": DEV_BUCKET,
             "DQ_CONTACT": "dq-tests@example.com",
+            "DQ_ENVIRONMENT": "dev",
             "DQ_LOG_LEVEL": "INFO",
         }
         | fanout_env,
@@ -379,14 +381,18 @@ def test_dev_alarms_watch_dead_letters_errors_throttles_and_daily_success(applie
     prefix = "dataquest-dev-alarms-"
     assert sorted(n.removeprefix(prefix) for n in by_name) == [
         "ingest-errors",
+        "ingest-failed-files",
         "ingest-failures-dead-letters",
         "ingest-no-success-in-a-day",
         "ingest-throttles",
         "ingest-trigger-dead-letters",
         "report-errors",
+        "report-queue-backlog",
         "report-queue-dead-letters",
         "report-throttles",
         "transfer-errors",
+        "transfer-failed-files",
+        "transfer-queue-backlog",
         "transfer-queue-dead-letters",
         "transfer-throttles",
     ]
@@ -403,7 +409,7 @@ def test_dev_alarms_watch_dead_letters_errors_throttles_and_daily_success(applie
             a["Namespace"],
             a["MetricName"],
             a["Statistic"],
-            [(d["Name"], d["Value"]) for d in a["Dimensions"]],
+            sorted((d["Name"], d["Value"]) for d in a["Dimensions"]),
             (a["Period"], a["EvaluationPeriods"], a["ComparisonOperator"], a["Threshold"], a["TreatMissingData"]),
         )
         for name, a in by_name.items()
@@ -428,6 +434,28 @@ def test_dev_alarms_watch_dead_letters_errors_throttles_and_daily_success(applie
         f"{fn}-{kind}": ("AWS/Lambda", metric, "Sum", [("FunctionName", f"dataquest-dev-{fn}")], any_in_5_minutes)
         for fn in ["ingest", "transfer", "report"]
         for kind, metric in [("errors", "Errors"), ("throttles", "Throttles")]
+    } | {
+        # The application's own count of failed files, on the dimensions its metric lines carry (DQ_ENVIRONMENT).
+        f"{fn}-failed-files": (
+            "DataQuest",
+            "Errors",
+            "Sum",
+            sorted([("Environment", "dev"), ("Function", fn)]),
+            any_in_5_minutes,
+        )
+        for fn in ["ingest", "transfer"]
+    } | {
+        f"{label}-backlog": (
+            "AWS/SQS",
+            "ApproximateAgeOfOldestMessage",
+            "Maximum",
+            [("QueueName", queue)],
+            (300, 1, "GreaterThanThreshold", float(age), "notBreaching"),
+        )
+        for label, queue, age in [
+            ("report-queue", "dataquest-dev-report", 3600),
+            ("transfer-queue", "dataquest-dev-transfer", 21600),
+        ]
     }
     assert by_name[prefix + "report-errors"]["AlarmDescription"] == (
         "The function dataquest-dev-report failed: see its log group /aws/lambda/dataquest-dev-report."

@@ -85,7 +85,8 @@ def test_an_exception_is_logged_at_error_with_its_traceback_on_one_line(lines: i
     assert "ValueError: boom" in json.loads(line)["exception"]
 
 
-def test_a_metric_line_carries_a_level_and_a_timestamp_lambda_reads() -> None:
+def test_a_metric_line_carries_a_level_and_a_timestamp_lambda_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(log.ENVIRONMENT_VARIABLE, raising=False)
     out = io.StringIO()
     doc = log.emit_metrics({"Runs": 1}, dimensions={"Function": "ingest"}, stream=out)
     [line] = out.getvalue().splitlines()
@@ -93,3 +94,16 @@ def test_a_metric_line_carries_a_level_and_a_timestamp_lambda_reads() -> None:
     # Still an Embedded Metric Format document: the metric and its dimension at the top level, _aws describing them.
     assert doc["_aws"]["CloudWatchMetrics"][0]["Metrics"] == [{"Name": "Runs", "Unit": "Count"}]
     assert (doc["Runs"], doc["Function"]) == (1, "ingest")
+
+
+def test_metrics_carry_the_environment_so_dev_and_prod_write_two_series(monkeypatch: pytest.MonkeyPatch) -> None:
+    series = []
+    for environment in ("dev", "prod"):
+        monkeypatch.setenv(log.ENVIRONMENT_VARIABLE, environment)
+        doc = log.emit_metrics({"Errors": 1}, dimensions={"Function": "transfer"}, stream=io.StringIO())
+        [dimension_set] = doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
+        series.append({name: doc[name] for name in dimension_set})
+    assert series == [
+        {"Environment": "dev", "Function": "transfer"},
+        {"Environment": "prod", "Function": "transfer"},
+    ]

@@ -30,9 +30,11 @@ locals {
   report_maximum_concurrency = 2
 
   # Every function: where the data is, and who BLS may write to.
+  # DQ_ENVIRONMENT: a dimension of every DataQuest metric (two environments in one account, two series).
   common_environment = {
-    DQ_BUCKET  = module.bucket.bucket_name
-    DQ_CONTACT = var.contact_email
+    DQ_BUCKET      = module.bucket.bucket_name
+    DQ_CONTACT     = var.contact_email
+    DQ_ENVIRONMENT = var.environment
   }
 
   function_environment = merge(local.common_environment, {
@@ -244,4 +246,19 @@ module "alarms" {
     report   = module.report.function_name
   }
   daily_function_key = "ingest"
+
+  # The files the planner and the transfers failed on (their EMF Errors metric, with this environment's dimension):
+  # minutes after the failure, where the transfer dead-letter queue fills only after its receives (hours).
+  application_errors = {
+    for fn in ["ingest", "transfer"] : fn => {
+      namespace   = "DataQuest"
+      metric_name = "Errors"
+      dimensions  = { Environment = var.environment, Function = fn }
+    }
+  }
+
+  work_queues = {
+    report-queue   = { queue_name = module.report_queue.queue_name, max_age_seconds = var.report_queue_max_age_seconds }
+    transfer-queue = { queue_name = module.transfer_queue.queue_name, max_age_seconds = var.transfer_queue_max_age_seconds }
+  }
 }

@@ -271,3 +271,17 @@ variable "ingest_maximum_event_age_seconds" {
     error_message = "ingest_maximum_event_age_seconds must be 60-21600."
   }
 }
+
+variable "report_queue_max_age_seconds" {
+  description = "Age of the report queue's oldest message past which its backlog alarm fires (a report takes minutes; a failed one is retried after the visibility timeout, 6 x report_timeout)."
+  type        = number
+  default     = 3600
+  nullable    = false
+}
+
+variable "transfer_queue_max_age_seconds" {
+  description = "Age of the transfer queue's oldest message past which its backlog alarm fires: a day's plan is transferred transfer_streams files at a time, so a big first mirror takes hours."
+  type        = number
+  default     = 21600
+  nullable    = false
+}

@@ -102,6 +102,7 @@ run "the_transfer_function_is_the_ingest_image_with_the_transfer_handler" {
     condition = module.transfer.function_environment_variables == tomap({
       DQ_BUCKET             = module.bucket.bucket_name
       DQ_CONTACT            = "dq-tests@example.com"
+      DQ_ENVIRONMENT        = "test"
       DQ_BLS_BASE_URL       = "https://download.bls.gov/pub/time.series/"
       DQ_REQUEST_INTERVAL   = "1"
       DQ_TRANSFER_STREAMS   = "2"
@@ -260,4 +261,21 @@ run "rejects_report_reserved_concurrency_below_its_mappings_maximum" {
   }
 
   expect_failures = [var.report_reserved_concurrency]
+}
+
+run "failed_files_and_backlogs_are_alarmed_per_environment" {
+  command = apply
+
+  assert {
+    condition = alltrue([
+      for name in ["ingest-failed-files", "transfer-failed-files", "report-queue-backlog", "transfer-queue-backlog"] :
+      contains(keys(module.alarms.alarm_arns), "dataquest-test-alarms-${name}")
+    ])
+    error_message = "The planner's and the transfers' failed files, and both work queues' age, are alarmed."
+  }
+
+  assert {
+    condition     = module.ingest.function_environment_variables.DQ_ENVIRONMENT == "test" && module.report.function_environment_variables.DQ_ENVIRONMENT == "test"
+    error_message = "Every function gets its environment: a dimension of its metrics."
+  }
 }
