@@ -77,7 +77,7 @@ def test_the_transfer_role_is_the_transfer_policy_and_nothing_more(deployed: Dep
         f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/dataquest-dev-transfer:*"
     }
     assert (actions("ListDataBucket"), resources("ListDataBucket")) == (
-        {"s3:ListBucket", "s3:ListBucketVersions"},
+        {"s3:ListBucket"},
         {bucket},
     )
     assert resources("ReadPrefixes") == {f"{objects}bls/*"}

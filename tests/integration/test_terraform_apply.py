@@ -175,6 +175,14 @@ def test_dev_bucket_is_versioned_encrypted_private_tls_only_with_lifecycle(appli
     assert lifecycle["abort-incomplete-multipart-uploads"]["AbortIncompleteMultipartUpload"] == {
         "DaysAfterInitiation": 1
     }
+    # The runs' trail expires; the lease's heartbeat versions (one every 20 s) are kept a day.
+    assert (lifecycle["expire-logs"]["Filter"]["Prefix"], lifecycle["expire-logs"]["Expiration"]["Days"]) == (
+        "_logs/",
+        90,
+    )
+    assert lifecycle["expire-locks"]["Filter"]["Prefix"] == "_locks/"
+    assert lifecycle["expire-locks"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
+    assert "Expiration" not in lifecycle["expire-locks"]
     tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=DEV_BUCKET)["TagSet"]}
     assert tags == {"Project": "RearcDataQuest", "Environment": "dev"}
 

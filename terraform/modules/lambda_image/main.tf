@@ -55,7 +55,7 @@ data "aws_iam_policy_document" "this" {
       sid = "ListDataBucket"
       # ListBucketMultipartUploads: a sync first aborts the multipart uploads a killed run left under its prefix.
       actions = concat(
-        ["s3:ListBucket", "s3:ListBucketVersions"],
+        ["s3:ListBucket"],
         try(var.s3_access.list_multipart_uploads, false) ? ["s3:ListBucketMultipartUploads"] : [],
       )
       resources = [local.bucket_arn]
@@ -65,8 +65,12 @@ data "aws_iam_policy_document" "this" {
   dynamic "statement" {
     for_each = length(local.read_arns) > 0 ? [1] : []
     content {
-      sid       = "ReadPrefixes"
-      actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectAttributes"]
+      sid = "ReadPrefixes"
+      # GetObjectVersion: a GET naming a VersionId (the report pins the inputs it read); only where asked.
+      actions = concat(
+        ["s3:GetObject", "s3:GetObjectTagging"],
+        try(var.s3_access.read_versions, false) ? ["s3:GetObjectVersion"] : [],
+      )
       resources = local.read_arns
     }
   }

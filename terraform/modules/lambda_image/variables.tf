@@ -109,7 +109,7 @@ variable "application_log_level" {
 variable "s3_access" {
   description = <<-EOT
     What the function may do in the data bucket. Prefixes end with "/" and grant every key below them:
-    read_prefixes (get), write_prefixes (put, tag, delete, multipart), upload_prefixes (put, tag, multipart: no
+    read_prefixes (get, and get a given version with read_versions), write_prefixes (put, tag, delete, multipart), upload_prefixes (put, tag, multipart: no
     delete), put_prefixes (put only), list_bucket (also makes a missing key answer 404 instead of 403),
     list_multipart_uploads (with list_bucket: find the uploads a killed run left, to abort them). Null grants
     nothing in S3.
@@ -121,6 +121,7 @@ variable "s3_access" {
     upload_prefixes = optional(list(string), [])
     put_prefixes    = optional(list(string), [])
     list_bucket     = optional(bool, false)
+    read_versions   = optional(bool, false)
 
     list_multipart_uploads = optional(bool, false)
   })

@@ -59,6 +59,12 @@ module "bucket" {
   kms_key_arn                        = var.bucket_kms_key_arn
   noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
   force_destroy                      = var.bucket_force_destroy
+
+  # The runs' trail is kept run_logs_expiration_days; the lease's heartbeat versions a day.
+  prefix_expirations = {
+    (local.prefixes.logs)  = { expiration_days = var.run_logs_expiration_days, noncurrent_days = 1 }
+    (local.prefixes.locks) = { noncurrent_days = 1 }
+  }
 }
 
 module "report_queue" {
@@ -206,6 +212,8 @@ module "report" {
     read_prefixes  = [local.prefixes.bls, local.prefixes.population, local.prefixes.reports]
     write_prefixes = [local.prefixes.reports]
     list_bucket    = true
+    # The report reads its inputs at the versions it recorded (GetObject with VersionId).
+    read_versions = true
   }
 
   sqs_event_source = {

@@ -285,3 +285,15 @@ variable "transfer_queue_max_age_seconds" {
   default     = 21600
   nullable    = false
 }
+
+variable "run_logs_expiration_days" {
+  description = "Days the runs' trail (one object per event under _logs/, read by `dataquest status`) is kept."
+  type        = number
+  default     = 90
+  nullable    = false
+
+  validation {
+    condition     = var.run_logs_expiration_days >= 1 && floor(var.run_logs_expiration_days) == var.run_logs_expiration_days
+    error_message = "run_logs_expiration_days must be a whole number of days, at least 1."
+  }
+}

@@ -43,9 +43,9 @@ run "the_sync_may_list_and_abort_stale_multipart_uploads" {
 
   assert {
     condition = toset(one([for s in data.aws_iam_policy_document.this.statement : s.actions if s.sid == "ListDataBucket"])) == toset(
-      ["s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads"]
+      ["s3:ListBucket", "s3:ListBucketMultipartUploads"]
     )
-    error_message = "The bucket-level grant is ListBucket, ListBucketVersions and ListBucketMultipartUploads."
+    error_message = "The bucket-level grant is ListBucket and ListBucketMultipartUploads (no function lists versions)."
   }
 
   assert {
@@ -67,9 +67,31 @@ run "no_multipart_listing_unless_asked" {
 
   assert {
     condition = toset(one([for s in data.aws_iam_policy_document.this.statement : s.actions if s.sid == "ListDataBucket"])) == toset(
-      ["s3:ListBucket", "s3:ListBucketVersions"]
+      ["s3:ListBucket"]
     )
     error_message = "Listing multipart uploads is granted only to a function that asks for it."
+  }
+
+  assert {
+    condition     = toset(one([for s in data.aws_iam_policy_document.this.statement : s.actions if s.sid == "ReadPrefixes"])) == toset(["s3:GetObject", "s3:GetObjectTagging"])
+    error_message = "Reading is GetObject and its tags: no versions or attributes unless asked (no function calls them)."
+  }
+}
+
+run "reading_given_versions_only_where_asked" {
+  command = plan
+
+  variables {
+    s3_access = {
+      bucket_arn    = "arn:aws:s3:::dataquest-test"
+      read_prefixes = ["reports/"]
+      read_versions = true
+    }
+  }
+
+  assert {
+    condition     = contains(one([for s in data.aws_iam_policy_document.this.statement : s.actions if s.sid == "ReadPrefixes"]), "s3:GetObjectVersion")
+    error_message = "read_versions grants GetObjectVersion (a GET naming a VersionId)."
   }
 }
 
