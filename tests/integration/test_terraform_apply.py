@@ -202,7 +202,33 @@ def test_dev_outputs_pass_the_pipeline_modules_outputs_through(applied: Applied)
         "report_function_name": "dataquest-dev-report",
         "schedule_name": "dataquest-dev-ingest-daily",
         "alarm_topic_arn": f"arn:aws:sns:{REGION}:{ACCOUNT}:dataquest-dev-alarms",
+        "dashboard_name": "dataquest-dev",
     }
+
+
+def test_dev_dashboard_shows_the_environments_runs_files_errors_queues_duration_memory_and_report_age(
+    applied: Applied,
+) -> None:
+    body = json.loads(
+        client("cloudwatch", applied.dev.endpoint).get_dashboard(DashboardName="dataquest-dev")["DashboardBody"]
+    )
+    titles = [w["properties"]["title"] for w in body["widgets"]]
+    assert titles == [
+        "Runs and their outcome (ingest, per day)",
+        "Files and bytes moved per day",
+        "Transfer errors (files failed, per hour)",
+        "Queues: depth and age of the oldest message",
+        "Duration against the timeout (maximum, ms)",
+        "Memory used against the limit (MB, per function and hour)",
+        "Report age: the latest reports written",
+    ]
+    errors = body["widgets"][2]["properties"]["metrics"]
+    assert [m[:6] for m in errors] == [
+        ["DataQuest", "Errors", "Environment", "dev", "Function", fn] for fn in ("ingest", "transfer")
+    ]
+    queues = {m[3] for m in body["widgets"][3]["properties"]["metrics"]}
+    assert {"dataquest-dev-report", "dataquest-dev-transfer", "dataquest-dev-transfer-dlq"} <= queues
+    assert "'/aws/lambda/dataquest-dev-report'" in body["widgets"][6]["properties"]["query"]
 
 
 def test_dev_queue_redrives_to_its_dead_letter_queue_and_admits_only_the_bucket(applied: Applied) -> None:

@@ -52,3 +52,8 @@ output "alarm_topic_arn" {
   description = "ARN of the SNS topic the alarms notify."
   value       = module.pipeline.alarm_topic_arn
 }
+
+output "dashboard_name" {
+  description = "Name of the environment's CloudWatch dashboard."
+  value       = module.pipeline.dashboard_name
+}

@@ -270,3 +270,29 @@ module "alarms" {
     transfer-queue = { queue_name = module.transfer_queue.queue_name, max_age_seconds = var.transfer_queue_max_age_seconds }
   }
 }
+
+module "dashboard" {
+  source = "../dashboard"
+
+  name        = local.name
+  environment = var.environment
+  functions = {
+    ingest   = { name = module.ingest.function_name, timeout_seconds = var.ingest_timeout }
+    transfer = { name = module.transfer.function_name, timeout_seconds = var.transfer_timeout }
+    report   = { name = module.report.function_name, timeout_seconds = var.report_timeout }
+  }
+  daily_function_key   = "ingest"
+  transfer_functions   = ["ingest", "transfer"]
+  report_function_name = module.report.function_name
+
+  work_queues = {
+    report-queue   = module.report_queue.queue_name
+    transfer-queue = module.transfer_queue.queue_name
+  }
+  dead_letter_queues = {
+    report-queue-dlq    = module.report_queue.dead_letter_queue_name
+    transfer-queue-dlq  = module.transfer_queue.dead_letter_queue_name
+    ingest-trigger-dlq  = module.schedule.dead_letter_queue_name
+    ingest-failures-dlq = module.ingest.on_failure_queue_name
+  }
+}
