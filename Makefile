@@ -366,6 +366,16 @@ tf-env-check: env-guard
 	$(if $(and $(TF_IS_AWS),$(TF_SHARED_VALUES)),$(error $(TF_SHARED_VALUES): Terraform loads these in dev and prod alike; move the values to $(TF_AWS)/$(ENV).local.tfvars))
 	@:
 
+# State in S3 for ENV (CI, or a team): backend_override.tf (git-ignored) makes the root's backend "s3", and
+# <env>.s3.tfbackend names the bucket and ENV's own key. TF_STATE_BUCKET=<bucket> AWS_REGION=<region>.
+.PHONY: tf-s3-backend
+tf-s3-backend: tf-env-check ## write ENV's S3 backend settings (TF_STATE_BUCKET, AWS_REGION) for dev or prod
+	$(if $(TF_IS_AWS),,$(error tf-s3-backend: ENV must be dev or prod, not $(ENV)))
+	$(if $(TF_STATE_BUCKET),,$(error tf-s3-backend: set TF_STATE_BUCKET=<the state bucket>))
+	printf 'terraform {\n  backend "s3" {}\n}\n' > $(TF_AWS)/backend_override.tf
+	printf 'bucket       = "%s"\nkey          = "dataquest/%s/terraform.tfstate"\nregion       = "%s"\nencrypt      = true\nuse_lockfile = true\n' \
+	  '$(TF_STATE_BUCKET)' '$(ENV)' '$(or $(AWS_REGION),us-east-1)' > $(TF_AWS)/$(ENV).s3.tfbackend
+
 .PHONY: tf-init
 tf-init: tf-env-check ## terraform init of ENV (its own TF_DATA_DIR and backend settings; TF_INIT_ARGS=-migrate-state...)
 	$(TF_ENV) init $(TF_INIT_FLAGS) $(TF_BACKEND) $(TF_INIT_ARGS)

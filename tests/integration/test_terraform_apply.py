@@ -68,6 +68,11 @@ __all__ = [  # the least-privilege tests and their fixtures, collected in this m
 ]
 
 TRIGGER_KEYS = ["population/nation_population.json", "bls/pr/pr.data.0.Current"]
+SHARED_VARS = [
+    "-var=force_delete=true",
+    "-var=github_repository=example/dataquest",
+    "-var=terraform_state_bucket=example-terraform-state",
+]
 
 
 @dataclass
@@ -95,7 +100,7 @@ def applied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
             # envs/local takes the endpoint as its one variable: no override file needed.
             local=copy_env(tmp, "local", local_endpoint, [f"-var=aws_endpoint_url={local_endpoint}"], False),
             dev=copy_env(tmp, "dev", dev_endpoint, DEV_VARS, True),
-            shared=copy_env(tmp, "shared", dev_endpoint, ["-var=force_delete=true"], True),
+            shared=copy_env(tmp, "shared", dev_endpoint, SHARED_VARS, True),
             timings={},
         )
         for deployment in result.all:
@@ -203,6 +208,8 @@ def test_dev_outputs_pass_the_pipeline_modules_outputs_through(applied: Applied)
         "schedule_name": "dataquest-dev-ingest-daily",
         "alarm_topic_arn": f"arn:aws:sns:{REGION}:{ACCOUNT}:dataquest-dev-alarms",
         "dashboard_name": "dataquest-dev",
+        "ingest_image_uri": INGEST_IMAGE,
+        "report_image_uri": REPORT_IMAGE,
     }
 
 
@@ -521,6 +528,39 @@ def test_shared_repositories_are_immutable_scanned_and_expire_only_untagged_imag
         assert [r["selection"]["tagStatus"] for r in rules] == ["untagged"]
         assert rules[0]["selection"]["countNumber"] == 10
     assert set(applied.shared.outputs()["repository_urls"]) == {"ingest", "report"}
+
+
+def test_shared_lets_only_this_repositorys_actions_plan_and_only_its_environments_deploy(applied: Applied) -> None:
+    iam = client("iam", applied.shared.endpoint)
+    [provider] = iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+    assert provider["Arn"].endswith(":oidc-provider/token.actions.githubusercontent.com")
+    subjects = {}
+    for role in ("plan", "deploy"):
+        trust = iam.get_role(RoleName=f"dataquest-github-{role}-{REGION}")["Role"]["AssumeRolePolicyDocument"]
+        [statement] = trust["Statement"]
+        assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+        assert statement["Condition"]["StringEquals"]["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
+        subjects[role] = sorted(
+            _as_list(statement["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"])
+        )
+    assert subjects == {
+        "plan": ["repo:example/dataquest:pull_request", "repo:example/dataquest:ref:refs/heads/main"],
+        "deploy": ["repo:example/dataquest:environment:dev", "repo:example/dataquest:environment:prod"],
+    }
+    # The plan role reads; the deploy role writes dataquest-* resources and its state, nothing else.
+    attached = iam.list_attached_role_policies(RoleName=f"dataquest-github-plan-{REGION}")["AttachedPolicies"]
+    assert [p["PolicyName"] for p in attached] == ["ReadOnlyAccess"]
+    assert iam.list_role_policies(RoleName=f"dataquest-github-plan-{REGION}")["PolicyNames"] == []
+    policy = iam.get_role_policy(RoleName=f"dataquest-github-deploy-{REGION}", PolicyName="deploy-dataquest")
+    for statement in policy["PolicyDocument"]["Statement"]:
+        resources = _as_list(statement["Resource"])
+        if statement["Sid"] == "Unscoped":
+            assert all(not a.startswith(("iam:", "s3:", "sqs:")) for a in _as_list(statement["Action"]))
+        elif statement["Sid"] == "TerraformState":
+            state = "arn:aws:s3:::example-terraform-state"
+            assert sorted(resources) == [state, f"{state}/dataquest/*"]
+        else:
+            assert all("dataquest" in r for r in resources), statement
 
 
 # --- least privilege -----------------------------------------------------------------------------------------

@@ -57,3 +57,13 @@ output "dashboard_name" {
   description = "Name of the environment's CloudWatch dashboard."
   value       = module.pipeline.dashboard_name
 }
+
+output "ingest_image_uri" {
+  description = "The ingest image this environment runs, by digest: what a pull request's plan keeps (it plans infrastructure, not a new image)."
+  value       = module.pipeline.ingest_image_uri
+}
+
+output "report_image_uri" {
+  description = "The report image this environment runs, by digest: what a pull request's plan keeps (it plans infrastructure, not a new image)."
+  value       = module.pipeline.report_image_uri
+}

@@ -9,7 +9,8 @@ terraform {
   }
 
   # The backend's type; its settings come per environment from -backend-config=<env>.local.tfbackend (a state file
-  # of its own) or, after changing "local" to "s3" here, <env>.s3.tfbackend (../../README.md, Remote state).
+  # of its own) or, with a backend_override.tf saying "s3" (make tf-s3-backend writes both), <env>.s3.tfbackend
+  # (../../README.md, Remote state).
   backend "local" {}
 }
 
