@@ -94,8 +94,11 @@ def applied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
     with ExitStack() as stack:
         # Processes, not in-process servers: moto's state is per process, and each env needs an account of its own.
         local_endpoint = stack.enter_context(moto_process())
-        # The dev server keeps the functions' LoggingConfig, as AWS does (moto drops it).
-        dev_endpoint = stack.enter_context(moto_process(module="tests.support.moto_lambda"))
+        # The dev server keeps the functions' LoggingConfig, as AWS does (moto drops it), and knows AWS's managed
+        # policies, as IAM does (envs/shared attaches ReadOnlyAccess to the GitHub plan role).
+        dev_endpoint = stack.enter_context(
+            moto_process(module="tests.support.moto_lambda", env={"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"})
+        )
         result = Applied(
             # envs/local takes the endpoint as its one variable: no override file needed.
             local=copy_env(tmp, "local", local_endpoint, [f"-var=aws_endpoint_url={local_endpoint}"], False),

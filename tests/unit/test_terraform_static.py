@@ -69,7 +69,7 @@ def test_module_has_the_house_layout_and_a_main_resource_named_this(module: Path
         sources = sorted(_arguments(body)["source"] for body in _blocks(main, "module").values())
         # ingest, transfer and report functions; the report and transfer queues; the bucket's one notification.
         modules = ["alarms", "bucket", "dashboard", "lambda_image", "lambda_image", "lambda_image", "notifications"]
-        modules += ["queue", "queue", "schedule"]
+        modules += ["private_network", "queue", "queue", "schedule"]
         assert sources == [f'"../{name}"' for name in modules]
     else:
         assert re.search(r'^resource "[a-z0-9_]+" "this" \{', main, flags=re.MULTILINE)

@@ -157,6 +157,15 @@ data "aws_iam_policy_document" "this" {
   }
 }
 
+# In a VPC, Lambda creates and deletes the function's network interfaces with its role: AWS's managed policy for
+# that (its EC2 actions take no narrower resource than "*").
+resource "aws_iam_role_policy_attachment" "vpc" {
+  count = var.vpc_config == null ? 0 : 1
+
+  role       = aws_iam_role.this.name
+  policy_arn = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+}
+
 resource "aws_iam_role_policy" "this" {
   name   = "least-privilege"
   role   = aws_iam_role.this.id
@@ -166,7 +175,7 @@ resource "aws_iam_role_policy" "this" {
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_50:X-Ray's write API accepts only Resource "*", which the least-privilege review forbids; logs and EMF metrics cover a daily job
   #checkov:skip=CKV_AWS_116:a function's DLQ is superseded by async_invocation's on-failure destination (aws_lambda_function_event_invoke_config, with the whole invocation record); an SQS consumer's failures go to its queue's dead-letter queue
-  #checkov:skip=CKV_AWS_117:the function reaches only public endpoints (BLS, DataUSA) and AWS APIs; a VPC would add NAT cost and no protection
+  #checkov:skip=CKV_AWS_117:a VPC is optional (vpc_config, the pipeline's private_network): off by default, it adds NAT and endpoint cost for a function that reaches only public sources and AWS APIs
   #checkov:skip=CKV_AWS_173:the environment holds a bucket name, a contact address and public URLs, no secrets
   #checkov:skip=CKV_AWS_272:Lambda code signing does not apply to container images; images are pinned by digest instead
   #checkov:skip=CKV_AWS_115:reserved concurrency is a variable; accounts at the default limit of 10 cannot reserve any, so it is not forced on
@@ -185,6 +194,15 @@ resource "aws_lambda_function" "this" {
     for_each = length(var.command) > 0 ? [1] : []
     content {
       command = var.command
+    }
+  }
+
+  # In private subnets (optional): the function reaches AWS through the VPC's endpoints, the internet through a NAT.
+  dynamic "vpc_config" {
+    for_each = var.vpc_config == null ? [] : [var.vpc_config]
+    content {
+      subnet_ids         = vpc_config.value.subnet_ids
+      security_group_ids = vpc_config.value.security_group_ids
     }
   }
 
@@ -208,7 +226,7 @@ resource "aws_lambda_function" "this" {
   tags = var.tags
 
   # The function must not start (and create its own log group) before its group and permissions exist.
-  depends_on = [aws_iam_role_policy.this, aws_cloudwatch_log_group.this]
+  depends_on = [aws_iam_role_policy.this, aws_cloudwatch_log_group.this, aws_iam_role_policy_attachment.vpc]
 }
 
 resource "aws_lambda_event_source_mapping" "this" {

@@ -217,3 +217,12 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "vpc_config" {
+  description = "Private subnets and security groups to run the function in (it then reaches AWS through VPC endpoints and the internet through the subnets' NAT); null for Lambda's own network."
+  type = object({
+    subnet_ids         = list(string)
+    security_group_ids = list(string)
+  })
+  default = null
+}

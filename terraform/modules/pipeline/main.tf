@@ -29,6 +29,12 @@ locals {
   # The report mapping invokes at most this many at once (at least the function's reserved concurrency, if any).
   report_maximum_concurrency = 2
 
+  # Every function, when private_network is set: its subnets and security group.
+  vpc_config = var.private_network == null ? null : {
+    subnet_ids         = module.private_network["this"].subnet_ids
+    security_group_ids = [module.private_network["this"].security_group_id]
+  }
+
   # Every function: where the data is, and who BLS may write to.
   # DQ_ENVIRONMENT: a dimension of every DataQuest metric (two environments in one account, two series).
   common_environment = {
@@ -120,8 +126,21 @@ module "transfer_queue" {
   max_receive_count        = var.transfer_max_receive_count
 }
 
+# Optional: the functions in private subnets, with the endpoints they need (modules/private_network).
+module "private_network" {
+  source   = "../private_network"
+  for_each = var.private_network == null ? {} : { this = var.private_network }
+
+  name            = local.name
+  vpc_id          = each.value.vpc_id
+  subnet_ids      = each.value.subnet_ids
+  route_table_ids = each.value.route_table_ids
+}
+
 module "ingest" {
   source = "../lambda_image"
+
+  vpc_config = local.vpc_config
 
   function_name                  = "${local.name}-ingest"
   description                    = "Mirrors BLS time.series surveys and DataUSA population into ${local.bucket_name}."
@@ -155,6 +174,8 @@ module "ingest" {
 
 module "transfer" {
   source = "../lambda_image"
+
+  vpc_config = local.vpc_config
 
   function_name = "${local.name}-transfer"
   description   = "Mirrors the BLS files the planner queued into ${local.bucket_name}, resuming a file bigger than one invocation."
@@ -194,6 +215,8 @@ module "transfer" {
 
 module "report" {
   source = "../lambda_image"
+
+  vpc_config = local.vpc_config
 
   function_name                  = "${local.name}-report"
   description                    = "Computes the report from the mirrored BLS data and population in ${local.bucket_name}."

@@ -297,3 +297,13 @@ variable "run_logs_expiration_days" {
     error_message = "run_logs_expiration_days must be a whole number of days, at least 1."
   }
 }
+
+variable "private_network" {
+  description = "Run the functions in private subnets (off when null): vpc_id, subnet_ids (with a NAT route to the internet, for BLS and DataUSA) and their route_table_ids. Adds the S3 gateway endpoint and an SQS interface endpoint (~7.3 USD a month per subnet's zone, plus the NAT's own cost)."
+  type = object({
+    vpc_id          = string
+    subnet_ids      = list(string)
+    route_table_ids = list(string)
+  })
+  default = null
+}

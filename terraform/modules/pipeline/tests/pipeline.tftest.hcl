@@ -279,3 +279,36 @@ run "failed_files_and_backlogs_are_alarmed_per_environment" {
     error_message = "Every function gets its environment: a dimension of its metrics."
   }
 }
+
+run "no_private_network_by_default" {
+  command = plan
+
+  assert {
+    condition     = length(module.private_network) == 0
+    error_message = "The functions run in Lambda's own network unless private_network is set."
+  }
+}
+
+run "private_network_puts_every_function_in_the_subnets_with_the_endpoints" {
+  command = apply
+
+  variables {
+    private_network = {
+      vpc_id          = "vpc-0123456789abcdef0"
+      subnet_ids      = ["subnet-0aaaaaaaaaaaaaaaa"]
+      route_table_ids = ["rtb-0123456789abcdef0"]
+    }
+  }
+
+  assert {
+    condition     = module.private_network["this"].endpoint_service_names == ["com.amazonaws.us-east-1.s3", "com.amazonaws.us-east-1.sqs"]
+    error_message = "The S3 gateway and SQS interface endpoints."
+  }
+
+  assert {
+    condition = alltrue([
+      for fn in [module.ingest, module.transfer, module.report] : fn.function_subnet_ids == toset(["subnet-0aaaaaaaaaaaaaaaa"])
+    ])
+    error_message = "Every function runs in the given subnets."
+  }
+}
