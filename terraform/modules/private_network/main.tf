@@ -6,6 +6,7 @@
 data "aws_region" "current" {}
 
 resource "aws_security_group" "this" {
+  #checkov:skip=CKV2_AWS_5:attached to the functions by their vpc_config (modules/lambda_image), which checkov cannot link across modules
   name        = "${var.name}-functions"
   description = "dataquest functions: HTTPS out (AWS endpoints in the VPC, BLS and DataUSA through the NAT)."
   vpc_id      = var.vpc_id
