@@ -20,6 +20,7 @@ module "pipeline" {
   bucket_name          = var.bucket_name
   bucket_kms_key_arn   = var.bucket_kms_key_arn
   bucket_force_destroy = var.bucket_force_destroy
+  private_network      = var.private_network
 
   schedule_timezone                  = "UTC"
   ingest_memory_size                 = 1024

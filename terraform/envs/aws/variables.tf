@@ -69,3 +69,13 @@ variable "bucket_force_destroy" {
   type        = bool
   default     = null
 }
+
+variable "private_network" {
+  description = "Run the functions in these private subnets (vpc_id, subnet_ids with a NAT route, route_table_ids), with the S3 and SQS endpoints; null (the default) for Lambda's own network. Costs: ../../README.md, Private networking."
+  type = object({
+    vpc_id          = string
+    subnet_ids      = list(string)
+    route_table_ids = list(string)
+  })
+  default = null
+}
