@@ -193,8 +193,9 @@ LOCALSTACK_IMAGE ?= localstack/localstack:$(LOCALSTACK_VERSION)
 LOCALSTACK_LOCAL_IMAGE = $(IMAGE_PREFIX)/localstack:$(LOCALSTACK_VERSION)
 LOCALSTACK_BASE_IMAGE ?= dataquest/base:trixie
 export DQ_LOCALSTACK_IMAGE := $(LOCALSTACK_IMAGE)
-# buildx when present (--provenance=false: Lambda rejects the OCI index an attestation makes), else the classic builder.
-DOCKER_BUILD = $(if $(shell docker buildx version 2>/dev/null),docker buildx build --provenance=false --load,DOCKER_BUILDKIT=0 docker build)
+# buildx when present (--provenance=false --sbom=false: an attestation makes an OCI image index, which Lambda does not
+# run and promote refuses), else the classic builder.
+DOCKER_BUILD = $(if $(shell docker buildx version 2>/dev/null),docker buildx build --provenance=false --sbom=false --load,DOCKER_BUILDKIT=0 docker build)
 BUILD_ARGS = --network host $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE))
 # Compose v2 (`docker compose`) when it answers, else v1 (`docker-compose`); COMPOSE_CLI=... chooses. Asked once, when
 # a recipe first needs it.
@@ -292,7 +293,7 @@ local-up: images $(if $(filter moto,$(EMULATOR)),moto-image,$(if $(filter $(LOCA
 	$(TF_LOCAL) apply -input=false -auto-approve -no-color $(TF_STATE) -var aws_endpoint_url=http://127.0.0.1:$(DQ_AWS_PORT) >$(LOCAL_DIR)/terraform-apply.log 2>&1 \
 	  || { tail -n 40 $(LOCAL_DIR)/terraform-apply.log >&2; echo "local-up: terraform apply to the emulator failed" >&2; exit 1; }
 	DQ_BUCKET=$$($(TF_LOCAL) output $(TF_STATE) -raw bucket_name) \
-	DQ_QUEUE=$$($(call TF_LOCAL_OUTPUT,report_queue_url,queue_url) | sed 's#.*/##') \
+	DQ_QUEUE=$$($(TF_LOCAL) output $(TF_STATE) -raw report_queue_url | sed 's#.*/##') \
 	DQ_TRANSFER_QUEUE=$$($(TF_LOCAL) output $(TF_STATE) -raw transfer_queue_url | sed 's#.*/##') \
 	DQ_TRANSFER_QUEUE_URL=http://aws:4566/$$($(TF_LOCAL) output $(TF_STATE) -raw transfer_queue_url | sed 's#^[a-z]*://[^/]*/##') \
 	$(COMPOSE) up -d
@@ -330,9 +331,9 @@ push: env-guard install images ## build both images, tag them with the git commi
 	echo "push: next: make promote ENV=$(ENV) FROM=$(GIT_SHA)" >&2
 
 .PHONY: promote
-promote: env-guard install ## promote FROM (default: this commit) to TO (default: ENV-FROM) by digest, refusing an image not built for ARCH; write terraform/envs/ENV/images.auto.tfvars.json
+promote: env-guard install ## promote FROM (default: this commit) to TO (default: ENV-FROM) by digest, refusing an image index or another ARCH; write terraform/envs/aws/ENV.images.tfvars.json
 	$(PY) -m dataquest.cli promote release --env $(ENV) --from $(FROM) $(if $(TO),--to $(TO)) --prefix $(ECR_PREFIX) --architecture $(ARCH) \
-	  --tfvars terraform/envs/$(ENV)/images.auto.tfvars.json
+	  --tfvars $(TF_AWS)/$(ENV).images.tfvars.json
 
 define wait_healthy
 for _ in $$(seq 180); do \
@@ -348,7 +349,7 @@ env-guard:
 	@:
 
 # The deployed functions of ENV, named by its Terraform outputs: need that state (make tf-apply) and AWS credentials.
-TF_OUTPUT = $$(terraform -chdir=terraform/envs/$(ENV) output -raw $(1) 2>/dev/null || { echo "$(2): no $(1) in the Terraform state of envs/$(ENV): deploy it first (make tf-apply ENV=$(ENV)), with the state's backend configured" >&2; exit 1; })
+TF_OUTPUT = $$($(TF_ENV) output -raw $(1) 2>/dev/null || { echo "$(2): no $(1) in the Terraform state of $(ENV) ($(TF_DIR)): deploy it first (make tf-apply ENV=$(ENV))" >&2; exit 1; })
 
 .PHONY: invoke
 invoke: env-guard install-run ## invoke ENV's ingest function once (needs its Terraform state and AWS credentials) and print its summary
@@ -364,12 +365,26 @@ logs: env-guard install-run ## follow ENV's function logs (both log groups; need
 SINCE ?= 10m
 
 # --- Terraform (terraform/README.md) ---------------------------------------------------------------------------
-# ENV=dev|prod|shared|local (default dev); TF_ARGS passes anything else, e.g. TF_ARGS=-var-file=dev.tfvars.
+# ENV=dev|prod|shared|local (default dev); TF_ARGS passes anything else to plan/apply/destroy, TF_INIT_ARGS to init.
+# dev and prod are one root, terraform/envs/aws: ENV picks its variable file (<env>.tfvars, then the deployment's
+# <env>.local.tfvars and <env>.images.tfvars.json when present), its backend settings (<env>.s3.tfbackend when
+# present, else <env>.local.tfbackend: a state file of its own) and its own TF_DATA_DIR (.terraform-<env>), so one
+# environment's state, backend or plan is never the other's.
 # DQ_TF_PLUGIN_DIR=<filesystem mirror> installs the provider from a mirror instead of the registry.
 TF_ENVS := dev prod shared local
+TF_ROOTS := aws shared local
 TF_ARGS ?=
+TF_INIT_ARGS ?=
 TF_INIT_FLAGS = -input=false $(if $(DQ_TF_PLUGIN_DIR),-plugin-dir=$(DQ_TF_PLUGIN_DIR))
-TF_ENV = terraform -chdir=terraform/envs/$(ENV)
+TF_ROOT_DIR ?= terraform/envs
+TF_AWS = $(TF_ROOT_DIR)/aws
+TF_IS_AWS = $(filter dev prod,$(ENV))
+TF_DIR = $(TF_ROOT_DIR)/$(if $(TF_IS_AWS),aws,$(ENV))
+TF_ENV = $(if $(TF_IS_AWS),TF_DATA_DIR=$(abspath $(TF_AWS))/.terraform-$(ENV) )terraform -chdir=$(TF_DIR)
+TF_BACKEND = $(if $(TF_IS_AWS),-backend-config=$(if $(wildcard $(TF_AWS)/$(ENV).s3.tfbackend),$(ENV).s3.tfbackend,$(ENV).local.tfbackend))
+TF_VAR_FILES = $(if $(TF_IS_AWS),-var-file=$(ENV).tfvars $(foreach f,$(ENV).local.tfvars $(ENV).images.tfvars.json,$(if $(wildcard $(TF_AWS)/$(f)),-var-file=$(f))))
+# A file Terraform loads on its own in envs/aws would reach both environments.
+TF_SHARED_VALUES = $(wildcard $(TF_AWS)/terraform.tfvars $(TF_AWS)/terraform.tfvars.json $(TF_AWS)/*.auto.tfvars $(TF_AWS)/*.auto.tfvars.json)
 
 $(CHECKOV): | $(UV)
 	$(UV) venv --quiet --python 3.11 $(TOOLS)/checkov
@@ -380,28 +395,45 @@ tf-fmt: ## format terraform/ (terraform fmt -recursive)
 	terraform fmt -recursive terraform
 
 .PHONY: tf-validate
-tf-validate: ## terraform fmt -check and validate of every environment (offline with DQ_TF_PLUGIN_DIR)
+tf-validate: ## terraform fmt -check and validate of every root (offline with DQ_TF_PLUGIN_DIR)
 	terraform fmt -check -recursive terraform
-	@for env in $(TF_ENVS); do \
-	  terraform -chdir=terraform/envs/$$env init -backend=false $(TF_INIT_FLAGS) -no-color >/dev/null \
-	    || { echo "tf-validate: terraform init failed in envs/$$env (no registry here? DQ_TF_PLUGIN_DIR=<provider mirror>)" >&2; exit 1; }; \
-	  printf 'envs/%s: ' "$$env"; terraform -chdir=terraform/envs/$$env validate -no-color; \
+	@for root in $(TF_ROOTS); do \
+	  TF_DATA_DIR=$(abspath terraform/envs)/$$root/.terraform-validate terraform -chdir=terraform/envs/$$root init -backend=false $(TF_INIT_FLAGS) -no-color >/dev/null \
+	    || { echo "tf-validate: terraform init failed in envs/$$root (no registry here? DQ_TF_PLUGIN_DIR=<provider mirror>)" >&2; exit 1; }; \
+	  printf 'envs/%s: ' "$$root"; TF_DATA_DIR=$(abspath terraform/envs)/$$root/.terraform-validate terraform -chdir=terraform/envs/$$root validate -no-color; \
 	done
 
+.PHONY: tf-env-check
+tf-env-check: env-guard
+	$(if $(filter $(ENV),$(TF_ENVS)),,$(error ENV=$(ENV) is not a Terraform environment: use one of $(TF_ENVS)))
+	$(if $(and $(TF_IS_AWS),$(TF_SHARED_VALUES)),$(error $(TF_SHARED_VALUES): Terraform loads these in dev and prod alike; move the values to $(TF_AWS)/$(ENV).local.tfvars))
+	@:
+
+# State in S3 for ENV (CI, or a team): backend_override.tf (git-ignored) makes the root's backend "s3", and
+# <env>.s3.tfbackend names the bucket and ENV's own key. TF_STATE_BUCKET=<bucket> AWS_REGION=<region>.
+.PHONY: tf-s3-backend
+tf-s3-backend: tf-env-check ## write ENV's S3 backend settings (TF_STATE_BUCKET, AWS_REGION) for dev or prod
+	$(if $(TF_IS_AWS),,$(error tf-s3-backend: ENV must be dev or prod, not $(ENV)))
+	$(if $(TF_STATE_BUCKET),,$(error tf-s3-backend: set TF_STATE_BUCKET=<the state bucket>))
+	printf 'terraform {\n  backend "s3" {}\n}\n' > $(TF_AWS)/backend_override.tf
+	printf 'bucket       = "%s"\nkey          = "dataquest/%s/terraform.tfstate"\nregion       = "%s"\nencrypt      = true\nuse_lockfile = true\n' \
+	  '$(TF_STATE_BUCKET)' '$(ENV)' '$(or $(AWS_REGION),us-east-1)' > $(TF_AWS)/$(ENV).s3.tfbackend
+
+.PHONY: tf-init
+tf-init: tf-env-check ## terraform init of ENV (its own TF_DATA_DIR and backend settings; TF_INIT_ARGS=-migrate-state...)
+	$(TF_ENV) init $(TF_INIT_FLAGS) $(TF_BACKEND) $(TF_INIT_ARGS)
+
 .PHONY: tf-plan
-tf-plan: env-guard ## terraform init + plan of ENV (default dev); values from terraform.tfvars, TF_VAR_* or TF_ARGS=-var-file=...
-	$(TF_ENV) init $(TF_INIT_FLAGS)
-	$(TF_ENV) plan -input=false $(TF_ARGS)
+tf-plan: tf-init ## terraform init + plan of ENV (default dev) with its variable files; TF_ARGS=-out=... etc.
+	$(TF_ENV) plan -input=false $(TF_VAR_FILES) $(TF_ARGS)
 
 .PHONY: tf-apply
-tf-apply: env-guard ## terraform init + apply of ENV (asks for confirmation; TF_ARGS=-auto-approve to skip)
-	$(TF_ENV) init $(TF_INIT_FLAGS)
-	$(TF_ENV) apply $(TF_ARGS)
+tf-apply: tf-init ## terraform init + apply of ENV (asks for confirmation; TF_ARGS=-auto-approve to skip)
+	$(TF_ENV) apply $(if $(filter %.tfplan,$(TF_ARGS)),,$(TF_VAR_FILES)) $(TF_ARGS)
 
 .PHONY: tf-destroy
-tf-destroy: env-guard ## terraform destroy of ENV (asks for confirmation)
-	$(TF_ENV) init $(TF_INIT_FLAGS)
-	$(TF_ENV) destroy $(TF_ARGS)
+tf-destroy: tf-init ## terraform destroy of ENV (asks for confirmation)
+	$(TF_ENV) destroy $(TF_VAR_FILES) $(TF_ARGS)
 
 .PHONY: checkov
 checkov: $(CHECKOV) ## checkov over terraform/ (.checkov.yaml): zero failed checks, skips inline with reasons

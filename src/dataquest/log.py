@@ -37,18 +37,46 @@ __all__ = [
 
 LOGGER_NAME = "dataquest"
 METRICS_NAMESPACE = "DataQuest"
+# The deployment's environment (dev, prod), set by Terraform on every function: a dimension of every metric, so that
+# two environments in one account write two series. Unset (a local run): no such dimension.
+ENVIRONMENT_VARIABLE = "DQ_ENVIRONMENT"
 
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 
+# Lambda's JSON log format (its docs, "log-level filtering"): a line is filtered by its "level", one of TRACE, DEBUG,
+# INFO, WARN, ERROR, FATAL, and needs an RFC 3339 "timestamp"; a line without both is kept as INFO whatever it says.
+# Python's WARNING and CRITICAL are not Lambda's names.
+LAMBDA_LEVELS = {"WARNING": "WARN", "CRITICAL": "FATAL"}
+# Metric lines (EMF) are INFO: the functions' application_log_level stays at INFO or below (Terraform's lambda_image
+# refuses more), so that no metric is filtered out.
+METRICS_LEVEL = "INFO"
+
+
+def lambda_level(levelno: int) -> str:
+    """The level name Lambda reads for a Python level: TRACE..FATAL (a custom level takes the next one up)."""
+    if levelno < logging.DEBUG:
+        return "TRACE"
+    for threshold, name in ((logging.DEBUG, "DEBUG"), (logging.INFO, "INFO"), (logging.WARNING, "WARN")):
+        if levelno <= threshold:
+            return name
+    return "ERROR" if levelno <= logging.ERROR else "FATAL"
+
+
+def timestamp(seconds: float) -> str:
+    """RFC 3339 in UTC with milliseconds, as Lambda's JSON log format reads it: 2026-01-01T03:00:00.000Z."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{int(seconds * 1000) % 1000:03d}Z"
+
+
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, request id and the record's fields."""
+    """One JSON object per line: timestamp, level (Lambda's names), logger, message, request id and the record's
+    fields."""
 
     def format(self, record: logging.LogRecord) -> str:
         doc: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
-            "level": record.levelname,
+            "timestamp": timestamp(record.created),
+            "level": lambda_level(record.levelno),
             "logger": record.name,
             "message": record.getMessage(),
         }
@@ -61,9 +89,6 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             doc["exception"] = self.formatException(record.exc_info)
         return redact(json.dumps(doc, default=str))
-
-
-JsonFormatter.converter = time.gmtime
 
 
 class TextFormatter(logging.Formatter):
@@ -129,12 +154,19 @@ def emit_metrics(
     dimensions: Mapping[str, str] | None = None,
     stream: TextIO | None = None,
 ) -> dict[str, Any]:
-    """Print one CloudWatch Embedded Metric Format line to stdout (Lambda ships it to CloudWatch Metrics)."""
+    """Print one CloudWatch Embedded Metric Format line to stdout (Lambda ships it to CloudWatch Metrics), with the
+    ``timestamp`` and ``level`` Lambda's JSON log format filters on, and the ``Environment`` dimension when
+    ``DQ_ENVIRONMENT`` is set."""
     units = units or {}
     dims = dict(dimensions or {})
+    if os.environ.get(ENVIRONMENT_VARIABLE):
+        dims["Environment"] = os.environ[ENVIRONMENT_VARIABLE]
+    now = time.time()
     doc: dict[str, Any] = {
+        "timestamp": timestamp(now),
+        "level": METRICS_LEVEL,
         "_aws": {
-            "Timestamp": int(time.time() * 1000),
+            "Timestamp": int(now * 1000),
             "CloudWatchMetrics": [
                 {
                     "Namespace": METRICS_NAMESPACE,

@@ -17,7 +17,7 @@ from tests.support.terraform import copy_terraform, init_offline, run_terraform
 pytestmark = [pytest.mark.integration, pytest.mark.terraform]
 
 ROOT = Path(__file__).resolve().parents[2]
-ENVS = ["dev", "prod", "shared", "local"]
+ENVS = ["aws", "shared", "local"]  # aws: dev and prod, one root (test_terraform_envs.py plans both)
 
 
 @pytest.fixture(scope="module")

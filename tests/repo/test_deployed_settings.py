@@ -8,29 +8,25 @@ import re
 import subprocess
 from typing import Any
 
-import pytest
-
 from dataquest.config import REPORT_FUNCTION_TIMEOUT, TRANSFER_FUNCTION_TIMEOUT
 from dataquest.ops import promote
 from tests.conftest import ROOT
 
+# dev and prod are one root (terraform/envs/aws): its literals are both environments' values.
+AWS_ROOT = ROOT / "terraform" / "envs" / "aws" / "main.tf"
 
-@pytest.mark.parametrize("env", ["dev", "prod"])
-def test_the_report_timeout_is_the_one_terraform_deploys(env: str) -> None:
-    main_tf = (ROOT / "terraform" / "envs" / env / "main.tf").read_text()
-    found: Any = re.search(r"^\s*report_timeout\s*=\s*(\d+)", main_tf, re.MULTILINE)
-    assert found, f"terraform/envs/{env}/main.tf sets no report_timeout"
+
+def test_the_report_timeout_is_the_one_terraform_deploys() -> None:
+    found: Any = re.search(r"^\s*report_timeout\s*=\s*(\d+)", AWS_ROOT.read_text(), re.MULTILINE)
+    assert found, "terraform/envs/aws/main.tf sets no report_timeout"
     assert int(found.group(1)) == REPORT_FUNCTION_TIMEOUT
     queue_tf = (ROOT / "terraform" / "modules" / "queue" / "main.tf").read_text()
     assert "visibility_timeout_seconds = 6 * var.consumer_timeout_seconds" in queue_tf
 
 
-@pytest.mark.parametrize("env", ["dev", "prod"])
-def test_the_transfer_timeout_is_the_one_terraform_deploys(env: str) -> None:
-    main_tf = (ROOT / "terraform" / "envs" / env / "main.tf").read_text()
-    found = re.search(r"^\s*transfer_timeout\s*=\s*(\d+)", main_tf, re.MULTILINE)
-    if found is None:
-        pytest.skip(f"terraform/envs/{env}/main.tf has no transfer function yet (it comes with wip/tf12)")
+def test_the_transfer_timeout_is_the_one_terraform_deploys() -> None:
+    found: Any = re.search(r"^\s*transfer_timeout\s*=\s*(\d+)", AWS_ROOT.read_text(), re.MULTILINE)
+    assert found, "terraform/envs/aws/main.tf sets no transfer_timeout"
     assert int(found.group(1)) == TRANSFER_FUNCTION_TIMEOUT
 
 
@@ -46,3 +42,11 @@ def test_the_makefile_builds_for_the_architecture_promote_checks() -> None:
             ["make", "-n", "promote", f"ARCH={arch}"], cwd=ROOT, capture_output=True, text=True, check=True
         ).stdout
         assert f"--architecture {arch}" in promote_dry
+
+
+def test_the_makefile_builds_single_platform_images_without_attestations() -> None:
+    """Where buildx builds (whether this machine has it or not), it adds no provenance or SBOM attestation."""
+    [line] = [x for x in (ROOT / "Makefile").read_text().splitlines() if x.startswith("DOCKER_BUILD = ")]
+    buildx = re.search(r"docker buildx build [^,]*", line)
+    assert buildx, line
+    assert {"--provenance=false", "--sbom=false"} <= set(buildx.group(0).split())

@@ -34,10 +34,12 @@ def test_the_command_line_env_is_used_and_an_agreeing_environment_is_fine() -> N
     for env_value in ("prod", None):
         done = make_n("tf-plan", "ENV=prod", env_value=env_value)
         assert done.returncode == 0, done.stderr
-        assert "terraform -chdir=terraform/envs/prod plan" in done.stdout
+        assert "/terraform/envs/aws/.terraform-prod terraform -chdir=terraform/envs/aws plan" in done.stdout
+        assert "-var-file=prod.tfvars" in done.stdout
     done = make_n("tf-plan", env_value="dev")
     assert done.returncode == 0, done.stderr
-    assert "terraform -chdir=terraform/envs/dev plan" in done.stdout
+    assert "/terraform/envs/aws/.terraform-dev terraform -chdir=terraform/envs/aws plan" in done.stdout
+    assert "-backend-config=dev.local.tfbackend" in done.stdout
 
 
 def test_targets_that_do_not_use_env_ignore_it() -> None:

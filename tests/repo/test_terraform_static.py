@@ -67,13 +67,15 @@ def test_module_has_the_house_layout_and_a_main_resource_named_this(module: Path
     if module.name == "pipeline":  # the composition: the other modules wired together, no resource of its own
         assert not re.search(r"^resource ", main, flags=re.MULTILINE)
         sources = sorted(_arguments(body)["source"] for body in _blocks(main, "module").values())
-        # ingest, transfer and report functions; the report and transfer queues.
-        modules = ["alarms", "bucket", "lambda_image", "lambda_image", "lambda_image", "queue", "queue", "schedule"]
+        # ingest, transfer and report functions; the report and transfer queues; the bucket's one notification.
+        modules = ["alarms", "bucket", "dashboard", "lambda_image", "lambda_image", "lambda_image", "notifications"]
+        modules += ["private_network", "queue", "queue", "schedule"]
         assert sources == [f'"../{name}"' for name in modules]
     else:
         assert re.search(r'^resource "[a-z0-9_]+" "this" \{', main, flags=re.MULTILINE)
     versions = (module / "versions.tf").read_text()
-    assert 'version = ">= 5.0"' in versions, "modules set a floor, environments pin"
+    # Modules set a range, environments pin: logging_config needs 5.32; 6.x is a major version nobody has tested.
+    assert 'version = ">= 5.32, < 6"' in versions
     # A floor: 1.5, or 1.9 where a variable's validation reads a local (the pipeline's bls_surveys, from the layout).
     assert re.search(r'required_version = ">= 1\.(5|9)"', versions)
 
@@ -97,44 +99,61 @@ def test_no_create_toggles_and_no_override_files_in_the_repository() -> None:
         assert not path.name.endswith("override.tf"), f"{path}: override files belong to the tests' temp copies"
 
 
-@pytest.mark.parametrize("env", ["dev", "prod"])
-def test_dev_and_prod_are_one_call_of_the_pipeline_module(env: str) -> None:
-    directory = TERRAFORM / "envs" / env
-    main = (directory / "main.tf").read_text()
-    assert not re.search(r"^(resource|data) ", main, flags=re.MULTILINE), "resources belong in modules/pipeline"
+AWS = TERRAFORM / "envs" / "aws"
+
+
+def test_dev_and_prod_are_one_root_calling_the_pipeline_module_once() -> None:
+    main = (AWS / "main.tf").read_text()
+    assert not re.search(r"^(resource|data|locals) ", main, flags=re.MULTILINE), "resources belong in modules/pipeline"
     calls = _blocks(main, "module")
     assert list(calls) == ["pipeline"]
     arguments = _arguments(calls["pipeline"])
     assert arguments["source"] == '"../../modules/pipeline"'
-    assert arguments["environment"] == "local.environment"
-    assert re.search(rf'^  environment = "{env}"$', main, flags=re.MULTILINE), "a local names the environment"
-    assert "Environment = local.environment" in (directory / "versions.tf").read_text()
+    assert "Environment = var.environment" in (AWS / "versions.tf").read_text()
 
     # Every variable reaches the module under its own name (aws_region configures the provider); none is unused.
-    variables = set(_blocks((directory / "variables.tf").read_text(), "variable")) - {"aws_region"}
+    variables = set(_blocks((AWS / "variables.tf").read_text(), "variable")) - {"aws_region"}
     assert {name for name, value in arguments.items() if value.startswith("var.")} == variables
     assert all(arguments[name] == f"var.{name}" for name in variables)
 
     # Every output of the module is passed through unchanged.
     module_outputs = _blocks((TERRAFORM / "modules" / "pipeline" / "outputs.tf").read_text(), "output")
-    outputs = _blocks((directory / "outputs.tf").read_text(), "output")
+    outputs = _blocks((AWS / "outputs.tf").read_text(), "output")
     assert list(outputs) == list(module_outputs)
     for name, body in outputs.items():
         assert _arguments(body)["value"] == f"module.pipeline.{name}"
 
 
-def test_dev_and_prod_differ_only_in_their_values() -> None:
-    dev, prod = TERRAFORM / "envs" / "dev", TERRAFORM / "envs" / "prod"
-    for name in ["variables.tf", "outputs.tf", "versions.tf", "terraform.tfvars.example"]:
-        assert (dev / name).read_text() == (prod / name).read_text(), f"envs/dev/{name} and envs/prod/{name} differ"
-    # The same arguments, wired to the same variables; only literals (sizes, schedule...) may differ.
-    calls = [_arguments(_blocks((d / "main.tf").read_text(), "module")["pipeline"]) for d in (dev, prod)]
-    assert list(calls[0]) == list(calls[1])
-    for name, value in calls[0].items():
-        if not re.fullmatch(r'"[^"]*"|[0-9]+|true|false|null', value):
-            assert calls[1][name] == value, f"{name} is wired differently in dev and prod"
-    backends = [(d / "backend.tf.example").read_text() for d in (dev, prod)]
-    assert backends[0].replace("dataquest/dev/", "dataquest/prod/") == backends[1]
+def _tfvars(path: Path) -> dict[str, str]:
+    return dict(re.findall(r"^([a-z_]+)\s+= (.+)$", path.read_text(), flags=re.MULTILINE))
+
+
+def test_dev_and_prod_set_the_same_variables_each_its_own_values_and_state() -> None:
+    dev, prod = _tfvars(AWS / "dev.tfvars"), _tfvars(AWS / "prod.tfvars")
+    assert list(dev) == list(prod), "dev.tfvars and prod.tfvars set different variables"
+    assert (dev["environment"], prod["environment"]) == ('"dev"', '"prod"')
+    # What the environment files set is declared by the root and has no default there but what they may override.
+    variables = _blocks((AWS / "variables.tf").read_text(), "variable")
+    assert set(dev) <= set(variables)
+    # The backend settings: one state file each, one S3 key each; otherwise equal.
+    for kind in ["local.tfbackend", "s3.tfbackend.example"]:
+        texts = [(AWS / f"{env}.{kind}").read_text() for env in ("dev", "prod")]
+        assert texts[0].replace("dev", "prod") == texts[1], kind
+        assert texts[0] != texts[1]
+    assert 'backend "local" {}' in (AWS / "versions.tf").read_text()
+    # No file Terraform would load on its own for both environments is committed.
+    assert not [p.name for p in AWS.iterdir() if p.name.startswith("terraform.tfvars") or ".auto.tfvars" in p.name]
+
+
+def test_prod_requires_an_alarm_email_and_runs_hours_after_dev() -> None:
+    dev, prod = _tfvars(AWS / "dev.tfvars"), _tfvars(AWS / "prod.tfvars")
+    assert prod["alarm_email_required"] == "true"
+    hours = [
+        int(re.fullmatch(r'"cron\(0 (\d+) \* \* \? \*\)"', env["schedule_expression"]).group(1)) for env in (dev, prod)
+    ]  # type: ignore[union-attr]
+    # Each run's planner paces itself at 1 request/s for the whole deployment; two deployments starting together
+    # would double the rate BLS sees. Three hours apart: a whole run (planner and transfers) fits between them.
+    assert abs(hours[0] - hours[1]) >= 3
 
 
 def test_the_pipeline_module_validates_what_the_environments_pass() -> None:
@@ -155,8 +174,17 @@ def test_every_environment_notifies_on_the_same_report_inputs(path: str) -> None
     inputs = re.findall(r"local\.layout\.report_inputs\.(\w+)", match.group(1))
     layout = json.loads((ROOT / "src" / "dataquest" / "layout.json").read_text())["report_inputs"]
     assert [layout[name] for name in inputs] == TRIGGER_KEYS
-    assert "notification_keys" in text
-    assert "local.report_trigger_keys" in text
+    # Through the one notifications module, after the bucket's settings and the queue's policy.
+    notifications = _arguments(_blocks(text, "module")["notifications"])
+    assert notifications["bucket_name"] == "module.bucket.configured_bucket_name"
+    assert "for key in local.report_trigger_keys" in _blocks(text, "module")["notifications"]
+    assert "module.report_queue.notification_queue_arn" in _blocks(text, "module")["notifications"]
+
+
+def test_only_the_notifications_module_writes_a_bucket_notification() -> None:
+    """A bucket has one notification configuration: a second aws_s3_bucket_notification would overwrite it."""
+    writers = [p for p in _tf_files() if 'resource "aws_s3_bucket_notification"' in p.read_text()]
+    assert writers == [TERRAFORM / "modules" / "notifications" / "main.tf"]
 
 
 @pytest.mark.parametrize("env", ENVS, ids=lambda p: p.name)
@@ -168,10 +196,9 @@ def test_environment_pins_the_provider_and_commits_its_lock(env: Path) -> None:
     assert re.search(r'"h1:[A-Za-z0-9+/=]{44}"', lock), "the lock records the provider's hash"
 
 
-@pytest.mark.parametrize("env", ["dev", "prod"])
-def test_image_uris_by_digest_and_the_contact_are_required(env: str) -> None:
-    variables = _blocks((TERRAFORM / "envs" / env / "variables.tf").read_text(), "variable")
-    for name in ["ingest_image_uri", "report_image_uri", "contact_email"]:
+def test_image_uris_by_digest_and_the_contact_are_required() -> None:
+    variables = _blocks((AWS / "variables.tf").read_text(), "variable")
+    for name in ["ingest_image_uri", "report_image_uri", "contact_email", "environment", "schedule_expression"]:
         assert "default" not in variables[name], f"{name} must be required"
     for name in ["ingest_image_uri", "report_image_uri"]:
         assert "@sha256:" in variables[name], f"{name}'s description shows the digest form"
@@ -182,7 +209,7 @@ def test_local_env_needs_only_the_endpoint_variable() -> None:
     assert list(variables) == ["aws_endpoint_url"]
     assert 'default     = "http://localhost:4566"' in variables["aws_endpoint_url"]
     outputs = _blocks((TERRAFORM / "envs" / "local" / "outputs.tf").read_text(), "output")
-    assert {"bucket_name", "queue_url"} <= set(outputs)
+    assert {"bucket_name", "report_queue_url", "transfer_queue_url"} <= set(outputs)
 
 
 def _version_floor(text: str) -> tuple[int, ...]:
@@ -194,12 +221,15 @@ def _version_floor(text: str) -> tuple[int, ...]:
 @pytest.mark.parametrize("env", ENVS, ids=lambda p: p.name)
 def test_backend_example_works_with_the_terraform_the_environment_requires(env: Path) -> None:
     floor = _version_floor((env / "versions.tf").read_text())
-    example = env / "backend.tf.example"
-    if not example.exists():
+    examples = sorted(env.glob("*backend*.example"))
+    if not examples:
         assert env.name == "local", f"envs/{env.name} has no backend example"
-        return
-    if re.search(r"^\s+use_lockfile\s+=\s+true", example.read_text(), flags=re.MULTILINE):
-        assert floor >= (1, 10), f"envs/{env.name}: use_lockfile needs Terraform >= 1.10, versions.tf allows {floor}"
+    for example in examples:
+        if re.search(r"^\s*use_lockfile\s+=\s+true", example.read_text(), flags=re.MULTILINE):
+            # S3-native locking: experimental in 1.10, stable in 1.11.
+            assert floor >= (1, 11), (
+                f"envs/{env.name}: use_lockfile needs Terraform >= 1.11, versions.tf allows {floor}"
+            )
 
 
 def test_bucket_settings_are_written_one_after_the_other() -> None:
@@ -225,16 +255,3 @@ def test_bucket_settings_are_written_one_after_the_other() -> None:
     assert list(bodies) == chain, "every bucket setting is a resource named this"
     for before, after in itertools.pairwise(chain):
         assert re.search(rf"depends_on\s+=\s+\[{before}\.this\]", bodies[after]), f"{after} must wait for {before}"
-
-
-def test_dev_and_prod_headers_tell_the_truth_about_their_sizes() -> None:
-    """The headers say whether dev and prod run the same sizes, retention and schedule: the literals decide."""
-    dev, prod = ((TERRAFORM / "envs" / env / "main.tf").read_text() for env in ("dev", "prod"))
-    calls = [_arguments(_blocks(text, "module")["pipeline"]) for text in (dev, prod)]
-    literals = {name: value for name, value in calls[0].items() if re.fullmatch(r'"[^"]*"|[0-9]+|true|false', value)}
-    assert {"ingest_memory_size", "report_memory_size", "log_retention_days", "schedule_expression"} <= set(literals)
-    same = literals == {name: calls[1][name] for name in literals}
-    for text in (dev, prod):
-        header = text.split("\n\n", 1)[0]
-        assert "this environment's sizes" not in header
-        assert ("dev and prod run the same sizes, retention and\n# schedule" in header) == same, header

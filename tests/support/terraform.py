@@ -24,8 +24,10 @@ ACCOUNT = "123456789012"
 REGION = "us-east-1"
 INGEST_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/dataquest/ingest@sha256:{'1' * 64}"
 REPORT_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/dataquest/report@sha256:{'2' * 64}"
-SERVICES = ["cloudwatch", "ecr", "iam", "lambda", "logs", "s3", "scheduler", "sns", "sqs", "sts"]
+SERVICES = ["cloudwatch", "ec2", "ecr", "iam", "lambda", "logs", "s3", "scheduler", "sns", "sqs", "sts"]
 DEV_BUCKET = f"dataquest-dev-{ACCOUNT}-{REGION}"
+# dev and prod are one root, envs/aws, each with its variable file, its backend settings and its own TF_DATA_DIR.
+AWS_ENVS = ("dev", "prod")
 DEV_VARS = [
     "-var=contact_email=dq-tests@example.com",
     f"-var=ingest_image_uri={INGEST_IMAGE}",
@@ -55,8 +57,8 @@ provider "aws" {{
 """
 
 
-def terraform_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "AWS_PROFILE"}
+def terraform_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"AWS_PROFILE", "TF_DATA_DIR"}}
     env.update(
         TF_IN_AUTOMATION="1",
         TF_INPUT="0",
@@ -67,17 +69,21 @@ def terraform_env() -> dict[str, str]:
         AWS_DEFAULT_REGION=REGION,
         AWS_REGION=REGION,
     )
+    env.update(extra or {})
     return env
 
 
 @dataclass
 class Deployment:
-    """One environment in a temporary copy of terraform/, bound to one moto server."""
+    """One environment in a temporary copy of terraform/, bound to one moto server. dev and prod share the root
+    envs/aws: ``env`` holds their TF_DATA_DIR and ``init_args`` their backend settings."""
 
     name: str
     directory: Path
     endpoint: str
     args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    init_args: list[str] = field(default_factory=list)
     destroyed: bool = False
     _applied_state: dict[str, Any] | None = field(default=None, repr=False)
 
@@ -88,7 +94,7 @@ class Deployment:
             proc = subprocess.Popen(
                 ["terraform", *command, "-no-color", *self.args],
                 cwd=self.directory,
-                env=terraform_env(),
+                env=terraform_env(self.env),
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
@@ -98,7 +104,7 @@ class Deployment:
         return subprocess.run(
             ["terraform", *command, "-no-color"],
             cwd=self.directory,
-            env=terraform_env(),
+            env=terraform_env(self.env),
             capture_output=True,
             text=True,
             check=False,
@@ -139,7 +145,19 @@ def copy_terraform(tree: Path) -> Path:
     shutil.copytree(
         TERRAFORM_DIR,
         tree,
-        ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*override.tf", "*.tfvars", "*.tfvars.json"),
+        ignore=shutil.ignore_patterns(
+            ".terraform",
+            ".terraform-*",
+            "*.tfstate*",
+            "*override.tf",
+            # A deployment's own values (git-ignored or written by make promote); the environments' committed
+            # settings (envs/aws/dev.tfvars, prod.tfvars) are copied.
+            "terraform.tfvars*",
+            "*.auto.tfvars*",
+            "*.local.tfvars",
+            "*.images.tfvars.json",
+            "*.s3.tfbackend",
+        ),
     )
     (tree.parent / LAYOUT.relative_to(ROOT)).parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(LAYOUT, tree.parent / LAYOUT.relative_to(ROOT))
@@ -147,17 +165,32 @@ def copy_terraform(tree: Path) -> Path:
 
 
 def copy_env(tmp: Path, env: str, endpoint: str, args: list[str], override_provider: bool) -> Deployment:
+    """A copy of one environment: dev and prod from the root envs/aws with their variable file, backend settings
+    and TF_DATA_DIR (as `make tf-plan ENV=...`), the others from their own root."""
     tree = copy_terraform(tmp / env / "terraform")
-    directory = tree / "envs" / env
+    if env not in AWS_ENVS:
+        directory = tree / "envs" / env
+        deployment = Deployment(env, directory, endpoint, args)
+    else:
+        directory = tree / "envs" / "aws"
+        deployment = Deployment(
+            env,
+            directory,
+            endpoint,
+            [f"-var-file={env}.tfvars", *args],
+            env={"TF_DATA_DIR": str(directory / f".terraform-{env}")},
+            init_args=[f"-backend-config={env}.local.tfbackend"],
+        )
     if override_provider:
         (directory / "moto_override.tf").write_text(override(endpoint))
-    return Deployment(env, directory, endpoint, args)
+    return deployment
 
 
 def run_terraform(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """``terraform ARGS`` in ``cwd``, non-interactive, with no AWS profile; the caller reads the result."""
     env = {**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1", "TF_INPUT": "0"}
     env.pop("AWS_PROFILE", None)
+    env.pop("TF_DATA_DIR", None)
     return subprocess.run(["terraform", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False)
 
 
@@ -178,7 +211,7 @@ def require_terraform() -> None:
 
 def init(deployment: Deployment) -> None:
     plugin_dir = os.environ.get("DQ_TF_PLUGIN_DIR")
-    command = ["init", "-input=false"] + ([f"-plugin-dir={plugin_dir}"] if plugin_dir else [])
+    command = ["init", "-input=false", *deployment.init_args] + ([f"-plugin-dir={plugin_dir}"] if plugin_dir else [])
     done = deployment.run(*command)
     if done.returncode == 0:
         return

@@ -209,7 +209,7 @@ def test_release_promotes_both_functions_and_writes_digests_for_terraform(ecr: A
     for fn in promote.FUNCTIONS:
         ecr.create_repository(repositoryName=f"dataquest/{fn}", imageTagMutability="IMMUTABLE")
     digests = {fn: push(ecr, f"dataquest/{fn}", "abc1234", fn) for fn in promote.FUNCTIONS}
-    tfvars = tmp_path / "envs" / "prod" / "images.auto.tfvars.json"
+    tfvars = tmp_path / "envs" / "aws" / "prod.images.tfvars.json"
 
     doc = to_document(
         promote.release(ecr, prefix="dataquest", from_tag="abc1234", to_tag="prod-abc1234", tfvars=tfvars)
@@ -247,7 +247,7 @@ def test_promote_release_and_registry_for_make(
     assert cli.main(["promote", "release", "--env", "dev", "--from", "abc1234"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert {p["to"] for p in doc["promotions"]} == {"dev-abc1234"}
-    assert json.loads((tmp_path / "terraform/envs/dev/images.auto.tfvars.json").read_text()) == doc["image_uris"]
+    assert json.loads((tmp_path / "terraform/envs/aws/dev.images.tfvars.json").read_text()) == doc["image_uris"]
 
     assert cli.main(["promote", "registry"]) == 0
     assert capsys.readouterr().out.strip().endswith(".dkr.ecr.us-east-1.amazonaws.com")
@@ -302,12 +302,36 @@ def test_an_arm64_image_promotes_for_an_arm64_function_and_an_amd64_one_does_not
     assert tags(ecr, mutable) == {arm: ["arm", "dev"], amd: ["amd"]}
 
 
-def test_an_index_is_judged_by_its_platforms(ecr: Any, mutable: str) -> None:
-    single = push_index(ecr, mutable, "single", ["amd64", "unknown"])  # one image and its attestation
-    push_index(ecr, mutable, "multi", ["amd64", "arm64"])
-    assert promote.promote(ecr, mutable, "single", "dev").digest == single
-    with pytest.raises(promote.PromotionError, match=r"built for linux/amd64 and linux/arm64, but the function"):
-        promote.promote(ecr, mutable, "multi", "prod")
+@pytest.mark.parametrize(
+    "platforms",
+    [["amd64", "unknown"], ["amd64", "arm64"], ["amd64"]],
+    ids=["one-image-and-its-attestation", "two-platforms", "one-entry"],
+)
+def test_an_index_is_refused_in_one_line_whatever_its_platforms(
+    ecr: Any, mutable: str, platforms: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Lambda runs a single-platform manifest only: an index, even one whose only other entry is buildx's
+    attestation, fails to deploy ("media type ... is not supported")."""
+    index = push_index(ecr, mutable, "built", platforms)
+    with pytest.raises(promote.PromotionError, match=r"is an image index .*--provenance=false --sbom=false"):
+        promote.promote(ecr, mutable, "built", "dev")
+    assert tags(ecr, mutable) == {index: ["built"]}
+    assert cli.main(["promote", "--repository", mutable, "--from", "built", "--to", "dev"]) != 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"{mutable}:built is an image index (application/vnd.oci.image.index.v1+json), which Lambda" in err
+
+
+def test_release_refuses_an_index_before_tagging_any(ecr: Any, tmp_path: Path) -> None:
+    for fn in promote.FUNCTIONS:
+        ecr.create_repository(repositoryName=f"dataquest/{fn}")
+    ingest = push(ecr, "dataquest/ingest", "abc1234", "ingest")
+    push_index(ecr, "dataquest/report", "abc1234", ["amd64", "unknown"])
+    tfvars = tmp_path / "dev.images.tfvars.json"
+    with pytest.raises(promote.PromotionError, match=r"dataquest/report:abc1234 is an image index"):
+        promote.release(ecr, prefix="dataquest", from_tag="abc1234", to_tag="dev", tfvars=tfvars)
+    assert tags(ecr, "dataquest/ingest") == {ingest: ["abc1234"]}
+    assert not tfvars.exists()
 
 
 def test_an_unknown_architecture_is_refused(ecr: Any, mutable: str) -> None:

@@ -159,7 +159,7 @@ def _promote_one(args: argparse.Namespace, app: App) -> CommandResult:
 def _release(args: argparse.Namespace, app: App) -> CommandResult:
     from dataquest.ops import promote
 
-    tfvars = Path(args.tfvars or f"terraform/envs/{args.env}/images.auto.tfvars.json")
+    tfvars = Path(args.tfvars or f"terraform/envs/aws/{args.env}.images.tfvars.json")
     release = promote.release(
         app.ecr,
         prefix=args.prefix,
@@ -241,7 +241,7 @@ def _add_promote(sub: argparse._SubParsersAction[argparse.ArgumentParser], commo
     r.add_argument(
         "--tfvars",
         default=None,
-        help="where to write the image URIs (default terraform/envs/<env>/images.auto.tfvars.json)",
+        help="where to write the image URIs (default terraform/envs/aws/<env>.images.tfvars.json)",
     )
     actions.add_parser("registry", help="print the ECR registry host (for docker tag/push)")
     actions.add_parser("login-password", help="print a docker login password (docker login -u AWS --password-stdin)")

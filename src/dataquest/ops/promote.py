@@ -13,10 +13,13 @@ pushed; the layers stay where they are. The answers ECR can give::
 A missing repository or source tag is a :class:`PromotionError` naming it, raised before anything is written;
 ``put_image`` is a single call, so a failed promotion moves nothing.
 
-The image must run on the function's CPU type (Terraform's ``architecture``, default ``x86_64``): an arm64 image
-deploys fine on an x86_64 function, then every invocation fails (``Runtime.InvalidEntrypoint``). So before any
-tag is put, the architecture is read from the image itself: a single-platform manifest's config blob (fetched
-through ``get_download_url_for_layer`` and checked against its digest) names it; an index names one per entry.
+The image must be one single-platform manifest: Lambda runs neither multi-architecture images nor image indexes
+(its docs: the image "must target only one of the architectures"; an index, even one whose only other entries are
+buildx's attestations, fails with "media type ... is not supported"). An index is refused with one line saying how
+to rebuild (``--provenance=false --sbom=false``, as ``make images`` does). The image must also run on the function's
+CPU type (Terraform's ``architecture``, default ``x86_64``): an arm64 image deploys fine on an x86_64 function, then
+every invocation fails (``Runtime.InvalidEntrypoint``). So before any tag is put, the architecture is read from the
+image itself, from its config blob (fetched through ``get_download_url_for_layer`` and checked against its digest).
 Anything but exactly the function's is refused with one line saying what to rebuild.
 
 ``dataquest promote`` wraps it (:mod:`dataquest.cli.ops`) for ``make push`` and ``make promote``:
@@ -53,13 +56,17 @@ if TYPE_CHECKING:
 logger = log.get(__name__)
 
 FUNCTIONS = ("ingest", "report")
-# What batch_get_image may answer: the single-platform manifests Lambda accepts, and indexes (reported, see below).
-ACCEPTED_MEDIA_TYPES = [
+# The single-platform manifests Lambda runs, and the indexes it does not (asked for too, so that one is refused by
+# name rather than answered as "not found").
+MANIFEST_MEDIA_TYPES = [
     "application/vnd.docker.distribution.manifest.v2+json",
     "application/vnd.oci.image.manifest.v1+json",
+]
+INDEX_MEDIA_TYPES = [
     "application/vnd.docker.distribution.manifest.list.v2+json",
     "application/vnd.oci.image.index.v1+json",
 ]
+ACCEPTED_MEDIA_TYPES = MANIFEST_MEDIA_TYPES + INDEX_MEDIA_TYPES
 
 
 # Lambda's CPU types (Terraform's `architecture`, in config) and the name an image config gives each (OCI / Docker).
@@ -138,13 +145,19 @@ def download_config(ecr: ECRClient, repository: str, digest: str, http: httpx.Cl
 
 
 def image_architectures(ecr: ECRClient, repository: str, manifest: str) -> list[str]:
-    """The architectures an image is built for, as its config (or, for an index, each entry's platform) says."""
+    """The architecture a single-platform image is built for, as its config says."""
     doc = json.loads(manifest)
-    if isinstance(doc.get("manifests"), list):
-        platforms = {str(m.get("platform", {}).get("architecture", "unknown")) for m in doc["manifests"]}
-        return sorted(platforms - {"unknown"})  # "unknown": an attestation's entry, not an image
     config = json.loads(download_config(ecr, repository, doc["config"]["digest"]))
     return [str(config.get("architecture") or "unknown")]
+
+
+def check_single_image(repository: str, tag: str, manifest: str, media_type: str) -> None:
+    """Refuse, in one line, an image index (a manifest list): Lambda runs one single-platform manifest only."""
+    if media_type in INDEX_MEDIA_TYPES or isinstance(json.loads(manifest).get("manifests"), list):
+        raise PromotionError(
+            f"{repository}:{tag} is an image index ({media_type or 'a manifest list'}), which Lambda does not run: "
+            "rebuild with `--provenance=false --sbom=false` (make images does) and push again"
+        )
 
 
 def check_architecture(ecr: ECRClient, repository: str, tag: str, manifest: str, architecture: str) -> None:
@@ -180,6 +193,7 @@ def promote(
     if not from_tag or not to_tag:
         raise PromotionError("both --from and --to need a tag")
     digest, manifest, media_type = resolve(ecr, repository, from_tag)
+    check_single_image(repository, from_tag, manifest, media_type)
     check_architecture(ecr, repository, from_tag, manifest, architecture)
     previous = current_digest(ecr, repository, to_tag)
     kwargs: dict[str, Any] = {"imageManifestMediaType": media_type} if media_type else {}
@@ -230,7 +244,8 @@ def release(  # noqa: PLR0913 - the options are keyword-only, each named at the 
     """
     repositories = {fn: f"{prefix}/{fn}" for fn in functions}
     for repository in repositories.values():
-        _digest, manifest, _media_type = resolve(ecr, repository, from_tag)
+        _digest, manifest, media_type = resolve(ecr, repository, from_tag)
+        check_single_image(repository, from_tag, manifest, media_type)
         check_architecture(ecr, repository, from_tag, manifest, architecture)
     promotions = {
         fn: promote(ecr, repo, from_tag, to_tag, architecture=architecture) for fn, repo in repositories.items()

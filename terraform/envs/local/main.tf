@@ -20,14 +20,39 @@ module "bucket" {
   force_destroy = true
 }
 
-module "queue" {
+module "report_queue" {
   source = "../../modules/queue"
 
-  name                     = "dataquest-local-report"
-  bucket_name              = module.bucket.bucket_name
-  bucket_arn               = module.bucket.bucket_arn
-  notification_keys        = local.report_trigger_keys
-  consumer_timeout_seconds = 300
+  name                       = "dataquest-local-report"
+  admit_bucket_notifications = true
+  bucket_arn                 = module.bucket.bucket_arn
+  consumer_timeout_seconds   = 300
+}
+
+# The bucket's one notification configuration, with the same entries as modules/pipeline's.
+module "notifications" {
+  source = "../../modules/notifications"
+
+  bucket_name = module.bucket.configured_bucket_name
+  queues = [
+    for key in local.report_trigger_keys : {
+      id            = "object-created-${replace(key, "/[^A-Za-z0-9-]/", "-")}"
+      queue_arn     = module.report_queue.notification_queue_arn
+      events        = ["s3:ObjectCreated:*"]
+      filter_prefix = key
+      filter_suffix = element(split("/", key), length(split("/", key)) - 1)
+    }
+  ]
+}
+
+moved {
+  from = module.queue
+  to   = module.report_queue
+}
+
+moved {
+  from = module.report_queue.aws_s3_bucket_notification.this[0]
+  to   = module.notifications.aws_s3_bucket_notification.this
 }
 
 # As modules/pipeline's: the planner's messages, fed by no notification (DQ_TRANSFER_QUEUE_URL: the output).

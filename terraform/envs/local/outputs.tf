@@ -3,19 +3,19 @@ output "bucket_name" {
   value       = module.bucket.bucket_name
 }
 
-output "queue_url" {
+output "report_queue_url" {
   description = "URL of the report queue."
-  value       = module.queue.queue_url
+  value       = module.report_queue.queue_url
 }
 
-output "queue_arn" {
+output "report_queue_arn" {
   description = "ARN of the report queue."
-  value       = module.queue.queue_arn
+  value       = module.report_queue.queue_arn
 }
 
-output "dead_letter_queue_url" {
+output "report_dead_letter_queue_url" {
   description = "URL of the report queue's dead-letter queue."
-  value       = module.queue.dead_letter_queue_url
+  value       = module.report_queue.dead_letter_queue_url
 }
 
 output "transfer_queue_url" {

@@ -27,3 +27,20 @@ variable "force_delete" {
   type        = bool
   default     = false
 }
+
+variable "github_repository" {
+  description = "owner/name of the GitHub repository whose Actions deploy (OIDC provider, plan and deploy roles); null for none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.github_repository == null || can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", var.github_repository))
+    error_message = "github_repository must be owner/name."
+  }
+}
+
+variable "terraform_state_bucket" {
+  description = "Bucket holding the environments' Terraform state (<env>.s3.tfbackend), which the deploy role reads and writes under dataquest/; null when state is elsewhere."
+  type        = string
+  default     = null
+}

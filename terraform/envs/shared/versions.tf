@@ -1,5 +1,5 @@
 terraform {
-  required_version = ">= 1.10" # backend.tf.example locks state with use_lockfile (S3-native, Terraform 1.10)
+  required_version = ">= 1.11" # backend.tf.example locks state with use_lockfile (S3-native; experimental in 1.10)
 
   required_providers {
     aws = {

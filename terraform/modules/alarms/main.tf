@@ -1,6 +1,8 @@
 # Alarms for the pipeline, all sent to one SNS topic (and to an e-mail address when one is given):
-# a message in any dead-letter queue, any function error or throttle, and no successful run of the
-# daily function within a day.
+# a message in any dead-letter queue, any function error or throttle, any file the application failed on (its own
+# Errors metric: a failed transfer is seen within minutes, not after the receives that dead-letter it), a work
+# queue whose oldest message is older than it should be (a backlog), and no successful run of the daily function
+# within a day.
 
 resource "aws_sns_topic" "this" {
   #checkov:skip=CKV_AWS_26:CloudWatch alarms cannot publish to a topic under the AWS-managed SNS key; alarm texts hold no secrets (kms_master_key_id takes a customer key)
@@ -68,6 +70,46 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   evaluation_periods  = 1
   comparison_operator = "GreaterThanThreshold"
   threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.this.arn]
+  ok_actions          = [aws_sns_topic.this.arn]
+  tags                = var.tags
+}
+
+# The application's own error counts (EMF lines, namespace DataQuest): any file failed in five minutes.
+resource "aws_cloudwatch_metric_alarm" "application_errors" {
+  for_each = var.application_errors
+
+  alarm_name          = "${var.name}-${each.key}-failed-files"
+  alarm_description   = "${each.key}: files failed (metric ${each.value.namespace}/${each.value.metric_name}): see the function's log group for the lines with level ERROR; the next message or run retries them."
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric_name
+  dimensions          = each.value.dimensions
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.this.arn]
+  ok_actions          = [aws_sns_topic.this.arn]
+  tags                = var.tags
+}
+
+# A backlog: the oldest message of a work queue has waited longer than its consumer should ever take.
+resource "aws_cloudwatch_metric_alarm" "queue_age" {
+  for_each = var.work_queues
+
+  alarm_name          = "${var.name}-${each.key}-backlog"
+  alarm_description   = "The oldest message of ${each.value.queue_name} is more than ${each.value.max_age_seconds} s old: its consumer is failing, throttled or stopped; see its function's errors and throttles."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateAgeOfOldestMessage"
+  dimensions          = { QueueName = each.value.queue_name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = each.value.max_age_seconds
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.this.arn]
   ok_actions          = [aws_sns_topic.this.arn]

@@ -30,6 +30,30 @@ variable "functions" {
   type        = map(string)
 }
 
+variable "application_errors" {
+  description = "The application's own error counts to alarm on (any non-zero sum in five minutes): a short label (the alarm is <name>-<label>-failed-files) => namespace, metric name and the exact dimensions it is emitted with."
+  type = map(object({
+    namespace   = string
+    metric_name = string
+    dimensions  = map(string)
+  }))
+  default = {}
+}
+
+variable "work_queues" {
+  description = "Work queues to alarm on when their oldest message is older than max_age_seconds (a backlog): a short label (the alarm is <name>-<label>-backlog) => queue name and age."
+  type = map(object({
+    queue_name      = string
+    max_age_seconds = number
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for q in values(var.work_queues) : q.max_age_seconds >= 60])
+    error_message = "work_queues: max_age_seconds must be at least 60 (SQS publishes the metric every minute at best)."
+  }
+}
+
 variable "daily_function_key" {
   description = "Label in `functions` of the function that must succeed at least once a day (the scheduled one)."
   type        = string

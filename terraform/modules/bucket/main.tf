@@ -87,6 +87,31 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     }
   }
 
+  # Prefixes whose objects or old versions are short-lived: the runs' trail under _logs/ (one object per event),
+  # the lease under _locks/ (its heartbeat writes a version every 20 s: thousands of versions a day).
+  dynamic "rule" {
+    for_each = var.prefix_expirations
+    content {
+      id     = "expire-${trim(replace(rule.key, "/[^A-Za-z0-9]+/", "-"), "-")}"
+      status = "Enabled"
+
+      filter {
+        prefix = rule.key
+      }
+
+      dynamic "expiration" {
+        for_each = rule.value.expiration_days == null ? [] : [rule.value.expiration_days]
+        content {
+          days = expiration.value
+        }
+      }
+
+      noncurrent_version_expiration {
+        noncurrent_days = rule.value.noncurrent_days
+      }
+    }
+  }
+
   # A lifecycle configuration on a bucket whose versioning is still being enabled is rejected by S3.
   depends_on = [aws_s3_bucket_server_side_encryption_configuration.this]
 }

@@ -47,6 +47,23 @@ variable "abort_incomplete_multipart_upload_days" {
   }
 }
 
+variable "prefix_expirations" {
+  description = "Key prefixes (ending with /) whose objects expire sooner than the bucket's rule: expiration_days (current objects; null keeps them) and noncurrent_days (replaced or deleted versions)."
+  type = map(object({
+    expiration_days = optional(number)
+    noncurrent_days = number
+  }))
+  default = {}
+
+  validation {
+    condition = alltrue([
+      for prefix, rule in var.prefix_expirations :
+      endswith(prefix, "/") && rule.noncurrent_days >= 1 && (rule.expiration_days == null ? true : rule.expiration_days >= 1)
+    ])
+    error_message = "prefix_expirations: every prefix ends with '/', and its days are at least 1."
+  }
+}
+
 variable "force_destroy" {
   description = "Let `terraform destroy` delete the bucket with every object version in it. Keep false for real data."
   type        = bool

@@ -55,7 +55,7 @@ data "aws_iam_policy_document" "this" {
       sid = "ListDataBucket"
       # ListBucketMultipartUploads: a sync first aborts the multipart uploads a killed run left under its prefix.
       actions = concat(
-        ["s3:ListBucket", "s3:ListBucketVersions"],
+        ["s3:ListBucket"],
         try(var.s3_access.list_multipart_uploads, false) ? ["s3:ListBucketMultipartUploads"] : [],
       )
       resources = [local.bucket_arn]
@@ -65,8 +65,12 @@ data "aws_iam_policy_document" "this" {
   dynamic "statement" {
     for_each = length(local.read_arns) > 0 ? [1] : []
     content {
-      sid       = "ReadPrefixes"
-      actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectAttributes"]
+      sid = "ReadPrefixes"
+      # GetObjectVersion: a GET naming a VersionId (the report pins the inputs it read); only where asked.
+      actions = concat(
+        ["s3:GetObject", "s3:GetObjectTagging"],
+        try(var.s3_access.read_versions, false) ? ["s3:GetObjectVersion"] : [],
+      )
       resources = local.read_arns
     }
   }
@@ -153,6 +157,15 @@ data "aws_iam_policy_document" "this" {
   }
 }
 
+# In a VPC, Lambda creates and deletes the function's network interfaces with its role: AWS's managed policy for
+# that (its EC2 actions take no narrower resource than "*").
+resource "aws_iam_role_policy_attachment" "vpc" {
+  count = var.vpc_config == null ? 0 : 1
+
+  role       = aws_iam_role.this.name
+  policy_arn = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+}
+
 resource "aws_iam_role_policy" "this" {
   name   = "least-privilege"
   role   = aws_iam_role.this.id
@@ -162,7 +175,7 @@ resource "aws_iam_role_policy" "this" {
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_50:X-Ray's write API accepts only Resource "*", which the least-privilege review forbids; logs and EMF metrics cover a daily job
   #checkov:skip=CKV_AWS_116:a function's DLQ is superseded by async_invocation's on-failure destination (aws_lambda_function_event_invoke_config, with the whole invocation record); an SQS consumer's failures go to its queue's dead-letter queue
-  #checkov:skip=CKV_AWS_117:the function reaches only public endpoints (BLS, DataUSA) and AWS APIs; a VPC would add NAT cost and no protection
+  #checkov:skip=CKV_AWS_117:a VPC is optional (vpc_config, the pipeline's private_network): off by default, it adds NAT and endpoint cost for a function that reaches only public sources and AWS APIs
   #checkov:skip=CKV_AWS_173:the environment holds a bucket name, a contact address and public URLs, no secrets
   #checkov:skip=CKV_AWS_272:Lambda code signing does not apply to container images; images are pinned by digest instead
   #checkov:skip=CKV_AWS_115:reserved concurrency is a variable; accounts at the default limit of 10 cannot reserve any, so it is not forced on
@@ -184,6 +197,15 @@ resource "aws_lambda_function" "this" {
     }
   }
 
+  # In private subnets (optional): the function reaches AWS through the VPC's endpoints, the internet through a NAT.
+  dynamic "vpc_config" {
+    for_each = var.vpc_config == null ? [] : [var.vpc_config]
+    content {
+      subnet_ids         = vpc_config.value.subnet_ids
+      security_group_ids = vpc_config.value.security_group_ids
+    }
+  }
+
   dynamic "environment" {
     for_each = length(var.environment_variables) > 0 ? [1] : []
     content {
@@ -192,8 +214,8 @@ resource "aws_lambda_function" "this" {
   }
 
   # Lambda's JSON log format: its own records (start, the report with duration and memory) become JSON like ours,
-  # and our lines, JSON objects with a "level", go through as written (EMF lines, with no level, count as INFO).
-  # Lambda drops application lines below application_log_level: keep it at or below DQ_LOG_LEVEL.
+  # and our lines, JSON objects with the "timestamp" and "level" it reads (dataquest.log; EMF metric lines are
+  # INFO), are filtered by that level. Lambda drops application lines below application_log_level (at most INFO).
   logging_config {
     log_format            = "JSON"
     log_group             = aws_cloudwatch_log_group.this.name
@@ -204,7 +226,7 @@ resource "aws_lambda_function" "this" {
   tags = var.tags
 
   # The function must not start (and create its own log group) before its group and permissions exist.
-  depends_on = [aws_iam_role_policy.this, aws_cloudwatch_log_group.this]
+  depends_on = [aws_iam_role_policy.this, aws_cloudwatch_log_group.this, aws_iam_role_policy_attachment.vpc]
 }
 
 resource "aws_lambda_event_source_mapping" "this" {
@@ -225,6 +247,18 @@ resource "aws_lambda_event_source_mapping" "this" {
 
   # The mapping polls with the function's role: it needs the queue permissions first.
   depends_on = [aws_iam_role_policy.this]
+
+  lifecycle {
+    # AWS (SQS scaling): a maximum concurrency above the function's reserved concurrency makes the pollers invoke
+    # into throttles, and each throttled message counts a receive towards the dead-letter queue.
+    precondition {
+      condition = (
+        var.reserved_concurrent_executions == null || var.sqs_event_source.maximum_concurrency == null ||
+        try(var.reserved_concurrent_executions >= var.sqs_event_source.maximum_concurrency, false)
+      )
+      error_message = "${var.function_name}: reserved concurrency ${coalesce(var.reserved_concurrent_executions, -1)} is below the queue mapping's maximum_concurrency ${coalesce(var.sqs_event_source.maximum_concurrency, -1)}: throttled messages would go to the dead-letter queue; reserve at least that many, or lower maximum_concurrency."
+    }
+  }
 }
 
 # Asynchronous invocations (EventBridge Scheduler's): how often Lambda retries a failed one, for how long, and where

@@ -62,3 +62,8 @@ output "event_source_maximum_concurrency" {
   description = "Most concurrent invocations the SQS event source mapping makes, or null (none set, or no mapping)."
   value       = try(aws_lambda_event_source_mapping.this[0].scaling_config[0].maximum_concurrency, null)
 }
+
+output "function_subnet_ids" {
+  description = "Subnets the function runs in (vpc_config); empty in Lambda's own network."
+  value       = toset(flatten([for v in aws_lambda_function.this.vpc_config : v.subnet_ids]))
+}

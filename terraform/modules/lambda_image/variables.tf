@@ -93,21 +93,23 @@ variable "log_retention_days" {
 }
 
 variable "application_log_level" {
-  description = "Lowest level of the function's own log lines that Lambda keeps (JSON log format): TRACE, DEBUG, INFO, WARN, ERROR or FATAL. The function filters first by DQ_LOG_LEVEL; lower both to see DEBUG lines."
+  description = "Lowest level of the function's own log lines that Lambda keeps (JSON log format): TRACE, DEBUG or INFO (the metric lines are INFO: a higher level would drop them). The function filters first by DQ_LOG_LEVEL; lower both to see DEBUG lines."
   type        = string
   default     = "INFO"
   nullable    = false
 
   validation {
-    condition     = contains(["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"], var.application_log_level)
-    error_message = "application_log_level must be one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL."
+    # Lambda's levels are TRACE..FATAL; WARN and above would drop the functions' metric lines (EMF, level INFO:
+    # dataquest.log.METRICS_LEVEL) and with them the DataQuest metrics and the alarms on them.
+    condition     = contains(["TRACE", "DEBUG", "INFO"], var.application_log_level)
+    error_message = "application_log_level must be TRACE, DEBUG or INFO: the metric lines are INFO, and a higher level would drop them (and the alarms on them)."
   }
 }
 
 variable "s3_access" {
   description = <<-EOT
     What the function may do in the data bucket. Prefixes end with "/" and grant every key below them:
-    read_prefixes (get), write_prefixes (put, tag, delete, multipart), upload_prefixes (put, tag, multipart: no
+    read_prefixes (get, and get a given version with read_versions), write_prefixes (put, tag, delete, multipart), upload_prefixes (put, tag, multipart: no
     delete), put_prefixes (put only), list_bucket (also makes a missing key answer 404 instead of 403),
     list_multipart_uploads (with list_bucket: find the uploads a killed run left, to abort them). Null grants
     nothing in S3.
@@ -119,6 +121,7 @@ variable "s3_access" {
     upload_prefixes = optional(list(string), [])
     put_prefixes    = optional(list(string), [])
     list_bucket     = optional(bool, false)
+    read_versions   = optional(bool, false)
 
     list_multipart_uploads = optional(bool, false)
   })
@@ -213,4 +216,13 @@ variable "tags" {
   description = "Tags for the function, its role and its log group (on top of the provider's default_tags)."
   type        = map(string)
   default     = {}
+}
+
+variable "vpc_config" {
+  description = "Private subnets and security groups to run the function in (it then reaches AWS through VPC endpoints and the internet through the subnets' NAT); null for Lambda's own network."
+  type = object({
+    subnet_ids         = list(string)
+    security_group_ids = list(string)
+  })
+  default = null
 }

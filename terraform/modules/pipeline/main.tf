@@ -26,10 +26,21 @@ locals {
   # The transfers' trail (config.INGEST_LOG_PREFIX): one object per transfer outcome, under the run's folder.
   ingest_log_prefix = "${local.prefixes.logs}ingest/"
 
+  # The report mapping invokes at most this many at once (at least the function's reserved concurrency, if any).
+  report_maximum_concurrency = 2
+
+  # Every function, when private_network is set: its subnets and security group.
+  vpc_config = var.private_network == null ? null : {
+    subnet_ids         = module.private_network["this"].subnet_ids
+    security_group_ids = [module.private_network["this"].security_group_id]
+  }
+
   # Every function: where the data is, and who BLS may write to.
+  # DQ_ENVIRONMENT: a dimension of every DataQuest metric (two environments in one account, two series).
   common_environment = {
-    DQ_BUCKET  = module.bucket.bucket_name
-    DQ_CONTACT = var.contact_email
+    DQ_BUCKET      = module.bucket.bucket_name
+    DQ_CONTACT     = var.contact_email
+    DQ_ENVIRONMENT = var.environment
   }
 
   function_environment = merge(local.common_environment, {
@@ -54,17 +65,52 @@ module "bucket" {
   kms_key_arn                        = var.bucket_kms_key_arn
   noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
   force_destroy                      = var.bucket_force_destroy
+
+  # The runs' trail is kept run_logs_expiration_days; the lease's heartbeat versions a day.
+  prefix_expirations = {
+    (local.prefixes.logs)  = { expiration_days = var.run_logs_expiration_days, noncurrent_days = 1 }
+    (local.prefixes.locks) = { noncurrent_days = 1 }
+  }
 }
 
-module "queue" {
+module "report_queue" {
   source = "../queue"
 
   name                             = "${local.name}-report"
-  bucket_name                      = module.bucket.bucket_name
+  admit_bucket_notifications       = true
   bucket_arn                       = module.bucket.bucket_arn
-  notification_keys                = local.report_trigger_keys
   consumer_timeout_seconds         = var.report_timeout
   consumer_batching_window_seconds = var.report_batching_window_seconds
+}
+
+# The bucket's one notification configuration: every queue it feeds is an entry of this list (the lake adds its
+# own: modules/notifications/README.md). An exact key is matched by its prefix (the key) and suffix (its file name),
+# so that `key.tmp` or `key/...` do not match.
+module "notifications" {
+  source = "../notifications"
+
+  bucket_name = module.bucket.configured_bucket_name
+  queues = [
+    for key in local.report_trigger_keys : {
+      id            = "object-created-${replace(key, "/[^A-Za-z0-9-]/", "-")}"
+      queue_arn     = module.report_queue.notification_queue_arn
+      events        = ["s3:ObjectCreated:*"]
+      filter_prefix = key
+      filter_suffix = element(split("/", key), length(split("/", key)) - 1)
+    }
+  ]
+}
+
+# The report queue was `module "queue"`, and owned the bucket's notification: existing state moves, nothing is
+# replaced.
+moved {
+  from = module.queue
+  to   = module.report_queue
+}
+
+moved {
+  from = module.report_queue.aws_s3_bucket_notification.this[0]
+  to   = module.notifications.aws_s3_bucket_notification.this
 }
 
 # The planner's messages: one per file to transfer (or per batch of small files), and a transfer's continuation of a
@@ -80,8 +126,21 @@ module "transfer_queue" {
   max_receive_count        = var.transfer_max_receive_count
 }
 
+# Optional: the functions in private subnets, with the endpoints they need (modules/private_network).
+module "private_network" {
+  source   = "../private_network"
+  for_each = var.private_network == null ? {} : { this = var.private_network }
+
+  name            = local.name
+  vpc_id          = each.value.vpc_id
+  subnet_ids      = each.value.subnet_ids
+  route_table_ids = each.value.route_table_ids
+}
+
 module "ingest" {
   source = "../lambda_image"
+
+  vpc_config = local.vpc_config
 
   function_name                  = "${local.name}-ingest"
   description                    = "Mirrors BLS time.series surveys and DataUSA population into ${local.bucket_name}."
@@ -115,6 +174,8 @@ module "ingest" {
 
 module "transfer" {
   source = "../lambda_image"
+
+  vpc_config = local.vpc_config
 
   function_name = "${local.name}-transfer"
   description   = "Mirrors the BLS files the planner queued into ${local.bucket_name}, resuming a file bigger than one invocation."
@@ -155,6 +216,8 @@ module "transfer" {
 module "report" {
   source = "../lambda_image"
 
+  vpc_config = local.vpc_config
+
   function_name                  = "${local.name}-report"
   description                    = "Computes the report from the mirrored BLS data and population in ${local.bucket_name}."
   image_uri                      = var.report_image_uri
@@ -172,13 +235,15 @@ module "report" {
     read_prefixes  = [local.prefixes.bls, local.prefixes.population, local.prefixes.reports]
     write_prefixes = [local.prefixes.reports]
     list_bucket    = true
+    # The report reads its inputs at the versions it recorded (GetObject with VersionId).
+    read_versions = true
   }
 
   sqs_event_source = {
-    queue_arn                          = module.queue.queue_arn
+    queue_arn                          = module.report_queue.queue_arn
     batch_size                         = 10
     maximum_batching_window_in_seconds = var.report_batching_window_seconds
-    maximum_concurrency                = 2
+    maximum_concurrency                = local.report_maximum_concurrency
   }
 }
 
@@ -200,7 +265,7 @@ module "alarms" {
   alarm_email = var.alarm_email
 
   dead_letter_queues = {
-    report-queue    = module.queue.dead_letter_queue_name
+    report-queue    = module.report_queue.dead_letter_queue_name
     transfer-queue  = module.transfer_queue.dead_letter_queue_name
     ingest-trigger  = module.schedule.dead_letter_queue_name
     ingest-failures = module.ingest.on_failure_queue_name
@@ -212,4 +277,45 @@ module "alarms" {
     report   = module.report.function_name
   }
   daily_function_key = "ingest"
+
+  # The files the planner and the transfers failed on (their EMF Errors metric, with this environment's dimension):
+  # minutes after the failure, where the transfer dead-letter queue fills only after its receives (hours).
+  application_errors = {
+    for fn in ["ingest", "transfer"] : fn => {
+      namespace   = "DataQuest"
+      metric_name = "Errors"
+      dimensions  = { Environment = var.environment, Function = fn }
+    }
+  }
+
+  work_queues = {
+    report-queue   = { queue_name = module.report_queue.queue_name, max_age_seconds = var.report_queue_max_age_seconds }
+    transfer-queue = { queue_name = module.transfer_queue.queue_name, max_age_seconds = var.transfer_queue_max_age_seconds }
+  }
+}
+
+module "dashboard" {
+  source = "../dashboard"
+
+  name        = local.name
+  environment = var.environment
+  functions = {
+    ingest   = { name = module.ingest.function_name, timeout_seconds = var.ingest_timeout }
+    transfer = { name = module.transfer.function_name, timeout_seconds = var.transfer_timeout }
+    report   = { name = module.report.function_name, timeout_seconds = var.report_timeout }
+  }
+  daily_function_key   = "ingest"
+  transfer_functions   = ["ingest", "transfer"]
+  report_function_name = module.report.function_name
+
+  work_queues = {
+    report-queue   = module.report_queue.queue_name
+    transfer-queue = module.transfer_queue.queue_name
+  }
+  dead_letter_queues = {
+    report-queue-dlq    = module.report_queue.dead_letter_queue_name
+    transfer-queue-dlq  = module.transfer_queue.dead_letter_queue_name
+    ingest-trigger-dlq  = module.schedule.dead_letter_queue_name
+    ingest-failures-dlq = module.ingest.on_failure_queue_name
+  }
 }

@@ -8,14 +8,14 @@ output "bucket_arn" {
   value       = module.bucket.bucket_arn
 }
 
-output "queue_url" {
+output "report_queue_url" {
   description = "URL of the report queue."
-  value       = module.queue.queue_url
+  value       = module.report_queue.queue_url
 }
 
-output "dead_letter_queue_url" {
+output "report_dead_letter_queue_url" {
   description = "URL of the report queue's dead-letter queue."
-  value       = module.queue.dead_letter_queue_url
+  value       = module.report_queue.dead_letter_queue_url
 }
 
 output "transfer_queue_url" {
@@ -51,4 +51,19 @@ output "schedule_name" {
 output "alarm_topic_arn" {
   description = "ARN of the SNS topic the alarms notify."
   value       = module.alarms.topic_arn
+}
+
+output "dashboard_name" {
+  description = "Name of the environment's CloudWatch dashboard."
+  value       = module.dashboard.dashboard_name
+}
+
+output "ingest_image_uri" {
+  description = "The ingest image this environment runs, by digest: what a pull request's plan keeps (it plans infrastructure, not a new image)."
+  value       = var.ingest_image_uri
+}
+
+output "report_image_uri" {
+  description = "The report image this environment runs, by digest: what a pull request's plan keeps (it plans infrastructure, not a new image)."
+  value       = var.report_image_uri
 }

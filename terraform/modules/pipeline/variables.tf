@@ -13,8 +13,10 @@ variable "contact_email" {
   type        = string
 
   validation {
-    condition     = can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.contact_email))
-    error_message = "contact_email must be an e-mail address."
+    # The package's rule (config._EMAIL_RE, DQ_CONTACT): no '<' or '>', which would break the User-Agent's
+    # (+address) form. tests/unit/test_terraform_rules.py holds the two equal.
+    condition     = can(regex("^[^@\\s<>]+@[^@\\s<>]+\\.[^@\\s<>]+$", var.contact_email))
+    error_message = "contact_email must be an e-mail address with no '<' or '>' (the package refuses those too)."
   }
 }
 
@@ -39,9 +41,21 @@ variable "report_image_uri" {
 }
 
 variable "alarm_email" {
-  description = "Address subscribed to the alarm topic (confirm the mail AWS sends); null for no subscription."
+  description = "Address subscribed to the alarm topic (confirm the mail AWS sends); null for no subscription, which alarm_email_required refuses."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.alarm_email != null || !var.alarm_email_required
+    error_message = "alarm_email is required in this environment (alarm_email_required = true): without it the alarms reach nobody. Set alarm_email in <env>.local.tfvars or TF_VAR_alarm_email."
+  }
+}
+
+variable "alarm_email_required" {
+  description = "Refuse a null alarm_email (prod: its alarms must reach someone)."
+  type        = bool
+  default     = false
+  nullable    = false
 }
 
 variable "bucket_name" {
@@ -122,9 +136,11 @@ variable "transfer_streams" {
   nullable    = false
 
   validation {
-    # AWS's range for an SQS event source's maximum_concurrency.
-    condition     = var.transfer_streams >= 2 && var.transfer_streams <= 1000 && floor(var.transfer_streams) == var.transfer_streams
-    error_message = "transfer_streams must be a whole number, 2-1000 (the least maximum_concurrency AWS accepts is 2)."
+    # At least 2: the least maximum_concurrency AWS accepts. At most 16: the package's own limit
+    # (config.MAX_TRANSFER_STREAMS; above it every invocation fails at start-up). tests/unit/test_terraform_rules.py
+    # holds the bound equal to the package's.
+    condition     = var.transfer_streams >= 2 && var.transfer_streams <= 16 && floor(var.transfer_streams) == var.transfer_streams
+    error_message = "transfer_streams must be a whole number, 2-16 (AWS's least maximum_concurrency is 2; the package refuses more than 16 streams)."
   }
 }
 
@@ -212,9 +228,14 @@ variable "report_timeout" {
 }
 
 variable "report_reserved_concurrency" {
-  description = "Reserved concurrency of the report function; null reserves none."
+  description = "Reserved concurrency of the report function; null reserves none. At least the report queue mapping's maximum concurrency (2): below it, throttled notifications go to the dead-letter queue."
   type        = number
   default     = null
+
+  validation {
+    condition     = var.report_reserved_concurrency == null || try(var.report_reserved_concurrency >= local.report_maximum_concurrency, false)
+    error_message = "report_reserved_concurrency must be null or at least the report queue mapping's maximum concurrency (2): below it, throttled notifications go to the dead-letter queue (AWS's SQS scaling advice)."
+  }
 }
 
 variable "report_batching_window_seconds" {
@@ -249,4 +270,40 @@ variable "ingest_maximum_event_age_seconds" {
     condition     = var.ingest_maximum_event_age_seconds >= 60 && var.ingest_maximum_event_age_seconds <= 21600
     error_message = "ingest_maximum_event_age_seconds must be 60-21600."
   }
+}
+
+variable "report_queue_max_age_seconds" {
+  description = "Age of the report queue's oldest message past which its backlog alarm fires (a report takes minutes; a failed one is retried after the visibility timeout, 6 x report_timeout)."
+  type        = number
+  default     = 3600
+  nullable    = false
+}
+
+variable "transfer_queue_max_age_seconds" {
+  description = "Age of the transfer queue's oldest message past which its backlog alarm fires: a day's plan is transferred transfer_streams files at a time, so a big first mirror takes hours."
+  type        = number
+  default     = 21600
+  nullable    = false
+}
+
+variable "run_logs_expiration_days" {
+  description = "Days the runs' trail (one object per event under _logs/, read by `dataquest status`) is kept."
+  type        = number
+  default     = 90
+  nullable    = false
+
+  validation {
+    condition     = var.run_logs_expiration_days >= 1 && floor(var.run_logs_expiration_days) == var.run_logs_expiration_days
+    error_message = "run_logs_expiration_days must be a whole number of days, at least 1."
+  }
+}
+
+variable "private_network" {
+  description = "Run the functions in private subnets (off when null): vpc_id, subnet_ids (with a NAT route to the internet, for BLS and DataUSA) and their route_table_ids. Adds the S3 gateway endpoint and an SQS interface endpoint (~7.3 USD a month per subnet's zone, plus the NAT's own cost)."
+  type = object({
+    vpc_id          = string
+    subnet_ids      = list(string)
+    route_table_ids = list(string)
+  })
+  default = null
 }

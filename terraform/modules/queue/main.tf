@@ -1,7 +1,8 @@
 # A queue feeding a function, with a dead-letter queue for messages the consumer keeps failing on; optionally fed by
-# S3 ObjectCreated notifications for a few exact keys (the report queue), with a policy that lets only the data
-# bucket (in this account) send. Without notification keys (the transfer queue) only IAM principals of the account
-# whose policies allow it may send: no queue policy, no notification.
+# a bucket's event notifications (the report queue), with a policy that lets only that bucket (in this account)
+# send. The notification itself is the notifications module's: a bucket has one notification configuration, which
+# lists every queue it feeds. Without bucket notifications (the transfer queue) only IAM principals of the account
+# whose policies allow it may send: no queue policy.
 #
 # Redrive and access policies are standalone resources, not inline queue arguments: emulators hand inline JSON
 # back reformatted, which drifts forever, and the two are written one after the other (SQS has been seen to stall
@@ -10,9 +11,10 @@
 data "aws_caller_identity" "current" {}
 
 locals {
-  notified = length(var.notification_keys) > 0
+  notified = var.admit_bucket_notifications
 
-  # AWS's rule for queues feeding Lambda: at least six times the function timeout, plus the batching window.
+  # AWS's recommendation for queues feeding Lambda (its hard rule is only visibility >= the function's timeout): six
+  # times the function timeout, plus the batching window.
   visibility_timeout_seconds = 6 * var.consumer_timeout_seconds + var.consumer_batching_window_seconds
 }
 
@@ -39,8 +41,8 @@ resource "aws_sqs_queue" "this" {
     ignore_changes = [redrive_policy, policy]
 
     precondition {
-      condition     = !local.notified || (var.bucket_name != null && var.bucket_arn != null)
-      error_message = "notification_keys need bucket_name and bucket_arn: the bucket that notifies, and the only one the queue admits."
+      condition     = !local.notified || var.bucket_arn != null
+      error_message = "admit_bucket_notifications needs bucket_arn: the bucket that notifies, and the only one the queue admits."
     }
   }
 }
@@ -90,34 +92,9 @@ resource "aws_sqs_queue_policy" "this" {
   depends_on = [aws_sqs_queue_redrive_policy.this]
 }
 
-# S3 checks that it may send to the queue when the notification is written: the policy must exist first.
-resource "aws_s3_bucket_notification" "this" {
-  count = local.notified ? 1 : 0
-
-  bucket = var.bucket_name
-
-  dynamic "queue" {
-    for_each = var.notification_keys
-    content {
-      id        = "object-created-${replace(queue.value, "/[^A-Za-z0-9-]/", "-")}"
-      queue_arn = aws_sqs_queue.this.arn
-      events    = ["s3:ObjectCreated:*"]
-      # An exact key: its own prefix, and its file name as suffix, so that `key.tmp` or `key/...` do not match.
-      filter_prefix = queue.value
-      filter_suffix = element(split("/", queue.value), length(split("/", queue.value)) - 1)
-    }
-  }
-
-  depends_on = [aws_sqs_queue_policy.this]
-}
-
-# Deployments made before the notification became optional keep their policy and notification (no replacement).
+# Deployments made before the queue policy became optional keep it (no replacement). The notification that was
+# here is the notifications module's now (modules/pipeline and envs/local move it there).
 moved {
   from = aws_sqs_queue_policy.this
   to   = aws_sqs_queue_policy.this[0]
-}
-
-moved {
-  from = aws_s3_bucket_notification.this
-  to   = aws_s3_bucket_notification.this[0]
 }

@@ -3,6 +3,13 @@ output "queue_arn" {
   value       = aws_sqs_queue.this.arn
 }
 
+output "notification_queue_arn" {
+  description = "ARN of the queue, known once its policy admits the bucket: what a bucket notification targets (modules/notifications), so that S3's test message is not denied."
+  value       = aws_sqs_queue.this.arn
+
+  depends_on = [aws_sqs_queue_policy.this]
+}
+
 output "queue_url" {
   description = "URL of the queue."
   value       = aws_sqs_queue.this.id

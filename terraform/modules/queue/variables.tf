@@ -8,32 +8,21 @@ variable "name" {
   }
 }
 
-variable "bucket_name" {
-  description = "Name of the bucket whose ObjectCreated events feed the queue (this module then owns its notification configuration); null without notification_keys."
-  type        = string
-  default     = null
+variable "admit_bucket_notifications" {
+  description = "Give the queue a policy letting bucket_arn (in this account) send: the queue is a target of that bucket's notifications (modules/notifications, fed notification_queue_arn). False: no queue policy, only senders of this account that IAM allows (e.g. a function's role)."
+  type        = bool
+  default     = false
+  nullable    = false
 }
 
 variable "bucket_arn" {
-  description = "ARN of that bucket: the only source the queue policy lets send; null without notification_keys."
+  description = "ARN of the notifying bucket: the only source the queue policy lets send; null without admit_bucket_notifications."
   type        = string
   default     = null
 
   validation {
     condition     = var.bucket_arn == null || can(regex("^arn:aws[a-z-]*:s3:::[^/]+$", var.bucket_arn))
     error_message = "bucket_arn must be a bucket ARN (arn:aws:s3:::name)."
-  }
-}
-
-variable "notification_keys" {
-  description = "Exact object keys whose ObjectCreated events go to the queue. Empty: no notification and no queue policy (the queue is fed by senders of this account that IAM allows, e.g. a function's role)."
-  type        = list(string)
-  default     = []
-  nullable    = false
-
-  validation {
-    condition     = alltrue([for k in var.notification_keys : length(k) > 0 && !startswith(k, "/")])
-    error_message = "notification_keys must hold no empty key and none starting with '/'."
   }
 }
 

@@ -1,6 +1,6 @@
 """The one apply of terraform/ that every module of this package checks, and the least-privilege fixtures.
 
-``envs/local`` gets its own moto server; ``envs/dev`` and ``envs/shared`` (the ECR repositories) share a second
+``envs/local`` gets its own moto server; dev (``envs/aws``) and ``envs/shared`` (the ECR repositories) share a second
 one. An apply costs minutes, so the package applies once (``applied``, package-scoped) and `make test` hands the
 package to one worker as one unit (tests/support/schedule.py). Its modules run in ``ORDER``: the resources checked
 (test_environments.py), each role's work run under exactly its policies (test_least_privilege*.py: ``deployed``
@@ -40,6 +40,12 @@ ORDER = (
     "test_plan_and_destroy.py",
 )
 
+SHARED_VARS = [
+    "-var=force_delete=true",
+    "-var=github_repository=example/dataquest",
+    "-var=terraform_state_bucket=example-terraform-state",
+]
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """This package's tests in ``ORDER`` of their modules (each module's own order kept), in the places the
@@ -62,12 +68,14 @@ def applied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
         # Processes, not in-process servers: moto's state is per process, and each env needs an account of its own.
         local_endpoint = stack.enter_context(moto_process())
         # The dev server keeps the functions' LoggingConfig, as AWS does (moto drops it).
-        dev_endpoint = stack.enter_context(moto_process(module="tests.support.moto_lambda"))
+        dev_endpoint = stack.enter_context(
+            moto_process(module="tests.support.moto_lambda", env={"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"})
+        )
         result = Applied(
             # envs/local takes the endpoint as its one variable: no override file needed.
             local=copy_env(tmp, "local", local_endpoint, [f"-var=aws_endpoint_url={local_endpoint}"], False),
             dev=copy_env(tmp, "dev", dev_endpoint, DEV_VARS, True),
-            shared=copy_env(tmp, "shared", dev_endpoint, ["-var=force_delete=true"], True),
+            shared=copy_env(tmp, "shared", dev_endpoint, SHARED_VARS, True),
             timings={},
         )
         for deployment in result.all:
@@ -86,7 +94,8 @@ def applied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
 
 @pytest.fixture(scope="package")
 def deployed(applied: Applied) -> Deployed:
-    """What the applied envs/dev holds: each function's role and policies, the queues, the bucket's notification."""
+    """What the applied dev (``envs/aws``) holds: each function's role and policies, the queues, the bucket's
+    notification."""
     endpoint = applied.dev.endpoint
     iam, lam = client("iam", endpoint), client("lambda", endpoint)
     roles = {

@@ -40,7 +40,7 @@ class Applied:
 
 @dataclass
 class Deployed:
-    """What the applied envs/dev holds, as read back from the first moto server."""
+    """What the applied dev environment (``envs/aws``) holds, as read back from the first moto server."""
 
     roles: dict[str, str]  # function -> its execution role's name
     policies: dict[str, dict[str, dict[str, Any]]]  # function -> policy name -> document

@@ -1,10 +1,10 @@
 """Terraform's environments applied to moto servers (conftest.py's one apply), each resource checked with boto3.
 
-``envs/local`` gets its own moto server; ``envs/dev`` and ``envs/shared`` (the ECR repositories) share a second
+``envs/local`` gets its own moto server; dev (``envs/aws``) and ``envs/shared`` (the ECR repositories) share a second
 one. The three applies run at the same time. Each environment is applied from a temporary copy of ``terraform/``
 with a ``moto_override.tf`` pointing the provider at moto (as ``tflocal`` does), so no override file ever lands in
-the repository. ``envs/dev`` is one call of ``modules/pipeline``; ``envs/prod`` is the same call with its own values
-(tests/repo/test_terraform_static.py), so applying dev applies the module prod runs. The least-privilege tests
+the repository. dev is the root ``envs/aws`` with ``dev.tfvars``; prod is the same root with ``prod.tfvars``
+(tests/integration/test_terraform_envs.py plans both), so applying dev applies what prod runs. The least-privilege tests
 (test_least_privilege*.py) and the plan and destroy (test_plan_and_destroy.py) run on the same apply.
 """
 
@@ -38,9 +38,9 @@ TRIGGER_KEYS = ["population/nation_population.json", "bls/pr/pr.data.0.Current"]
 def test_local_outputs_name_the_bucket_and_queue(applied: Applied) -> None:
     outputs = applied.local.outputs()
     assert outputs["bucket_name"] == "dataquest-local"
-    assert outputs["queue_url"].endswith("/123456789012/dataquest-local-report")
+    assert outputs["report_queue_url"].endswith("/123456789012/dataquest-local-report")
     sqs = client("sqs", applied.local.endpoint)
-    assert sqs.get_queue_url(QueueName="dataquest-local-report")["QueueUrl"] == outputs["queue_url"]
+    assert sqs.get_queue_url(QueueName="dataquest-local-report")["QueueUrl"] == outputs["report_queue_url"]
     assert sqs.get_queue_url(QueueName="dataquest-local-transfer")["QueueUrl"] == outputs["transfer_queue_url"]
 
 
@@ -54,7 +54,7 @@ def test_local_bucket_has_no_tls_policy_for_plain_http_emulators(applied: Applie
 def test_local_notifies_the_queue_of_exactly_the_report_inputs(applied: Applied) -> None:
     s3 = client("s3", applied.local.endpoint)
     sqs = client("sqs", applied.local.endpoint)
-    queue_url = applied.local.outputs()["queue_url"]
+    queue_url = applied.local.outputs()["report_queue_url"]
     for key in [*TRIGGER_KEYS, "bls/pr/pr.series", "population/nation_population.json.tmp", "reports/x.json"]:
         s3.put_object(Bucket="dataquest-local", Key=key, Body=b"{}")
 
@@ -68,7 +68,7 @@ def test_local_notifies_the_queue_of_exactly_the_report_inputs(applied: Applied)
     assert sorted(keys) == sorted(TRIGGER_KEYS)
 
 
-# --- envs/dev ------------------------------------------------------------------------------------------------
+# --- dev, envs/aws --------------------------------------------------------------------------------------------
 
 
 def test_dev_bucket_is_versioned_encrypted_private_tls_only_with_lifecycle(applied: Applied) -> None:
@@ -95,6 +95,14 @@ def test_dev_bucket_is_versioned_encrypted_private_tls_only_with_lifecycle(appli
     assert lifecycle["abort-incomplete-multipart-uploads"]["AbortIncompleteMultipartUpload"] == {
         "DaysAfterInitiation": 1
     }
+    # The runs' trail expires; the lease's heartbeat versions (one every 20 s) are kept a day.
+    assert (lifecycle["expire-logs"]["Filter"]["Prefix"], lifecycle["expire-logs"]["Expiration"]["Days"]) == (
+        "_logs/",
+        90,
+    )
+    assert lifecycle["expire-locks"]["Filter"]["Prefix"] == "_locks/"
+    assert lifecycle["expire-locks"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
+    assert "Expiration" not in lifecycle["expire-locks"]
     tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=DEV_BUCKET)["TagSet"]}
     assert tags == {"Project": "RearcDataQuest", "Environment": "dev"}
 
@@ -105,8 +113,8 @@ def test_dev_outputs_pass_the_pipeline_modules_outputs_through(applied: Applied)
     assert outputs == {
         "bucket_name": DEV_BUCKET,
         "bucket_arn": f"arn:aws:s3:::{DEV_BUCKET}",
-        "queue_url": sqs.get_queue_url(QueueName="dataquest-dev-report")["QueueUrl"],
-        "dead_letter_queue_url": sqs.get_queue_url(QueueName="dataquest-dev-report-dlq")["QueueUrl"],
+        "report_queue_url": sqs.get_queue_url(QueueName="dataquest-dev-report")["QueueUrl"],
+        "report_dead_letter_queue_url": sqs.get_queue_url(QueueName="dataquest-dev-report-dlq")["QueueUrl"],
         "transfer_queue_url": sqs.get_queue_url(QueueName="dataquest-dev-transfer")["QueueUrl"],
         "transfer_dead_letter_queue_url": sqs.get_queue_url(QueueName="dataquest-dev-transfer-dlq")["QueueUrl"],
         "ingest_function_name": "dataquest-dev-ingest",
@@ -114,7 +122,35 @@ def test_dev_outputs_pass_the_pipeline_modules_outputs_through(applied: Applied)
         "report_function_name": "dataquest-dev-report",
         "schedule_name": "dataquest-dev-ingest-daily",
         "alarm_topic_arn": f"arn:aws:sns:{REGION}:{ACCOUNT}:dataquest-dev-alarms",
+        "dashboard_name": "dataquest-dev",
+        "ingest_image_uri": INGEST_IMAGE,
+        "report_image_uri": REPORT_IMAGE,
     }
+
+
+def test_dev_dashboard_shows_the_environments_runs_files_errors_queues_duration_memory_and_report_age(
+    applied: Applied,
+) -> None:
+    body = json.loads(
+        client("cloudwatch", applied.dev.endpoint).get_dashboard(DashboardName="dataquest-dev")["DashboardBody"]
+    )
+    titles = [w["properties"]["title"] for w in body["widgets"]]
+    assert titles == [
+        "Runs and their outcome (ingest, per day)",
+        "Files and bytes moved per day",
+        "Transfer errors (files failed, per hour)",
+        "Queues: depth and age of the oldest message",
+        "Duration against the timeout (maximum, ms)",
+        "Memory used against the limit (MB, per function and hour)",
+        "Report age: the latest reports written",
+    ]
+    errors = body["widgets"][2]["properties"]["metrics"]
+    assert [m[:6] for m in errors] == [
+        ["DataQuest", "Errors", "Environment", "dev", "Function", fn] for fn in ("ingest", "transfer")
+    ]
+    queues = {m[3] for m in body["widgets"][3]["properties"]["metrics"]}
+    assert {"dataquest-dev-report", "dataquest-dev-transfer", "dataquest-dev-transfer-dlq"} <= queues
+    assert "'/aws/lambda/dataquest-dev-report'" in body["widgets"][6]["properties"]["query"]
 
 
 def test_dev_queue_redrives_to_its_dead_letter_queue_and_admits_only_the_bucket(applied: Applied) -> None:
@@ -187,6 +223,7 @@ def test_dev_functions_run_images_by_digest_with_their_settings(applied: Applied
     expected_env = {
         "DQ_BUCKET": DEV_BUCKET,
         "DQ_CONTACT": "dq-tests@example.com",
+        "DQ_ENVIRONMENT": "dev",
         "DQ_BLS_SURVEYS": "pr",
         "DQ_POPULATION_URL": (
             "https://honolulu-api.datausa.io/tesseract/data.jsonrecords?cube=acs_yg_total_population_1"
@@ -206,6 +243,7 @@ def test_dev_functions_run_images_by_digest_with_their_settings(applied: Applied
         "transfer": {
             "DQ_BUCKET": DEV_BUCKET,
             "DQ_CONTACT": "dq-tests@example.com",
+            "DQ_ENVIRONMENT": "dev",
             "DQ_LOG_LEVEL": "INFO",
         }
         | fanout_env,
@@ -299,14 +337,18 @@ def test_dev_alarms_watch_dead_letters_errors_throttles_and_daily_success(applie
     prefix = "dataquest-dev-alarms-"
     assert sorted(n.removeprefix(prefix) for n in by_name) == [
         "ingest-errors",
+        "ingest-failed-files",
         "ingest-failures-dead-letters",
         "ingest-no-success-in-a-day",
         "ingest-throttles",
         "ingest-trigger-dead-letters",
         "report-errors",
+        "report-queue-backlog",
         "report-queue-dead-letters",
         "report-throttles",
         "transfer-errors",
+        "transfer-failed-files",
+        "transfer-queue-backlog",
         "transfer-queue-dead-letters",
         "transfer-throttles",
     ]
@@ -323,7 +365,7 @@ def test_dev_alarms_watch_dead_letters_errors_throttles_and_daily_success(applie
             a["Namespace"],
             a["MetricName"],
             a["Statistic"],
-            [(d["Name"], d["Value"]) for d in a["Dimensions"]],
+            sorted((d["Name"], d["Value"]) for d in a["Dimensions"]),
             (a["Period"], a["EvaluationPeriods"], a["ComparisonOperator"], a["Threshold"], a["TreatMissingData"]),
         )
         for name, a in by_name.items()
@@ -348,6 +390,28 @@ def test_dev_alarms_watch_dead_letters_errors_throttles_and_daily_success(applie
         f"{fn}-{kind}": ("AWS/Lambda", metric, "Sum", [("FunctionName", f"dataquest-dev-{fn}")], any_in_5_minutes)
         for fn in ["ingest", "transfer", "report"]
         for kind, metric in [("errors", "Errors"), ("throttles", "Throttles")]
+    } | {
+        # The application's own count of failed files, on the dimensions its metric lines carry (DQ_ENVIRONMENT).
+        f"{fn}-failed-files": (
+            "DataQuest",
+            "Errors",
+            "Sum",
+            sorted([("Environment", "dev"), ("Function", fn)]),
+            any_in_5_minutes,
+        )
+        for fn in ["ingest", "transfer"]
+    } | {
+        f"{label}-backlog": (
+            "AWS/SQS",
+            "ApproximateAgeOfOldestMessage",
+            "Maximum",
+            [("QueueName", queue)],
+            (300, 1, "GreaterThanThreshold", float(age), "notBreaching"),
+        )
+        for label, queue, age in [
+            ("report-queue", "dataquest-dev-report", 3600),
+            ("transfer-queue", "dataquest-dev-transfer", 21600),
+        ]
     }
     assert by_name[prefix + "report-errors"]["AlarmDescription"] == (
         "The function dataquest-dev-report failed: see its log group /aws/lambda/dataquest-dev-report."
@@ -379,6 +443,39 @@ def test_shared_repositories_are_immutable_scanned_and_expire_only_untagged_imag
         assert [r["selection"]["tagStatus"] for r in rules] == ["untagged"]
         assert rules[0]["selection"]["countNumber"] == 10
     assert set(applied.shared.outputs()["repository_urls"]) == {"ingest", "report"}
+
+
+def test_shared_lets_only_this_repositorys_actions_plan_and_only_its_environments_deploy(applied: Applied) -> None:
+    iam = client("iam", applied.shared.endpoint)
+    [provider] = iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+    assert provider["Arn"].endswith(":oidc-provider/token.actions.githubusercontent.com")
+    subjects = {}
+    for role in ("plan", "deploy"):
+        trust = iam.get_role(RoleName=f"dataquest-github-{role}-{REGION}")["Role"]["AssumeRolePolicyDocument"]
+        [statement] = trust["Statement"]
+        assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+        assert statement["Condition"]["StringEquals"]["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
+        subjects[role] = sorted(
+            _as_list(statement["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"])
+        )
+    assert subjects == {
+        "plan": ["repo:example/dataquest:pull_request", "repo:example/dataquest:ref:refs/heads/main"],
+        "deploy": ["repo:example/dataquest:environment:dev", "repo:example/dataquest:environment:prod"],
+    }
+    # The plan role reads; the deploy role writes dataquest-* resources and its state, nothing else.
+    attached = iam.list_attached_role_policies(RoleName=f"dataquest-github-plan-{REGION}")["AttachedPolicies"]
+    assert [p["PolicyName"] for p in attached] == ["ReadOnlyAccess"]
+    assert iam.list_role_policies(RoleName=f"dataquest-github-plan-{REGION}")["PolicyNames"] == []
+    policy = iam.get_role_policy(RoleName=f"dataquest-github-deploy-{REGION}", PolicyName="deploy-dataquest")
+    for statement in policy["PolicyDocument"]["Statement"]:
+        resources = _as_list(statement["Resource"])
+        if statement["Sid"] == "Unscoped":
+            assert all(not a.startswith(("iam:", "s3:", "sqs:")) for a in _as_list(statement["Action"]))
+        elif statement["Sid"] == "TerraformState":
+            state = "arn:aws:s3:::example-terraform-state"
+            assert sorted(resources) == [state, f"{state}/dataquest/*"]
+        else:  # event source mappings are named by a UUID Lambda draws: they cannot be named in advance
+            assert all("dataquest" in r or r.endswith(":event-source-mapping:*") for r in resources), statement
 
 
 # --- least privilege -----------------------------------------------------------------------------------------

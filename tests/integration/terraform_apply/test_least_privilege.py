@@ -1,10 +1,10 @@
 """Least privilege, proven by running: each function's real work under exactly the policies Terraform gives its role.
 
-These tests run on the package's one apply of ``envs/dev`` (conftest.py: ``applied``, ``deployed``,
+These tests run on the package's one apply of dev (``envs/aws``) (conftest.py: ``applied``, ``deployed``,
 ``enforcing``): a second apply would cost minutes and prove nothing more.
 
-1. Each function role's policies are read back from the applied ``envs/dev``'s IAM (inline and attached), with its
-   bucket, queues and the bucket's notification configuration.
+1. Each function role's policies are read back from the applied dev environment's IAM (inline and attached), with
+   its bucket, queues and the bucket's notification configuration.
 2. A second moto server enforces IAM (tests/support/moto_iam.py says what moto checks and what it does not). Its
    first three requests create an administrator, who then creates the same bucket (versioned), the same queues and
    notification (so every ARN in the policies names a resource there) and, per function, an IAM user holding

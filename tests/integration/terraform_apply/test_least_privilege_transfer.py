@@ -1,6 +1,6 @@
 """Least privilege of the fan-out: the transfer role and the planner's send grant, on the enforcing moto server.
 
-Run on the package's one apply of ``envs/dev``, with its fixtures (conftest.py): the transfer role's policies read
+Run on the package's one apply of dev (``envs/aws``), with its fixtures (conftest.py): the transfer role's policies read
 back from the applied IAM, given to a user of the enforcing server. Here, under that user's keys, every call a
 transfer makes, in the order it makes them: a HEAD of the object (a missing key answers 404, not 403), a multipart
 upload in parts (create, upload, list, complete), its tags read and written, an upload aborted (the source changed:
@@ -77,7 +77,7 @@ def test_the_transfer_role_is_the_transfer_policy_and_nothing_more(deployed: Dep
         f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/dataquest-dev-transfer:*"
     }
     assert (actions("ListDataBucket"), resources("ListDataBucket")) == (
-        {"s3:ListBucket", "s3:ListBucketVersions"},
+        {"s3:ListBucket"},
         {bucket},
     )
     assert resources("ReadPrefixes") == {f"{objects}bls/*"}

@@ -90,3 +90,35 @@ run "every_function_and_queue_given_is_alarmed_on_any_error_or_dead_letter" {
     error_message = "Alarms are named <name>-<label>-<kind>."
   }
 }
+
+run "the_applications_failed_files_and_the_work_queues_age_are_alarmed" {
+  command = apply
+
+  variables {
+    application_errors = {
+      transfer = { namespace = "DataQuest", metric_name = "Errors", dimensions = { Environment = "test", Function = "transfer" } }
+    }
+    work_queues = {
+      transfer-queue = { queue_name = "dataquest-test-transfer", max_age_seconds = 10800 }
+    }
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.application_errors["transfer"].alarm_name == "dataquest-test-alarms-transfer-failed-files" &&
+      aws_cloudwatch_metric_alarm.application_errors["transfer"].dimensions == tomap({ Environment = "test", Function = "transfer" }) &&
+      aws_cloudwatch_metric_alarm.application_errors["transfer"].period == 300 &&
+      aws_cloudwatch_metric_alarm.application_errors["transfer"].threshold == 0
+    )
+    error_message = "A failed file alarms within five minutes, on the metric's exact dimensions."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.queue_age["transfer-queue"].metric_name == "ApproximateAgeOfOldestMessage" &&
+      aws_cloudwatch_metric_alarm.queue_age["transfer-queue"].dimensions == tomap({ QueueName = "dataquest-test-transfer" }) &&
+      aws_cloudwatch_metric_alarm.queue_age["transfer-queue"].threshold == 10800
+    )
+    error_message = "A backlog alarms when the oldest message is older than its limit."
+  }
+}

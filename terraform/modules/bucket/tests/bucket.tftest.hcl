@@ -54,3 +54,25 @@ run "rejects_a_kms_alias" {
 
   expect_failures = [var.kms_key_arn]
 }
+
+run "short_lived_prefixes_get_their_own_rules" {
+  command = apply
+
+  variables {
+    prefix_expirations = {
+      "_logs/"  = { expiration_days = 90, noncurrent_days = 1 }
+      "_locks/" = { noncurrent_days = 1 }
+    }
+  }
+
+  assert {
+    condition = jsonencode({
+      for r in aws_s3_bucket_lifecycle_configuration.this.rule : r.id => [r.filter[0].prefix, length(r.expiration), r.noncurrent_version_expiration[0].noncurrent_days]
+      if contains(["expire-logs", "expire-locks"], r.id)
+      }) == jsonencode({
+      "expire-locks" = ["_locks/", 0, 1]
+      "expire-logs"  = ["_logs/", 1, 1]
+    })
+    error_message = "_logs/ objects expire; _locks/ keeps no old version past a day."
+  }
+}

@@ -43,9 +43,9 @@ run "the_sync_may_list_and_abort_stale_multipart_uploads" {
 
   assert {
     condition = toset(one([for s in data.aws_iam_policy_document.this.statement : s.actions if s.sid == "ListDataBucket"])) == toset(
-      ["s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads"]
+      ["s3:ListBucket", "s3:ListBucketMultipartUploads"]
     )
-    error_message = "The bucket-level grant is ListBucket, ListBucketVersions and ListBucketMultipartUploads."
+    error_message = "The bucket-level grant is ListBucket and ListBucketMultipartUploads (no function lists versions)."
   }
 
   assert {
@@ -67,9 +67,31 @@ run "no_multipart_listing_unless_asked" {
 
   assert {
     condition = toset(one([for s in data.aws_iam_policy_document.this.statement : s.actions if s.sid == "ListDataBucket"])) == toset(
-      ["s3:ListBucket", "s3:ListBucketVersions"]
+      ["s3:ListBucket"]
     )
     error_message = "Listing multipart uploads is granted only to a function that asks for it."
+  }
+
+  assert {
+    condition     = toset(one([for s in data.aws_iam_policy_document.this.statement : s.actions if s.sid == "ReadPrefixes"])) == toset(["s3:GetObject", "s3:GetObjectTagging"])
+    error_message = "Reading is GetObject and its tags: no versions or attributes unless asked (no function calls them)."
+  }
+}
+
+run "reading_given_versions_only_where_asked" {
+  command = plan
+
+  variables {
+    s3_access = {
+      bucket_arn    = "arn:aws:s3:::dataquest-test"
+      read_prefixes = ["reports/"]
+      read_versions = true
+    }
+  }
+
+  assert {
+    condition     = contains(one([for s in data.aws_iam_policy_document.this.statement : s.actions if s.sid == "ReadPrefixes"]), "s3:GetObjectVersion")
+    error_message = "read_versions grants GetObjectVersion (a GET naming a VersionId)."
   }
 }
 
@@ -181,6 +203,16 @@ run "rejects_a_python_level_name_lambda_does_not_know" {
   expect_failures = [var.application_log_level]
 }
 
+run "rejects_a_level_that_would_drop_the_metric_lines" {
+  command = plan
+
+  variables {
+    application_log_level = "WARN"
+  }
+
+  expect_failures = [var.application_log_level]
+}
+
 run "a_transfer_uploads_and_logs_without_deleting_and_sends_only_to_its_queue" {
   command = plan
 
@@ -280,4 +312,35 @@ run "rejects_a_whole_bucket_put" {
   }
 
   expect_failures = [var.s3_access]
+}
+
+run "rejects_reserved_concurrency_below_the_queue_mappings_maximum" {
+  command = plan
+
+  variables {
+    reserved_concurrent_executions = 1
+    sqs_event_source = {
+      queue_arn           = "arn:aws:sqs:eu-west-1:123456789012:dataquest-test-report"
+      maximum_concurrency = 2
+    }
+  }
+
+  expect_failures = [aws_lambda_event_source_mapping.this]
+}
+
+run "reserved_concurrency_at_the_queue_mappings_maximum_is_fine" {
+  command = plan
+
+  variables {
+    reserved_concurrent_executions = 2
+    sqs_event_source = {
+      queue_arn           = "arn:aws:sqs:eu-west-1:123456789012:dataquest-test-report"
+      maximum_concurrency = 2
+    }
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.this[0].scaling_config[0].maximum_concurrency == 2
+    error_message = "Reserved concurrency equal to maximum_concurrency is what AWS advises."
+  }
 }

@@ -102,6 +102,7 @@ run "the_transfer_function_is_the_ingest_image_with_the_transfer_handler" {
     condition = module.transfer.function_environment_variables == tomap({
       DQ_BUCKET             = module.bucket.bucket_name
       DQ_CONTACT            = "dq-tests@example.com"
+      DQ_ENVIRONMENT        = "test"
       DQ_BLS_BASE_URL       = "https://download.bls.gov/pub/time.series/"
       DQ_REQUEST_INTERVAL   = "1"
       DQ_TRANSFER_STREAMS   = "2"
@@ -197,4 +198,117 @@ run "rejects_a_name_outside_the_survey_rule" {
   }
 
   expect_failures = [var.bls_surveys]
+}
+
+run "the_report_queue_is_notified_of_the_report_inputs_through_the_one_notification" {
+  command = apply
+
+  assert {
+    condition     = output.report_queue_url == module.report_queue.queue_url
+    error_message = "The report queue is named as such."
+  }
+
+  assert {
+    condition     = jsonencode(module.notifications.queue_ids) == jsonencode(["object-created-population-nation-population-json", "object-created-bls-pr-pr-data-0-Current"])
+    error_message = "The bucket's one notification holds an entry per report input."
+  }
+}
+
+run "an_environment_that_requires_an_alarm_email_refuses_none" {
+  command = plan
+
+  variables {
+    alarm_email_required = true
+  }
+
+  expect_failures = [var.alarm_email]
+}
+
+run "an_environment_that_requires_an_alarm_email_takes_one" {
+  command = plan
+
+  variables {
+    alarm_email_required = true
+    alarm_email          = "oncall@example.com"
+  }
+}
+
+run "rejects_more_streams_than_the_package_runs" {
+  command = plan
+
+  variables {
+    transfer_streams = 17
+  }
+
+  expect_failures = [var.transfer_streams]
+}
+
+run "rejects_a_contact_the_package_refuses" {
+  command = plan
+
+  variables {
+    contact_email = "Ops <ops@example.com>"
+  }
+
+  expect_failures = [var.contact_email]
+}
+
+run "rejects_report_reserved_concurrency_below_its_mappings_maximum" {
+  command = plan
+
+  variables {
+    report_reserved_concurrency = 1
+  }
+
+  expect_failures = [var.report_reserved_concurrency]
+}
+
+run "failed_files_and_backlogs_are_alarmed_per_environment" {
+  command = apply
+
+  assert {
+    condition = alltrue([
+      for name in ["ingest-failed-files", "transfer-failed-files", "report-queue-backlog", "transfer-queue-backlog"] :
+      contains(keys(module.alarms.alarm_arns), "dataquest-test-alarms-${name}")
+    ])
+    error_message = "The planner's and the transfers' failed files, and both work queues' age, are alarmed."
+  }
+
+  assert {
+    condition     = module.ingest.function_environment_variables.DQ_ENVIRONMENT == "test" && module.report.function_environment_variables.DQ_ENVIRONMENT == "test"
+    error_message = "Every function gets its environment: a dimension of its metrics."
+  }
+}
+
+run "no_private_network_by_default" {
+  command = plan
+
+  assert {
+    condition     = length(module.private_network) == 0
+    error_message = "The functions run in Lambda's own network unless private_network is set."
+  }
+}
+
+run "private_network_puts_every_function_in_the_subnets_with_the_endpoints" {
+  command = apply
+
+  variables {
+    private_network = {
+      vpc_id          = "vpc-0123456789abcdef0"
+      subnet_ids      = ["subnet-0aaaaaaaaaaaaaaaa"]
+      route_table_ids = ["rtb-0123456789abcdef0"]
+    }
+  }
+
+  assert {
+    condition     = module.private_network["this"].endpoint_service_names == ["com.amazonaws.us-east-1.s3", "com.amazonaws.us-east-1.sqs"]
+    error_message = "The S3 gateway and SQS interface endpoints."
+  }
+
+  assert {
+    condition = alltrue([
+      for fn in [module.ingest, module.transfer, module.report] : fn.function_subnet_ids == toset(["subnet-0aaaaaaaaaaaaaaaa"])
+    ])
+    error_message = "Every function runs in the given subnets."
+  }
 }

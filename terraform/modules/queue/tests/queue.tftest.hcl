@@ -1,5 +1,6 @@
 # terraform test (Terraform >= 1.7) against a mock AWS provider: tests/integration/test_terraform_modules.py.
-# The report queue is fed by the bucket's notifications; the transfer queue by the planner's role alone.
+# The report queue is fed by the bucket's notifications (modules/notifications writes them; this module admits the
+# bucket); the transfer queue by the planner's role alone.
 
 mock_provider "aws" {
   mock_resource "aws_sqs_queue" {
@@ -18,12 +19,12 @@ variables {
   consumer_timeout_seconds = 900
 }
 
-run "without_notification_keys_no_bucket_notification_and_no_queue_policy" {
+run "without_bucket_notifications_no_queue_policy" {
   command = apply
 
   assert {
-    condition     = length(aws_s3_bucket_notification.this) == 0 && length(aws_sqs_queue_policy.this) == 0
-    error_message = "A queue no bucket notifies has no notification and no queue policy (IAM alone decides who sends)."
+    condition     = length(aws_sqs_queue_policy.this) == 0
+    error_message = "A queue no bucket notifies has no queue policy (IAM alone decides who sends)."
   }
 
   assert {
@@ -50,32 +51,26 @@ run "the_redrive_takes_the_receive_count_given" {
   }
 }
 
-run "notification_keys_notify_the_queue_and_admit_only_the_bucket" {
+run "bucket_notifications_admit_only_the_bucket" {
   command = apply
 
   variables {
-    name              = "dataquest-test-report"
-    bucket_name       = "dataquest-test"
-    bucket_arn        = "arn:aws:s3:::dataquest-test"
-    notification_keys = ["population/nation_population.json"]
+    name                       = "dataquest-test-report"
+    admit_bucket_notifications = true
+    bucket_arn                 = "arn:aws:s3:::dataquest-test"
   }
 
   assert {
-    condition     = length(aws_sqs_queue_policy.this) == 1 && aws_s3_bucket_notification.this[0].bucket == "dataquest-test"
-    error_message = "Notification keys: a queue policy and the bucket's notification."
-  }
-
-  assert {
-    condition     = one(aws_s3_bucket_notification.this[0].queue[*].filter_suffix) == "nation_population.json"
-    error_message = "An exact key: its file name as suffix."
+    condition     = length(aws_sqs_queue_policy.this) == 1 && output.notification_queue_arn == aws_sqs_queue.this.arn
+    error_message = "A notified queue has a policy, and gives its ARN to the notifications module."
   }
 }
 
-run "rejects_notification_keys_without_a_bucket" {
+run "rejects_bucket_notifications_without_a_bucket" {
   command = plan
 
   variables {
-    notification_keys = ["population/nation_population.json"]
+    admit_bucket_notifications = true
   }
 
   expect_failures = [aws_sqs_queue.this]

@@ -1,0 +1,75 @@
+"""State made before the report queue was named as such moves; nothing is replaced.
+
+``envs/local`` as it was at BEFORE (``module "queue"`` owning the bucket's notification) is applied to a moto server;
+the current ``envs/local`` (``module "report_queue"``, the notification in ``module "notifications"``) is then
+planned over that state. The ``moved`` blocks must turn every former address into its new one with no create, no
+delete: ``modules/pipeline`` carries the same blocks for dev and prod.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests.support.aws import moto_process
+from tests.support.terraform import LAYOUT, ROOT, Deployment, copy_terraform, init, require_terraform
+
+pytestmark = [pytest.mark.integration, pytest.mark.terraform]
+
+BEFORE = "56886a2"  # the last commit with module "queue" and its notification
+
+
+def tree_at(commit: str, destination: Path) -> Path:
+    """terraform/ and the layout file as they were at ``commit``, under ``destination``."""
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout: the former configuration comes from the history")
+    done = subprocess.run(
+        ["git", "archive", "--format=tar", commit, "terraform", str(LAYOUT.relative_to(ROOT))],
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"commit {commit} is not in this clone (shallow?): {done.stderr.decode().strip()}")
+    with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
+        archive.extractall(destination, filter="data")
+    return destination / "terraform"
+
+
+def test_the_former_report_queue_and_notification_move_without_replacement(tmp_path: Path) -> None:
+    require_terraform()
+    if not os.environ.get("DQ_TF_PLUGIN_DIR"):
+        pytest.skip("DQ_TF_PLUGIN_DIR is unset: these runs init from a provider mirror (no registry here)")
+    before = tree_at(BEFORE, tmp_path / "before") / "envs" / "local"
+    after = copy_terraform(tmp_path / "after" / "terraform") / "envs" / "local"
+    with moto_process() as endpoint:
+        args = [f"-var=aws_endpoint_url={endpoint}"]
+        old = Deployment("local-before", before, endpoint, args)
+        init(old)
+        proc, log = old.start("apply", "-auto-approve", "-input=false")
+        assert proc.wait() == 0, log.read_text()[-4000:]
+        assert "module.queue.aws_s3_bucket_notification.this[0]" in old.run("state", "list").stdout
+
+        shutil.copy2(before / "terraform.tfstate", after / "terraform.tfstate")
+        new = Deployment("local", after, endpoint, args)
+        init(new)
+        proc, log = new.start("plan", "-input=false", "-out=moves.tfplan")
+        assert proc.wait() == 0, log.read_text()[-4000:]
+        shown = new.run("show", "-json", "moves.tfplan")
+        assert shown.returncode == 0, shown.stderr
+        changes = json.loads(shown.stdout)["resource_changes"]
+
+    actions = {c["address"]: c["change"]["actions"] for c in changes if c["change"]["actions"] != ["no-op"]}
+    assert not actions, f"the rename must not create, replace or delete anything: {actions}"
+    moved = {c["previous_address"]: c["address"] for c in changes if "previous_address" in c}
+    assert moved["module.queue.aws_sqs_queue.this"] == "module.report_queue.aws_sqs_queue.this"
+    assert moved["module.queue.aws_s3_bucket_notification.this[0]"] == (
+        "module.notifications.aws_s3_bucket_notification.this"
+    )
