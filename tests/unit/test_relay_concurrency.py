@@ -113,3 +113,45 @@ def test_the_embedded_run_delivers_transfers_at_the_mappings_concurrency(sqs: An
     assert sorted(handler.bodies) == [f"t{n}" for n in range(6)]
     assert (drained.batches, drained.deleted, drained.failed, drained.left_on_queue) == (6, 6, 0, 0)
     assert drained.dead_letters == []
+
+
+def test_once_waits_for_a_batch_another_poller_received_but_has_not_yet_counted() -> None:
+    """A poller whose receive comes back empty while another's receive holds a batch (invisible on the queue, not
+    yet in delivery) must not end the run: that batch may send a continuation, which must be delivered too."""
+    first_empty = threading.Event()
+    queue: list[str] = []
+    calls: list[str] = []
+    lock = threading.Lock()
+
+    def receive() -> list[Any]:
+        with lock:
+            calls.append(threading.current_thread().name)
+            n = len(calls)
+        if n == 1:  # the first receive holds the batch until another receive has come back empty
+            assert first_empty.wait(10)
+            return [{"MessageId": "m-1", "Body": "first"}]
+        with lock:
+            got = [queue.pop(0)] if queue else []
+        if n == 2:
+            first_empty.set()
+        return [{"MessageId": f"m-{n}", "Body": b} for b in got]
+
+    delivered: list[str] = []
+
+    def deliver(messages: list[Any]) -> relay.BatchResult:
+        for m in messages:
+            delivered.append(m["Body"])
+            if m["Body"] == "first":  # a transfer's continuation, sent while it runs
+                with lock:
+                    queue.append("continuation")
+        return relay.BatchResult(received=len(messages), deleted=[m["MessageId"] for m in messages])
+
+    pollers = relay._Pollers(receive, deliver, threading.Event(), once=True, max_batches=None, count=2)
+    threads = [threading.Thread(target=pollers.poll) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+
+    assert delivered == ["first", "continuation"]
+    assert pollers.error is None

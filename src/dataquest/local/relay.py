@@ -246,7 +246,9 @@ def run(  # noqa: PLR0913 - the options are keyword-only, each named at the call
     """
     receive_one = partial(receive, sqs, queue_url, wait_seconds=wait_seconds, batch_size=batch_size)
     deliver_one = partial(deliver, sqs, queue_url, queue_arn, invoke=invoke, retry_now=retry_now)
-    pollers = _Pollers(receive_one, deliver_one, stop or threading.Event(), once=once, max_batches=max_batches)
+    pollers = _Pollers(
+        receive_one, deliver_one, stop or threading.Event(), once=once, max_batches=max_batches, count=concurrency
+    )
     pollers.backoff = min(5.0, max(1.0, wait_seconds / 4))
     threads = [threading.Thread(target=pollers.poll, name=f"relay-{n}", daemon=True) for n in range(concurrency)]
     for t in threads:
@@ -269,14 +271,16 @@ class _Pollers:
     max_batches: int | None
     backoff: float = 1.0
     stats: RelayStats = field(default_factory=RelayStats)
+    count: int = 1
     delivering: int = 0
+    received_batches: int = 0
+    idle: dict[str, int] = field(default_factory=dict)  # poller -> received_batches at its last idle receive
     error: BaseException | None = None
     done: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def poll(self) -> None:
-        """Receive and deliver until stopped; with ``once``, done when a receive is empty while no batch is in
-        delivery (one could still send a message: a transfer's continuation)."""
+        """Receive and deliver until stopped; with ``once``, until every poller is idle (:meth:`_count`)."""
         try:
             while not (self.stop.is_set() or self.done.is_set()):
                 with self.lock:
@@ -284,15 +288,28 @@ class _Pollers:
                         return
                 messages = self.receive()
                 with self.lock:
-                    if not messages and self.once and self.delivering == 0:
-                        self.done.set()
-                    self.delivering += bool(messages)
+                    self._count(messages)
                 if messages:
                     self._deliver(messages)
         except BaseException as exc:  # noqa: BLE001 - handed to run(), which raises it once every poller stopped
             with self.lock:
                 self.error = self.error or exc
             self.done.set()
+
+    def _count(self, messages: list[MessageTypeDef]) -> None:
+        """A receive's result, under the lock: a batch now in delivery, or an empty receive with none in delivery,
+        which marks this poller idle as of the last batch received. Once every poller is idle as of the same last
+        batch, nothing can send any more: a poller always receives again after its own delivery, so whatever that
+        delivery sent is found by a receive that started after it; a batch another poller received but has not
+        yet counted makes every idle mark stale when it is counted."""
+        if messages:
+            self.received_batches += 1
+            self.delivering += 1
+        elif self.once and self.delivering == 0:
+            self.idle[threading.current_thread().name] = self.received_batches
+            marks = set(self.idle.values())
+            if len(self.idle) == self.count and marks == {self.received_batches}:
+                self.done.set()
 
     def _deliver(self, messages: list[MessageTypeDef]) -> None:
         try:
