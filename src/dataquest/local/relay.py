@@ -297,11 +297,9 @@ class _Pollers:
             self.done.set()
 
     def _count(self, messages: list[MessageTypeDef]) -> None:
-        """A receive's result, under the lock: a batch now in delivery, or an empty receive with none in delivery,
-        which marks this poller idle as of the last batch received. Once every poller is idle as of the same last
-        batch, nothing can send any more: a poller always receives again after its own delivery, so whatever that
-        delivery sent is found by a receive that started after it; a batch another poller received but has not
-        yet counted makes every idle mark stale when it is counted."""
+        """A receive's result (under the lock). Every poller idle (an empty receive, none in delivery) as of the
+        same last batch: nothing can send any more, since each poller receives again after its own delivery, and a
+        batch received but not yet counted makes every idle mark stale when it is."""
         if messages:
             self.received_batches += 1
             self.delivering += 1
