@@ -42,6 +42,13 @@ def _restore_logging(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _lake_outside_the_repository(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The local lake's default folder is ./lake: a test that runs `dataquest run` or `query` in the repository
+    writes it in a temporary folder instead (a test that wants its own sets DQ_LAKE_DIR over this)."""
+    monkeypatch.setenv("DQ_LAKE_DIR", str(tmp_path_factory.mktemp("lake")))
+
+
+@pytest.fixture(autouse=True)
 def _aws_test_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake credentials so that no test can reach a real AWS account."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
