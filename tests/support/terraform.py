@@ -20,6 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM_DIR = ROOT / "terraform"
 LAYOUT = ROOT / "src" / "dataquest" / "layout.json"
+LAKE_SQL = ROOT / "src" / "dataquest" / "lake" / "sql"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 INGEST_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/dataquest/ingest@sha256:{'1' * 64}"
@@ -161,6 +162,8 @@ def copy_terraform(tree: Path) -> Path:
     )
     (tree.parent / LAYOUT.relative_to(ROOT)).parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(LAYOUT, tree.parent / LAYOUT.relative_to(ROOT))
+    # The lake module's named queries are the package's SQL files (src/dataquest/lake/sql/), read where they are.
+    shutil.copytree(LAKE_SQL, tree.parent / LAKE_SQL.relative_to(ROOT), dirs_exist_ok=True)
     return tree
 
 
