@@ -15,6 +15,7 @@ counted exactly by a hash of every key over its Parquet file (more memory, still
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
+from polars.io.plugins import register_io_source
 
 from dataquest.errors import ValidationError, first_line
 from dataquest.lake import expectations, parse
@@ -30,6 +31,7 @@ from dataquest.lake import expectations, parse
 BLOCK = 4 << 20
 """Bytes of TSV per block (about 100,000 rows of ``pr``): the unit of memory of a build."""
 ROW_GROUP = 131_072
+OUTPUT = parse.OBSERVATION_COLUMNS
 
 
 @dataclass
@@ -125,6 +127,8 @@ def write_observations(  # noqa: PLR0913 - the files, where, then what the expec
     """Stream ``files`` (precedence order) into ``folder/<n>.parquet`` with ``schema``; see the module's docstring."""
     if not files:
         raise ValidationError(f"{survey}: no data files ({survey}.data.*); nothing to build the survey from")
+    if tuple(schema.names) != OUTPUT:
+        raise ValidationError(f"observations: the table's columns {schema.names} are not the build's {list(OUTPUT)}")
     rules = expectations.rules(periods or expectations.BLS_PERIODS, datetime.now(UTC).year + 1, series_ids)
     rule_lines: list[str] = []
     unique_lines: list[str] = []
@@ -157,26 +161,55 @@ def _write_file(  # noqa: PLR0913 - one file's stream: its source, target, tally
     earlier: pl.DataFrame | None,
     keep_keys: bool,
 ) -> pl.DataFrame | None:
-    """Write ``file``'s kept rows to ``path`` (no file without rows); its keys when a later file needs them."""
-    keys: list[pl.DataFrame] = []
-    writer: pq.ParquetWriter | None = None
+    """Write ``file``'s kept rows to ``path`` (no file without rows); its keys when a later file needs them.
+
+    The blocks are checked here and handed to polars' streaming Parquet sink (its own threads encode and compress
+    while the next block is parsed); an error inside the stream is raised as it was, after the sink stops.
+    """
+    keys: list[pl.DataFrame] | None = [] if keep_keys else None
+    errors: list[Exception] = []
+
+    def kept(*_: object) -> Iterator[pl.DataFrame]:
+        try:
+            yield from _kept(file, survey, tally, earlier, keys)
+        except Exception as exc:  # noqa: BLE001 - kept, and raised below once the sink has stopped
+            errors.append(exc)
+
+    source = register_io_source(kept, schema=pl.Schema(pl.DataFrame(schema.empty_table()).schema))
     try:
-        for read in _blocks(file, survey):
-            block = read
-            if earlier is not None and earlier.height:
-                block = read.join(earlier, on=list(parse.KEYS), how="anti", nulls_equal=True, maintain_order="left")
-            if not block.height:
-                continue
-            tally.add(block)
-            if keep_keys:
-                keys.append(block.select(parse.KEYS))
-            if writer is None:
-                writer = pq.ParquetWriter(path, schema, compression="zstd", write_statistics=True)
-            writer.write_table(block.select(schema.names).to_arrow().cast(schema), row_group_size=ROW_GROUP)
-    finally:
-        if writer is not None:
-            writer.close()
+        source.sink_parquet(path, arrow_schema=schema, row_group_size=ROW_GROUP, compression="zstd", statistics=True)
+    except pl.exceptions.PolarsError as exc:
+        if not errors:
+            raise ValidationError(f"{file.name}: cannot write its rows: {first_line(exc)}") from exc
+    if errors:
+        raise errors[0]
+    if not tally.rows:
+        path.unlink(missing_ok=True)
     return pl.concat(keys) if keys else None
+
+
+def _kept(
+    file: parse.DataFile, survey: str, tally: Tally, earlier: pl.DataFrame | None, keys: list[pl.DataFrame] | None
+) -> Iterator[pl.DataFrame]:
+    """``file``'s blocks less the keys of ``earlier`` files, each counted by ``tally`` (its keys into ``keys``)."""
+    for read in _ahead(_blocks(file, survey)):
+        block = read
+        if earlier is not None and earlier.height:
+            block = read.join(earlier, on=list(parse.KEYS), how="anti", nulls_equal=True, maintain_order="left")
+        if block.height:
+            tally.add(block)
+            if keys is not None:
+                keys.append(block.select(parse.KEYS))
+            yield block.select(OUTPUT)
+
+
+def _ahead(blocks: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    """``blocks``, the next one parsed by another thread while this one is checked and written."""
+    with ThreadPoolExecutor(1, thread_name_prefix="silver-read") as pool:
+        future = pool.submit(next, blocks, None)
+        while (block := future.result()) is not None:
+            future = pool.submit(next, blocks, None)
+            yield block
 
 
 def _blocks(file: parse.DataFile, survey: str) -> Iterator[pl.DataFrame]:
