@@ -28,8 +28,9 @@ from polars.io.plugins import register_io_source
 from dataquest.errors import ValidationError, first_line
 from dataquest.lake import expectations, parse
 
-BLOCK = 4 << 20
-"""Bytes of TSV per block (about 100,000 rows of ``pr``): the unit of memory of a build."""
+BLOCK = 1 << 20
+"""Bytes of TSV per block (about 25,000 rows of ``pr``): the unit of memory of a build. At 100x ``pr`` a 1 MB
+block peaked at 255 MB against 285 MB for 4 MB blocks, for the same CPU time (14.1 s against 14.2 s)."""
 ROW_GROUP = 131_072
 OUTPUT = parse.OBSERVATION_COLUMNS
 
