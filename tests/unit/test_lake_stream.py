@@ -126,3 +126,13 @@ def test_an_update_writes_one_data_file_per_data_file_and_scans_prune_by_their_s
     assert len(files) == 2  # pr.data.0.Current's rows and AllData's remaining rows, each as it was written
     planned = lake.table("observations").scan(row_filter="year = 2014").plan_files()  # only the current file has 2014
     assert [task.file.record_count for task in planned] == [len(CURRENT)]
+
+
+@pytest.mark.usefixtures("small_blocks")
+def test_rows_of_an_unknown_series_are_counted_once_per_file_with_an_example(tmp_path: Path) -> None:
+    unknown = [row("PRS99999999", 2012, "Q01", "1.0"), row("PRS99999999", 2012, "Q02", "2.0")]
+    written, _ = run(tmp_path, [write(tmp_path, "pr.data.1.AllData", [*ALL_DATA[:5], *unknown, *ALL_DATA[5:]])])
+    assert written.failures == [
+        "pr.data.1.AllData: expectation series-known failed: 2 row(s), e.g. series_id='PRS99999999' year=2012 "
+        "period='Q01' value='1.0'"
+    ]
