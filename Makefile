@@ -125,7 +125,7 @@ check: lint test ## what CI runs: lint, then every test
 BENCH_RUNS ?= 3
 
 .PHONY: bench
-bench: bench-sync bench-analysis bench-coldstart bench-lake ## every benchmark
+bench: bench-sync bench-analysis bench-coldstart bench-lake bench-lake-update ## every benchmark
 
 .PHONY: bench-sync
 bench-sync: install ## sync of a 512 MiB file into moto: dataquest vs rclone sync (time, peak RSS, no-op requests)
@@ -140,6 +140,10 @@ bench-analysis: install ## report analysis on 100x pr.data.1.AllData (~320 MB): 
 .PHONY: bench-lake
 bench-lake: install ## the lake on 100x pr.data.1.AllData: silver build vs DuckDB COPY to Parquet, silver queries vs the TSV
 	$(PY) bench/bench_lake.py
+
+.PHONY: bench-lake-update
+bench-lake-update: install ## silver's updates over a 25-survey synthetic tree: first build, no-op, one changed file; the model
+	$(PY) bench/bench_lake_update.py
 
 .PHONY: bench-coldstart
 bench-coldstart: install ## import time of the Lambda handlers in fresh processes vs pandas + boto3

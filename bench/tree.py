@@ -67,6 +67,7 @@ JITTER = 0.05  # seconds a request may arrive early at the stand-in without coun
 LAMBDA_GB_S_USD, LAMBDA_REQUEST_USD = 0.0000166667, 0.20 / 1_000_000
 LAMBDA_MEMORY_GB = 1024 / 1024  # terraform/modules/pipeline: ingest_memory_size default 1024 MB
 RUNS_PER_MONTH = 30  # schedule_expression default: once a day
+LAMBDA_MB_PER_VCPU = 1769  # Lambda allocates CPU in proportion to memory: one full vCPU at 1,769 MB
 
 
 @dataclass
@@ -316,3 +317,43 @@ def main() -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def lake_model(*, rate: float, cpu_rate: float, noop_seconds: float, peak_mb: float, daily_changed: int) -> None:
+    """Silver on the real tree: the first build and a day's updates, from a measured build rate (source bytes/s).
+
+    Called by bench/bench_lake_update.py with what it measured on its synthetic tree. The data files' share of
+    the real tree's 35 GB and the per-survey sizes come from the scale-6.5 shape, as :func:`model` does. The rate
+    used is the one per CPU second times the vCPU share a Lambda of ``LAMBDA_MEMORY_GB`` gets (one vCPU at
+    1,769 MB): a build is CPU-bound, and CPU seconds do not depend on the load of the machine that measured them.
+    """
+    shape = SyntheticTree(seed=7, scale=6.5)
+    total = sum(f.size for f in shape.files.values())
+    per_survey = {
+        s: sum(f.size for f in shape.survey_files(s) if ".data." in f.path) * REAL_BYTES / total for s in shape.surveys
+    }
+    data = sum(per_survey.values())
+    vcpu = min(1.0, LAMBDA_MEMORY_GB * 1024 / LAMBDA_MB_PER_VCPU)
+    used = cpu_rate * vcpu
+    first = data / used
+    largest = max(per_survey.values())
+    day = daily_changed * data / len(per_survey) / used + REAL_SURVEYS * noop_seconds / vcpu
+    first_gb_s, day_gb_s = first * LAMBDA_MEMORY_GB, day * LAMBDA_MEMORY_GB
+    print()
+    print(f"model of silver on the real tree ({REAL_SURVEYS} surveys, {REAL_BYTES / GB:.0f} GB, of it data files")
+    print(f"  {data / GB:.1f} GB by the scale-6.5 shape), on a Lambda of {LAMBDA_MEMORY_GB:.0f} GB ({vcpu:.2f} vCPU):")
+    print(
+        f"  measured: {rate / MiB:.1f} MiB/s of source per build here, {cpu_rate / MiB:.1f} MiB/s per CPU second, "
+        f"{noop_seconds:.2f} s per unchanged survey, peak {peak_mb:.0f} MB (one process, streaming)"
+    )
+    print(
+        f"  used: {used / MiB:.1f} MiB/s; first build: {first / 3600:.2f} h, {first_gb_s:,.0f} GB-s, "
+        f"${first_gb_s * LAMBDA_GB_S_USD:.2f}; the largest survey ({largest / GB:.2f} GB of data) alone "
+        f"{largest / used / 60:.1f} min (a Lambda invocation lasts at most 15 min)"
+    )
+    print(
+        f"  a day ({daily_changed} surveys of the mean size rebuilt, {REAL_SURVEYS - daily_changed} unchanged): "
+        f"{day:.0f} s, {day_gb_s:.0f} GB-s, ${day_gb_s * LAMBDA_GB_S_USD:.4f}; a month ({RUNS_PER_MONTH}): "
+        f"{RUNS_PER_MONTH * day_gb_s:,.0f} GB-s, ${RUNS_PER_MONTH * day_gb_s * LAMBDA_GB_S_USD:.2f} "
+        "(the unchanged surveys' cost measured on local files, which are hashed; in S3 the listing's ETags decide)"
+    )

@@ -186,3 +186,23 @@ def test_real_pr_folder_builds_with_the_report_titles(lake: Lake, shared_data: P
     assert series.height == report.height
     assert (series.get_column("title") == series.get_column("title_report")).all()
     assert update.unresolved == 0
+
+
+def test_a_changed_data_file_rewrites_the_observations_alone_and_a_changed_mapping_the_series(
+    lake: Lake, folder: Path
+) -> None:
+    source = FolderSurvey("pr", folder)
+    update_survey(lake, source)
+    before = {n: snapshots(lake, n) for n in ("observations", "series", "footnotes")}
+    (folder / "pr.data.0.Current").write_bytes((folder / "pr.data.0.Current").read_bytes().replace(b"0.3", b"0.4"))
+    assert update_survey(lake, source).status == "updated"
+    after = {n: snapshots(lake, n) for n in before}
+    assert after["observations"] > before["observations"]
+    assert (after["series"], after["footnotes"]) == (before["series"], before["footnotes"])
+    (folder / "pr.measure").write_bytes((folder / "pr.measure").read_bytes().replace(b"Hours worked", b"Hours"))
+    assert update_survey(lake, source).status == "updated"
+    assert snapshots(lake, "series") > after["series"]
+    assert (
+        "Manufacturing, All workers, Hours, % Change from previous quarter"
+        in rows(lake, "series").get_column("title").to_list()
+    )

@@ -15,7 +15,6 @@ so, and fails only on other gaps.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import polars as pl
 
@@ -38,7 +37,7 @@ class Verdicts:
         return not self.failures
 
 
-def _rules(periods: frozenset[str], max_year: int, known: pl.Series) -> dict[str, pl.Expr]:
+def rules(periods: frozenset[str], max_year: int, known: pl.Series) -> dict[str, pl.Expr]:
     blank = {c: pl.col(c).is_null() | (pl.col(c) == "") for c in ("series_id", "period", "value")}
     return {
         "non-null-keys": blank["series_id"] | pl.col("year").is_null() | blank["period"],
@@ -47,38 +46,6 @@ def _rules(periods: frozenset[str], max_year: int, known: pl.Series) -> dict[str
         "plausible-year": pl.col("year").is_not_null() & ~pl.col("year").is_between(MIN_YEAR, max_year),
         "series-known": ~blank["series_id"] & ~pl.col("series_id").is_in(known.implode()),
     }
-
-
-def check_observations(
-    observations: pl.DataFrame, series_ids: pl.Series, periods: frozenset[str] | None = None
-) -> Verdicts:
-    """Every rule over ``observations`` (trimmed strings, ``year`` Int32), per ``source_file``."""
-    rules = _rules(periods or BLS_PERIODS, datetime.now(UTC).year + 1, series_ids)
-    counted = (
-        observations.group_by("source_file")
-        .agg([expr.sum().alias(name) for name, expr in rules.items()])
-        .sort("source_file")
-    )
-    failures: list[str] = []
-    for row in counted.iter_rows(named=True):
-        for name, expr in rules.items():
-            if row[name]:
-                example = observations.filter((pl.col("source_file") == row["source_file"]) & expr).row(0, named=True)
-                shown = " ".join(f"{k}={example[k]!r}" for k in ("series_id", "year", "period", "value"))
-                failures.append(f"{row['source_file']}: expectation {name} failed: {row[name]} row(s), e.g. {shown}")
-    failures += _duplicates(observations)
-    return Verdicts(failures=tuple(failures))
-
-
-def _duplicates(observations: pl.DataFrame) -> list[str]:
-    from dataquest.lake.parse import duplicate_keys  # noqa: PLC0415 - parse imports nothing from here either
-
-    return [
-        f"{row['source_file']}: expectation unique-keys failed: {row['duplicates']} row(s) repeat a "
-        "(series_id, year, period) of the same file"
-        for row in duplicate_keys(observations).sort("source_file").iter_rows(named=True)
-        if row["duplicates"]
-    ]
 
 
 def known_periods(table: pl.DataFrame | None) -> frozenset[str] | None:

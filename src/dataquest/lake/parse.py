@@ -65,36 +65,24 @@ def check_text(path: Path, name: str) -> None:
         raise ValidationError(f"{name}: truncated: the last line has no line ending ({offset} bytes); fetch it again")
 
 
-def _scan(path: Path) -> pl.LazyFrame:
-    return pl.scan_csv(
-        path,
-        separator="\t",
-        quote_char=None,
-        infer_schema=False,
-        truncate_ragged_lines=False,
-        with_column_names=lambda names: [n.strip() for n in names],
-    )
-
-
-def _columns(lf: pl.LazyFrame, name: str) -> list[str]:
-    try:
-        return lf.collect_schema().names()
-    except pl.exceptions.PolarsError as exc:
-        raise ValidationError(f"{name}: cannot read its header: {first_line(exc)}") from exc
-
-
-def scan_data(file: DataFile, survey: str) -> pl.LazyFrame:
-    """One data file's rows, trimmed: ``OBSERVATION_COLUMNS`` (``year`` Int32, null where not a number)."""
-    check_text(file.path, file.name)
-    lf = _scan(file.path)
-    names = [n for n in _columns(lf, file.name) if n]
-    missing = [c for c in REQUIRED if c not in names]
-    unknown = [c for c in names if c not in DATA_COLUMNS]
-    if missing or unknown:
+def header(path: Path, name: str) -> list[str]:
+    """A data file's column names, trimmed (blank where the header has an empty field), its layout checked."""
+    with path.open("rb") as f:
+        line = f.readline().decode("utf-8").rstrip("\r\n")
+    names = [n.strip() for n in line.split("\t")]
+    present = [n for n in names if n]
+    missing = [c for c in REQUIRED if c not in present]
+    unknown = [c for c in present if c not in DATA_COLUMNS]
+    if missing or unknown or len(set(present)) != len(present):
         raise ValidationError(
-            f"{file.name}: unknown column layout {names[:8]} (missing {missing}, unexpected {unknown}); "
-            f"expected the BLS data columns {list(DATA_COLUMNS)}"
+            f"{name}: unknown column layout {present[:8]} (missing {missing}, unexpected {unknown}); "
+            f"expected the BLS data columns {list(DATA_COLUMNS)}, each once"
         )
+    return names
+
+
+def trimmed(lf: pl.LazyFrame, names: Sequence[str], survey: str, file: DataFile) -> pl.LazyFrame:
+    """``lf``'s data columns (``names``) as ``OBSERVATION_COLUMNS``: trimmed, ``year`` Int32 (null if not a number)."""
     text = [pl.col(c).str.strip_chars().alias(c) for c in REQUIRED]
     notes = pl.col("footnote_codes").str.strip_chars() if "footnote_codes" in names else pl.lit(None, pl.String)
     return lf.select(
@@ -104,33 +92,6 @@ def scan_data(file: DataFile, survey: str) -> pl.LazyFrame:
         pl.lit(file.name).alias("source_file"),
         pl.lit(file.version, pl.String).alias("source_version"),
     ).with_columns(pl.col("year").cast(pl.Int32, strict=False))
-
-
-def observations(files: Sequence[DataFile], survey: str) -> pl.DataFrame:
-    """One row per ``(series_id, year, period)`` over ``files`` (in precedence order), each file in its own order.
-
-    A later file contributes only the keys no earlier file has (an anti-join on the earlier files' keys, which
-    are few where it matters: ``pr.data.0.Current`` before ``.1.AllData``). Keys repeated inside one file are
-    the ``unique-keys`` expectation's business (:func:`duplicate_keys`), not silently dropped.
-    """
-    frames = [scan_data(f, survey) for f in files]
-    if not frames:
-        raise ValidationError(f"{survey}: no data files ({survey}.data.*); nothing to build the survey from")
-    try:
-        kept = [frames[0].collect(engine="streaming")]
-        for frame in frames[1:]:
-            seen = pl.concat([k.select(KEYS) for k in kept]).lazy()
-            kept.append(frame.join(seen, on=list(KEYS), how="anti", nulls_equal=True).collect(engine="streaming"))
-        return pl.concat(kept, how="vertical", rechunk=True)
-    except pl.exceptions.PolarsError as exc:
-        names = ", ".join(f.name for f in files)
-        raise ValidationError(f"{survey}: cannot read its data files ({names}): {first_line(exc)}") from exc
-
-
-def duplicate_keys(rows: pl.DataFrame) -> pl.DataFrame:
-    """Per ``source_file``, how many rows repeat a key of that file (``duplicates``), by a 64-bit hash of the keys."""
-    hashed = rows.select("source_file", pl.struct(list(KEYS)).hash(seed=0).alias("key"))
-    return hashed.group_by("source_file").agg((pl.len() - pl.col("key").n_unique()).alias("duplicates"))
 
 
 def read_table(path: Path, name: str) -> pl.DataFrame:

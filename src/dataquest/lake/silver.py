@@ -17,24 +17,27 @@ in full by the next one.
 from __future__ import annotations
 
 import json
+import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
+from pyiceberg.io.pyarrow import schema_to_pyarrow
 
 from dataquest import log
 from dataquest.errors import DataQuestError
-from dataquest.lake import expectations, parse
+from dataquest.lake import expectations, parse, stream
 from dataquest.lake.catalog import Lake
-from dataquest.lake.commit import replace_part
+from dataquest.lake.commit import replace_part, replace_with_files
 from dataquest.lake.series import build_series, footnotes
 from dataquest.lake.sources import Files, SourceFile, Survey, classify
 
 logger = log.get(__name__)
 
 LINEAGE = "dataquest.lineage."
+Lineage = dict[str, dict[str, str | None]]
 
 
 @dataclass
@@ -97,43 +100,70 @@ def _update(lake: Lake, source: Survey) -> SurveyUpdate:
         return SurveyUpdate(survey, "unchanged", sources=previous)
     with ExitStack() as stack:
         fetched: dict[str, tuple[Path, SourceFile]] = {n: stack.enter_context(source.fetch(listed[n])) for n in wanted}
-        return _rebuild(lake, survey, files.data, fetched, files)
+        return _rebuild(lake, survey, previous, fetched, files)
 
 
 def _rebuild(
-    lake: Lake, survey: str, data: tuple[str, ...], fetched: dict[str, tuple[Path, SourceFile]], files: Files
+    lake: Lake, survey: str, previous: Lineage, fetched: dict[str, tuple[Path, SourceFile]], files: Files
 ) -> SurveyUpdate:
+    data = files.data
     tables = {n: parse.read_table(p, n) for n, (p, _) in fetched.items() if n not in data}
     series = build_series(survey, tables[files.series or ""], tables, files.series or "")
     notes = footnotes(survey, tables.get(files.footnote or ""), files.footnote or "")
-    rows = parse.observations([parse.DataFile(fetched[n][0], n, fetched[n][1].version) for n in data], survey)
     periods = expectations.known_periods(tables.get(files.period or ""))
-    outcome = expectations.check_observations(rows, series.get_column("series_id"), periods)
     sources = {n: f.lineage() for n, (_, f) in fetched.items()}
     update = SurveyUpdate(
         survey,
         "updated",
-        rows=rows.height,
         series=series.height,
         unresolved=int(series.get_column("unresolved").sum()),
         sources=sources,
     )
-    if not outcome.ok:
-        update.status, update.failures = "failed", list(outcome.failures)
-        return update
-    summary = {"dataquest.survey": survey, "dataquest.sources": json.dumps(sources, sort_keys=True)}
-    replace_part(lake, "series", survey, series, summary=summary)
-    replace_part(lake, "footnotes", survey, notes, summary=summary)
-    update.snapshot_id = replace_part(
-        lake,
-        "observations",
-        survey,
-        rows,
-        summary=summary,
-        table_properties={f"{LINEAGE}{survey}": json.dumps(sources, sort_keys=True)},
-    )
+    with tempfile.TemporaryDirectory(prefix="dataquest-silver-") as tmp:
+        written = stream.write_observations(
+            [parse.DataFile(fetched[n][0], n, fetched[n][1].version) for n in data],
+            survey,
+            Path(tmp),
+            schema_to_pyarrow(lake.table("observations").schema()),
+            series_ids=series.get_column("series_id"),
+            periods=periods,
+        )
+        update.rows = written.rows
+        if written.failures:
+            update.status, update.failures = "failed", written.failures
+            return update
+        summary = {"dataquest.survey": survey, "dataquest.sources": json.dumps(sources, sort_keys=True)}
+        before = classify(survey, list(previous))
+        if _changed(previous, fetched, (before.series, *before.mappings), (files.series, *files.mappings)):
+            replace_part(lake, "series", survey, series, summary=summary)
+        if _changed(previous, fetched, (before.footnote,), (files.footnote,)):
+            replace_part(lake, "footnotes", survey, notes, summary=summary)
+        update.snapshot_id = replace_with_files(
+            lake,
+            "observations",
+            survey,
+            written.paths,
+            summary=summary,
+            table_properties={f"{LINEAGE}{survey}": json.dumps(sources, sort_keys=True)},
+        )
     _record_expectations(lake, update)
     return update
+
+
+def _changed(
+    previous: Lineage,
+    fetched: dict[str, tuple[Path, SourceFile]],
+    before: tuple[str | None, ...],
+    now: tuple[str | None, ...],
+) -> bool:
+    """Whether a table's input files (``now``) differ from those of the last update (``before``, in ``previous``).
+
+    Unchanged inputs give the rows that table already holds, so its commit is skipped: a changed data file then
+    rewrites only the observations. A run cut short before observations' commit left ``previous`` as it was, so
+    a table committed from changed inputs is committed again by the next run.
+    """
+    old = {n: (previous.get(n) or {}).get("identity") for n in before if n}
+    return not previous or old != {n: fetched[n][1].identity for n in now if n}
 
 
 def _remove(lake: Lake, survey: str) -> SurveyUpdate:
