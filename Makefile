@@ -15,9 +15,11 @@ PYTEST_ARGS ?=
 # worker, in order; the slow modules start first: tests/support/schedule.py). PYTEST_WORKERS=0 runs every test in
 # this one process. Six workers on two cores: the slow modules mostly wait (Terraform's provider, the Docker engine,
 # LocalStack) while the others run. make test-unit (tests/unit: the package's tests; tests/repo checks the repository's
-# files, tests/harness the test harness: both run in make test) is CPU-bound: UNIT_WORKERS (4) do better than six.
+# files, tests/harness the test harness: both run in make test) is CPU-bound, with no real sleeps: one worker per
+# core (UNIT_WORKERS, 2 here; each worker imports polars, pyiceberg, moto... again, ~5 s of CPU), and --dist load,
+# test by test, so that no slow module (the lake's) is the tail on one worker while the other idles.
 PYTEST_WORKERS ?= 6
-UNIT_WORKERS ?= 4
+UNIT_WORKERS ?= 2
 XDIST = -n $(PYTEST_WORKERS) --dist loadfile
 
 # checkov pins boto3 1.35 and an old s3transfer, so it lives in its own venv instead of the dev group.
@@ -100,7 +102,7 @@ notebook: install $(VENV)/.synced-notebook ## re-execute notebooks/report.ipynb 
 
 .PHONY: test-unit
 test-unit: install ## the package's own tests (tests/unit: each imports dataquest; no network, under a minute)
-	$(BIN)/pytest -n $(UNIT_WORKERS) --dist loadfile tests/unit $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(UNIT_WORKERS) --dist load tests/unit $(PYTEST_ARGS)
 
 .PHONY: lint
 lint: install ## ruff, mypy --strict, terraform fmt -check, the module READMEs' tables, hadolint (actionlint, checkov: make test)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from collections.abc import Iterator
@@ -41,11 +42,20 @@ def _restore_logging(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(logger, "propagate", logger.propagate)
 
 
+@pytest.fixture(scope="session")
+def _lakes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One folder per test, numbered, under one temporary folder of the session."""
+    parent = tmp_path_factory.mktemp("lakes")
+    return (parent / str(n) for n in itertools.count())
+
+
 @pytest.fixture(autouse=True)
-def _lake_outside_the_repository(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+def _lake_outside_the_repository(monkeypatch: pytest.MonkeyPatch, _lakes: Iterator[Path]) -> None:
     """The local lake's default folder is ./lake: a test that runs `dataquest run` or `query` in the repository
-    writes it in a temporary folder instead (a test that wants its own sets DQ_LAKE_DIR over this)."""
-    monkeypatch.setenv("DQ_LAKE_DIR", str(tmp_path_factory.mktemp("lake")))
+    writes it in a temporary folder instead (a test that wants its own sets DQ_LAKE_DIR over this). The folder is
+    not made: the lake makes it when it writes (as it makes ./lake), so the tests that never write one leave no
+    folder behind (a folder per test was ~1,000 folders a run, and pytest's removal of an old run took seconds)."""
+    monkeypatch.setenv("DQ_LAKE_DIR", str(next(_lakes)))
 
 
 @pytest.fixture(autouse=True)

@@ -18,6 +18,8 @@ Nothing here imports polars: the ingest path stays light at cold start.
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -36,9 +38,10 @@ class App:
     """The clients of one process (or Lambda container), built lazily from ``settings`` and closed by :meth:`close`.
 
     ``metrics_stream`` is where Embedded Metric Format lines go (stdout in Lambda, where CloudWatch reads them).
+    ``sleep`` is how the Fetchers wait between retries and paced requests (a test records the waits instead).
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only clients and clocks a test hands in, each named at the call
         self,
         settings: Settings,
         *,
@@ -46,9 +49,11 @@ class App:
         sqs: SQSClient | None = None,
         http: httpx.Client | None = None,
         metrics_stream: TextIO | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings
         self.metrics_stream: TextIO = metrics_stream or sys.stdout
+        self._sleep = sleep
         self._s3, self._sqs, self._http = s3, sqs, http
         self._fetcher: httpclient.Fetcher | None = None
         self._transfer_fetcher: httpclient.Fetcher | None = None
@@ -67,7 +72,9 @@ class App:
     def fetcher(self) -> httpclient.Fetcher:
         """The paced, retrying :class:`~dataquest.http.client.Fetcher` over :attr:`http`."""
         if self._fetcher is None:
-            self._fetcher = httpclient.Fetcher(self.http, min_interval=self.settings.request_interval)
+            self._fetcher = httpclient.Fetcher(
+                self.http, min_interval=self.settings.request_interval, sleep=self._sleep
+            )
         return self._fetcher
 
     @property
@@ -83,7 +90,9 @@ class App:
         invocations so that its pacing is too."""
         self.settings.require_contact()
         if self._transfer_fetcher is None:
-            self._transfer_fetcher = httpclient.Fetcher(self.http, min_interval=transfer_interval(self.settings))
+            self._transfer_fetcher = httpclient.Fetcher(
+                self.http, min_interval=transfer_interval(self.settings), sleep=self._sleep
+            )
         return self._transfer_fetcher
 
     @property

@@ -69,6 +69,7 @@ class Wired:
     s3: Any
     metrics: io.StringIO
     logs: io.StringIO
+    waits: list[float]  # the Fetcher's waits between retries, recorded instead of slept
 
     def keys(self, prefix: str = "") -> list[str]:
         return sorted(o["Key"] for o in self.s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", []))
@@ -92,8 +93,9 @@ def wired(s3: Any) -> Iterator[Wired]:
     metrics, logs = io.StringIO(), io.StringIO()
     http = httpx.Client(transport=httpx.MockTransport(sources))
     log.setup("INFO", stream=logs, json_lines=True)
-    with App(settings, s3=s3, http=http, metrics_stream=metrics) as app:
-        yield Wired(app, sources, s3, metrics, logs)
+    waits: list[float] = []
+    with App(settings, s3=s3, http=http, metrics_stream=metrics, sleep=waits.append) as app:
+        yield Wired(app, sources, s3, metrics, logs, waits)
 
 
 def test_a_scheduled_run_mirrors_every_survey_then_stores_the_population(wired: Wired) -> None:
@@ -146,6 +148,7 @@ def test_a_failed_survey_still_stores_the_population_then_raises(wired: Wired) -
     wired.sources.status["/pub/time.series/ce/"] = 500
     with pytest.raises(IngestFailedError, match=r"1 error\(s\); first: https://download.bls.gov/.*ce/") as info:
         ingest.handler({}, context(), app=wired.app)
+    assert wired.sources.seen.count(BASE + "ce/") == 1 + len(wired.waits) == 5  # the 500 was retried, then failed
     assert wired.keys("bls/") == ["bls/pr/pr.class", "bls/pr/pr.series"]  # the other survey was mirrored
     assert wired.keys("population/") == [POPULATION_KEY]
     assert info.value.summary.uploaded == 2

@@ -10,9 +10,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+from functools import partial
 
 import pytest
 
+from dataquest import app as app_module
 from dataquest import log
 from dataquest.cli import main
 from dataquest.errors import DataQuestError, SourceError, StorageError, ValidationError
@@ -169,7 +171,10 @@ def test_population_errors_and_metadata_carry_no_query_secret(
     monkeypatch.setenv("DQ_BUCKET", "b")
     monkeypatch.setenv("DQ_CONTACT", "ops@example.org")
     monkeypatch.setenv("DQ_POPULATION_URL", "http://127.0.0.1:9/data?cube=c&client_assertion=hunter2")
+    waits: list[float] = []  # the Fetcher's backoff and pacing, recorded instead of slept
+    monkeypatch.setattr(app_module, "App", partial(app_module.App, sleep=waits.append))
     assert main(["fetch-population", "--json"]) != 0
     out, err = capsys.readouterr()
+    assert err.count('"http retry"') == 4 <= len(waits)  # the refused connection was retried, each retry logged
     assert "hunter2" not in out + err
     assert "client_assertion=***" in json.loads(out)["error"]
