@@ -82,7 +82,8 @@ def run_ingest(app: App) -> IngestSummary:
         summary.population = PopulationFailure(error=_logged(exc))
         summary.errors.append(ItemError(key=POPULATION_KEY, error=summary.population.error))
     try:  # last: the mirror as this run left it; stale surveys are metrics and warnings, not errors of the run
-        summary.freshness = check_freshness(app, summary.surveys)
+        sending = [s for s, planned in summary.planned.items() if planned.files]
+        summary.freshness = check_freshness(app, summary.surveys, sending=sending)
         summary.errors += summary.freshness.errors
     except Exception as exc:  # noqa: BLE001 - freshness unchecked is this run's error, never a lost summary
         summary.errors.append(ItemError(key=CALENDAR_PREFIX, error=_logged(exc)))

@@ -9,7 +9,8 @@ read back, and:
 - a release is *due* once its time plus ``DQ_FRESHNESS_HOURS`` has passed, and is considered while it is recent
   (:data:`RECENT`): for each mirrored survey, its latest due release is the one checked;
 - a survey is **stale** when none of its objects under ``bls/<survey>/`` changed (S3's ``LastModified``, what the
-  mirror's listing records) since that release's time;
+  mirror's listing records) since that release's time; a survey whose changed files this run sent to the transfer
+  queue counts as changed now (they land minutes later; a failed transfer is the transfer alarms' to report);
 - the **report** is stale when one of its inputs changed more than ``DQ_FRESHNESS_HOURS`` ago and
   ``reports/latest/report.json`` is older than that change.
 
@@ -190,8 +191,12 @@ def last_modified(s3: S3Client, bucket: str, prefix: str, *, exact: bool = False
     return newest
 
 
-def check_freshness(app: App, surveys: Iterable[str], *, now: datetime | None = None) -> Freshness:
-    """Mirror the calendar, then check each mirrored survey of ``surveys`` and the report (see the module's doc)."""
+def check_freshness(
+    app: App, surveys: Iterable[str], *, sending: Iterable[str] = (), now: datetime | None = None
+) -> Freshness:
+    """Mirror the calendar, then check each mirrored survey of ``surveys`` and the report (see the module's doc).
+    A survey of ``sending`` (this run sent its changed files to the transfer queue) counts as changed now: its
+    files land minutes later, and a transfer that fails is the transfer alarms' to report."""
     now = now or datetime.now(UTC)
     bucket, s3, hours = app.settings.require_bucket(), app.s3, app.settings.freshness_hours
     result = Freshness(hours=hours, calendar_url=calendar_url(app.settings))
@@ -202,7 +207,10 @@ def check_freshness(app: App, surveys: Iterable[str], *, now: datetime | None = 
         result.checked = True
         due, result.releases_due, result.unmapped, skipped = latest_due(calendar.releases, release_map(), now, hours)
         result.refused += [*calendar.errors, *skipped]
-        changed = {s: last_modified(s3, bucket, f"{BLS_PREFIX}{s}/") for s in dict.fromkeys(surveys)}
+        sent = set(sending)
+        changed = {
+            s: now if s in sent else last_modified(s3, bucket, f"{BLS_PREFIX}{s}/") for s in dict.fromkeys(surveys)
+        }
         result.stale = stale_surveys(due, changed, hours)
     for refused in result.refused:
         log.event(logger, "calendar event skipped", level=logging.WARNING, event=refused.where, error=refused.error)
