@@ -40,13 +40,7 @@ POPULATION_KEY: str = LAYOUT["report_inputs"]["population"]
 REPORTS_PREFIX: str = LAYOUT["prefixes"]["reports"]
 LATEST_REPORT_PREFIX = f"{REPORTS_PREFIX}latest/"
 # The files of a report folder, in writing order: report.json last, so that its presence means the folder is complete.
-REPORT_FILES: tuple[str, ...] = (
-    "best_years.csv",
-    "series_population.csv",
-    "report.md",
-    "report.html",
-    "report.json",
-)
+REPORT_FILES: tuple[str, ...] = ("best_years.csv", "series_population.csv", "report.md", "report.html", "report.json")
 BLS_PREFIX: str = LAYOUT["prefixes"]["bls"]
 # The mirrored file the report reads (its ObjectCreated notifies the report queue, as the population's does).
 BLS_DATA_KEY: str = LAYOUT["report_inputs"]["bls_data"]
@@ -74,6 +68,7 @@ NON_SURVEY_FOLDERS: frozenset[str] = frozenset({"compressed"})
 DEFAULT_LEASE_TTL = 60.0
 MAX_LEASE_TTL = 3600.0  # a dead run blocks the next one at most an hour (the heartbeat's timer needs a sane value)
 DEFAULT_LOG_LEVEL = "INFO"
+FRESHNESS_HOURS = DEFAULT_FRESHNESS_HOURS, MAX_FRESHNESS_HOURS = 24, 168  # DQ_FRESHNESS_HOURS: default, maximum
 # The functions' CPU types (Terraform's `architecture`): `dataquest promote` refuses an image built for another.
 LAMBDA_ARCHITECTURES: tuple[str, ...] = ("arm64", "x86_64")
 DEFAULT_ARCHITECTURE = "x86_64"
@@ -119,6 +114,8 @@ class Settings:
     """``DQ_TRANSFER_QUEUE_URL``: set, the ingest job plans and sends the uploads to this queue (the fan-out)."""
     max_surveys: int = DEFAULT_MAX_SURVEYS
     """``DQ_MAX_SURVEYS``: ``--survey all`` refuses a root listing more survey folders than this."""
+    freshness_hours: int = DEFAULT_FRESHNESS_HOURS  # a release's survey must change within this (ops.freshness)
+    calendar_url: str | None = None  # DQ_BLS_CALENDAR_URL; None: BLS's own, for the default DQ_BLS_BASE_URL only
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -155,6 +152,8 @@ class Settings:
             ),
             transfer_queue_url=get("DQ_TRANSFER_QUEUE_URL"),
             max_surveys=parse_count(get("DQ_MAX_SURVEYS"), DEFAULT_MAX_SURVEYS, MAX_MAX_SURVEYS, "DQ_MAX_SURVEYS"),
+            freshness_hours=parse_count(get("DQ_FRESHNESS_HOURS"), *FRESHNESS_HOURS, "DQ_FRESHNESS_HOURS"),
+            calendar_url=check_http_url(c, "DQ_BLS_CALENDAR_URL") if (c := get("DQ_BLS_CALENDAR_URL")) else None,
         )
 
     def with_overrides(self, **changes: Any) -> Settings:

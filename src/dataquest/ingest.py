@@ -21,9 +21,10 @@ from dataquest import log
 from dataquest.bls.summary import SyncSummary
 from dataquest.bls.sync import sync_surveys
 from dataquest.bls.transfer.executors import InProcess, ToQueue
-from dataquest.config import BLS_PREFIX, POPULATION_KEY
+from dataquest.config import BLS_PREFIX, LAYOUT, POPULATION_KEY
 from dataquest.documents import ItemError, first_error, to_document
 from dataquest.errors import DataQuestError, error_line
+from dataquest.ops.freshness import Freshness, check_freshness
 from dataquest.population import PopulationResult, fetch_population
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 logger = log.get(__name__)
 
+CALENDAR_PREFIX: str = LAYOUT["prefixes"]["calendar"]
 METRIC_UNITS = {"BytesDownloaded": "Bytes", "BytesUploaded": "Bytes", "DurationMs": "Milliseconds"}
 
 
@@ -45,10 +47,12 @@ class PopulationFailure:
 @dataclass
 class IngestSummary(SyncSummary):
     """The ingest summary: the ``sync-bls`` document (the sync's own fields, in their order), then
-    ``population``: the ``fetch-population`` document, or its failure. ``errors`` holds the sync's and the
-    population's. A scheduled run is never a dry run: ``dry_run`` and ``plan`` stay out of the document."""
+    ``population``: the ``fetch-population`` document, or its failure, then ``freshness``
+    (:mod:`dataquest.ops.freshness`). ``errors`` holds the sync's, the population's and the calendar's. A
+    scheduled run is never a dry run: ``dry_run`` and ``plan`` stay out of the document."""
 
     population: PopulationResult | PopulationFailure | None = None
+    freshness: Freshness | None = None
 
     @classmethod
     def of_sync(cls, sync: SyncSummary) -> IngestSummary:
@@ -77,6 +81,12 @@ def run_ingest(app: App) -> IngestSummary:
     except Exception as exc:  # noqa: BLE001 - the population's error, reported with the sync's, never a lost summary
         summary.population = PopulationFailure(error=_logged(exc))
         summary.errors.append(ItemError(key=POPULATION_KEY, error=summary.population.error))
+    try:  # last: the mirror as this run left it; stale surveys are metrics and warnings, not errors of the run
+        sending = [s for s, planned in summary.planned.items() if planned.files]
+        summary.freshness = check_freshness(app, summary.surveys, sending=sending)
+        summary.errors += summary.freshness.errors
+    except Exception as exc:  # noqa: BLE001 - freshness unchecked is this run's error, never a lost summary
+        summary.errors.append(ItemError(key=CALENDAR_PREFIX, error=_logged(exc)))
     emit_metrics(summary, app)
     log.event(logger, "ingest summary", **to_document(summary))
     if summary.errors:
@@ -104,6 +114,10 @@ def _logged(exc: Exception) -> str:
 
 def emit_metrics(summary: IngestSummary, app: App) -> None:
     written = isinstance(summary.population, PopulationResult) and summary.population.written
+    fresh = summary.freshness
+    freshness = {} if fresh is None else {"StaleReport": int(fresh.report is not None)}
+    if fresh is not None and fresh.checked:  # no calendar yet: no StaleSurveys datapoint (the alarm keeps its state)
+        freshness["StaleSurveys"] = len(fresh.stale)
     log.emit_metrics(
         {
             "FilesSeen": summary.files_seen,
@@ -114,6 +128,7 @@ def emit_metrics(summary: IngestSummary, app: App) -> None:
             "DurationMs": summary.duration_ms,
             "Errors": len(summary.errors),
             "PopulationWritten": int(written),
+            **freshness,
         },
         units=METRIC_UNITS,
         dimensions={"Function": "ingest"},

@@ -32,8 +32,14 @@ def test_ingest_mirrors_then_stores_the_population_and_prints_the_summary(
     assert main(["ingest", "--json"]) == 0
     captured = capsys.readouterr()
     doc = json.loads(captured.out)  # exactly one document: the metrics line went to stderr
-    assert tuple(doc) == (*SUMMARY_KEYS, "population")
+    assert tuple(doc) == (*SUMMARY_KEYS, "population", "freshness")
     assert (doc["surveys"], doc["uploaded"], doc["errors"]) == (["pr"], 2, [])
+    # A stand-in's DQ_BLS_BASE_URL and no DQ_BLS_CALENDAR_URL: no calendar fetched, freshness unchecked, said so.
+    assert (doc["freshness"]["checked"], doc["freshness"]["calendar_url"], doc["freshness"]["stale"]) == (
+        False,
+        None,
+        [],
+    )
     assert doc["population"]["key"] == POPULATION_KEY
     assert doc["population"]["written"] is True
     assert [k for k in objects(s3) if not k.startswith("_logs/")] == [

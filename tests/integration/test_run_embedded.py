@@ -16,12 +16,14 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from dataquest import cli
 from tests.conftest import ROOT
+from tests.support.bls_calendar import Event
 from tests.support.bls_site import BlsSite
 
 pytestmark = pytest.mark.integration
@@ -192,6 +194,40 @@ def test_run_prints_a_short_human_summary(site: BlsSite, tmp_path: Path) -> None
     assert "reports produced: 1" in proc.stdout
     assert "dataquest query" in proc.stdout  # the lake's sample query, and its rows
     assert str(tmp_path / "o" / "report.json") in proc.stdout
+
+
+def test_run_mirrors_the_release_calendar_and_reports_freshness(site: BlsSite, tmp_path: Path) -> None:
+    publish(site, small_tree())
+    site.put("ce/ce.txt", b"ce\r\n")
+    site.fail("/pub/time.series/ce/", 403, times=None)  # ce is never mirrored: its release finds it stale
+    now = datetime.now(UTC)
+    calendar = site.put_calendar(
+        [
+            Event("Productivity and Costs (R) for Third Quarter 2026", now - timedelta(hours=30)),
+            Event("Employment Situation for November 2026", now - timedelta(hours=50)),
+            Event("Productivity and Costs for Fourth Quarter 2026", now + timedelta(days=60)),  # not due yet
+        ]
+    )
+    env = pipeline_env(site, DQ_BLS_SURVEYS="pr,ce", DQ_BLS_CALENDAR_URL=site.calendar_url, DQ_FRESHNESS_HOURS="24")
+    proc = run_cli(["run", "--json", "--out", str(tmp_path / "out")], env)
+    assert proc.returncode == 1  # ce's listing failed
+    fresh = json.loads(proc.stdout)["ingest"]["freshness"]
+    assert (fresh["hours"], fresh["checked"], fresh["releases_due"], fresh["unmapped"]) == (24, True, 2, 0)
+    assert fresh["calendar"]["written"] is True
+    # pr's files went to the transfer queue in this run: fresh; ce has nothing since its release: stale.
+    assert [(s["survey"], s["release"], s["last_changed"]) for s in fresh["stale"]] == [
+        ("ce", "Employment Situation for November 2026", None)
+    ]
+    assert site.count("/schedule/news_release/bls.ics") == 1
+    assert "survey stale" in proc.stderr  # the warning line, with what to do
+    assert "dataquest ingest --survey ce" in proc.stderr
+    assert calendar.startswith(b"BEGIN:VCALENDAR")
+
+    # The human summary (of a run that succeeds: pr alone).
+    env = pipeline_env(site, DQ_BLS_CALENDAR_URL=site.calendar_url)
+    human = run_cli(["run", "--out", str(tmp_path / "o"), "--log-level", "ERROR"], env)
+    assert human.returncode == 0, human.stderr
+    assert "freshness (24 h): 2 release(s) due, stale surveys: none; report current" in human.stdout.splitlines()
 
 
 @pytest.mark.shared_data

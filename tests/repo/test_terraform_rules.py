@@ -63,3 +63,26 @@ def test_transfer_streams_has_the_packages_bounds() -> None:
     assert config.Settings.from_env({"DQ_TRANSFER_STREAMS": upper.group(1)}).transfer_streams == int(upper.group(1))
     with pytest.raises(ConfigurationError, match="DQ_TRANSFER_STREAMS"):
         config.Settings.from_env({"DQ_TRANSFER_STREAMS": str(int(upper.group(1)) + 1)})
+
+
+def test_freshness_hours_is_one_rule_on_both_sides() -> None:
+    """DQ_FRESHNESS_HOURS: Terraform's default and bounds are the package's (config.FRESHNESS_HOURS)."""
+    with VARIABLES.open() as handle:
+        document: dict[str, Any] = hcl2.load(handle)
+    [variable] = [v['"freshness_hours"'] for v in document["variable"] if '"freshness_hours"' in v]
+    text = condition("freshness_hours")
+    lower = re.search(r"var\.freshness_hours >= (\d+)", text)
+    upper = re.search(r"var\.freshness_hours <= (\d+)", text)
+    assert lower, text
+    assert upper, text
+    assert (variable["default"], int(lower.group(1)), int(upper.group(1))) == (
+        config.DEFAULT_FRESHNESS_HOURS,
+        1,
+        config.MAX_FRESHNESS_HOURS,
+    )
+    assert config.Settings.from_env({}).freshness_hours == variable["default"]
+    for accepted in (lower.group(1), upper.group(1)):
+        assert config.Settings.from_env({"DQ_FRESHNESS_HOURS": accepted}).freshness_hours == int(accepted)
+    for refused in (str(int(lower.group(1)) - 1), str(int(upper.group(1)) + 1), "1.5"):
+        with pytest.raises(ConfigurationError, match="DQ_FRESHNESS_HOURS"):
+            config.Settings.from_env({"DQ_FRESHNESS_HOURS": refused})

@@ -11,6 +11,8 @@ Usage::
         site.serve("/tesseract/data.jsonrecords", b'{"data": []}', content_type="application/json")
         site.base_url                             # "http://127.0.0.1:PORT/pub/time.series/" (DQ_BLS_BASE_URL)
         site.url("/tesseract/data.jsonrecords")   # any served path as a full URL
+        site.put_calendar([Event("Productivity and Costs for ...", eastern(2026, 12, 3))])  # BLS's release calendar
+        site.calendar_url                         # where it is served (DQ_BLS_CALENDAR_URL)
         ...
         site.count("/pub/time.series/pr/")        # GETs of that path (query strings ignored)
         site.count(method="HEAD")                 # every HEAD
@@ -72,7 +74,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
@@ -81,8 +83,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import quote, unquote, urlsplit
 
+from tests.support.bls_calendar import DEFAULT_EVENTS, Event, ics
+
 MiB = 1024 * 1024
 DEFAULT_MODIFIED = datetime(2025, 9, 4, 7, 30)
+CALENDAR_PATH = "/schedule/news_release/bls.ics"  # www.bls.gov's path of the release calendar
 _BLOCK = 1 * MiB
 POLL_INTERVAL = 0.02  # how soon stop() returns (serve_forever's shutdown check); each wake-up is a select()
 
@@ -246,6 +251,18 @@ class BlsSite:
 
     def serve(self, path: str, data: bytes, *, content_type: str = "application/json") -> None:
         self.put(path, data, content_type=content_type)
+
+    # --- BLS's release calendar (www.bls.gov's path, on this server) ----------------------------------------
+    @property
+    def calendar_url(self) -> str:
+        """Where :meth:`put_calendar` serves the calendar (``DQ_BLS_CALENDAR_URL``)."""
+        return self.url(CALENDAR_PATH)
+
+    def put_calendar(self, events: Iterable[Event] = DEFAULT_EVENTS, *, raw: Iterable[str] = ()) -> bytes:
+        """Serve a generated release calendar (:func:`tests.support.bls_calendar.ics`) at ``calendar_url``."""
+        body = ics(events, raw=raw)
+        self.put(CALENDAR_PATH, body, content_type="text/calendar")
+        return body
 
     def touch(self, path: str, modified: datetime) -> None:
         with self._lock:

@@ -117,6 +117,7 @@ def root_source() -> Source:
     src.site.put("ce/sub/deep.txt", b"deep")
     src.site.put("compressed/pr.zip", b"zip")
     src.site.put("overview.txt", b"o")
+    src.site.put_calendar()  # the ingest job mirrors BLS's release calendar too
     return src
 
 

@@ -45,6 +45,7 @@ class Sources:
         self.site = BlsSite()
         for path, data in FILES.items():
             self.site.put(path, data)
+        self.site.put_calendar()  # at www.bls.gov's path: the default DQ_BLS_BASE_URL's calendar
         self.status: dict[str, int] = {}
         self.seen: list[str] = []
 
@@ -109,7 +110,12 @@ def test_a_scheduled_run_mirrors_every_survey_then_stores_the_population(wired: 
     assert got["bytes_uploaded"] == sum(len(d) for d in FILES.values())
     assert got["population"]["key"] == POPULATION_KEY
     assert got["population"]["written"] is True
-    assert tuple(got) == (*SUMMARY_KEYS, "population")  # the sync-bls document, then the population
+    assert tuple(got) == (*SUMMARY_KEYS, "population", "freshness")  # the sync-bls document, population, freshness
+    assert (got["freshness"]["checked"], got["freshness"]["stale"], got["freshness"]["calendar"]["written"]) == (
+        True,
+        [],
+        True,
+    )
 
     emf = wired.emf()
     assert emf["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "DataQuest"
@@ -122,6 +128,8 @@ def test_a_scheduled_run_mirrors_every_survey_then_stores_the_population(wired: 
         "DurationMs": "Milliseconds",
         "Errors": "Count",
         "PopulationWritten": "Count",
+        "StaleReport": "Count",
+        "StaleSurveys": "Count",
     }
     assert (emf["FilesUploaded"], emf["FilesDeleted"], emf["Errors"], emf["PopulationWritten"]) == (3, 0, 0, 1)
     assert (emf["BytesUploaded"], emf["Function"]) == (sum(len(d) for d in FILES.values()), "ingest")

@@ -66,6 +66,10 @@ def describe_run(result: RunResult) -> str:
             f"{len(doc.get('series_population', []))}"
         )
     lines.append(f"files: {', '.join(str(out / f) for f in result.files) or 'none'}")
+    if (fresh := ing.freshness) is not None:
+        stale = ", ".join(f"{s.survey} ({s.release})" for s in fresh.stale) or "none"
+        checked = f"{fresh.releases_due} release(s) due, stale surveys: {stale}" if fresh.checked else "no calendar"
+        lines.append(f"freshness ({fresh.hours} h): {checked}; report {'stale' if fresh.report else 'current'}")
     if result.lake is not None and result.lake.query:
         surveys = ", ".join(f"{s} {status}" for s, status in result.lake.surveys.items()) or "none"
         lines.append(f"lake: {result.lake.where} ({surveys}); dataquest query {json.dumps(result.lake.query)}:")

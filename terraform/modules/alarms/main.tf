@@ -1,8 +1,9 @@
 # Alarms for the pipeline, all sent to one SNS topic (and to an e-mail address when one is given):
 # a message in any dead-letter queue, any function error or throttle, any file the application failed on (its own
 # Errors metric: a failed transfer is seen within minutes, not after the receives that dead-letter it), a work
-# queue whose oldest message is older than it should be (a backlog), and no successful run of the daily function
-# within a day.
+# queue whose oldest message is older than it should be (a backlog), no successful run of the daily function
+# within a day, and data older than it should be (the freshness objective: a survey BLS released that the mirror
+# has not caught up with, a report older than its inputs).
 
 resource "aws_sns_topic" "this" {
   #checkov:skip=CKV_AWS_26:CloudWatch alarms cannot publish to a topic under the AWS-managed SNS key; alarm texts hold no secrets (kms_master_key_id takes a customer key)
@@ -153,4 +154,38 @@ resource "aws_cloudwatch_metric_alarm" "no_daily_success" {
       }
     }
   }
+}
+
+# The freshness objective (dataquest.ops.freshness): the daily run reports how many mirrored surveys missed their
+# release by more than `hours` (StaleSurveys), and whether the report is older than an input (StaleReport).
+# treat_missing_data = "ignore", deliberately: the metric has one datapoint a day, at the end of each run, so
+# every other hour is missing. "notBreaching" would clear a stale alarm an hour after the run that raised it and
+# "breaching" would fire between runs; "ignore" keeps the state the last run reported until the next run reports
+# again. A run that never comes is the no-success alarm's to report, not this one's.
+resource "aws_cloudwatch_metric_alarm" "freshness" {
+  for_each = var.freshness == null ? {} : {
+    stale-surveys = {
+      metric_name = "StaleSurveys"
+      description = "BLS released data for mirrored surveys more than ${var.freshness.hours} h ago and the mirror has not changed since: see the ingest log's 'survey stale' lines (each names the survey, the release and what to do)."
+    }
+    stale-report = {
+      metric_name = "StaleReport"
+      description = "The latest report is older than an input that changed more than ${var.freshness.hours} h ago: see the ingest log's 'report stale' line, the report function's log group and the report queue's dead-letter queue."
+    }
+  }
+
+  alarm_name          = "${var.name}-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = var.freshness.namespace
+  metric_name         = each.value.metric_name
+  dimensions          = var.freshness.dimensions
+  statistic           = "Maximum"
+  period              = 3600
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "ignore"
+  alarm_actions       = [aws_sns_topic.this.arn]
+  ok_actions          = [aws_sns_topic.this.arn]
+  tags                = var.tags
 }

@@ -54,6 +54,16 @@ variable "work_queues" {
   }
 }
 
+variable "freshness" {
+  description = "The freshness objective's metrics (the ingest run's StaleSurveys and StaleReport: dataquest.ops.freshness): their namespace, the exact dimensions they are emitted with, and the hours a release has (for the alarm's text). Null: no freshness alarms."
+  type = object({
+    namespace  = string
+    dimensions = map(string)
+    hours      = number
+  })
+  default = null
+}
+
 variable "daily_function_key" {
   description = "Label in `functions` of the function that must succeed at least once a day (the scheduled one)."
   type        = string

@@ -95,6 +95,31 @@ locals {
         query  = "SOURCE '/aws/lambda/${var.report_function_name}' | filter message = \"report written\" | fields @timestamp, prefix, keys | sort @timestamp desc | limit 5"
       }
     },
+    {
+      # The freshness objective (dataquest.ops.freshness): one datapoint per ingest run.
+      type = "metric", x = 0, y = 24, width = 12, height = 6
+      properties = {
+        title  = "Freshness: surveys stale ${var.freshness_hours} h after a BLS release, report older than its inputs"
+        region = local.region
+        stat   = "Maximum"
+        period = 3600
+        view   = "timeSeries"
+        metrics = [
+          ["DataQuest", "StaleSurveys", "Environment", var.environment, "Function", var.daily_function_key, { label = "stale surveys" }],
+          ["DataQuest", "StaleReport", "Environment", var.environment, "Function", var.daily_function_key, { label = "report stale" }],
+        ]
+        annotations = { horizontal = [{ label = "objective", value = 0 }] }
+      }
+    },
+    {
+      type = "log", x = 12, y = 24, width = 12, height = 6
+      properties = {
+        title  = "Stale surveys: the survey, the release, what to do"
+        region = local.region
+        view   = "table"
+        query  = "SOURCE '/aws/lambda/${var.functions[var.daily_function_key].name}' | filter message = \"survey stale\" or message = \"report stale\" | fields @timestamp, survey, release, released_at, last_changed, action | sort @timestamp desc | limit 20"
+      }
+    },
   ]
 }
 

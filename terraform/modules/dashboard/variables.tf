@@ -26,6 +26,12 @@ variable "daily_function_key" {
   type        = string
 }
 
+variable "freshness_hours" {
+  description = "Hours a BLS release has to reach the mirror (DQ_FRESHNESS_HOURS): drawn on the freshness widget's title."
+  type        = number
+  default     = 24
+}
+
 variable "transfer_functions" {
   description = "Labels of the functions that move files (their FilesUploaded, BytesDownloaded and Errors metrics)."
   type        = list(string)

@@ -48,6 +48,12 @@ locals {
     DQ_POPULATION_URL = var.population_url
   })
 
+  # The planner's freshness check (dataquest.ops.freshness): the calendar it mirrors, the hours a release has.
+  freshness_environment = {
+    DQ_BLS_CALENDAR_URL = var.bls_calendar_url
+    DQ_FRESHNESS_HOURS  = tostring(var.freshness_hours)
+  }
+
   # What planner and transfers share: where the source is, the deployment-wide interval between request starts,
   # how many transfers stream at once (each transfer container paces itself at interval x streams), the queue.
   fanout_environment = {
@@ -151,7 +157,7 @@ module "ingest" {
   timeout                        = var.ingest_timeout
   reserved_concurrent_executions = var.ingest_reserved_concurrency
   log_retention_days             = var.log_retention_days
-  environment_variables          = merge(local.function_environment, local.fanout_environment)
+  environment_variables          = merge(local.function_environment, local.fanout_environment, local.freshness_environment)
   kms_key_arns                   = compact([var.bucket_kms_key_arn])
   # The planner sends the transfers.
   send_queue_arns = [module.transfer_queue.queue_arn]
@@ -164,9 +170,11 @@ module "ingest" {
 
   s3_access = {
     bucket_arn     = module.bucket.bucket_arn
-    read_prefixes  = [local.prefixes.bls, local.prefixes.population, local.prefixes.locks]
+    read_prefixes  = [local.prefixes.bls, local.prefixes.population, local.prefixes.locks, local.prefixes.calendar]
     write_prefixes = [local.prefixes.bls, local.prefixes.population, local.prefixes.logs, local.prefixes.locks]
-    list_bucket    = true
+    # BLS's release calendar: replaced whole when it changed, never deleted.
+    put_prefixes = [local.prefixes.calendar]
+    list_bucket  = true
     # The sync aborts the multipart uploads a killed run left before it starts its own.
     list_multipart_uploads = true
   }
@@ -292,6 +300,13 @@ module "alarms" {
     report-queue   = { queue_name = module.report_queue.queue_name, max_age_seconds = var.report_queue_max_age_seconds }
     transfer-queue = { queue_name = module.transfer_queue.queue_name, max_age_seconds = var.transfer_queue_max_age_seconds }
   }
+
+  # The freshness objective: the planner's StaleSurveys and StaleReport (dataquest.ops.freshness).
+  freshness = {
+    namespace  = "DataQuest"
+    dimensions = { Environment = var.environment, Function = "ingest" }
+    hours      = var.freshness_hours
+  }
 }
 
 module "dashboard" {
@@ -305,6 +320,7 @@ module "dashboard" {
     report   = { name = module.report.function_name, timeout_seconds = var.report_timeout }
   }
   daily_function_key   = "ingest"
+  freshness_hours      = var.freshness_hours
   transfer_functions   = ["ingest", "transfer"]
   report_function_name = module.report.function_name
 

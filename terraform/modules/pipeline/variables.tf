@@ -144,6 +144,32 @@ variable "transfer_streams" {
   }
 }
 
+variable "freshness_hours" {
+  description = "Hours after a BLS release by which the surveys it updates must have changed in the mirror (DQ_FRESHNESS_HOURS); past them, at the next run, the survey counts in the StaleSurveys metric and its alarm fires. Also how long the report may lag an input that changed."
+  type        = number
+  default     = 24
+  nullable    = false
+
+  validation {
+    # The package's rule (config.FRESHNESS_HOURS: default 24, 1..168); tests/repo/test_terraform_rules.py holds
+    # the two equal.
+    condition     = var.freshness_hours >= 1 && var.freshness_hours <= 168 && floor(var.freshness_hours) == var.freshness_hours
+    error_message = "freshness_hours must be a whole number of hours, 1-168 (the package refuses anything else)."
+  }
+}
+
+variable "bls_calendar_url" {
+  description = "BLS's release calendar (iCalendar), mirrored to calendar/ by the ingest function and checked against the mirror (DQ_BLS_CALENDAR_URL)."
+  type        = string
+  default     = "https://www.bls.gov/schedule/news_release/bls.ics"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^https?://[^/\\s]+", var.bls_calendar_url))
+    error_message = "bls_calendar_url must be an http(s) URL."
+  }
+}
+
 variable "transfer_memory_size" {
   description = "Memory of the transfer function in MB."
   type        = number

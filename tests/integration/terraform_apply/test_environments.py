@@ -143,7 +143,14 @@ def test_dev_dashboard_shows_the_environments_runs_files_errors_queues_duration_
         "Duration against the timeout (maximum, ms)",
         "Memory used against the limit (MB, per function and hour)",
         "Report age: the latest reports written",
+        "Freshness: surveys stale 24 h after a BLS release, report older than its inputs",
+        "Stale surveys: the survey, the release, what to do",
     ]
+    freshness = body["widgets"][7]["properties"]["metrics"]
+    assert [m[:6] for m in freshness] == [
+        ["DataQuest", metric, "Environment", "dev", "Function", "ingest"] for metric in ("StaleSurveys", "StaleReport")
+    ]
+    assert "'/aws/lambda/dataquest-dev-ingest'" in body["widgets"][8]["properties"]["query"]
     errors = body["widgets"][2]["properties"]["metrics"]
     assert [m[:6] for m in errors] == [
         ["DataQuest", "Errors", "Environment", "dev", "Function", fn] for fn in ("ingest", "transfer")
@@ -237,8 +244,12 @@ def test_dev_functions_run_images_by_digest_with_their_settings(applied: Applied
         "DQ_TRANSFER_STREAMS": "2",
         "DQ_TRANSFER_QUEUE_URL": transfer_queue,
     }
+    freshness_env = {  # the planner's freshness check: BLS's calendar, the hours a release has
+        "DQ_BLS_CALENDAR_URL": "https://www.bls.gov/schedule/news_release/bls.ics",
+        "DQ_FRESHNESS_HOURS": "24",
+    }
     environments = {
-        "ingest": expected_env | fanout_env,
+        "ingest": expected_env | fanout_env | freshness_env,
         "report": expected_env,
         "transfer": {
             "DQ_BUCKET": DEV_BUCKET,
@@ -346,6 +357,8 @@ def test_dev_alarms_watch_dead_letters_errors_throttles_and_daily_success(applie
         "report-queue-backlog",
         "report-queue-dead-letters",
         "report-throttles",
+        "stale-report",
+        "stale-surveys",
         "transfer-errors",
         "transfer-failed-files",
         "transfer-queue-backlog",
@@ -371,6 +384,18 @@ def test_dev_alarms_watch_dead_letters_errors_throttles_and_daily_success(applie
         for name, a in by_name.items()
         if not name.endswith("-no-success-in-a-day")
     }
+    # The freshness objective: the planner's daily verdict, kept between runs (missing hours are ignored).
+    assert {k: watched.pop(k) for k in ["stale-surveys", "stale-report"]} == {
+        f"stale-{kind}": (
+            "DataQuest",
+            metric,
+            "Maximum",
+            sorted([("Environment", "dev"), ("Function", "ingest")]),
+            (3600, 1, "GreaterThanThreshold", 0.0, "ignore"),
+        )
+        for kind, metric in [("surveys", "StaleSurveys"), ("report", "StaleReport")]
+    }
+    assert "survey stale" in by_name[prefix + "stale-surveys"]["AlarmDescription"]
     any_in_5_minutes = (300, 1, "GreaterThanThreshold", 0.0, "notBreaching")
     assert watched == {
         f"{label}-dead-letters": (
@@ -542,9 +567,9 @@ def test_function_roles_touch_only_their_own_prefixes(applied: Applied) -> None:
     policies = _role_policies(applied.dev.applied_state())
     ingest = policies["module.pipeline.module.ingest.aws_iam_role_policy.this"]
     report = policies["module.pipeline.module.report.aws_iam_role_policy.this"]
-    assert _s3_grants(ingest, "s3:PutObject") == {"bls/", "population/", "_logs/", "_locks/"}
-    assert _s3_grants(ingest, "s3:DeleteObject") == {"bls/", "population/", "_logs/", "_locks/"}
-    assert _s3_grants(ingest, "s3:GetObject") == {"bls/", "population/", "_locks/"}
+    assert _s3_grants(ingest, "s3:PutObject") == {"bls/", "population/", "_logs/", "_locks/", "calendar/"}
+    assert _s3_grants(ingest, "s3:DeleteObject") == {"bls/", "population/", "_logs/", "_locks/"}  # not calendar/
+    assert _s3_grants(ingest, "s3:GetObject") == {"bls/", "population/", "_locks/", "calendar/"}
     assert _s3_grants(report, "s3:PutObject") == {"reports/"}
     assert _s3_grants(report, "s3:DeleteObject") == {"reports/"}
     assert _s3_grants(report, "s3:GetObject") == {"bls/", "population/", "reports/"}

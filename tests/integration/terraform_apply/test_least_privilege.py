@@ -82,12 +82,14 @@ def test_ingest_does_its_whole_job_with_only_its_roles_policies(
         site.put("pr/gone.txt", b"soon gone")
         site.put_generated(BIG, big_size, seed=1)
         site.serve(POPULATION_PATH, tree.population)
+        site.put_calendar()  # BLS's release calendar: mirrored to calendar/ (get and put, never delete)
         run_as(
             monkeypatch,
             enforcing,
             "ingest",
             DQ_CONTACT="dataquest-tests@example.org",
             DQ_BLS_BASE_URL=site.base_url,
+            DQ_BLS_CALENDAR_URL=site.calendar_url,
             DQ_POPULATION_URL=site.url(POPULATION_PATH),
             DQ_BLS_SURVEYS="pr",
             DQ_REQUEST_INTERVAL="0",
@@ -99,6 +101,7 @@ def test_ingest_does_its_whole_job_with_only_its_roles_policies(
         first = run_ingest()
         assert (first["uploaded"], first["deleted"], first["errors"]) == (5, 0, [])
         assert first["population"]["written"] is True
+        assert (first["freshness"]["checked"], first["freshness"]["calendar"]["written"]) == (True, True)
         uploads = {e["key"]: e for e in _trail(admin, _trails(admin)[-1]) if e["event"] == "upload"}
         assert uploads[f"bls/{BIG}"]["multipart"] is True
         assert uploads[f"bls/{BIG}"]["parts"] >= 2
@@ -110,6 +113,7 @@ def test_ingest_does_its_whole_job_with_only_its_roles_policies(
         again = run_ingest()
         assert (again["uploaded"], again["skipped"], again["deleted"], again["errors"]) == (0, 5, 0, [])
         assert again["population"]["written"] is False
+        assert again["freshness"]["calendar"]["written"] is False  # read back with the role's HEAD: unchanged
 
         # A changed file and a deleted one.
         site.put("pr/pr.txt", b"a new release " * 80)

@@ -122,3 +122,43 @@ run "the_applications_failed_files_and_the_work_queues_age_are_alarmed" {
     error_message = "A backlog alarms when the oldest message is older than its limit."
   }
 }
+
+run "no_freshness_alarm_unless_its_metrics_are_given" {
+  command = plan
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.freshness) == 0
+    error_message = "freshness = null (the default): no freshness alarm."
+  }
+}
+
+run "the_freshness_alarms_keep_the_last_runs_verdict_between_runs" {
+  command = apply
+
+  variables {
+    freshness = {
+      namespace  = "DataQuest"
+      dimensions = { Environment = "test", Function = "ingest" }
+      hours      = 36
+    }
+  }
+
+  assert {
+    condition = alltrue([
+      for key, metric in { stale-surveys = "StaleSurveys", stale-report = "StaleReport" } :
+      aws_cloudwatch_metric_alarm.freshness[key].metric_name == metric &&
+      aws_cloudwatch_metric_alarm.freshness[key].dimensions == tomap({ Environment = "test", Function = "ingest" }) &&
+      aws_cloudwatch_metric_alarm.freshness[key].statistic == "Maximum" &&
+      aws_cloudwatch_metric_alarm.freshness[key].threshold == 0 &&
+      aws_cloudwatch_metric_alarm.freshness[key].comparison_operator == "GreaterThanThreshold" &&
+      aws_cloudwatch_metric_alarm.freshness[key].treat_missing_data == "ignore" &&
+      aws_cloudwatch_metric_alarm.freshness[key].alarm_actions == toset([aws_sns_topic.this.arn])
+    ])
+    error_message = "Any stale survey (or a stale report) alarms, on the run's own dimensions; missing hours between daily runs keep the state."
+  }
+
+  assert {
+    condition     = strcontains(aws_cloudwatch_metric_alarm.freshness["stale-surveys"].alarm_description, "36 h") && strcontains(aws_cloudwatch_metric_alarm.freshness["stale-surveys"].alarm_description, "survey stale")
+    error_message = "The alarm says the hours and which log lines to read."
+  }
+}

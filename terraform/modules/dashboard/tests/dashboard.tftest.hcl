@@ -29,8 +29,15 @@ run "every_view_an_operator_expects" {
       "Duration against the timeout (maximum, ms)",
       "Memory used against the limit (MB, per function and hour)",
       "Report age: the latest reports written",
+      "Freshness: surveys stale 24 h after a BLS release, report older than its inputs",
+      "Stale surveys: the survey, the release, what to do",
     ]
-    error_message = "Runs, files and bytes, transfer errors, queues, duration and memory, report age."
+    error_message = "Runs, files and bytes, transfer errors, queues, duration and memory, report age, freshness."
+  }
+
+  assert {
+    condition     = strcontains(aws_cloudwatch_dashboard.this.dashboard_body, "[\"DataQuest\",\"StaleSurveys\",\"Environment\",\"test\",\"Function\",\"ingest\"")
+    error_message = "The freshness widget reads the planner's StaleSurveys on the dimensions it is emitted with."
   }
 
   assert {

@@ -312,3 +312,29 @@ run "private_network_puts_every_function_in_the_subnets_with_the_endpoints" {
     error_message = "Every function runs in the given subnets."
   }
 }
+
+run "freshness_hours_reach_the_planner_and_its_alarms" {
+  command = plan
+
+  variables {
+    freshness_hours = 36
+  }
+
+  assert {
+    condition = (
+      module.ingest.function_environment_variables.DQ_FRESHNESS_HOURS == "36" &&
+      module.ingest.function_environment_variables.DQ_BLS_CALENDAR_URL == "https://www.bls.gov/schedule/news_release/bls.ics"
+    )
+    error_message = "freshness_hours is the planner's DQ_FRESHNESS_HOURS; BLS's calendar is its DQ_BLS_CALENDAR_URL."
+  }
+}
+
+run "rejects_freshness_hours_outside_the_packages_rule" {
+  command = plan
+
+  variables {
+    freshness_hours = 169
+  }
+
+  expect_failures = [var.freshness_hours]
+}
