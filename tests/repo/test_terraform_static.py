@@ -102,26 +102,38 @@ def test_no_create_toggles_and_no_override_files_in_the_repository() -> None:
 AWS = TERRAFORM / "envs" / "aws"
 
 
-def test_dev_and_prod_are_one_root_calling_the_pipeline_module_once() -> None:
+def test_dev_and_prod_are_one_root_calling_the_pipeline_module_once_and_the_lake_beside_it() -> None:
     main = (AWS / "main.tf").read_text()
-    assert not re.search(r"^(resource|data|locals) ", main, flags=re.MULTILINE), "resources belong in modules/pipeline"
+    assert not re.search(r"^(resource|data|locals) ", main, flags=re.MULTILINE), "resources belong in modules/"
     calls = _blocks(main, "module")
-    assert list(calls) == ["pipeline"]
+    assert list(calls) == ["pipeline", "lake"]
     arguments = _arguments(calls["pipeline"])
     assert arguments["source"] == '"../../modules/pipeline"'
     assert "Environment = var.environment" in (AWS / "versions.tf").read_text()
 
-    # Every variable reaches the module under its own name (aws_region configures the provider); none is unused.
-    variables = set(_blocks((AWS / "variables.tf").read_text(), "variable")) - {"aws_region"}
+    # Every variable reaches the pipeline under its own name (aws_region configures the provider; lake_image_uri is
+    # the lake's); none is unused.
+    variables = set(_blocks((AWS / "variables.tf").read_text(), "variable")) - {"aws_region", "lake_image_uri"}
     assert {name for name, value in arguments.items() if value.startswith("var.")} == variables
     assert all(arguments[name] == f"var.{name}" for name in variables)
+    # The lake is wired to the pipeline's bucket and alarm topic, nothing of its own.
+    lake = _arguments(calls["lake"])
+    assert lake["source"] == '"../../modules/lake"'
+    assert (lake["bucket_name"], lake["bucket_arn"]) == ("module.pipeline.bucket_name", "module.pipeline.bucket_arn")
+    assert lake["alarm_topic_arns"] == "[module.pipeline.alarm_topic_arn]"
+    assert lake["image_uri"] == "coalesce(var.lake_image_uri, var.report_image_uri)"
 
-    # Every output of the module is passed through unchanged.
+    # Every output of the pipeline is passed through unchanged, then the lake's.
     module_outputs = _blocks((TERRAFORM / "modules" / "pipeline" / "outputs.tf").read_text(), "output")
     outputs = _blocks((AWS / "outputs.tf").read_text(), "output")
-    assert list(outputs) == list(module_outputs)
+    assert list(outputs)[: len(module_outputs)] == list(module_outputs)
     for name, body in outputs.items():
-        assert _arguments(body)["value"] == f"module.pipeline.{name}"
+        value = _arguments(body)["value"]
+        if name in module_outputs:
+            assert value == f"module.pipeline.{name}"
+        else:
+            assert name.startswith("lake_"), name
+            assert value in (f"module.lake.{name.removeprefix('lake_')}", lake["image_uri"]), name
 
 
 def _tfvars(path: Path) -> dict[str, str]:

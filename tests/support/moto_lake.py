@@ -9,7 +9,16 @@ it), names the workgroup by an ARN without the account (``arn:aws:athena:us-east
 keys with it. This server puts the account into such an ARN and answers an existing resource's missing tags
 with ``{"Tags": []}`` (tagging and untagging go through the same ARN fix). It also keeps Lambda's logging
 configuration, as tests/support/moto_lambda.py does. moto's Athena does not execute SQL at all: the named
-queries' SQL is executed by DuckDB in tests/unit/test_lake_gold.py instead.
+queries' SQL is executed by DuckDB in tests/unit/test_lake_gold.py instead. moto 5.2.5 has no DeleteNamedQuery
+(Terraform's destroy retried it for ever) and answers GetNamedQuery of a missing id with a 500: this server
+deletes, and answers a missing id with InvalidRequestException, as AWS does.
+
+S3's events in EventBridge, as AWS sends them. moto 5.2.5 forwards a bucket's events to EventBridge once its
+notification configuration holds ``EventBridgeConfiguration``, but leaves that element out when the configuration
+is read back (Terraform's ``eventbridge = true`` would drift for ever), and a delete marker (what a delete in a
+versioned bucket makes) sends no event at all (and could not: it has no size nor ETag), where AWS sends
+``s3:ObjectRemoved:DeleteMarkerCreated`` (EventBridge's ``Object Deleted``). This server writes the element back,
+and sends a delete marker's event, with the size 0 and empty ETag of AWS's.
 
 Glue's resources, as AWS authorises them. moto's IAM enforcement (tests/support/moto_iam.py, whose corrections
 this server applies too) checks a Glue request against the resource ``*``, so a role granted Glue actions on its
@@ -66,6 +75,66 @@ def _patch_athena_tags() -> None:
     AthenaBackend.untag_resource = untag_resource  # type: ignore[method-assign]
 
 
+def _patch_athena_named_queries() -> None:
+    from moto.athena.exceptions import AthenaClientError
+    from moto.athena.responses import AthenaResponse
+
+    getting = AthenaResponse.get_named_query
+
+    def delete_named_query(self: Any) -> str:
+        self.athena_backend.named_queries.pop(self._get_param("NamedQueryId"), None)
+        return "{}"
+
+    def get_named_query(self: Any) -> str:
+        if self._get_param("NamedQueryId") not in self.athena_backend.named_queries:
+            raise AthenaClientError("InvalidRequestException", "NamedQuery was not found")
+        return str(getting(self))
+
+    AthenaResponse.delete_named_query = delete_named_query  # type: ignore[attr-defined]
+    AthenaResponse.get_named_query = get_named_query  # type: ignore[method-assign]
+
+
+def _patch_s3_eventbridge() -> None:
+    from moto.s3 import notifications
+    from moto.s3.models import FakeDeleteMarker, S3Backend
+    from moto.s3.responses import S3Response
+
+    reading = S3Response.get_bucket_notification
+    element = "<EventBridgeConfiguration></EventBridgeConfiguration>"
+
+    def get_bucket_notification(self: Any) -> Any:
+        answer = reading(self)
+        config = self.backend.get_bucket_notification_configuration(self.bucket_name)
+        if config is None or config.event_bridge is None:
+            return answer
+        status, headers, body = answer if isinstance(answer, tuple) else (200, {}, answer)
+        text = body.decode() if isinstance(body, bytes) else str(body)
+        if "EventBridgeConfiguration" not in text:
+            text = text.replace("</NotificationConfiguration>", f"{element}</NotificationConfiguration>")
+            if "</NotificationConfiguration>" not in text:  # nothing else configured: an empty document
+                text = f'<NotificationConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">{element}</NotificationConfiguration>'
+        headers = {k: v for k, v in dict(headers).items() if k.lower() != "content-length"}
+        return status, headers, text
+
+    S3Response.get_bucket_notification = get_bucket_notification  # type: ignore[method-assign]
+    FakeDeleteMarker.size = 0  # type: ignore[attr-defined]
+    FakeDeleteMarker.etag = ""  # type: ignore[attr-defined]
+
+    deleting = S3Backend.delete_object
+
+    def delete_object(self: Any, bucket_name: str, key_name: str, *args: Any, **kwargs: Any) -> Any:
+        deleted, meta = deleting(self, bucket_name, key_name, *args, **kwargs)
+        version_id = args[0] if args else kwargs.get("version_id")
+        if deleted and version_id is None and meta.get("delete-marker") == "true":
+            bucket = self.get_bucket(bucket_name)
+            marker = bucket.keys.getlist(key_name)[-1]
+            event = notifications.S3NotificationEvent.OBJECT_REMOVED_DELETE_MARKER_CREATED_EVENT
+            notifications.send_event(self.account_id, event, bucket, marker)
+        return deleted, meta
+
+    S3Backend.delete_object = delete_object  # type: ignore[method-assign]
+
+
 def _glue_resource(region: str, account: str, params: dict[str, Any]) -> str:
     base = f"arn:aws:glue:{region}:{account}"
     table_input = params.get("TableInput") if isinstance(params.get("TableInput"), dict) else {}
@@ -100,6 +169,8 @@ def main(argv: list[str] | None = None) -> None:
 
     _patch_logging_config()
     _patch_athena_tags()
+    _patch_athena_named_queries()
+    _patch_s3_eventbridge()
     _patch_glue_resources()
     _patch_delete_objects()
     _patch_sqs_batch_actions()
