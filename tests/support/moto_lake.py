@@ -15,10 +15,10 @@ deletes, and answers a missing id with InvalidRequestException, as AWS does.
 
 S3's events in EventBridge, as AWS sends them. moto 5.2.5 forwards a bucket's events to EventBridge once its
 notification configuration holds ``EventBridgeConfiguration``, but leaves that element out when the configuration
-is read back (Terraform's ``eventbridge = true`` would drift for ever), and a delete marker (what a delete in a
-versioned bucket makes) sends no event at all (and could not: it has no size nor ETag), where AWS sends
-``s3:ObjectRemoved:DeleteMarkerCreated`` (EventBridge's ``Object Deleted``). This server writes the element back,
-and sends a delete marker's event, with the size 0 and empty ETag of AWS's.
+is read back (Terraform's ``eventbridge = true`` would drift for ever): this server writes it back. (moto sends no
+event for a delete marker, where AWS sends ``Object Deleted``: the tests delete a version, which moto announces.)
+
+Glue's tags, as AWS keeps them: under the ARN with the account, whichever way the caller spells it.
 
 Glue's resources, as AWS authorises them. moto's IAM enforcement (tests/support/moto_iam.py, whose corrections
 this server applies too) checks a Glue request against the resource ``*``, so a role granted Glue actions on its
@@ -33,7 +33,7 @@ import re
 import sys
 from typing import Any
 
-_NO_ACCOUNT = re.compile(r"^(arn:[^:]+:athena:[^:]*):(:.*)$")
+_NO_ACCOUNT = re.compile(r"^(arn:[^:]+:(?:athena|glue):[^:]*):(:.*)$")
 
 
 def _with_account(arn: str, account_id: str) -> str:
@@ -95,8 +95,6 @@ def _patch_athena_named_queries() -> None:
 
 
 def _patch_s3_eventbridge() -> None:
-    from moto.s3 import notifications
-    from moto.s3.models import FakeDeleteMarker, S3Backend
     from moto.s3.responses import S3Response
 
     reading = S3Response.get_bucket_notification
@@ -117,22 +115,26 @@ def _patch_s3_eventbridge() -> None:
         return status, headers, text
 
     S3Response.get_bucket_notification = get_bucket_notification  # type: ignore[method-assign]
-    FakeDeleteMarker.size = 0  # type: ignore[attr-defined]
-    FakeDeleteMarker.etag = ""  # type: ignore[attr-defined]
 
-    deleting = S3Backend.delete_object
 
-    def delete_object(self: Any, bucket_name: str, key_name: str, *args: Any, **kwargs: Any) -> Any:
-        deleted, meta = deleting(self, bucket_name, key_name, *args, **kwargs)
-        version_id = args[0] if args else kwargs.get("version_id")
-        if deleted and version_id is None and meta.get("delete-marker") == "true":
-            bucket = self.get_bucket(bucket_name)
-            marker = bucket.keys.getlist(key_name)[-1]
-            event = notifications.S3NotificationEvent.OBJECT_REMOVED_DELETE_MARKER_CREATED_EVENT
-            notifications.send_event(self.account_id, event, bucket, marker)
-        return deleted, meta
+def _patch_glue_tags() -> None:
+    """The Glue database's tags under the ARN with the account (the provider, without one, read none: drift)."""
+    from moto.glue.models import GlueBackend
 
-    S3Backend.delete_object = delete_object  # type: ignore[method-assign]
+    getting, tagging, untagging = GlueBackend.get_tags, GlueBackend.tag_resource, GlueBackend.untag_resource
+
+    def get_tags(self: Any, resource_id: str) -> dict[str, str]:
+        return dict(getting(self, _with_account(resource_id, self.account_id)))
+
+    def tag_resource(self: Any, resource_arn: str, tags: dict[str, str] | None) -> None:
+        tagging(self, _with_account(resource_arn, self.account_id), tags)
+
+    def untag_resource(self: Any, resource_arn: str, tag_keys: list[str]) -> None:
+        untagging(self, _with_account(resource_arn, self.account_id), tag_keys)
+
+    GlueBackend.get_tags = get_tags  # type: ignore[method-assign]
+    GlueBackend.tag_resource = tag_resource  # type: ignore[method-assign]
+    GlueBackend.untag_resource = untag_resource  # type: ignore[method-assign]
 
 
 def _glue_resource(region: str, account: str, params: dict[str, Any]) -> str:
@@ -171,6 +173,7 @@ def main(argv: list[str] | None = None) -> None:
     _patch_athena_tags()
     _patch_athena_named_queries()
     _patch_s3_eventbridge()
+    _patch_glue_tags()
     _patch_glue_resources()
     _patch_delete_objects()
     _patch_sqs_batch_actions()
