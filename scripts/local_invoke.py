@@ -6,8 +6,11 @@ transfer functions (fed by their relays) log one outcome object per transfer und
 ``_logs/ingest/<run>/transfers/``; this waits until every planned file has an outcome there and prints their
 counts on stderr (``dataquest status`` reads the same). Then it waits until the report function (fed by the relay
 from the queue S3 notifies) writes a new ``reports/latest/report.json`` to the emulator's S3, and prints that
-document on stdout. Exit status: 0 with a report; 1 when the ingest function or a transfer failed, or no new
-report came within ``--timeout``.
+document on stdout. Last, it waits for the lake function (fed by the lake queue, which an EventBridge rule fills
+with the bucket's events on ``bls/``) to commit ``observations``: a new Iceberg metadata file under
+``lake/observations/metadata/``, whose current snapshot it prints on stderr. Exit status: 0 with a report (and,
+with ``--require-lake``, a lake commit); 1 when the ingest function or a transfer failed, or no new report (or
+required lake commit) came within ``--timeout``.
 """
 
 from __future__ import annotations
@@ -27,6 +30,35 @@ from dataquest.events import scheduled_event
 from dataquest.ops import status
 
 REPORT_KEY = "reports/latest/report.json"
+LAKE_METADATA = "lake/observations/metadata/"
+
+
+def lake_commits(s3: Any, bucket: str) -> set[str]:
+    """The observations table's metadata files (one per commit) in the bucket."""
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=LAKE_METADATA)
+    return {o["Key"] for page in pages for o in page.get("Contents", []) if o["Key"].endswith(".metadata.json")}
+
+
+def wait_for_lake(s3: Any, bucket: str, before: set[str], deadline: float) -> bool:
+    """Wait for a new commit of the lake's observations; print its current snapshot. False if none came."""
+    print(f"local-invoke: waiting for the lake's commit under s3://{bucket}/{LAKE_METADATA}", file=sys.stderr)
+    while time.monotonic() < deadline:
+        new = sorted(lake_commits(s3, bucket) - before)
+        if new:
+            metadata = json.loads(s3.get_object(Bucket=bucket, Key=new[-1])["Body"].read())
+            current = metadata.get("current-snapshot-id")
+            snapshots: list[dict[str, Any]] = metadata.get("snapshots", [])
+            snapshot = next((s for s in snapshots if s.get("snapshot-id") == current), {})
+            summary = {k: v for k, v in snapshot.get("summary", {}).items() if not k.startswith("dataquest.lineage")}
+            print(f"local-invoke: lake: observations committed ({new[-1]}): {json.dumps(summary)}", file=sys.stderr)
+            return True
+        time.sleep(1)
+    print(
+        f"local-invoke: lake: no new commit under s3://{bucket}/{LAKE_METADATA} in time: see the lake and "
+        "lake-relay logs (make local-logs); the lake needs Glue, which LocalStack's free edition lacks (EMULATOR=moto)",
+        file=sys.stderr,
+    )
+    return False
 
 
 def report_etag(s3: Any, bucket: str) -> str | None:
@@ -77,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--aws-endpoint", required=True, help="the emulator, as reached from this machine")
     parser.add_argument("--bucket", required=True, help="the data bucket (terraform/envs/local's bucket_name)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the ingest and report")
+    parser.add_argument("--require-lake", action="store_true", help="fail without a new commit of the lake's tables")
     args = parser.parse_args(argv)
 
     s3 = boto3.client(
@@ -88,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     before = report_etag(s3, args.bucket)
     runs_before = set(status.run_ids(s3, args.bucket))
+    commits_before = lake_commits(s3, args.bucket)
     deadline = time.monotonic() + args.timeout
     print(f"local-invoke: posting a scheduled event to {args.ingest_url}", file=sys.stderr)
     response = httpx.post(
@@ -108,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         etag = report_etag(s3, args.bucket)
         if etag is not None and etag != before:
             print(s3.get_object(Bucket=args.bucket, Key=REPORT_KEY)["Body"].read().decode())
-            return 0
+            lake = wait_for_lake(s3, args.bucket, commits_before, deadline)
+            return 0 if lake or not args.require_lake else 1
         time.sleep(1)
     print(
         f"local-invoke: error: no new {REPORT_KEY} in {args.bucket} within {args.timeout:.0f}s: the report did "

@@ -1,10 +1,10 @@
 """Settings: built once from the environment, and every name the package and Terraform share.
 
 Every setting is read here (``DQ_LOG_LEVEL`` too, by :func:`log_level`, which :func:`dataquest.log.setup` asks
-when no ``--log-level`` flag wins over it). Two other places touch ``os.environ``, neither for a setting:
-:func:`dataquest.log.in_lambda` asks whether the process runs in Lambda, and the package's ``__init__`` gives
-polars' allocator its default (``_RJEM_MALLOC_CONF``, read by polars itself when it is imported, so it must be
-set before that, whatever imports polars first).
+when no ``--log-level`` flag wins over it; the lake's ``DQ_LAKE_DIR``, ``DQ_LAKE_DATABASE``, ``DQ_QUERY_SCAN_LIMIT``).
+Three other places touch ``os.environ``, none to read a setting: :func:`dataquest.log.in_lambda` asks whether the
+process runs in Lambda, and the package's ``__init__`` and :mod:`dataquest.lake.catalog` give polars defaults
+(``_RJEM_MALLOC_CONF``, ``POLARS_ICEBERG_PLANNER``) before polars reads them. AWS credentials are botocore's.
 
 An empty (or blank) variable means the same for every setting: unset, so its default (or, for a required one such
 as ``DQ_BUCKET``, missing). Counts are plain ASCII digits; seconds have an upper bound (``MAX_REQUEST_INTERVAL``,
@@ -52,8 +52,7 @@ MAX_REQUEST_INTERVAL = 60.0  # past a minute between requests a sync of one surv
 # Parts of a multipart upload in flight at once: memory is about (this + 2) x the 8 MiB part size.
 DEFAULT_PARTS_IN_FLIGHT = 4
 MAX_PARTS_IN_FLIGHT = 64
-# File transfers streaming at once in one process (sync-bls's worker pool; in AWS, the transfer function's
-# maximum concurrency): BLS asks for few connections, so two by default.
+# Transfers streaming at once in one process (in AWS, the transfer mapping's maximum concurrency): BLS asks for few.
 DEFAULT_TRANSFER_STREAMS = 2
 MAX_TRANSFER_STREAMS = 16
 # `--survey all`: at most this many survey folders of the root listing (DQ_MAX_SURVEYS, --max-surveys raise it).
@@ -63,25 +62,25 @@ MAX_MAX_SURVEYS = 100_000
 ALL_SURVEYS = "all"
 # Folders of the root listing that match the survey-name rule but hold no survey: skipped by `all`.
 NON_SURVEY_FOLDERS: frozenset[str] = frozenset({"compressed"})
-# Seconds a sync's lease on a survey lasts unless renewed by its heartbeat (every third of it): a killed run
-# blocks the next one at most this long (on the same host, not at all: its dead owner is seen at once).
+# Seconds a sync's lease lasts unless its heartbeat renews it: a killed run blocks the next one at most this long.
 DEFAULT_LEASE_TTL = 60.0
 MAX_LEASE_TTL = 3600.0  # a dead run blocks the next one at most an hour (the heartbeat's timer needs a sane value)
 DEFAULT_LOG_LEVEL = "INFO"
 FRESHNESS_HOURS = DEFAULT_FRESHNESS_HOURS, MAX_FRESHNESS_HOURS = 24, 168  # DQ_FRESHNESS_HOURS: default, maximum
+# The lake: the laptop's folder (sqlite catalog, warehouse), the Glue database in AWS, `dataquest query`'s scan cap.
+DEFAULT_LAKE_DIR, DEFAULT_LAKE_DATABASE = "lake", "dataquest"
+QUERY_SCAN_LIMIT = DEFAULT_QUERY_SCAN_LIMIT, MAX_SCAN = 4 << 30, 1 << 50  # DQ_QUERY_SCAN_LIMIT: default, maximum
 # The functions' CPU types (Terraform's `architecture`): `dataquest promote` refuses an image built for another.
 LAMBDA_ARCHITECTURES: tuple[str, ...] = ("arm64", "x86_64")
 DEFAULT_ARCHITECTURE = "x86_64"
-# The report function's timeout (terraform/envs/*: report_timeout) and the report queue's visibility timeout,
-# which Terraform's queue module sets to 6x the consumer's timeout (AWS's advice for an SQS event source
-# mapping); the embedded run creates its queue with the same rule.
+# The report function's timeout (Terraform's report_timeout) and its queue's visibility timeout: 6x, as Terraform's
+# queue module sets it (AWS's advice for an SQS event source); the embedded run creates its queue so too.
 REPORT_FUNCTION_TIMEOUT = 300
 REPORT_QUEUE_VISIBILITY_TIMEOUT = 6 * REPORT_FUNCTION_TIMEOUT
 # How long the planner leaves a multipart upload alone: a transfer resumed over several invocations keeps its
 # upload open between them (a 7 GB file at 2 MiB/s takes about an hour); older ones are a dead transfer's.
 RESUMABLE_UPLOAD_GRACE = timedelta(hours=12)
-# The transfer function's timeout (terraform/envs/*: transfer_timeout) and the transfer queue's visibility timeout
-# (the same 6x rule); its event source hands it one message at a time (a batch would share one time limit).
+# The transfer function's timeout, its queue's visibility timeout (6x) and batch (one message: one time limit each).
 TRANSFER_FUNCTION_TIMEOUT = 900
 TRANSFER_QUEUE_VISIBILITY_TIMEOUT = 6 * TRANSFER_FUNCTION_TIMEOUT
 TRANSFER_BATCH_SIZE = 1
@@ -110,12 +109,13 @@ class Settings:
     parts_in_flight: int = DEFAULT_PARTS_IN_FLIGHT
     transfer_streams: int = DEFAULT_TRANSFER_STREAMS
     lease_ttl: float = DEFAULT_LEASE_TTL
-    transfer_queue_url: str | None = None
-    """``DQ_TRANSFER_QUEUE_URL``: set, the ingest job plans and sends the uploads to this queue (the fan-out)."""
-    max_surveys: int = DEFAULT_MAX_SURVEYS
-    """``DQ_MAX_SURVEYS``: ``--survey all`` refuses a root listing more survey folders than this."""
+    transfer_queue_url: str | None = None  # set, the ingest job plans and sends the uploads to this queue (fan-out)
+    max_surveys: int = DEFAULT_MAX_SURVEYS  # ``--survey all`` refuses a root listing more survey folders than this
     freshness_hours: int = DEFAULT_FRESHNESS_HOURS  # a release's survey must change within this (ops.freshness)
     calendar_url: str | None = None  # DQ_BLS_CALENDAR_URL; None: BLS's own, for the default DQ_BLS_BASE_URL only
+    lake_dir: str = DEFAULT_LAKE_DIR
+    lake_database: str = DEFAULT_LAKE_DATABASE
+    query_scan_limit: int = DEFAULT_QUERY_SCAN_LIMIT
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -154,6 +154,9 @@ class Settings:
             max_surveys=parse_count(get("DQ_MAX_SURVEYS"), DEFAULT_MAX_SURVEYS, MAX_MAX_SURVEYS, "DQ_MAX_SURVEYS"),
             freshness_hours=parse_count(get("DQ_FRESHNESS_HOURS"), *FRESHNESS_HOURS, "DQ_FRESHNESS_HOURS"),
             calendar_url=check_http_url(c, "DQ_BLS_CALENDAR_URL") if (c := get("DQ_BLS_CALENDAR_URL")) else None,
+            lake_dir=get("DQ_LAKE_DIR") or DEFAULT_LAKE_DIR,
+            lake_database=get("DQ_LAKE_DATABASE") or DEFAULT_LAKE_DATABASE,
+            query_scan_limit=parse_count(get("DQ_QUERY_SCAN_LIMIT"), *QUERY_SCAN_LIMIT, "DQ_QUERY_SCAN_LIMIT"),
         )
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -205,9 +208,8 @@ def check_contact(contact: str, source: str) -> str:
 
 
 def transfer_interval(settings: Settings) -> float:
-    """Seconds between two request starts of one transfer container: the deployment-wide ``DQ_REQUEST_INTERVAL``
-    times the maximum concurrency (``DQ_TRANSFER_STREAMS``). The rule is "interval times maximum concurrency":
-    however many containers run, together they start at most one request per ``DQ_REQUEST_INTERVAL``."""
+    """Seconds between two request starts of one transfer container: ``DQ_REQUEST_INTERVAL`` times the maximum
+    concurrency (``DQ_TRANSFER_STREAMS``), so that all together start at most one per ``DQ_REQUEST_INTERVAL``."""
     return settings.request_interval * settings.transfer_streams
 
 
@@ -283,7 +285,7 @@ def parse_count(raw: str | None, default: int, maximum: int, source: str) -> int
     if raw is None or not raw.strip():
         return default
     text = raw.strip()
-    if not (text.isascii() and text.isdigit() and len(text) <= 6):
+    if not (text.isascii() and text.isdigit() and len(text) <= max(6, len(str(maximum)))):
         shown = raw[:40].encode("ascii", "backslashreplace").decode("ascii")
         raise ConfigurationError(f"{source}={shown!r} is not a whole number in plain digits (0-9): give 1 to {maximum}")
     value = int(text)
@@ -322,7 +324,6 @@ TAG_SHA256 = "sha256"
 # SHA-256 of the concatenated SHA-256 digests (32 bytes each) of its parts, and the part size (see bls/resume.py).
 TAG_SHA256_PARTS = "sha256-parts"
 TAG_PART_SIZE = "part-size"
-# The listed timestamp a HEAD confirmed unchanged (a clock change): a tag, so that keeping it writes no new version
-# and notifies nothing; the next run skips that file without asking the source again.
+# The listed timestamp a HEAD confirmed unchanged (a clock change): a tag, which writes no version, notifies nothing.
 TAG_CONFIRMED_TIMESTAMP = "source-timestamp-confirmed"
 SYNC_LEASE_PREFIX = f"{LOCKS_PREFIX}sync-bls/"

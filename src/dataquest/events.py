@@ -5,7 +5,9 @@ does not have the documented shape raises :class:`~dataquest.errors.ValidationEr
 and what was seen, so that the report handler can fail that record alone.
 
 References: the S3 notification structure
-(https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html), the SQS event
+(https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html), S3's events in
+EventBridge, which an EventBridge rule puts on the lake queue
+(https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html), the SQS event
 (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html) and the scheduled events of EventBridge rules and
 EventBridge Scheduler.
 """
@@ -153,20 +155,24 @@ def parse_notification(body: str) -> Notification:
     Any body that is not an S3 notification, whatever its shape (not JSON, nested past the parser's recursion
     limit, huge), raises :class:`ValidationError` with a short message, so that its record fails alone.
     """
+    return _notification(_load(body, "S3 notification"))
+
+
+def _load(body: str, what: str) -> dict[str, Any]:
     if len(body) > MAX_BODY_CHARS:
-        raise ValidationError(f"S3 notification: the message body is {len(body)} characters, over SQS's 256 KiB")
+        raise ValidationError(f"{what}: the message body is {len(body)} characters, over SQS's 256 KiB")
     try:
         doc = json.loads(body)
     except RecursionError as exc:
-        raise ValidationError(
-            f"S3 notification: the message body is nested too deep to be a notification: {body[:40]!r}"
-        ) from exc
+        raise ValidationError(f"{what}: the message body is nested too deep to be one: {body[:40]!r}") from exc
     except ValueError as exc:
-        raise ValidationError(
-            f"S3 notification: the message body is not JSON ({str(exc)[:100]}): {body[:80]!r}"
-        ) from exc
+        raise ValidationError(f"{what}: the message body is not JSON ({str(exc)[:100]}): {body[:80]!r}") from exc
     if not isinstance(doc, dict):
-        raise ValidationError(f"S3 notification: expected a JSON object, saw {type(doc).__name__}")
+        raise ValidationError(f"{what}: expected a JSON object, saw {type(doc).__name__}")
+    return doc
+
+
+def _notification(doc: dict[str, Any]) -> Notification:
     if doc.get("Event") == TEST_EVENT:
         return Notification(changes=(), test_event=True)
     records = doc.get("Records")
@@ -201,3 +207,45 @@ def _s3_change(record: Any, index: int) -> S3Change:
 
 def _opt_str(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+#: S3's EventBridge detail types the lake's rule routes, and the S3 notification event name each stands for.
+EVENTBRIDGE_TYPES: dict[str, str] = {"Object Created": "ObjectCreated", "Object Deleted": "ObjectRemoved"}
+
+
+def parse_change_body(body: str) -> Notification:
+    """A queue message that names changed objects, in either shape S3 sends: its own notification (``Records``,
+    or an ``s3:TestEvent``), or an S3 event that an EventBridge rule delivered (``source: aws.s3``, ``detail-type``
+    ``Object Created`` or ``Object Deleted``, the object in ``detail``). Anything else is a
+    :class:`ValidationError` naming what was expected, so that its record fails alone."""
+    doc = _load(body, "S3 event")
+    if "detail-type" not in doc:
+        return _notification(doc)
+    kind = doc.get("detail-type")
+    detail: Any = doc.get("detail")
+    if doc.get("source") != "aws.s3" or kind not in EVENTBRIDGE_TYPES:
+        raise ValidationError(
+            f"EventBridge event: expected source aws.s3 and detail-type {' or '.join(EVENTBRIDGE_TYPES)}, "
+            f"saw {str(doc.get('source'))[:40]!r} and {str(kind)[:40]!r}"
+        )
+    try:
+        bucket, obj = detail["bucket"]["name"], detail["object"]
+        key = obj["key"]
+    except KeyError as exc:
+        raise ValidationError(
+            f"EventBridge event: the detail lacks {exc}: expected detail.bucket.name, detail.object.key"
+        ) from exc
+    except TypeError as exc:
+        raise ValidationError("EventBridge event: detail, detail.bucket and detail.object must be objects") from exc
+    if not isinstance(bucket, str) or not isinstance(key, str) or not key:
+        raise ValidationError("EventBridge event: detail.bucket.name and detail.object.key must be strings")
+    reason = _opt_str(detail.get("reason")) or ""
+    change = S3Change(
+        bucket=bucket,
+        key=key,  # as given: the mirror's keys (BLS file names) hold no character that URL encoding changes
+        event_name=f"{EVENTBRIDGE_TYPES[kind]}:{reason}".rstrip(":"),
+        version_id=_opt_str(obj.get("version-id")),
+        etag=_opt_str(obj.get("etag")),
+        sequencer=_opt_str(obj.get("sequencer")),
+    )
+    return Notification(changes=(change,))

@@ -45,7 +45,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.terraform]
 BUCKET = "dataquest-lake-test"
 NAME = "dataquest-test-lake"
 IMAGE = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/dataquest/report@sha256:{'2' * 64}"
-SERVICES = ["athena", "cloudwatch", "glue", "iam", "lambda", "logs", "s3", "sqs", "sts"]
+SERVICES = ["athena", "cloudwatch", "events", "glue", "iam", "lambda", "logs", "s3", "sqs", "sts"]
 ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 CUTOFF = 10 << 30
 
@@ -145,8 +145,9 @@ def test_the_module_applies_and_a_second_plan_is_empty(applied: Applied) -> None
         query = queries[f"dataquest-{name.replace('_', '-')}"]
         assert query["QueryString"] == named_query(name)
         assert query["Database"] == "dataquest"
-    assert applied.outputs["bls_notification"]["filter_prefix"] == "bls/"
-    assert set(applied.outputs["bls_notification"]["events"]) == {"s3:ObjectCreated:*", "s3:ObjectRemoved:*"}
+    rule = client("events", applied.endpoint).describe_rule(Name=NAME)
+    assert rule["Arn"] == applied.outputs["event_rule_arn"]
+    assert json.loads(rule["EventPattern"])["detail"]["object"]["key"][0] == {"prefix": "bls/"}
     assert client("glue", applied.endpoint).get_database(Name="dataquest")["Database"]["Name"] == "dataquest"
 
 

@@ -46,7 +46,8 @@ def services() -> dict[str, Any]:
 
 def test_the_services(services: dict[str, Any]) -> None:
     assert set(services) == {
-        "aws", "ingest", "report", "relay", "transfer-1", "transfer-2", "transfer-relay-1", "transfer-relay-2"
+        "aws", "ingest", "report", "relay", "transfer-1", "transfer-2", "transfer-relay-1", "transfer-relay-2",
+        "lake", "lake-relay",
     }  # fmt: skip
 
 
@@ -74,7 +75,7 @@ def test_localstack_gets_the_auth_token_only_when_it_is_set(services: dict[str, 
     assert env["LOCALSTACK_AUTH_TOKEN"] is None
 
 
-@pytest.mark.parametrize("name", ["aws", "ingest", "report", "transfer-1", "transfer-2"])
+@pytest.mark.parametrize("name", ["aws", "ingest", "report", "transfer-1", "transfer-2", "lake"])
 def test_health_checks(services: dict[str, Any], name: str) -> None:
     check = services[name]["healthcheck"]
     assert check["test"][0] in ("CMD", "CMD-SHELL")
@@ -82,9 +83,10 @@ def test_health_checks(services: dict[str, Any], name: str) -> None:
 
 
 def test_start_order_waits_on_health(services: dict[str, Any]) -> None:
-    for name in ("ingest", "report", "transfer-1", "transfer-2"):
+    for name in ("ingest", "report", "transfer-1", "transfer-2", "lake"):
         assert services[name]["depends_on"] == {"aws": {"condition": "service_healthy"}}
-    for relay, fn in (("relay", "report"), ("transfer-relay-1", "transfer-1"), ("transfer-relay-2", "transfer-2")):
+    pairs = (("relay", "report"), ("transfer-relay-1", "transfer-1"), ("transfer-relay-2", "transfer-2"))
+    for relay, fn in (*pairs, ("lake-relay", "lake")):
         assert services[relay]["depends_on"] == {
             "aws": {"condition": "service_healthy"},
             fn: {"condition": "service_healthy"},
@@ -235,3 +237,14 @@ def test_make_local_compose_cli_can_be_chosen(tmp_path: Path) -> None:
     assert out.startswith(
         "docker-compose -p dataquest -f docker-compose.yml -f docker-compose.moto.yml -f docker-compose.standin.yml "
     ), out
+
+
+def test_the_lake_runs_the_report_image_with_its_handler_fed_by_the_lake_queue(services: dict[str, Any]) -> None:
+    lake, relay = services["lake"], services["lake-relay"]
+    assert lake["image"] == services["report"]["image"] == relay["image"]
+    assert lake["command"] == ["python", "-m", "awslambdaric", "dataquest.handlers.lake.handler"]
+    assert lake["environment"]["AWS_LAMBDA_FUNCTION_NAME"] == "dataquest-local-lake"
+    assert relay["command"][:2] == ["--queue", "${DQ_LAKE_QUEUE:-dataquest-local-lake}"]
+    assert relay["command"][-1] == "http://lake:8080/2015-03-31/functions/function/invocations"
+    # envs/local's EventBridge rule needs the emulator's EventBridge.
+    assert "events" in services["aws"]["environment"]["SERVICES"].split(",")

@@ -71,3 +71,31 @@ def test_transfers_not_done_by_the_deadline_fail(s3: Any, capsys: pytest.Capture
 def test_a_run_that_left_no_trail_fails(s3: Any, capsys: pytest.CaptureFixture[str]) -> None:
     assert not _script().wait_for_transfers(s3, BUCKET, {RUN}, PLANNED, time.monotonic() + 5)
     assert "the ingest run left no trail" in capsys.readouterr().err
+
+
+def test_a_new_commit_of_the_lakes_observations_is_reported(s3: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    script = _script()
+    old = "lake/observations/metadata/00000-a.metadata.json"
+    s3.put_object(Bucket=BUCKET, Key=old, Body=b"{}")
+    before = script.lake_commits(s3, BUCKET)
+    assert before == {old}
+    metadata = {
+        "current-snapshot-id": 7,
+        "snapshots": [
+            {"snapshot-id": 6, "summary": {"operation": "append"}},
+            {"snapshot-id": 7, "summary": {"operation": "overwrite", "added-records": "120", "dataquest.lineage": "x"}},
+        ],
+    }
+    new = "lake/observations/metadata/00001-b.metadata.json"
+    s3.put_object(Bucket=BUCKET, Key=new, Body=json.dumps(metadata).encode())
+    s3.put_object(Bucket=BUCKET, Key="lake/observations/data/survey=pr/x.parquet", Body=b"x")
+    assert script.wait_for_lake(s3, BUCKET, before, time.monotonic() + 5)
+    err = capsys.readouterr().err
+    assert f'observations committed ({new}): {{"operation": "overwrite", "added-records": "120"}}' in err
+
+
+def test_no_lake_commit_in_time_says_where_to_look(s3: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    script = _script()
+    assert not script.wait_for_lake(s3, BUCKET, script.lake_commits(s3, BUCKET), time.monotonic())
+    err = capsys.readouterr().err
+    assert "lake: no new commit under s3://dq-local-invoke/lake/observations/metadata/ in time" in err

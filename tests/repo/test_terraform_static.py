@@ -132,28 +132,42 @@ def test_no_create_toggles_and_no_override_files_in_the_repository() -> None:
 AWS = TERRAFORM / "envs" / "aws"
 
 
-def test_dev_and_prod_are_one_root_calling_the_pipeline_module_once() -> None:
+def test_dev_and_prod_are_one_root_calling_the_pipeline_module_once_and_the_lake_beside_it() -> None:
     main = _load(AWS / "main.tf")
-    assert not {"resource", "data", "locals"} & set(main), "resources belong in modules/pipeline"
+    assert not {"resource", "data", "locals"} & set(main), "resources belong in modules/"
     calls = _blocks(main, "module")
-    assert list(calls) == ["pipeline"]
+    assert list(calls) == ["pipeline", "lake"]
     arguments = calls["pipeline"]
     assert arguments["source"] == "../../modules/pipeline"
     [provider] = _load(AWS / "versions.tf")["provider"]
     assert provider["aws"]["default_tags"][0]["tags"]["Environment"] == "${var.environment}"
 
-    # Every variable reaches the module under its own name (aws_region configures the provider); none is unused.
-    variables = set(_blocks(_load(AWS / "variables.tf"), "variable")) - {"aws_region"}
+    # Every variable reaches the pipeline under its own name (aws_region configures the provider; lake_image_uri is
+    # the lake's); none is unused.
+    variables = set(_blocks(_load(AWS / "variables.tf"), "variable")) - {"aws_region", "lake_image_uri"}
     passed = {name for name, value in arguments.items() if isinstance(value, str) and value.startswith("${var.")}
     assert passed == variables
     assert all(arguments[name] == f"${{var.{name}}}" for name in variables)
+    # The lake is wired to the pipeline's bucket and alarm topic, nothing of its own.
+    lake = calls["lake"]
+    assert lake["source"] == "../../modules/lake"
+    assert (lake["bucket_name"], lake["bucket_arn"]) == (
+        "${module.pipeline.bucket_name}",
+        "${module.pipeline.bucket_arn}",
+    )
+    assert lake["alarm_topic_arns"] == ["${module.pipeline.alarm_topic_arn}"]
+    assert lake["image_uri"] == "${coalesce(var.lake_image_uri, var.report_image_uri)}"
 
-    # Every output of the module is passed through unchanged.
+    # Every output of the pipeline is passed through unchanged, then the lake's.
     module_outputs = _blocks(_load(TERRAFORM / "modules" / "pipeline" / "outputs.tf"), "output")
     outputs = _blocks(_load(AWS / "outputs.tf"), "output")
-    assert list(outputs) == list(module_outputs)
+    assert list(outputs)[: len(module_outputs)] == list(module_outputs)
     for name, output in outputs.items():
-        assert output["value"] == f"${{module.pipeline.{name}}}"
+        if name in module_outputs:
+            assert output["value"] == f"${{module.pipeline.{name}}}"
+        else:
+            assert name.startswith("lake_"), name
+            assert output["value"] in (f"${{module.lake.{name.removeprefix('lake_')}}}", lake["image_uri"]), name
 
 
 def test_dev_and_prod_set_the_same_variables_each_its_own_values_and_state() -> None:

@@ -25,7 +25,22 @@ ACCOUNT = "123456789012"
 REGION = "us-east-1"
 INGEST_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/dataquest/ingest@sha256:{'1' * 64}"
 REPORT_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/dataquest/report@sha256:{'2' * 64}"
-SERVICES = ["cloudwatch", "ec2", "ecr", "iam", "lambda", "logs", "s3", "scheduler", "sns", "sqs", "sts"]
+SERVICES = [
+    "athena",
+    "cloudwatch",
+    "ec2",
+    "ecr",
+    "events",
+    "glue",
+    "iam",
+    "lambda",
+    "logs",
+    "s3",
+    "scheduler",
+    "sns",
+    "sqs",
+    "sts",
+]
 DEV_BUCKET = f"dataquest-dev-{ACCOUNT}-{REGION}"
 # dev and prod are one root, envs/aws, each with its variable file, its backend settings and its own TF_DATA_DIR.
 AWS_ENVS = ("dev", "prod")

@@ -102,6 +102,8 @@ def test_the_log_level_is_a_setting_read_like_the_others(monkeypatch: pytest.Mon
         ("DQ_TRANSFER_STREAMS", "\u0663", "plain digits"),
         ("DQ_TRANSFER_STREAMS", "+3", "plain digits"),
         ("DQ_PARTS_IN_FLIGHT", "\uff14", "plain digits"),
+        ("DQ_QUERY_SCAN_LIMIT", "lots", "plain digits"),
+        ("DQ_QUERY_SCAN_LIMIT", "0", "between 1 and"),
     ],
 )
 def test_a_value_the_run_cannot_use_is_refused_naming_the_variable(name: str, value: str, said: str) -> None:
@@ -134,7 +136,19 @@ def test_an_empty_variable_means_its_default_for_every_setting(blank: str) -> No
         "DQ_TRANSFER_QUEUE_URL",
         "DQ_MAX_SURVEYS",
         "DQ_LOG_LEVEL",
+        "DQ_LAKE_DIR",
+        "DQ_LAKE_DATABASE",
+        "DQ_QUERY_SCAN_LIMIT",
     ]
     assert Settings.from_env(dict.fromkeys(names, blank)) == Settings.from_env({})
     assert Settings.from_env({"DQ_BLS_SURVEYS": blank}).surveys == DEFAULT_SURVEYS
     assert log_level({"DQ_LOG_LEVEL": blank}) == log_level({})
+
+
+def test_the_lake_settings_are_read_here_with_their_defaults() -> None:
+    default = Settings.from_env({})
+    assert (default.lake_dir, default.lake_database, default.query_scan_limit) == ("lake", "dataquest", 4 << 30)
+    given = Settings.from_env(
+        {"DQ_LAKE_DIR": "/tmp/l", "DQ_LAKE_DATABASE": "dataquest_dev", "DQ_QUERY_SCAN_LIMIT": "10737418240"}
+    )
+    assert (given.lake_dir, given.lake_database, given.query_scan_limit) == ("/tmp/l", "dataquest_dev", 10 << 30)

@@ -127,3 +127,35 @@ def test_dataquest_query_answers_from_the_bucket_tables(
     capsys.readouterr()
     assert main(["query", "SELECT years, mean FROM population_stats", "--json"]) == 0  # DQ_BUCKET: the bucket's
     assert json.loads(capsys.readouterr().out)["rows"] == [{"years": 6, "mean": 135.0}]
+
+
+def bridged(message_id: str, bucket: str, key: str, kind: str = "Object Created") -> dict[str, Any]:
+    """An S3 event as the lake's EventBridge rule puts it on the queue."""
+    detail = {"bucket": {"name": bucket}, "object": {"key": key, "version-id": "v1"}, "reason": "PutObject"}
+    body = {"version": "0", "source": "aws.s3", "detail-type": kind, "detail": detail}
+    return {"messageId": message_id, "body": json.dumps(body)}
+
+
+def test_eventbridge_events_and_s3_notifications_update_alike_and_a_malformed_body_fails_alone(
+    env: tuple[Any, str], tmp_path: Path
+) -> None:
+    s3, bucket = env
+    upload(s3, bucket, write_survey(tmp_path / "pr"), "pr")
+    upload(s3, bucket, write_survey(tmp_path / "xx", "xx"), "xx")
+    lake = bucket_lake(bucket)
+    failed = invoke(
+        s3,
+        bucket,
+        bridged("e1", bucket, "bls/pr/pr.data.0.Current"),
+        record("s1", bucket, "bls/xx/xx.series"),
+        {"messageId": "bad", "body": json.dumps({"source": "aws.s3", "detail-type": "Object Created", "detail": 1})},
+        lake=lake,
+    )
+    assert failed == ["bad"]
+    surveys = run_query(lake, "SELECT DISTINCT survey FROM observations ORDER BY survey").rows
+    assert surveys == [{"survey": "pr"}, {"survey": "xx"}]
+
+    s3.delete_object(Bucket=bucket, Key="bls/pr/pr.data.0.Current")
+    assert invoke(s3, bucket, bridged("e2", bucket, "bls/pr/pr.data.0.Current", "Object Deleted"), lake=lake) == []
+    files = run_query(lake, "SELECT DISTINCT source_file FROM observations WHERE survey = 'pr'").rows
+    assert files == [{"source_file": "pr.data.1.AllData"}]

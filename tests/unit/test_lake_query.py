@@ -55,7 +55,6 @@ def test_query_answers_as_json_and_csv(built: tuple[Path, Path], capsys: pytest.
         ("SELEC * FROM series", {}, "the query failed: sql parser error"),
         ("SELECT * FROM nowhere", {}, "the query failed: relation 'nowhere' was not found (tables: best_years,"),
         ("SELECT count(*) FROM observations", {"DQ_QUERY_SCAN_LIMIT": "100"}, "the query would scan "),
-        ("SELECT 1 FROM series", {"DQ_QUERY_SCAN_LIMIT": "lots"}, "DQ_QUERY_SCAN_LIMIT='lots' is not a number"),
     ],
 )
 def test_a_bad_query_is_one_line_on_stderr(  # noqa: PLR0917 - fixtures and parameters
@@ -75,6 +74,19 @@ def test_a_bad_query_is_one_line_on_stderr(  # noqa: PLR0917 - fixtures and para
     assert len(lines) == 1
     assert lines[0].startswith(f"dataquest query: error: {message}")
     assert "Traceback" not in err
+
+
+def test_a_scan_limit_that_is_not_a_number_is_a_usage_error_naming_the_variable(
+    built: tuple[Path, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DQ_QUERY_SCAN_LIMIT", "lots")
+    code, out, err = run(capsys, "query", "SELECT 1 FROM series", "--lake", str(built[0]))
+    assert (code, out) == (2, "")
+    assert (
+        err.strip()
+        .splitlines()[-1]
+        .startswith("dataquest query: error: DQ_QUERY_SCAN_LIMIT='lots' is not a whole number in plain digits (0-9)")
+    )
 
 
 def test_as_of_answers_from_the_tables_as_they_stood(

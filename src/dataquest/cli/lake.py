@@ -8,7 +8,6 @@ pyiceberg and polars are imported inside the commands only.
 from __future__ import annotations
 
 import argparse
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,15 +34,15 @@ def _lake(args: argparse.Namespace, settings: Settings) -> Lake:
     from dataquest.lake.catalog import bucket_lake, local_lake
 
     if args.lake is None and settings.bucket:
-        return bucket_lake(settings.bucket)
-    return local_lake(args.lake or os.environ.get("DQ_LAKE_DIR") or "lake")
+        return bucket_lake(settings.bucket, settings)
+    return local_lake(args.lake or settings.lake_dir)
 
 
 def cmd_query(args: argparse.Namespace, settings: Settings) -> CommandResult:
     from dataquest.lake.query import run_query, scan_limit
 
     as_of = _time("--as-of", args.as_of)
-    answer = run_query(_lake(args, settings), args.sql, as_of=as_of, limit=scan_limit())
+    answer = run_query(_lake(args, settings), args.sql, as_of=as_of, limit=scan_limit(settings))
     if args.csv and not args.json:
         return CommandResult(document=answer.document(), text=answer.frame.write_csv().rstrip("\n"))
     import polars as pl

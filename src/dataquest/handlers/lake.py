@@ -1,6 +1,9 @@
-"""The lake Lambda: an SQS batch of S3 notifications on ``bls/`` (and the population) in, batchItemFailures out.
+"""The lake Lambda: an SQS batch of S3 events on ``bls/`` (and the population) in, batchItemFailures out.
 
-Each record names changed keys. ``bls/<survey>/<file>`` (created or removed) asks for that survey's update;
+A record is either shape S3 sends (:func:`dataquest.events.parse_change_body`): an S3 notification, or an S3
+event an EventBridge rule put on the queue (how AWS delivers ``bls/`` here: the bucket's notification keeps the
+report queue's exact keys, and S3 refuses a second entry overlapping them). Each record names changed keys.
+``bls/<survey>/<file>`` (created or removed) asks for that survey's update;
 ``population/nation_population.json`` for the population table. Each survey asked for is updated once per
 batch, whatever the number of its records (:func:`dataquest.lake.silver.update_survey` rebuilds it from the
 mirror as it is now, and does nothing if it already matches); a survey that fails fails exactly the records
@@ -23,7 +26,7 @@ from dataquest import log
 from dataquest.app import App, app_from_env
 from dataquest.config import BLS_PREFIX, POPULATION_KEY
 from dataquest.errors import error_line
-from dataquest.events import S3Change, parse_notification, parse_sqs_event
+from dataquest.events import S3Change, parse_change_body, parse_sqs_event
 
 if TYPE_CHECKING:
     from dataquest.lake.catalog import Lake
@@ -64,7 +67,7 @@ def handler(
         asking: dict[str, list[str]] = defaultdict(list)
         for message in parse_sqs_event(event, "lake"):
             try:
-                note = parse_notification(message.body)
+                note = parse_change_body(message.body)
             except Exception as exc:  # noqa: BLE001 - whatever a record holds, it fails alone, never the batch
                 log.event(
                     logger,

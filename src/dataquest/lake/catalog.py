@@ -3,8 +3,9 @@
 :func:`local_lake` is the embedded default: ``<root>/catalog.db`` and ``<root>/warehouse/`` (``DQ_LAKE_DIR``,
 default ``./lake``). :func:`bucket_lake` is the AWS one: the Glue database ``DQ_LAKE_DATABASE`` (default
 ``dataquest``) with table data and metadata under ``s3://<bucket>/lake/`` (never under ``bls/``); it honours
-``AWS_ENDPOINT_URL`` (moto, LocalStack) for Glue and S3 alike. :func:`lake_from_env` picks: a bucket when
-``DQ_BUCKET`` is set, else the local one.
+``AWS_ENDPOINT_URL`` (moto, LocalStack) for Glue and S3 alike. :func:`lake_from_settings` picks: a bucket when
+``DQ_BUCKET`` is set, else the local one. Every setting comes from :class:`~dataquest.config.Settings`; the
+credentials S3 needs (pyiceberg and polars read the files themselves) from botocore's own chain.
 
 A :class:`Lake` opens its tables by name, creating each with its schema on first use, and carries the
 ``storage_options`` polars needs to read S3 (without the endpoint it would go to real AWS).
@@ -14,11 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dataquest.config import DEFAULT_LAKE_DATABASE, DEFAULT_LAKE_DIR, Settings
 from dataquest.errors import ConfigurationError
 from dataquest.lake import schema
 
@@ -27,8 +28,8 @@ if TYPE_CHECKING:
     from pyiceberg.table import Table
 
 LAKE_PREFIX = "lake/"
-DEFAULT_DATABASE = "dataquest"
-DEFAULT_DIR = "lake"
+DEFAULT_DATABASE = DEFAULT_LAKE_DATABASE
+DEFAULT_DIR = DEFAULT_LAKE_DIR
 os.environ.setdefault("POLARS_ICEBERG_PLANNER", "pyiceberg")  # polars: no warning about a planner plugin we lack
 
 
@@ -79,27 +80,20 @@ def local_lake(root: str | Path) -> Lake:
     return Lake(catalog=catalog, namespace=DEFAULT_DATABASE, where=str(base))
 
 
-def bucket_lake(bucket: str, env: Mapping[str, str] | None = None) -> Lake:
+def bucket_lake(bucket: str, settings: Settings | None = None) -> Lake:
     """The bucket's lake: Glue database ``DQ_LAKE_DATABASE``, tables under ``s3://<bucket>/lake/``."""
     from pyiceberg.catalog.glue import GlueCatalog  # noqa: PLC0415 - pyiceberg only where the lake is used
 
-    env = os.environ if env is None else env
-    database = env.get("DQ_LAKE_DATABASE") or DEFAULT_DATABASE
-    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
-    endpoint = env.get("AWS_ENDPOINT_URL") or None
+    settings = settings or Settings.from_env()
+    database, region, endpoint = settings.lake_database, settings.aws_region, settings.aws_endpoint_url
     props: dict[str, Any] = {"client.region": region, "s3.region": region}
     options = {"aws_region": region}
     if endpoint:
         props |= {"glue.endpoint": endpoint, "s3.endpoint": endpoint, "s3.force-virtual-addressing": "false"}
         options |= {"aws_endpoint_url": endpoint, "aws_allow_http": "true"}
-    for var, prop, opt in (
-        ("AWS_ACCESS_KEY_ID", "s3.access-key-id", "aws_access_key_id"),
-        ("AWS_SECRET_ACCESS_KEY", "s3.secret-access-key", "aws_secret_access_key"),
-        ("AWS_SESSION_TOKEN", "s3.session-token", "aws_session_token"),
-    ):
-        if env.get(var):
-            props[prop] = env[var]
-            options[opt] = env[var]
+    for prop, opt, value in _credentials():
+        props[prop] = value
+        options[opt] = value
     catalog = GlueCatalog("dataquest", **props)
     _ensure_namespace(catalog, database)
     return Lake(
@@ -122,17 +116,34 @@ def _ensure_namespace(catalog: Catalog, name: str) -> None:
             catalog.create_namespace(name)
 
 
-def local_root(env: Mapping[str, str] | None = None) -> str:
+def _credentials() -> list[tuple[str, str, str]]:
+    """(pyiceberg property, polars option, value) of the credentials botocore finds (environment, profile, role):
+    the catalog's Glue client finds its own, but pyiceberg's and polars' S3 readers are handed them."""
+    import boto3  # noqa: PLC0415
+
+    found = boto3.Session().get_credentials()
+    if found is None:
+        return []
+    frozen = found.get_frozen_credentials()
+    given = [
+        ("s3.access-key-id", "aws_access_key_id", frozen.access_key),
+        ("s3.secret-access-key", "aws_secret_access_key", frozen.secret_key),
+        ("s3.session-token", "aws_session_token", frozen.token),
+    ]
+    return [(prop, opt, value) for prop, opt, value in given if value]
+
+
+def local_root(settings: Settings | None = None) -> str:
     """The laptop's lake folder: ``DQ_LAKE_DIR``, default ``./lake``."""
-    return (os.environ if env is None else env).get("DQ_LAKE_DIR") or DEFAULT_DIR
+    return (settings or Settings.from_env()).lake_dir
 
 
-def lake_from_env(env: Mapping[str, str] | None = None, *, local_dir: str | None = None) -> Lake:
+def lake_from_settings(settings: Settings | None = None, *, local_dir: str | None = None) -> Lake:
     """The bucket's lake when ``DQ_BUCKET`` is set (and no ``local_dir`` is asked for), else the local one."""
-    env = os.environ if env is None else env
-    if local_dir is None and env.get("DQ_BUCKET"):
-        return bucket_lake(env["DQ_BUCKET"], env)
-    root = local_dir or local_root(env)
+    settings = settings or Settings.from_env()
+    if local_dir is None and settings.bucket:
+        return bucket_lake(settings.bucket, settings)
+    root = local_dir or settings.lake_dir
     if Path(root).exists() and not Path(root).is_dir():
         raise ConfigurationError(f"lake folder {root}: not a folder; set DQ_LAKE_DIR (or --lake) to a folder")
     return local_lake(root)

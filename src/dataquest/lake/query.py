@@ -13,7 +13,6 @@ the snapshot current at ``since`` against every later snapshot up to ``until``.
 from __future__ import annotations
 
 import math
-import os
 import re
 import warnings
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from dataquest.config import DEFAULT_QUERY_SCAN_LIMIT, Settings
 from dataquest.errors import DataQuestError, first_line
 from dataquest.lake.catalog import Lake
 from dataquest.lake.commit import COMMIT
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from pyiceberg.table import Table
     from pyiceberg.table.snapshots import Snapshot
 
-DEFAULT_SCAN_LIMIT = 4 << 30
+DEFAULT_SCAN_LIMIT = DEFAULT_QUERY_SCAN_LIMIT
 SAMPLE_QUERY = (
     "SELECT series_id, title, year, value FROM best_years WHERE periods = 'quarters' ORDER BY value DESC LIMIT 3"
 )
@@ -53,13 +53,9 @@ class Answer:
         return {"columns": self.columns, "rows": self.rows}
 
 
-def scan_limit(env: dict[str, str] | None = None) -> int:
-    raw = (env if env is not None else os.environ).get("DQ_QUERY_SCAN_LIMIT")
-    if not raw:
-        return DEFAULT_SCAN_LIMIT
-    if not raw.isdigit():
-        raise QueryError(f"DQ_QUERY_SCAN_LIMIT={raw!r} is not a number of bytes; set a whole number (e.g. 1073741824)")
-    return int(raw)
+def scan_limit(settings: Settings | None = None) -> int:
+    """``DQ_QUERY_SCAN_LIMIT`` (default 4 GiB), as :class:`~dataquest.config.Settings` read it."""
+    return (settings or Settings.from_env()).query_scan_limit
 
 
 def snapshot_at(table: Table, as_of: datetime | None) -> Snapshot | None:

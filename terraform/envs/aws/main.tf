@@ -34,3 +34,27 @@ module "pipeline" {
   log_retention_days                 = 365
   noncurrent_version_expiration_days = 90
 }
+
+# The lake (silver and gold Iceberg tables, Athena), beside the pipeline: its bucket, alarm topic and KMS key.
+# The bucket sends its events to EventBridge (modules/pipeline's notifications), where the lake's rule takes what
+# changes under bls/ (and the population) to the lake queue; the report queue keeps its exact-key notification.
+# The function runs the report image (built with the lake extra) unless lake_image_uri names another. It runs
+# outside private_network's subnets: Glue and Athena have no endpoint there.
+module "lake" {
+  source = "../../modules/lake"
+
+  name          = "dataquest-${var.environment}-lake"
+  database_name = replace("dataquest_${var.environment}", "-", "_") # one Glue database per environment
+  bucket_name   = module.pipeline.bucket_name
+  bucket_arn    = module.pipeline.bucket_arn
+  image_uri     = coalesce(var.lake_image_uri, var.report_image_uri)
+  environment_variables = {
+    DQ_BUCKET      = module.pipeline.bucket_name
+    DQ_ENVIRONMENT = var.environment
+  }
+  kms_key_arns       = compact([var.bucket_kms_key_arn])
+  alarm_topic_arns   = [module.pipeline.alarm_topic_arn]
+  memory_size        = 2048
+  timeout            = 900
+  log_retention_days = 365
+}

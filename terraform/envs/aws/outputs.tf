@@ -67,3 +67,28 @@ output "report_image_uri" {
   description = "The report image this environment runs, by digest: what a pull request's plan keeps (it plans infrastructure, not a new image)."
   value       = module.pipeline.report_image_uri
 }
+
+output "lake_queue_url" {
+  description = "URL of the lake queue (the bucket's changes under bls/, by the EventBridge rule)."
+  value       = module.lake.queue_url
+}
+
+output "lake_function_name" {
+  description = "Name of the lake function."
+  value       = module.lake.function_name
+}
+
+output "lake_workgroup_name" {
+  description = "Athena workgroup of the lake (enforced, encrypted results, scan cutoff)."
+  value       = module.lake.workgroup_name
+}
+
+output "lake_analyst_policy_arn" {
+  description = "ARN of the read-only analyst policy of the lake: attach it to the analysts' role or group."
+  value       = module.lake.analyst_policy_arn
+}
+
+output "lake_image_uri" {
+  description = "The image the lake function runs, by digest (the report image unless lake_image_uri is set)."
+  value       = coalesce(var.lake_image_uri, var.report_image_uri)
+}

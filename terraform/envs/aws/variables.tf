@@ -79,3 +79,14 @@ variable "private_network" {
   })
   default = null
 }
+
+variable "lake_image_uri" {
+  description = "Image of the lake function by digest; null runs the report image (built with the lake extra: images/report/Dockerfile) with the lake handler."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.lake_image_uri == null || can(regex("^[^@\\s]+@sha256:[0-9a-f]{64}$", var.lake_image_uri))
+    error_message = "lake_image_uri must reference the image by digest (<repository uri>@sha256:<64 hex digits>), never by a tag."
+  }
+}

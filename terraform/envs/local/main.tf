@@ -1,6 +1,7 @@
 # The storage half of the pipeline on an emulator: the bucket, the report queue and the notification between
-# them, with the same notification filters as dev and prod, and the transfer queue the planner fans out to. The
-# functions run outside (docker compose, or `dataquest run`), pointed at the emulator by AWS_ENDPOINT_URL.
+# them, with the same notification filters as dev and prod, the transfer queue the planner fans out to, and the
+# lake queue fed by the same EventBridge rule as modules/lake's. The functions run outside (docker compose, or
+# `dataquest run`), pointed at the emulator by AWS_ENDPOINT_URL.
 
 locals {
   # The S3 layout the Python package reads too: the report's inputs, as modules/pipeline notifies on them.
@@ -9,6 +10,15 @@ locals {
     local.layout.report_inputs.population,
     local.layout.report_inputs.bls_data,
   ]
+  # As modules/lake's rule: every object created or deleted under bls/, and the population (gold's).
+  lake_event_pattern = jsonencode({
+    source        = ["aws.s3"]
+    "detail-type" = ["Object Created", "Object Deleted"]
+    detail = {
+      bucket = { name = [module.bucket.bucket_name] }
+      object = { key = [{ prefix = local.layout.prefixes.bls }, local.layout.report_inputs.population] }
+    }
+  })
 }
 
 module "bucket" {
@@ -34,6 +44,7 @@ module "notifications" {
   source = "../../modules/notifications"
 
   bucket_name = module.bucket.configured_bucket_name
+  eventbridge = true # the lake's rule takes bls/ from EventBridge, as in dev and prod
   queues = [
     for key in local.report_trigger_keys : {
       id            = "object-created-${replace(key, "/[^A-Za-z0-9-]/", "-")}"
@@ -61,4 +72,53 @@ module "transfer_queue" {
 
   name                     = "dataquest-local-transfer"
   consumer_timeout_seconds = 900
+}
+
+# The lake queue, and the EventBridge rule that feeds it as modules/lake's does in AWS (the lake function runs
+# outside, fed by a relay: docker-compose.yml). Only the rule may send.
+module "lake_queue" {
+  source = "../../modules/queue"
+
+  name                     = "dataquest-local-lake"
+  consumer_timeout_seconds = 900
+}
+
+resource "aws_cloudwatch_event_rule" "lake" {
+  name          = "dataquest-local-lake"
+  description   = "Objects created or deleted under bls/ in dataquest-local, and the population: to the lake queue."
+  event_pattern = local.lake_event_pattern
+}
+
+data "aws_iam_policy_document" "lake_queue" {
+  statement {
+    sid       = "AllowTheLakeRule"
+    actions   = ["sqs:SendMessage"]
+    resources = [module.lake_queue.queue_arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_cloudwatch_event_rule.lake.arn]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "lake" {
+  queue_url = module.lake_queue.queue_url
+  policy    = data.aws_iam_policy_document.lake_queue.json
+
+  depends_on = [module.lake_queue]
+}
+
+resource "aws_cloudwatch_event_target" "lake" {
+  rule      = aws_cloudwatch_event_rule.lake.name
+  target_id = "lake-queue"
+  arn       = module.lake_queue.queue_arn
+
+  depends_on = [aws_sqs_queue_policy.lake]
 }

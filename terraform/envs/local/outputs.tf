@@ -22,3 +22,8 @@ output "transfer_queue_url" {
   description = "URL of the transfer queue (DQ_TRANSFER_QUEUE_URL)."
   value       = module.transfer_queue.queue_url
 }
+
+output "lake_queue_url" {
+  description = "URL of the lake queue: the bucket's changes under bls/ (and the population), by the EventBridge rule."
+  value       = module.lake_queue.queue_url
+}

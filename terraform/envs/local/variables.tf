@@ -1,5 +1,5 @@
 variable "aws_endpoint_url" {
-  description = "Endpoint of the emulator serving S3, SQS and STS (LocalStack or a moto server)."
+  description = "Endpoint of the emulator serving S3, SQS, EventBridge and STS (LocalStack or a moto server)."
   type        = string
   default     = "http://localhost:4566"
 

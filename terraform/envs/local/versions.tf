@@ -20,9 +20,10 @@ provider "aws" {
   s3_use_path_style           = true
 
   endpoints {
-    s3  = var.aws_endpoint_url
-    sqs = var.aws_endpoint_url
-    sts = var.aws_endpoint_url
+    events = var.aws_endpoint_url
+    s3     = var.aws_endpoint_url
+    sqs    = var.aws_endpoint_url
+    sts    = var.aws_endpoint_url
   }
 
   default_tags {

@@ -3,8 +3,10 @@
 # encrypted result location and a scan cutoff, with the report's three answers as named queries (the SQL files
 # the package ships and the tests run), and a read-only analyst policy.
 #
-# The bucket's notification is not made here (a bucket has one notification configuration): the caller adds
-# `notification` (an output) to it, or fans bls/ out through an SNS topic (`notifying_topic_arn`).
+# The bucket's changes reach the lake queue through EventBridge, by the rule made here: S3 keeps one notification
+# configuration per bucket and refuses two entries that can match one key, and the report queue's exact keys
+# (bls/pr/pr.data.0.Current) lie under bls/. The caller turns on the bucket's EventBridge delivery (the
+# notifications module's `eventbridge = true`); the report queue keeps its direct notification.
 
 data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
@@ -17,6 +19,7 @@ locals {
   # The S3 layout (one file, read by the Python package too), and the lake's own prefix (catalog.LAKE_PREFIX).
   layout        = jsondecode(file("${path.module}/../../../src/dataquest/layout.json"))
   prefixes      = merge(local.layout.prefixes, { lake = "lake/" })
+  population    = local.layout.report_inputs.population
   sql_dir       = "${path.module}/../../../src/dataquest/lake/sql"
   named_queries = { for f in fileset(local.sql_dir, "*.sql") : trimsuffix(f, ".sql") => file("${local.sql_dir}/${f}") }
 
@@ -76,48 +79,48 @@ module "queue" {
   tags                     = var.tags
 }
 
-# S3 (or the topic that fans bls/ out) may send to the lake queue: the queue module makes no policy without keys.
+# S3's events of the bucket, as EventBridge delivers them: every object created or deleted under bls/ (a survey's
+# data, series, mapping or footnote file), and the population (gold's). Nothing else of the bucket is sent.
+resource "aws_cloudwatch_event_rule" "this" {
+  name        = var.name
+  description = "Objects created or deleted under s3://${var.bucket_name}/${local.prefixes.bls}, and the population: to the lake queue."
+  tags        = var.tags
+
+  event_pattern = jsonencode({
+    source        = ["aws.s3"]
+    "detail-type" = ["Object Created", "Object Deleted"]
+    detail = {
+      bucket = { name = [var.bucket_name] }
+      object = { key = [{ prefix = local.prefixes.bls }, local.population] }
+    }
+  })
+}
+
+resource "aws_cloudwatch_event_target" "this" {
+  rule      = aws_cloudwatch_event_rule.this.name
+  target_id = "lake-queue"
+  arn       = module.queue.queue_arn
+
+  # The queue policy first: EventBridge drops what the queue refuses (to the rule's FailedInvocations metric).
+  depends_on = [aws_sqs_queue_policy.this]
+}
+
+# Only that rule may send to the lake queue (the queue module makes no policy without keys).
 data "aws_iam_policy_document" "queue" {
   statement {
-    sid       = "AllowDataBucketNotifications"
+    sid       = "AllowTheLakeRule"
     actions   = ["sqs:SendMessage"]
     resources = [module.queue.queue_arn]
 
     principals {
       type        = "Service"
-      identifiers = ["s3.amazonaws.com"]
+      identifiers = ["events.amazonaws.com"]
     }
 
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
-      values   = [var.bucket_arn]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = var.notifying_topic_arn == null ? [] : [var.notifying_topic_arn]
-    content {
-      sid       = "AllowFanOutTopic"
-      actions   = ["sqs:SendMessage"]
-      resources = [module.queue.queue_arn]
-
-      principals {
-        type        = "Service"
-        identifiers = ["sns.amazonaws.com"]
-      }
-
-      condition {
-        test     = "ArnEquals"
-        variable = "aws:SourceArn"
-        values   = [statement.value]
-      }
+      values   = [aws_cloudwatch_event_rule.this.arn]
     }
   }
 }

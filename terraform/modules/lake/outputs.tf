@@ -1,5 +1,5 @@
 output "queue_arn" {
-  description = "ARN of the lake queue: the target of the bucket's bls/ notifications (see `notification`)."
+  description = "ARN of the lake queue: the target of the EventBridge rule (see `event_rule_arn`)."
   value       = module.queue.queue_arn
 }
 
@@ -13,13 +13,9 @@ output "dead_letter_queue_name" {
   value       = module.queue.dead_letter_queue_name
 }
 
-output "bls_notification" {
-  description = "What the bucket's notification configuration must send to the lake queue (prefix bls/, created and removed objects)."
-  value = {
-    queue_arn     = module.queue.queue_arn
-    filter_prefix = local.prefixes.bls
-    events        = ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]
-  }
+output "event_rule_arn" {
+  description = "ARN of the EventBridge rule that sends the bucket's changes under bls/ (and the population) to the lake queue: the bucket must send its events to EventBridge."
+  value       = aws_cloudwatch_event_rule.this.arn
 }
 
 output "function_name" {

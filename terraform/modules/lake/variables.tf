@@ -97,12 +97,6 @@ variable "bytes_scanned_cutoff_per_query" {
   }
 }
 
-variable "notifying_topic_arn" {
-  description = "An SNS topic that fans the bucket's bls/ notifications out to this queue (raw delivery), if that is how they arrive; null: S3 sends to the queue directly."
-  type        = string
-  default     = null
-}
-
 variable "alarm_topic_arns" {
   description = "Where the lake's alarms (a dead letter, a function error) are sent; empty: the alarms exist without actions."
   type        = list(string)

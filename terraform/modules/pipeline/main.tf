@@ -89,13 +89,15 @@ module "report_queue" {
   consumer_batching_window_seconds = var.report_batching_window_seconds
 }
 
-# The bucket's one notification configuration: every queue it feeds is an entry of this list (the lake adds its
-# own: modules/notifications/README.md). An exact key is matched by its prefix (the key) and suffix (its file name),
-# so that `key.tmp` or `key/...` do not match.
+# The bucket's one notification configuration: every queue it feeds is an entry of this list. An exact key is
+# matched by its prefix (the key) and suffix (its file name), so that `key.tmp` or `key/...` do not match. Every
+# event also goes to EventBridge, where the lake's rule (modules/lake) takes bls/: an entry for it here would
+# overlap the report's bls/pr/ key, which S3 refuses.
 module "notifications" {
   source = "../notifications"
 
   bucket_name = module.bucket.configured_bucket_name
+  eventbridge = true
   queues = [
     for key in local.report_trigger_keys : {
       id            = "object-created-${replace(key, "/[^A-Za-z0-9-]/", "-")}"

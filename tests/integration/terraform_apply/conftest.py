@@ -66,10 +66,12 @@ def applied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
     tmp = tmp_path_factory.mktemp("terraform")
     with ExitStack() as stack:
         # Processes, not in-process servers: moto's state is per process, and each env needs an account of its own.
-        local_endpoint = stack.enter_context(moto_process())
-        # The dev server keeps the functions' LoggingConfig, as AWS does (moto drops it).
+        # S3's events reach EventBridge as in AWS there (tests/support/moto_lake.py), as on dev's.
+        local_endpoint = stack.enter_context(moto_process(module="tests.support.moto_lake"))
+        # The dev server keeps the functions' LoggingConfig, as AWS does (moto drops it), and answers the lake's
+        # Athena workgroup's tags as AWS does (tests/support/moto_lake.py).
         dev_endpoint = stack.enter_context(
-            moto_process(module="tests.support.moto_lambda", env={"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"})
+            moto_process(module="tests.support.moto_lake", env={"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"})
         )
         result = Applied(
             # envs/local takes the endpoint as its one variable: no override file needed.

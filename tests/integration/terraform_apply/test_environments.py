@@ -125,6 +125,12 @@ def test_dev_outputs_pass_the_pipeline_modules_outputs_through(applied: Applied)
         "dashboard_name": "dataquest-dev",
         "ingest_image_uri": INGEST_IMAGE,
         "report_image_uri": REPORT_IMAGE,
+        "lake_queue_url": sqs.get_queue_url(QueueName="dataquest-dev-lake")["QueueUrl"],
+        "lake_function_name": "dataquest-dev-lake",
+        "lake_workgroup_name": "dataquest-dev-lake",
+        "lake_analyst_policy_arn": f"arn:aws:iam::{ACCOUNT}:policy/dataquest-dev-lake-analyst",
+        # No lake_image_uri given: the lake runs the report image (built with the lake extra).
+        "lake_image_uri": REPORT_IMAGE,
     }
 
 
@@ -285,6 +291,7 @@ def test_dev_functions_run_images_by_digest_with_their_settings(applied: Applied
     groups = client("logs", applied.dev.endpoint).describe_log_groups(logGroupNamePrefix="/aws/lambda/dataquest-dev-")
     assert {g["logGroupName"]: g["retentionInDays"] for g in groups["logGroups"]} == {
         "/aws/lambda/dataquest-dev-ingest": 365,
+        "/aws/lambda/dataquest-dev-lake": 365,
         "/aws/lambda/dataquest-dev-report": 365,
         "/aws/lambda/dataquest-dev-transfer": 365,
     }
@@ -292,7 +299,7 @@ def test_dev_functions_run_images_by_digest_with_their_settings(applied: Applied
 
 # The transfer function takes one message per invocation: one file (or the planner's batch of small files) that may
 # need the whole 15 minutes; the report function batches notifications. Both at most 2 at once.
-@pytest.mark.parametrize(("function", "batch_size"), [("report", 10), ("transfer", 1)])
+@pytest.mark.parametrize(("function", "batch_size"), [("report", 10), ("transfer", 1), ("lake", 10)])
 def test_dev_queues_feed_their_functions_reporting_batch_item_failures_at_most_two_at_once(
     applied: Applied, function: str, batch_size: int
 ) -> None:
@@ -529,6 +536,8 @@ def _as_list(value: str | list[str]) -> list[str]:
 def test_function_roles_grant_no_wildcard_actions_or_resources(applied: Applied) -> None:
     policies = _role_policies(applied.dev.applied_state())
     assert sorted(policies) == [
+        "module.lake.aws_iam_role_policy.function_glue",
+        "module.lake.module.function.aws_iam_role_policy.this",
         "module.pipeline.module.ingest.aws_iam_role_policy.this",
         "module.pipeline.module.report.aws_iam_role_policy.this",
         "module.pipeline.module.schedule.aws_iam_role_policy.this",
@@ -549,7 +558,11 @@ def test_function_roles_grant_no_wildcard_actions_or_resources(applied: Applied)
                     scoped = arn.endswith(":*") and ":log-group:/aws/lambda/" in arn
                     scoped = scoped or re.fullmatch(rf"arn:aws:s3:::{DEV_BUCKET}/[^*/][^*]*/\*", arn) is not None
                     scoped = scoped or re.fullmatch(r"arn:aws:lambda:.*:function:dataquest-dev-ingest:\*", arn)
-                    assert scoped, f"{address}: {arn} is wider than a log group, a key prefix or function versions"
+                    scoped = scoped or re.fullmatch(rf"arn:aws:glue:{REGION}:{ACCOUNT}:table/dataquest_dev/\*", arn)
+                    assert scoped, (
+                        f"{address}: {arn} is wider than a log group, a key prefix, function versions or the "
+                        "lake database's tables"
+                    )
 
 
 def _s3_grants(statements: list[dict[str, Any]], action: str) -> set[str]:
@@ -613,3 +626,102 @@ def test_no_secrets_in_state(applied: Applied) -> None:
         assert not found, f"envs/{deployment.name}: secret-looking values in state: {found[:3]}"
     assert SECRET_IN_STATE.search('{"DQ_X": "1", "AWS_SECRET_ACCESS_KEY": "abc"}'), "must see a planted secret"
     assert SECRET_IN_STATE.search('{"password": "hunter2"}'), "must see a planted password"
+
+
+# --- the lake: bls/ by EventBridge, beside the report queue's exact keys ------------------------------------------
+
+
+def _keys(sqs: Any, url: str) -> list[tuple[str, str]]:
+    """(what happened, key) of every message on the queue, consumed: S3's notifications and EventBridge's events."""
+    found: list[tuple[str, str]] = []
+    for _ in range(4):
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        for message in messages:
+            body = json.loads(message["Body"])
+            if "detail-type" in body:
+                found.append((body["detail-type"], body["detail"]["object"]["key"]))
+            found += [(r["eventName"], unquote_plus(r["s3"]["object"]["key"])) for r in body.get("Records", [])]
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return found
+
+
+# Run on local: envs/local and dev share the notifications module and the rule's pattern (the next test holds the
+# two equal), and on dev moto's event source mappings take every message off the queues for the functions.
+def test_a_file_under_bls_reaches_the_lake_queue_and_the_report_queue_still_gets_its_exact_keys(
+    applied: Applied,
+) -> None:
+    bucket = "dataquest-local"
+    s3, sqs = client("s3", applied.local.endpoint), client("sqs", applied.local.endpoint)
+    report_url = sqs.get_queue_url(QueueName="dataquest-local-report")["QueueUrl"]
+    lake_url = sqs.get_queue_url(QueueName="dataquest-local-lake")["QueueUrl"]
+    for url in (report_url, lake_url):
+        _keys(sqs, url)  # what earlier tests left
+    for key in [*TRIGGER_KEYS, "bls/ce/ce.series", "bls/ce/ce.data.0.AllCESSeries", "reports/latest/report.json"]:
+        s3.put_object(Bucket=bucket, Key=key, Body=b"{}")
+    # A version deleted for good: moto announces that (not a delete marker, which AWS announces too).
+    version = s3.head_object(Bucket=bucket, Key="bls/ce/ce.series")["VersionId"]
+    s3.delete_object(Bucket=bucket, Key="bls/ce/ce.series", VersionId=version)
+
+    assert sorted(_keys(sqs, report_url)) == sorted(("ObjectCreated:Put", k) for k in TRIGGER_KEYS)
+    assert sorted(_keys(sqs, lake_url)) == sorted(
+        [
+            ("Object Created", "bls/ce/ce.data.0.AllCESSeries"),
+            ("Object Created", "bls/ce/ce.series"),
+            ("Object Created", "bls/pr/pr.data.0.Current"),
+            ("Object Created", "population/nation_population.json"),
+            ("Object Deleted", "bls/ce/ce.series"),
+        ]
+    )
+
+
+@pytest.mark.parametrize("env", ["dev", "local"])
+def test_only_the_lake_rule_may_send_to_the_lake_queue_which_redrives_to_its_dead_letter_queue(
+    applied: Applied, env: str
+) -> None:
+    deployment = applied.dev if env == "dev" else applied.local
+    sqs, events = client("sqs", deployment.endpoint), client("events", deployment.endpoint)
+    rule = events.describe_rule(Name=f"dataquest-{env}-lake")
+    bucket = DEV_BUCKET if env == "dev" else "dataquest-local"
+    assert json.loads(rule["EventPattern"]) == {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created", "Object Deleted"],
+        "detail": {
+            "bucket": {"name": [bucket]},
+            "object": {"key": [{"prefix": "bls/"}, "population/nation_population.json"]},
+        },
+    }
+    [target] = events.list_targets_by_rule(Rule=f"dataquest-{env}-lake")["Targets"]
+    assert target["Arn"] == f"arn:aws:sqs:{REGION}:{ACCOUNT}:dataquest-{env}-lake"
+    url = sqs.get_queue_url(QueueName=f"dataquest-{env}-lake")["QueueUrl"]
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    [statement] = json.loads(attrs["Policy"])["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Condition"]["ArnEquals"] == {"aws:SourceArn": rule["Arn"]}
+    assert json.loads(attrs["RedrivePolicy"])["deadLetterTargetArn"].endswith(f":dataquest-{env}-lake-dlq")
+    # The bucket sends its events to EventBridge beside the report queue's exact-key entries.
+    notification = client("s3", deployment.endpoint).get_bucket_notification_configuration(Bucket=bucket)
+    assert "EventBridgeConfiguration" in notification
+    assert {c["QueueArn"].rsplit(":", 1)[1] for c in notification["QueueConfigurations"]} == {f"dataquest-{env}-report"}
+
+
+def test_dev_lake_function_runs_the_report_image_with_the_lake_handler_and_its_database(applied: Applied) -> None:
+    config = client("lambda", applied.dev.endpoint).get_function(FunctionName="dataquest-dev-lake")
+    assert config["Code"]["ImageUri"] == REPORT_IMAGE
+    assert config["Configuration"]["ImageConfigResponse"]["ImageConfig"]["Command"] == [
+        "dataquest.handlers.lake.handler"
+    ]
+    assert config["Configuration"]["Environment"]["Variables"] == {
+        "DQ_BUCKET": DEV_BUCKET,
+        "DQ_ENVIRONMENT": "dev",
+        "DQ_LAKE_DATABASE": "dataquest_dev",
+    }
+    glue = client("glue", applied.dev.endpoint)
+    assert glue.get_database(Name="dataquest_dev")["Database"]["Name"] == "dataquest_dev"
+    group = client("athena", applied.dev.endpoint).get_work_group(WorkGroup="dataquest-dev-lake")["WorkGroup"]
+    assert group["Configuration"]["EnforceWorkGroupConfiguration"] is True
+    alarms = client("cloudwatch", applied.dev.endpoint).describe_alarms(AlarmNamePrefix="dataquest-dev-lake-")
+    topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:dataquest-dev-alarms"
+    assert {a["AlarmName"]: a["AlarmActions"] for a in alarms["MetricAlarms"]} == {
+        "dataquest-dev-lake-dead-letters": [topic],
+        "dataquest-dev-lake-errors": [topic],
+    }

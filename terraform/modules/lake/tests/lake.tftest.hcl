@@ -57,8 +57,18 @@ run "the_workgroup_is_enforced_encrypted_and_capped" {
   }
 
   assert {
-    condition     = output.bls_notification.filter_prefix == "bls/"
-    error_message = "The lake hears every change under bls/."
+    condition     = jsondecode(aws_cloudwatch_event_rule.this.event_pattern).detail.object.key == [{ prefix = "bls/" }, "population/nation_population.json"]
+    error_message = "The lake hears every change under bls/, and the population."
+  }
+
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_rule.this.event_pattern).detail.bucket.name == ["dataquest-test"]
+    error_message = "The rule hears the data bucket only."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_target.this.arn == module.queue.queue_arn
+    error_message = "The rule's target is the lake queue."
   }
 }
 
