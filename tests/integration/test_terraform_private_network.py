@@ -36,7 +36,8 @@ def test_dev_with_private_network_applies_with_its_endpoints(tmp_path: Path) -> 
     require_terraform()
     if not os.environ.get("DQ_TF_PLUGIN_DIR"):
         pytest.skip("DQ_TF_PLUGIN_DIR is unset: this apply inits from a provider mirror (no registry here)")
-    with moto_process(module="tests.support.moto_lambda", env={"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}) as endpoint:
+    # moto_lake: moto_lambda's corrections and the Athena workgroup's tags (dev deploys the lake too).
+    with moto_process(module="tests.support.moto_lake", env={"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}) as endpoint:
         network = user_network(endpoint)
         dev = copy_env(tmp_path, "dev", endpoint, [*DEV_VARS, f"-var=private_network={json.dumps(network)}"], True)
         init(dev)

@@ -159,9 +159,16 @@ def test_the_moto_override_swaps_only_the_emulator() -> None:
 
 def test_the_standin_override_changes_only_the_functions_entrypoint() -> None:
     override = load("docker-compose.standin.yml")["services"]
-    assert set(override) == {"ingest", "report", "transfer-1", "transfer-2"}
+    # Every function of the stack (a service running awslambdaric) gets the stand-in, a later one (lake) too.
+    functions = {
+        name
+        for name, conf in load("docker-compose.yml")["services"].items()
+        if "awslambdaric" in conf.get("command", [])
+    }
+    assert functions == {"ingest", "report", "transfer-1", "transfer-2", "lake"}
+    assert set(override) == functions
     services = merged("docker-compose.yml", "docker-compose.standin.yml")
-    for fn in ("ingest", "report", "transfer-1", "transfer-2"):
+    for fn in sorted(functions):
         conf = services[fn]
         handler = "transfer" if fn.startswith("transfer") else fn
         assert conf["entrypoint"][:3] == ["python", "-m", "tests.support.runtime_api"]
