@@ -113,9 +113,15 @@ def site() -> Iterator[BlsSite]:
 
 
 @pytest.fixture
-def app(site: BlsSite, s3: Any) -> Iterator[App]:
+def waits() -> list[float]:
+    """The pacer's and the retries' waits, recorded instead of slept (App's ``sleep`` seam)."""
+    return []
+
+
+@pytest.fixture
+def app(site: BlsSite, s3: Any, waits: list[float]) -> Iterator[App]:
     settings = Settings(bucket=BUCKET, contact=CONTACT, bls_base_url=site.base_url, calendar_url=site.calendar_url)
-    with App(settings, s3=s3) as built:
+    with App(settings, s3=s3, sleep=waits.append) as built:
         yield built
 
 
@@ -124,7 +130,7 @@ def versions(s3: Any) -> int:
 
 
 def test_the_calendar_is_mirrored_through_the_paced_client_once_and_only_when_it_changed(
-    site: BlsSite, app: App, s3: Any
+    site: BlsSite, app: App, s3: Any, waits: list[float]
 ) -> None:
     s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
     body = site.put_calendar([Event("Productivity and Costs for Third Quarter 2026", eastern(2026, 12, 3))])
@@ -137,6 +143,8 @@ def test_the_calendar_is_mirrored_through_the_paced_client_once_and_only_when_it
     assert len(gets) == 2
     assert all(CONTACT in r.user_agent for r in gets)  # the User-Agent carries the contact, as BLS asks
     assert app.bls_fetcher.min_interval == app.settings.request_interval  # the run's one pacer
+    assert waits, "the second GET was not held back by the pacer"
+    assert all(0 < w <= app.settings.request_interval for w in waits)
     site.put_calendar([Event("Productivity and Costs for Fourth Quarter 2026", eastern(2027, 2, 4))])
     assert mirror_calendar(app.bls_fetcher, s3, BUCKET, site.calendar_url).written is True
     assert versions(s3) == 2
