@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 from moto import mock_aws
 
 from tests.conftest import ROOT
@@ -99,3 +100,21 @@ def test_no_lake_commit_in_time_says_where_to_look(s3: Any, capsys: pytest.Captu
     assert not script.wait_for_lake(s3, BUCKET, script.lake_commits(s3, BUCKET), time.monotonic())
     err = capsys.readouterr().err
     assert "lake: no new commit under s3://dq-local-invoke/lake/observations/metadata/ in time" in err
+
+
+def test_an_emulator_with_glue_holds_the_lake_and_one_without_is_said_at_once() -> None:
+    script = _script()
+    with mock_aws():
+        assert script.glue_missing(boto3.client("glue", region_name="us-east-1")) is None
+    # An endpoint where no Glue answers (LocalStack's free edition answers 501 to every Glue call): a reason, no wait.
+    refused = boto3.client(
+        "glue",
+        region_name="us-east-1",
+        endpoint_url="http://127.0.0.1:9",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"max_attempts": 1}, connect_timeout=1),
+    )
+    reason = script.glue_missing(refused)
+    assert reason is not None
+    assert reason.startswith("its Glue does not answer (")
