@@ -289,8 +289,14 @@ def test_local_stack_produces_the_known_report(
             assert sum(b["received"] for b in lake_batches) >= 1, "the lake queue received nothing"
             if emulator == "moto":
                 assert "local-invoke: lake: observations committed (lake/observations/metadata/" in invoked.stderr
-                tables = client("glue", endpoint).get_tables(DatabaseName="dataquest")["TableList"]
-                assert {"observations", "series", "best_years"} <= {t["Name"] for t in tables}
+                # local-invoke returns on silver's first commit; gold follows in the lake function's same or next
+                # batch (after pr's update), so it is waited for, not raced.
+                glue, wanted, names = client("glue", endpoint), {"observations", "series", "best_years"}, set()
+                deadline = time.monotonic() + 180
+                while not wanted <= names and time.monotonic() < deadline:
+                    names = {t["Name"] for t in glue.get_tables(DatabaseName="dataquest")["TableList"]}
+                    time.sleep(0 if wanted <= names else 3)
+                assert wanted <= names, f"gold did not follow silver within 180 s: {sorted(names)}"
             else:
                 assert "local-invoke: lake: not checked: the emulator has no lake catalog" in invoked.stderr
         except BaseException:
