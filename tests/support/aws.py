@@ -45,20 +45,24 @@ def moto_process(
     *,
     module: str = "moto.server",
     env: Mapping[str, str] | None = None,
+    log: Path | None = None,
 ) -> Iterator[str]:
     """Start ``python -m moto.server`` as a process (state of its own) and yield its endpoint URL.
 
     ``module`` runs another entry point taking moto.server's arguments (tests.support.moto_iam); ``env`` is added
     to the process's environment (moto reads its settings, e.g. ``INITIAL_NO_AUTH_ACTION_COUNT``, at import).
+    ``log`` keeps the server's output (its access log: one line per request with its status) for a failure to
+    show what the server was asked.
     """
     import httpx
 
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
+    output = log.open("ab") if log else None
     proc = subprocess.Popen(
         [sys.executable, "-m", module, "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=output or subprocess.DEVNULL,
+        stderr=output or subprocess.DEVNULL,
         cwd=Path(__file__).resolve().parents[2],  # the project root: `tests.support...` importable
         env={**os.environ, **(env or {})},
     )
@@ -82,6 +86,8 @@ def moto_process(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        if output:
+            output.close()
 
 
 def reset(endpoint: str) -> None:

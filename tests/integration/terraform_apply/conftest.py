@@ -67,11 +67,15 @@ def applied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
     with ExitStack() as stack:
         # Processes, not in-process servers: moto's state is per process, and each env needs an account of its own.
         # S3's events reach EventBridge as in AWS there (tests/support/moto_lake.py), as on dev's.
-        local_endpoint = stack.enter_context(moto_process(module="tests.support.moto_lake"))
+        # Each server's access log is kept (Applied.logs): a failure can show what Terraform asked, and how often.
+        logs = {"local": tmp / "moto-local.log", "dev": tmp / "moto-dev.log"}
+        local_endpoint = stack.enter_context(moto_process(module="tests.support.moto_lake", log=logs["local"]))
         # The dev server keeps the functions' LoggingConfig, as AWS does (moto drops it), and answers the lake's
         # Athena workgroup's tags as AWS does (tests/support/moto_lake.py).
         dev_endpoint = stack.enter_context(
-            moto_process(module="tests.support.moto_lake", env={"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"})
+            moto_process(
+                module="tests.support.moto_lake", env={"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}, log=logs["dev"]
+            )
         )
         result = Applied(
             # envs/local takes the endpoint as its one variable: no override file needed.
@@ -79,6 +83,7 @@ def applied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
             dev=copy_env(tmp, "dev", dev_endpoint, DEV_VARS, True),
             shared=copy_env(tmp, "shared", dev_endpoint, SHARED_VARS, True),
             timings={},
+            logs=logs,
         )
         for deployment in result.all:
             init(deployment)

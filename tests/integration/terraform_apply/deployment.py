@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -32,10 +33,17 @@ class Applied:
     dev: Deployment
     shared: Deployment
     timings: dict[str, float]
+    logs: dict[str, Path] = field(default_factory=dict)  # "local"/"dev" -> that moto server's access log
 
     @property
     def all(self) -> list[Deployment]:
         return [self.local, self.dev, self.shared]
+
+    def requests(self, server: str, path: str) -> list[str]:
+        """The lines of a server's access log whose request names ``path``: what was asked, how often, answered how."""
+        log = self.logs.get(server)
+        text = log.read_text(errors="replace") if log and log.exists() else ""
+        return [line for line in text.splitlines() if path in line]
 
 
 @dataclass
