@@ -1,7 +1,7 @@
 """The private-networking option applied: dev (``envs/aws``) with ``private_network`` set, on a moto server holding a
 VPC, two private subnets and their route table (made with boto3, as the user's network would be). Checked with
-boto3: every function in the subnets behind the functions' security group, the S3 gateway endpoint on the route
-table, the SQS interface endpoint with private DNS; then destroyed. test_terraform_apply.py applies dev without it.
+boto3: every function (the lake's too) in the subnets behind the functions' security group, the S3 gateway endpoint on
+the route table, the SQS and Glue interface endpoints with private DNS; then destroyed. test_terraform_apply.py applies dev without it.
 """
 
 from __future__ import annotations
@@ -48,18 +48,25 @@ def test_dev_with_private_network_applies_with_its_endpoints(tmp_path: Path) -> 
                 Filters=[{"Name": "group-name", "Values": ["dataquest-dev-functions"]}]
             )
             [group] = groups["SecurityGroups"]
-            for fn in ("ingest", "transfer", "report"):
+            for fn in ("ingest", "transfer", "report", "lake"):
                 config = lam.get_function(FunctionName=f"dataquest-dev-{fn}")["Configuration"]["VpcConfig"]
                 assert sorted(config["SubnetIds"]) == sorted(network["subnet_ids"]), fn
                 assert config["SecurityGroupIds"] == [group["GroupId"]], fn
                 attached = iam.list_attached_role_policies(RoleName=f"dataquest-dev-{fn}-{REGION}")["AttachedPolicies"]
                 assert [p["PolicyName"] for p in attached] == ["AWSLambdaVPCAccessExecutionRole"], fn
+            assert dev.outputs()["vpc_config"] == {
+                "subnet_ids": network["subnet_ids"],
+                "security_group_ids": [group["GroupId"]],
+            }
             endpoints = {e["ServiceName"]: e for e in ec2.describe_vpc_endpoints()["VpcEndpoints"]}
-            assert set(endpoints) == {f"com.amazonaws.{REGION}.s3", f"com.amazonaws.{REGION}.sqs"}
-            s3, sqs = endpoints[f"com.amazonaws.{REGION}.s3"], endpoints[f"com.amazonaws.{REGION}.sqs"]
+            # The lake function's catalog is Glue; no function calls Athena, so it has no endpoint.
+            assert set(endpoints) == {f"com.amazonaws.{REGION}.{name}" for name in ("s3", "sqs", "glue")}
+            s3 = endpoints[f"com.amazonaws.{REGION}.s3"]
             assert (s3["VpcEndpointType"], s3["RouteTableIds"]) == ("Gateway", network["route_table_ids"])
-            assert (sqs["VpcEndpointType"], sqs["PrivateDnsEnabled"]) == ("Interface", True)
-            assert sorted(sqs["SubnetIds"]) == sorted(network["subnet_ids"])
+            for name in ("sqs", "glue"):
+                interface = endpoints[f"com.amazonaws.{REGION}.{name}"]
+                assert (interface["VpcEndpointType"], interface["PrivateDnsEnabled"]) == ("Interface", True), name
+                assert sorted(interface["SubnetIds"]) == sorted(network["subnet_ids"]), name
         finally:
             require_success(run_all([dev], "destroy", "-auto-approve", "-input=false"), "destroy")
         assert client("lambda", endpoint).list_functions()["Functions"] == []

@@ -38,8 +38,8 @@ module "pipeline" {
 # The lake (silver and gold Iceberg tables, Athena), beside the pipeline: its bucket, alarm topic and KMS key.
 # The bucket sends its events to EventBridge (modules/pipeline's notifications), where the lake's rule takes what
 # changes under bls/ (and the population) to the lake queue; the report queue keeps its exact-key notification.
-# The function runs the report image (built with the lake extra) unless lake_image_uri names another. It runs
-# outside private_network's subnets: Glue and Athena have no endpoint there.
+# The function runs the report image (built with the lake extra) unless lake_image_uri names another, in the
+# pipeline's network: private_network's subnets when set.
 module "lake" {
   source = "../../modules/lake"
 
@@ -53,6 +53,7 @@ module "lake" {
     DQ_ENVIRONMENT = var.environment
   }
   kms_key_arns       = compact([var.bucket_kms_key_arn])
+  vpc_config         = module.pipeline.vpc_config
   alarm_topic_arns   = [module.pipeline.alarm_topic_arn]
   memory_size        = 2048
   timeout            = 900

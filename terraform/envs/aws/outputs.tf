@@ -68,6 +68,11 @@ output "report_image_uri" {
   value       = module.pipeline.report_image_uri
 }
 
+output "vpc_config" {
+  description = "The functions' subnets and security group when private_network is set (null otherwise)."
+  value       = module.pipeline.vpc_config
+}
+
 output "lake_queue_url" {
   description = "URL of the lake queue (the bucket's changes under bls/, by the EventBridge rule)."
   value       = module.lake.queue_url

@@ -71,11 +71,13 @@ variable "bucket_force_destroy" {
 }
 
 variable "private_network" {
-  description = "Run the functions in these private subnets (vpc_id, subnet_ids with a NAT route, route_table_ids), with the S3 and SQS endpoints; null (the default) for Lambda's own network. Costs: ../../README.md, Private networking."
+  description = "Run the functions in these private subnets (vpc_id, subnet_ids with a NAT route, route_table_ids), with the S3 gateway and the SQS and Glue interface endpoints; null (the default) for Lambda's own network. Costs: ../../README.md, Private networking."
+  # The interface endpoints: SQS (the queues) and Glue (the lake function's catalog); no function calls Athena.
   type = object({
-    vpc_id          = string
-    subnet_ids      = list(string)
-    route_table_ids = list(string)
+    vpc_id             = string
+    subnet_ids         = list(string)
+    route_table_ids    = list(string)
+    interface_services = optional(list(string), ["sqs", "glue"])
   })
   default = null
 }

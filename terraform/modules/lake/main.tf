@@ -145,6 +145,7 @@ module "function" {
   log_retention_days    = var.log_retention_days
   environment_variables = merge(var.environment_variables, { DQ_LAKE_DATABASE = aws_glue_catalog_database.this.name })
   kms_key_arns          = var.kms_key_arns
+  vpc_config            = var.vpc_config
   tags                  = var.tags
 
   # Reads the mirror and the population; reads and writes the table files (data and metadata) under lake/ only.

@@ -97,6 +97,15 @@ variable "bytes_scanned_cutoff_per_query" {
   }
 }
 
+variable "vpc_config" {
+  description = "Private subnets and security groups for the function (modules/pipeline's vpc_config output); null for Lambda's own network. The subnets need a Glue interface endpoint and the S3 gateway endpoint: the function calls nothing else."
+  type = object({
+    subnet_ids         = list(string)
+    security_group_ids = list(string)
+  })
+  default = null
+}
+
 variable "alarm_topic_arns" {
   description = "Where the lake's alarms (a dead letter, a function error) are sent; empty: the alarms exist without actions."
   type        = list(string)

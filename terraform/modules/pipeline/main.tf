@@ -139,10 +139,11 @@ module "private_network" {
   source   = "../private_network"
   for_each = var.private_network == null ? {} : { this = var.private_network }
 
-  name            = local.name
-  vpc_id          = each.value.vpc_id
-  subnet_ids      = each.value.subnet_ids
-  route_table_ids = each.value.route_table_ids
+  name               = local.name
+  vpc_id             = each.value.vpc_id
+  subnet_ids         = each.value.subnet_ids
+  route_table_ids    = each.value.route_table_ids
+  interface_services = each.value.interface_services
 }
 
 module "ingest" {

@@ -67,3 +67,8 @@ output "report_image_uri" {
   description = "The report image this environment runs, by digest: what a pull request's plan keeps (it plans infrastructure, not a new image)."
   value       = var.report_image_uri
 }
+
+output "vpc_config" {
+  description = "The functions' subnets and security group when private_network is set (null otherwise): for another function beside the pipeline's (the lake's) to run in the same network."
+  value       = local.vpc_config
+}

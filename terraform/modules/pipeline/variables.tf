@@ -325,11 +325,12 @@ variable "run_logs_expiration_days" {
 }
 
 variable "private_network" {
-  description = "Run the functions in private subnets (off when null): vpc_id, subnet_ids (with a NAT route to the internet, for BLS and DataUSA) and their route_table_ids. Adds the S3 gateway endpoint and an SQS interface endpoint (~7.3 USD a month per subnet's zone, plus the NAT's own cost)."
+  description = "Run the functions in private subnets (off when null): vpc_id, subnet_ids (with a NAT route to the internet, for BLS and DataUSA) and their route_table_ids. Adds the S3 gateway endpoint and an interface endpoint per service in interface_services (default sqs; the lake adds glue): ~7.3 USD a month each per subnet's zone, plus the NAT's own cost."
   type = object({
-    vpc_id          = string
-    subnet_ids      = list(string)
-    route_table_ids = list(string)
+    vpc_id             = string
+    subnet_ids         = list(string)
+    route_table_ids    = list(string)
+    interface_services = optional(list(string), ["sqs"])
   })
   default = null
 }

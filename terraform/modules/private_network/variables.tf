@@ -34,7 +34,7 @@ variable "route_table_ids" {
 }
 
 variable "interface_services" {
-  description = "AWS services the functions call besides S3, each an interface endpoint (sqs; the lake adds glue and athena)."
+  description = "AWS services the functions call besides S3, each an interface endpoint (sqs; envs/aws adds glue for the lake function's catalog)."
   type        = list(string)
   default     = ["sqs"]
 }
