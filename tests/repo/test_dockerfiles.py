@@ -56,6 +56,19 @@ def test_each_image_installs_only_what_its_function_needs() -> None:
     assert extras["report"] == {"ingest", "report", "lake", "lambda"}  # the lake function runs the report image
 
 
+def _without_comments_extras_and_cmd(text: str) -> list[str]:
+    lines = [ln for ln in text.splitlines() if not ln.startswith("#")]
+    lines = [re.sub(r"( --extra \w+)+", " --extra ...", ln) for ln in lines]
+    return [ln for ln in lines if not ln.startswith("CMD ")]
+
+
+def test_the_two_function_images_are_built_alike_but_for_their_extras_and_handler() -> None:
+    """Two Dockerfiles, one recipe: a change to the stages (uv's pin, the venv, the user, the layer order) made in
+    one and not the other fails here. What may differ: the comments, the extras and the CMD."""
+    ingest, report = (_without_comments_extras_and_cmd(f.read_text()) for f in DOCKERFILES)
+    assert ingest == report
+
+
 def test_the_rie_is_not_in_any_image() -> None:
     for dockerfile in DOCKERFILES:
         assert "aws-lambda-rie" not in dockerfile.read_text().lower()
