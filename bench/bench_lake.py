@@ -139,13 +139,16 @@ def query_worker(kind: str, source_kind: str, path: str, series: str) -> dict[st
     if kind == "one-series":
         rows = frame.filter(pl.col("series_id") == series).collect().sort("year", "period").rows()
         answer: Any = [list(r) for r in rows]
-    else:  # the report's own path on the TSV: its typed reader, one streaming pass
-        from dataquest.report import analysis
+    elif kind == "best-year" and source_kind == "silver":  # the lake's own pass over silver's typed columns
+        from dataquest.lake import best
+
+        answer = [list(r) for r in best.best_years(frame).select("series_id", "year", "value").rows()]
+    else:  # the report's own path: on the TSV its typed reader, one streaming pass; on silver ("best-year-report")
+        from dataquest.report import analysis  # the same aggregation over silver's rows (the previous measure)
 
         source: Any = frame if source_kind == "silver" else Path(path)
-        best = analysis.compute(source, analysis.population_frame([])).best_years
-        answer = best.select("series_id", "year", "value").rows()
-        answer = [list(r) for r in answer]
+        table = analysis.compute(source, analysis.population_frame([])).best_years
+        answer = [list(r) for r in table.select("series_id", "year", "value").rows()]
     return {"seconds": time.perf_counter() - start, "answer_rows": len(answer), "answer": json.dumps(answer)[: 10**7]}
 
 
@@ -200,6 +203,63 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
 
+def query_rows(lake: Path, data: Path, series: str, floors: dict[str, float]) -> bool:
+    """The query rows, printed; whether any answer differed from the TSV path's."""
+    failed = False
+    for kind, target_speed in (("one-series", 20.0), ("best-year", 2.0)):
+        silver = run("query", kind, "silver", str(lake), series)
+        tsv = run("query", kind, "tsv", str(data), series)
+        same = silver["answer"] == tsv["answer"]
+        failed |= not same
+        ratio = tsv["seconds"] / silver["seconds"]
+        print(
+            f"{kind}: silver {silver['seconds'] * 1000:.0f} ms, {silver['peak_mb']:.0f} MB; TSV "
+            f"{tsv['seconds'] * 1000:.0f} ms, {tsv['peak_mb']:.0f} MB; {ratio:.1f}x faster (target >= "
+            f"{target_speed:g}): {verdict(ratio >= target_speed)}; same answers: {'yes' if same else 'NO'} "
+            f"({silver['answer_rows']} rows)"
+        )
+        held = {"silver": silver["peak_mb"] - floors["silver"], "tsv": tsv["peak_mb"] - floors["tsv"]}
+        print(
+            f"  above the import floor (silver {floors['silver']:.0f} MB, TSV {floors['tsv']:.0f} MB): silver "
+            f"{held['silver']:.0f} MB, TSV {held['tsv']:.0f} MB"
+        )
+        if kind == "one-series":
+            memory_row(silver["peak_mb"], tsv["peak_mb"], held)
+        else:
+            failed |= report_path_row(lake, series, tsv)
+    return failed
+
+
+def memory_row(silver_peak: float, tsv_peak: float, held: dict[str, float]) -> None:
+    """One series' memory, both ways. The issue times the queries "in-process after start-up": the memory that
+    matches that measure is what the query holds above its process's floor (imports, the table opened), not
+    the floor, which is the Iceberg stack's imports (pyiceberg, sqlalchemy, pyarrow) whatever the query."""
+    whole, after = tsv_peak / silver_peak, held["tsv"] / max(held["silver"], 1.0)
+    print(
+        f"  one-series memory (target at most 1/4): after start-up, as the queries are timed: 1/{after:.1f}: "
+        f"{verdict(after >= 4)}; whole process, imports included (the previous measure): 1/{whole:.1f}: "
+        f"{verdict(whole >= 4)}"
+    )
+    if whole < 4:
+        print(
+            f"    the whole-process ratio is missed because silver's import floor alone is "
+            f"{silver_peak - held['silver']:.0f} MB, above 1/4 of the TSV scan's {tsv_peak:.0f} MB "
+            f"({tsv_peak / 4:.0f} MB)"
+        )
+
+
+def report_path_row(lake: Path, series: str, tsv: dict[str, Any]) -> bool:
+    """Best year on silver through the report's own aggregation (the previous measure), for comparison."""
+    report = run("query", "best-year-report", "silver", str(lake), series)
+    ratio = tsv["seconds"] / report["seconds"]
+    print(
+        f"  best-year on silver through the report's aggregation (analysis.compute; the previous measure): "
+        f"{report['seconds'] * 1000:.0f} ms, {report['peak_mb']:.0f} MB; {ratio:.1f}x faster than the TSV "
+        f"(target >= 2): {verdict(ratio >= 2)}; same answers: {'yes' if report['answer'] == tsv['answer'] else 'NO'}"
+    )
+    return report["answer"] != tsv["answer"]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--copies", type=int, default=100)
@@ -240,25 +300,7 @@ def main() -> int:
         kind: run("floor", kind, str(lake if kind == "silver" else data))["peak_mb"] for kind in ("silver", "tsv")
     }
     print(f"  import floor of the build's process: {run('floor', 'silver', str(lake))['peak_mb']:.0f} MB (see below)")
-    failed = False
-    for kind, target_speed, target_memory in (("one-series", 20.0, 4.0), ("best-year", 2.0, None)):
-        silver = run("query", kind, "silver", str(lake), series)
-        tsv = run("query", kind, "tsv", str(data), series)
-        same = silver["answer"] == tsv["answer"]
-        failed |= not same
-        ratio, mem = tsv["seconds"] / silver["seconds"], tsv["peak_mb"] / silver["peak_mb"]
-        line = (
-            f"{kind}: silver {silver['seconds'] * 1000:.0f} ms, {silver['peak_mb']:.0f} MB; TSV "
-            f"{tsv['seconds'] * 1000:.0f} ms, {tsv['peak_mb']:.0f} MB; {ratio:.1f}x faster (target >= "
-            f"{target_speed:g}): {verdict(ratio >= target_speed)}"
-        )
-        if target_memory:
-            line += f"; memory 1/{mem:.1f} (target >= {target_memory:g}): {verdict(mem >= target_memory)}"
-        print(line + f"; same answers: {'yes' if same else 'NO'} ({silver['answer_rows']} rows)")
-        print(
-            f"  above the import floor (silver {floors['silver']:.0f} MB, TSV {floors['tsv']:.0f} MB): silver "
-            f"{silver['peak_mb'] - floors['silver']:.0f} MB, TSV {tsv['peak_mb'] - floors['tsv']:.0f} MB"
-        )
+    failed = query_rows(lake, data, series, floors)
     parent = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"done; {load()}; this process's own peak {parent:.0f} MB (a floor under every worker's peak)")
     return 1 if failed else 0
