@@ -135,17 +135,17 @@ def query_worker(kind: str, source_kind: str, path: str, series: str) -> dict[st
         from dataquest.report.datafile import scan_bls_trimmed
 
         frame = scan_bls_trimmed(path, pl.String()).select("series_id", "year", "period", "value")
+    if kind != "one-series":  # imported before the clock, on both sides: start-up (the issue times after it)
+        from dataquest.lake import best
+        from dataquest.report import analysis
+
     start = time.perf_counter()
     if kind == "one-series":
         rows = frame.filter(pl.col("series_id") == series).collect().sort("year", "period").rows()
         answer: Any = [list(r) for r in rows]
     elif kind == "best-year" and source_kind == "silver":  # the lake's own pass over silver's typed columns
-        from dataquest.lake import best
-
         answer = [list(r) for r in best.best_years(frame).select("series_id", "year", "value").rows()]
     else:  # the report's own path: on the TSV its typed reader, one streaming pass; on silver ("best-year-report")
-        from dataquest.report import analysis  # the same aggregation over silver's rows (the previous measure)
-
         source: Any = frame if source_kind == "silver" else Path(path)
         table = analysis.compute(source, analysis.population_frame([])).best_years
         answer = [list(r) for r in table.select("series_id", "year", "value").rows()]
