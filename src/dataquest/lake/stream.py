@@ -33,9 +33,10 @@ from dataquest.lake import expectations, parse
 BLOCK = 1 << 20
 """Bytes of TSV per block (about 25,000 rows of ``pr``): the unit of memory of a build. At 100x ``pr`` a 1 MB
 block peaked at 255 MB against 285 MB for 4 MB blocks, for the same CPU time (14.1 s against 14.2 s)."""
-PARSERS = 2
-"""Blocks parsed at once, each by a thread of its own: the parse (polars' CSV reader and the trim) is the
-build's longest path, and polars holds no GIL while it parses."""
+PARSERS = 1
+"""Blocks parsed ahead, each by a thread of its own (polars parses without the GIL). Two showed no gain beyond
+the shared 2-core machine's noise (alternating build runs at load 2.7-3.4: 10.5, 7.4, 9.3 s with one against
+10.2, 9.3, 7.2 s with two) and cost 5-9 MB of peak, where the build's margin on its memory target is thin."""
 ROW_GROUP = 131_072
 OUTPUT = parse.OBSERVATION_COLUMNS
 KNOWN = "series-known"
