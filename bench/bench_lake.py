@@ -203,15 +203,40 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
 
-def query_rows(lake: Path, data: Path, series: str, floors: dict[str, float]) -> bool:
-    """The query rows, printed; whether any answer differed from the TSV path's."""
+def alternating(kind: str, lake: Path, data: Path, series: str, runs: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``runs`` runs of each side, silver and the TSV in turn: per side the median time, the largest peak, and
+    the answer (``NO: the runs differ`` where two runs of the side disagree)."""
+    results: dict[str, list[dict[str, Any]]] = {"silver": [], "tsv": []}
+    for _ in range(runs):
+        for side, path in (("silver", lake), ("tsv", data)):
+            results[side].append(run("query", kind, side, str(path), series))
+    return _summary(results["silver"]), _summary(results["tsv"])
+
+
+def _summary(results: list[dict[str, Any]]) -> dict[str, Any]:
+    times = sorted(r["seconds"] for r in results)
+    answers = {r["answer"] for r in results}
+    return {
+        **results[0],
+        "seconds": times[len(times) // 2],
+        "times": [r["seconds"] for r in results],
+        "peak_mb": max(r["peak_mb"] for r in results),
+        "answer": results[0]["answer"] if len(answers) == 1 else "NO: the runs differ",
+    }
+
+
+def query_rows(lake: Path, data: Path, series: str, floors: dict[str, float], runs: int) -> bool:
+    """The query rows, printed; whether any answer differed from the TSV path's. Each side runs ``runs`` times
+    (the machine is shared: one run's time swings 1.5x with the load); the median time and the largest peak."""
     failed = False
     for kind, target_speed in (("one-series", 20.0), ("best-year", 2.0)):
-        silver = run("query", kind, "silver", str(lake), series)
-        tsv = run("query", kind, "tsv", str(data), series)
+        silver, tsv = alternating(kind, lake, data, series, runs)
         same = silver["answer"] == tsv["answer"]
         failed |= not same
         ratio = tsv["seconds"] / silver["seconds"]
+        if runs > 1:
+            shown = {k: ", ".join(f"{t * 1000:.0f}" for t in side["times"]) for k, side in (("s", silver), ("t", tsv))}
+            print(f"{kind}, {runs} runs each, alternating (ms): silver {shown['s']}; TSV {shown['t']}; medians below")
         print(
             f"{kind}: silver {silver['seconds'] * 1000:.0f} ms, {silver['peak_mb']:.0f} MB; TSV "
             f"{tsv['seconds'] * 1000:.0f} ms, {tsv['peak_mb']:.0f} MB; {ratio:.1f}x faster (target >= "
@@ -226,7 +251,7 @@ def query_rows(lake: Path, data: Path, series: str, floors: dict[str, float]) ->
         if kind == "one-series":
             memory_row(silver["peak_mb"], tsv["peak_mb"], held)
         else:
-            failed |= report_path_row(lake, series, silver, tsv)
+            failed |= report_path_row(lake, series, (silver, tsv), runs)
     return failed
 
 
@@ -248,9 +273,10 @@ def memory_row(silver_peak: float, tsv_peak: float, held: dict[str, float]) -> N
         )
 
 
-def report_path_row(lake: Path, series: str, silver: dict[str, Any], tsv: dict[str, Any]) -> bool:
+def report_path_row(lake: Path, series: str, measured: tuple[dict[str, Any], dict[str, Any]], runs: int) -> bool:
     """Best year on silver through the report's own aggregation (the previous measure), for comparison."""
-    report = run("query", "best-year-report", "silver", str(lake), series)
+    silver, tsv = measured
+    report = _summary([run("query", "best-year-report", "silver", str(lake), series) for _ in range(runs)])
     ratio = tsv["seconds"] / report["seconds"]
     print(
         f"  best-year on silver through the report's aggregation (analysis.compute; the previous measure): "
@@ -299,6 +325,7 @@ def build_rows(folder: Path, lake: Path, data: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--copies", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=3, help="runs of each query side (median time, largest peak)")
     parser.add_argument("--alldata", type=Path, help="pr.data.1.AllData to copy (default: ../shared/data's)")
     parser.add_argument("--worker")
     parser.add_argument("--result")
@@ -320,7 +347,7 @@ def main() -> int:
         kind: run("floor", kind, str(lake if kind == "silver" else data))["peak_mb"] for kind in ("silver", "tsv")
     }
     print(f"  import floor of the build's process: {run('floor', 'silver', str(lake))['peak_mb']:.0f} MB (see below)")
-    failed = query_rows(lake, data, series, floors)
+    failed = query_rows(lake, data, series, floors, args.runs)
     parent = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"done; {load()}; this process's own peak {parent:.0f} MB (a floor under every worker's peak)")
     return 1 if failed else 0
