@@ -208,6 +208,14 @@ def one_change(lake: Any, root: Path, tree: Path, sizes: dict[str, int]) -> bool
         f"{verdict(ratio <= TARGET)}"
     )
     print("  largest metadata files: " + ", ".join(f"{p.split('/', 2)[-1]} {n / 1e3:.0f} kB" for n, p in meta[:5]))
+    if ratio > TARGET:
+        overhead, data_ratio = total - sum(data.values()), sum(data.values()) / size
+        print(
+            f"  why missed: each commit's metadata ({overhead / 1e3:.0f} kB in {len(meta)} files: a gzipped "
+            "metadata file, a manifest and a manifest list per snapshot, the catalog) does not shrink with the "
+            f"survey; with data files at {data_ratio:.2f}x the target holds for a survey whose silver is over "
+            f"{overhead / max(TARGET - data_ratio, 0.01) / 1e3:.0f} kB"
+        )
     return bool(elsewhere) or updated != [survey] or ratio > TARGET
 
 

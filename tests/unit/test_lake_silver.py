@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 import threading
@@ -12,6 +13,7 @@ import pytest
 
 pytest.importorskip("pyiceberg")
 
+from dataquest.lake import schema
 from dataquest.lake.catalog import Lake, local_lake
 from dataquest.lake.silver import update_survey
 from dataquest.lake.sources import FolderSurvey
@@ -206,3 +208,21 @@ def test_a_changed_data_file_rewrites_the_observations_alone_and_a_changed_mappi
         "Manufacturing, All workers, Hours, % Change from previous quarter"
         in rows(lake, "series").get_column("title").to_list()
     )
+
+
+def test_metadata_files_are_gzipped_and_a_table_made_before_is_moved_over(lake: Lake, folder: Path) -> None:
+    spec = schema.TABLES["observations"]
+    lake.catalog.create_table((lake.namespace, "observations"), schema=spec.schema, partition_spec=spec.partition)
+    plain = lake.table("observations").metadata_location
+    assert plain.endswith(".metadata.json")
+    assert not plain.endswith(".gz.metadata.json")  # as tables were made before the location provider
+    assert update_survey(lake, FolderSurvey("pr", folder)).status == "updated"
+    for name in ("observations", "series", "expectations"):
+        location = lake.table(name).metadata_location
+        assert location.endswith(".gz.metadata.json"), location
+        body = Path(location.removeprefix("file://")).read_bytes()
+        assert (
+            json.loads(gzip.decompress(body))["current-snapshot-id"] == lake.table(name).current_snapshot().snapshot_id
+        )  # type: ignore[union-attr]
+    assert rows(lake).height == UNIQUE_ROWS
+    assert lake.table("observations").properties["write.parquet.row-group-limit"] == "131072"  # the spec's others too

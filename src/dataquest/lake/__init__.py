@@ -8,5 +8,6 @@
   folder on a laptop, Glue + S3 in AWS);
 - :mod:`~dataquest.lake.commit`: one atomic commit per table part, retried on conflict;
 - :mod:`~dataquest.lake.silver`: one survey's update; :mod:`~dataquest.lake.gold`: the report's results;
+- :mod:`~dataquest.lake.best`: the best year per series from silver's rows, in one pass of integer sums;
 - :mod:`~dataquest.lake.query`: SQL over the tables, now or as of a time; ``sql/``: the named queries.
 """

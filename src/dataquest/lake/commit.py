@@ -29,6 +29,7 @@ from pyiceberg.table import Table, Transaction
 from dataquest import log
 from dataquest.errors import StorageError
 from dataquest.lake.catalog import Lake
+from dataquest.lake.schema import TABLES
 
 if TYPE_CHECKING:
     from pyiceberg.manifest import DataFile
@@ -155,8 +156,9 @@ def _commit(  # noqa: PLR0913 - the table, its part, what to add, then keyword-o
                 warnings.filterwarnings("ignore", "Delete operation did not match any records")
                 tx.delete(where, snapshot_properties=summary)
                 add(tx, summary)
-                if table_properties:
-                    tx.set_properties(table_properties)
+                properties = {**_missing(table, TABLES[name].properties), **(table_properties or {})}
+                if properties:
+                    tx.set_properties(properties)
         except CommitFailedException as exc:
             log.event(
                 logger,
@@ -171,6 +173,11 @@ def _commit(  # noqa: PLR0913 - the table, its part, what to add, then keyword-o
         current = table.current_snapshot()
         return current.snapshot_id if current else None
     raise StorageError(f"table {name}: {ATTEMPTS} commits lost to concurrent writers; run the update again")
+
+
+def _missing(table: Table, wanted: dict[str, str]) -> dict[str, str]:
+    """The properties of ``wanted`` (the table's spec) that ``table`` lacks: a table made before they were set."""
+    return {k: v for k, v in wanted.items() if table.properties.get(k) != v}
 
 
 def _key(meta: TableMetadata, survey: str | None) -> PartitionKey | None:

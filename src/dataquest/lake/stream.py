@@ -14,10 +14,12 @@ counted exactly by a hash of every key over its Parquet file (more memory, still
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +33,14 @@ from dataquest.lake import expectations, parse
 BLOCK = 1 << 20
 """Bytes of TSV per block (about 25,000 rows of ``pr``): the unit of memory of a build. At 100x ``pr`` a 1 MB
 block peaked at 255 MB against 285 MB for 4 MB blocks, for the same CPU time (14.1 s against 14.2 s)."""
+PARSERS = 1
+"""Blocks parsed ahead, each by a thread of its own (polars parses without the GIL). Two showed no gain beyond
+the shared 2-core machine's noise (alternating build runs at load 2.7-3.4: 10.5, 7.4, 9.3 s with one against
+10.2, 9.3, 7.2 s with two) and cost 5-9 MB of peak, where the build's margin on its memory target is thin."""
 ROW_GROUP = 131_072
 OUTPUT = parse.OBSERVATION_COLUMNS
 KNOWN = "series-known"
+KEY_TYPES = (pl.String, pl.Int32, pl.String)
 
 
 @dataclass
@@ -48,37 +55,40 @@ class Tally:
     repeats: int = 0
     disorder: int = 0
     starts: list[pl.Series] = field(default_factory=list)
-    last: pl.DataFrame | None = None
+    last: tuple[Any, ...] | None = None
 
     def add(self, block: pl.DataFrame) -> None:
+        """Count ``block``'s rows, the rules' failures and its order against the row before: one pass."""
         self.rows += block.height
         checks = [expr.sum().alias(name) for name, expr in self.rules.items() if name != KNOWN]
-        counted = block.select(checks).row(0, named=True)
+        counted = block.select(*checks, *self._order()).row(0, named=True)
+        self.repeats += counted.pop("__repeat")
+        self.disorder += counted.pop("__below")
+        # Copies, not slices: a slice of a block's strings would keep the whole block's buffers alive.
+        self.starts.append(pl.Series("series_id", counted.pop("__starts"), pl.String))
         for name, count in counted.items():
             if count:
                 self.counts[name] = self.counts.get(name, 0) + count
                 if name not in self.examples:
                     self.examples[name] = block.filter(self.rules[name]).row(0, named=True)
-        self._order(block.select(parse.KEYS))
+        self.last = block.select(parse.KEYS).tail(1).rows()[0]
 
-    def _order(self, keys: pl.DataFrame) -> None:
-        """Count rows equal to (``repeats``) or below (``disorder``) the row before them in the same series."""
-        joined = keys if self.last is None else pl.concat([self.last, keys])
-        prev = [pl.col(c).shift(1) for c in parse.KEYS]
+    def _order(self) -> list[pl.Expr]:
+        """Rows equal to (``repeats``) or below (``disorder``) the row before them in the same series, and the
+        series that start a run; the row before a block's first is the previous block's last (``last``)."""
+        last = self.last or (None, None, None)
+        prev = [
+            pl.col(c).shift(1, fill_value=pl.lit(v, dtype))
+            for c, v, dtype in zip(parse.KEYS, last, KEY_TYPES, strict=True)
+        ]
         same = (pl.col("series_id") == prev[0]).fill_null(False)
         year_eq = (pl.col("year") == prev[1]).fill_null(False)
         below = (pl.col("year") < prev[1]) | (year_eq & (pl.col("period") < prev[2]))
-        marks = joined.select(
-            (same & year_eq & (pl.col("period") == prev[2])).fill_null(False).alias("repeat"),
-            (same & below).fill_null(False).alias("below"),
-            (~same).alias("start"),
-            "series_id",
-        ).slice(0 if self.last is None else 1)
-        sums = marks.select(pl.col("repeat").sum(), pl.col("below").sum()).row(0)
-        self.repeats, self.disorder = self.repeats + sums[0], self.disorder + sums[1]
-        # Copies, not slices: a slice of a block's strings would keep the whole block's buffers alive.
-        self.starts.append(pl.Series("series_id", marks.filter("start").get_column("series_id").to_list(), pl.String))
-        self.last = pl.DataFrame(keys.tail(1).to_dicts(), schema=keys.schema)
+        return [
+            (same & year_eq & (pl.col("period") == prev[2])).fill_null(False).sum().alias("__repeat"),
+            (same & below).fill_null(False).sum().alias("__below"),
+            pl.col("series_id").filter(~same).implode().alias("__starts"),
+        ]
 
     def failures(self, written: Path | None) -> tuple[list[str], list[str]]:
         """The rules' failure lines (one per rule, with a count and an example) and the ``unique-keys`` one."""
@@ -221,17 +231,22 @@ def _kept(
             yield block.select(OUTPUT)
 
 
-def _ahead(blocks: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
-    """``blocks``, the next one parsed by another thread while this one is checked and written."""
-    with ThreadPoolExecutor(1, thread_name_prefix="silver-read") as pool:
-        future = pool.submit(next, blocks, None)
-        while (block := future.result()) is not None:
-            future = pool.submit(next, blocks, None)
-            yield block
+def _ahead(blocks: Iterator[Callable[[], pl.DataFrame]]) -> Iterator[pl.DataFrame]:
+    """``blocks`` parsed :data:`PARSERS` at a time by other threads (polars parses without the GIL) while this
+    one checks and writes the one before; in order, and at most ``PARSERS`` blocks ahead."""
+    with ThreadPoolExecutor(PARSERS, thread_name_prefix="silver-read") as pool:
+        pending: deque[Future[pl.DataFrame]] = deque()
+        for block in blocks:
+            pending.append(pool.submit(block))
+            if len(pending) > PARSERS:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
-def _blocks(file: parse.DataFile, survey: str) -> Iterator[pl.DataFrame]:
-    """``file``'s rows, about :data:`BLOCK` bytes at a time (whole lines), trimmed (:func:`parse.trimmed`)."""
+def _blocks(file: parse.DataFile, survey: str) -> Iterator[Callable[[], pl.DataFrame]]:
+    """``file``'s rows, about :data:`BLOCK` bytes at a time (whole lines), each to be parsed and trimmed
+    (:func:`parse.trimmed`) by calling it."""
     parse.check_text(file.path, file.name)
     names = parse.header(file.path, file.name)
     columns = [n or f"__blank{i}" for i, n in enumerate(names)]
@@ -243,9 +258,9 @@ def _blocks(file: parse.DataFile, survey: str) -> Iterator[pl.DataFrame]:
             end = chunk.rfind(b"\n") + 1
             lines, rest = (rest + chunk[:end], chunk[end:]) if end else (b"", rest + chunk)
             if lines:
-                yield _parse(lines, columns, wanted, survey, file)
+                yield partial(_parse, lines, columns, wanted, survey, file)
         if rest.strip():
-            yield _parse(rest, columns, wanted, survey, file)
+            yield partial(_parse, rest, columns, wanted, survey, file)
 
 
 def _parse(lines: bytes, columns: list[str], wanted: list[str], survey: str, file: parse.DataFile) -> pl.DataFrame:
