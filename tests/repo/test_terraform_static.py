@@ -148,14 +148,15 @@ def test_dev_and_prod_are_one_root_calling_the_pipeline_module_once_and_the_lake
     passed = {name for name, value in arguments.items() if isinstance(value, str) and value.startswith("${var.")}
     assert passed == variables
     assert all(arguments[name] == f"${{var.{name}}}" for name in variables)
-    # The lake is wired to the pipeline's bucket and alarm topic, nothing of its own.
+    # The lake is wired to the pipeline's bucket, nothing of its own; the pipeline alarms on it and shows it.
     lake = calls["lake"]
     assert lake["source"] == "../../modules/lake"
     assert (lake["bucket_name"], lake["bucket_arn"]) == (
         "${module.pipeline.bucket_name}",
         "${module.pipeline.bucket_arn}",
     )
-    assert lake["alarm_topic_arns"] == ["${module.pipeline.alarm_topic_arn}"]
+    assert "alarm_topic_arns" not in lake
+    assert arguments["lake"] == "${module.lake.monitoring_targets}"
     assert lake["image_uri"] == "${coalesce(var.lake_image_uri, var.report_image_uri)}"
 
     # Every output of the pipeline is passed through unchanged, then the lake's.

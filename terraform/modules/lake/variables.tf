@@ -106,12 +106,6 @@ variable "vpc_config" {
   default = null
 }
 
-variable "alarm_topic_arns" {
-  description = "Where the lake's alarms (a dead letter, a function error) are sent; empty: the alarms exist without actions."
-  type        = list(string)
-  default     = []
-}
-
 variable "log_retention_days" {
   description = "Retention of the function's log group."
   type        = number
