@@ -297,3 +297,15 @@ def test_bucket_settings_are_written_one_after_the_other() -> None:
     assert list(bodies) == chain, "every bucket setting is a resource named this"
     for before, after in itertools.pairwise(chain):
         assert bodies[after].get("depends_on") == [f"${{{before}.this}}"], f"{after} must wait for {before}"
+
+
+def test_every_iam_role_and_policy_name_carries_the_region() -> None:
+    # IAM names are per account: one environment in two regions must not collide on a role or a managed policy.
+    named = {
+        f"{path.relative_to(TERRAFORM)}: {kind}.{name}": body["name"]
+        for path in _tf_files()
+        for (kind, name), body in _resources(_load(path)).items()
+        if kind in {"aws_iam_role", "aws_iam_policy", "aws_iam_user", "aws_iam_group"}
+    }
+    assert "modules/lake/main.tf: aws_iam_policy.analyst" in named
+    assert {where: name for where, name in named.items() if "region" not in name} == {}

@@ -220,7 +220,7 @@ data "aws_iam_policy_document" "analyst" {
 }
 
 resource "aws_iam_policy" "analyst" {
-  name        = "${var.name}-analyst"
+  name        = "${var.name}-${local.region}-analyst"
   description = "Read-only analyst of the dataquest lake: Athena in workgroup ${var.name}, Glue read, the tables read; never bls/ writes or _locks/."
   policy      = data.aws_iam_policy_document.analyst.json
   tags        = var.tags

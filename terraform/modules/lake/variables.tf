@@ -1,5 +1,5 @@
 variable "name" {
-  description = "Name of the lake's function, queue (its dead-letter queue: `<name>-dlq`), Athena workgroup and analyst policy."
+  description = "Name of the lake's function, queue (its dead-letter queue: `<name>-dlq`), Athena workgroup and analyst policy (`<name>-<region>-analyst`)."
   type        = string
 
   validation {

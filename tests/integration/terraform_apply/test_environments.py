@@ -128,7 +128,7 @@ def test_dev_outputs_pass_the_pipeline_modules_outputs_through(applied: Applied)
         "lake_queue_url": sqs.get_queue_url(QueueName="dataquest-dev-lake")["QueueUrl"],
         "lake_function_name": "dataquest-dev-lake",
         "lake_workgroup_name": "dataquest-dev-lake",
-        "lake_analyst_policy_arn": f"arn:aws:iam::{ACCOUNT}:policy/dataquest-dev-lake-analyst",
+        "lake_analyst_policy_arn": f"arn:aws:iam::{ACCOUNT}:policy/dataquest-dev-lake-{REGION}-analyst",
         # No lake_image_uri given: the lake runs the report image (built with the lake extra).
         "lake_image_uri": REPORT_IMAGE,
     }

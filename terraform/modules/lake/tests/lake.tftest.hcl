@@ -65,6 +65,11 @@ run "the_workgroup_is_enforced_encrypted_and_capped" {
   }
 
   assert {
+    condition     = aws_iam_policy.analyst.name == "dataquest-test-lake-us-east-1-analyst"
+    error_message = "The analyst policy's name carries the region, as every role and policy name does (IAM names are per account)."
+  }
+
+  assert {
     condition     = output.monitoring_targets == { function_name = "dataquest-test-lake", timeout_seconds = 900, queue_name = "dataquest-test-lake", dead_letter_queue_name = "dataquest-test-lake-dlq" }
     error_message = "What the pipeline's alarms and dashboard watch: the function, its timeout, the queue and its dead-letter queue."
   }
