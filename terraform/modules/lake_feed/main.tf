@@ -5,11 +5,19 @@
 # The bucket must send its events to EventBridge (modules/notifications' `eventbridge = true`): modules/lake's
 # README says why EventBridge and not a second notification entry.
 
+data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
+data "aws_partition" "current" {}
+
 locals {
   # The S3 layout (one file, read by the Python package too).
   layout     = jsondecode(file("${path.module}/../../../src/dataquest/layout.json"))
   bls        = local.layout.prefixes.bls
   population = local.layout.report_inputs.population
+
+  # The rule's ARN (default bus), known before the rule is written: the queue policy reads no attribute of the
+  # rule, so an in-place change of the rule (its description) never defers the policy to apply time.
+  rule_arn = "arn:${data.aws_partition.current.partition}:events:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:rule/${var.name}"
 }
 
 # S3's events of the bucket, as EventBridge delivers them: every object created or deleted under bls/ (a survey's
@@ -44,7 +52,7 @@ data "aws_iam_policy_document" "queue" {
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
-      values   = [aws_cloudwatch_event_rule.this.arn]
+      values   = [local.rule_arn]
     }
   }
 }

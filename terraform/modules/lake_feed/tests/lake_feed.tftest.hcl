@@ -5,6 +5,15 @@ mock_provider "aws" {
   mock_resource "aws_cloudwatch_event_rule" {
     defaults = { arn = "arn:aws:events:us-east-1:123456789012:rule/dataquest-test-lake" }
   }
+  mock_data "aws_region" {
+    defaults = { name = "us-east-1" }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
   mock_data "aws_iam_policy_document" {
     defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
   }
@@ -38,6 +47,11 @@ run "the_rule_hears_bls_and_the_population_of_the_bucket_and_sends_to_the_queue"
   assert {
     condition     = aws_cloudwatch_event_target.this.arn == var.queue_arn && aws_cloudwatch_event_target.this.rule == "dataquest-test-lake"
     error_message = "The rule's target is the lake queue."
+  }
+
+  assert {
+    condition     = local.rule_arn == aws_cloudwatch_event_rule.this.arn
+    error_message = "The policy admits the rule by the ARN the rule gets (computed from its name, on the default bus)."
   }
 
   assert {
