@@ -4,6 +4,10 @@
 the current ``envs/local`` (``module "report_queue"``, the notification in ``module "notifications"``) is then
 planned over that state. The ``moved`` blocks must turn every former address into its new one with no create, no
 delete: ``modules/pipeline`` carries the same blocks for dev and prod.
+
+Likewise for the lake's feed: ``envs/local`` as it was at BEFORE_FEED (the EventBridge rule, queue policy and target
+inline) is applied, and the current one (``module "lake_feed"``) planned over it: moved, nothing destroyed.
+``modules/lake`` carries the same three blocks for dev and prod.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import shutil
 import subprocess
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,6 +29,7 @@ from tests.support.terraform import LAYOUT, ROOT, Deployment, copy_terraform, in
 pytestmark = [pytest.mark.integration, pytest.mark.terraform]
 
 BEFORE = "56886a2"  # the last commit with module "queue" and its notification
+BEFORE_FEED = "2fdedf3"  # the last commit with the lake's rule, queue policy and target inline in envs/local
 
 
 def tree_at(commit: str, destination: Path) -> Path:
@@ -43,11 +49,12 @@ def tree_at(commit: str, destination: Path) -> Path:
     return destination / "terraform"
 
 
-def test_the_former_report_queue_and_notification_move_without_replacement(tmp_path: Path) -> None:
+def plan_over_state_of(commit: str, tmp_path: Path, former_address: str) -> list[dict[str, Any]]:
+    """Apply envs/local as it was at ``commit`` to a moto server, plan the current envs/local over that state."""
     require_terraform()
     if not os.environ.get("DQ_TF_PLUGIN_DIR"):
         pytest.skip("DQ_TF_PLUGIN_DIR is unset: these runs init from a provider mirror (no registry here)")
-    before = tree_at(BEFORE, tmp_path / "before") / "envs" / "local"
+    before = tree_at(commit, tmp_path / "before") / "envs" / "local"
     after = copy_terraform(tmp_path / "after" / "terraform") / "envs" / "local"
     with moto_process() as endpoint:
         args = [f"-var=aws_endpoint_url={endpoint}"]
@@ -55,7 +62,7 @@ def test_the_former_report_queue_and_notification_move_without_replacement(tmp_p
         init(old)
         proc, log = old.start("apply", "-auto-approve", "-input=false")
         assert proc.wait() == 0, log.read_text()[-4000:]
-        assert "module.queue.aws_s3_bucket_notification.this[0]" in old.run("state", "list").stdout
+        assert former_address in old.run("state", "list").stdout
 
         shutil.copy2(before / "terraform.tfstate", after / "terraform.tfstate")
         new = Deployment("local", after, endpoint, args)
@@ -64,7 +71,12 @@ def test_the_former_report_queue_and_notification_move_without_replacement(tmp_p
         assert proc.wait() == 0, log.read_text()[-4000:]
         shown = new.run("show", "-json", "moves.tfplan")
         assert shown.returncode == 0, shown.stderr
-        changes = json.loads(shown.stdout)["resource_changes"]
+        changes: list[dict[str, Any]] = json.loads(shown.stdout)["resource_changes"]
+    return changes
+
+
+def test_the_former_report_queue_and_notification_move_without_replacement(tmp_path: Path) -> None:
+    changes = plan_over_state_of(BEFORE, tmp_path, "module.queue.aws_s3_bucket_notification.this[0]")
 
     actions = {c["address"]: c["change"]["actions"] for c in changes if c["change"]["actions"] != ["no-op"]}
     # What came after the rename: the lake's queue and EventBridge rule are new (created, nothing else), and the
@@ -85,3 +97,25 @@ def test_the_former_report_queue_and_notification_move_without_replacement(tmp_p
     assert moved["module.queue.aws_s3_bucket_notification.this[0]"] == (
         "module.notifications.aws_s3_bucket_notification.this"
     )
+
+
+def test_the_former_inline_lake_feed_moves_into_modules_lake_feed_without_replacement(tmp_path: Path) -> None:
+    changes = plan_over_state_of(BEFORE_FEED, tmp_path, "aws_cloudwatch_event_rule.lake")
+
+    moved = {c["previous_address"]: c["address"] for c in changes if "previous_address" in c}
+    assert moved == {
+        "aws_cloudwatch_event_rule.lake": "module.lake_feed.aws_cloudwatch_event_rule.this",
+        "aws_sqs_queue_policy.lake": "module.lake_feed.aws_sqs_queue_policy.this",
+        "aws_cloudwatch_event_target.lake": "module.lake_feed.aws_cloudwatch_event_target.this",
+    }
+    actions = {c["address"]: c["change"]["actions"] for c in changes if c["change"]["actions"] != ["no-op"]}
+    # The rule's description now names the bucket as modules/lake's does: an update in place, its pattern unchanged.
+    # Plain moto (not tests/support/moto_lake.py's server) reads the bucket's EventBridge delivery back as off, so the
+    # notification turns it on again: its queue entries unchanged. Nothing is created, replaced or deleted.
+    notification = "module.notifications.aws_s3_bucket_notification.this"
+    assert actions == {"module.lake_feed.aws_cloudwatch_event_rule.this": ["update"], notification: ["update"]}
+    [change] = [c["change"] for c in changes if c["address"] == notification]
+    assert change["before"]["queue"] == change["after"]["queue"]
+    [rule] = [c for c in changes if c["address"] == "module.lake_feed.aws_cloudwatch_event_rule.this"]
+    assert rule["change"]["before"]["event_pattern"] == rule["change"]["after"]["event_pattern"]
+    assert rule["change"]["before"]["name"] == rule["change"]["after"]["name"] == "dataquest-local-lake"

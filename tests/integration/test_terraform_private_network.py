@@ -1,7 +1,8 @@
 """The private-networking option applied: dev (``envs/aws``) with ``private_network`` set, on a moto server holding a
 VPC, two private subnets and their route table (made with boto3, as the user's network would be). Checked with
-boto3: every function (the lake's too) in the subnets behind the functions' security group, the S3 gateway endpoint on
-the route table, the SQS and Glue interface endpoints with private DNS; then destroyed. test_terraform_apply.py applies dev without it.
+boto3: every function (the lake's too) in the subnets behind the functions' security group, the S3 gateway endpoint
+on the route table, the SQS and Glue interface endpoints with private DNS; then destroyed. terraform_apply/ applies
+dev without it.
 """
 
 from __future__ import annotations

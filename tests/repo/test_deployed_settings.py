@@ -11,23 +11,27 @@ from typing import Any
 from dataquest.config import REPORT_FUNCTION_TIMEOUT, TRANSFER_FUNCTION_TIMEOUT
 from dataquest.ops import promote
 from tests.conftest import ROOT
+from tests.support.hcl import blocks, load, locals_of
 
 # dev and prod are one root (terraform/envs/aws): its literals are both environments' values.
 AWS_ROOT = ROOT / "terraform" / "envs" / "aws" / "main.tf"
 
 
+def _pipeline_setting(name: str) -> Any:
+    """What envs/aws passes modules/pipeline as ``name`` (a literal: both environments' value)."""
+    arguments = blocks(load(AWS_ROOT), "module")["pipeline"]
+    assert name in arguments, f"terraform/envs/aws/main.tf passes the pipeline no {name}"
+    return arguments[name]
+
+
 def test_the_report_timeout_is_the_one_terraform_deploys() -> None:
-    found: Any = re.search(r"^\s*report_timeout\s*=\s*(\d+)", AWS_ROOT.read_text(), re.MULTILINE)
-    assert found, "terraform/envs/aws/main.tf sets no report_timeout"
-    assert int(found.group(1)) == REPORT_FUNCTION_TIMEOUT
-    queue_tf = (ROOT / "terraform" / "modules" / "queue" / "main.tf").read_text()
-    assert "visibility_timeout_seconds = 6 * var.consumer_timeout_seconds" in queue_tf
+    assert _pipeline_setting("report_timeout") == REPORT_FUNCTION_TIMEOUT
+    queue = locals_of(load(ROOT / "terraform" / "modules" / "queue" / "main.tf"))
+    assert queue["visibility_timeout_seconds"].startswith("${6 * var.consumer_timeout_seconds")
 
 
 def test_the_transfer_timeout_is_the_one_terraform_deploys() -> None:
-    found: Any = re.search(r"^\s*transfer_timeout\s*=\s*(\d+)", AWS_ROOT.read_text(), re.MULTILINE)
-    assert found, "terraform/envs/aws/main.tf sets no transfer_timeout"
-    assert int(found.group(1)) == TRANSFER_FUNCTION_TIMEOUT
+    assert _pipeline_setting("transfer_timeout") == TRANSFER_FUNCTION_TIMEOUT
 
 
 def test_the_makefile_builds_for_the_architecture_promote_checks() -> None:

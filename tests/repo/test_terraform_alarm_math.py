@@ -17,8 +17,11 @@ import ast
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tests.support.hcl import blocks, load, resource, values
 
 ROOT = Path(__file__).resolve().parents[2]
 ALARMS = ROOT / "terraform" / "modules" / "alarms"
@@ -36,45 +39,30 @@ class Alarm:
     period: int
 
 
-def _block(text: str, header: str) -> str:
-    start = text.index(header)
-    depth, i = 0, text.index("{", start)
-    begin = i
-    while True:
-        depth += {"{": 1, "}": -1}.get(text[i], 0)
-        i += 1
-        if depth == 0:
-            return text[begin:i]
-
-
-def _default(variable: str) -> int:
-    body = _block((ALARMS / "variables.tf").read_text(), f'variable "{variable}"')
-    match = re.search(r"^\s+default\s+=\s+(\d+)$", body, flags=re.MULTILINE)
-    assert match, f"variable {variable} has no numeric default"
-    return int(match.group(1))
-
-
-def _value(body: str, name: str) -> str:
-    match = re.search(rf"^\s+{name}\s+=\s+(.+?)\s*$", body, flags=re.MULTILINE)
-    assert match, f"{name} not set"
-    raw = match.group(1)
-    if var := re.fullmatch(r"var\.(\w+)", raw):
-        return str(_default(var.group(1)))
-    return raw.strip('"')
+def _setting(body: dict[str, Any], name: str) -> Any:
+    """A setting of the alarm; ``"${var.x}"`` is variable x's default (the value dev and prod deploy)."""
+    assert name in body, f"{name} not set"
+    value = body[name]
+    if isinstance(value, str) and (var := re.fullmatch(r"\$\{var\.(\w+)\}", value)):
+        default = blocks(load(ALARMS / "variables.tf"), "variable")[var.group(1)].get("default")
+        assert isinstance(default, int), f"variable {var.group(1)} has no numeric default"
+        return default
+    return value
 
 
 def read_alarm() -> Alarm:
-    body = _block((ALARMS / "main.tf").read_text(), 'resource "aws_cloudwatch_metric_alarm" "no_daily_success"')
-    periods = {int(p) for p in re.findall(r"^\s+period\s+=\s+(\d+)$", body, flags=re.MULTILINE)}
+    body = resource(load(ALARMS / "main.tf"), "aws_cloudwatch_metric_alarm", "no_daily_success")
+    periods = set(values(body, "period"))
     assert len(periods) == 1, f"one period for every metric query, not {periods}"
+    [expression] = [q["expression"] for q in body["metric_query"] if q.get("return_data")]
     return Alarm(
-        expression=_value(body, "expression"),
-        evaluation_periods=int(_value(body, "evaluation_periods")),
-        datapoints_to_alarm=int(_value(body, "datapoints_to_alarm")),
-        threshold=float(_value(body, "threshold")),
-        comparison=_value(body, "comparison_operator"),
-        treat_missing_data=_value(body, "treat_missing_data"),
-        period=periods.pop(),
+        expression=expression,
+        evaluation_periods=int(_setting(body, "evaluation_periods")),
+        datapoints_to_alarm=int(_setting(body, "datapoints_to_alarm")),
+        threshold=float(_setting(body, "threshold")),
+        comparison=_setting(body, "comparison_operator"),
+        treat_missing_data=_setting(body, "treat_missing_data"),
+        period=int(periods.pop()),
     )
 
 

@@ -1,6 +1,6 @@
 """The S3 layout names (prefixes, the report's inputs, the survey-name rule) have one source,
 src/dataquest/layout.json: the package loads it, Terraform reads it with jsondecode(file(...)), and nothing in src/
-or terraform/ spells one of them again."""
+or terraform/ spells one of them again. terraform/ is read with python-hcl2 (tests/support/hcl.py), not regexes."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ import json
 import re
 from pathlib import Path
 
+import hcl2
 import pytest
+from lark import Token, Tree
 
 from dataquest import config
+from tests.support.hcl import blocks, load, locals_of
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYOUT_FILE = ROOT / "src" / "dataquest" / "layout.json"
@@ -48,12 +51,19 @@ def python_strings(path: Path) -> list[tuple[int, str]]:
 
 
 def terraform_strings(path: Path) -> list[tuple[int, str]]:
-    """Every quoted string of a .tf file outside comments, with its line."""
-    found = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        code = re.sub(r'("(?:[^"\\]|\\.)*")|\s*(#|//).*$', lambda m: m.group(1) or "", line)
-        found += [(number, m) for m in re.findall(r'"((?:[^"\\]|\\.)*)"', code)]
-    return found
+    """Every quoted string of a .tf file (python-hcl2's parse tree: no comment, and the strings inside expressions and
+    interpolations too), an interpolation as ``${...}``, with its line."""
+    tree = hcl2.parses_to_tree(path.read_text())
+
+    def text(string: Tree[Token]) -> str:
+        parts = [part.children[0] for part in string.children if isinstance(part, Tree)]
+        return "".join(part if isinstance(part, Token) else "${...}" for part in parts)
+
+    return sorted(
+        (next(t.line for t in string.scan_values(lambda v: isinstance(v, Token)) if t.line), text(string))
+        for string in tree.iter_subtrees_topdown()
+        if string.data == "string"
+    )
 
 
 def test_the_layout_is_well_formed() -> None:
@@ -75,10 +85,11 @@ def test_the_package_constants_come_from_the_layout() -> None:
         config.parse_surveys("p_r", "test")
 
 
-@pytest.mark.parametrize("path", ["modules/pipeline/main.tf", "envs/local/main.tf"])
+@pytest.mark.parametrize(
+    "path", ["modules/pipeline/main.tf", "envs/local/main.tf", "modules/lake/main.tf", "modules/lake_feed/main.tf"]
+)
 def test_terraform_reads_the_layout_file(path: str) -> None:
-    text = (ROOT / "terraform" / path).read_text()
-    assert f"jsondecode(file({LAYOUT_PATH}))" in text
+    assert locals_of(load(ROOT / "terraform" / path))["layout"] == f"${{jsondecode(file({LAYOUT_PATH}))}}"
     # The path is right from where the file is: terraform/<dir>/<dir>/../../../src/dataquest/layout.json.
     assert (ROOT / "terraform" / path).parent.joinpath("../../../src/dataquest/layout.json").resolve() == LAYOUT_FILE
 
@@ -86,10 +97,11 @@ def test_terraform_reads_the_layout_file(path: str) -> None:
 def test_the_transfers_log_prefix_is_the_packages() -> None:
     """The transfer role may put only under the ingest trail's prefix: Terraform builds it from the layout's logs
     prefix as config.INGEST_LOG_PREFIX does."""
-    text = (ROOT / "terraform" / "modules" / "pipeline" / "main.tf").read_text()
-    [suffix] = re.findall(r'ingest_log_prefix = "\$\{local\.prefixes\.logs\}([^"]*)"', text)
-    assert LAYOUT["prefixes"]["logs"] + suffix == config.INGEST_LOG_PREFIX
-    assert "put_prefixes    = [local.ingest_log_prefix]" in text
+    pipeline = load(ROOT / "terraform" / "modules" / "pipeline" / "main.tf")
+    prefix = locals_of(pipeline)["ingest_log_prefix"]
+    assert prefix.startswith("${local.prefixes.logs}")
+    assert LAYOUT["prefixes"]["logs"] + prefix.removeprefix("${local.prefixes.logs}") == config.INGEST_LOG_PREFIX
+    assert blocks(pipeline, "module")["transfer"]["s3_access"]["put_prefixes"] == ["${local.ingest_log_prefix}"]
 
 
 def test_the_wheel_configuration_ships_the_layout() -> None:
@@ -130,5 +142,9 @@ def test_the_scan_sees_a_spelled_name(tmp_path: Path) -> None:
         "_logs/",
     ]
     tf = tmp_path / "main.tf"
-    tf.write_text('# "bls/" in a comment\nlocals {\n  a = ["reports/"] # "x"\n  b = "ok"\n}\n')
-    assert [value for _, value in terraform_strings(tf) if spelled(value)] == ["reports/"]
+    tf.write_text(
+        '# "bls/" in a comment\nlocals {\n  a = ["reports/"] # "x"\n  b = "ok"\n'
+        '  c = startswith(var.key, "_locks/") ? "${var.x}/y" : "z"\n}\n'
+    )
+    found = [(line, value) for line, value in terraform_strings(tf) if spelled(value)]
+    assert found == [(3, "reports/"), (5, "_locks/")]

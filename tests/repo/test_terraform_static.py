@@ -148,14 +148,15 @@ def test_dev_and_prod_are_one_root_calling_the_pipeline_module_once_and_the_lake
     passed = {name for name, value in arguments.items() if isinstance(value, str) and value.startswith("${var.")}
     assert passed == variables
     assert all(arguments[name] == f"${{var.{name}}}" for name in variables)
-    # The lake is wired to the pipeline's bucket and alarm topic, nothing of its own.
+    # The lake is wired to the pipeline's bucket, nothing of its own; the pipeline alarms on it and shows it.
     lake = calls["lake"]
     assert lake["source"] == "../../modules/lake"
     assert (lake["bucket_name"], lake["bucket_arn"]) == (
         "${module.pipeline.bucket_name}",
         "${module.pipeline.bucket_arn}",
     )
-    assert lake["alarm_topic_arns"] == ["${module.pipeline.alarm_topic_arn}"]
+    assert "alarm_topic_arns" not in lake
+    assert arguments["lake"] == "${module.lake.monitoring_targets}"
     assert lake["image_uri"] == "${coalesce(var.lake_image_uri, var.report_image_uri)}"
 
     # Every output of the pipeline is passed through unchanged, then the lake's.
@@ -296,3 +297,15 @@ def test_bucket_settings_are_written_one_after_the_other() -> None:
     assert list(bodies) == chain, "every bucket setting is a resource named this"
     for before, after in itertools.pairwise(chain):
         assert bodies[after].get("depends_on") == [f"${{{before}.this}}"], f"{after} must wait for {before}"
+
+
+def test_every_iam_role_and_policy_name_carries_the_region() -> None:
+    # IAM names are per account: one environment in two regions must not collide on a role or a managed policy.
+    named = {
+        f"{path.relative_to(TERRAFORM)}: {kind}.{name}": body["name"]
+        for path in _tf_files()
+        for (kind, name), body in _resources(_load(path)).items()
+        if kind in {"aws_iam_role", "aws_iam_policy", "aws_iam_user", "aws_iam_group"}
+    }
+    assert "modules/lake/main.tf: aws_iam_policy.analyst" in named
+    assert {where: name for where, name in named.items() if "region" not in name} == {}

@@ -22,6 +22,9 @@ module "pipeline" {
   bucket_force_destroy = var.bucket_force_destroy
   private_network      = var.private_network
 
+  # The lake's function and queues on the environment's alarms and dashboard (null without the lake).
+  lake = module.lake.monitoring_targets
+
   schedule_timezone                  = "UTC"
   ingest_memory_size                 = 1024
   ingest_timeout                     = 900
@@ -54,7 +57,6 @@ module "lake" {
   }
   kms_key_arns       = compact([var.bucket_kms_key_arn])
   vpc_config         = module.pipeline.vpc_config
-  alarm_topic_arns   = [module.pipeline.alarm_topic_arn]
   memory_size        = 2048
   timeout            = 900
   log_retention_days = 365

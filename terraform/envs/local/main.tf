@@ -10,15 +10,6 @@ locals {
     local.layout.report_inputs.population,
     local.layout.report_inputs.bls_data,
   ]
-  # As modules/lake's rule: every object created or deleted under bls/, and the population (gold's).
-  lake_event_pattern = jsonencode({
-    source        = ["aws.s3"]
-    "detail-type" = ["Object Created", "Object Deleted"]
-    detail = {
-      bucket = { name = [module.bucket.bucket_name] }
-      object = { key = [{ prefix = local.layout.prefixes.bls }, local.layout.report_inputs.population] }
-    }
-  })
 }
 
 module "bucket" {
@@ -83,42 +74,27 @@ module "lake_queue" {
   consumer_timeout_seconds = 900
 }
 
-resource "aws_cloudwatch_event_rule" "lake" {
-  name          = "dataquest-local-lake"
-  description   = "Objects created or deleted under bls/ in dataquest-local, and the population: to the lake queue."
-  event_pattern = local.lake_event_pattern
+# The same feed as modules/lake's: modules/lake_feed.
+module "lake_feed" {
+  source = "../../modules/lake_feed"
+
+  name        = "dataquest-local-lake"
+  bucket_name = module.bucket.bucket_name
+  queue_arn   = module.lake_queue.queue_arn
+  queue_url   = module.lake_queue.policy_queue_url
 }
 
-data "aws_iam_policy_document" "lake_queue" {
-  statement {
-    sid       = "AllowTheLakeRule"
-    actions   = ["sqs:SendMessage"]
-    resources = [module.lake_queue.queue_arn]
-
-    principals {
-      type        = "Service"
-      identifiers = ["events.amazonaws.com"]
-    }
-
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:SourceArn"
-      values   = [aws_cloudwatch_event_rule.lake.arn]
-    }
-  }
+moved {
+  from = aws_cloudwatch_event_rule.lake
+  to   = module.lake_feed.aws_cloudwatch_event_rule.this
 }
 
-resource "aws_sqs_queue_policy" "lake" {
-  queue_url = module.lake_queue.queue_url
-  policy    = data.aws_iam_policy_document.lake_queue.json
-
-  depends_on = [module.lake_queue]
+moved {
+  from = aws_sqs_queue_policy.lake
+  to   = module.lake_feed.aws_sqs_queue_policy.this
 }
 
-resource "aws_cloudwatch_event_target" "lake" {
-  rule      = aws_cloudwatch_event_rule.lake.name
-  target_id = "lake-queue"
-  arn       = module.lake_queue.queue_arn
-
-  depends_on = [aws_sqs_queue_policy.lake]
+moved {
+  from = aws_cloudwatch_event_target.lake
+  to   = module.lake_feed.aws_cloudwatch_event_target.this
 }

@@ -1,6 +1,7 @@
 # One CloudWatch dashboard per environment: what an operator looks at first. Built from the metrics the functions
 # emit (namespace DataQuest, dimensions Environment and Function: dataquest.log.emit_metrics) and AWS's own
-# (AWS/Lambda, AWS/SQS), and from the functions' JSON logs (Lambda's platform.report records: memory used).
+# (AWS/Lambda, AWS/SQS), and from the functions' JSON logs (Lambda's platform.report records: memory used). The lake,
+# when deployed, is one more function and queue on the shared widgets, and a widget of its own for its errors.
 
 data "aws_region" "current" {}
 
@@ -121,9 +122,27 @@ locals {
       }
     },
   ]
+
+  # The lake's updates (modules/lake), when it is deployed: its queue and duration are on the widgets above.
+  lake_widgets = var.lake_function_name == null ? [] : [
+    {
+      type = "metric", x = 0, y = 30, width = 12, height = 6
+      properties = {
+        title  = "Lake updates: invocations, errors and throttles (per hour)"
+        region = local.region
+        stat   = "Sum"
+        period = 3600
+        view   = "timeSeries"
+        metrics = [
+          for metric in ["Invocations", "Errors", "Throttles"] :
+          ["AWS/Lambda", metric, "FunctionName", var.lake_function_name, { label = lower(metric) }]
+        ]
+      }
+    },
+  ]
 }
 
 resource "aws_cloudwatch_dashboard" "this" {
   dashboard_name = var.name
-  dashboard_body = jsonencode({ widgets = local.widgets })
+  dashboard_body = jsonencode({ widgets = concat(local.widgets, local.lake_widgets) })
 }

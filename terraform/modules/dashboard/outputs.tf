@@ -5,5 +5,5 @@ output "dashboard_name" {
 
 output "dashboard_widget_titles" {
   description = "Titles of the dashboard's widgets, in order."
-  value       = [for w in local.widgets : w.properties.title]
+  value       = [for w in concat(local.widgets, local.lake_widgets) : w.properties.title]
 }

@@ -53,3 +53,9 @@ variable "dead_letter_queues" {
   type        = map(string)
   default     = {}
 }
+
+variable "lake_function_name" {
+  description = "Name of the lake function (modules/lake): a widget of its invocations, errors and throttles. Null (the default) when the lake is not deployed; its queue, timeout and memory go in `work_queues`, `dead_letter_queues` and `functions`."
+  type        = string
+  default     = null
+}

@@ -19,7 +19,6 @@ locals {
   # The S3 layout (one file, read by the Python package too), and the lake's own prefix (catalog.LAKE_PREFIX).
   layout        = jsondecode(file("${path.module}/../../../src/dataquest/layout.json"))
   prefixes      = merge(local.layout.prefixes, { lake = "lake/" })
-  population    = local.layout.report_inputs.population
   sql_dir       = "${path.module}/../../../src/dataquest/lake/sql"
   named_queries = { for f in fileset(local.sql_dir, "*.sql") : trimsuffix(f, ".sql") => file("${local.sql_dir}/${f}") }
 
@@ -79,57 +78,31 @@ module "queue" {
   tags                     = var.tags
 }
 
-# S3's events of the bucket, as EventBridge delivers them: every object created or deleted under bls/ (a survey's
-# data, series, mapping or footnote file), and the population (gold's). Nothing else of the bucket is sent.
-resource "aws_cloudwatch_event_rule" "this" {
+# The bucket's changes under bls/ (and the population), through EventBridge to the queue: modules/lake_feed, which
+# envs/local uses too.
+module "feed" {
+  source = "../lake_feed"
+
   name        = var.name
-  description = "Objects created or deleted under s3://${var.bucket_name}/${local.prefixes.bls}, and the population: to the lake queue."
+  bucket_name = var.bucket_name
+  queue_arn   = module.queue.queue_arn
+  queue_url   = module.queue.policy_queue_url
   tags        = var.tags
-
-  event_pattern = jsonencode({
-    source        = ["aws.s3"]
-    "detail-type" = ["Object Created", "Object Deleted"]
-    detail = {
-      bucket = { name = [var.bucket_name] }
-      object = { key = [{ prefix = local.prefixes.bls }, local.population] }
-    }
-  })
 }
 
-resource "aws_cloudwatch_event_target" "this" {
-  rule      = aws_cloudwatch_event_rule.this.name
-  target_id = "lake-queue"
-  arn       = module.queue.queue_arn
-
-  # The queue policy first: EventBridge drops what the queue refuses (to the rule's FailedInvocations metric).
-  depends_on = [aws_sqs_queue_policy.this]
+moved {
+  from = aws_cloudwatch_event_rule.this
+  to   = module.feed.aws_cloudwatch_event_rule.this
 }
 
-# Only that rule may send to the lake queue (the queue module makes no policy without keys).
-data "aws_iam_policy_document" "queue" {
-  statement {
-    sid       = "AllowTheLakeRule"
-    actions   = ["sqs:SendMessage"]
-    resources = [module.queue.queue_arn]
-
-    principals {
-      type        = "Service"
-      identifiers = ["events.amazonaws.com"]
-    }
-
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:SourceArn"
-      values   = [aws_cloudwatch_event_rule.this.arn]
-    }
-  }
+moved {
+  from = aws_sqs_queue_policy.this
+  to   = module.feed.aws_sqs_queue_policy.this
 }
 
-resource "aws_sqs_queue_policy" "this" {
-  queue_url = module.queue.queue_url
-  policy    = data.aws_iam_policy_document.queue.json
-
-  depends_on = [module.queue]
+moved {
+  from = aws_cloudwatch_event_target.this
+  to   = module.feed.aws_cloudwatch_event_target.this
 }
 
 module "function" {
@@ -247,42 +220,8 @@ data "aws_iam_policy_document" "analyst" {
 }
 
 resource "aws_iam_policy" "analyst" {
-  name        = "${var.name}-analyst"
+  name        = "${var.name}-${local.region}-analyst"
   description = "Read-only analyst of the dataquest lake: Athena in workgroup ${var.name}, Glue read, the tables read; never bls/ writes or _locks/."
   policy      = data.aws_iam_policy_document.analyst.json
   tags        = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "dead_letters" {
-  alarm_name          = "${var.name}-dead-letters"
-  alarm_description   = "Lake updates are waiting in ${module.queue.dead_letter_queue_name}: read the function's log (a survey's expectations or a bad file), fix, redrive."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = module.queue.dead_letter_queue_name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = var.alarm_topic_arns
-  ok_actions          = var.alarm_topic_arns
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "errors" {
-  alarm_name          = "${var.name}-errors"
-  alarm_description   = "The lake function ${var.name} failed: see /aws/lambda/${var.name}."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = module.function.function_name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = var.alarm_topic_arns
-  ok_actions          = var.alarm_topic_arns
-  tags                = var.tags
 }

@@ -8,6 +8,11 @@ output "queue_url" {
   value       = module.queue.queue_url
 }
 
+output "queue_name" {
+  description = "Name of the lake queue."
+  value       = module.queue.queue_name
+}
+
 output "dead_letter_queue_name" {
   description = "Name of the lake queue's dead-letter queue."
   value       = module.queue.dead_letter_queue_name
@@ -15,7 +20,7 @@ output "dead_letter_queue_name" {
 
 output "event_rule_arn" {
   description = "ARN of the EventBridge rule that sends the bucket's changes under bls/ (and the population) to the lake queue: the bucket must send its events to EventBridge."
-  value       = aws_cloudwatch_event_rule.this.arn
+  value       = module.feed.event_rule_arn
 }
 
 output "function_name" {
@@ -51,4 +56,14 @@ output "named_query_ids" {
 output "analyst_policy_arn" {
   description = "ARN of the read-only analyst policy: attach it to the analysts' role or group."
   value       = aws_iam_policy.analyst.arn
+}
+
+output "monitoring_targets" {
+  description = "What the pipeline's alarms and dashboard watch of the lake (modules/pipeline's `lake` input): the function's name and timeout, the queue's and its dead-letter queue's names."
+  value = {
+    function_name          = module.function.function_name
+    timeout_seconds        = var.timeout
+    queue_name             = module.queue.queue_name
+    dead_letter_queue_name = module.queue.dead_letter_queue_name
+  }
 }

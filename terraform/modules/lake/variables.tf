@@ -1,5 +1,5 @@
 variable "name" {
-  description = "Name of the lake's function, queue (its dead-letter queue: `<name>-dlq`), Athena workgroup and analyst policy."
+  description = "Name of the lake's function, queue (its dead-letter queue: `<name>-dlq`), Athena workgroup and analyst policy (`<name>-<region>-analyst`)."
   type        = string
 
   validation {
@@ -104,12 +104,6 @@ variable "vpc_config" {
     security_group_ids = list(string)
   })
   default = null
-}
-
-variable "alarm_topic_arns" {
-  description = "Where the lake's alarms (a dead letter, a function error) are sent; empty: the alarms exist without actions."
-  type        = list(string)
-  default     = []
 }
 
 variable "log_retention_days" {

@@ -29,6 +29,9 @@ locals {
   # The report mapping invokes at most this many at once (at least the function's reserved concurrency, if any).
   report_maximum_concurrency = 2
 
+  # The lake (modules/lake), when deployed beside the pipeline: watched like the report function and its queue.
+  lake = var.lake == null ? {} : { lake = var.lake }
+
   # Every function, when private_network is set: its subnets and security group.
   vpc_config = var.private_network == null ? null : {
     subnet_ids         = module.private_network["this"].subnet_ids
@@ -275,18 +278,18 @@ module "alarms" {
   name        = "${local.name}-alarms"
   alarm_email = var.alarm_email
 
-  dead_letter_queues = {
+  dead_letter_queues = merge({
     report-queue    = module.report_queue.dead_letter_queue_name
     transfer-queue  = module.transfer_queue.dead_letter_queue_name
     ingest-trigger  = module.schedule.dead_letter_queue_name
     ingest-failures = module.ingest.on_failure_queue_name
-  }
+  }, { for k, lake in local.lake : "${k}-queue" => lake.dead_letter_queue_name })
 
-  functions = {
+  functions = merge({
     ingest   = module.ingest.function_name
     transfer = module.transfer.function_name
     report   = module.report.function_name
-  }
+  }, { for k, lake in local.lake : k => lake.function_name })
   daily_function_key = "ingest"
 
   # The files the planner and the transfers failed on (their EMF Errors metric, with this environment's dimension):
@@ -299,10 +302,10 @@ module "alarms" {
     }
   }
 
-  work_queues = {
+  work_queues = merge({
     report-queue   = { queue_name = module.report_queue.queue_name, max_age_seconds = var.report_queue_max_age_seconds }
     transfer-queue = { queue_name = module.transfer_queue.queue_name, max_age_seconds = var.transfer_queue_max_age_seconds }
-  }
+  }, { for k, lake in local.lake : "${k}-queue" => { queue_name = lake.queue_name, max_age_seconds = var.lake_queue_max_age_seconds } })
 
   # The freshness objective: the planner's StaleSurveys and StaleReport (dataquest.ops.freshness).
   freshness = {
@@ -317,24 +320,25 @@ module "dashboard" {
 
   name        = local.name
   environment = var.environment
-  functions = {
+  functions = merge({
     ingest   = { name = module.ingest.function_name, timeout_seconds = var.ingest_timeout }
     transfer = { name = module.transfer.function_name, timeout_seconds = var.transfer_timeout }
     report   = { name = module.report.function_name, timeout_seconds = var.report_timeout }
-  }
+  }, { for k, lake in local.lake : k => { name = lake.function_name, timeout_seconds = lake.timeout_seconds } })
   daily_function_key   = "ingest"
   freshness_hours      = var.freshness_hours
   transfer_functions   = ["ingest", "transfer"]
   report_function_name = module.report.function_name
 
-  work_queues = {
+  work_queues = merge({
     report-queue   = module.report_queue.queue_name
     transfer-queue = module.transfer_queue.queue_name
-  }
-  dead_letter_queues = {
+  }, { for k, lake in local.lake : "${k}-queue" => lake.queue_name })
+  dead_letter_queues = merge({
     report-queue-dlq    = module.report_queue.dead_letter_queue_name
     transfer-queue-dlq  = module.transfer_queue.dead_letter_queue_name
     ingest-trigger-dlq  = module.schedule.dead_letter_queue_name
     ingest-failures-dlq = module.ingest.on_failure_queue_name
-  }
+  }, { for k, lake in local.lake : "${k}-queue-dlq" => lake.dead_letter_queue_name })
+  lake_function_name = var.lake == null ? null : var.lake.function_name
 }

@@ -312,6 +312,24 @@ variable "transfer_queue_max_age_seconds" {
   nullable    = false
 }
 
+variable "lake_queue_max_age_seconds" {
+  description = "Age of the lake queue's oldest message past which its backlog alarm fires (with `lake` only): an update takes minutes; a failed one is retried after the visibility timeout, 6 x the lake's timeout (5400 s for 900)."
+  type        = number
+  default     = 7200
+  nullable    = false
+}
+
+variable "lake" {
+  description = "The lake beside the pipeline (modules/lake's `monitoring_targets` output), put on the alarms and the dashboard: its function's name and timeout, its queue's and dead-letter queue's names. Null (the default) when the lake is not deployed."
+  type = object({
+    function_name          = string
+    timeout_seconds        = number
+    queue_name             = string
+    dead_letter_queue_name = string
+  })
+  default = null
+}
+
 variable "run_logs_expiration_days" {
   description = "Days the runs' trail (one object per event under _logs/, read by `dataquest status`) is kept."
   type        = number

@@ -15,6 +15,13 @@ output "queue_url" {
   value       = aws_sqs_queue.this.id
 }
 
+output "policy_queue_url" {
+  description = "URL of the queue, known once its redrive policy is written: where a caller's own queue policy goes (modules/lake_feed), so that the two writes never race."
+  value       = aws_sqs_queue.this.id
+
+  depends_on = [aws_sqs_queue_redrive_policy.this]
+}
+
 output "queue_name" {
   description = "Name of the queue."
   value       = aws_sqs_queue.this.name

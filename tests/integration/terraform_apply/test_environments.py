@@ -128,7 +128,7 @@ def test_dev_outputs_pass_the_pipeline_modules_outputs_through(applied: Applied)
         "lake_queue_url": sqs.get_queue_url(QueueName="dataquest-dev-lake")["QueueUrl"],
         "lake_function_name": "dataquest-dev-lake",
         "lake_workgroup_name": "dataquest-dev-lake",
-        "lake_analyst_policy_arn": f"arn:aws:iam::{ACCOUNT}:policy/dataquest-dev-lake-analyst",
+        "lake_analyst_policy_arn": f"arn:aws:iam::{ACCOUNT}:policy/dataquest-dev-lake-{REGION}-analyst",
         # No lake_image_uri given: the lake runs the report image (built with the lake extra).
         "lake_image_uri": REPORT_IMAGE,
     }
@@ -151,6 +151,7 @@ def test_dev_dashboard_shows_the_environments_runs_files_errors_queues_duration_
         "Report age: the latest reports written",
         "Freshness: surveys stale 24 h after a BLS release, report older than its inputs",
         "Stale surveys: the survey, the release, what to do",
+        "Lake updates: invocations, errors and throttles (per hour)",
     ]
     freshness = body["widgets"][7]["properties"]["metrics"]
     assert [m[:6] for m in freshness] == [
@@ -364,6 +365,10 @@ def test_dev_alarms_watch_dead_letters_errors_throttles_and_daily_success(applie
         "ingest-no-success-in-a-day",
         "ingest-throttles",
         "ingest-trigger-dead-letters",
+        "lake-errors",
+        "lake-queue-backlog",
+        "lake-queue-dead-letters",
+        "lake-throttles",
         "report-errors",
         "report-queue-backlog",
         "report-queue-dead-letters",
@@ -421,10 +426,11 @@ def test_dev_alarms_watch_dead_letters_errors_throttles_and_daily_success(applie
             ("transfer-queue", "dataquest-dev-transfer-dlq"),
             ("ingest-trigger", "dataquest-dev-ingest-daily-dlq"),
             ("ingest-failures", "dataquest-dev-ingest-failures"),
+            ("lake-queue", "dataquest-dev-lake-dlq"),
         ]
     } | {
         f"{fn}-{kind}": ("AWS/Lambda", metric, "Sum", [("FunctionName", f"dataquest-dev-{fn}")], any_in_5_minutes)
-        for fn in ["ingest", "transfer", "report"]
+        for fn in ["ingest", "transfer", "report", "lake"]
         for kind, metric in [("errors", "Errors"), ("throttles", "Throttles")]
     } | {
         # The application's own count of failed files, on the dimensions its metric lines carry (DQ_ENVIRONMENT).
@@ -447,6 +453,7 @@ def test_dev_alarms_watch_dead_letters_errors_throttles_and_daily_success(applie
         for label, queue, age in [
             ("report-queue", "dataquest-dev-report", 3600),
             ("transfer-queue", "dataquest-dev-transfer", 21600),
+            ("lake-queue", "dataquest-dev-lake", 7200),
         ]
     }
     assert by_name[prefix + "report-errors"]["AlarmDescription"] == (
@@ -723,9 +730,26 @@ def test_dev_lake_function_runs_the_report_image_with_the_lake_handler_and_its_d
     assert glue.get_database(Name="dataquest_dev")["Database"]["Name"] == "dataquest_dev"
     group = client("athena", applied.dev.endpoint).get_work_group(WorkGroup="dataquest-dev-lake")["WorkGroup"]
     assert group["Configuration"]["EnforceWorkGroupConfiguration"] is True
+    # Its alarms are the pipeline's (test_dev_alarms_watch_...): none of its own.
     alarms = client("cloudwatch", applied.dev.endpoint).describe_alarms(AlarmNamePrefix="dataquest-dev-lake-")
-    topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:dataquest-dev-alarms"
-    assert {a["AlarmName"]: a["AlarmActions"] for a in alarms["MetricAlarms"]} == {
-        "dataquest-dev-lake-dead-letters": [topic],
-        "dataquest-dev-lake-errors": [topic],
-    }
+    assert alarms["MetricAlarms"] == []
+
+
+def test_dev_dashboard_shows_the_lakes_queues_duration_memory_and_updates(applied: Applied) -> None:
+    body = json.loads(
+        client("cloudwatch", applied.dev.endpoint).get_dashboard(DashboardName="dataquest-dev")["DashboardBody"]
+    )
+    widgets = {w["properties"]["title"]: w["properties"] for w in body["widgets"]}
+    queues = widgets["Queues: depth and age of the oldest message"]["metrics"]
+    assert ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "dataquest-dev-lake-dlq"] in [
+        m[:4] for m in queues
+    ]
+    assert ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", "dataquest-dev-lake"] in [m[:4] for m in queues]
+    duration = widgets["Duration against the timeout (maximum, ms)"]
+    assert ["AWS/Lambda", "Duration", "FunctionName", "dataquest-dev-lake"] in [m[:4] for m in duration["metrics"]]
+    assert {"label": "lake timeout", "value": 900 * 1000} in duration["annotations"]["horizontal"]
+    memory = widgets["Memory used against the limit (MB, per function and hour)"]["query"]
+    assert "'/aws/lambda/dataquest-dev-lake'" in memory
+    updates = widgets["Lake updates: invocations, errors and throttles (per hour)"]["metrics"]
+    metrics = ("Invocations", "Errors", "Throttles")
+    assert [m[:4] for m in updates] == [["AWS/Lambda", m, "FunctionName", "dataquest-dev-lake"] for m in metrics]

@@ -50,3 +50,33 @@ run "every_view_an_operator_expects" {
     error_message = "Duration is drawn against the function's timeout, in ms."
   }
 }
+
+run "no_lake_widget_without_the_lake" {
+  command = plan
+
+  assert {
+    condition     = length([for t in output.dashboard_widget_titles : t if strcontains(t, "Lake")]) == 0
+    error_message = "Without lake_function_name the dashboard shows no lake widget."
+  }
+}
+
+run "the_lake_gets_a_widget_of_its_updates" {
+  command = apply
+
+  variables {
+    functions          = { ingest = { name = "dataquest-test-ingest", timeout_seconds = 900 }, lake = { name = "dataquest-test-lake", timeout_seconds = 900 } }
+    lake_function_name = "dataquest-test-lake"
+  }
+
+  assert {
+    condition     = output.dashboard_widget_titles[length(output.dashboard_widget_titles) - 1] == "Lake updates: invocations, errors and throttles (per hour)"
+    error_message = "The lake's invocations, errors and throttles have a widget of their own, after the others."
+  }
+
+  assert {
+    condition = [for m in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets[9].properties.metrics : slice(m, 0, 4)] == [
+      for metric in ["Invocations", "Errors", "Throttles"] : ["AWS/Lambda", metric, "FunctionName", "dataquest-test-lake"]
+    ]
+    error_message = "The lake widget reads the lake function's own AWS/Lambda metrics."
+  }
+}

@@ -21,6 +21,9 @@ mock_provider "aws" {
   mock_resource "aws_lambda_function" {
     defaults = { arn = "arn:aws:lambda:us-east-1:123456789012:function:dataquest-test-lake" }
   }
+  mock_resource "aws_cloudwatch_event_rule" {
+    defaults = { arn = "arn:aws:events:us-east-1:123456789012:rule/dataquest-test-lake" }
+  }
   mock_resource "aws_sqs_queue" {
     defaults = { arn = "arn:aws:sqs:us-east-1:123456789012:dataquest-test-lake" }
   }
@@ -57,18 +60,18 @@ run "the_workgroup_is_enforced_encrypted_and_capped" {
   }
 
   assert {
-    condition     = jsondecode(aws_cloudwatch_event_rule.this.event_pattern).detail.object.key == [{ prefix = "bls/" }, "population/nation_population.json"]
-    error_message = "The lake hears every change under bls/, and the population."
+    condition     = output.event_rule_arn == "arn:aws:events:us-east-1:123456789012:rule/dataquest-test-lake"
+    error_message = "The lake's feed (modules/lake_feed) is its rule, named as the lake."
   }
 
   assert {
-    condition     = jsondecode(aws_cloudwatch_event_rule.this.event_pattern).detail.bucket.name == ["dataquest-test"]
-    error_message = "The rule hears the data bucket only."
+    condition     = aws_iam_policy.analyst.name == "dataquest-test-lake-us-east-1-analyst"
+    error_message = "The analyst policy's name carries the region, as every role and policy name does (IAM names are per account)."
   }
 
   assert {
-    condition     = aws_cloudwatch_event_target.this.arn == module.queue.queue_arn
-    error_message = "The rule's target is the lake queue."
+    condition     = output.monitoring_targets == { function_name = "dataquest-test-lake", timeout_seconds = 900, queue_name = "dataquest-test-lake", dead_letter_queue_name = "dataquest-test-lake-dlq" }
+    error_message = "What the pipeline's alarms and dashboard watch: the function, its timeout, the queue and its dead-letter queue."
   }
 }
 

@@ -338,3 +338,38 @@ run "rejects_freshness_hours_outside_the_packages_rule" {
 
   expect_failures = [var.freshness_hours]
 }
+
+run "without_the_lake_nothing_of_it_is_watched" {
+  command = plan
+
+  assert {
+    condition     = length([for name in keys(module.alarms.alarm_arns) : name if strcontains(name, "lake")]) == 0
+    error_message = "lake is null by default: the pipeline alone has no lake alarm."
+  }
+}
+
+run "the_lake_is_alarmed_and_on_the_dashboard_like_the_report" {
+  command = apply
+
+  variables {
+    lake = {
+      function_name          = "dataquest-test-lake"
+      timeout_seconds        = 900
+      queue_name             = "dataquest-test-lake"
+      dead_letter_queue_name = "dataquest-test-lake-dlq"
+    }
+  }
+
+  assert {
+    condition = alltrue([
+      for name in ["lake-queue-dead-letters", "lake-errors", "lake-throttles", "lake-queue-backlog"] :
+      contains(keys(module.alarms.alarm_arns), "dataquest-test-alarms-${name}")
+    ])
+    error_message = "The lake's dead letters, errors, throttles and queue age are alarmed as the report's are."
+  }
+
+  assert {
+    condition     = contains(module.dashboard.dashboard_widget_titles, "Lake updates: invocations, errors and throttles (per hour)")
+    error_message = "The lake's updates have a widget on the environment's dashboard."
+  }
+}
