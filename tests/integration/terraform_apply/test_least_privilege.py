@@ -124,8 +124,9 @@ def test_ingest_does_its_whole_job_with_only_its_roles_policies(
             admin.head_object(Bucket=DEV_BUCKET, Key="bls/pr/gone.txt")
 
         # A live lease held by another run (renewed by its heartbeat): the sync stops on the lease (it could read
-        # it), not on AccessDenied.
-        holder = leases.acquire(admin, DEV_BUCKET, "pr", ttl=1)
+        # it), not on AccessDenied. Its TTL is 30 s: at 1 s, a loaded machine once let a renewal come late and the
+        # run took the lease over as expired, which is right for an expired lease but not what this checks.
+        holder = leases.acquire(admin, DEV_BUCKET, "pr", ttl=30)
         holder.keep_alive()
         try:
             event = json.loads((EVENTS / "schedule-scheduler.json").read_text())
