@@ -18,6 +18,7 @@ required lake commit) came within ``--timeout``.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import sys
 import time
@@ -61,13 +62,20 @@ def glue_missing(glue: Any) -> str | None:
     return None
 
 
+def read_metadata(body: bytes, key: str) -> dict[str, Any]:
+    """A table version's metadata file: gzipped where its name says so (``*.gz.metadata.json``, as the lake writes
+    them: docs/lake.md), else plain JSON, as Iceberg readers pick the codec."""
+    document: dict[str, Any] = json.loads(gzip.decompress(body) if key.endswith(".gz.metadata.json") else body)
+    return document
+
+
 def wait_for_lake(s3: Any, bucket: str, before: set[str], deadline: float) -> bool:
     """Wait for a new commit of the lake's observations; print its current snapshot. False if none came."""
     print(f"local-invoke: waiting for the lake's commit under s3://{bucket}/{LAKE_METADATA}", file=sys.stderr)
     while time.monotonic() < deadline:
         new = sorted(lake_commits(s3, bucket) - before)
         if new:
-            metadata = json.loads(s3.get_object(Bucket=bucket, Key=new[-1])["Body"].read())
+            metadata = read_metadata(s3.get_object(Bucket=bucket, Key=new[-1])["Body"].read(), new[-1])
             current = metadata.get("current-snapshot-id")
             snapshots: list[dict[str, Any]] = metadata.get("snapshots", [])
             snapshot = next((s for s in snapshots if s.get("snapshot-id") == current), {})

@@ -3,6 +3,7 @@ planned, says what they are, and fails on a failed or missing transfer (moto's S
 
 from __future__ import annotations
 
+import gzip
 import importlib.util
 import json
 import time
@@ -74,7 +75,11 @@ def test_a_run_that_left_no_trail_fails(s3: Any, capsys: pytest.CaptureFixture[s
     assert "the ingest run left no trail" in capsys.readouterr().err
 
 
-def test_a_new_commit_of_the_lakes_observations_is_reported(s3: Any, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("name", ["00001-b.metadata.json", "00001-b.gz.metadata.json"])
+def test_a_new_commit_of_the_lakes_observations_is_reported(
+    s3: Any, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    """Plain or gzipped (``*.gz.metadata.json``: how the lake writes them now), as Iceberg reads them by the name."""
     script = _script()
     old = "lake/observations/metadata/00000-a.metadata.json"
     s3.put_object(Bucket=BUCKET, Key=old, Body=b"{}")
@@ -87,8 +92,9 @@ def test_a_new_commit_of_the_lakes_observations_is_reported(s3: Any, capsys: pyt
             {"snapshot-id": 7, "summary": {"operation": "overwrite", "added-records": "120", "dataquest.lineage": "x"}},
         ],
     }
-    new = "lake/observations/metadata/00001-b.metadata.json"
-    s3.put_object(Bucket=BUCKET, Key=new, Body=json.dumps(metadata).encode())
+    new = f"lake/observations/metadata/{name}"
+    body = json.dumps(metadata).encode()
+    s3.put_object(Bucket=BUCKET, Key=new, Body=gzip.compress(body) if name.endswith(".gz.metadata.json") else body)
     s3.put_object(Bucket=BUCKET, Key="lake/observations/data/survey=pr/x.parquet", Body=b"x")
     assert script.wait_for_lake(s3, BUCKET, before, time.monotonic() + 5)
     err = capsys.readouterr().err
